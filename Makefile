@@ -1,0 +1,44 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything else is setup they share.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+COMETBFT_VERSION := v0.38.19
+COMETBFT := $(BIN)/cometbft
+
+.PHONY: setup demo test lint bench emu clean
+
+setup: $(STAMP) $(COMETBFT)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# CometBFT runs multi-validator networks; Go builds it from the module proxy.
+$(COMETBFT):
+	@if command -v go >/dev/null 2>&1; then \
+		echo "installing CometBFT $(COMETBFT_VERSION) with go install"; \
+		GOBIN=$(abspath $(BIN)) GOFLAGS=-mod=mod go install github.com/cometbft/cometbft/cmd/cometbft@$(COMETBFT_VERSION); \
+	else \
+		echo "go not found: CometBFT tests will be skipped"; \
+	fi
+
+demo: setup
+	$(BIN)/python -m host.demo
+
+lint: setup
+	$(BIN)/ruff check host qrng tests hil bench
+
+test: setup lint
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest
+
+bench: setup
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m bench
+
+emu: setup
+	$(BIN)/qos emu --interactive
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

