@@ -1,7 +1,7 @@
 import importlib
 import sys
 
-AREAS = ("crypto", "signer", "qrng", "chain")
+AREAS = ("crypto", "signer", "qrng", "chain", "app", "codec")
 
 
 def main(argv: list[str]) -> int:

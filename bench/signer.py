@@ -1,0 +1,175 @@
+"""Device round trips over the emulator's UDP port and its pty: ping, get_address, sign_tx.
+
+`python -m bench signer`. One emulator (debug build, the known seed loaded) serves both links.
+sign_tx is timed from sending the request to holding a verified signature, with the confirm
+presses made through the debug link as soon as the device shows the tx (so the figure is the
+device's work plus the debug-link round trips a scripted user needs, not a human's reaction).
+
+References measured in the same run:
+- the same framed request/reply through a Python UDP echo peer on loopback (the transport floor);
+- signing the same tx on the host with PyNaCl (what the device's ed25519 is compared to).
+"""
+
+from __future__ import annotations
+
+import socket
+import statistics
+import threading
+import time
+from collections.abc import Callable
+
+from host.bridge import framing
+from host.bridge.client import Client, DebugLink, Link, tx_sign_bytes
+from host.bridge.transport import open_transport
+from host.core import keys
+from host.core import tx as txlib
+
+MNEMONIC = "legal winner thank year wave sausage worth useful legal winner thank yellow"
+PIN = "1234"
+BUDGET_S = 6.0  # per measurement: stop early once the budget is spent (at least MIN_RUNS)
+MIN_RUNS = 20
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def measure(action: Callable[[], object], runs: int) -> list[float]:
+    action()  # warm-up: imports on the device, key cache, socket paths
+    samples = []
+    started = time.monotonic()
+    for done in range(runs):
+        t0 = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - t0) * 1000)
+        if done + 1 >= MIN_RUNS and time.monotonic() - started > BUDGET_S:
+            break
+    return samples
+
+
+class EchoPeer:
+    """A loopback UDP peer that answers every frame with the same payload (no device work)."""
+
+    def __init__(self) -> None:
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.settimeout(0.2)
+        self.path = f"udp:127.0.0.1:{self.socket.getsockname()[1]}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        decoder = framing.FrameDecoder()
+        while not self._stop.is_set():
+            try:
+                report, peer = self.socket.recvfrom(4096)
+            except TimeoutError:
+                continue
+            for event in decoder.feed(framing.from_report(report)):
+                if isinstance(event, framing.Frame):
+                    for out in framing.to_reports(framing.encode_frame(event.payload)):
+                        self.socket.sendto(out, peer)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.socket.close()
+
+
+def echo_round_trip(link: Link) -> None:
+    link.transport.write(framing.encode_frame(b"\xa3bidx\x01fmethoddpingfparams\xa0"))
+    link.read_frame(5)
+
+
+def sign_tx_confirmed(client: Client, debug: DebugLink, tx_bytes: bytes) -> bytes:
+    """sign_tx with the scripted user: wait for the first page, press confirm once per page."""
+    request_id = client.link.send("sign_tx", {"account": 0, "index": 0, "tx": tx_bytes})
+    while True:
+        screen = debug.screen()
+        footer = str(screen.get("footer", ""))
+        if footer.startswith("cancel"):
+            break
+    pages = 1
+    middle = footer.split()[1] if len(footer.split()) == 3 else ""
+    if "/" in middle:
+        pages = int(middle.split("/")[1])
+    for _ in range(pages):
+        debug.press("confirm")
+    result = client.link.receive(request_id, 30)
+    if not keys.verify(result["pubkey"], tx_sign_bytes(tx_bytes), result["sig"]):
+        raise RuntimeError("the device's signature does not verify")
+    return result["sig"]
+
+
+def bench_link(name: str, client: Client, debug: DebugLink, tx_bytes: bytes) -> dict:
+    figures = {
+        "ping": measure(lambda: client.ping(b"x" * 16), 300),
+        "get_address": measure(lambda: client.get_address(0, 1), 200),
+        "sign_tx": measure(lambda: sign_tx_confirmed(client, debug, tx_bytes), 60),
+    }
+    for op, samples in figures.items():
+        print(
+            f"  {name:5} {op:12} n={len(samples):3}  p50 {statistics.median(samples):7.2f} ms"
+            f"  p99 {percentile(samples, 0.99):7.2f} ms"
+        )
+    return figures
+
+
+def main() -> None:
+    from host.bridge.emulator import Emulator
+
+    account = keys.Account.from_mnemonic(MNEMONIC)
+    tx = txlib.Tx("qos-test", 1, 2_000, [txlib.transfer(bytes(range(20)), 123_400)], "bench")
+    tx_bytes = tx.encode()
+
+    echo = EchoPeer()
+    echo_link = Link(open_transport(echo.path))
+    floor = measure(lambda: echo_round_trip(echo_link), 500)
+    echo_link.close()
+    echo.close()
+    host_sign = measure(lambda: account.sign(tx.sign_bytes()), 500)
+    print(f"  ref   udp echo (Python peer)  p50 {statistics.median(floor):7.3f} ms")
+    print(f"  ref   host sign_tx (PyNaCl)   p50 {statistics.median(host_sign):7.3f} ms")
+
+    with Emulator(port=_free_port_pair(), pty=True) as emulator:
+        with DebugLink.open(emulator.debug_path) as debug:
+            debug.load(MNEMONIC, PIN)
+            results = {}
+            with Client.open(emulator.wire_path) as udp:
+                results["udp"] = bench_link("udp", udp, debug, tx_bytes)
+            with Client.open(f"serial:{emulator.pty_path}") as pty:
+                results["pty"] = bench_link("pty", pty, debug, tx_bytes)
+            state = debug.state()
+    floor_p50 = statistics.median(floor)
+    sign_p50 = statistics.median(host_sign)
+    for name, figures in results.items():
+        ping = statistics.median(figures["ping"])
+        sign = statistics.median(figures["sign_tx"])
+        print(
+            f"  {name}: ping p50 = {ping / floor_p50:.1f}x the UDP echo floor; "
+            f"sign_tx p50 = {sign / sign_p50:.0f}x host signing; target sign_tx <= 50 ms p50: "
+            f"{'met' if sign <= 50 else 'NOT met'}"
+        )
+    free, used = state.get("mem_free"), state.get("mem_alloc")
+    print(f"  device heap after the run: {free} B free, {used} B used")
+
+
+def _free_port_pair() -> int:
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as second:
+                    second.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free UDP port pair")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+# Device applications: one module per feature. main.py imports them on first use; the ones used
+# rarely are dropped again after their request (unload), so their bytecode does not sit on the heap.
+import gc
+import sys
+
+
+def unload(*names):
+    for name in names:
+        if name in sys.modules:
+            del sys.modules[name]
+            package, _, leaf = name.rpartition(".")
+            parent = sys.modules.get(package)
+            if parent is not None and leaf in parent.__dict__:
+                del parent.__dict__[leaf]
+    gc.collect()
+
+
+def release_rng():
+    # The entropy pipeline is big and needed only at setup: drop it after use, unless the debug
+    # link has overridden a source (that override lives in the module and must stay in force).
+    rng = sys.modules.get("rng")
+    if rng is not None and not getattr(rng, "_overrides", None):
+        unload("rng.devices", "rng.drbg", "rng.health", "rng")
+
+
+def random_bytes(n, extra=b""):
+    import rng
+
+    try:
+        return rng.collect(n, extra)
+    finally:
+        release_rng()
+
+
+KEY_MODULES = ("crypto.keys", "crypto.bip32", "crypto.secp256k1", "crypto.ed25519", "crypto.bech32")
+
+
+def release_keys():
+    # The curve tables are the biggest thing on the heap; a setup check round or a lock lets them
+    # go (the next key derivation rebuilds them).
+    keys = sys.modules.get("crypto.keys")
+    if keys is not None:
+        keys.forget()
+    unload(*KEY_MODULES)
+
+
+def release_wallet():
+    # Locked, the device only needs what get_info, unlock and setup use: the signing app, the tx
+    # decoder and the key code go until the next unlock.
+    release_keys()
+    unload("apps.wallet", "codec.tx", "crypto.hmac", "crypto.sha512", "crypto._sha512_viper")
+
+
+class WithPubkey:
+    """A result that still needs the account 0 / index 0 public key. The key code and its curve
+    tables are the heap's biggest user, so the app that made this result is unloaded first and
+    the key is derived afterwards (main.py calls finish). seed=None: the unlocked wallet's key."""
+
+    def __init__(self, result, seed=None):
+        self.result = result
+        self.seed = seed
+
+    def finish(self, dev):
+        if self.seed is None:
+            pub = dev.keypair(0, 0)[1]
+        else:
+            from crypto import keys
+
+            pub = keys.account_keypair(self.seed, 0, 0)[1]
+            self.seed = None
+            release_keys()
+        self.result["pubkey"] = pub
+        return self.result

@@ -1,0 +1,119 @@
+# The debug link (debug and emulator builds only: a production build does not contain this file).
+# It presses buttons, reads the screen, loads a known seed fast for test fixtures, wipes, forces
+# an entropy source to fail, reports internal state, and moves the PIN-delay clock forward.
+import gc
+import sys
+
+from apps import common
+from wire import errors
+
+BUTTONS = ("confirm", "cancel")
+# What the debug link may do while a wire request waits for the user.
+WHILE_BUSY = ("debug_press", "debug_screen", "debug_state", "debug_time")
+
+
+def methods(dev):
+    table = {}
+    for name in ("debug_press", "debug_screen", "debug_load", "debug_wipe", "debug_rng",
+                 "debug_state", "debug_time"):
+        table[name] = _bind(dev, globals()[name])
+    return table
+
+
+def _bind(dev, fn):
+    def handler(params):
+        try:
+            return fn(dev, params)
+        finally:
+            from apps import unload
+
+            unload("apps.management")
+
+    return handler
+
+
+def debug_press(dev, params):
+    common.allow_only(params, ("button",))
+    button = common.get_str(params, "button", 16)
+    if button not in BUTTONS:
+        raise errors.bad_params("button must be confirm or cancel")
+    dev.presses.append(button)
+    return {}
+
+
+def debug_screen(dev, params):
+    common.allow_only(params, ())
+    s = dev.screen
+    return {"title": s.title, "lines": list(s.lines), "footer": s.footer, "fb": bytes(s.buf)}
+
+
+def debug_load(dev, params):
+    common.allow_only(params, ("mnemonic", "pin", "passphrase", "nfkd", "label"))
+    mnemonic = " ".join(common.get_str(params, "mnemonic", 512).split())
+    pin = common.get_pin(params)
+    passphrase = common.get_str(params, "passphrase", 256, optional=True, default="")
+    label = common.get_label(params)
+    nfkd = common.get_bool(params, "nfkd")
+    from crypto import bip39
+
+    from apps import management
+
+    if not bip39.is_valid(mnemonic):
+        raise errors.bad_params("mnemonic is not a valid BIP39 English mnemonic")
+    management._check_passphrase(passphrase, nfkd)
+    management.wipe_now(dev)
+    dev.vault.create(mnemonic, pin, label)
+    seed = management._derive_seed(dev, mnemonic, passphrase, "Loading", nfkd)
+    dev.set_seed(seed)
+    dev.remember(mnemonic)
+    dev.home()
+    return {}
+
+
+def debug_wipe(dev, params):
+    common.allow_only(params, ())
+    from apps import management
+
+    management.wipe_now(dev)
+    return {}
+
+
+def debug_rng(dev, params):
+    common.allow_only(params, ("source", "mode"))
+    source = common.get_str(params, "source", 32)
+    mode = common.get_str(params, "mode", 16)
+    import rng
+
+    if mode == "constant":
+        rng.override_source(source, lambda n: bytes(n))
+    elif mode == "normal":
+        rng.override_source(source, None)
+    else:
+        raise errors.bad_params("mode must be constant or normal")
+    return {}
+
+
+def debug_state(dev, params):
+    common.allow_only(params, ())
+    v = dev.vault
+    gc.collect()
+    return {
+        "initialized": v.initialized(),
+        "locked": dev.seed is None,
+        "busy": dev.session.busy,
+        "pin_failures": v.pin.failures(),
+        "pin_wait_s": v.pin.wait_s(),
+        "mnemonic": dev.debug_secret,
+        "setup_pending": dev.pending_setup is not None,
+        "requests": dev.session.requests,
+        "mem_free": gc.mem_free(),
+        "mem_alloc": gc.mem_alloc(),
+        "modules": sorted(sys.modules),
+    }
+
+
+def debug_time(dev, params):
+    common.allow_only(params, ("advance_s",))
+    seconds = common.get_uint(params, "advance_s", 1 << 20)
+    dev.vault.pin.clock.advance(seconds)
+    return {}

@@ -1,0 +1,240 @@
+# Device management: ping, get_info, setup_begin/setup (commit-reveal), recover, unlock, lock,
+# change_pin, wipe. docs/protocol.md section 6 is the contract.
+import hashlib
+
+from apps import WithPubkey, common, random_bytes, unload
+from storage import vault as vaultmod
+from ui import layouts
+from wire import errors
+
+CHECKED_WORDS = {12: 2, 18: 3, 24: 3}
+
+
+# --- setup: commit-reveal. The device draws its entropy and commits to it before it sees the
+# host's; the seed is SHA-256(device || host) cut to the mnemonic's size, so neither side alone
+# picks it, and a host can check rounds (check: true) that it cannot tell apart in advance.
+
+
+def setup_begin(dev, params):
+    common.allow_only(params, ("words",))
+    words = common.get_uint(params, "words", 25)
+    if words not in (12, 24):
+        raise errors.bad_params("words must be 12 or 24")
+    _require_uninitialised(dev)
+    from rng import EntropyError
+
+    try:
+        device_entropy = random_bytes(32, b"qos/setup")
+    except EntropyError as e:
+        dev.pending_setup = None
+        raise errors.RpcError(errors.ENTROPY, "entropy failure: %s" % e)
+    dev.pending_setup = (words, device_entropy)
+    return {"commitment": hashlib.sha256(device_entropy).digest()}
+
+
+def setup(dev, params):
+    common.allow_only(params, ("host_entropy", "pin", "label", "check"))
+    host_entropy = common.get_bytes(params, "host_entropy", 32, 32)
+    pin = common.get_pin(params)
+    label = common.get_label(params)
+    check = common.get_bool(params, "check")
+    _require_uninitialised(dev)
+    if dev.pending_setup is None:
+        raise errors.RpcError(errors.WRONG_STATE, "call setup_begin first")
+    words, device_entropy = dev.pending_setup
+    dev.pending_setup = None  # one reveal per commitment
+    size = 16 if words == 12 else 32
+    entropy = hashlib.sha256(device_entropy + host_entropy).digest()[:size]
+    from crypto import bip39
+
+    mnemonic = bip39.entropy_to_mnemonic(entropy)
+    entropy = None
+    if check:
+        seed = _derive_seed(dev, mnemonic, "", "Checking")
+        dev.home()
+        return WithPubkey({"device_entropy": device_entropy}, seed)
+    dev.remember(mnemonic)
+    if not _show_and_check_words(dev, mnemonic):
+        dev.debug_secret = None
+        dev.home()
+        raise errors.cancelled()
+    return _store_new_wallet(dev, mnemonic, pin, label)
+
+
+def recover(dev, params):
+    common.allow_only(params, ("mnemonic", "pin", "label"))
+    mnemonic = common.get_str(params, "mnemonic", 512)
+    pin = common.get_pin(params)
+    label = common.get_label(params)
+    _require_uninitialised(dev)
+    from crypto import bip39
+
+    mnemonic = " ".join(mnemonic.split())
+    if not bip39.is_valid(mnemonic):
+        raise errors.bad_params("mnemonic is not a valid BIP39 English mnemonic")
+    n = len(mnemonic.split())
+    lines = ["Recover a wallet", "from %d words?" % n, "", "Label: " + (label or "-")]
+    if not layouts.confirm(dev, "Recover", lines, "ok"):
+        dev.home()
+        raise errors.cancelled()
+    return _store_new_wallet(dev, mnemonic, pin, label)
+
+
+def unlock(dev, params):
+    common.allow_only(params, ("pin", "passphrase", "nfkd"))
+    pin = common.get_pin(params)
+    passphrase = common.get_str(params, "passphrase", 256, optional=True, default="")
+    nfkd = common.get_bool(params, "nfkd")
+    _check_passphrase(passphrase, nfkd)
+    _require_initialised(dev)
+    mnemonic = _open_vault(dev, pin)
+    dev.lock()
+    seed = _derive_seed(dev, mnemonic, passphrase, "Unlocking", nfkd)
+    dev.set_seed(seed)
+    dev.remember(mnemonic)
+    dev.home()
+    return {}
+
+
+def lock(dev, params):
+    common.allow_only(params, ())
+    dev.lock()
+    dev.home()
+    return {}
+
+
+def change_pin(dev, params):
+    common.allow_only(params, ("pin", "new_pin"))
+    pin = common.get_pin(params)
+    new_pin = common.get_pin(params, "new_pin")
+    _require_initialised(dev)
+    dev.screen.draw("PIN", ["Changing the PIN..."])
+    _vault_call(dev, dev.vault.change_pin, pin, new_pin)
+    dev.home()
+    return {}
+
+
+def wipe(dev, params):
+    common.allow_only(params, ())
+    lines = ["Erase the wallet", "from this device?", "", "Only the recovery", "words bring it back."]
+    if not layouts.confirm(dev, "Wipe", lines, "wipe"):
+        dev.home()
+        raise errors.cancelled()
+    wipe_now(dev)
+    return {}
+
+
+def wipe_now(dev):
+    dev.lock()
+    dev.pending_setup = None
+    dev.vault.wipe()
+    dev.home()
+
+
+# --- helpers
+
+
+def _require_uninitialised(dev):
+    if dev.vault.initialized():
+        raise errors.RpcError(errors.WRONG_STATE, "device already has a wallet: wipe it first")
+
+
+def _require_initialised(dev):
+    if not dev.vault.initialized():
+        raise errors.RpcError(errors.WRONG_STATE, "device is not initialised")
+
+
+def _check_passphrase(passphrase, nfkd):
+    # Checked before the PIN, so a passphrase the device cannot use never costs a PIN try. The
+    # device cannot normalise Unicode: non-ASCII must come NFKD-normalised, flagged nfkd: true.
+    from crypto import bip39
+
+    try:
+        bip39.passphrase_bytes(passphrase, nfkd)
+    except ValueError as e:
+        raise errors.bad_params(str(e))
+
+
+def _vault_call(dev, fn, *args):
+    try:
+        return fn(*args)
+    except vaultmod.PinDelay as e:
+        raise errors.RpcError(errors.PIN_DELAY, "wait %d s before the next PIN try" % e.wait_s,
+                              {"wait_s": e.wait_s})
+    except vaultmod.WrongPin as e:
+        if e.wiped:
+            dev.lock()
+            dev.home()
+            msg = "wrong PIN: too many failures, the device was wiped"
+        else:
+            msg = "wrong PIN"
+        raise errors.RpcError(errors.WRONG_PIN, msg, {"retries_left": e.retries_left})
+    except vaultmod.VaultError as e:
+        raise errors.RpcError(errors.INTERNAL, "storage: %s" % e)
+
+
+def _open_vault(dev, pin):
+    dev.screen.draw("Unlock", ["Checking the PIN..."])
+    return _vault_call(dev, dev.vault.unlock, pin)
+
+
+def _derive_seed(dev, mnemonic, passphrase, title, nfkd=False):
+    from crypto import bip39
+
+    def progress(done, total):
+        layouts.progress(dev, title, "Deriving the seed", done / total if total else 1)
+        dev.service()
+
+    seed = bip39.mnemonic_to_seed(mnemonic, passphrase, progress, nfkd)
+    # The seed derivation code is needed again only at the next unlock: give its RAM back.
+    unload("crypto.bip39", "crypto.pbkdf2", "crypto._nfkd")
+    return seed
+
+
+def _show_and_check_words(dev, mnemonic):
+    words = mnemonic.split()
+    for _ in range(3):
+        if not layouts.show_pages(dev, layouts.word_pages(words), "done"):
+            return False
+        if _word_quiz(dev, words):
+            return True
+        layouts.confirm(dev, "Check failed", ["A word was wrong.", "", "Read the words", "again."],
+                        "ok")
+    return False
+
+
+def _word_quiz(dev, words):
+    # Two buttons: the device proposes a word for a position, the user says right or wrong.
+    # Half the proposals are wrong on purpose (another word of the same mnemonic).
+    import os
+
+    n = len(words)
+    for _ in range(CHECKED_WORDS[n]):
+        r = os.urandom(2)  # picks quiz positions only; no secret depends on it
+        pos = r[0] % n
+        proposed = words[pos]
+        if r[1] & 1:
+            others = [w for w in words if w != words[pos]]
+            if others:
+                proposed = others[r[1] % len(others)]
+        lines = ["Is word #%d" % (pos + 1), "", "  " + proposed, "", "cancel: no  ok: yes"]
+        said_yes = layouts.confirm(dev, "Check words", lines, "yes")
+        if said_yes != (proposed == words[pos]):
+            return False
+    return True
+
+
+def _store_new_wallet(dev, mnemonic, pin, label):
+    dev.screen.draw("Saving", ["Encrypting and", "saving the wallet..."])
+    from rng import EntropyError
+
+    try:
+        dev.vault.create(mnemonic, pin, label)
+    except EntropyError as e:
+        dev.home()
+        raise errors.RpcError(errors.ENTROPY, "entropy failure: %s" % e)
+    seed = _derive_seed(dev, mnemonic, "", "Wallet")
+    dev.set_seed(seed)
+    dev.remember(mnemonic)
+    dev.home()
+    return WithPubkey({})

@@ -1,0 +1,117 @@
+# Wallet: public keys, addresses, signing. Nothing is signed that was not shown: sign_tx decodes
+# the transaction with codec.tx (which refuses unknown message types), shows every page of
+# codec.tx.describe(), and signs only after the user confirms the last one.
+from apps import common
+from ui import layouts
+from wire import errors
+
+MAX_TX = 8192
+MAX_MESSAGE = 1024
+
+
+def get_public_key(dev, params):
+    common.allow_only(params, ("account", "index"))
+    account, index = common.get_path(params)
+    dev.require_unlocked()
+    from crypto import keys
+
+    pub = dev.keypair(account, index)[1]
+    return {"pubkey": pub, "bech32": keys.pubkey_string(pub)}
+
+
+def get_address(dev, params):
+    common.allow_only(params, ("account", "index", "show"))
+    account, index = common.get_path(params)
+    show = common.get_bool(params, "show")
+    dev.require_unlocked()
+    from crypto import keys
+
+    address = keys.address_string(dev.keypair(account, index)[1])
+    if show:
+        lines = ["Account %d index %d" % (account, index), ""] + layouts.split_text(address)
+        if not layouts.confirm(dev, "Address", lines, "ok"):
+            dev.home()
+            raise errors.cancelled()
+        dev.home()
+    return {"address": address}
+
+
+def sign_tx(dev, params):
+    common.allow_only(params, ("account", "index", "tx"))
+    account, index = common.get_path(params)
+    raw = common.get_bytes(params, "tx", 1, MAX_TX)
+    dev.require_unlocked()
+    from codec import tx as txcodec
+
+    try:
+        tx = txcodec.decode_tx(raw)
+        pages = txcodec.describe(tx)
+    except txcodec.TxError as e:
+        raise errors.bad_params("tx refused: %s" % e)
+    if not layouts.show_pages(dev, _as_pages(pages), "sign"):
+        dev.home()
+        raise errors.cancelled()
+    dev.screen.draw("Signing", ["Signing..."])
+    sig_input = txcodec.sign_bytes(tx)
+    result = _sign(dev, account, index, sig_input)
+    dev.home()
+    return result
+
+
+def sign_message(dev, params):
+    common.allow_only(params, ("account", "index", "chain", "message"))
+    account, index = common.get_path(params)
+    chain = common.get_str(params, "chain", 32)
+    message = common.get_bytes(params, "message", 0, MAX_MESSAGE)
+    dev.require_unlocked()
+    from codec import tx as txcodec
+
+    try:
+        sig_input = txcodec.message_sign_bytes(chain, message)
+    except txcodec.TxError as e:
+        raise errors.bad_params("message refused: %s" % e)
+    lines = ["Chain: " + chain, ""]
+    text = _printable(message)
+    if text is not None:
+        lines += layouts.split_text(text)
+    else:
+        lines += ["(hex)"] + _hex_lines(message)
+    if not layouts.show_pages(dev, layouts.text_pages("Sign message", lines), "sign"):
+        dev.home()
+        raise errors.cancelled()
+    result = _sign(dev, account, index, sig_input)
+    dev.home()
+    return result
+
+
+def _sign(dev, account, index, data):
+    from crypto import ed25519
+
+    secret, pub = dev.keypair(account, index)
+    return {"pubkey": pub, "sig": ed25519.sign(secret, data, pub)}
+
+
+def _as_pages(pages):
+    # codec.tx.describe() returns (title, lines) pairs; keep the screen's own page size.
+    out = []
+    for title, lines in pages:
+        out.extend(layouts.text_pages(title, list(lines)))
+    return out
+
+
+def _printable(message):
+    try:
+        text = message.decode()
+    except UnicodeError:
+        return None
+    for c in text:
+        if not (" " <= c <= "~" or c == "\n"):
+            return None
+    return text
+
+
+def _hex_lines(data):
+    from binascii import hexlify
+
+    h = hexlify(data).decode()
+    return [h[i:i + 20] for i in range(0, len(h), 20)] or [""]

@@ -1,0 +1,4 @@
+# Build facts read at run time. `qos fw build --production` writes its own copy with DEBUG = False
+# (and leaves apps/debug out of the tree altogether).
+VERSION = "0.1.0"
+DEBUG = True

@@ -1,0 +1,82 @@
+# The device application's wiring (boards call run(board) from their own main/boot code):
+# storage on the board's flash, the screen, the method table (apps are imported on first use, to
+# keep the heap free), the debug link where the build has one, and the session loop.
+import gc
+
+from apps import WithPubkey
+from apps.state import Device
+from storage.pin import Clock
+from storage.vault import Vault
+from wire.session import Session
+
+# method -> app module (the handler is the function of the same name in that module)
+# Apps dropped after each request: needed rarely, big, and cheap to load again.
+TRANSIENT = ("management",)
+WIRE_METHODS = {
+    "ping": "base",
+    "get_info": "base",
+    "setup_begin": "management",
+    "setup": "management",
+    "recover": "management",
+    "unlock": "management",
+    "lock": "management",
+    "change_pin": "management",
+    "wipe": "management",
+    "get_public_key": "wallet",
+    "get_address": "wallet",
+    "sign_tx": "wallet",
+    "sign_message": "wallet",
+}
+
+
+def bind(dev, module_name, func_name):
+    def handler(params):
+        module = __import__("apps." + module_name, None, None, [func_name])
+        try:
+            result = getattr(module, func_name)(dev, params)
+        finally:
+            module = None
+            if module_name in TRANSIENT:
+                from apps import unload
+
+                unload("apps." + module_name)
+        if isinstance(result, WithPubkey):
+            result = result.finish(dev)
+        return result
+
+    return handler
+
+
+def debug_app():
+    # Production builds do not contain apps/debug at all; the import failing is how we know.
+    try:
+        from apps import debug
+    except ImportError:
+        return None
+    return debug
+
+
+def build_device(board):
+    from apps import random_bytes
+
+    vault = Vault(board.storage_dir, Clock(), random_bytes)
+    dev = Device(board, vault, board.model)
+    methods = {}
+    for name, module in WIRE_METHODS.items():
+        methods[name] = bind(dev, module, name)
+    debug = debug_app()
+    if debug is not None:
+        session = Session(board, methods, debug.methods(dev), debug.WHILE_BUSY)
+    else:
+        session = Session(board, methods)
+    session.after_request = dev.request_done
+    dev.session = session
+    board.open_links(debug is not None)
+    return dev
+
+
+def run(board):
+    dev = build_device(board)
+    gc.collect()
+    dev.home()
+    dev.session.run()

@@ -1,0 +1,8 @@
+# Entry point of the emulator: `micropython -X heapsize=192K -m emulator [options]` with the board
+# folder and the firmware tree on MICROPYPATH (host/bridge/emulator.py does this).
+import sys
+
+import board
+import main
+
+main.run(board.Board(sys.argv[1:]))

@@ -1,0 +1,125 @@
+# SP 800-90B section 4.4 health tests: Repetition Count Test (RCT) and Adaptive Proportion Test
+# (APT), with cutoffs computed from the claimed min-entropy per sample H and the false-positive
+# probability alpha = 2**-alpha_exp. Same arithmetic as qrng/health.py on the host (tests check both).
+import math
+
+DEFAULT_ALPHA_EXP = 30  # alpha = 2^-30, the middle of the range 90B allows (2^-20 .. 2^-40)
+
+
+class HealthTestFailure(Exception):
+    """A continuous or start-up health test rejected the samples of a source."""
+
+
+def _check_claim(h, bits):
+    if not (h > 0) or h > bits:
+        raise ValueError("claimed min-entropy %r must be in (0, %d] bits per sample" % (h, bits))
+
+
+def rct_cutoff(h, alpha_exp=DEFAULT_ALPHA_EXP):
+    # C = 1 + ceil(-log2(alpha) / H); a run of C identical samples fails.
+    if not (h > 0):
+        raise ValueError("claimed min-entropy must be > 0")
+    return 1 + int(math.ceil(alpha_exp / h))
+
+
+def apt_window(bits):
+    # 90B: W = 1024 for binary samples, 512 otherwise.
+    return 1024 if bits == 1 else 512
+
+
+def apt_cutoff(h, window, alpha_exp=DEFAULT_ALPHA_EXP):
+    # C = 1 + CRITBINOM(W, 2^-H, 1 - alpha): the smallest c with P(X >= c) <= alpha for
+    # X ~ Binomial(W, 2^-H). The tail is summed from the top in the log domain so that it stays
+    # accurate with single-precision floats too (boards), where 1 - alpha rounds to 1.
+    if not (h > 0):
+        raise ValueError("claimed min-entropy must be > 0")
+    p = 2.0 ** (-h)
+    if p >= 1.0:
+        return window + 1
+    alpha = 2.0 ** (-alpha_exp)
+    log_p = math.log(p)
+    log_q = math.log(1.0 - p)
+    log_binom = 0.0  # log C(W, k), walked down from k = W
+    tail = 0.0
+    k = window
+    while k >= 0:
+        if k < window:
+            log_binom += math.log((k + 1) / (window - k))
+        tail += math.exp(log_binom + k * log_p + (window - k) * log_q)
+        if tail > alpha:
+            return k + 1
+        k -= 1
+    return 1
+
+
+class HealthTests:
+    """RCT + APT over a stream of samples (one sample per byte), continuous across feed() calls.
+
+    A failure raises HealthTestFailure and latches: every later feed() fails too, so a source
+    that failed once stays failed until a new instance (a new start-up test) is made.
+    """
+
+    def __init__(self, name, h, bits=8, alpha_exp=DEFAULT_ALPHA_EXP):
+        _check_claim(h, bits)
+        self.name = name
+        self.h = h
+        self.bits = bits
+        self.rct_c = rct_cutoff(h, alpha_exp)
+        self.window = apt_window(bits)
+        self.apt_c = apt_cutoff(h, self.window, alpha_exp)
+        self.mask = (1 << bits) - 1
+        self.samples = 0
+        self.failed = None
+        self._last = -1
+        self._run = 0
+        self._apt_a = -1
+        self._apt_n = 0
+        self._apt_count = 0
+
+    def _fail(self, test, detail):
+        self.failed = "%s: %s failed (%s)" % (self.name, test, detail)
+        raise HealthTestFailure(self.failed)
+
+    def feed(self, samples):
+        if self.failed:
+            raise HealthTestFailure(self.failed)
+        mask = self.mask
+        rct_c = self.rct_c
+        apt_c = self.apt_c
+        window = self.window
+        last = self._last
+        run = self._run
+        a = self._apt_a
+        n = self._apt_n
+        count = self._apt_count
+        for s in samples:
+            if s > mask:
+                self._fail("sample width", "sample %d does not fit in %d bits" % (s, self.bits))
+            if s == last:
+                run += 1
+                if run >= rct_c:
+                    self._fail("repetition count test", "%d identical samples, cutoff %d" % (run, rct_c))
+            else:
+                last = s
+                run = 1
+            if n == 0:
+                a = s
+                count = 1
+                n = 1
+            else:
+                n += 1
+                if s == a:
+                    count += 1
+                    if count >= apt_c:
+                        self._fail(
+                            "adaptive proportion test",
+                            "%d of %d samples equal, cutoff %d" % (count, window, apt_c),
+                        )
+                if n == window:
+                    n = 0
+        self._last = last
+        self._run = run
+        self._apt_a = a
+        self._apt_n = n
+        self._apt_count = count
+        self.samples += len(samples)

@@ -1,0 +1,80 @@
+# Screens that wait for the user. Every wait goes through dev.wait_button(), which keeps the wire
+# and the debug link served. Paging: confirm = next page (accept on the last one), cancel = reject.
+from ui.screen import COLUMNS, LINES
+
+WORDS_PER_PAGE = 4
+
+
+def footer(left, middle, right):
+    gap = COLUMNS - len(left) - len(right)
+    mid = middle[:max(0, gap - 2)]
+    pad = gap - len(mid)
+    return left + " " * (pad // 2) + mid + " " * (pad - pad // 2) + right
+
+
+def show_pages(dev, pages, accept="ok"):
+    """pages: list of (title, lines). Returns True if the user went through all and confirmed."""
+    n = len(pages)
+    i = 0
+    while i < n:
+        title, lines = pages[i]
+        right = accept if i == n - 1 else "next"
+        middle = "%d/%d" % (i + 1, n) if n > 1 else ""
+        dev.screen.draw(title, lines, footer("cancel", middle, right))
+        if dev.wait_button() != "confirm":
+            return False
+        i += 1
+    return True
+
+
+def confirm(dev, title, lines, accept="ok"):
+    return show_pages(dev, [(title, lines)], accept)
+
+
+def split_text(text, width=COLUMNS):
+    # Word-wrap for screens; long words are cut hard.
+    out = []
+    for para in text.split("\n"):
+        line = ""
+        for word in para.split(" "):
+            while len(word) > width:
+                if line:
+                    out.append(line)
+                    line = ""
+                out.append(word[:width])
+                word = word[width:]
+            if not line:
+                line = word
+            elif len(line) + 1 + len(word) <= width:
+                line += " " + word
+            else:
+                out.append(line)
+                line = word
+        out.append(line)
+    return out
+
+
+def text_pages(title, lines):
+    pages = []
+    for i in range(0, max(1, len(lines)), LINES):
+        pages.append((title, lines[i:i + LINES]))
+    return pages
+
+
+def word_pages(words):
+    pages = []
+    n = len(words)
+    for i in range(0, n, WORDS_PER_PAGE):
+        lines = []
+        for j in range(i, min(n, i + WORDS_PER_PAGE)):
+            lines.append("%2d. %s" % (j + 1, words[j]))
+        pages.append(("Words %d-%d of %d" % (i + 1, min(n, i + WORDS_PER_PAGE), n), lines))
+    return pages
+
+
+def progress(dev, title, label, fraction):
+    dev.screen.progress(title, label, fraction)
+
+
+def home(dev, lines):
+    dev.screen.draw("QOS", lines, "")

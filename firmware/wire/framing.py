@@ -1,0 +1,130 @@
+# "QW" v1 framing (docs/protocol.md section 5):
+#   "QW" | 0x01 | len u16 BE | payload | crc32 u32 BE over version+len+payload
+# One stream decoder serves every link: serial feeds raw bytes, 64-byte report links feed the
+# 63-byte chunks after the 0x3F report id (padding is skipped as garbage between frames).
+import struct
+from binascii import crc32
+
+MAGIC = b"QW"
+VERSION = 1
+MAX_PAYLOAD = 16384
+HEADER = 5  # magic(2) + version(1) + length(2)
+TRAILER = 4
+REPORT_SIZE = 64
+REPORT_ID = 0x3F
+CHUNK = REPORT_SIZE - 1
+
+# Events returned by Decoder.feed(): (FRAME, payload) or (TOO_LARGE, length).
+FRAME = 0
+TOO_LARGE = 1
+
+
+def encode(payload):
+    n = len(payload)
+    if n > MAX_PAYLOAD:
+        raise ValueError("payload too large")
+    head = struct.pack(">BH", VERSION, n)
+    crc = crc32(payload, crc32(head)) & 0xFFFFFFFF
+    return MAGIC + head + payload + struct.pack(">I", crc)
+
+
+def to_reports(data):
+    # Cuts a byte stream into 64-byte reports: 0x3F + 63 bytes, the last one zero-padded.
+    out = []
+    for i in range(0, len(data), CHUNK):
+        chunk = data[i:i + CHUNK]
+        report = bytearray(REPORT_SIZE)
+        report[0] = REPORT_ID
+        report[1:1 + len(chunk)] = chunk
+        out.append(bytes(report))
+    return out
+
+
+def report_payload(report):
+    # The stream bytes a 64-byte report carries; anything else is dropped (returns b"").
+    if len(report) != REPORT_SIZE or report[0] != REPORT_ID:
+        return b""
+    return bytes(report[1:])
+
+
+class Decoder:
+    """Incremental stream decoder that resynchronises on the magic after any garbage."""
+
+    def __init__(self, max_payload=MAX_PAYLOAD):
+        self.max_payload = max_payload
+        self.buf = bytearray()
+        self.skip = 0  # bytes of an oversized frame still to drop
+        self.dropped = 0  # garbage bytes dropped so far (diagnostics)
+        self.bad_crc = 0
+
+    def pending(self):
+        return len(self.buf) > 0 or self.skip > 0
+
+    def feed(self, data):
+        events = []
+        if self.skip:
+            n = min(self.skip, len(data))
+            self.skip -= n
+            data = data[n:]
+        self.buf.extend(data)
+        while self._step(events):
+            pass
+        return events
+
+    def expire(self):
+        # The link went quiet: whatever is buffered is a frame that will never complete (a
+        # truncated one, or garbage that looked like a header). Complete frames hidden inside it
+        # are still delivered; everything else is dropped, so the next frame starts clean.
+        events = []
+        self.skip = 0  # an oversized frame that was cut short ends here too
+        while self.buf:
+            nxt = self.buf.find(MAGIC, 1)
+            if nxt < 0:
+                self._drop(len(self.buf))
+                break
+            self._drop(nxt)
+            while self._step(events):
+                pass
+        return events
+
+    def _drop(self, n):
+        self.dropped += n
+        self.buf = self.buf[n:]
+
+    def _step(self, events):
+        buf = self.buf
+        start = buf.find(MAGIC)
+        if start < 0:
+            # keep a trailing "Q" that may be the first half of the next magic
+            keep = 1 if buf and buf[-1] == MAGIC[0] else 0
+            self._drop(len(buf) - keep)
+            return False
+        if start:
+            self._drop(start)
+            buf = self.buf
+        if len(buf) < HEADER:
+            return False
+        if buf[2] != VERSION:
+            self._drop(1)
+            return True
+        length = (buf[3] << 8) | buf[4]
+        if length > self.max_payload:
+            total = HEADER + length + TRAILER
+            have = min(total, len(buf))
+            self.buf = buf[have:]
+            self.skip = total - have
+            events.append((TOO_LARGE, length))
+            return True
+        total = HEADER + length + TRAILER
+        if len(buf) < total:
+            return False
+        body = bytes(buf[2:HEADER + length])
+        want = struct.unpack(">I", buf[HEADER + length:total])[0]
+        if crc32(body) & 0xFFFFFFFF != want:
+            # not a frame after all (or a corrupted one): rescan from the next byte
+            self.bad_crc += 1
+            self._drop(1)
+            return True
+        self.buf = buf[total:]
+        events.append((FRAME, body[3:]))
+        return True

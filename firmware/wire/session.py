@@ -1,0 +1,92 @@
+# The device loop. It is single-threaded: while a handler waits for the user (a confirm dialog,
+# a long derivation) it calls Session.pump() again, which still answers ping, replies "busy" to
+# every other wire request, and serves the debug link (presses, screen reads). Handlers never see
+# frames: they take params and return a result map or raise RpcError.
+import gc
+import time
+
+from wire import errors, framing, rpc
+
+# Wire methods allowed while another request waits for the user.
+ALWAYS = ("ping",)
+
+
+class Session:
+    def __init__(self, board, methods, debug_methods=None, debug_while_busy=()):
+        self.board = board
+        self.methods = methods  # name -> handler(params) -> result
+        self.debug_methods = debug_methods or {}
+        self.debug_while_busy = debug_while_busy
+        self.busy = None  # the method waiting for the user, or None
+        self.after_request = None  # called when a wire request (not a nested ping) is done
+        self.requests = 0
+
+    def run(self):
+        while True:
+            self.pump(100)
+
+    def pump(self, timeout_ms):
+        for link, data, peer in self.board.poll(timeout_ms):
+            for event in link.feed(data, peer):
+                self.handle_event(link, event)
+        now = time.ticks_ms()
+        for link in self.board.links:
+            for event in link.expire(now):
+                self.handle_event(link, event)
+
+    def handle_event(self, link, event):
+        kind, value = event
+        if kind == framing.TOO_LARGE:
+            err = errors.RpcError(errors.TOO_LARGE, "frame of %d bytes is over the limit" % value)
+            self.reply(link, rpc.encode_error(None, err))
+            return
+        try:
+            rid, method, params = rpc.parse_request(value)
+        except rpc.RequestError as e:
+            self.reply(link, rpc.encode_error(e.rid, e.error))
+            return
+        self.requests += 1
+        self.dispatch(link, rid, method, params)
+
+    def dispatch(self, link, rid, method, params):
+        table = self.debug_methods if link.debug else self.methods
+        handler = table.get(method)
+        if handler is None:
+            err = errors.RpcError(errors.UNKNOWN_METHOD, "unknown method: " + method)
+            self.reply(link, rpc.encode_error(rid, err))
+            return
+        allowed = ALWAYS if not link.debug else self.debug_while_busy
+        if self.busy is not None and method not in allowed:
+            err = errors.RpcError(errors.BUSY, "busy: waiting for the user (%s)" % self.busy)
+            self.reply(link, rpc.encode_error(rid, err))
+            return
+        peer = link.peer
+        nested = method in allowed
+        if not nested:
+            self.busy = method
+        try:
+            result = handler(params)
+            payload = rpc.encode_result(rid, result)
+        except errors.RpcError as e:
+            payload = rpc.encode_error(rid, e)
+        except MemoryError as e:
+            gc.collect()
+            self.board.log_exception(e)
+            payload = rpc.encode_error(rid, errors.RpcError(errors.INTERNAL, "out of memory"))
+        except Exception as e:  # a bug must not take the device down: report it, keep serving
+            self.board.log_exception(e)
+            payload = rpc.encode_error(rid, errors.RpcError(errors.INTERNAL, "internal error"))
+        finally:
+            if not nested:
+                self.busy = None
+                if not link.debug and self.after_request is not None:
+                    self.after_request()
+        self.reply(link, payload, peer)
+        if not nested:
+            gc.collect()
+
+    def reply(self, link, payload, peer=None):
+        try:
+            link.send(payload, peer)
+        except OSError:
+            pass  # the host went away; the next request will come on a fresh read

@@ -1,0 +1,89 @@
+"""The device test suite's fixtures.
+
+By default one emulator (host.bridge.emulator.Emulator, a debug build) is started for the whole
+session on free UDP ports. With ``QOS_DEVICE`` set, the suite runs against that device instead;
+its debug link is ``QOS_DEBUGLINK`` (or port+1 for a UDP path). Tests that need something only
+the emulator has (kill -9, restarts, the pty, a production build) are skipped on real devices.
+
+Before each test the ``device`` fixture wipes the device and loads the known seed through the
+debug link, so every test starts from the same unlocked wallet. ``user`` is the person at the
+device: it reads the screen through the debug link and presses the buttons.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from devicekit import MNEMONIC, PIN, REAL_DEVICE, User, free_port_pair
+
+from host.bridge.client import Client, DebugLink, debug_path_for
+
+
+@dataclass
+class Target:
+    """Where the device under test answers."""
+
+    wire_path: str
+    debug_path: str | None
+    emulator: Any = None  # host.bridge.emulator.Emulator when we started one
+
+
+@pytest.fixture(scope="session")
+def target() -> Iterator[Target]:
+    if REAL_DEVICE:
+        wire = os.environ["QOS_DEVICE"]
+        try:
+            debug = debug_path_for(wire)
+        except OSError:
+            debug = None
+        yield Target(wire, debug)
+        return
+    from host.bridge.emulator import Emulator
+
+    emulator = Emulator(port=free_port_pair())
+    emulator.start()
+    try:
+        yield Target(emulator.wire_path, emulator.debug_path, emulator)
+    finally:
+        emulator.close()
+
+
+@pytest.fixture
+def debug(target: Target) -> Iterator[DebugLink]:
+    if target.debug_path is None:
+        pytest.skip("the device under test has no debug link (set QOS_DEBUGLINK)")
+    ensure_running(target)
+    link = DebugLink.open(target.debug_path)
+    yield link
+    link.close()
+
+
+@pytest.fixture
+def blank(target: Target, debug: DebugLink) -> Iterator[Client]:
+    """A client to a wiped device (no wallet)."""
+    debug.wipe()
+    client = Client.open(target.wire_path)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def device(blank: Client, debug: DebugLink) -> Client:
+    """A client to a device holding the known seed, unlocked."""
+    debug.load(MNEMONIC, PIN)
+    return blank
+
+
+def ensure_running(target: Target) -> None:
+    """A test that killed the emulator leaves it down; the next one gets it back."""
+    if target.emulator is not None and not target.emulator.running:
+        target.emulator.start()
+
+
+@pytest.fixture
+def user(debug: DebugLink) -> User:
+    return User(debug)

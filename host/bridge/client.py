@@ -1,0 +1,600 @@
+"""The QOS signer client API: what trezorlib is to a Trezor.
+
+    with Client.open() as device:            # $QOS_DEVICE, else the emulator on udp:127.0.0.1:21324
+        device.unlock("1234")
+        address = device.get_address(0, 0)
+        signature = device.sign_tx(tx)        # the user confirms every page on the device
+
+Every method sends one request (docs/protocol.md sections 5 and 6) and waits for its reply; an
+error reply raises a :class:`DeviceError` subclass chosen by its code. Arguments are checked here
+first, so bad input raises ``ValueError`` before anything reaches the device.
+
+:class:`DebugLink` drives the emulator's (and debug builds') debug link on port+1: it presses
+buttons, reads the screen and loads fixture seeds. Production devices have no debug link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from host.bridge import framing
+from host.bridge.transport import EMULATOR_PATH, Transport, TransportError, open_transport
+
+DEFAULT_TIMEOUT = 10.0
+# How long to wait for replies that need the user (a confirm press) or long device work (seed
+# derivation on a board takes seconds). A user who walks away gets a clear timeout, not a hang.
+USER_TIMEOUT = 600.0
+# After an error reply without an id, how long a reply to our own request may still arrive.
+ANONYMOUS_ERROR_GRACE = 0.5
+MAX_INDEX = 2**31
+PIN_PATTERN = re.compile(r"[0-9]{4,50}")
+SETUP_WORDS = {12: 16, 24: 32}  # words -> seed entropy bytes
+
+
+# ------------------------------------------------------------------ errors
+
+
+class DeviceError(Exception):
+    """The device answered with an error reply."""
+
+    code = 0
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(f"{message} ({code})")
+        self.code = code
+        self.message = message
+        self.data = data
+
+
+class InvalidRequest(DeviceError):
+    code = -32600
+
+
+class UnknownMethod(DeviceError):
+    code = -32601
+
+
+class BadParams(DeviceError):
+    code = -32602
+
+
+class InternalError(DeviceError):
+    code = -32603
+
+
+class UserCancelled(DeviceError):
+    code = -32000
+
+
+class ProtocolError(DeviceError):
+    code = -32001
+
+
+class DeviceLocked(DeviceError):
+    code = -32002
+
+
+class DeviceBusy(DeviceError):
+    code = -32003
+
+
+class TooLarge(DeviceError):
+    code = -32004
+
+
+class WrongState(DeviceError):
+    code = -32005
+
+
+class WrongPin(DeviceError):
+    code = -32006
+
+    @property
+    def retries_left(self) -> int | None:
+        return self.data.get("retries_left") if isinstance(self.data, dict) else None
+
+
+class PinDelay(DeviceError):
+    code = -32007
+
+    @property
+    def wait_s(self) -> int | None:
+        return self.data.get("wait_s") if isinstance(self.data, dict) else None
+
+
+class EntropyFailure(DeviceError):
+    code = -32008
+
+
+ERROR_CLASSES: dict[int, type[DeviceError]] = {
+    cls.code: cls
+    for cls in (
+        InvalidRequest,
+        UnknownMethod,
+        BadParams,
+        InternalError,
+        UserCancelled,
+        ProtocolError,
+        DeviceLocked,
+        DeviceBusy,
+        TooLarge,
+        WrongState,
+        WrongPin,
+        PinDelay,
+        EntropyFailure,
+    )
+}
+
+
+class NoReply(TransportError):
+    """The device did not answer in time (unplugged, hung, or the user walked away)."""
+
+
+class BadReply(TransportError):
+    """The device answered something that is not a valid reply."""
+
+
+class SetupCheckFailed(Exception):
+    """A commit-reveal check round showed the device did not derive the seed it committed to."""
+
+
+def device_error(error: Any) -> DeviceError:
+    if not isinstance(error, dict) or not isinstance(error.get("code"), int):
+        return InternalError(-32603, f"malformed error reply: {error!r}")
+    code = error["code"]
+    message = error.get("message") if isinstance(error.get("message"), str) else "error"
+    return ERROR_CLASSES.get(code, DeviceError)(code, message, error.get("data"))
+
+
+# ------------------------------------------------------------------ the RPC link
+
+
+class Link:
+    """Requests and replies over one transport: framing, ids, matching replies to requests."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self.decoder = framing.FrameDecoder()
+        self._ids = itertools.count(1)
+        self._frames: list[bytes] = []
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def send(self, method: str, params: dict[str, Any]) -> int:
+        """Sends a request and returns its id without waiting for the reply."""
+        from host.core import cbor
+
+        request_id = next(self._ids)
+        payload = cbor.dumps({"id": request_id, "method": method, "params": params})
+        self.transport.write(framing.encode_frame(payload))
+        return request_id
+
+    def receive(self, request_id: int, timeout: float) -> Any:
+        """Waits for the reply to ``request_id``; returns its result or raises its error."""
+        deadline = time.monotonic() + timeout
+        anonymous: DeviceError | None = None
+        while True:
+            try:
+                reply = self._next_reply(deadline)
+            except NoReply:
+                if anonymous is not None:
+                    raise anonymous from None
+                raise
+            reply_id = reply.get("id")
+            if reply_id == request_id:
+                if "error" in reply:
+                    raise device_error(reply["error"])
+                return reply.get("result")
+            if reply_id is None and "error" in reply and anonymous is None:
+                # The device could not read some request's id. If it was ours, no reply will
+                # come: wait only briefly, then report it. (It may also be about bytes another
+                # host sent on a shared link, so a real reply still wins.)
+                anonymous = device_error(reply["error"])
+                deadline = min(deadline, time.monotonic() + ANONYMOUS_ERROR_GRACE)
+            # Otherwise a late reply to an earlier request that timed out here: skip it.
+
+    def call(self, method: str, params: dict[str, Any], timeout: float = DEFAULT_TIMEOUT) -> Any:
+        return self.receive(self.send(method, params), timeout)
+
+    def read_frame(self, timeout: float) -> bytes:
+        """The next frame's payload (raw access for tests), or NoReply."""
+        return self._next_frame(time.monotonic() + timeout)
+
+    def _next_reply(self, deadline: float) -> dict[str, Any]:
+        from host.core import cbor
+
+        payload = self._next_frame(deadline)
+        try:
+            reply = cbor.loads(payload)
+        except cbor.CBORError as exc:
+            raise BadReply(f"{self.transport.path}: reply is not valid CBOR: {exc}") from exc
+        if not isinstance(reply, dict) or ("result" in reply) == ("error" in reply):
+            raise BadReply(f"{self.transport.path}: not a reply: {reply!r}")
+        return reply
+
+    def _next_frame(self, deadline: float) -> bytes:
+        while not self._frames:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                # A half-received frame will never complete now; start clean next time.
+                self.decoder.reset()
+                raise NoReply(f"{self.transport.path}: no reply from the device")
+            data = self.transport.read(remaining)
+            if data:
+                for event in self.decoder.feed(data):
+                    if isinstance(event, framing.Frame):
+                        self._frames.append(event.payload)
+        return self._frames.pop(0)
+
+
+def default_path() -> str:
+    return os.environ.get("QOS_DEVICE") or EMULATOR_PATH
+
+
+def debug_path_for(wire_path: str) -> str:
+    """The debug link beside a UDP wire path (port+1), or $QOS_DEBUGLINK."""
+    explicit = os.environ.get("QOS_DEBUGLINK")
+    if explicit:
+        return explicit
+    scheme, _, address = wire_path.partition(":")
+    host, _, port = address.rpartition(":")
+    if scheme != "udp" or not port.isdigit():
+        raise TransportError(f"no debug link beside {wire_path}: set QOS_DEBUGLINK")
+    return f"udp:{host}:{int(port) + 1}"
+
+
+# ------------------------------------------------------------------ results
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    pubkey: bytes
+    bech32: str
+
+
+@dataclass(frozen=True)
+class Signature:
+    pubkey: bytes
+    sig: bytes
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    pubkey: bytes
+    check_rounds: int
+
+
+# ------------------------------------------------------------------ argument checks
+
+
+def check_pin(pin: str, name: str = "pin") -> str:
+    if not isinstance(pin, str) or not PIN_PATTERN.fullmatch(pin):
+        raise ValueError(f"{name} must be 4 to 50 digits")
+    return pin
+
+
+def check_path(account: int, index: int) -> dict[str, int]:
+    for name, value in (("account", account), ("index", index)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < MAX_INDEX:
+            raise ValueError(f"{name} must be an integer in 0..2^31-1, got {value!r}")
+    return {"account": account, "index": index}
+
+
+def _optional(params: dict[str, Any], **values: Any) -> dict[str, Any]:
+    params.update({key: value for key, value in values.items() if value is not None})
+    return params
+
+
+# ------------------------------------------------------------------ the client
+
+
+class Client:
+    """One device: a method per device method (docs/protocol.md section 6)."""
+
+    def __init__(self, transport: Transport, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.link = Link(transport)
+        self.timeout = timeout
+        self.user_timeout = USER_TIMEOUT  # for calls that wait for a button or long device work
+
+    @classmethod
+    def open(cls, path: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> Client:
+        return cls(open_transport(path or default_path()), timeout)
+
+    @property
+    def path(self) -> str:
+        return self.link.transport.path
+
+    def close(self) -> None:
+        self.link.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def call(self, method: str, params: dict[str, Any] | None = None, timeout: float = 0) -> Any:
+        """Any method by name: the escape hatch for methods this class does not wrap."""
+        return self.link.call(method, params or {}, timeout or self.timeout)
+
+    def _wait_user(self, method: str, params: dict[str, Any]) -> Any:
+        return self.link.call(method, params, self.user_timeout)
+
+    # -- always available
+
+    def ping(self, data: bytes = b"") -> bytes:
+        result = self.call("ping", {"data": bytes(data)} if data else {})
+        return result.get("data", b"") if isinstance(result, dict) else b""
+
+    def get_info(self) -> dict[str, Any]:
+        return self.call("get_info")
+
+    # -- creating a wallet
+
+    def setup(
+        self,
+        pin: str,
+        words: int = 24,
+        label: str | None = None,
+        check_rounds: int | None = None,
+    ) -> SetupResult:
+        """Creates a wallet with commit-reveal entropy the host checks before trusting it.
+
+        Each round the device first commits to its entropy, then gets ours. In a check round it
+        reveals its entropy and the resulting key, and we recompute both; a device that tried to
+        plant a chosen seed would be caught in a check round, and it cannot tell in advance which
+        round is real, so the number of check rounds is random unless the caller fixes it.
+        """
+        check_pin(pin)
+        if words not in SETUP_WORDS:
+            raise ValueError("words must be 12 or 24")
+        if check_rounds is None:
+            check_rounds = 1 + secrets.randbelow(3)
+        if not 0 <= check_rounds <= 16:
+            raise ValueError("check_rounds must be in 0..16")
+        for _ in range(check_rounds):
+            self.setup_check_round(pin, words, label)
+        # The real round looks the same to the device up to this point; it cannot be checked,
+        # which is what the check rounds before it are for.
+        self._setup_begin(words)
+        params = _optional({"host_entropy": secrets.token_bytes(32), "pin": pin}, label=label)
+        result = self._wait_user("setup", params)
+        return SetupResult(pubkey=_bytes32(result, "pubkey"), check_rounds=check_rounds)
+
+    def setup_check_round(self, pin: str, words: int = 24, label: str | None = None) -> bytes:
+        """One check round; returns the pubkey the device derived (already verified)."""
+        commitment = self._setup_begin(words)
+        host_entropy = secrets.token_bytes(32)
+        params = _optional({"host_entropy": host_entropy, "pin": pin, "check": True}, label=label)
+        result = self.call("setup", params, self.user_timeout)
+        device_entropy = result.get("device_entropy") if isinstance(result, dict) else None
+        if not isinstance(device_entropy, bytes):
+            raise SetupCheckFailed("the check round did not reveal the device entropy")
+        if hashlib.sha256(device_entropy).digest() != commitment:
+            raise SetupCheckFailed("the device entropy does not match its commitment")
+        pubkey = _bytes32(result, "pubkey")
+        expected = expected_setup_pubkey(device_entropy, host_entropy, words)
+        if pubkey != expected:
+            raise SetupCheckFailed("the device derived a different key than the entropy gives")
+        return pubkey
+
+    def _setup_begin(self, words: int) -> bytes:
+        result = self.call("setup_begin", {"words": words})
+        commitment = result.get("commitment") if isinstance(result, dict) else None
+        if not isinstance(commitment, bytes) or len(commitment) != 32:
+            raise BadReply(f"setup_begin: bad commitment {commitment!r}")
+        return commitment
+
+    def recover(self, mnemonic: str, pin: str, label: str | None = None) -> bytes:
+        check_pin(pin)
+        words = " ".join(mnemonic.split())
+        if len(words.split()) not in (12, 18, 24):
+            raise ValueError("a mnemonic has 12, 18 or 24 words")
+        params = _optional({"mnemonic": words, "pin": pin}, label=label)
+        return _bytes32(self._wait_user("recover", params), "pubkey")
+
+    # -- PIN and session
+
+    def unlock(self, pin: str, passphrase: str | None = None, nfkd: bool | None = None) -> None:
+        check_pin(pin)
+        params = _optional({"pin": pin}, passphrase=passphrase, nfkd=nfkd)
+        self.call("unlock", params, self.user_timeout)
+
+    def lock(self) -> None:
+        self.call("lock")
+
+    def change_pin(self, pin: str, new_pin: str) -> None:
+        check_pin(pin)
+        check_pin(new_pin, "new_pin")
+        self.call("change_pin", {"pin": pin, "new_pin": new_pin}, self.user_timeout)
+
+    def wipe(self) -> None:
+        self._wait_user("wipe", {})
+
+    # -- keys
+
+    def get_public_key(self, account: int = 0, index: int = 0) -> PublicKey:
+        result = self.call("get_public_key", check_path(account, index))
+        bech32 = result.get("bech32") if isinstance(result, dict) else None
+        if not isinstance(bech32, str):
+            raise BadReply(f"get_public_key: bad reply {result!r}")
+        return PublicKey(pubkey=_bytes32(result, "pubkey"), bech32=bech32)
+
+    def get_address(self, account: int = 0, index: int = 0, show: bool = False) -> str:
+        params = check_path(account, index)
+        if show:
+            result = self._wait_user("get_address", {**params, "show": True})
+        else:
+            result = self.call("get_address", params)
+        address = result.get("address") if isinstance(result, dict) else None
+        if not isinstance(address, str):
+            raise BadReply(f"get_address: bad reply {result!r}")
+        return address
+
+    # -- signing
+
+    def sign_tx(self, tx: Any, account: int = 0, index: int = 0) -> Signature:
+        """Signs a tx (det-CBOR bytes or a host.core.tx.Tx) after the user confirms it.
+
+        The signature is verified here against the tx's sign bytes before it is returned, so a
+        faulty or hostile device cannot hand back a signature over something else.
+        """
+        tx_bytes = tx_to_bytes(tx)
+        params = {**check_path(account, index), "tx": tx_bytes}
+        signature = _signature(self._wait_user("sign_tx", params))
+        _verify(signature, tx_sign_bytes(tx_bytes), "sign_tx")
+        return signature
+
+    def sign_message(
+        self, chain: str, message: bytes | str, account: int = 0, index: int = 0
+    ) -> Signature:
+        data = message.encode() if isinstance(message, str) else bytes(message)
+        sign_bytes = message_sign_bytes(chain, data)  # checks chain id and size before sending
+        params = {**check_path(account, index), "chain": chain, "message": data}
+        signature = _signature(self._wait_user("sign_message", params))
+        _verify(signature, sign_bytes, "sign_message")
+        return signature
+
+
+# ------------------------------------------------------------------ host-side crypto checks
+
+
+def expected_setup_pubkey(device_entropy: bytes, host_entropy: bytes, words: int) -> bytes:
+    """The account 0 / index 0 key a wallet made from these two entropy halves must have."""
+    from mnemonic import Mnemonic
+
+    from host.core import keys
+
+    seed_entropy = hashlib.sha256(device_entropy + host_entropy).digest()[: SETUP_WORDS[words]]
+    mnemonic = Mnemonic("english").to_mnemonic(seed_entropy)
+    return account_pubkey(keys.seed_from_mnemonic(mnemonic), 0, 0)
+
+
+def account_pubkey(seed: bytes, account: int, index: int) -> bytes:
+    from host.core import keys
+
+    return keys.Account.from_seed(seed, account, index).pubkey
+
+
+def tx_to_bytes(tx: Any) -> bytes:
+    """Det-CBOR bytes of a Tx (or of already-encoded bytes), validated against the schema."""
+    from host.core import tx as txlib
+
+    data = bytes(tx) if isinstance(tx, bytes | bytearray) else tx.encode()
+    txlib.decode_tx(data)  # raises TxError (a ValueError) naming the bad field
+    return data
+
+
+def tx_sign_bytes(tx_bytes: bytes) -> bytes:
+    from host.core import tx as txlib
+
+    return txlib.sign_bytes(txlib.decode_tx(tx_bytes))
+
+
+def message_sign_bytes(chain: str, message: bytes) -> bytes:
+    from host.core import tx as txlib
+
+    return txlib.message_sign_bytes(chain, message)
+
+
+def _bytes32(result: Any, key: str) -> bytes:
+    value = result.get(key) if isinstance(result, dict) else None
+    if not isinstance(value, bytes) or len(value) != 32:
+        raise BadReply(f"reply has no 32-byte {key}: {result!r}")
+    return value
+
+
+def _signature(result: Any) -> Signature:
+    sig = result.get("sig") if isinstance(result, dict) else None
+    if not isinstance(sig, bytes) or len(sig) != 64:
+        raise BadReply(f"reply has no 64-byte sig: {result!r}")
+    return Signature(pubkey=_bytes32(result, "pubkey"), sig=sig)
+
+
+def _verify(signature: Signature, sign_bytes: bytes, what: str) -> None:
+    from host.core import keys
+
+    if not keys.verify(signature.pubkey, sign_bytes, signature.sig):
+        raise BadReply(f"{what}: the device returned a signature that does not verify")
+
+
+# ------------------------------------------------------------------ debug link
+
+
+class DebugLink:
+    """The debug link of emulator and debug builds (UDP port+1 on the emulator)."""
+
+    def __init__(self, transport: Transport, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.link = Link(transport)
+        self.timeout = timeout
+
+    @classmethod
+    def open(cls, path: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> DebugLink:
+        return cls(open_transport(path or debug_path_for(default_path())), timeout)
+
+    def close(self) -> None:
+        self.link.close()
+
+    def __enter__(self) -> DebugLink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        return self.link.call(method, params or {}, self.timeout)
+
+    def press(self, button: str = "confirm") -> None:
+        if button not in ("confirm", "cancel"):
+            raise ValueError("button must be 'confirm' or 'cancel'")
+        self.call("debug_press", {"button": button})
+
+    def screen(self) -> dict[str, Any]:
+        return self.call("debug_screen")
+
+    def screen_text(self) -> str:
+        screen = self.screen()
+        return "\n".join([screen.get("title", ""), *screen.get("lines", [])])
+
+    def load(
+        self,
+        mnemonic: str,
+        pin: str,
+        passphrase: str | None = None,
+        label: str | None = None,
+    ) -> None:
+        params = _optional(
+            {"mnemonic": mnemonic, "pin": check_pin(pin)}, passphrase=passphrase, label=label
+        )
+        self.link.call("debug_load", params, USER_TIMEOUT)
+
+    def wipe(self) -> None:
+        self.call("debug_wipe")
+
+    def rng(self, source: str, mode: str) -> None:
+        if mode not in ("constant", "normal"):
+            raise ValueError("mode must be 'constant' or 'normal'")
+        self.call("debug_rng", {"source": source, "mode": mode})
+
+    def state(self) -> dict[str, Any]:
+        return self.call("debug_state")
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.01) -> bool:
+    """Polls ``predicate`` until it holds or ``timeout`` passes; tells which happened."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)

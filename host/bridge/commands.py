@@ -1,0 +1,326 @@
+"""Handlers of `qos device ...` (the parser is in host/bridge/cli.py).
+
+Human output goes through rich; ``--json`` prints one JSON object on stdout for scripts. Progress
+(waiting for a confirm press, the device deriving a seed) is shown on stderr, so stdout stays clean
+in both modes. Errors print one clear line and give exit status 1 (device said no) or 2 (bad input).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from host.bridge.client import Client, DeviceError
+from host.bridge.transport import EMULATOR_PATH, TransportError
+
+out = Console(highlight=False, emoji=False)
+err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+
+ADDRESS_FIELDS = {"to", "banker", "spender", "owner", "account", "sender"}
+VALIDATOR_FIELDS = {"validator"}
+HEX_FIELDS = {"cons_pubkey", "profile_hash", "proof", "header"}
+
+
+class UsageError(ValueError):
+    """Bad CLI input (a file, a PIN entry): exit status 2, nothing sent to the device."""
+
+
+def run(args: argparse.Namespace) -> int:
+    handler = HANDLERS[args.device_command]
+    try:
+        return handler(args) or 0
+    except (UsageError, ValueError) as exc:  # TxError and argument checks are ValueErrors
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        return 2
+    except DeviceError as exc:
+        if args.json:
+            print(json.dumps({"error": {"code": exc.code, "message": exc.message}}))
+        err.print(f"[red]device refused:[/] {escape(exc.message)} ({exc.code})")
+        return 1
+    except TransportError as exc:
+        err.print(f"[red]cannot talk to the device:[/] {escape(str(exc))}")
+        return 1
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def emit(args: argparse.Namespace, data: dict[str, Any], human: Callable[[], None]) -> int:
+    if args.json:
+        print(json.dumps(data, sort_keys=True))
+    else:
+        human()
+    return 0
+
+
+@contextlib.contextmanager
+def working(message: str) -> Iterator[None]:
+    """A spinner on stderr while the device works or waits for a button press."""
+    if err.is_terminal:
+        with err.status(message):
+            yield
+    else:
+        err.print(message)
+        yield
+
+
+def open_client(args: argparse.Namespace) -> Client:
+    return Client.open(args.path)
+
+
+def read_pin(env_name: str | None, prompt: str, confirm: bool) -> str:
+    if env_name:
+        value = os.environ.get(env_name)
+        if value is None:
+            raise UsageError(f"environment variable {env_name} is not set")
+        return value
+    pin = getpass.getpass(prompt)
+    if confirm and getpass.getpass("Repeat it: ") != pin:
+        raise UsageError("the two PIN entries differ")
+    return pin
+
+
+# ------------------------------------------------------------------ commands
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from host.bridge.transport import enumerate_devices
+
+    devices = [
+        {"path": d.path, "kind": d.kind, "description": d.description, "serial": d.serial_number}
+        for d in enumerate_devices()
+    ]
+    for path in dict.fromkeys([os.environ.get("QOS_DEVICE") or EMULATOR_PATH, EMULATOR_PATH]):
+        if path.startswith("udp:") and _answers(path):
+            devices.append({"path": path, "kind": "udp", "description": "emulator", "serial": ""})
+
+    def human() -> None:
+        if not devices:
+            out.print("no QOS device found (plugged in? udev rules installed? emulator running?)")
+        for device in devices:
+            line = f"{device['path']}  {device['kind']}  {device['description']}"
+            out.print(escape(line))
+
+    return emit(args, {"devices": devices}, human)
+
+
+def _answers(path: str) -> bool:
+    try:
+        with Client.open(path, timeout=0.5) as device:
+            device.ping()
+        return True
+    except (TransportError, DeviceError):
+        return False
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    with open_client(args) as device:
+        info = device.get_info()
+
+    def human() -> None:
+        for key in sorted(info):
+            out.print(f"[bold]{key:17}[/] {escape(str(info[key]))}")
+
+    return emit(args, info, human)
+
+
+def cmd_setup(args: argparse.Namespace) -> int:
+    pin = read_pin(args.pin_env, "New PIN (4-50 digits): ", confirm=True)
+    with open_client(args) as device:
+        err.print(
+            "The device will show the new words: write them down in order, then confirm the "
+            "words it asks for."
+        )
+        with working("Creating the wallet: follow the device screen ..."):
+            result = device.setup(pin, args.words, args.label, args.checks)
+    return _print_key(args, result.pubkey, {"check_rounds": result.check_rounds})
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    if args.mnemonic_file:
+        try:
+            mnemonic = Path(args.mnemonic_file).read_text()
+        except OSError as exc:
+            raise UsageError(f"cannot read {args.mnemonic_file}: {exc}") from exc
+    else:
+        mnemonic = getpass.getpass("Mnemonic words (hidden): ")
+    pin = read_pin(args.pin_env, "New PIN (4-50 digits): ", confirm=True)
+    with open_client(args) as device, working("Confirm the recovery on the device ..."):
+        pubkey = device.recover(mnemonic, pin, args.label)
+    return _print_key(args, pubkey, {})
+
+
+def _print_key(args: argparse.Namespace, pubkey: bytes, extra: dict) -> int:
+    from host.core import keys
+
+    address = keys.encode_address(keys.address_from_pubkey(pubkey))
+    data = {"pubkey": pubkey.hex(), "address": address, **extra}
+    return emit(args, data, lambda: out.print(f"wallet ready; account 0 address: {address}"))
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    pin = read_pin(args.pin_env, "PIN: ", confirm=False)
+    passphrase = getpass.getpass("Passphrase: ") if args.passphrase else None
+    with open_client(args) as device, working("Unlocking (deriving the seed) ..."):
+        device.unlock(pin, passphrase)
+    return emit(args, {"unlocked": True}, lambda: out.print("unlocked"))
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    with open_client(args) as device:
+        device.lock()
+    return emit(args, {"locked": True}, lambda: out.print("locked"))
+
+
+def cmd_change_pin(args: argparse.Namespace) -> int:
+    pin = read_pin(args.pin_env, "Current PIN: ", confirm=False)
+    new_pin = read_pin(args.new_pin_env, "New PIN: ", confirm=True)
+    with open_client(args) as device, working("Confirm the PIN change on the device ..."):
+        device.change_pin(pin, new_pin)
+    return emit(args, {"changed": True}, lambda: out.print("PIN changed"))
+
+
+def cmd_address(args: argparse.Namespace) -> int:
+    with open_client(args) as device:
+        if args.show:
+            with working("Compare the address with the device screen and confirm there ..."):
+                address = device.get_address(args.account, args.index, show=True)
+        else:
+            address = device.get_address(args.account, args.index)
+    data = {"account": args.account, "index": args.index, "address": address}
+    return emit(args, data, lambda: out.print(address))
+
+
+def cmd_pubkey(args: argparse.Namespace) -> int:
+    with open_client(args) as device:
+        key = device.get_public_key(args.account, args.index)
+    data = {"account": args.account, "index": args.index, "pubkey": key.pubkey.hex()}
+    data["bech32"] = key.bech32
+    return emit(args, data, lambda: out.print(f"{key.bech32}\n[dim]{key.pubkey.hex()}[/]"))
+
+
+def cmd_sign_tx(args: argparse.Namespace) -> int:
+    from host.core import tx as txlib
+
+    tx = load_tx(args.file)
+    with open_client(args) as device:
+        _show_tx_summary(tx)
+        with working("Check every page on the device and confirm there ..."):
+            signature = device.sign_tx(tx, args.account, args.index)
+    signed = txlib.SignedTx(tx, signature.pubkey, signature.sig)
+    if args.out:
+        Path(args.out).write_bytes(signed.encode())
+    data = {"pubkey": signature.pubkey.hex(), "sig": signature.sig.hex()}
+    data["signed_tx"] = signed.encode().hex()
+
+    def human() -> None:
+        out.print(f"signed by {txlib.bech32_address(signed.signer)}")
+        out.print(f"sig {signature.sig.hex()}")
+        if args.out:
+            out.print(f"SignedTx written to {args.out}")
+
+    return emit(args, data, human)
+
+
+def _show_tx_summary(tx: Any) -> None:
+    from host.core import tx as txlib
+
+    err.print(f"chain {tx.chain}, nonce {tx.nonce}, fee limit {txlib.format_amount(tx.fee)}")
+    for msg in tx.msgs:
+        err.print(f"  {msg['type']}")
+
+
+def cmd_sign_message(args: argparse.Namespace) -> int:
+    message = args.message
+    if message.startswith("@"):
+        try:
+            data = Path(message[1:]).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {message[1:]}: {exc}") from exc
+    else:
+        data = message.encode()
+    with open_client(args) as device, working("Confirm the message on the device ..."):
+        signature = device.sign_message(args.chain, data, args.account, args.index)
+    result = {"pubkey": signature.pubkey.hex(), "sig": signature.sig.hex(), "chain": args.chain}
+    return emit(args, result, lambda: out.print(f"sig {signature.sig.hex()}"))
+
+
+def cmd_wipe(args: argparse.Namespace) -> int:
+    with open_client(args) as device, working("Confirm the wipe on the device ..."):
+        device.wipe()
+    return emit(args, {"wiped": True}, lambda: out.print("device wiped"))
+
+
+# ------------------------------------------------------------------ tx files
+
+
+def load_tx(name: str) -> Any:
+    """A Tx from det-CBOR bytes or from JSON (bech32 addresses, hex byte strings)."""
+    from host.core import tx as txlib
+
+    try:
+        raw = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {name}: {exc}") from exc
+    if raw[:1] in (b"{", b" ", b"\n", b"\t", b"\r"):
+        try:
+            obj = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{name}: not JSON: {exc}") from exc
+        return txlib.Tx.from_cbor_obj(_from_json(obj))
+    return txlib.Tx.decode(raw)
+
+
+def _from_json(value: Any, key: str = "") -> Any:
+    from host.core import tx as txlib
+
+    if isinstance(value, dict):
+        return {k: _from_json(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    if isinstance(value, str) and key in ADDRESS_FIELDS:
+        return txlib.address_bytes(value)
+    if isinstance(value, str) and key in VALIDATOR_FIELDS:
+        return txlib.address_bytes(value, txlib.VALIDATOR_HRP)
+    if isinstance(value, str) and key in HEX_FIELDS:
+        try:
+            return bytes.fromhex(value)
+        except ValueError as exc:
+            raise UsageError(f"{key}: not hex: {value!r}") from exc
+    return value
+
+
+def cmd_bridge(args: argparse.Namespace) -> int:
+    from host.bridge import daemon
+
+    origins = tuple(args.allow_origin) if args.allow_origin else daemon.DEFAULT_ORIGINS
+    err.print(f"bridge on http://127.0.0.1:{args.port} for origins: {', '.join(origins)}")
+    daemon.serve(args.port, origins)
+    return 0
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "list": cmd_list,
+    "info": cmd_info,
+    "setup": cmd_setup,
+    "recover": cmd_recover,
+    "unlock": cmd_unlock,
+    "lock": cmd_lock,
+    "change-pin": cmd_change_pin,
+    "address": cmd_address,
+    "pubkey": cmd_pubkey,
+    "sign-tx": cmd_sign_tx,
+    "sign-message": cmd_sign_message,
+    "wipe": cmd_wipe,
+    "bridge": cmd_bridge,
+}

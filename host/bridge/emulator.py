@@ -1,0 +1,338 @@
+"""The emulator: the device firmware under the MicroPython unix port, and the `qos emu` command.
+
+The firmware runs unchanged; only the board glue differs (firmware/micropython/unix/): the wire on
+UDP port P (64-byte reports), the debug link on P+1 (debug builds only), optionally a pty that
+behaves like the board's USB serial port, and flash in an image file mounted as LittleFS. A
+production emulator runs the tree `qos fw build --production --board unix` makes, which has no
+debug link at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import tty
+from pathlib import Path
+from typing import Any
+
+from host import micropython
+
+DEFAULT_PORT = 21324
+READY_POLL_S = 0.05
+
+
+class EmulatorError(RuntimeError):
+    """The emulator did not start, or stopped on its own; the message carries its log."""
+
+
+class Emulator:
+    """Starts and stops one emulator process. Use as a context manager, or start()/stop()."""
+
+    def __init__(
+        self,
+        port: int = DEFAULT_PORT,
+        flash: Path | str | None = None,
+        mnemonic: str | None = None,
+        pin: str | None = None,
+        pty: bool = False,
+        production: bool = False,
+        heap: str = micropython.BOARD_HEAP,
+    ) -> None:
+        if (mnemonic is None) != (pin is None):
+            raise ValueError("mnemonic and pin go together")
+        if mnemonic is not None and production:
+            raise ValueError("a production build has no debug link to preload a seed with")
+        self.port = port
+        self.mnemonic = mnemonic
+        self.pin = pin
+        self.pty = pty
+        self.production = production
+        self.heap = heap
+        self._workdir = Path(tempfile.mkdtemp(prefix="qos-emu-"))
+        self.flash_path = Path(flash) if flash is not None else self._workdir / "flash.img"
+        self.log_path = self._workdir / "emulator.log"
+        self.wire_path = f"udp:127.0.0.1:{port}"
+        self.debug_path = None if production else f"udp:127.0.0.1:{port + 1}"
+        self.pty_path: str | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._pty_fds: tuple[int, int] | None = None
+        self._tree: Path | None = None
+
+    # ------------------------------------------------------------ life cycle
+
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self, timeout: float = 30) -> Emulator:
+        if self.running:
+            return self
+        self._spawn()
+        self._wait_ready(timeout)
+        if self.mnemonic is not None and self.pin is not None:
+            from host.bridge.client import DebugLink
+
+            with DebugLink.open(self.debug_path) as debug:
+                debug.load(self.mnemonic, self.pin)
+            self.mnemonic = None  # loaded into flash: a restart keeps it
+            self.pin = None
+        return self
+
+    def stop(self, timeout: float = 5) -> None:
+        """Stops the process politely (SIGTERM), then firmly."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self._after_exit()
+
+    def kill(self) -> None:
+        """SIGKILL: what a power cut is to a board (persistence tests)."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        self._after_exit()
+
+    def restart(self, timeout: float = 30) -> Emulator:
+        self.stop()
+        return self.start(timeout)
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    # ------------------------------------------------------------ internals
+
+    def _tree_paths(self) -> list[Path]:
+        # The emulator runs a compiled build (.mpy, like a board's frozen code): compiling the
+        # sources on the device would need more RAM than the 192 KB heap leaves.
+        if self._tree is None:
+            from host.bridge import firmware
+
+            self._tree = firmware.cached_build(
+                firmware.default_cache_dir(), board="unix", production=self.production
+            )
+        return [self._tree]
+
+    def _spawn(self) -> None:
+        paths = self._tree_paths()
+        args = ["--port", str(self.port), "--flash", str(self.flash_path)]
+        stdin: Any = subprocess.DEVNULL
+        stdout: Any = subprocess.DEVNULL
+        if self.pty:
+            master, slave = os.openpty()
+            tty.setraw(slave)  # no echo, no line editing: a byte pipe like USB-CDC
+            self._pty_fds = (master, slave)
+            self.pty_path = os.ttyname(slave)
+            stdin = stdout = master
+            args.append("--pty")
+        env = micropython.environment()
+        env["MICROPYPATH"] = os.pathsep.join([str(p) for p in paths] + [".frozen"])
+        cmd = [micropython.executable(), "-X", f"heapsize={self.heap}", "-m", "emulator", *args]
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
+        try:
+            self._proc = subprocess.Popen(
+                cmd, stdin=stdin, stdout=stdout, stderr=log, env=env, cwd=self._workdir
+            )
+        finally:
+            log.close()
+
+    def _wait_ready(self, timeout: float) -> None:
+        from host.bridge.client import Client, DeviceError
+        from host.bridge.transport import TransportError
+
+        deadline = time.monotonic() + timeout
+        with Client.open(self.wire_path, timeout=READY_POLL_S * 4) as client:
+            while time.monotonic() < deadline:
+                if not self.running:
+                    self._after_exit()
+                    raise EmulatorError(f"emulator exited during start:\n{self.log()}")
+                try:
+                    client.ping(b"ready?")
+                    return
+                except (DeviceError, TransportError):
+                    time.sleep(READY_POLL_S)
+        self.kill()
+        raise EmulatorError(f"emulator did not answer ping within {timeout} s:\n{self.log()}")
+
+    def _after_exit(self) -> None:
+        self._proc = None
+        if self._pty_fds is not None:
+            for fd in self._pty_fds:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            self._pty_fds = None
+            self.pty_path = None
+
+
+# ---------------------------------------------------------------- qos emu
+
+
+def register(commands: Any) -> None:
+    p = commands.add_parser("emu", help="run the device emulator (firmware under MicroPython)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="UDP wire port (debug: +1)")
+    p.add_argument("--flash", type=Path, help="flash image file (default: a temporary one)")
+    p.add_argument("--pty", action="store_true", help="also expose a pty serial port")
+    p.add_argument("--mnemonic", help="preload this mnemonic (debug link; needs --pin)")
+    p.add_argument("--pin", help="PIN for --mnemonic")
+    p.add_argument("--production", action="store_true", help="run the production build")
+    p.add_argument("--interactive", action="store_true", help="draw the screen, keys press buttons")
+    p.add_argument("--screenshot", type=Path, help="save the screen as a PNG and exit")
+    p.set_defaults(func=run_emu)
+
+
+def run_emu(args: argparse.Namespace) -> int:
+    if args.production and (args.interactive or args.screenshot or args.mnemonic):
+        print("qos emu: --interactive/--screenshot/--mnemonic need the debug link", file=sys.stderr)
+        return 2
+    emu = Emulator(
+        port=args.port,
+        flash=args.flash,
+        mnemonic=args.mnemonic,
+        pin=args.pin,
+        pty=args.pty,
+        production=args.production,
+    )
+    try:
+        emu.start()
+        if args.screenshot:
+            save_png(emu.debug_path, args.screenshot)
+            print(f"screen saved to {args.screenshot}")
+            return 0
+        print(f"emulator running: wire {emu.wire_path}", end="")
+        if emu.debug_path:
+            print(f", debug link {emu.debug_path}", end="")
+        if emu.pty_path:
+            print(f", serial {emu.pty_path}", end="")
+        print(f", flash {emu.flash_path}")
+        if args.interactive:
+            interactive(emu)
+        else:
+            while emu.running:
+                time.sleep(0.5)
+            print(emu.log(), file=sys.stderr)
+            return 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emu.close()
+    return 0
+
+
+# ---------------------------------------------------------------- the screen on the host
+
+SCREEN_W = 128
+SCREEN_H = 64
+
+
+def pixels(fb: bytes) -> list[list[bool]]:
+    """MONO_VLSB framebuffer (1024 bytes) -> rows of pixels."""
+    if len(fb) != SCREEN_W * SCREEN_H // 8:
+        raise ValueError("a 128x64 MONO_VLSB framebuffer is 1024 bytes")
+    return [
+        [bool(fb[(y // 8) * SCREEN_W + x] >> (y % 8) & 1) for x in range(SCREEN_W)]
+        for y in range(SCREEN_H)
+    ]
+
+
+def render_png(fb: bytes, path: Path, scale: int = 4) -> None:
+    from PIL import Image
+
+    img = Image.new("1", (SCREEN_W, SCREEN_H))
+    img.putdata([1 if p else 0 for row in pixels(fb) for p in row])
+    img = img.resize((SCREEN_W * scale, SCREEN_H * scale), Image.NEAREST)
+    img.save(path, format="PNG")
+
+
+def save_png(debug_path: str | None, path: Path) -> None:
+    from host.bridge.client import DebugLink
+
+    if debug_path is None:
+        raise EmulatorError("the screen can be read only through the debug link")
+    with DebugLink.open(debug_path) as debug:
+        render_png(debug.screen()["fb"], path)
+
+
+def render_text(fb: bytes) -> str:
+    """The screen as text: two pixel rows per terminal row with half-block characters."""
+    rows = pixels(fb)
+    blocks = {(False, False): " ", (True, False): "\u2580", (False, True): "\u2584",
+              (True, True): "\u2588"}
+    lines = []
+    for y in range(0, SCREEN_H, 2):
+        top, bottom = rows[y], rows[y + 1]
+        lines.append("".join(blocks[(top[x], bottom[x])] for x in range(SCREEN_W)))
+    return "\n".join(lines)
+
+
+KEYS_CONFIRM = (b"\r", b"\n", b"y", b" ", b"\x1b[C")
+KEYS_CANCEL = (b"n", b"x", b"\x7f", b"\x08", b"\x1b[D")
+
+
+def interactive(emu: Emulator) -> None:
+    """Draws the emulator's screen in the terminal; Enter/y/right = confirm, n/x/Backspace/left =
+    cancel, q = quit."""
+    import select
+    import termios
+
+    from host.bridge.client import DebugLink
+
+    if emu.debug_path is None:
+        raise EmulatorError("interactive mode needs the debug link (not a production build)")
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    tty.setcbreak(fd)
+    out = sys.stdout
+    try:
+        with DebugLink.open(emu.debug_path) as debug:
+            out.write("\x1b[2J")
+            last = b""
+            while emu.running:
+                fb = debug.screen()["fb"]
+                if fb != last:
+                    last = fb
+                    out.write("\x1b[H" + render_text(fb) + "\n")
+                    out.write("Enter/y: confirm   n/Backspace: cancel   q: quit\x1b[K\n")
+                    out.flush()
+                ready, _, _ = select.select([fd], [], [], 0.1)
+                if not ready:
+                    continue
+                key = os.read(fd, 8)
+                if key == b"q":
+                    return
+                if key in KEYS_CONFIRM:
+                    debug.press("confirm")
+                elif key in KEYS_CANCEL:
+                    debug.press("cancel")
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)

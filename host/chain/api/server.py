@@ -1,0 +1,491 @@
+"""REST routes over the node's application and engine.
+
+Every route is declared once in ROUTES (method, path, handler, summary, parameters); the aiohttp
+router and the OpenAPI document are both built from that table, so the spec cannot drift from
+the server. Errors are JSON {"error": text, ...} with a 4xx status for bad input, 404 for
+absent things, 503 when the node cannot take a tx right now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from host.chain.api.metrics import render_metrics
+
+MAX_BODY = 1 << 20
+DEFAULT_WAIT = 30.0
+MAX_WAIT = 120.0
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.extra = extra
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    where: str  # path | query
+    description: str
+    type: str = "string"
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: str
+    summary: str
+    params: tuple[Param, ...] = ()
+    body: str | None = None  # a request body description (POST)
+
+
+ADDRESS = Param("address", "path", "account address, bech32 qosacc1...", required=True)
+HEIGHT_Q = Param("height", "query", "state at this height (default: latest)", "integer")
+PROVE_Q = Param("prove", "query", "include a Merkle proof against the app hash", "boolean")
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/status", "status", "chain id, engine, latest height and app hash"),
+    Route(
+        "GET",
+        "/accounts/{address}",
+        "account",
+        "balance, nonce and locked amount",
+        (ADDRESS, HEIGHT_Q, PROVE_Q),
+    ),
+    Route(
+        "POST",
+        "/txs",
+        "submit_tx",
+        "submit a signed tx (det-CBOR SignedTx)",
+        (
+            Param(
+                "wait",
+                "query",
+                "'check' (default): return after admission; 'commit': wait "
+                "until it is in a committed block",
+            ),
+            Param("timeout", "query", "seconds to wait for commit (default 30, max 120)", "number"),
+        ),
+        body='application/cbor: the raw SignedTx; or application/json {"tx": hex or base64}',
+    ),
+    Route(
+        "GET",
+        "/txs/{hash}",
+        "get_tx",
+        "a committed tx and its result",
+        (Param("hash", "path", "SHA-256 of the tx bytes, hex", required=True),),
+    ),
+    Route("GET", "/blocks/latest", "latest_block", "the newest block"),
+    Route(
+        "GET",
+        "/blocks/{height}",
+        "get_block",
+        "a block: header, commit, tx hashes, results",
+        (Param("height", "path", "block height", "integer", True),),
+    ),
+    Route("GET", "/validators", "validators", "the consensus validator set (engine's view)"),
+    Route("GET", "/staking/validators", "staking_validators", "validators in the staking module"),
+    Route(
+        "GET",
+        "/staking/validators/{operator}",
+        "staking_validator",
+        "one validator",
+        (Param("operator", "path", "operator address (bech32)", required=True), HEIGHT_Q, PROVE_Q),
+    ),
+    Route(
+        "GET",
+        "/qsc/{name}",
+        "qsc_token",
+        "a QSC token",
+        (Param("name", "path", "token name, 1..8 of A-Z", required=True), HEIGHT_Q, PROVE_Q),
+    ),
+    Route(
+        "GET",
+        "/qsc/{name}/balances/{address}",
+        "qsc_balance",
+        "an account's QSC balance",
+        (Param("name", "path", "token name", required=True), ADDRESS, HEIGHT_Q, PROVE_Q),
+    ),
+    Route(
+        "GET",
+        "/qsc/{name}/allowances/{owner}/{spender}",
+        "qsc_allowance",
+        "an allowance",
+        (
+            Param("name", "path", "token name", required=True),
+            Param("owner", "path", "owner address", required=True),
+            Param("spender", "path", "spender address", required=True),
+            HEIGHT_Q,
+            PROVE_Q,
+        ),
+    ),
+    Route("GET", "/mint/schedule", "mint_schedule", "the mint schedule and what was minted"),
+    Route("GET", "/distribution/pools", "distribution_pools", "fee, reward and community pools"),
+    Route("GET", "/supply", "supply", "total supply, balances, locked amounts and pools"),
+    Route("GET", "/identity/{address}", "identity", "an on-chain identity", (ADDRESS, PROVE_Q)),
+    Route(
+        "GET",
+        "/qcp/{chain}/seq",
+        "qcp_seq",
+        "outbound/inbound QCP sequence numbers",
+        (Param("chain", "path", "the other chain's id", required=True),),
+    ),
+    Route(
+        "GET",
+        "/qcp/{chain}/out/{seq}",
+        "qcp_out",
+        "an outbound QCP packet with its proof",
+        (
+            Param("chain", "path", "destination chain id", required=True),
+            Param("seq", "path", "sequence number", "integer", True),
+            HEIGHT_Q,
+            PROVE_Q,
+        ),
+    ),
+    Route(
+        "GET",
+        "/store/{key}",
+        "store",
+        "a raw state key with an inclusion/exclusion proof",
+        (Param("key", "path", "the key bytes, hex", required=True), HEIGHT_Q, PROVE_Q),
+    ),
+    Route("GET", "/openapi.json", "openapi", "this document"),
+    Route("GET", "/metrics", "metrics", "Prometheus metrics (text format)"),
+    Route("GET", "/ws", "websocket", "websocket: {type: new_block|tx, ...} events as JSON"),
+)
+
+
+def make_api(node: Any) -> web.Application:
+    api = Api(node)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[_errors])
+    for route in ROUTES:
+        app.router.add_route(route.method, route.path, getattr(api, route.handler))
+    return app
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return web.json_response({"error": str(exc), **exc.extra}, status=exc.status)
+    except web.HTTPException as exc:
+        if exc.status >= 400:
+            return web.json_response({"error": exc.reason}, status=exc.status)
+        raise
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        text=json.dumps(data, default=_default), status=status, content_type="application/json"
+    )
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).hex()
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+# ---- parameter parsing --------------------------------------------------------------------------
+
+
+def parse_address(text: str, what: str = "address") -> bytes:
+    from host.core.keys import decode_address
+
+    if len(text) == 40:
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            pass
+    for hrp in ("qosacc", "qosval"):
+        if text.startswith(hrp + "1"):
+            try:
+                return decode_address(text, hrp)
+            except Exception as exc:
+                raise ApiError(400, f"{what}: {exc}") from None
+    raise ApiError(400, f"{what}: {text!r} is not a qosacc1.../qosval1... address or 40 hex digits")
+
+
+def parse_int(text: str | None, what: str, default: int | None = None, low: int = 0) -> int:
+    if text is None or text == "":
+        if default is None:
+            raise ApiError(400, f"{what} is required")
+        return default
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        raise ApiError(400, f"{what}: {text!r} is not a non-negative integer")
+    value = int(text)
+    if value < low:
+        raise ApiError(400, f"{what} must be >= {low}")
+    return value
+
+
+def parse_bool(text: str | None, what: str) -> bool:
+    if text is None:
+        return False
+    lowered = text.lower()
+    if lowered in ("1", "true", "yes", ""):
+        return True
+    if lowered in ("0", "false", "no"):
+        return False
+    raise ApiError(400, f"{what}: {text!r} is not true/false")
+
+
+def parse_hex(text: str, what: str, length: int | None = None) -> bytes:
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise ApiError(400, f"{what}: not hex") from None
+    if length is not None and len(raw) != length:
+        raise ApiError(400, f"{what}: must be {length} bytes ({2 * length} hex digits)")
+    return raw
+
+
+NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def parse_name(text: str) -> str:
+    if not 1 <= len(text) <= 8 or not set(text) <= NAME_CHARS:
+        raise ApiError(400, f"name: {text!r} must be 1..8 letters A-Z")
+    return text
+
+
+class Api:
+    def __init__(self, node: Any) -> None:
+        self.node = node
+
+    @property
+    def app(self) -> Any:
+        return self.node.app
+
+    @property
+    def engine(self) -> Any:
+        return self.node.engine
+
+    # ---- queries ----------------------------------------------------------------------------
+    def _query(self, request: web.Request, path: str, data: bytes = b"") -> web.Response:
+        height = parse_int(request.query.get("height"), "height", default=0)
+        prove = parse_bool(request.query.get("prove"), "prove")
+        result = self.app.query(path, data, height, prove)
+        body = {
+            "height": result.height,
+            "key": result.key.hex(),
+            "value": result.value,
+            "proof": result.proof.hex() if result.proof is not None else None,
+            "raw": result.raw.hex() if result.raw is not None else None,
+        }
+        if prove:
+            # the proof verifies against the app hash of `height`, which is in header height+1
+            body["proof_app_hash_in_block"] = result.height + 1
+        if result.code == 0:
+            return _json(body)
+        status = 404 if result.codespace == "not_found" else 400
+        return _json({"error": result.log, "codespace": result.codespace, **body}, status)
+
+    async def status(self, request: web.Request) -> web.Response:
+        return _json(self.engine.status())
+
+    async def account(self, request: web.Request) -> web.Response:
+        return self._query(request, "bank/account", parse_address(request.match_info["address"]))
+
+    async def staking_validators(self, request: web.Request) -> web.Response:
+        return self._query(request, "staking/validators")
+
+    async def staking_validator(self, request: web.Request) -> web.Response:
+        operator = parse_address(request.match_info["operator"], "operator")
+        return self._query(request, "staking/validator", operator)
+
+    async def qsc_token(self, request: web.Request) -> web.Response:
+        name = parse_name(request.match_info["name"])
+        return self._query(request, "qsc/token", name.encode())
+
+    async def qsc_balance(self, request: web.Request) -> web.Response:
+        from host.core import cbor
+
+        name = parse_name(request.match_info["name"])
+        address = parse_address(request.match_info["address"])
+        return self._query(request, "qsc/balance", cbor.dumps([name, address]))
+
+    async def qsc_allowance(self, request: web.Request) -> web.Response:
+        from host.core import cbor
+
+        name = parse_name(request.match_info["name"])
+        owner = parse_address(request.match_info["owner"], "owner")
+        spender = parse_address(request.match_info["spender"], "spender")
+        return self._query(request, "qsc/allowance", cbor.dumps([name, owner, spender]))
+
+    async def mint_schedule(self, request: web.Request) -> web.Response:
+        return self._query(request, "mint/schedule")
+
+    async def distribution_pools(self, request: web.Request) -> web.Response:
+        return self._query(request, "distribution/pools")
+
+    async def supply(self, request: web.Request) -> web.Response:
+        return self._query(request, "app/supply")
+
+    async def identity(self, request: web.Request) -> web.Response:
+        return self._query(request, "identity/get", parse_address(request.match_info["address"]))
+
+    async def qcp_seq(self, request: web.Request) -> web.Response:
+        chain = _chain_id(request.match_info["chain"])
+        return self._query(request, "qcp/seq", chain.encode())
+
+    async def qcp_out(self, request: web.Request) -> web.Response:
+        from host.core import cbor
+
+        chain = _chain_id(request.match_info["chain"])
+        seq = parse_int(request.match_info["seq"], "seq", low=1)
+        return self._query(request, "qcp/out", cbor.dumps([chain, seq]))
+
+    async def store(self, request: web.Request) -> web.Response:
+        key = parse_hex(request.match_info["key"], "key")
+        if not key:
+            raise ApiError(400, "key: must not be empty")
+        return self._query(request, "store", key)
+
+    # ---- txs ----------------------------------------------------------------------------------
+    async def submit_tx(self, request: web.Request) -> web.Response:
+        from host.chain.engine.solo import MempoolFull
+
+        raw = await _tx_body(request)
+        wait = request.query.get("wait", "check")
+        if wait not in ("check", "commit"):
+            raise ApiError(400, f"wait: {wait!r} must be 'check' or 'commit'")
+        timeout = _timeout(request.query.get("timeout"))
+        try:
+            result = await self.engine.broadcast(raw)
+        except MempoolFull as exc:
+            raise ApiError(503, str(exc)) from None
+        except RuntimeError as exc:  # the consensus engine's RPC is not answering
+            raise ApiError(503, f"engine unavailable: {exc}") from None
+        body = {
+            "hash": result.tx_hash.hex(),
+            "code": result.code,
+            "codespace": result.codespace,
+            "log": result.log,
+        }
+        if result.code != 0:
+            raise ApiError(400, f"tx rejected: {result.codespace}: {result.log}", **body)
+        if wait == "check":
+            return _json({**body, "status": "accepted"}, 202)
+        committed = await self.engine.recorder.wait_for_tx(result.tx_hash, timeout)
+        if committed is None:
+            raise ApiError(504, "tx accepted but not committed in time (or dropped)", **body)
+        return _json({**body, **committed, "status": "committed"})
+
+    async def get_tx(self, request: web.Request) -> web.Response:
+        tx_hash = parse_hex(request.match_info["hash"], "hash", 32)
+        found = self.engine.recorder.store.tx(tx_hash)
+        if found is None:
+            raise ApiError(404, f"no committed tx {tx_hash.hex()}")
+        return _json(found)
+
+    # ---- blocks -------------------------------------------------------------------------------
+    async def latest_block(self, request: web.Request) -> web.Response:
+        store = self.engine.recorder.store
+        height = store.last_executed_height()
+        block = store.block(height) if height else None
+        if block is None:
+            raise ApiError(404, "no blocks yet")
+        return _json(block)
+
+    async def get_block(self, request: web.Request) -> web.Response:
+        height = parse_int(request.match_info["height"], "height", low=1)
+        block = self.engine.recorder.store.block(height)
+        if block is None:
+            raise ApiError(404, f"no block at height {height}")
+        return _json(block)
+
+    async def validators(self, request: web.Request) -> web.Response:
+        try:
+            return _json({"validators": await self.engine.validator_set()})
+        except RuntimeError as exc:
+            raise ApiError(503, f"engine unavailable: {exc}") from None
+
+    # ---- service routes -----------------------------------------------------------------------
+    async def openapi(self, request: web.Request) -> web.Response:
+        from host.chain.api.openapi import spec
+
+        return _json(spec(ROUTES))
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        text = render_metrics(self.engine)
+        return web.Response(text=text, content_type="text/plain", charset="utf-8")
+
+    async def websocket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=30)
+        await ws.prepare(request)
+        recorder = self.engine.recorder
+        queue = recorder.subscribe()
+        reader = asyncio.ensure_future(ws.receive())
+        try:
+            while not ws.closed:
+                getter = asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                if reader in done:
+                    getter.cancel()
+                    msg = reader.result()
+                    if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.ERROR):
+                        break
+                    reader = asyncio.ensure_future(ws.receive())  # clients need not talk
+                    continue
+                await ws.send_str(json.dumps(getter.result(), default=_default))
+                if not recorder.is_subscribed(queue) and queue.empty():
+                    await ws.close(code=1008, message=b"too slow: events dropped")
+                    break
+        finally:
+            reader.cancel()
+            recorder.unsubscribe(queue)
+        return ws
+
+
+def _chain_id(text: str) -> str:
+    if not 1 <= len(text) <= 32 or not set(text) <= set("abcdefghijklmnopqrstuvwxyz0123456789-"):
+        raise ApiError(400, f"chain: {text!r} must be 1..32 of a-z 0-9 -")
+    return text
+
+
+def _timeout(text: str | None) -> float:
+    if text is None:
+        return DEFAULT_WAIT
+    try:
+        value = float(text)
+    except ValueError:
+        raise ApiError(400, f"timeout: {text!r} is not a number") from None
+    if not 0 < value <= MAX_WAIT:
+        raise ApiError(400, f"timeout must be in (0, {MAX_WAIT}] seconds")
+    return value
+
+
+async def _tx_body(request: web.Request) -> bytes:
+    body = await request.read()
+    if not body:
+        raise ApiError(400, "empty body: send the SignedTx bytes (application/cbor)")
+    if request.content_type != "application/json":
+        return body
+    try:
+        doc = json.loads(body)
+        text = doc["tx"]
+        if not isinstance(text, str):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        raise ApiError(400, 'JSON body must be {"tx": "<hex or base64 SignedTx>"}') from None
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        pass
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "tx: neither hex nor base64") from None

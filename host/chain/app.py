@@ -1,0 +1,397 @@
+"""The QOS application: an ABCI-shaped state machine, independent of the engine that drives it.
+
+Contract with the engines (solo engine and the CometBFT ABCI++ adapter):
+
+    app = Application(store_path)        # None = in-memory (tests)
+    app.info()                           # AppInfo: last_height, last_app_hash, chain_id
+    app.init_chain(genesis)              # once, on an empty store -> InitResult
+    app.check_tx(raw)                    # mempool admission; never changes state
+    app.finalize_block(BlockInfo(...))   # executes a block -> BlockResult(..., app_hash)
+    app.commit()                         # persists atomically; a crash restarts at the last commit
+    app.query(path, data, height, prove) # QueryResult; proofs verify against the app hash
+
+CometBFT rules, which the solo engine must follow too: validator updates returned for block H take
+effect at H+2; the app hash returned for H goes into header H+1. finalize_block for height H must
+be followed by commit() before finalize_block(H+1); after a crash before commit the engine
+replays H.
+
+Query paths (data = the key bytes, usually a 20-byte address or a UTF-8 name):
+    "store"                     raw key -> raw det-CBOR value (prove=True: inclusion/exclusion)
+    "bank/account"              addr -> {"address","balance","nonce","locked"}
+    "qsc/token"                 name -> token;   "qsc/balance": det-CBOR [name, addr]
+    "qsc/allowance"             det-CBOR [name, owner, spender]
+    "staking/validators"        -> list;  "staking/validator": operator addr;
+    "staking/delegation"        det-CBOR [delegator, validator]
+    "mint/schedule", "mint/state", "distribution/pools", "identity/get": addr,
+    "qcp/out": det-CBOR [to_chain, seq];  "qcp/seq": to_chain;  "app/supply"
+Every module query's underlying store key is in QueryResult.key so a client can ask "store" with
+prove=True for the same bytes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import threading
+from functools import wraps
+from hashlib import sha256
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import cbor2
+
+from host.chain.errors import CODES, TxError
+from host.chain.genesis import GENESIS_SUPPLY, Genesis
+from host.chain.store import CacheKV, MerkleStore, Tree
+from host.chain.types import (
+    AppInfo,
+    BlockInfo,
+    BlockResult,
+    Event,
+    Evidence,
+    InitResult,
+    QueryResult,
+    TxResult,
+    ValidatorUpdate,
+    VoteInfo,
+)
+from host.chain.x.bank import keeper as bank
+from host.chain.x.context import Ctx
+
+__all__ = [
+    "AppInfo",
+    "Application",
+    "BlockInfo",
+    "BlockResult",
+    "Event",
+    "Evidence",
+    "InitResult",
+    "QueryResult",
+    "TxResult",
+    "ValidatorUpdate",
+    "VoteInfo",
+    "handler_for",
+]
+
+# Order matters: begin-block runs in this order (locks, slashing, mint, rewards), end-block too.
+MODULE_NAMES = ("bank", "staking", "mint", "distribution", "qsc", "identity", "qcp")
+MAX_TX_BYTES = 64 * 1024
+_VERIFIED_CACHE = 50_000  # decoded+verified txs remembered between check_tx and the block
+
+K_CHAIN_ID = b"app/chain_id"
+K_PARAMS = b"app/params"
+K_LAST_TIME = b"app/last_time"
+K_GENESIS_TIME = b"app/genesis_time"
+K_GENESIS_HASH = b"app/genesis_hash"
+K_GENESIS_VALIDATORS = b"app/genesis_validators"
+
+
+def _load_modules() -> list[ModuleType]:
+    mods = []
+    for name in MODULE_NAMES:
+        try:
+            mods.append(importlib.import_module(f"host.chain.x.{name}.module"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"host.chain.x.{name}.module" and exc.name != f"host.chain.x.{name}":
+                raise
+    return mods
+
+
+_HANDLERS: dict[str, Any] = {}
+
+
+def handler_for(msg_type: str):
+    """The handler of a message type (x/qcp runs relayed payloads through it)."""
+    return _HANDLERS.get(msg_type)
+
+
+class _TreeReader:
+    """Read-only view of the state at an old root (single-key module queries at a height)."""
+
+    def __init__(self, tree: Tree, root: bytes) -> None:
+        self.tree, self.root = tree, root
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.tree.get(self.root, key)[0]
+
+    def iterate(self, prefix: bytes) -> list[tuple[bytes, bytes]]:
+        raise TxError("invalid_request", "list queries are only answered at the latest height")
+
+
+def _locked(method):
+    """Engines may query from API threads while a block runs: one caller at a time."""
+
+    @wraps(method)
+    def run(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return run
+
+
+class Application:
+    def __init__(self, store_path: Path | str | None = None) -> None:
+        """Open (or create) the state at store_path (a SQLite file); None keeps it in memory."""
+        self._lock = threading.RLock()
+        self.store = MerkleStore(store_path)
+        self.modules = _load_modules()
+        self.handlers: dict[str, Any] = {}
+        self.queries: dict[str, Any] = {}
+        for mod in self.modules:
+            self.handlers.update(getattr(mod, "HANDLERS", {}))
+            self.queries.update(getattr(mod, "QUERIES", {}))
+        _HANDLERS.update(self.handlers)
+        self._block_store: CacheKV | None = None
+        self._finalized_height: int | None = None
+        self._check_nonce: dict[bytes, int] = {}
+        self._check_spent: dict[bytes, int] = {}
+        self._verified: dict[bytes, tuple[dict, bytes]] = {}
+        self._load_config()
+
+    def _load_config(self) -> None:
+        raw = self.store.get(K_CHAIN_ID)
+        self.chain_id: str = "" if raw is None else cbor2.loads(raw)
+        raw = self.store.get(K_PARAMS)
+        self.params: dict = {} if raw is None else cbor2.loads(raw)
+
+    # ---- ABCI-shaped interface -------------------------------------------------------------
+    @_locked
+    def info(self) -> AppInfo:
+        """Last committed height and app hash; last_height 0 also before init_chain."""
+        return AppInfo(max(self.store.height, 0), self.store.root, self.chain_id)
+
+    @_locked
+    def init_chain(self, genesis: Genesis | dict) -> InitResult:
+        """Load a host.chain.genesis.Genesis (or its JSON dict). Only on an empty store.
+
+        Returns the genesis app hash and the initial validator set (the top 21 by power).
+        The state is committed at height 0; the first block is height 1.
+        """
+        if isinstance(genesis, dict):
+            genesis = Genesis.from_json(genesis)
+        genesis.validate()
+        digest = sha256(json.dumps(genesis.to_json(), sort_keys=True).encode()).digest()
+        if self.store.height >= 0:
+            # CometBFT calls InitChain again if the node restarts before block 1: same genesis,
+            # same answer; anything else is an error.
+            if self.store.height == 0 and self.store.get(K_GENESIS_HASH) == digest:
+                stored = cbor2.loads(self.store.get(K_GENESIS_VALIDATORS))
+                return InitResult(self.store.root, [ValidatorUpdate(pk, p) for pk, p in stored])
+            raise RuntimeError(f"chain already initialised (height {self.store.height})")
+        params = genesis.full_params()
+        block = CacheKV(self.store)
+        ctx = Ctx(block, chain_id=genesis.chain_id, height=0, time=float(genesis.genesis_time),
+                  params=params)
+        ctx.put(K_CHAIN_ID, genesis.chain_id)
+        ctx.put(K_PARAMS, params)
+        ctx.put(K_GENESIS_TIME, float(genesis.genesis_time))
+        ctx.put(K_LAST_TIME, float(genesis.genesis_time))
+        bank.add_supply(ctx, GENESIS_SUPPLY)
+        updates: list[ValidatorUpdate] = []
+        for mod in self.modules:
+            init = getattr(mod, "init_genesis", None)
+            if init is not None:
+                updates.extend(init(ctx, genesis) or [])
+        bank.pool_add(ctx, "genesis_reserve", GENESIS_SUPPLY - genesis.allocated())
+        block.set(K_GENESIS_HASH, digest)
+        ctx.put(K_GENESIS_VALIDATORS, [[u.pubkey, u.power] for u in updates])
+        self._assert_invariants(ctx)
+        root = self.store.stage(0, block.writes)
+        self.store.commit()
+        self._load_config()
+        return InitResult(root, updates)
+
+    @_locked
+    def check_tx(self, raw: bytes) -> TxResult:
+        """Stateless checks plus signature, chain id, nonce and fee against the mempool's view.
+
+        Never changes committed state. The app tracks the nonces and fees of txs it admitted since
+        the last commit, so one sender can queue several txs per block; commit() resets that view
+        (CometBFT then re-checks the mempool in order, which rebuilds it).
+        """
+        ctx = Ctx(CacheKV(self.store), chain_id=self.chain_id, height=self.store.height + 1,
+                  time=0.0, params=self.params)
+        try:
+            tx, signer, fee = self._admit(ctx, raw, self._check_nonce, self._check_spent)
+        except TxError as err:
+            return _failure(err, raw)
+        self._check_nonce[signer] = tx["nonce"]
+        self._check_spent[signer] = self._check_spent.get(signer, 0) + fee
+        return TxResult(0, "ok", "ok", fee=fee, signer=signer, nonce=tx["nonce"],
+                        tx_hash=sha256(raw).digest())
+
+    @_locked
+    def finalize_block(self, block: BlockInfo) -> BlockResult:
+        """Run begin-block (lock releases, evidence and missed votes, mint, rewards), every tx,
+        then end-block (unbonding, elections, QSC settlement). Returns the app hash after it."""
+        expected = self.store.height + 1
+        if self.store.height < 0:
+            raise RuntimeError("finalize_block before init_chain")
+        if block.height != expected:
+            raise ValueError(f"finalize_block height {block.height}, expected {expected}")
+        store = CacheKV(self.store)
+        ctx = Ctx(store, chain_id=self.chain_id, height=block.height,
+                  time=block.time_seconds(), params=self.params, proposer=block.proposer)
+        last_time = ctx.get(K_LAST_TIME)
+        if ctx.time < last_time:
+            ctx.time = last_time  # block time never goes backwards in the state machine
+        block.votes = [VoteInfo(*v) for v in block.votes]
+        for mod in self.modules:
+            hook = getattr(mod, "begin_block", None)
+            if hook is not None:
+                hook(ctx, block)
+        results = [self._deliver(ctx, raw) for raw in block.txs]
+        ctx.ok_txs = sum(1 for r in results if r.code == 0)
+        updates: list[ValidatorUpdate] = []
+        for mod in self.modules:
+            hook = getattr(mod, "end_block", None)
+            if hook is not None:
+                updates.extend(hook(ctx, block) or [])
+        ctx.put(K_LAST_TIME, ctx.time)
+        self._block_store = store
+        self._finalized_height = block.height
+        root = self.store.stage(block.height, store.writes)
+        return BlockResult(results, updates, ctx.events, root)
+
+    @_locked
+    def commit(self) -> None:
+        """Persist the state of the last finalized block in one database transaction."""
+        if self._finalized_height is None:
+            raise RuntimeError("commit() without finalize_block()")
+        self.store.commit()
+        self._block_store = None
+        self._finalized_height = None
+        self._check_nonce.clear()
+        self._check_spent.clear()
+
+    @_locked
+    def query(
+        self, path: str, data: bytes = b"", height: int = 0, prove: bool = False
+    ) -> QueryResult:
+        """Read state at `height` (0 = latest committed). With prove=True the result carries a
+        Merkle proof of QueryResult.key -> QueryResult.raw against the app hash of that height
+        (which is in header height+1)."""
+        at = self.store.height if height in (0, None) else height
+        if height and (height > self.store.height or self.store.root_at(height) is None):
+            return QueryResult(CODES["not_found"], f"no state at height {height}", "not_found",
+                               height=height)
+        try:
+            if path == "store":
+                key = data
+            else:
+                handler = self.queries.get(path)
+                if handler is None:
+                    raise TxError("unknown_query", f"unknown query path {path!r}")
+                key, value = handler(self._query_ctx(at), data)
+                result = QueryResult(0, "ok", "ok", key=key, value=value, height=at)
+                if prove:
+                    result.raw, result.proof, _ = self.store.prove(key, at)
+                return result
+        except TxError as err:
+            return QueryResult(err.code, err.log, err.name, height=at)
+        raw, proof, _ = self.store.prove(key, at)
+        code = 0 if raw is not None else CODES["not_found"]
+        return QueryResult(code, "ok" if raw is not None else "not_found",
+                           "ok" if raw is not None else "not_found", key=key, value=raw, raw=raw,
+                           proof=proof if prove else None, height=at)
+
+    # ---- internals -------------------------------------------------------------------------
+    def _query_ctx(self, height: int) -> Ctx:
+        if height == self.store.height:
+            reader: Any = self.store
+        else:
+            reader = _TreeReader(self.store.tree(), self.store.root_at(height))
+        return Ctx(CacheKV(reader), chain_id=self.chain_id, height=height, time=0.0,
+                   params=self.params)
+
+    def _admit(self, ctx: Ctx, raw: bytes, nonces: dict, spent: dict) -> tuple[dict, bytes, int]:
+        """Decode and authenticate a tx; returns (tx, signer, required fee). No state change."""
+        if not isinstance(raw, bytes | bytearray) or len(raw) > MAX_TX_BYTES:
+            raise TxError("tx_too_large", f"tx larger than {MAX_TX_BYTES} bytes")
+        tx, signer = self._authenticate(bytes(raw))
+        acc = bank.account(ctx, signer)
+        if acc is None:
+            raise TxError("unknown_account", "signer has no account (fund it first)")
+        expected = nonces.get(signer, acc["nonce"]) + 1
+        if tx["nonce"] != expected:
+            raise TxError("bad_nonce", f"nonce {tx['nonce']}, expected {expected}")
+        fees = self.params["fees"]
+        required = 0
+        for msg in tx["msgs"]:
+            if msg["type"] not in self.handlers:
+                raise TxError("bad_encoding", f"message type {msg['type']!r} not handled here")
+            required += fees.get(msg["type"], 0)
+        if tx["fee"] < required:
+            raise TxError("insufficient_fee", f"fee limit {tx['fee']} < required {required}")
+        if acc["balance"] - spent.get(signer, 0) < required:
+            raise TxError("insufficient_funds", f"balance cannot pay the fee {required}")
+        return tx, signer, required
+
+    def _authenticate(self, raw: bytes) -> tuple[dict, bytes]:
+        """Decode, check the chain id and the signature: stateless, so remembered by tx hash
+        (check_tx then finalize_block do the work once; a failure is never cached)."""
+        from host.chain import txcodec
+
+        key = sha256(raw).digest()
+        hit = self._verified.get(key)
+        if hit is not None:
+            return hit
+        tx, pubkey, sig, sign_bytes = txcodec.decode(raw)
+        if tx["chain"] != self.chain_id:
+            raise TxError("wrong_chain_id", f"tx for chain {tx['chain']!r}, not {self.chain_id!r}")
+        if not txcodec.verify(pubkey, sign_bytes, sig):
+            raise TxError("bad_signature", "signature does not verify")
+        if len(self._verified) >= _VERIFIED_CACHE:
+            self._verified.clear()
+        self._verified[key] = (tx, txcodec.address(pubkey))
+        return tx, txcodec.address(pubkey)
+
+    def _deliver(self, ctx: Ctx, raw: bytes) -> TxResult:
+        tx_hash = sha256(raw).digest()
+        try:
+            tx, signer, fee = self._admit(ctx, raw, {}, {})
+        except TxError as err:
+            return _failure(err, raw)  # not chargeable: the proposer should not have included it
+        acc = bank.account(ctx, signer)
+        acc["nonce"] = tx["nonce"]
+        acc["balance"] -= fee
+        bank.set_account(ctx, signer, acc)
+        bank.pool_add(ctx, "fees", fee)
+        branch = ctx.branch()
+        branch.signer = signer
+        branch.fee_by_msg = [self.params["fees"].get(m["type"], 0) for m in tx["msgs"]]
+        try:
+            for index, msg in enumerate(tx["msgs"]):
+                branch.msg_index = index
+                self.handlers[msg["type"]](branch, msg)
+        except TxError as err:
+            result = _failure(err, raw)
+            result.fee, result.signer, result.nonce = fee, signer, tx["nonce"]
+            return result
+        except Exception as exc:  # a bug must not halt the chain; the tx fails, fee charged
+            result = _failure(TxError("internal", f"{type(exc).__name__}: {exc}"), raw)
+            result.fee, result.signer, result.nonce = fee, signer, tx["nonce"]
+            return result
+        ctx.merge(branch)
+        return TxResult(0, "ok", "ok", branch.events, fee, signer, tx["nonce"], tx_hash)
+
+    def check_invariants(self, ctx: Ctx | None = None) -> list[str]:
+        """Every module's invariants on the latest (or given) state; [] when all hold."""
+        if ctx is None:
+            ctx = self._query_ctx(self.store.height)
+        problems: list[str] = []
+        for mod in self.modules:
+            check = getattr(mod, "invariants", None)
+            if check is not None:
+                problems.extend(check(ctx))
+        return problems
+
+    def _assert_invariants(self, ctx: Ctx) -> None:
+        problems = self.check_invariants(ctx)
+        if problems:
+            raise ValueError("; ".join(problems))
+
+
+def _failure(err: TxError, raw: bytes) -> TxResult:
+    return TxResult(err.code, err.log, err.name, tx_hash=sha256(raw).digest())

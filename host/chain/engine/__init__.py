@@ -1,0 +1,1 @@
+"""Engines that drive the QOS application: the embedded solo engine and CometBFT (ABCI++)."""

@@ -1,0 +1,363 @@
+"""A CometBFT v0.38 ABCI++ socket server for the QOS application.
+
+CometBFT opens four connections (consensus, mempool, query, snapshot) to the app's socket, unix or
+TCP. On each, requests arrive as protobuf `tendermint.abci.Request` messages, each prefixed by
+its length as an unsigned varint; responses go back in the same order, same framing, and are
+flushed when CometBFT sends a Flush request. All four connections share one event loop thread,
+so the application sees one call at a time, as the ABCI contract requires.
+
+A failure inside the application on the consensus connection is answered with an exception
+response: CometBFT then stops rather than carry on with a state nobody can reproduce.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from host.chain.engine.abci_proto import decode_uvarint, encode_uvarint, messages
+from host.chain.errors import CODES
+from host.chain.types import BlockInfo, Evidence, VoteInfo
+
+log = logging.getLogger("qos.abci")
+
+MAX_MESSAGE = 64 << 20  # a FinalizeBlock with a full block of txs stays far below this
+READ_CHUNK = 1 << 16
+PROOF_OP_TYPE = "qos:smt"  # the ProofOp type of the app's sparse-Merkle proofs
+
+
+def parse_address(address: str) -> tuple[str, Any]:
+    """('unix', path) or ('tcp', (host, port)) from unix:///path, unix:path or tcp://host:port."""
+    if address.startswith("unix://"):
+        return "unix", address[len("unix://") :]
+    if address.startswith("unix:"):
+        return "unix", address[len("unix:") :]
+    rest = address[len("tcp://") :] if address.startswith("tcp://") else address
+    host, sep, port = rest.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"ABCI address {address!r}: expected unix:///path or tcp://host:port")
+    return "tcp", (host or "127.0.0.1", int(port))
+
+
+class AbciServer:
+    """Serve `app` (host.chain.app.Application) to CometBFT.
+
+    listener (optional) gets the engine-side hooks: begin(height, info_dict, txs) before a block
+    executes, executed(height, txs, BlockResult) after, committed(height) after app.commit().
+    """
+
+    def __init__(self, app, address: str, listener: Any = None) -> None:
+        self.app = app
+        self.address = address
+        self.listener = listener
+        self.pb = messages()
+        self._server: asyncio.AbstractServer | None = None
+        self._connections: set[asyncio.StreamWriter] = set()
+        self._last_finalized: int | None = None
+        self.requests_served = 0
+        self._handlers: dict[str, Callable[[Any], Any]] = {
+            "echo": self._echo,
+            "flush": lambda req: self.pb.abci.ResponseFlush(),
+            "info": self._info,
+            "init_chain": self._init_chain,
+            "query": self._query,
+            "check_tx": self._check_tx,
+            "commit": self._commit,
+            "list_snapshots": lambda req: self.pb.abci.ResponseListSnapshots(),
+            "offer_snapshot": self._offer_snapshot,
+            "load_snapshot_chunk": lambda req: self.pb.abci.ResponseLoadSnapshotChunk(),
+            "apply_snapshot_chunk": self._apply_snapshot_chunk,
+            "prepare_proposal": self._prepare_proposal,
+            "process_proposal": self._process_proposal,
+            "extend_vote": lambda req: self.pb.abci.ResponseExtendVote(),
+            "verify_vote_extension": self._verify_vote_extension,
+            "finalize_block": self._finalize_block,
+        }
+
+    # ---- socket plumbing ----------------------------------------------------------------------
+    async def start(self) -> None:
+        kind, where = parse_address(self.address)
+        if kind == "unix":
+            path = Path(where)
+            if path.exists() or path.is_symlink():
+                path.unlink()  # a stale socket from a killed process
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._server = await asyncio.start_unix_server(self._serve, path=str(path))
+        else:
+            host, port = where
+            self._server = await asyncio.start_server(self._serve, host, port)
+        log.info("ABCI server listening on %s", self.address)
+
+    @property
+    def port(self) -> int | None:
+        if self._server is None or not self._server.sockets:
+            return None
+        name = self._server.sockets[0].getsockname()
+        return name[1] if isinstance(name, tuple) else None
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for writer in list(self._connections):
+                writer.close()
+            await self._server.wait_closed()
+            self._server = None
+            kind, where = parse_address(self.address)
+            if kind == "unix" and os.path.exists(where):
+                os.unlink(where)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._connections.add(writer)
+        buf = bytearray()
+        try:
+            while True:
+                chunk = await reader.read(READ_CHUNK)
+                if not chunk:
+                    return
+                buf += chunk
+                flush = self._handle_buffer(buf, writer)
+                if flush:
+                    await writer.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        except ValueError as exc:
+            log.error("ABCI connection closed: %s", exc)
+        finally:
+            self._connections.discard(writer)
+            writer.close()
+
+    def _handle_buffer(self, buf: bytearray, writer: asyncio.StreamWriter) -> bool:
+        """Answer every complete request in buf (consuming it); True if a Flush was among them."""
+        flush = False
+        pos = 0
+        while True:
+            head = decode_uvarint(buf, pos)
+            if head is None:
+                break
+            length, start = head
+            if length > MAX_MESSAGE:
+                raise ValueError(f"ABCI message of {length} bytes exceeds {MAX_MESSAGE}")
+            if len(buf) - start < length:
+                break
+            request = self.pb.abci.Request.FromString(bytes(buf[start : start + length]))
+            pos = start + length
+            kind = request.WhichOneof("value")
+            response = self.handle(request)
+            out = response.SerializeToString()
+            writer.write(encode_uvarint(len(out)) + out)
+            if kind == "flush":
+                flush = True
+        del buf[:pos]
+        return flush
+
+    def handle(self, request: Any) -> Any:
+        """One Request -> one Response (public so tests can drive it without a socket)."""
+        kind = request.WhichOneof("value")
+        self.requests_served += 1
+        handler = self._handlers.get(kind) if kind else None
+        response = self.pb.abci.Response()
+        if handler is None:
+            response.exception.error = f"unknown ABCI request {kind!r}"
+            return response
+        try:
+            getattr(response, kind).CopyFrom(handler(getattr(request, kind)))
+        except Exception as exc:  # the app is inconsistent: tell CometBFT, which halts
+            log.exception("ABCI %s failed", kind)
+            response = self.pb.abci.Response()
+            response.exception.error = f"{kind}: {type(exc).__name__}: {exc}"
+        return response
+
+    # ---- handlers -----------------------------------------------------------------------------
+    def _echo(self, req: Any) -> Any:
+        return self.pb.abci.ResponseEcho(message=req.message)
+
+    def _info(self, req: Any) -> Any:
+        info = self.app.info()
+        return self.pb.abci.ResponseInfo(
+            data=f"qos {info.chain_id}",
+            version=info.version,
+            app_version=info.app_version,
+            last_block_height=info.last_height,
+            last_block_app_hash=info.last_app_hash if info.last_height > 0 else b"",
+        )
+
+    def _init_chain(self, req: Any) -> Any:
+        try:
+            genesis = json.loads(req.app_state_bytes or b"{}")
+        except ValueError as exc:
+            raise ValueError(f"genesis app_state is not JSON: {exc}") from exc
+        if not isinstance(genesis, dict):
+            raise ValueError("genesis app_state must be a JSON object")
+        if genesis.get("chain_id", req.chain_id) != req.chain_id:
+            raise ValueError(
+                f"app_state chain_id {genesis['chain_id']!r} != CometBFT's {req.chain_id!r}"
+            )
+        genesis["chain_id"] = req.chain_id
+        genesis.setdefault("genesis_time", req.time.seconds + req.time.nanos / 1e9)
+        result = self.app.init_chain(genesis)
+        response = self.pb.abci.ResponseInitChain(app_hash=result.app_hash)
+        for update in result.validators:
+            self._add_update(response.validators, update)
+        return response
+
+    def _query(self, req: Any) -> Any:
+        result = self.app.query(req.path, req.data, req.height, req.prove)
+        value = result.value
+        if value is None:
+            value_bytes = b""
+        elif isinstance(value, bytes | bytearray):
+            value_bytes = bytes(value)
+        else:
+            value_bytes = json.dumps(value, sort_keys=True, default=_json_default).encode()
+        response = self.pb.abci.ResponseQuery(
+            code=result.code,
+            log=result.log,
+            codespace=result.codespace,
+            key=result.key,
+            value=value_bytes,
+            height=result.height,
+        )
+        if result.proof is not None:
+            op = response.proof_ops.ops.add()
+            op.type = PROOF_OP_TYPE
+            op.key = result.key
+            op.data = result.proof
+        return response
+
+    def _check_tx(self, req: Any) -> Any:
+        try:
+            result = self.app.check_tx(req.tx)
+        except Exception as exc:  # a bug must not take the mempool connection down
+            log.exception("check_tx raised")
+            return self.pb.abci.ResponseCheckTx(
+                code=CODES["internal"], log=f"internal error: {exc}", codespace="internal"
+            )
+        return self.pb.abci.ResponseCheckTx(
+            code=result.code,
+            log=result.log,
+            codespace=result.codespace if result.code else "",
+            gas_wanted=1,
+        )
+
+    def _prepare_proposal(self, req: Any) -> Any:
+        """Keep CometBFT's order; drop txs past max_tx_bytes (counted as CometBFT counts them)."""
+        response = self.pb.abci.ResponsePrepareProposal()
+        total = 0
+        for tx in req.txs:
+            size = len(tx) + len(encode_uvarint(len(tx))) + 1  # proto field overhead
+            if total + size > req.max_tx_bytes:
+                break
+            total += size
+            response.txs.append(tx)
+        return response
+
+    def _process_proposal(self, req: Any) -> Any:
+        # Every tx is validated again when the block executes; a bad tx gets a failed result
+        # rather than a rejected block, as on CometBFT's default (and as with the solo engine).
+        status = self.pb.enum_value(
+            "tendermint.abci.ResponseProcessProposal.ProposalStatus", "ACCEPT"
+        )
+        return self.pb.abci.ResponseProcessProposal(status=status)
+
+    def _verify_vote_extension(self, req: Any) -> Any:
+        status = self.pb.enum_value(
+            "tendermint.abci.ResponseVerifyVoteExtension.VerifyStatus", "ACCEPT"
+        )
+        return self.pb.abci.ResponseVerifyVoteExtension(status=status)
+
+    def _offer_snapshot(self, req: Any) -> Any:
+        reject = self.pb.enum_value("tendermint.abci.ResponseOfferSnapshot.Result", "REJECT")
+        return self.pb.abci.ResponseOfferSnapshot(result=reject)
+
+    def _apply_snapshot_chunk(self, req: Any) -> Any:
+        abort = self.pb.enum_value("tendermint.abci.ResponseApplySnapshotChunk.Result", "ABORT")
+        return self.pb.abci.ResponseApplySnapshotChunk(result=abort)
+
+    def _finalize_block(self, req: Any) -> Any:
+        block = self.block_info(req)
+        txs = list(req.txs)
+        if self.listener is not None:
+            self.listener.begin(req, txs)
+        result = self.app.finalize_block(block)
+        if len(result.tx_results) != len(txs):
+            raise RuntimeError("the application returned a result count != the block's txs")
+        self._last_finalized = block.height
+        if self.listener is not None:
+            self.listener.executed(block.height, txs, result)
+        response = self.pb.abci.ResponseFinalizeBlock(app_hash=result.app_hash)
+        for event in result.events:
+            self._add_event(response.events, event)
+        for tx_result in result.tx_results:
+            exec_result = response.tx_results.add(
+                code=tx_result.code,
+                log=tx_result.log,
+                codespace=tx_result.codespace if tx_result.code else "",
+                gas_used=1,
+                gas_wanted=1,
+            )
+            for event in tx_result.events:
+                self._add_event(exec_result.events, event)
+        for update in result.validator_updates:
+            self._add_update(response.validator_updates, update)
+        return response
+
+    def _commit(self, req: Any) -> Any:
+        self.app.commit()
+        if self.listener is not None and self._last_finalized is not None:
+            self.listener.committed(self._last_finalized)
+        return self.pb.abci.ResponseCommit(retain_height=0)
+
+    # ---- conversions --------------------------------------------------------------------------
+    def block_info(self, req: Any) -> BlockInfo:
+        absent = self.pb.enum_value("tendermint.types.BlockIDFlag", "BLOCK_ID_FLAG_ABSENT")
+        unknown = self.pb.enum_value("tendermint.types.BlockIDFlag", "BLOCK_ID_FLAG_UNKNOWN")
+        votes = [
+            VoteInfo(
+                bytes(v.validator.address),
+                v.block_id_flag not in (absent, unknown),
+                v.validator.power,
+            )
+            for v in req.decided_last_commit.votes
+        ]
+        kinds = {1: "duplicate_vote", 2: "light_client_attack"}
+        evidence = [
+            Evidence(
+                kinds.get(m.type, "unknown"),
+                bytes(m.validator.address),
+                m.height,
+                m.time.seconds + m.time.nanos / 1e9,
+                m.total_voting_power,
+            )
+            for m in req.misbehavior
+        ]
+        return BlockInfo(
+            height=req.height,
+            time=req.time.seconds * 1_000_000_000 + req.time.nanos,
+            proposer=bytes(req.proposer_address),
+            txs=list(req.txs),
+            votes=votes,
+            misbehavior=evidence,
+        )
+
+    @staticmethod
+    def _add_event(target: Any, event: Any) -> None:
+        kind, attributes = event[0], event[1]
+        pb_event = target.add(type=kind)
+        for key, value in attributes.items():
+            pb_event.attributes.add(key=str(key), value=str(value), index=True)
+
+    @staticmethod
+    def _add_update(target: Any, update: Any) -> None:
+        item = target.add(power=update.power)
+        item.pub_key.ed25519 = update.pubkey
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).hex()
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")

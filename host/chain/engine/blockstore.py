@@ -1,0 +1,227 @@
+"""Blocks and committed txs, readable back by height and by tx hash (SQLite).
+
+Both engines write here: the solo engine stores its signed headers and commits; the CometBFT
+adapter stores what FinalizeBlock tells it (CometBFT keeps the signed blocks in its own store).
+A block row is written before the application executes it, its results after; the solo engine
+replays a block whose results are missing after a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from host.chain.types import TxResult, ValidatorUpdate
+from host.core import cbor
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS blocks (
+    height INTEGER PRIMARY KEY,
+    hash BLOB NOT NULL,
+    time_ns INTEGER NOT NULL,
+    proposer BLOB NOT NULL,
+    header BLOB NOT NULL,          -- det-CBOR header map (the signed bytes on the solo engine)
+    commit_sig BLOB,               -- det-CBOR commit (solo engine), NULL under CometBFT
+    num_txs INTEGER NOT NULL,
+    app_hash BLOB,                 -- state after this block; NULL until executed
+    events TEXT,                   -- JSON block events
+    validator_updates TEXT         -- JSON [[pubkey hex, power], ...]
+);
+CREATE TABLE IF NOT EXISTS txs (
+    height INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    raw BLOB NOT NULL,
+    code INTEGER,
+    codespace TEXT,
+    log TEXT,
+    events TEXT,
+    PRIMARY KEY (height, idx)
+);
+CREATE INDEX IF NOT EXISTS txs_by_hash ON txs (hash);
+CREATE TABLE IF NOT EXISTS valsets (
+    height INTEGER PRIMARY KEY,    -- the validator set that signs block `height` (solo engine)
+    vals BLOB NOT NULL             -- det-CBOR [[pubkey, power], ...]
+);
+"""
+
+
+def events_json(events: list) -> str:
+    return json.dumps([{"type": e[0], "attributes": dict(e[1])} for e in events])
+
+
+def jsonable(value: Any) -> Any:
+    """Bytes as hex, recursively: how headers and commits appear in the API."""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).hex()
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+class BlockStore:
+    def __init__(self, path: Path | str | None = None, durable: bool = True) -> None:
+        target = ":memory:" if path is None else str(path)
+        self.db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        if path is not None:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ---- writes -----------------------------------------------------------------------------
+    def save_block(
+        self,
+        height: int,
+        block_hash: bytes,
+        time_ns: int,
+        proposer: bytes,
+        header: dict,
+        txs: list[bytes],
+        commit: dict | None = None,
+    ) -> None:
+        """Store a block and its txs (results pending), replacing any earlier copy of height."""
+        from hashlib import sha256
+
+        rows = [(height, i, sha256(tx).digest(), tx) for i, tx in enumerate(txs)]
+        commit_blob = cbor.dumps(commit) if commit is not None else None
+        with self._transaction() as db:
+            db.execute("DELETE FROM txs WHERE height = ?", (height,))
+            db.execute(
+                "INSERT OR REPLACE INTO blocks (height, hash, time_ns, proposer, header, "
+                "commit_sig, num_txs) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (height, block_hash, time_ns, proposer, cbor.dumps(header), commit_blob, len(txs)),
+            )
+            db.executemany("INSERT INTO txs (height, idx, hash, raw) VALUES (?, ?, ?, ?)", rows)
+
+    def save_results(
+        self,
+        height: int,
+        app_hash: bytes,
+        tx_results: list[TxResult],
+        events: list,
+        validator_updates: list[ValidatorUpdate],
+    ) -> None:
+        updates = json.dumps([[u.pubkey.hex(), u.power] for u in validator_updates])
+        rows = [
+            (r.code, r.codespace, r.log, events_json(r.events), height, i)
+            for i, r in enumerate(tx_results)
+        ]
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE blocks SET app_hash = ?, events = ?, validator_updates = ? "
+                "WHERE height = ?",
+                (app_hash, events_json(events), updates, height),
+            )
+            db.executemany(
+                "UPDATE txs SET code = ?, codespace = ?, log = ?, events = ? "
+                "WHERE height = ? AND idx = ?",
+                rows,
+            )
+
+    def truncate_above(self, height: int) -> None:
+        """Forget blocks above height (a block stored but never executed by a wiped app)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM txs WHERE height > ?", (height,))
+            db.execute("DELETE FROM blocks WHERE height > ?", (height,))
+
+    def save_valset(self, height: int, validators: list[ValidatorUpdate]) -> None:
+        blob = cbor.dumps([[v.pubkey, v.power] for v in validators])
+        self.db.execute("INSERT OR REPLACE INTO valsets VALUES (?, ?)", (height, blob))
+
+    def valset(self, height: int) -> list[ValidatorUpdate] | None:
+        row = self.db.execute("SELECT vals FROM valsets WHERE height = ?", (height,)).fetchone()
+        return [ValidatorUpdate(p, w) for p, w in cbor.loads(row[0])] if row else None
+
+    # ---- reads ------------------------------------------------------------------------------
+    def last_height(self) -> int:
+        row = self.db.execute("SELECT MAX(height) FROM blocks").fetchone()
+        return row[0] or 0
+
+    def last_executed_height(self) -> int:
+        row = self.db.execute("SELECT MAX(height) FROM blocks WHERE app_hash IS NOT NULL")
+        return row.fetchone()[0] or 0
+
+    def raw_block(self, height: int) -> dict | None:
+        """The stored block with header/commit as Python values (bytes kept)."""
+        row = self.db.execute(
+            "SELECT height, hash, time_ns, proposer, header, commit_sig, num_txs, app_hash, "
+            "events, validator_updates FROM blocks WHERE height = ?",
+            (height,),
+        ).fetchone()
+        if row is None:
+            return None
+        txs = [
+            r[0]
+            for r in self.db.execute("SELECT raw FROM txs WHERE height = ? ORDER BY idx", (height,))
+        ]
+        return {
+            "height": row[0],
+            "hash": row[1],
+            "time_ns": row[2],
+            "proposer": row[3],
+            "header": cbor.loads(row[4]),
+            "header_bytes": row[4],
+            "commit": cbor.loads(row[5]) if row[5] is not None else None,
+            "num_txs": row[6],
+            "app_hash": row[7],
+            "events": json.loads(row[8]) if row[8] else [],
+            "validator_updates": json.loads(row[9]) if row[9] else [],
+            "txs": txs,
+        }
+
+    def block(self, height: int) -> dict | None:
+        """The block as JSON: hashes in hex, txs as their hashes and base64-free hex bytes."""
+        raw = self.raw_block(height)
+        if raw is None:
+            return None
+        from hashlib import sha256
+
+        out = jsonable({k: v for k, v in raw.items() if k not in ("txs", "header_bytes")})
+        out["txs"] = [sha256(tx).hexdigest() for tx in raw["txs"]]
+        return out
+
+    def tx(self, tx_hash: bytes) -> dict | None:
+        row = self.db.execute(
+            "SELECT height, idx, raw, code, codespace, log, events FROM txs WHERE hash = ? "
+            "ORDER BY height LIMIT 1",
+            (tx_hash,),
+        ).fetchone()
+        if row is None:
+            return None
+        return {
+            "hash": tx_hash.hex(),
+            "height": row[0],
+            "index": row[1],
+            "tx": row[2].hex(),
+            "code": row[3],
+            "codespace": row[4],
+            "log": row[5],
+            "events": json.loads(row[6]) if row[6] else [],
+            "executed": row[3] is not None,
+        }
+
+    def tx_count(self, tx_hash: bytes) -> int:
+        row = self.db.execute("SELECT COUNT(*) FROM txs WHERE hash = ?", (tx_hash,)).fetchone()
+        return row[0]
+
+    def _transaction(self) -> _Tx:
+        return _Tx(self.db)
+
+
+class _Tx:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")

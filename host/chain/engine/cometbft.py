@@ -1,0 +1,137 @@
+"""The QOS application under CometBFT: the ABCI server plus the node-side view the API needs.
+
+CometBFT owns consensus, the mempool and the signed block store; this side records each block's
+txs and results as FinalizeBlock/Commit pass by (so the API reads txs and blocks locally and wakes
+tx waiters at commit), and forwards submitted txs to CometBFT's RPC (broadcast_tx_sync).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from host.chain.engine.abci_server import AbciServer
+from host.chain.engine.blockstore import BlockStore
+from host.chain.engine.recorder import Recorder
+from host.chain.engine.solo import MempoolFull
+from host.chain.errors import CODES
+from host.chain.types import TxResult
+
+log = logging.getLogger("qos.cometbft")
+
+
+class CometEngine:
+    name = "cometbft"
+
+    def __init__(self, app, store: BlockStore, abci_address: str, rpc_url: str) -> None:
+        self.app = app
+        self.store = store
+        self.rpc_url = rpc_url.rstrip("/")
+        self.recorder = Recorder(store)
+        self.abci = AbciServer(app, abci_address, listener=self)
+        self._session: Any = None
+        self._last_hash = b""
+
+    @property
+    def chain_id(self) -> str:
+        return self.app.info().chain_id
+
+    async def start(self) -> None:
+        import aiohttp
+
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        info = self.app.info()
+        self.recorder.last_height = info.last_height
+        self.recorder.last_app_hash = info.last_app_hash
+        # a block recorded but not committed before a crash is re-sent by CometBFT's handshake
+        self.store.truncate_above(info.last_height)
+        await self.abci.start()
+
+    async def stop(self) -> None:
+        await self.abci.close()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # ---- AbciServer listener ------------------------------------------------------------------
+    def begin(self, req: Any, txs: list[bytes]) -> None:
+        time_ns = req.time.seconds * 1_000_000_000 + req.time.nanos
+        header = {
+            "chain": self.app.info().chain_id,
+            "height": req.height,
+            "time": time_ns,
+            "hash": bytes(req.hash),
+            "proposer": bytes(req.proposer_address),
+            "next_validators_hash": bytes(req.next_validators_hash),
+        }
+        self._last_hash = bytes(req.hash)
+        self.store.save_block(req.height, bytes(req.hash), time_ns, header["proposer"], header, txs)
+
+    def executed(self, height: int, txs: list[bytes], result: Any) -> None:
+        self.recorder.executed(height, txs, result)
+
+    def committed(self, height: int) -> None:
+        self.recorder.committed(height)
+
+    # ---- what the API calls -------------------------------------------------------------------
+    async def rpc(self, method: str, **params: Any) -> Any:
+        """A CometBFT JSON-RPC call; returns `result` or raises RuntimeError with its error."""
+        if self._session is None:
+            raise RuntimeError("engine not started")
+        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+        async with self._session.post(self.rpc_url, json=body) as resp:
+            doc = await resp.json(content_type=None)
+        if "error" in doc:
+            err = doc["error"]
+            raise RuntimeError(f"{err.get('message', '')}: {err.get('data', '')}".strip(": "))
+        return doc["result"]
+
+    async def broadcast(self, raw: bytes) -> TxResult:
+        import base64
+        from hashlib import sha256
+
+        tx_hash = sha256(raw).digest()
+        try:
+            res = await self.rpc("broadcast_tx_sync", tx=base64.b64encode(raw).decode())
+        except RuntimeError as exc:
+            text = str(exc)
+            if "already exists" in text:
+                self.recorder.rejected()
+                return TxResult(CODES["already_exists"], text, "already_exists", tx_hash=tx_hash)
+            if "mempool is full" in text:
+                raise MempoolFull(text) from exc
+            if "too large" in text:
+                self.recorder.rejected()
+                return TxResult(CODES["tx_too_large"], text, "tx_too_large", tx_hash=tx_hash)
+            raise
+        code = int(res.get("code", 0))
+        if code == 0:
+            self.recorder.accepted(tx_hash)
+        else:
+            self.recorder.rejected()
+        codespace = res.get("codespace") or ("ok" if code == 0 else "")
+        return TxResult(code, res.get("log", ""), codespace, tx_hash=tx_hash)
+
+    def status(self) -> dict:
+        info = self.app.info()
+        return {
+            "engine": self.name,
+            "chain_id": info.chain_id,
+            "height": info.last_height,
+            "app_hash": info.last_app_hash.hex(),
+            "last_block_hash": self._last_hash.hex(),
+            "cometbft_rpc": self.rpc_url,
+        }
+
+    async def validator_set(self) -> list[dict]:
+        import base64
+
+        res = await self.rpc("validators", per_page="100")
+        return [
+            {
+                "address": v["address"].lower(),
+                "pubkey": base64.b64decode(v["pub_key"]["value"]).hex(),
+                "power": int(v["voting_power"]),
+            }
+            for v in res["validators"]
+        ]

@@ -1,0 +1,148 @@
+"""What both engines do around the application: record blocks, publish events, wake tx waiters.
+
+Everything here runs on the node's event loop thread, the same thread that calls the app, so no
+locks are needed and waiters are resolved in commit order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from hashlib import sha256
+
+from host.chain.engine.blockstore import BlockStore, events_json
+from host.chain.types import BlockResult
+
+SUBSCRIBER_QUEUE = 1000  # events a slow websocket client may lag behind before it is dropped
+LATENCY_WINDOW = 20000  # recent submit->commit latencies kept for the metrics
+
+
+class Recorder:
+    def __init__(self, store: BlockStore) -> None:
+        self.store = store
+        self._subscribers: set[asyncio.Queue] = set()
+        self._waiters: dict[bytes, list[asyncio.Future]] = {}
+        self._submitted: dict[bytes, float] = {}  # tx hash -> monotonic time accepted
+        self._pending: tuple[int, list[bytes], BlockResult] | None = None
+        self.latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
+        self.counters = {
+            "blocks_committed": 0,
+            "txs_committed": 0,
+            "txs_failed": 0,
+            "txs_accepted": 0,
+            "txs_rejected": 0,
+        }
+        self.last_height = store.last_executed_height()
+        self.last_block_time = 0.0
+        self.last_app_hash = b""
+
+    # ---- mempool side ---------------------------------------------------------------------
+    def accepted(self, tx_hash: bytes) -> None:
+        self.counters["txs_accepted"] += 1
+        self._submitted.setdefault(tx_hash, time.monotonic())
+
+    def rejected(self) -> None:
+        self.counters["txs_rejected"] += 1
+
+    # ---- block side -------------------------------------------------------------------------
+    def executed(self, height: int, txs: list[bytes], result: BlockResult) -> None:
+        """Results of a finalized block; published once the app has committed it."""
+        self.store.save_results(
+            height, result.app_hash, result.tx_results, result.events, result.validator_updates
+        )
+        self._pending = (height, txs, result)
+
+    def committed(self, height: int) -> None:
+        if self._pending is None or self._pending[0] != height:
+            return
+        _, txs, result = self._pending
+        self._pending = None
+        now = time.monotonic()
+        self.last_height = height
+        self.last_block_time = time.time()
+        self.last_app_hash = result.app_hash
+        self.counters["blocks_committed"] += 1
+        hashes = [sha256(tx).digest() for tx in txs]
+        for index, (tx_hash, res) in enumerate(zip(hashes, result.tx_results, strict=True)):
+            self.counters["txs_committed" if res.code == 0 else "txs_failed"] += 1
+            started = self._submitted.pop(tx_hash, None)
+            if started is not None:
+                self.latencies.append(now - started)
+            info = {
+                "hash": tx_hash.hex(),
+                "height": height,
+                "index": index,
+                "code": res.code,
+                "codespace": res.codespace,
+                "log": res.log,
+            }
+            for fut in self._waiters.pop(tx_hash, ()):
+                if not fut.done():
+                    fut.set_result(info)
+            if self._subscribers:
+                self.publish({"type": "tx", **info, "events": _events(res.events)})
+        if self._subscribers:
+            self.publish(
+                {
+                    "type": "new_block",
+                    "height": height,
+                    "num_txs": len(txs),
+                    "app_hash": result.app_hash.hex(),
+                    "events": _events(result.events),
+                    "validator_updates": [
+                        [u.pubkey.hex(), u.power] for u in result.validator_updates
+                    ],
+                }
+            )
+
+    def forget(self, tx_hash: bytes) -> None:
+        """A tx left the mempool without being committed (recheck failed)."""
+        self._submitted.pop(tx_hash, None)
+        for fut in self._waiters.pop(tx_hash, ()):
+            if not fut.done():
+                fut.set_result(None)
+
+    # ---- readers ----------------------------------------------------------------------------
+    async def wait_for_tx(self, tx_hash: bytes, timeout: float) -> dict | None:
+        """The committed tx's result, or None if it was dropped or did not commit in time."""
+        found = self.store.tx(tx_hash)
+        if found is not None and found["executed"]:
+            return found
+        fut: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(tx_hash, []).append(fut)
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        except TimeoutError:
+            return None
+        finally:
+            waiters = self._waiters.get(tx_hash)
+            if waiters and fut in waiters:
+                waiters.remove(fut)
+                if not waiters:
+                    del self._waiters[tx_hash]
+
+    def subscribe(self) -> asyncio.Queue:
+        queue: asyncio.Queue = asyncio.Queue(SUBSCRIBER_QUEUE)
+        self._subscribers.add(queue)
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue) -> None:
+        self._subscribers.discard(queue)
+
+    def publish(self, event: dict) -> None:
+        for queue in list(self._subscribers):
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:
+                # a client that cannot keep up is cut off rather than slowing the chain down
+                self._subscribers.discard(queue)
+
+    def is_subscribed(self, queue: asyncio.Queue) -> bool:
+        return queue in self._subscribers
+
+
+def _events(events: list) -> list:
+    import json
+
+    return json.loads(events_json(events))

@@ -1,0 +1,383 @@
+"""The embedded solo engine: one validator, a mempool, signed blocks every few seconds.
+
+It follows CometBFT's rules so the application behaves the same under both engines: the header of
+block H carries the app hash after H-1; validator updates returned for H take effect at H+2; the
+votes passed to finalize_block(H) describe who signed H-1 (here only the solo validator signs, so
+any other validator in the set is reported absent). Each block is written to the block store
+before the application executes it; after a crash (kill -9 anywhere) the engine replays the
+stored blocks the application has not committed and checks it reaches the same app hash.
+
+Signed header (det-CBOR map, SHA-256 of its encoding is the block hash):
+    {"chain", "height", "time" (unix ns), "prev" (previous block hash), "app_hash" (after H-1),
+     "txs_hash" (RFC 6962 Merkle root of the txs), "validators_hash", "next_validators_hash",
+     "proposer" (consensus address), "votes" ([[address, signed, power], ...] for H-1)}
+Commit: {"height", "hash", "sigs": [{"address", "pubkey", "sig"}]}, where each sig is ed25519
+over det-CBOR(["qos/commit/1", chain, height, hash]).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from hashlib import sha256
+
+from host.chain.engine.blockstore import BlockStore
+from host.chain.engine.privval import ValidatorKey, cons_address
+from host.chain.engine.recorder import Recorder
+from host.chain.errors import CODES
+from host.chain.types import BlockInfo, TxResult, ValidatorUpdate, VoteInfo
+from host.core import cbor
+
+log = logging.getLogger("qos.solo")
+
+COMMIT_DOMAIN = "qos/commit/1"
+EMPTY_HASH = bytes(32)
+
+
+class MempoolFull(Exception):
+    """The node cannot take more txs right now; try again after the next block."""
+
+
+def merkle_root(items: list[bytes]) -> bytes:
+    """RFC 6962 Merkle tree hash (leaf 0x00, inner 0x01) of the given items."""
+    if not items:
+        return sha256(b"").digest()
+    level = [sha256(b"\x00" + item).digest() for item in items]
+    return _merkle(level)
+
+
+def _merkle(nodes: list[bytes]) -> bytes:
+    if len(nodes) == 1:
+        return nodes[0]
+    split = 1 << ((len(nodes) - 1).bit_length() - 1)  # largest power of two below n
+    return sha256(b"\x01" + _merkle(nodes[:split]) + _merkle(nodes[split:])).digest()
+
+
+def valset_hash(validators: list[ValidatorUpdate]) -> bytes:
+    return sha256(cbor.dumps([[v.pubkey, v.power] for v in validators])).digest()
+
+
+def apply_updates(validators: list[ValidatorUpdate], updates: list[ValidatorUpdate]) -> list:
+    powers = {v.pubkey: v.power for v in validators}
+    for update in updates:
+        if update.power == 0:
+            powers.pop(update.pubkey, None)
+        else:
+            powers[update.pubkey] = update.power
+    return sorted((ValidatorUpdate(k, p) for k, p in powers.items()), key=lambda v: v.pubkey)
+
+
+def commit_sign_bytes(chain_id: str, height: int, block_hash: bytes) -> bytes:
+    return cbor.dumps([COMMIT_DOMAIN, chain_id, height, block_hash])
+
+
+def verify_commit(chain_id: str, header_bytes: bytes, commit: dict) -> bool:
+    """Check a solo block's commit: the hash matches the header and every signature verifies."""
+    from host.core.keys import verify
+
+    block_hash = sha256(header_bytes).digest()
+    header = cbor.loads(header_bytes)
+    if commit.get("hash") != block_hash or commit.get("height") != header.get("height"):
+        return False
+    message = commit_sign_bytes(chain_id, header["height"], block_hash)
+    sigs = commit.get("sigs") or []
+    return bool(sigs) and all(
+        cons_address(s["pubkey"]) == s["address"] and verify(s["pubkey"], message, s["sig"])
+        for s in sigs
+    )
+
+
+class Mempool:
+    """Txs admitted by check_tx, in arrival order, unique by hash."""
+
+    def __init__(self, max_txs: int, max_bytes: int) -> None:
+        self.max_txs = max_txs
+        self.max_bytes = max_bytes
+        self.txs: OrderedDict[bytes, bytes] = OrderedDict()
+        self.size_bytes = 0
+
+    def __len__(self) -> int:
+        return len(self.txs)
+
+    def __contains__(self, tx_hash: bytes) -> bool:
+        return tx_hash in self.txs
+
+    def full_for(self, raw: bytes) -> bool:
+        return len(self.txs) >= self.max_txs or self.size_bytes + len(raw) > self.max_bytes
+
+    def add(self, tx_hash: bytes, raw: bytes) -> None:
+        self.txs[tx_hash] = raw
+        self.size_bytes += len(raw)
+
+    def remove(self, tx_hash: bytes) -> None:
+        raw = self.txs.pop(tx_hash, None)
+        if raw is not None:
+            self.size_bytes -= len(raw)
+
+    def reap(self, max_txs: int, max_bytes: int) -> list[bytes]:
+        out: list[bytes] = []
+        total = 0
+        for raw in self.txs.values():
+            if len(out) >= max_txs or total + len(raw) > max_bytes:
+                break
+            out.append(raw)
+            total += len(raw)
+        return out
+
+
+class SoloEngine:
+    name = "solo"
+
+    def __init__(
+        self,
+        app,
+        store: BlockStore,
+        key: ValidatorKey,
+        chain_id: str,
+        block_interval: float = 3.0,
+        max_block_txs: int = 10000,
+        max_block_bytes: int = 16 << 20,
+        max_tx_bytes: int = 1 << 20,
+        mempool_txs: int = 50000,
+        mempool_bytes: int = 256 << 20,
+        create_empty_blocks: bool = True,
+    ) -> None:
+        if block_interval <= 0:
+            raise ValueError("block_interval must be > 0 seconds")
+        self.app = app
+        self.store = store
+        self.key = key
+        self.chain_id = chain_id
+        self.block_interval = block_interval
+        self.max_block_txs = max_block_txs
+        self.max_block_bytes = max_block_bytes
+        self.max_tx_bytes = max_tx_bytes
+        self.create_empty_blocks = create_empty_blocks
+        self.mempool = Mempool(mempool_txs, mempool_bytes)
+        self.recorder = Recorder(store)
+        self._task: asyncio.Task | None = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self.height = 0
+        self._last_hash = EMPTY_HASH
+        self._last_time_ns = 0
+        self._app_hash = b""
+        self.validators: list[ValidatorUpdate] = []  # the set for the next block (H+1)
+        self.next_validators: list[ValidatorUpdate] = []  # the set for H+2
+
+    # ---- genesis and restart ----------------------------------------------------------------
+    def init_chain(self, genesis) -> None:
+        """Run the app's init_chain on an empty node and record the genesis validator set."""
+        if self.app.info().last_height != 0 or self.store.last_height() != 0:
+            raise RuntimeError("init_chain on a node that already has blocks")
+        result = self.app.init_chain(genesis)
+        validators = apply_updates([], result.validators)
+        self._save_valset(1, validators)
+        self._save_valset(2, validators)
+
+    def handshake(self) -> None:
+        """Bring the app to the block store's height (replaying blocks it did not commit)."""
+        info = self.app.info()
+        if info.chain_id and info.chain_id != self.chain_id:
+            raise RuntimeError(f"app chain id {info.chain_id!r} != engine's {self.chain_id!r}")
+        stored = self.store.last_height()
+        if stored < info.last_height:
+            raise RuntimeError(
+                f"block store at height {stored} is behind the app's {info.last_height}: "
+                "the data directory is damaged"
+            )
+        if self._load_valset(info.last_height + 1) is None:
+            raise RuntimeError("no validator set recorded: run init_chain (qosd init) first")
+        for height in range(info.last_height + 1, stored + 1):
+            self._replay(height)
+        self._restore_tip()
+
+    def _replay(self, height: int) -> None:
+        block = self.store.raw_block(height)
+        assert block is not None
+        log.info("replaying block %d (%d txs) after restart", height, block["num_txs"])
+        expected = block["app_hash"]
+        self._load_sets_for(height)
+        result = self._execute(height, block["header"], block["txs"])
+        if expected is not None and expected != result.app_hash:
+            raise RuntimeError(
+                f"replay of block {height} gave app hash {result.app_hash.hex()} but "
+                f"{expected.hex()} was recorded: the application is not deterministic"
+            )
+        self.app.commit()
+        self.recorder.committed(height)
+
+    def _restore_tip(self) -> None:
+        info = self.app.info()
+        self.height = info.last_height
+        self._app_hash = info.last_app_hash
+        block = self.store.raw_block(self.height) if self.height else None
+        self._last_hash = block["hash"] if block else EMPTY_HASH
+        self._last_time_ns = block["time_ns"] if block else 0
+        self._load_sets_for(self.height + 1)
+        self.recorder.last_height = self.height
+        self.recorder.last_app_hash = self._app_hash
+
+    def _load_sets_for(self, height: int) -> None:
+        self.validators = self._load_valset(height) or []
+        self.next_validators = self._load_valset(height + 1) or self.validators
+
+    # ---- the block loop ---------------------------------------------------------------------
+    async def start(self) -> None:
+        self.handshake()
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="solo-engine")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_at = loop.time() + self.block_interval
+        while not self._stopping:
+            delay = next_at - loop.time()
+            if delay > 0:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), delay)
+                except TimeoutError:
+                    pass
+                if self._stopping:
+                    break
+                if loop.time() < next_at:
+                    continue
+            if not self.create_empty_blocks and not self.mempool:
+                next_at = loop.time() + self.block_interval
+                continue
+            self.produce_block()
+            next_at = max(next_at + self.block_interval, loop.time() + self.block_interval / 10)
+            await asyncio.sleep(0)  # let the API and submitters run between blocks
+
+    def produce_block(self) -> int:
+        """Build, sign, store, execute and commit the next block; returns its height."""
+        height = self.height + 1
+        txs = self.mempool.reap(self.max_block_txs, self.max_block_bytes)
+        time_ns = max(time.time_ns(), self._last_time_ns + 1_000_000)
+        header = {
+            "chain": self.chain_id,
+            "height": height,
+            "time": time_ns,
+            "prev": self._last_hash,
+            "app_hash": self._app_hash,
+            "txs_hash": merkle_root(txs),
+            "validators_hash": valset_hash(self.validators),
+            "next_validators_hash": valset_hash(self.next_validators),
+            "proposer": self.key.address,
+            "votes": self._last_votes(height),
+        }
+        header_bytes = cbor.dumps(header)
+        block_hash = sha256(header_bytes).digest()
+        signature = self.key.sign(commit_sign_bytes(self.chain_id, height, block_hash))
+        commit = {
+            "height": height,
+            "hash": block_hash,
+            "sigs": [{"address": self.key.address, "pubkey": self.key.pubkey, "sig": signature}],
+        }
+        self.store.save_block(height, block_hash, time_ns, self.key.address, header, txs, commit)
+        result = self._execute(height, header, txs)
+        self.app.commit()
+        self.height = height
+        self._last_hash = block_hash
+        self._last_time_ns = time_ns
+        self._app_hash = result.app_hash
+        self.validators, self.next_validators = self.next_validators, self._load_valset(height + 2)
+        self._after_commit(txs)
+        self.recorder.committed(height)
+        return height
+
+    def _last_votes(self, height: int) -> list:
+        if height == 1:
+            return []
+        last_set = self._load_valset(height - 1) or []
+        me = self.key.address
+        return [[cons_address(v.pubkey), cons_address(v.pubkey) == me, v.power] for v in last_set]
+
+    def _execute(self, height: int, header: dict, txs: list[bytes]):
+        block = BlockInfo(
+            height=height,
+            time=header["time"],
+            proposer=header["proposer"],
+            txs=list(txs),
+            votes=[VoteInfo(a, s, p) for a, s, p in header["votes"]],
+            misbehavior=[],
+        )
+        result = self.app.finalize_block(block)
+        if len(result.tx_results) != len(txs):
+            raise RuntimeError("the application returned a result count != the block's txs")
+        base = self._load_valset(height + 1) or self.validators
+        self._save_valset(height + 2, apply_updates(base, result.validator_updates))
+        self.recorder.executed(height, txs, result)
+        return result
+
+    def _after_commit(self, committed: list[bytes]) -> None:
+        """Drop committed txs, then re-check the rest against the new state (CometBFT recheck)."""
+        for raw in committed:
+            self.mempool.remove(sha256(raw).digest())
+        for tx_hash, raw in list(self.mempool.txs.items()):
+            if self.app.check_tx(raw).code != 0:
+                self.mempool.remove(tx_hash)
+                self.recorder.forget(tx_hash)
+
+    def _save_valset(self, height: int, validators: list[ValidatorUpdate]) -> None:
+        self.store.save_valset(height, validators)
+
+    def _load_valset(self, height: int) -> list[ValidatorUpdate] | None:
+        return self.store.valset(height)
+
+    # ---- the mempool entrance ---------------------------------------------------------------
+    async def broadcast(self, raw: bytes) -> TxResult:
+        """check_tx, then into the mempool. Raises MempoolFull when it cannot take the tx."""
+        tx_hash = sha256(raw).digest()
+        if len(raw) > self.max_tx_bytes:
+            self.recorder.rejected()
+            return _reject("tx_too_large", f"tx is {len(raw)} bytes > {self.max_tx_bytes}", tx_hash)
+        if tx_hash in self.mempool:
+            self.recorder.rejected()
+            return _reject("already_exists", "tx already in the mempool", tx_hash)
+        if self.mempool.full_for(raw):
+            raise MempoolFull(f"mempool full ({len(self.mempool)} txs); retry after a block")
+        result = self.app.check_tx(raw)
+        result.tx_hash = tx_hash
+        if result.code == 0:
+            self.mempool.add(tx_hash, raw)
+            self.recorder.accepted(tx_hash)
+            if not self.create_empty_blocks:
+                self._wake.set()
+        else:
+            self.recorder.rejected()
+        return result
+
+    # ---- status -----------------------------------------------------------------------------
+    def status(self) -> dict:
+        return {
+            "engine": self.name,
+            "chain_id": self.chain_id,
+            "height": self.height,
+            "app_hash": self._app_hash.hex(),
+            "last_block_hash": self._last_hash.hex(),
+            "last_block_time_ns": self._last_time_ns,
+            "mempool_txs": len(self.mempool),
+            "validator": self.key.address.hex(),
+            "catching_up": False,
+        }
+
+    async def validator_set(self) -> list[dict]:
+        return [
+            {"address": cons_address(v.pubkey).hex(), "pubkey": v.pubkey.hex(), "power": v.power}
+            for v in self.validators
+        ]
+
+
+def _reject(name: str, log_text: str, tx_hash: bytes) -> TxResult:
+    return TxResult(code=CODES[name], log=log_text, codespace=name, tx_hash=tx_hash)

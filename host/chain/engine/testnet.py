@@ -1,0 +1,385 @@
+"""A local multi-validator CometBFT network on loopback: configs, processes, perturbations.
+
+Each validator i is two processes: the QOS app (`qosd start`, ABCI server + API) and `cometbft
+node`, with ports base + 10*i + {6: p2p, 7: rpc, 8: abci, 9: api}. The Testnet object starts,
+kills (SIGKILL), pauses (SIGSTOP/SIGCONT) and restarts validators; `qosd testnet` and the e2e test
+both use it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FAST_CONSENSUS = {
+    "timeout_propose": "1s",
+    "timeout_propose_delta": "200ms",
+    "timeout_prevote": "300ms",
+    "timeout_prevote_delta": "100ms",
+    "timeout_precommit": "300ms",
+    "timeout_precommit_delta": "100ms",
+    "timeout_commit": "300ms",
+}
+
+
+def cometbft_binary() -> str | None:
+    """The cometbft binary: $COMETBFT, the venv's bin, then PATH."""
+    env = os.environ.get("COMETBFT")
+    if env and Path(env).is_file():
+        return env
+    beside = Path(sys.executable).parent / "cometbft"
+    if beside.is_file():
+        return str(beside)
+    return shutil.which("cometbft")
+
+
+@dataclass
+class Ports:
+    base: int
+    index: int
+
+    def _p(self, offset: int) -> int:
+        return self.base + 10 * self.index + offset
+
+    @property
+    def p2p(self) -> int:
+        return self._p(6)
+
+    @property
+    def rpc(self) -> int:
+        return self._p(7)
+
+    @property
+    def abci(self) -> int:
+        return self._p(8)
+
+    @property
+    def api(self) -> int:
+        return self._p(9)
+
+
+@dataclass
+class Validator:
+    index: int
+    home: Path
+    ports: Ports
+    node_id: str = ""
+    app: subprocess.Popen | None = None
+    comet: subprocess.Popen | None = None
+    paused: bool = False
+
+    @property
+    def comet_home(self) -> Path:
+        return self.home / "cometbft"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.api}"
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.rpc}"
+
+
+def set_toml(text: str, section: str, key: str, value: str) -> str:
+    """Replace `key = ...` inside [section] of a CometBFT config.toml (section "" = top)."""
+    start = 0
+    if section:
+        match = re.search(rf"^\[{re.escape(section)}\]\s*$", text, re.M)
+        if match is None:
+            raise ValueError(f"config.toml has no [{section}]")
+        start = match.end()
+    following = re.search(r"^\[", text[start:], re.M)
+    end = start + following.start() if following else len(text)
+    pattern = re.compile(rf"^{re.escape(key)}\s*=.*$", re.M)
+    body, count = pattern.subn(f"{key} = {value}", text[start:end], count=1)
+    if count == 0:
+        raise ValueError(f"config.toml [{section}] has no {key}")
+    return text[:start] + body + text[end:]
+
+
+@dataclass
+class Testnet:
+    root: Path
+    validators: list[Validator] = field(default_factory=list)
+    chain_id: str = "qos-testnet"
+
+    # ---- configuration ----------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        root: Path | str,
+        count: int = 4,
+        chain_id: str = "qos-testnet",
+        base_port: int = 26600,
+        accounts: list[tuple[bytes, int]] | None = None,
+        consensus: dict[str, str] | None = None,
+        peer_address: Callable[[int, int], str] | None = None,
+        genesis_params: dict | None = None,
+    ) -> Testnet:
+        """Write `count` validator homes under root. peer_address(i, j) -> "host:port" is where
+        validator i dials validator j (default: j's p2p port; a test may put a proxy there)."""
+        from host.chain.engine.localkey import new_account, save_key
+        from host.chain.engine.privval import ValidatorKey
+        from host.chain.genesis import Genesis, GenesisAccount, GenesisValidator
+        from host.chain.node import NodeConfig
+
+        binary = cometbft_binary()
+        if binary is None:
+            raise RuntimeError("cometbft not found (make setup installs it with go install)")
+        root = Path(root)
+        if root.exists() and any(root.iterdir()):
+            raise FileExistsError(f"{root} is not empty")
+        net = cls(root, chain_id=chain_id)
+        operators = []
+        for i in range(count):
+            home = root / f"node{i}"
+            val = Validator(i, home, Ports(base_port, i))
+            subprocess.run(
+                [binary, "init", "--home", str(val.comet_home)],
+                check=True,
+                capture_output=True,
+            )
+            val.node_id = subprocess.run(
+                [binary, "show-node-id", "--home", str(val.comet_home)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+            operator = new_account()
+            save_key(home / "config" / "operator_key.json", operator)
+            operators.append(operator)
+            NodeConfig(
+                chain_id=chain_id,
+                engine="cometbft",
+                api_listen=f"127.0.0.1:{val.ports.api}",
+                abci_listen=f"tcp://127.0.0.1:{val.ports.abci}",
+                cometbft_rpc=val.rpc_url,
+            ).save(home / "config" / "node.toml")
+            net.validators.append(val)
+        keys = [
+            ValidatorKey.load(v.comet_home / "config" / "priv_validator_key.json")
+            for v in net.validators
+        ]
+        bond = 1_000_000 * 10_000
+        genesis = Genesis(
+            chain_id=chain_id,
+            genesis_time=time.time(),
+            accounts=[GenesisAccount(op.address, 2 * bond) for op in operators]
+            + [GenesisAccount(addr, amount) for addr, amount in accounts or []],
+            validators=[
+                GenesisValidator(op.address, key.pubkey, bond, f"node{i}")
+                for i, (op, key) in enumerate(zip(operators, keys, strict=True))
+            ],
+            params=genesis_params or {},
+        )
+        genesis.validate()
+        powers = _genesis_powers(genesis)
+        comet_genesis = _comet_genesis(net, genesis.to_json(), keys, powers)
+        for val in net.validators:
+            (val.comet_home / "config" / "genesis.json").write_text(
+                json.dumps(comet_genesis, indent=2)
+            )
+            (val.home / "config" / "genesis.json").write_text(json.dumps(comet_genesis, indent=2))
+            net._write_config(val, consensus or FAST_CONSENSUS, peer_address)
+        return net
+
+    def _write_config(
+        self, val: Validator, consensus: dict[str, str], peer_address: Callable | None
+    ) -> None:
+        path = val.comet_home / "config" / "config.toml"
+        text = path.read_text()
+        peers = ",".join(
+            f"{other.node_id}@"
+            + (
+                peer_address(val.index, other.index)
+                if peer_address
+                else f"127.0.0.1:{other.ports.p2p}"
+            )
+            for other in self.validators
+            if other is not val
+        )
+        settings = [
+            ("", "moniker", f'"node{val.index}"'),
+            ("", "proxy_app", f'"tcp://127.0.0.1:{val.ports.abci}"'),
+            ("", "log_level", '"info"'),
+            ("rpc", "laddr", f'"tcp://127.0.0.1:{val.ports.rpc}"'),
+            ("rpc", "timeout_broadcast_tx_commit", '"30s"'),
+            ("p2p", "laddr", f'"tcp://127.0.0.1:{val.ports.p2p}"'),
+            ("p2p", "persistent_peers", f'"{peers}"'),
+            ("p2p", "pex", "false"),
+            ("p2p", "addr_book_strict", "false"),
+            ("p2p", "allow_duplicate_ip", "true"),
+            ("p2p", "dial_timeout", '"1s"'),
+            ("p2p", "handshake_timeout", '"5s"'),
+            ("p2p", "persistent_peers_max_dial_period", '"2s"'),
+            ("mempool", "size", "20000"),
+            ("instrumentation", "prometheus", "false"),
+        ]
+        settings += [("consensus", k, f'"{v}"') for k, v in consensus.items()]
+        for section, key, value in settings:
+            text = set_toml(text, section, key, value)
+        path.write_text(text)
+
+    @classmethod
+    def load(cls, root: Path | str) -> Testnet:
+        from host.chain.node import NodeConfig
+
+        root = Path(root)
+        homes = sorted(root.glob("node*"), key=lambda p: int(p.name[4:]))
+        if not homes:
+            raise FileNotFoundError(f"no node* homes under {root}")
+        net = cls(root)
+        for i, home in enumerate(homes):
+            config = NodeConfig.load(home / "config" / "node.toml")
+            base = int(config.api_listen.rpartition(":")[2]) - 10 * i - 9
+            net.chain_id = config.chain_id
+            net.validators.append(Validator(i, home, Ports(base, i)))
+        return net
+
+    # ---- processes ------------------------------------------------------------------------------
+    def start(self, timeout: float = 60.0) -> None:
+        for val in self.validators:
+            self.start_validator(val.index, wait=False)
+        for val in self.validators:
+            _wait_http(val.api_url + "/status", timeout)
+
+    def start_validator(self, index: int, wait: bool = True, timeout: float = 60.0) -> None:
+        val = self.validators[index]
+        if val.app is None or val.app.poll() is not None:
+            log = open(val.home / "app.log", "ab")  # noqa: SIM115 - owned by the child
+            val.app = subprocess.Popen(
+                [sys.executable, "-m", "host.chain.cli", "start", "--home", str(val.home)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=Path(__file__).resolve().parents[3],
+            )
+            log.close()
+            _wait_port(val.ports.abci, timeout, val.app)
+        if val.comet is None or val.comet.poll() is not None:
+            log = open(val.home / "cometbft.log", "ab")  # noqa: SIM115
+            val.comet = subprocess.Popen(
+                [cometbft_binary() or "cometbft", "node", "--home", str(val.comet_home)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            log.close()
+        val.paused = False
+        if wait:
+            _wait_http(val.api_url + "/status", timeout)
+
+    def kill(self, index: int) -> None:
+        """kill -9 both processes of a validator (a crash: nothing is flushed or closed)."""
+        val = self.validators[index]
+        for proc in (val.comet, val.app):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+        val.comet = val.app = None
+
+    def pause(self, index: int) -> None:
+        val = self.validators[index]
+        for proc in (val.comet, val.app):
+            if proc is not None:
+                proc.send_signal(signal.SIGSTOP)
+        val.paused = True
+
+    def resume(self, index: int) -> None:
+        val = self.validators[index]
+        for proc in (val.app, val.comet):
+            if proc is not None:
+                proc.send_signal(signal.SIGCONT)
+        val.paused = False
+
+    def stop(self) -> None:
+        for val in self.validators:
+            if val.paused:
+                self.resume(val.index)
+            for proc in (val.comet, val.app):
+                if proc is not None and proc.poll() is None:
+                    proc.terminate()
+            for proc in (val.comet, val.app):
+                if proc is not None:
+                    try:
+                        proc.wait(15)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                        proc.wait()
+            val.comet = val.app = None
+
+
+def _genesis_powers(genesis) -> dict[bytes, int]:
+    """The powers the app will return from InitChain, so CometBFT's genesis set matches it."""
+    from host.chain.app import Application
+
+    return {v.pubkey: v.power for v in Application(None).init_chain(genesis).validators}
+
+
+def _comet_genesis(net: Testnet, app_state: dict, keys: list, powers: dict) -> dict:
+    now = datetime.datetime.now(datetime.UTC)
+    genesis_path = net.validators[0].comet_home / "config" / "genesis.json"
+    template = json.loads(genesis_path.read_text())
+    app_state = dict(app_state)
+    app_state["genesis_time"] = now.timestamp()
+    return {
+        "genesis_time": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "chain_id": net.chain_id,
+        "initial_height": "1",
+        "consensus_params": template["consensus_params"],
+        "validators": [
+            {
+                "address": key.address.hex().upper(),
+                "pub_key": {
+                    "type": "tendermint/PubKeyEd25519",
+                    "value": base64.b64encode(key.pubkey).decode(),
+                },
+                "power": str(powers.get(key.pubkey, 0)),
+                "name": f"node{i}",
+            }
+            for i, key in enumerate(keys)
+            if powers.get(key.pubkey)
+        ],
+        "app_hash": "",
+        "app_state": app_state,
+    }
+
+
+def _wait_port(port: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before port {port} opened")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout:.0f} s")
+
+
+def _wait_http(url: str, timeout: float) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} not answering after {timeout:.0f} s")
+        time.sleep(0.2)

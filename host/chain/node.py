@@ -1,0 +1,163 @@
+"""A QOS node: the application, an engine (solo or CometBFT) and the REST/websocket API.
+
+Home directory layout (written by `qosd init` / `qosd testnet`):
+    config/node.toml               this file's NodeConfig
+    config/genesis.json            solo: the app genesis (host.chain.genesis JSON);
+                                   cometbft: CometBFT's genesis with that JSON as app_state
+    config/priv_validator_key.json the validator's consensus key (CometBFT format)
+    data/app.db                    application state (host.chain.store)
+    data/blocks.db                 blocks and tx results (host.chain.engine.blockstore)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import tomllib
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("qos.node")
+
+
+@dataclass
+class NodeConfig:
+    chain_id: str = "qos-local"
+    engine: str = "solo"  # solo | cometbft
+    api_listen: str = "127.0.0.1:1317"
+    block_interval: float = 3.0  # solo: seconds between blocks
+    create_empty_blocks: bool = True  # solo: also produce blocks with no txs
+    max_block_txs: int = 10000  # solo
+    mempool_txs: int = 50000  # solo
+    abci_listen: str = "unix://data/abci.sock"  # cometbft: where CometBFT's proxy_app connects
+    cometbft_rpc: str = "http://127.0.0.1:26657"  # cometbft: its RPC, for broadcast_tx_sync
+
+    @classmethod
+    def load(cls, path: Path) -> NodeConfig:
+        try:
+            doc = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ValueError(f"{path}: cannot read node config ({exc})") from exc
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(doc) - set(known))
+        if unknown:
+            raise ValueError(f"{path}: unknown settings {', '.join(unknown)}")
+        config = cls(**doc)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        if self.engine not in ("solo", "cometbft"):
+            raise ValueError(f"engine must be 'solo' or 'cometbft', not {self.engine!r}")
+        if not self.block_interval > 0:
+            raise ValueError("block_interval must be > 0 seconds")
+        host, sep, port = self.api_listen.rpartition(":")
+        if not sep or not port.isdigit():
+            raise ValueError(f"api_listen {self.api_listen!r}: expected HOST:PORT")
+
+    def save(self, path: Path) -> None:
+        lines = ["# QOS node settings (qosd); see host/chain/node.py"]
+        for key, value in asdict(self).items():
+            lines.append(f"{key} = {json.dumps(value)}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n")
+
+
+class Node:
+    def __init__(self, home: Path | str, config: NodeConfig | None = None) -> None:
+        self.home = Path(home)
+        self.config = config or NodeConfig.load(self.home / "config" / "node.toml")
+        self.config.validate()
+        self.app: Any = None
+        self.engine: Any = None
+        self._runner: Any = None
+        self.api_port: int | None = None
+
+    def _abci_address(self) -> str:
+        address = self.config.abci_listen
+        if address.startswith("unix://") and not address.startswith("unix:///"):
+            return "unix://" + str(self.home / address[len("unix://") :])
+        return address
+
+    def open(self) -> None:
+        """Open the state and the engine (solo: run init_chain on a fresh home)."""
+        from host.chain.app import Application
+        from host.chain.engine.blockstore import BlockStore
+
+        data = self.home / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        self.app = Application(data / "app.db")
+        store = BlockStore(data / "blocks.db", durable=self.config.engine == "solo")
+        if self.config.engine == "solo":
+            self.engine = self._solo(store)
+        else:
+            from host.chain.engine.cometbft import CometEngine
+
+            self.engine = CometEngine(
+                self.app, store, self._abci_address(), self.config.cometbft_rpc
+            )
+
+    def _solo(self, store: Any) -> Any:
+        from host.chain.engine.privval import ValidatorKey
+        from host.chain.engine.solo import SoloEngine
+
+        key = ValidatorKey.load(self.home / "config" / "priv_validator_key.json")
+        engine = SoloEngine(
+            self.app,
+            store,
+            key,
+            self.config.chain_id,
+            block_interval=self.config.block_interval,
+            max_block_txs=self.config.max_block_txs,
+            mempool_txs=self.config.mempool_txs,
+            create_empty_blocks=self.config.create_empty_blocks,
+        )
+        if store.valset(1) is None:
+            genesis = json.loads((self.home / "config" / "genesis.json").read_text())
+            if genesis.get("chain_id") != self.config.chain_id:
+                raise ValueError("genesis.json chain_id differs from node.toml's chain_id")
+            engine.init_chain(genesis)
+        return engine
+
+    async def start(self) -> None:
+        from aiohttp import web
+
+        from host.chain.api.server import make_api
+
+        if self.engine is None:
+            self.open()
+        await self.engine.start()
+        host, _, port = self.config.api_listen.rpartition(":")
+        self._runner = web.AppRunner(make_api(self), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, int(port))
+        await site.start()
+        self.api_port = self._runner.addresses[0][1]
+        log.info("API on http://%s:%d (engine %s)", host, self.api_port, self.engine.name)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self.engine is not None:
+            await self.engine.stop()
+
+
+async def run(home: Path | str) -> None:
+    """Run a node until SIGINT/SIGTERM."""
+    node = Node(home)
+    await node.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    print(
+        f"qosd: {node.config.engine} node for {node.config.chain_id} at height "
+        f"{node.engine.status()['height']}; API http://{node.config.api_listen}",
+        flush=True,
+    )
+    await stop.wait()
+    await node.stop()

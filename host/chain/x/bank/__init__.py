@@ -1,0 +1,1 @@
+"""x/bank: QOS accounts, transfers, pools, supply and locked team allocations."""

@@ -1,0 +1,119 @@
+"""What a handler sees: the branched store, block facts, params, signer and an event sink."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import cbor2
+
+from host.chain.errors import TxError
+from host.chain.store import CacheKV
+from host.chain.types import Event
+
+MAX_AMOUNT = 2**63 - 1
+
+
+def enc(obj: Any) -> bytes:
+    return cbor2.dumps(obj, canonical=True)
+
+
+def dec(raw: bytes) -> Any:
+    return cbor2.loads(raw)
+
+
+@lru_cache(maxsize=65536)
+def bech(addr: bytes) -> str:
+    """bech32 qosacc form (cached: events name the same accounts over and over)."""
+    from host.core.keys import encode_address
+
+    return encode_address(addr)
+
+
+class Ctx:
+    """One execution context; `store` is a branch that the caller writes or drops."""
+
+    def __init__(
+        self,
+        store: CacheKV,
+        *,
+        chain_id: str,
+        height: int,
+        time: float,
+        params: dict,
+        proposer: bytes = b"",
+    ) -> None:
+        self.store = store
+        self.chain_id = chain_id
+        self.height = height
+        self.time = time
+        self.params = params
+        self.proposer = proposer
+        self.signer = b""
+        self.events: list[Event] = []
+        self.fee_by_msg: list[int] = []  # the fee each message of the running tx paid
+        self.msg_index = 0
+        self.ok_txs = 0  # successful txs in the current block (the proposer's 交易量)
+
+    def get(self, key: bytes) -> Any:
+        raw = self.store.get(key)
+        return None if raw is None else cbor2.loads(raw)
+
+    def put(self, key: bytes, obj: Any) -> None:
+        self.store.set(key, cbor2.dumps(obj, canonical=True))
+
+    def delete(self, key: bytes) -> None:
+        self.store.delete(key)
+
+    def items(self, prefix: bytes) -> list[tuple[bytes, Any]]:
+        return [(k, cbor2.loads(v)) for k, v in self.store.iterate(prefix)]
+
+    def emit(self, type_: str, **attrs: Any) -> None:
+        self.events.append(Event(type_, {k: _attr(v) for k, v in attrs.items()}))
+
+    def branch(self) -> Ctx:
+        child = Ctx(
+            self.store.branch(),
+            chain_id=self.chain_id,
+            height=self.height,
+            time=self.time,
+            params=self.params,
+            proposer=self.proposer,
+        )
+        child.signer = self.signer
+        child.fee_by_msg = self.fee_by_msg
+        child.msg_index = self.msg_index
+        return child
+
+    def merge(self, child: Ctx) -> None:
+        """Adopt a successful child branch: its writes and its events."""
+        child.store.write()
+        self.events.extend(child.events)
+
+
+def _attr(v: Any) -> str:
+    if isinstance(v, bytes):
+        return bech(v) if len(v) == 20 else v.hex()
+    return str(v)
+
+
+def amount(value: Any, what: str = "amount", allow_zero: bool = False) -> int:
+    """A valid amount in units: an int (not bool) in (0, 2^63) (or 0 if allowed)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TxError("invalid_amount", f"{what} must be an integer")
+    if value < 0 or value > MAX_AMOUNT or (value == 0 and not allow_zero):
+        raise TxError("invalid_amount", f"{what} {value} outside (0, 2^63)")
+    return value
+
+
+def address(value: Any, what: str = "address") -> bytes:
+    if not isinstance(value, bytes) or len(value) != 20:
+        raise TxError("bad_encoding", f"{what} must be a 20-byte address")
+    return value
+
+
+def checked_add(a: int, b: int, what: str = "balance") -> int:
+    total = a + b
+    if total > MAX_AMOUNT:
+        raise TxError("overflow", f"{what} would exceed 2^63 - 1")
+    return total

@@ -1,0 +1,1 @@
+"""x/distribution: fees and block rewards to the proposer, signing validators, community."""

@@ -1,0 +1,185 @@
+"""QCP: outbound queues with strictly increasing seq, inbound relay checked by Merkle proof.
+
+Keys:
+    qcp/chain/<chain_id>           {"validators": [[pubkey32, power], ...]} registered at genesis
+    qcp/out/<to_chain>/<seq>       det-CBOR QcpPacket (seq in decimal; starts at 1)
+    qcp/out_seq/<to_chain>         last seq queued to that chain
+    qcp/in_seq/<from_chain>        last seq accepted from that chain
+    qcp/result/<from_chain>/<seq>  {"ok", "log"} results of our packets reported back
+
+A relayed packet is accepted only if (1) seq == in_seq + 1, (2) the header is signed by more than
+2/3 of the source chain's registered power, (3) the header's height is packet.height + 1
+(CometBFT convention: header H+1 carries the app hash after H), and (4) the Merkle proof shows
+qcp/out/<our chain>/<seq> -> the packet's exact bytes under the header's app hash. The payload then
+runs as a local shadow account of sender@from_chain; its outcome is queued back as a qcp/result.
+
+Header (det-CBOR): {"chain": str, "height": uint, "app_hash": bstr32, "sigs": [[pubkey, sig]...]};
+each sig is ed25519 over det-CBOR(["qos/qcp-header/1", chain, height, app_hash]).
+"""
+
+from __future__ import annotations
+
+from hashlib import sha256
+
+from host.chain.errors import TxError
+from host.chain.store import verify_proof
+from host.chain.x.context import Ctx, bech, dec, enc
+
+CHAIN = b"qcp/chain/"
+OUT = b"qcp/out/"
+OUT_SEQ = b"qcp/out_seq/"
+IN_SEQ = b"qcp/in_seq/"
+RESULT = b"qcp/result/"
+HEADER_DOMAIN = "qos/qcp-header/1"
+RESULT_TYPE = "qcp/result"
+
+
+def out_key(to_chain: str, seq: int) -> bytes:
+    return OUT + to_chain.encode() + b"/" + str(seq).encode()
+
+
+def shadow_address(from_chain: str, sender: bytes) -> bytes:
+    """The local account a remote sender acts as: never collides with a key-derived address
+    except by a SHA-256 collision."""
+    return sha256(b"qcp/shadow/" + from_chain.encode() + b"/" + sender).digest()[:20]
+
+
+def header_sign_bytes(chain: str, height: int, app_hash: bytes) -> bytes:
+    return enc([HEADER_DOMAIN, chain, height, app_hash])
+
+
+def make_header(chain: str, height: int, app_hash: bytes, signers) -> bytes:
+    """Build a signed header (for relayers and tests); signers have .pubkey and .sign()."""
+    msg = header_sign_bytes(chain, height, app_hash)
+    return enc({"chain": chain, "height": height, "app_hash": app_hash,
+                "sigs": [[s.pubkey, s.sign(msg)] for s in signers]})
+
+
+def init_genesis(ctx: Ctx, genesis) -> None:
+    for chain in genesis.chains:
+        if chain.chain_id == genesis.chain_id:
+            raise ValueError("a chain cannot register itself for QCP")
+        ctx.put(CHAIN + chain.chain_id.encode(),
+                {"validators": [[pk, power] for pk, power in chain.validators]})
+
+
+def _registered(ctx: Ctx, chain_id) -> dict:
+    if not isinstance(chain_id, str):
+        raise TxError("bad_encoding", "chain id must be text")
+    info = ctx.get(CHAIN + chain_id.encode())
+    if info is None:
+        raise TxError("unknown_chain", f"chain {chain_id!r} is not registered")
+    return info
+
+
+def enqueue(ctx: Ctx, to_chain: str, sender: bytes, payload: dict) -> int:
+    seq = (ctx.get(OUT_SEQ + to_chain.encode()) or 0) + 1
+    packet = {"from_chain": ctx.chain_id, "to_chain": to_chain, "seq": seq,
+              "height": max(ctx.height, 1), "sender": sender, "payload": payload}
+    ctx.put(out_key(to_chain, seq), packet)
+    ctx.put(OUT_SEQ + to_chain.encode(), seq)
+    ctx.emit("qcp_out", to_chain=to_chain, seq=seq, sender=sender)
+    return seq
+
+
+def send(ctx: Ctx, msg: dict) -> None:
+    to_chain = msg.get("to_chain")
+    _registered(ctx, to_chain)
+    payload = msg.get("payload")
+    if not isinstance(payload, dict) or str(payload.get("type", "")).startswith("qcp/"):
+        raise TxError("bad_encoding", "payload must be a non-qcp message")
+    enqueue(ctx, to_chain, ctx.signer, payload)
+
+
+def _check_header(info: dict, raw: bytes, chain: str, height: int) -> bytes:
+    from host.core.keys import verify
+
+    try:
+        header = dec(raw)
+        ok = (isinstance(header, dict) and header.get("chain") == chain
+              and header.get("height") == height and isinstance(header.get("app_hash"), bytes)
+              and len(header["app_hash"]) == 32 and isinstance(header.get("sigs"), list))
+    except Exception:
+        ok = False
+    if not ok:
+        raise TxError("bad_proof", f"header must be chain {chain!r} at height {height}")
+    powers = {bytes(pk): p for pk, p in info["validators"]}
+    total = sum(powers.values())
+    msg = header_sign_bytes(chain, height, header["app_hash"])
+    signed: set[bytes] = set()
+    for item in header["sigs"]:
+        if not (isinstance(item, list) and len(item) == 2):
+            raise TxError("bad_proof", "malformed header signature")
+        pk, sig = item
+        if pk in powers and pk not in signed and verify(pk, msg, sig):
+            signed.add(pk)
+    if 3 * sum(powers[pk] for pk in signed) <= 2 * total:
+        raise TxError("bad_proof", "header is not signed by more than 2/3 of the source validators")
+    return header["app_hash"]
+
+
+def relay(ctx: Ctx, msg: dict) -> None:
+    packet, proof, header = msg.get("packet"), msg.get("proof"), msg.get("header")
+    if not (isinstance(packet, dict) and isinstance(proof, bytes) and isinstance(header, bytes)):
+        raise TxError("bad_encoding", "qcp/relay needs packet, proof and header")
+    src = packet.get("from_chain")
+    info = _registered(ctx, src)
+    if packet.get("to_chain") != ctx.chain_id:
+        raise TxError("invalid_request", "packet is not addressed to this chain")
+    seq, height = packet.get("seq"), packet.get("height")
+    expected = (ctx.get(IN_SEQ + src.encode()) or 0) + 1
+    if seq != expected:
+        raise TxError("bad_sequence", f"seq {seq}, expected {expected}")
+    app_hash = _check_header(info, header, src, height + 1)
+    if not verify_proof(app_hash, out_key(ctx.chain_id, seq), enc(packet), proof):
+        raise TxError("bad_proof", "Merkle proof does not show this packet in the source state")
+    ctx.put(IN_SEQ + src.encode(), seq)
+    payload = packet["payload"]
+    if payload.get("type") == RESULT_TYPE:
+        ctx.put(RESULT + src.encode() + b"/" + str(payload["seq"]).encode(),
+                {"ok": payload["ok"], "log": payload["log"]})
+        ctx.emit("qcp_result", from_chain=src, seq=payload["seq"], ok=payload["ok"])
+        return
+    ok, log = _execute(ctx, src, packet["sender"], payload)
+    log = log.encode()[:256].decode("utf-8", "ignore")  # QcpResult.log is at most 256 bytes
+    enqueue(ctx, src, bytes(20), {"type": RESULT_TYPE, "seq": seq, "ok": ok, "log": log})
+    ctx.emit("qcp_in", from_chain=src, seq=seq, ok=ok)
+
+
+def _execute(ctx: Ctx, src: str, sender: bytes, payload: dict) -> tuple[bool, str]:
+    from host.chain.app import handler_for
+
+    branch = ctx.branch()
+    branch.signer = shadow_address(src, sender)
+    branch.fee_by_msg = []  # the relayer paid the relay fee; the payload pays none
+    handler = handler_for(payload.get("type"))
+    if handler is None or payload.get("type", "").startswith("qcp/"):
+        return False, "unsupported payload type"
+    try:
+        handler(branch, payload)
+    except TxError as err:
+        return False, f"{err.name}: {err.log}"
+    ctx.merge(branch)
+    return True, "ok"
+
+
+def query_out(ctx: Ctx, data: bytes):
+    try:
+        to_chain, seq = dec(data)
+    except Exception:
+        raise TxError("invalid_request", "data must be det-CBOR [to_chain, seq]") from None
+    key = out_key(to_chain, seq)
+    packet = ctx.get(key)
+    if packet is None:
+        raise TxError("not_found", f"no packet {seq} to {to_chain}")
+    return key, {**packet, "sender": bech(packet["sender"])}
+
+
+def query_seq(ctx: Ctx, data: bytes):
+    chain = data.decode("ascii", "replace")
+    return OUT_SEQ + data, {"chain": chain, "out": ctx.get(OUT_SEQ + data) or 0,
+                            "in": ctx.get(IN_SEQ + data) or 0}
+
+
+HANDLERS = {"qcp/send": send, "qcp/relay": relay}
+QUERIES = {"qcp/out": query_out, "qcp/seq": query_seq}

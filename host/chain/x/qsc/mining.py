@@ -1,0 +1,88 @@
+"""Transaction as mining (white paper 4.3), settled once per period (params qsc.settle_seconds).
+
+For every successful QSC payment (qsc/transfer, qsc/transfer_from) the QOS fee that message paid
+leaves the validators' fee pool and is held for the token. At the end of the period:
+  * holders_bps (80%) of those fees go to the token's holders pro rata to their balances
+    (frozen included), floor remainders and the other 20% to the token's community fund;
+  * payer and payee each earn QSC worth half the fee at the period's average rate (QOS units per
+    QSC unit). The chain has no price oracle: a token's rate is fixed at creation from params
+    qsc.rate (default 1:1) and the period average of a constant is that constant. Mining never
+    issues past the token's supply cap; what the cap refuses is reported in the settle event.
+"""
+
+from __future__ import annotations
+
+from host.chain.x.bank import keeper as bank
+from host.chain.x.context import Ctx
+from host.chain.x.qsc import keeper
+
+
+def fees_pool(name: str) -> str:
+    return f"qsc_fees/{name}"
+
+
+def fund_pool(name: str) -> str:
+    return f"qsc_fund/{name}"
+
+
+def record_payment(ctx: Ctx, tok: dict, payer: bytes, payee: bytes) -> None:
+    fee = ctx.fee_by_msg[ctx.msg_index] if ctx.fee_by_msg else 0
+    if fee <= 0:
+        return
+    name = tok["name"]
+    bank.pool_sub(ctx, "fees", fee)
+    bank.pool_add(ctx, fees_pool(name), fee)
+    half = fee // 2
+    for who, part in ((payer, half), (payee, fee - half)):
+        if part:
+            key = keeper.CREDIT + name.encode() + b"/" + who
+            ctx.put(key, (ctx.get(key) or 0) + part)
+    state = ctx.get(keeper.MINING + name.encode()) or {"fees": 0, "credits": 0}
+    state["fees"] += fee
+    state["credits"] += fee
+    ctx.put(keeper.MINING + name.encode(), state)
+
+
+def period_index(ctx: Ctx, genesis_time: float) -> int:
+    return int((ctx.time - genesis_time) // ctx.params["qsc"]["settle_seconds"])
+
+
+def end_block(ctx: Ctx, genesis_time: float) -> None:
+    index = period_index(ctx, genesis_time)
+    if index <= (ctx.get(keeper.PERIOD) or 0):
+        return
+    ctx.put(keeper.PERIOD, index)
+    for key, _ in ctx.items(keeper.MINING):
+        settle(ctx, key[len(keeper.MINING) :].decode())
+
+
+def settle(ctx: Ctx, name: str) -> None:
+    tok = keeper.token(ctx, name)
+    params = ctx.params["qsc"]
+    fees = bank.pool(ctx, fees_pool(name))
+    to_holders = fees * params["holders_bps"] // 10_000
+    paid = 0
+    if tok["supply"] > 0 and to_holders:
+        for addr, h in keeper.holders(ctx, name):
+            part = to_holders * h["balance"] // tok["supply"]
+            if part:
+                bank.move_from_pool(ctx, fees_pool(name), addr, part)
+                paid += part
+    bank.pool_sub(ctx, fees_pool(name), fees - paid)
+    bank.pool_add(ctx, fund_pool(name), fees - paid)
+    num, den = tok["rate"]
+    minted = refused = 0
+    prefix = keeper.CREDIT + name.encode() + b"/"
+    for key, credit_qos in ctx.items(prefix):
+        want = credit_qos * den // num
+        give = min(want, tok["supply_cap"] - tok["supply"])
+        if give > 0:
+            keeper.credit(ctx, name, key[len(prefix) :], give)
+            tok["supply"] += give
+            minted += give
+        refused += want - max(give, 0)
+        ctx.delete(key)
+    keeper.set_token(ctx, tok)
+    ctx.delete(keeper.MINING + name.encode())
+    ctx.emit("qsc_settle", name=name, fees=fees, to_holders=paid, to_fund=fees - paid,
+             mined=minted, over_cap=refused)

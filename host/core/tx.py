@@ -1,0 +1,486 @@
+"""The QOS transaction schema on the host (docs/protocol.md sections 2-4).
+
+Builders for every message, ``Tx`` and ``SignedTx`` with their encodings and sign bytes, and a
+strict ``decode_tx`` the node runs on every submitted transaction. The checks run in the same
+order, with the same messages, as the device's decoder (firmware/codec/tx.py); tests hold the two
+to that, so a tx the node accepts is one the device can show and sign, and the other way round.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import bech32
+
+from host.core import cbor
+
+MAX_TX_BYTES = 12288
+MAX_MSGS = 16
+MAX_MEMO = 256
+MAX_BLOB = 4096
+MAX_MESSAGE = 4096
+AMOUNT_LIMIT = 2**63  # amounts, nonces, fees, seqs and heights stay below 2^63
+UNITS = 10_000  # 1 QOS = 10^4 units
+TX_DOMAIN = "qos/tx/1"
+MSG_DOMAIN = "qos/msg/1"
+NATIVE = "QOS"
+ACCOUNT_HRP = "qosacc"
+VALIDATOR_HRP = "qosval"
+
+# Field kinds (the same names and meaning as on the device).
+ADDR, VALADDR, AMOUNT, AMOUNT0, POSITIVE, NAME, BOOL, KEY32, HASH32 = range(9)
+MONIKER, COMMISSION, CHAIN, TEXT, BLOB, PAYLOAD, PACKET, MSGS = range(9, 17)
+
+Fields = tuple[tuple[str, int], ...]
+
+TX_FIELDS: Fields = (
+    ("chain", CHAIN), ("nonce", POSITIVE), ("fee", AMOUNT0), ("msgs", MSGS), ("memo", TEXT),
+)
+
+MESSAGES: dict[str, Fields] = {
+    "bank/transfer": (("to", ADDR), ("amount", AMOUNT)),
+    "qsc/create": (("name", NAME), ("banker", ADDR), ("supply_cap", AMOUNT)),
+    "qsc/issue": (("name", NAME), ("to", ADDR), ("amount", AMOUNT)),
+    "qsc/transfer": (("name", NAME), ("to", ADDR), ("amount", AMOUNT)),
+    "qsc/approve": (("name", NAME), ("spender", ADDR), ("amount", AMOUNT0)),
+    "qsc/transfer_from": (("name", NAME), ("owner", ADDR), ("to", ADDR), ("amount", AMOUNT)),
+    "qsc/freeze": (("name", NAME), ("account", ADDR), ("amount", AMOUNT)),
+    "qsc/unfreeze": (("name", NAME), ("account", ADDR), ("amount", AMOUNT)),
+    "qsc/pause": (("name", NAME), ("paused", BOOL)),
+    "staking/create_validator": (
+        ("cons_pubkey", KEY32), ("moniker", MONIKER), ("commission", COMMISSION),
+        ("self_bond", AMOUNT),
+    ),
+    "staking/edit_validator": (("moniker", MONIKER), ("commission", COMMISSION)),
+    "staking/delegate": (("validator", VALADDR), ("amount", AMOUNT)),
+    "staking/unbond": (("validator", VALADDR), ("amount", AMOUNT)),
+    "staking/renew": (("validator", VALADDR),),
+    "staking/vote_remove": (("validator", VALADDR),),
+    "identity/register": (("profile_hash", HASH32),),
+    "qcp/send": (("to_chain", CHAIN), ("payload", PAYLOAD)),
+    "qcp/relay": (("packet", PACKET), ("proof", BLOB), ("header", BLOB)),
+}
+
+RESULT_TYPE = "qcp/result"  # only ever the payload of a result packet (section 4)
+RESULT_FIELDS: Fields = (("seq", POSITIVE), ("ok", BOOL), ("log", TEXT))
+PACKET_FIELDS: Fields = (
+    ("from_chain", CHAIN), ("to_chain", CHAIN), ("seq", POSITIVE), ("height", POSITIVE),
+    ("sender", ADDR), ("payload", PAYLOAD),
+)
+
+_RULES = {
+    ADDR: "must be a 20-byte address",
+    VALADDR: "must be a 20-byte address",
+    AMOUNT: "must be an integer > 0 and < 2^63",
+    AMOUNT0: "must be an integer >= 0 and < 2^63",
+    POSITIVE: "must be an integer >= 1 and < 2^63",
+    NAME: "must be 1..8 letters A-Z and not QOS",
+    BOOL: "must be true or false",
+    KEY32: "must be a 32-byte string",
+    HASH32: "must be a 32-byte string",
+    MONIKER: "must be 1..32 printable ASCII characters",
+    COMMISSION: "must be an integer 0..10000 (basis points)",
+    CHAIN: "must be 1..32 characters of a-z 0-9 -",
+    TEXT: "must be a UTF-8 text string of at most 256 bytes",
+    BLOB: "must be a byte string of 1..4096 bytes",
+}
+
+
+_CHAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+class TxError(ValueError):
+    """A transaction outside the schema; the message starts with the offending field's path."""
+
+
+# ------------------------------------------------------------------ validation
+
+
+def decode_tx(data: bytes | bytearray | memoryview) -> dict[str, Any]:
+    """Strictly decodes an encoded Tx and checks it against the schema."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TxError("tx: must be bytes")
+    if len(data) > MAX_TX_BYTES:
+        raise TxError(f"tx: {len(data)} bytes, more than {MAX_TX_BYTES}")
+    try:
+        tx = cbor.loads(data)
+    except cbor.CBORError as exc:
+        raise TxError(f"tx: {exc}") from exc
+    check_tx(tx)
+    return tx
+
+
+def check_tx(tx: Any, path: str = "tx") -> None:
+    # "chain" comes first in TX_FIELDS, so it is valid before any message is checked against it.
+    chain = tx.get("chain") if isinstance(tx, dict) else None
+    _check_map(tx, TX_FIELDS, path, chain)
+
+
+def _fail(path: str, what: str) -> None:
+    raise TxError(f"{path}: {what}")
+
+
+def _check_keys(obj: Any, fields: Fields, path: str, skip: str | None) -> None:
+    if not isinstance(obj, dict):
+        _fail(path, "must be a map")
+    for name, _ in fields:
+        if name not in obj:
+            _fail(f"{path}.{name}", "missing")
+    if len(obj) != len(fields) + (1 if skip else 0):
+        known = {name for name, _ in fields} | {skip}
+        extra = sorted((key for key in obj if key not in known), key=str)
+        _fail(path, f"unexpected key {extra[0]!a}")
+
+
+def _check_map(obj: Any, fields: Fields, path: str, chain: Any, skip: str | None = None) -> None:
+    _check_keys(obj, fields, path, skip)
+    for name, kind in fields:
+        _check_field(kind, obj[name], f"{path}.{name}", chain)
+
+
+def _check_msg(msg: Any, path: str, chain: Any, allow_qcp: bool) -> None:
+    if not isinstance(msg, dict):
+        _fail(path, "must be a map")
+    if "type" not in msg:
+        _fail(f"{path}.type", "missing")
+    kind = msg["type"]
+    if not isinstance(kind, str) or kind not in MESSAGES:
+        _fail(f"{path}.type", f"unknown message type {kind!a}")
+    if not allow_qcp and kind.startswith("qcp/"):
+        _fail(f"{path}.type", "a qcp payload may not be a qcp/* message")
+    _check_map(msg, MESSAGES[kind], path, chain, "type")
+    if kind == "qcp/send" and msg["to_chain"] == chain:
+        _fail(f"{path}.to_chain", "must differ from the tx chain")
+
+
+def _check_packet(pkt: Any, path: str, chain: Any) -> None:
+    _check_keys(pkt, PACKET_FIELDS, path, None)
+    for name, kind in PACKET_FIELDS[:-1]:
+        _check_field(kind, pkt[name], f"{path}.{name}", chain)
+    if pkt["to_chain"] != chain:
+        _fail(f"{path}.to_chain", "must equal the tx chain")
+    if pkt["from_chain"] == chain:
+        _fail(f"{path}.from_chain", "must differ from the tx chain")
+    payload = pkt["payload"]
+    if isinstance(payload, dict) and payload.get("type") == RESULT_TYPE:
+        _check_map(payload, RESULT_FIELDS, f"{path}.payload", chain, "type")
+    else:
+        _check_msg(payload, f"{path}.payload", chain, False)
+
+
+def _check_field(kind: int, v: Any, path: str, chain: Any) -> None:
+    if kind == MSGS:
+        if not isinstance(v, list) or not 1 <= len(v) <= MAX_MSGS:
+            _fail(path, f"must be a list of 1..{MAX_MSGS} messages")
+        for i, msg in enumerate(v):
+            _check_msg(msg, f"{path}[{i}]", chain, True)
+    elif kind == PAYLOAD:
+        _check_msg(v, path, chain, False)
+    elif kind == PACKET:
+        _check_packet(v, path, chain)
+    elif not _field_ok(kind, v):
+        _fail(path, _RULES[kind])
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_bytes(v: Any, lo: int, hi: int) -> bool:
+    return isinstance(v, bytes) and lo <= len(v) <= hi
+
+
+def _field_ok(kind: int, v: Any) -> bool:
+    if kind in (ADDR, VALADDR):
+        return _is_bytes(v, 20, 20)
+    if kind in (KEY32, HASH32):
+        return _is_bytes(v, 32, 32)
+    if kind == BLOB:
+        return _is_bytes(v, 1, MAX_BLOB)
+    if kind == BOOL:
+        return isinstance(v, bool)
+    if kind in (AMOUNT, AMOUNT0, POSITIVE, COMMISSION):
+        low, high = {AMOUNT: (1, AMOUNT_LIMIT - 1), AMOUNT0: (0, AMOUNT_LIMIT - 1),
+                     POSITIVE: (1, AMOUNT_LIMIT - 1), COMMISSION: (0, 10_000)}[kind]
+        return _is_int(v) and low <= v <= high
+    if not isinstance(v, str):
+        return False
+    if kind == TEXT:
+        return _utf8_len(v) <= MAX_MEMO
+    if kind == NAME:
+        return 1 <= len(v) <= 8 and v != NATIVE and all("A" <= ch <= "Z" for ch in v)
+    if kind == MONIKER:
+        return 1 <= len(v) <= 32 and all(" " <= ch <= "~" for ch in v)
+    if kind == CHAIN:
+        return 1 <= len(v) <= 32 and all(ch in _CHAIN_CHARS for ch in v)
+    return False
+
+
+def _utf8_len(text: str) -> int:
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:  # lone surrogates cannot be encoded at all
+        return MAX_MEMO + 1
+
+
+# ------------------------------------------------------------------ sign bytes
+
+
+def sign_bytes(tx: dict[str, Any]) -> bytes:
+    check_tx(tx)
+    return cbor.dumps([TX_DOMAIN, tx["chain"], tx])
+
+
+def message_sign_bytes(chain_id: str, message: bytes) -> bytes:
+    _check_field(CHAIN, chain_id, "chain_id", None)
+    if not isinstance(message, bytes | bytearray | memoryview) or not (
+        1 <= len(message) <= MAX_MESSAGE
+    ):
+        _fail("message", f"must be a byte string of 1..{MAX_MESSAGE} bytes")
+    return cbor.dumps([MSG_DOMAIN, chain_id, bytes(message)])
+
+
+# ------------------------------------------------------------------ amounts and addresses
+
+
+def format_amount(units: int, denom: str = NATIVE) -> str:
+    """12.3400 QOS: the device's format, four decimals, no grouping."""
+    if not _is_int(units) or units < 0:
+        raise ValueError(f"amount must be a non-negative integer of units, not {units!r}")
+    whole, frac = divmod(units, UNITS)
+    return f"{whole}.{frac:04d} {denom}"
+
+
+def parse_amount(text: str) -> int:
+    """'12.34' -> 123400 units; at most four decimals, so nothing is silently rounded."""
+    whole, dot, frac = text.strip().partition(".")
+    if not whole.isdigit() or not whole.isascii() or (dot and not (
+        frac.isdigit() and frac.isascii() and len(frac) <= 4
+    )):
+        raise ValueError(f"not an amount with at most 4 decimals: {text!r}")
+    units = int(whole) * UNITS + int(frac.ljust(4, "0") or "0")
+    if units >= AMOUNT_LIMIT:
+        raise ValueError(f"amount {text!r} is too large (must be < 2^63 units)")
+    return units
+
+
+def address_bytes(addr: bytes | str, hrp: str = ACCOUNT_HRP) -> bytes:
+    """A 20-byte address from raw bytes or its bech32 form with the expected prefix."""
+    if isinstance(addr, bytes):
+        raw = addr
+    elif isinstance(addr, str):
+        got_hrp, data = bech32.bech32_decode(addr)
+        if got_hrp != hrp or data is None:
+            raise TxError(f"address: {addr!r} is not a valid {hrp}1... bech32 address")
+        converted = bech32.convertbits(data, 5, 8, False)
+        raw = bytes(converted) if converted is not None else b""
+    else:
+        raise TxError(f"address: expected bytes or bech32 text, not {type(addr).__name__}")
+    if len(raw) != 20:
+        raise TxError(f"address: must be 20 bytes, got {len(raw)}")
+    return raw
+
+
+def bech32_address(raw: bytes, hrp: str = ACCOUNT_HRP) -> str:
+    return bech32.bech32_encode(hrp, bech32.convertbits(raw, 8, 5))
+
+
+# ------------------------------------------------------------------ message builders
+
+
+def _msg(kind: str, **fields: Any) -> dict[str, Any]:
+    """Builds a message and checks its own fields (relations to the tx chain wait for the Tx)."""
+    msg = {"type": kind, **fields}
+    for name, field_kind in MESSAGES[kind]:
+        if field_kind != PACKET:
+            _check_field(field_kind, msg[name], f"{kind}.{name}", None)
+    return msg
+
+
+def transfer(to: bytes | str, amount: int) -> dict[str, Any]:
+    return _msg("bank/transfer", to=address_bytes(to), amount=amount)
+
+
+def qsc_create(name: str, banker: bytes | str, supply_cap: int) -> dict[str, Any]:
+    return _msg("qsc/create", name=name, banker=address_bytes(banker), supply_cap=supply_cap)
+
+
+def qsc_issue(name: str, to: bytes | str, amount: int) -> dict[str, Any]:
+    return _msg("qsc/issue", name=name, to=address_bytes(to), amount=amount)
+
+
+def qsc_transfer(name: str, to: bytes | str, amount: int) -> dict[str, Any]:
+    return _msg("qsc/transfer", name=name, to=address_bytes(to), amount=amount)
+
+
+def qsc_approve(name: str, spender: bytes | str, amount: int) -> dict[str, Any]:
+    return _msg("qsc/approve", name=name, spender=address_bytes(spender), amount=amount)
+
+
+def qsc_transfer_from(
+    name: str, owner: bytes | str, to: bytes | str, amount: int
+) -> dict[str, Any]:
+    return _msg("qsc/transfer_from", name=name, owner=address_bytes(owner),
+                to=address_bytes(to), amount=amount)
+
+
+def qsc_freeze(name: str, account: bytes | str, amount: int) -> dict[str, Any]:
+    return _msg("qsc/freeze", name=name, account=address_bytes(account), amount=amount)
+
+
+def qsc_unfreeze(name: str, account: bytes | str, amount: int) -> dict[str, Any]:
+    return _msg("qsc/unfreeze", name=name, account=address_bytes(account), amount=amount)
+
+
+def qsc_pause(name: str, paused: bool) -> dict[str, Any]:
+    return _msg("qsc/pause", name=name, paused=paused)
+
+
+def create_validator(
+    cons_pubkey: bytes, moniker: str, commission: int, self_bond: int
+) -> dict[str, Any]:
+    return _msg("staking/create_validator", cons_pubkey=cons_pubkey, moniker=moniker,
+                commission=commission, self_bond=self_bond)
+
+
+def edit_validator(moniker: str, commission: int) -> dict[str, Any]:
+    return _msg("staking/edit_validator", moniker=moniker, commission=commission)
+
+
+def delegate(validator: bytes | str, amount: int) -> dict[str, Any]:
+    return _msg("staking/delegate", validator=address_bytes(validator, VALIDATOR_HRP),
+                amount=amount)
+
+
+def unbond(validator: bytes | str, amount: int) -> dict[str, Any]:
+    return _msg("staking/unbond", validator=address_bytes(validator, VALIDATOR_HRP),
+                amount=amount)
+
+
+def renew(validator: bytes | str) -> dict[str, Any]:
+    return _msg("staking/renew", validator=address_bytes(validator, VALIDATOR_HRP))
+
+
+def vote_remove(validator: bytes | str) -> dict[str, Any]:
+    return _msg("staking/vote_remove", validator=address_bytes(validator, VALIDATOR_HRP))
+
+
+def register_identity(profile_hash: bytes) -> dict[str, Any]:
+    return _msg("identity/register", profile_hash=profile_hash)
+
+
+def qcp_send(to_chain: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return _msg("qcp/send", to_chain=to_chain, payload=payload)
+
+
+def qcp_packet(
+    from_chain: str, to_chain: str, seq: int, height: int, sender: bytes | str,
+    payload: dict[str, Any],
+) -> dict[str, Any]:
+    return {"from_chain": from_chain, "to_chain": to_chain, "seq": seq, "height": height,
+            "sender": address_bytes(sender), "payload": payload}
+
+
+def qcp_result(seq: int, ok: bool, log: str = "") -> dict[str, Any]:
+    result = {"type": RESULT_TYPE, "seq": seq, "ok": ok, "log": log}
+    _check_map(result, RESULT_FIELDS, RESULT_TYPE, None, "type")
+    return result
+
+
+def qcp_relay(packet: dict[str, Any], proof: bytes, header: bytes) -> dict[str, Any]:
+    return _msg("qcp/relay", packet=packet, proof=proof, header=header)
+
+
+# ------------------------------------------------------------------ Tx and SignedTx
+
+
+@dataclass(frozen=True)
+class Tx:
+    chain: str
+    nonce: int
+    fee: int
+    msgs: tuple[dict[str, Any], ...]
+    memo: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "msgs", tuple(self.msgs))
+        check_tx(self.to_cbor_obj())
+        size = len(self.encode())
+        if size > MAX_TX_BYTES:
+            raise TxError(f"tx: {size} bytes, more than {MAX_TX_BYTES}")
+
+    def to_cbor_obj(self) -> dict[str, Any]:
+        return {"chain": self.chain, "nonce": self.nonce, "fee": self.fee,
+                "msgs": list(self.msgs), "memo": self.memo}
+
+    def encode(self) -> bytes:
+        return cbor.dumps(self.to_cbor_obj())
+
+    def sign_bytes(self) -> bytes:
+        return sign_bytes(self.to_cbor_obj())
+
+    @classmethod
+    def from_cbor_obj(cls, obj: Any, path: str = "tx") -> Tx:
+        check_tx(obj, path)
+        return cls(obj["chain"], obj["nonce"], obj["fee"], tuple(obj["msgs"]), obj["memo"])
+
+    @classmethod
+    def decode(cls, data: bytes) -> Tx:
+        return cls.from_cbor_obj(decode_tx(data))
+
+
+SIGNED_FIELDS = ("tx", "pubkey", "sig")
+
+
+@dataclass(frozen=True)
+class SignedTx:
+    tx: Tx
+    pubkey: bytes
+    sig: bytes
+
+    def __post_init__(self) -> None:
+        if not _is_bytes(self.pubkey, 32, 32):
+            _fail("signed_tx.pubkey", "must be a 32-byte string")
+        if not _is_bytes(self.sig, 64, 64):
+            _fail("signed_tx.sig", "must be a 64-byte string")
+
+    def to_cbor_obj(self) -> dict[str, Any]:
+        return {"tx": self.tx.to_cbor_obj(), "pubkey": self.pubkey, "sig": self.sig}
+
+    def encode(self) -> bytes:
+        return cbor.dumps(self.to_cbor_obj())
+
+    @classmethod
+    def decode(cls, raw: bytes) -> SignedTx:
+        """Strict: the node calls this on every submitted tx; any flaw raises TxError."""
+        if not isinstance(raw, bytes | bytearray | memoryview):
+            raise TxError("signed_tx: must be bytes")
+        if len(raw) > MAX_TX_BYTES + 128:
+            raise TxError(f"signed_tx: {len(raw)} bytes, more than {MAX_TX_BYTES + 128}")
+        try:
+            obj = cbor.loads(raw)
+        except cbor.CBORError as exc:
+            raise TxError(f"signed_tx: {exc}") from exc
+        if not isinstance(obj, dict):
+            _fail("signed_tx", "must be a map")
+        for name in SIGNED_FIELDS:
+            if name not in obj:
+                _fail(f"signed_tx.{name}", "missing")
+        if len(obj) != len(SIGNED_FIELDS):
+            extra = sorted((k for k in obj if k not in SIGNED_FIELDS), key=str)
+            _fail("signed_tx", f"unexpected key {extra[0]!a}")
+        return cls(Tx.from_cbor_obj(obj["tx"]), obj["pubkey"], obj["sig"])
+
+    @property
+    def signer(self) -> bytes:
+        """The signer's 20-byte address: SHA-256(pubkey)[:20]."""
+        from host.core.keys import address_from_pubkey
+
+        return address_from_pubkey(self.pubkey)
+
+    def verify(self) -> bool:
+        """True when ``sig`` is the signer's ed25519 signature over the tx's sign bytes."""
+        from host.core.keys import verify
+
+        return bool(verify(self.pubkey, self.tx.sign_bytes(), self.sig))

@@ -1,0 +1,26 @@
+"""Compiles the sequential estimator kernels with Numba when it is installed.
+
+The predictors of SP 800-90B (MultiMCW, Lag, MultiMMC, LZ78Y) and the suffix-array scans are
+inherently sequential: each step depends on the state the previous one left. NumPy cannot
+vectorise them, so they are written as plain loops that Numba compiles to machine code; without
+Numba the same functions run as ordinary (slow) Python, giving the same answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+try:
+    import numba
+
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - numba is a declared dependency
+    numba = None
+    HAVE_NUMBA = False
+
+
+def kernel(func: Callable[..., Any]) -> Callable[..., Any]:
+    if HAVE_NUMBA:
+        return numba.njit(cache=True, nogil=True)(func)
+    return func

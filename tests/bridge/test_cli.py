@@ -1,0 +1,173 @@
+"""`qos device ...` end to end against a scripted peer device: output, exit codes, tx files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from host.bridge import cli
+from host.bridge.transport import QOS_USB_PID, QOS_USB_VID
+from host.core import cbor, keys
+from host.core import tx as txlib
+
+from .peer import MNEMONIC, PeerDevice, PeerError
+
+ACCOUNT = keys.Account.from_mnemonic(MNEMONIC)
+
+
+def wallet_device(method: str, params: dict[str, Any]) -> Any:
+    if method == "get_info":
+        return {"version": "0.1.0", "model": "emulator", "initialized": True, "locked": False}
+    if method == "get_address":
+        return {"address": ACCOUNT.address_string}
+    if method == "get_public_key":
+        return {"pubkey": ACCOUNT.pubkey, "bech32": ACCOUNT.pubkey_string}
+    if method == "sign_tx":
+        sign_bytes = txlib.sign_bytes(txlib.decode_tx(params["tx"]))
+        return {"pubkey": ACCOUNT.pubkey, "sig": ACCOUNT.sign(sign_bytes)}
+    if method == "sign_message":
+        sign_bytes = txlib.message_sign_bytes(params["chain"], params["message"])
+        return {"pubkey": ACCOUNT.pubkey, "sig": ACCOUNT.sign(sign_bytes)}
+    if method == "wipe":
+        raise PeerError(-32000, "cancelled by the user")
+    if method == "unlock":
+        raise PeerError(-32006, "wrong PIN", {"retries_left": 4})
+    raise PeerError(-32601, "unknown method")
+
+
+@pytest.fixture
+def device():
+    peer = PeerDevice(wallet_device)
+    yield peer
+    peer.close()
+
+
+def qos(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="qos")
+    cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(list(argv))
+    return args.func(args)
+
+
+def test_info_json(device, capsys):
+    assert qos("device", "--path", device.path, "info", "--json") == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["model"] == "emulator" and info["initialized"] is True
+
+
+def test_options_after_the_action_work_too(device, capsys, monkeypatch):
+    monkeypatch.setenv("QOS_DEVICE", device.path)
+    assert qos("device", "address", "--json", "--account", "2", "--index", "5") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out == {"account": 2, "index": 5, "address": ACCOUNT.address_string}
+    assert device.requests[-1]["params"] == {"account": 2, "index": 5}
+
+
+def test_human_output(device, capsys):
+    assert qos("device", "-p", device.path, "pubkey") == 0
+    out = capsys.readouterr().out
+    assert ACCOUNT.pubkey_string in out and ACCOUNT.pubkey.hex() in out
+
+
+def test_sign_tx_from_json_file_writes_a_verifying_signed_tx(device, tmp_path: Path, capsys):
+    recipient = keys.Account.from_mnemonic(MNEMONIC, "", 1, 0).address_string
+    tx_json = {
+        "chain": "qos-test",
+        "nonce": 3,
+        "fee": 2000,
+        "memo": "from json",
+        "msgs": [{"type": "bank/transfer", "to": recipient, "amount": 15000}],
+    }
+    source = tmp_path / "tx.json"
+    source.write_text(json.dumps(tx_json))
+    out_file = tmp_path / "signed.cbor"
+    assert (
+        qos("device", "-p", device.path, "--json", "sign-tx", str(source), "--out", str(out_file))
+        == 0
+    )
+    printed = json.loads(capsys.readouterr().out)
+    signed = txlib.SignedTx.decode(out_file.read_bytes())
+    assert signed.verify() and signed.pubkey == ACCOUNT.pubkey
+    assert signed.tx.msgs[0]["to"] == keys.decode_address(recipient)
+    assert printed["signed_tx"] == out_file.read_bytes().hex()
+
+
+def test_sign_tx_from_cbor_file(device, tmp_path: Path, capsys):
+    tx = txlib.Tx("qos-test", 1, 1, [txlib.transfer(ACCOUNT.address, 1)])
+    source = tmp_path / "tx.cbor"
+    source.write_bytes(tx.encode())
+    assert qos("device", "-p", device.path, "sign-tx", str(source)) == 0
+    assert "sig " in capsys.readouterr().out
+
+
+def test_sign_message(device, capsys, tmp_path: Path):
+    assert (
+        qos("device", "-p", device.path, "--json", "sign-message", "hi", "--chain", "qos-test") == 0
+    )
+    out = json.loads(capsys.readouterr().out)
+    sign_bytes = cbor.dumps(["qos/msg/1", "qos-test", b"hi"])
+    assert keys.verify(bytes.fromhex(out["pubkey"]), sign_bytes, bytes.fromhex(out["sig"]))
+    blob = tmp_path / "blob"
+    blob.write_bytes(b"\x00\x01")
+    assert qos("device", "-p", device.path, "sign-message", f"@{blob}", "--chain", "c") == 0
+    assert device.requests[-1]["params"]["message"] == b"\x00\x01"
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"{not json", "not JSON"),
+        (b'{"chain": "qos-test"}', "tx"),
+        (b"\xa1\x61a\x01", "tx"),
+    ],
+)
+def test_bad_tx_files_exit_2_and_send_nothing(device, tmp_path: Path, capsys, content, message):
+    source = tmp_path / "bad"
+    source.write_bytes(content)
+    assert qos("device", "-p", device.path, "sign-tx", str(source)) == 2
+    assert message in capsys.readouterr().err
+    assert device.requests == []
+
+
+def test_missing_file_exits_2(device, capsys):
+    assert qos("device", "-p", device.path, "sign-tx", "/nonexistent/tx.json") == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_device_refusal_exits_1_with_the_reason(device, capsys, monkeypatch):
+    assert qos("device", "-p", device.path, "--json", "wipe") == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["error"]["code"] == -32000
+    assert "cancelled by the user" in captured.err
+    monkeypatch.setenv("PIN_FOR_TEST", "1111")
+    assert qos("device", "-p", device.path, "unlock", "--pin-env", "PIN_FOR_TEST") == 1
+    assert "wrong PIN" in capsys.readouterr().err
+
+
+def test_pin_from_unset_env_is_a_usage_error(device, capsys):
+    assert qos("device", "-p", device.path, "unlock", "--pin-env", "NO_SUCH_VARIABLE_X") == 2
+    assert device.requests == []
+
+
+def test_unreachable_device_exits_1(capsys):
+    assert qos("device", "-p", "usb:1:2:3", "info") == 1
+    assert "cannot talk to the device" in capsys.readouterr().err
+
+
+def test_out_of_range_account_is_rejected_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        qos("device", "address", "--account", str(2**31))
+    assert exit_info.value.code == 2
+
+
+def test_udev_rules_name_the_vid_and_pid_the_host_enumerates():
+    rules = (Path(cli.__file__).parent / "udev" / "51-qos.rules").read_text()
+    vids = set(re.findall(r'idVendor}=="([0-9a-f]{4})"', rules))
+    pids = set(re.findall(r'idProduct}=="([0-9a-f]{4})"', rules))
+    assert vids == {f"{QOS_USB_VID:04x}"} and pids == {f"{QOS_USB_PID:04x}"}
+    assert "hidraw" in rules and 'SUBSYSTEM=="tty"' in rules and 'SUBSYSTEM=="usb"' in rules

@@ -1,0 +1,338 @@
+"""The solo engine: signed, linked blocks; every accepted tx committed exactly once; CometBFT's
+height rules; the mempool; crash recovery (in-process replay and a real kill -9 of `qosd`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from hashlib import sha256
+from pathlib import Path
+
+import pytest
+
+from host.chain.app import Application
+from host.chain.engine.blockstore import BlockStore
+from host.chain.engine.privval import ValidatorKey, cons_address
+from host.chain.engine.solo import (
+    MempoolFull,
+    SoloEngine,
+    apply_updates,
+    merkle_root,
+    verify_commit,
+)
+from host.chain.genesis import Genesis, GenesisAccount, GenesisValidator
+from host.chain.types import ValidatorUpdate
+from host.core import cbor
+from host.core.keys import Account
+
+CHAIN = "qos-solo-test"
+QOS = 10_000
+REPO = Path(__file__).resolve().parents[2]
+
+
+def account(n: int) -> Account:
+    return Account.from_ed25519_seed(sha256(b"solo account %d" % n).digest())
+
+
+def signed_transfer(sender: Account, nonce: int, to: bytes, amount: int, fee: int = 1000) -> bytes:
+    tx = {
+        "chain": CHAIN,
+        "nonce": nonce,
+        "fee": fee,
+        "msgs": [{"type": "bank/transfer", "to": to, "amount": amount}],
+        "memo": "",
+    }
+    sig = sender.sign(cbor.dumps(["qos/tx/1", CHAIN, tx]))
+    return cbor.dumps({"tx": tx, "pubkey": sender.pubkey, "sig": sig})
+
+
+def make_engine(path: Path | None, key: ValidatorKey, **options) -> SoloEngine:
+    app = Application(None if path is None else path / "app.db")
+    store = BlockStore(None if path is None else path / "blocks.db")
+    engine = SoloEngine(app, store, key, CHAIN, **options)
+    if store.valset(1) is None:
+        genesis = Genesis(
+            chain_id=CHAIN,
+            genesis_time=time.time() - 10,
+            accounts=[GenesisAccount(account(i).address, 1_000_000 * QOS) for i in range(4)],
+            validators=[GenesisValidator(account(99).address, key.pubkey, 10_000 * QOS)],
+        )
+        engine.init_chain(genesis)
+    return engine
+
+
+@pytest.fixture
+def key() -> ValidatorKey:
+    return ValidatorKey(sha256(b"solo validator").digest())
+
+
+def test_blocks_are_signed_linked_and_carry_the_previous_app_hash(key):
+    engine = make_engine(None, key, block_interval=1)
+    engine.handshake()
+    app_hashes = {}
+    for _ in range(4):
+        height = engine.produce_block()
+        app_hashes[height] = engine.app.info().last_app_hash
+    previous = bytes(32)
+    for height in range(1, 5):
+        block = engine.store.raw_block(height)
+        header = block["header"]
+        assert header["height"] == height and header["chain"] == CHAIN
+        assert header["prev"] == previous
+        assert block["hash"] == sha256(block["header_bytes"]).digest()
+        assert verify_commit(CHAIN, block["header_bytes"], block["commit"])
+        assert block["app_hash"] == app_hashes[height]
+        if height > 1:  # CometBFT rule: the header of H carries the app hash after H-1
+            assert header["app_hash"] == app_hashes[height - 1]
+            assert header["votes"] == [[key.address, True, header["votes"][0][2]]]
+        previous = block["hash"]
+    # a commit over a tampered header does not verify
+    tampered = dict(engine.store.raw_block(2)["header"], time=1)
+    assert not verify_commit(CHAIN, cbor.dumps(tampered), engine.store.raw_block(2)["commit"])
+
+
+def test_every_accepted_tx_is_committed_exactly_once(key):
+    engine = make_engine(None, key, block_interval=1, max_block_txs=7)
+    engine.handshake()
+    sender, receiver = account(0), account(1)
+    before = engine.app.query("bank/account", receiver.address).value["balance"]
+    hashes = []
+
+    async def submit():
+        for nonce in range(1, 31):
+            result = await engine.broadcast(signed_transfer(sender, nonce, receiver.address, 5))
+            assert result.code == 0, result.log
+            hashes.append(result.tx_hash)
+        dup = await engine.broadcast(signed_transfer(sender, 30, receiver.address, 5))
+        assert dup.codespace == "already_exists"
+        stale = await engine.broadcast(signed_transfer(sender, 3, receiver.address, 6))
+        assert stale.code != 0 and stale.codespace == "bad_nonce"
+
+    asyncio.run(submit())
+    assert len(engine.mempool) == 30
+    while engine.mempool:
+        engine.produce_block()
+    assert engine.height == 5  # 30 txs at most 7 per block
+    for tx_hash in hashes:
+        assert engine.store.tx_count(tx_hash) == 1
+        assert engine.store.tx(tx_hash)["code"] == 0
+    after = engine.app.query("bank/account", receiver.address).value["balance"]
+    assert after - before == 30 * 5
+
+
+def test_recheck_drops_txs_that_became_invalid(key):
+    engine = make_engine(None, key, block_interval=1)
+    engine.handshake()
+    sender = account(2)
+    first = signed_transfer(sender, 1, account(3).address, 7)
+
+    async def flow():
+        assert (await engine.broadcast(first)).code == 0
+        engine.produce_block()  # nonce 1 is now committed
+        # a conflicting tx with the same nonce was accepted nowhere; a fresh one with nonce 2 is
+        again = await engine.broadcast(signed_transfer(sender, 1, account(3).address, 8))
+        assert again.codespace == "bad_nonce"
+        assert (await engine.broadcast(signed_transfer(sender, 2, account(3).address, 8))).ok
+
+    asyncio.run(flow())
+    assert len(engine.mempool) == 1
+
+
+def test_bad_input_is_refused_and_changes_nothing(key):
+    engine = make_engine(None, key, block_interval=1, mempool_txs=2)
+    engine.handshake()
+    before = engine.app.info().last_app_hash
+
+    async def flow():
+        for junk in (b"", b"\xff", cbor.dumps({"tx": 1}), os.urandom(200)):
+            assert (await engine.broadcast(junk)).code != 0
+        big = await engine.broadcast(b"\x00" * (engine.max_tx_bytes + 1))
+        assert big.codespace == "tx_too_large"
+        assert (await engine.broadcast(signed_transfer(account(0), 1, account(1).address, 1))).ok
+        assert (await engine.broadcast(signed_transfer(account(0), 2, account(1).address, 1))).ok
+        with pytest.raises(MempoolFull):
+            await engine.broadcast(signed_transfer(account(0), 3, account(1).address, 1))
+
+    asyncio.run(flow())
+    assert engine.app.info().last_app_hash == before
+    assert engine.recorder.counters["txs_rejected"] == 5
+
+
+def test_validator_updates_take_effect_two_blocks_later():
+    a, b = ValidatorUpdate(b"a" * 32, 10), ValidatorUpdate(b"b" * 32, 5)
+    assert apply_updates([a], [b]) == [a, b]
+    assert apply_updates([a, b], [ValidatorUpdate(b"a" * 32, 0)]) == [b]
+    assert apply_updates([a], [ValidatorUpdate(b"a" * 32, 3)]) == [ValidatorUpdate(b"a" * 32, 3)]
+
+
+def test_validator_set_bookkeeping_follows_h_plus_2(key):
+    engine = make_engine(None, key, block_interval=1)
+    engine.handshake()
+    engine.produce_block()
+    # an update recorded for block 2 becomes the set of block 4, not block 3
+    new = ValidatorUpdate(sha256(b"new validator").digest(), 1)
+    original = engine.app.finalize_block
+
+    def with_update(block):
+        result = original(block)
+        if block.height == 2:
+            result.validator_updates = [new]
+        return result
+
+    engine.app.finalize_block = with_update
+    engine.produce_block()
+    assert new not in engine.store.valset(3)
+    assert new in engine.store.valset(4)
+    engine.produce_block()  # block 3: signed by the old set
+    assert len(engine.store.raw_block(3)["header"]["votes"]) == 1
+    engine.produce_block()  # block 4: the new validator is in the set ...
+    engine.produce_block()  # ... so the votes for block 4 (in block 5) report it absent
+    votes = engine.store.raw_block(5)["header"]["votes"]
+    assert [cons_address(new.pubkey), False, 1] in votes
+
+
+def test_merkle_root_matches_rfc6962():
+    leaf = lambda x: sha256(b"\x00" + x).digest()  # noqa: E731
+    node = lambda a, b: sha256(b"\x01" + a + b).digest()  # noqa: E731
+    assert merkle_root([]) == sha256(b"").digest()
+    assert merkle_root([b"a"]) == leaf(b"a")
+    items = [b"a", b"b", b"c"]
+    assert merkle_root(items) == node(node(leaf(b"a"), leaf(b"b")), leaf(b"c"))
+
+
+def test_replay_after_a_crash_between_block_store_and_app_commit(tmp_path, key):
+    engine = make_engine(tmp_path, key, block_interval=1)
+    engine.handshake()
+    txs = [signed_transfer(account(0), n, account(1).address, 3) for n in range(1, 6)]
+
+    async def fill():
+        for raw in txs:
+            assert (await engine.broadcast(raw)).ok
+
+    asyncio.run(fill())
+    engine.produce_block()
+    # now crash inside block 2: stored and executed (app hash recorded) but never committed
+    engine.mempool.txs.clear()
+    asyncio.run(engine.broadcast(signed_transfer(account(2), 1, account(1).address, 9)))
+    height = engine.height + 1
+    block_txs = list(engine.mempool.txs.values())
+    header = {"chain": CHAIN, "height": height, "time": time.time_ns(), "proposer": key.address,
+              "votes": [[key.address, True, 1]]}
+    engine.store.save_block(height, b"h" * 32, header["time"], key.address, header, block_txs)
+    engine._execute(height, header, block_txs)  # finalize_block without commit
+    expected = engine.store.raw_block(height)["app_hash"]
+    engine.app.store.db.close()
+    engine.store.close()
+
+    reopened = make_engine(tmp_path, key, block_interval=1)
+    assert reopened.app.info().last_height == height - 1
+    reopened.handshake()  # replays block 2 and checks the recorded app hash
+    assert reopened.height == height
+    assert reopened.app.info().last_app_hash == expected
+    assert reopened.store.tx_count(sha256(block_txs[0]).digest()) == 1
+    assert reopened.produce_block() == height + 1
+
+
+def _get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def _post_tx(url: str, raw: bytes) -> int:
+    request = urllib.request.Request(url + "/txs", data=raw, method="POST")
+    request.add_header("Content-Type", "application/cbor")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_qosd(home: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "host.chain.cli", "--log-level", "WARNING", "start", "--home",
+         str(home)],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+
+
+def _wait_status(url: str, proc: subprocess.Popen, min_height: int = 0) -> dict:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"qosd exited: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            status = _get(url + "/status")
+            if status["height"] >= min_height:
+                return status
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("qosd did not come up")
+
+
+def test_kill_9_restarts_at_the_last_committed_height_with_the_same_app_hash(tmp_path):
+    from host.chain.cli import main as qosd
+
+    home = tmp_path / "node"
+    port = _free_port()
+    funded = account(0)
+    assert qosd(["init", "--home", str(home), "--chain-id", CHAIN, "--block-interval", "0.2",
+                 "--api", f"127.0.0.1:{port}", "--account",
+                 f"{funded.address_string}={10**6 * QOS}"]) == 0
+    url = f"http://127.0.0.1:{port}"
+    nonce = 0
+    for round_ in range(3):
+        proc = _start_qosd(home)
+        try:
+            status = _wait_status(url, proc)
+            for _ in range(40):  # keep txs flowing so the kill lands mid-work
+                nonce += 1
+                code = _post_tx(url, signed_transfer(funded, nonce, account(1).address, 1))
+                if code != 202:
+                    nonce -= 1
+            time.sleep(0.3 + 0.17 * round_)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        # what survived the crash: the app's committed height and hash
+        app = Application(home / "data" / "app.db")
+        info = app.info()
+        app.store.db.close()
+        assert info.last_height >= status["height"]
+        proc = _start_qosd(home)
+        try:
+            after = _wait_status(url, proc)
+            assert after["height"] >= info.last_height
+            block = _get(f"{url}/blocks/{info.last_height}")
+            assert block["app_hash"] == info.last_app_hash.hex()
+            later = _wait_status(url, proc, info.last_height + 2)  # and the chain goes on
+            assert later["height"] >= info.last_height + 2
+            nonce = _get(f"{url}/accounts/{funded.address_string}")["value"]["nonce"]
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait()
+    # no tx was committed twice and every committed block links to its parent
+    store = BlockStore(home / "data" / "blocks.db")
+    previous = bytes(32)
+    for height in range(1, store.last_height() + 1):
+        block = store.raw_block(height)
+        assert block["header"]["prev"] == previous
+        previous = block["hash"]
+        for raw in block["txs"]:
+            assert store.tx_count(sha256(raw).digest()) == 1
+    assert nonce > 0

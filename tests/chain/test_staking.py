@@ -1,0 +1,179 @@
+"""x/staking: validators, delegation, unbonding, elections, 时效, 交易量, slashing, vote-out."""
+
+from __future__ import annotations
+
+from host.chain.types import Evidence
+from host.chain.x.staking.keeper import cons_address
+from tests.chain.helpers import QOS, Chain, account, cons_key, make_genesis
+
+PARAMS = {"staking": {"epoch_blocks": 5, "unbonding_seconds": 30, "renew_seconds": 1000,
+                      "signed_window": 10, "min_signed_bps": 5000, "downtime_jail_seconds": 60}}
+
+
+def new_chain(n_validators: int = 4, **extra) -> Chain:
+    params = {k: dict(v) for k, v in PARAMS.items()}
+    for section, values in extra.items():
+        params.setdefault(section, {}).update(values)
+    return Chain(genesis=make_genesis(n_validators=n_validators, params=params))
+
+
+def create(n: int, bond: int) -> dict:
+    return {"type": "staking/create_validator", "cons_pubkey": cons_key(n).pubkey,
+            "moniker": f"node{n}", "commission": 500, "self_bond": bond}
+
+
+def power_of(chain: Chain, n: int) -> int:
+    op = account(n).address
+    q = chain.app.query("staking/validator", op)
+    return q.value["power"] if q.code == 0 else -1
+
+
+def until_epoch(chain: Chain, **kw):
+    updates = []
+    while True:
+        res = chain.block(**kw)
+        updates.extend(res.validator_updates)
+        if chain.app.info().last_height % 5 == 0:
+            return updates
+
+
+def test_genesis_validators_form_the_set():
+    chain = new_chain(3)
+    assert len(chain.init.validators) == 3
+    assert all(u.power == 10_000 for u in chain.init.validators)
+
+
+def test_create_delegate_and_election_at_epoch():
+    chain = new_chain(2)
+    a = account(0)
+    assert chain.send(a, [create(50, 20_000 * QOS)]).code == 0
+    assert power_of(chain, 0) == 0  # joins at the next epoch
+    updates = until_epoch(chain)
+    assert (cons_key(50).pubkey, 20_000) in [(u.pubkey, u.power) for u in updates]
+    b = account(1)
+    assert chain.send(b, [{"type": "staking/delegate", "validator": a.address,
+                           "amount": 5_000 * QOS}]).code == 0
+    until_epoch(chain)
+    assert power_of(chain, 0) >= 25_000
+
+
+def test_create_validator_rejections_change_nothing():
+    chain = new_chain(1)
+    a = account(0)
+    assert chain.send(a, [create(50, 1)]).codespace == "invalid_amount"
+    assert chain.send(a, [create(0, 20_000 * QOS)]).codespace == "already_exists"  # genesis key
+    assert chain.send(a, [create(50, 2_000_000 * QOS)]).codespace == "insufficient_funds"
+    assert chain.app.query("staking/validator", a.address).codespace == "not_found"
+    assert chain.send(a, [{"type": "staking/delegate", "validator": account(9).address,
+                           "amount": 5}]).codespace == "not_found"
+
+
+def test_unbond_waits_for_the_unbonding_period():
+    chain = new_chain(1)
+    a, op = account(0), account(100).address
+    chain.send(a, [{"type": "staking/delegate", "validator": op, "amount": 100 * QOS}])
+    before = chain.balance(a)
+    res = chain.send(a, [{"type": "staking/unbond", "validator": op, "amount": 40 * QOS}])
+    assert res.code == 0, res.log
+    fee = res.fee
+    assert chain.balance(a) < before - fee + 40 * QOS  # only rewards so far, not the stake
+    chain.block(advance=31)
+    assert chain.balance(a) >= before - fee + 40 * QOS
+    too_much = chain.send(a, [{"type": "staking/unbond", "validator": op, "amount": 61 * QOS}])
+    assert too_much.codespace == "insufficient_funds"
+
+
+def test_max_21_super_nodes_by_stake():
+    chain = new_chain(1)
+    from tests.chain.helpers import signed_tx
+
+    # Fund 25 operators first, then create validators with distinct stakes.
+    funder = account(0)
+    chain.send(funder, [{"type": "bank/transfer", "to": account(200 + n).address,
+                         "amount": 50_000 * QOS} for n in range(16)])
+    chain.send(account(1), [{"type": "bank/transfer", "to": account(216 + n).address,
+                             "amount": 50_000 * QOS} for n in range(9)])
+    creates = [signed_tx(account(200 + n), 1, [create(60 + n, (10_001 + n) * QOS)])
+               for n in range(25)]
+    res = chain.block(creates)
+    assert all(r.code == 0 for r in res.tx_results), [r.log for r in res.tx_results]
+    until_epoch(chain)
+    vals = chain.app.query("staking/validators").value
+    active = [v for v in vals if v["power"] > 0]
+    assert len(active) == 21
+    # Among the new candidates (the genesis validator also earned a 交易量 bonus by proposing),
+    # every one left out has less stake than every one elected.
+    created = [v for v in vals if v["moniker"].startswith("node")]
+    smallest = min(v["tokens"] for v in created if v["power"] > 0)
+    assert all(v["tokens"] < smallest for v in created if v["power"] == 0)
+    assert sum(1 for v in created if v["power"] == 0) >= 4
+
+
+def test_expired_voting_power_lapses_until_renewed():
+    chain = new_chain(2, staking={"renew_seconds": 40})
+    ops = [account(100), account(101)]
+    # Only validator 1 renews; after 40 s validator 0's stake no longer counts.
+    for _ in range(3):
+        until_epoch(chain)
+        chain.send(ops[1], [{"type": "staking/renew", "validator": ops[1].address}])
+    until_epoch(chain)
+    assert power_of(chain, 101) > 0
+    assert power_of(chain, 100) == 0
+    chain.send(ops[0], [{"type": "staking/renew", "validator": ops[0].address}])
+    until_epoch(chain)
+    assert power_of(chain, 100) > 0
+    res = chain.send(account(3), [{"type": "staking/renew", "validator": ops[0].address}])
+    assert res.codespace == "not_found"
+
+
+def test_tx_volume_raises_election_weight():
+    chain = new_chain(2)
+    cons0 = cons_address(cons_key(0).pubkey)
+    from tests.chain.helpers import signed_tx, transfer
+
+    n = 1
+    while chain.app.info().last_height % 5 != 4:
+        chain.block([signed_tx(account(0), n, [transfer(account(1), 1)])], proposer=cons0)
+        n += 1
+    chain.block(proposer=cons0)
+    assert power_of(chain, 100) > power_of(chain, 101)
+
+
+def test_double_sign_slashes_and_jails():
+    chain = new_chain(3)
+    cons1 = cons_address(cons_key(1).pubkey)
+    tokens = chain.app.query("staking/validator", account(101).address).value["tokens"]
+    ev = Evidence("duplicate_vote", cons1, 1, chain.time, 30_000)
+    res = chain.block(misbehavior=[ev])
+    val = chain.app.query("staking/validator", account(101).address).value
+    assert val["tokens"] == tokens - tokens * 500 // 10_000
+    assert (cons_key(1).pubkey, 0) in [(u.pubkey, u.power) for u in res.validator_updates]
+    assert power_of(chain, 101) == 0
+
+
+def test_missed_blocks_jail():
+    chain = new_chain(3)
+    cons2 = cons_address(cons_key(2).pubkey)
+    removed = []
+    for _ in range(8):
+        votes = [v._replace(signed=v.address != cons2) for v in chain.votes()]
+        if not any(v.address == cons2 for v in votes):
+            break
+        removed += chain.block(votes=votes).validator_updates
+    assert (cons_key(2).pubkey, 0) in [(u.pubkey, u.power) for u in removed]
+    assert chain.app.query("staking/validator", account(102).address).value["jailed_until"] > 0
+
+
+def test_two_thirds_vote_out():
+    chain = new_chain(4)
+    target = account(103).address
+    vote = {"type": "staking/vote_remove", "validator": target}
+    assert chain.send(account(0), [vote]).codespace == "unauthorized"
+    assert chain.send(account(100), [vote]).code == 0
+    assert chain.send(account(100), [vote]).codespace == "already_exists"
+    assert chain.send(account(101), [vote]).code == 0
+    assert power_of(chain, 103) > 0  # 2 of 4 is not > 2/3
+    res = chain.send(account(102), [vote])  # 3 of 4 > 2/3
+    assert res.code == 0
+    assert chain.app.query("staking/validator", target).value["removed"]
+    assert power_of(chain, 103) == 0

@@ -1,0 +1,215 @@
+"""Shared pieces of the codec cross-tests: the batched firmware runner and hypothesis strategies.
+
+Each test gathers its cases first (hypothesis draws them), then feeds all of them to ONE
+MicroPython process (192 KB heap, the board's) as lines on stdin and reads one answer line per
+case, so hundreds of cases cost one interpreter start.
+"""
+
+from __future__ import annotations
+
+import ast
+import binascii
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from host import micropython
+from host.core import tx as htx
+
+FIRMWARE_DRIVER = r"""
+import sys, binascii, gc, hashlib
+from codec import cbor
+from codec import tx as T
+
+def unhex(s):
+    return binascii.unhexlify(s)
+
+def hx(b):
+    return binascii.hexlify(b).decode()
+
+def answer(op, arg):
+    if op == 'enc':
+        return hx(cbor.encode(eval(arg)))
+    if op == 'dec':
+        return repr(cbor.decode(unhex(arg)))
+    if op == 'decmv':
+        data = bytearray(b'##') + unhex(arg)
+        return repr(cbor.decode(memoryview(data)[2:]))
+    if op == 'decsum':
+        # Big inputs: a repr would need 4x the input in one piece, so answer with a digest.
+        data = unhex(arg)
+        arg = None
+        gc.collect()
+        value = cbor.decode(data)
+        data = None
+        gc.collect()
+        return hx(hashlib.sha256(cbor.encode(value)).digest())
+    if op == 'tx':
+        return hx(T.sign_bytes(T.decode_tx(unhex(arg))))
+    if op == 'desc':
+        return repr(T.describe(T.decode_tx(unhex(arg))))
+    if op == 'msg':
+        chain, _, msg = arg.partition(' ')
+        return hx(T.message_sign_bytes(chain, unhex(msg)))
+    raise RuntimeError('unknown op ' + op)
+
+big = False
+while True:
+    if big:  # a 32 KB hex line needs one free piece of heap that size
+        gc.collect()
+    line = sys.stdin.readline()
+    if not line:
+        break
+    big = len(line) > 4000
+    op, _, arg = line.rstrip('\n').partition(' ')
+    line = None
+    try:
+        out = answer(op, arg)
+        print('ok', out)
+    except ValueError as e:
+        print('err', type(e).__name__, e)
+    arg = out = None
+"""
+
+
+def run_firmware(requests: list[tuple[str, str]]) -> list[tuple[bool, str]]:
+    """Runs (op, arg) requests through the firmware; returns (ok, payload-or-error) per request."""
+    stdin = "".join(f"{op} {arg}\n" for op, arg in requests).encode()
+    out = micropython.run(FIRMWARE_DRIVER, stdin=stdin, timeout=300)
+    lines = out.splitlines()
+    assert len(lines) == len(requests), f"firmware answered {len(lines)} of {len(requests)}"
+    answers = []
+    for line in lines:
+        status, _, payload = line.partition(" ")
+        answers.append((status == "ok", payload))
+    return answers
+
+
+def fw_error(payload: str) -> tuple[str, str]:
+    """('CBORError', 'message') from an error answer."""
+    kind, _, message = payload.partition(" ")
+    return kind, message
+
+
+def fw_value(payload: str) -> Any:
+    return ast.literal_eval(payload)
+
+
+def hexs(data: bytes) -> str:
+    return binascii.hexlify(data).decode()
+
+
+def collect(strategy: st.SearchStrategy, count: int) -> list[Any]:
+    """Draws ``count`` examples of ``strategy``: hypothesis draws them, the caller batches."""
+    drawn: list[Any] = []
+
+    @settings(
+        max_examples=count, database=None, phases=[Phase.generate], deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(strategy)
+    def gather(value: Any) -> None:
+        drawn.append(value)
+
+    gather()
+    return drawn
+
+
+# ------------------------------------------------------------------ generic CBOR values
+
+
+def depth(v: Any) -> int:
+    if isinstance(v, list):
+        return 1 + max((depth(i) for i in v), default=0)
+    if isinstance(v, dict):
+        return 1 + max((depth(i) for i in v.values()), default=0)
+    return 0
+
+
+unicode_chars = st.characters(exclude_categories=("Cs",))  # no lone surrogates: not UTF-8
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**64 - 1),
+    st.integers(min_value=-30, max_value=300),
+    st.sampled_from([23, 24, 255, 256, 65535, 65536, 2**32 - 1, 2**32, -24, -25, -257]),
+    st.binary(max_size=40),
+    st.text(unicode_chars, max_size=20),
+    st.text(alphabet=st.characters(min_codepoint=0x80, exclude_categories=("Cs",)), max_size=8),
+)
+
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5),
+        st.dictionaries(st.text(unicode_chars, max_size=6), inner, max_size=5),
+    ),
+    max_leaves=24,
+).filter(lambda v: depth(v) <= 8)
+
+
+# ------------------------------------------------------------------ transactions
+
+chains = st.from_regex(r"[a-z0-9-]{1,32}", fullmatch=True)
+addrs = st.binary(min_size=20, max_size=20)
+amounts = st.one_of(st.integers(1, 2**63 - 1), st.integers(1, 10**9))
+names = st.from_regex(r"[A-Z]{1,8}", fullmatch=True).filter(lambda n: n != "QOS")
+monikers = st.from_regex(r"[ -~]{1,32}", fullmatch=True)
+memos = st.one_of(
+    st.just(""),
+    st.from_regex(r"[ -~]{0,60}", fullmatch=True),
+    st.text(unicode_chars, max_size=40),
+    st.text(unicode_chars, min_size=60, max_size=64),  # up to 256 UTF-8 bytes
+).filter(lambda t: len(t.encode("utf-8")) <= 256)
+
+
+def plain_message(kind: str) -> st.SearchStrategy:
+    """A strategy for one message of ``kind`` (not qcp/*), values anywhere in their ranges."""
+    field_values: dict[int, st.SearchStrategy] = {
+        htx.ADDR: addrs, htx.VALADDR: addrs, htx.AMOUNT: amounts,
+        htx.AMOUNT0: st.one_of(st.just(0), amounts), htx.NAME: names,
+        htx.BOOL: st.booleans(), htx.KEY32: st.binary(min_size=32, max_size=32),
+        htx.HASH32: st.binary(min_size=32, max_size=32), htx.MONIKER: monikers,
+        htx.COMMISSION: st.integers(0, 10_000),
+    }
+    fields = {name: field_values[k] for name, k in htx.MESSAGES[kind]}
+    return st.fixed_dictionaries({"type": st.just(kind), **fields})
+
+
+PLAIN_KINDS = [k for k in htx.MESSAGES if not k.startswith("qcp/")]
+plain_messages = st.sampled_from(PLAIN_KINDS).flatmap(plain_message)
+
+
+@st.composite
+def messages(draw: Callable, chain: str) -> dict[str, Any]:
+    kind = draw(st.sampled_from(list(htx.MESSAGES)))
+    if kind == "qcp/send":
+        to_chain = draw(chains.filter(lambda c: c != chain))
+        return htx.qcp_send(to_chain, draw(plain_messages))
+    if kind == "qcp/relay":
+        from_chain = draw(chains.filter(lambda c: c != chain))
+        if draw(st.booleans()):
+            payload = htx.qcp_result(draw(st.integers(1, 2**63 - 1)), draw(st.booleans()),
+                                     draw(memos))
+        else:
+            payload = draw(plain_messages)
+        packet = htx.qcp_packet(from_chain, chain, draw(st.integers(1, 2**63 - 1)),
+                                draw(st.integers(1, 2**63 - 1)), draw(addrs), payload)
+        return htx.qcp_relay(packet, draw(st.binary(min_size=1, max_size=300)),
+                             draw(st.binary(min_size=1, max_size=300)))
+    return draw(plain_message(kind))
+
+
+@st.composite
+def txs(draw: Callable, max_msgs: int = 4) -> dict[str, Any]:
+    chain = draw(chains)
+    return {
+        "chain": chain,
+        "nonce": draw(st.one_of(st.integers(1, 1000), st.integers(1, 2**63 - 1))),
+        "fee": draw(st.one_of(st.integers(0, 10**6), st.integers(0, 2**63 - 1))),
+        "msgs": draw(st.lists(messages(chain), min_size=1, max_size=max_msgs)),
+        "memo": draw(memos),
+    }

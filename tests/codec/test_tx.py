@@ -1,0 +1,400 @@
+"""The transaction schema: device decoder against host decoder, sign bytes, and screen pages."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import bech32
+import cbor2
+from hypothesis import strategies as st
+
+from host.core import cbor
+from host.core import tx as htx
+
+from .helpers import collect, fw_error, fw_value, hexs, run_firmware, txs
+
+
+def _host_decode(data: bytes) -> tuple[bool, str]:
+    try:
+        tx = htx.decode_tx(data)
+    except htx.TxError as exc:
+        return False, str(exc)
+    return True, htx.sign_bytes(tx).hex()
+
+
+def test_generated_txs_decode_and_sign_identically():
+    cases = collect(txs(), 200)
+    encoded = [cbor.dumps(t) for t in cases]
+    answers = run_firmware([("tx", hexs(data)) for data in encoded])
+    kinds = set()
+    for t, data, (ok, payload) in zip(cases, encoded, answers, strict=True):
+        kinds.update(m["type"] for m in t["msgs"])
+        expected = cbor2.dumps(["qos/tx/1", t["chain"], t], canonical=True)
+        host = htx.Tx.decode(data)
+        assert host.encode() == data
+        assert host.sign_bytes() == expected
+        assert ok, (t, payload)
+        assert payload == expected.hex()
+    assert kinds == set(htx.MESSAGES)  # every message type went through both sides
+
+
+BAD_VALUES: list[Any] = [
+    0, -1, 1, 10_000, 10_001, 2**63 - 1, 2**63, 2**64 - 1, True, False, None,
+    "", "QOS", "qos", "ABCDEFGHI", "ABC", "A b", "a" * 33, "x" * 257, "\u00e9" * 129, "\x00",
+    "bank/transfer", "qcp/send", "qcp/result", "unknown/x", b"", b"\x00" * 19, b"\x00" * 20,
+    b"\x00" * 21, b"\x00" * 32, b"\x00" * 64, [], {}, [{}],
+]
+EXTRA_KEYS = ["zz", "aaa", "type", "from", "Amount"]
+
+# Values on and just past each field kind's limits.
+EDGES: dict[int, list[Any]] = {
+    htx.ADDR: [b"\x00" * 19, b"\x00" * 21, b"", "qosacc1qqqq", bytearray(20)],
+    htx.AMOUNT: [0, 1, -1, 2**63 - 1, 2**63, 2**64 - 1, True],
+    htx.AMOUNT0: [0, -1, 2**63 - 1, 2**63, False],
+    htx.POSITIVE: [0, 1, -1, 2**63 - 1, 2**63],
+    htx.NAME: ["QOS", "qos", "ABCDEFGH", "ABCDEFGHI", "", "AB1", "Ab", "\u00c4"],
+    htx.BOOL: [0, 1, None, "true"],
+    htx.KEY32: [b"\x00" * 31, b"\x00" * 33, b"\x00" * 32, "k" * 32],
+    htx.MONIKER: ["", "a" * 32, "a" * 33, "a\x7f", "\u00e9", "a\n", " ", "~"],
+    htx.COMMISSION: [10_000, 10_001, -1, 0, 2**63],
+    htx.CHAIN: ["", "a" * 32, "a" * 33, "Abc", "a_b", "a.b", "\u00e9", "-", "qos"],
+    htx.TEXT: ["x" * 256, "x" * 257, "\u00e9" * 128, "\u00e9" * 129, b"memo"],
+    htx.BLOB: [b"", b"x", b"x" * 4096, "proof"],  # 4097 is not CBOR we encode
+}
+EDGES[htx.VALADDR] = EDGES[htx.ADDR]
+EDGES[htx.HASH32] = EDGES[htx.KEY32]
+
+
+def _kinds_by_name() -> dict[str, list[int]]:
+    kinds: dict[str, list[int]] = {}
+    tables = [htx.TX_FIELDS, htx.RESULT_FIELDS, htx.PACKET_FIELDS, *htx.MESSAGES.values()]
+    for table in tables:
+        for name, kind in table:
+            if kind in EDGES:
+                kinds.setdefault(name, []).append(kind)
+    return kinds
+
+
+KINDS_BY_NAME = _kinds_by_name()
+
+
+def _containers(node: Any, out: list) -> list:
+    """Every map and list inside a tx (the tx, msgs, messages, packets, payloads)."""
+    if isinstance(node, dict | list):
+        out.append(node)
+        for child in node.values() if isinstance(node, dict) else node:
+            _containers(child, out)
+    return out
+
+
+def mutate_tx(tx: dict[str, Any], rnd: random.Random) -> dict[str, Any]:
+    """One structural or value change somewhere in a copy of ``tx``."""
+    tx = cbor.loads(cbor.dumps(tx))  # a deep copy
+    target = rnd.choice(_containers(tx, []))
+    op = rnd.randrange(5)
+    if isinstance(target, list):
+        if op == 0:
+            target.clear()
+        elif op == 1 and target:
+            target.extend([target[0]] * 16)
+        elif op == 2:
+            target.append(rnd.choice([{"type": "qcp/result", "seq": 1, "ok": True, "log": ""},
+                                      {"type": "bank/transfer"}, "x"]))
+        elif target:
+            target[rnd.randrange(len(target))] = rnd.choice(BAD_VALUES)
+        return tx
+    keys = sorted(target)
+    if op == 0 and keys:
+        del target[rnd.choice(keys)]
+    elif op == 1:
+        target[rnd.choice(EXTRA_KEYS)] = rnd.choice(BAD_VALUES)
+    elif keys:
+        key = rnd.choice(keys)
+        if key in KINDS_BY_NAME and op != 4:
+            target[key] = rnd.choice(EDGES[rnd.choice(KINDS_BY_NAME[key])])
+        else:
+            target[key] = rnd.choice(BAD_VALUES)
+    return tx
+
+
+def test_mutated_txs_get_the_same_verdict_and_message():
+    cases = collect(st.tuples(txs(max_msgs=3), st.integers(0, 2**32)), 300)
+    encoded = []
+    for t, seed in cases:
+        rnd = random.Random(seed)
+        mutated = t
+        for _ in range(rnd.choice([1, 1, 2])):
+            mutated = mutate_tx(mutated, rnd)
+        encoded.append(cbor.dumps(mutated))
+    answers = run_firmware([("tx", hexs(data)) for data in encoded])
+    rejected = 0
+    for data, (fw_ok, payload) in zip(encoded, answers, strict=True):
+        host_ok, host_out = _host_decode(data)
+        assert host_ok == fw_ok, (cbor.loads(data), host_out, payload)
+        if host_ok:
+            assert payload == host_out
+        else:
+            rejected += 1
+            assert fw_error(payload) == ("TxError", host_out)
+            assert host_out.startswith("tx")
+    assert rejected > len(encoded) // 2  # most mutations must break the tx
+
+
+def _big_relay_tx(extra: int) -> dict[str, Any]:
+    packet = htx.qcp_packet("biz", "qos", 1, 1, b"\x01" * 20, htx.transfer(b"\x02" * 20, 1))
+    full = htx.qcp_relay(packet, b"\x03" * 4096, b"\x04" * 4096)
+    sized = htx.qcp_relay(packet, b"\x05", b"\x06" * (1000 + extra))
+    return {"chain": "qos", "nonce": 1, "fee": 0, "msgs": [full, sized], "memo": ""}
+
+
+def test_size_limit_and_raw_cbor_errors_agree():
+    room = htx.MAX_TX_BYTES - len(cbor.dumps(_big_relay_tx(0)))
+    at_limit = cbor.dumps(_big_relay_tx(room))
+    over = cbor.dumps(_big_relay_tx(room + 1))
+    assert len(at_limit) == htx.MAX_TX_BYTES and len(over) == htx.MAX_TX_BYTES + 1
+    raw_errors = [b"", b"\xa0\x00", b"\xf9\x00\x00", b"\x82\x00", b"\xa1\x61a\x18\x01"]
+    cases = [at_limit, over, *raw_errors, cbor.dumps([1]), cbor.dumps("tx")]
+    answers = run_firmware([("tx", hexs(data)) for data in cases])
+    verdicts = [(ok, payload if ok else fw_error(payload)[1]) for ok, payload in answers]
+    assert verdicts == [_host_decode(data) for data in cases]
+    assert verdicts[0][0] and not verdicts[1][0]
+    assert "more than 12288" in verdicts[1][1]
+    assert all(not ok and msg.startswith("tx: ") for ok, msg in verdicts[2:7])
+    # The largest tx still decodes, signs and pages within the board heap.
+    [(ok, payload)] = run_firmware([("desc", hexs(at_limit))])
+    assert ok, payload
+    assert len(fw_value(payload)) > 3
+
+
+def test_message_sign_bytes_agree_and_are_domain_separated():
+    good = [("qos-main", b"hello"), ("a", b"\x00" * 4096), ("x-1", "é".encode())]
+    bad = [("Qos", b"x"), ("", b"x"), ("a" * 33, b"x"), ("qos", b""), ("qos", b"\x00" * 4097)]
+    answers = run_firmware([("msg", f"{c} {hexs(m)}") for c, m in good + bad])
+    for (chain, message), (ok, payload) in zip(good, answers[: len(good)], strict=True):
+        expected = cbor2.dumps(["qos/msg/1", chain, message], canonical=True)
+        assert htx.message_sign_bytes(chain, message) == expected
+        assert ok and payload == expected.hex()
+    for (chain, message), (ok, payload) in zip(bad, answers[len(good):], strict=True):
+        try:
+            htx.message_sign_bytes(chain, message)
+            raise AssertionError(f"host accepted {chain!r}")
+        except htx.TxError as exc:
+            assert fw_error(payload) == ("TxError", str(exc))
+        assert not ok
+    # A tx's encoding signed as a message never gives the tx's sign bytes.
+    tx = htx.Tx("qos", 1, 0, (htx.transfer(b"\x01" * 20, 5),))
+    assert htx.message_sign_bytes("qos", tx.encode()) != tx.sign_bytes()
+
+
+# ------------------------------------------------------------------ screen pages
+
+HRPS = {htx.ADDR: "qosacc", htx.VALADDR: "qosval", htx.KEY32: "qosconspub"}
+
+# The page titles docs/protocol.md section 3 gives each message type.
+TITLES = {
+    "bank/transfer": "Send QOS", "qsc/create": "Create QSC", "qsc/issue": "Issue QSC",
+    "qsc/transfer": "Send QSC", "qsc/approve": "Approve QSC", "qsc/transfer_from": "Send QSC from",
+    "qsc/freeze": "Freeze QSC", "qsc/unfreeze": "Unfreeze QSC", "qsc/pause": "Pause QSC",
+    "staking/create_validator": "New validator", "staking/edit_validator": "Edit validator",
+    "staking/delegate": "Delegate", "staking/unbond": "Unbond",
+    "staking/renew": "Renew validator", "staking/vote_remove": "Vote remove",
+    "identity/register": "Register ID", "qcp/send": "QCP send", "qcp/relay": "QCP relay",
+}
+
+
+def _b32(hrp: str, data: bytes) -> str:
+    return bech32.bech32_encode(hrp, bech32.convertbits(data, 8, 5))
+
+
+def _expected_strings(msg: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(amount-like strings, unbroken strings such as addresses) a message's pages must show."""
+    spaced: list[str] = []
+    solid: list[str] = []
+    kind = msg["type"]
+    fields = htx.RESULT_FIELDS if kind == htx.RESULT_TYPE else htx.MESSAGES[kind]
+    denom = msg.get("name", "QOS")
+    for name, fk in fields:
+        v = msg[name]
+        if fk in HRPS:
+            solid.append(_b32(HRPS[fk], v))
+        elif fk == htx.HASH32:
+            solid.append(v.hex())
+        elif fk == htx.BLOB:
+            import hashlib
+
+            solid.append(hashlib.sha256(v).hexdigest())
+            spaced.append(f"{len(v)} bytes")
+        elif fk in (htx.AMOUNT, htx.AMOUNT0):
+            spaced.append(htx.format_amount(v, denom))
+        elif fk in (htx.NAME, htx.CHAIN):
+            solid.append(v)
+        elif fk == htx.COMMISSION:
+            solid.append(f"{v // 100}.{v % 100:02d}%")
+        elif fk == htx.MONIKER:
+            solid.append(v.replace(" ", ""))
+        elif fk == htx.POSITIVE:
+            solid.append(str(v))
+        elif fk == htx.BOOL:
+            shown = {"paused": ("Transfers:stopped", "Transfers:resumed"),
+                     "ok": ("Outcome:success", "Outcome:failure")}[name]
+            solid.append(shown[0] if v else shown[1])
+        elif fk == htx.TEXT:
+            solid.append(_escaped(v).replace(" ", "") or "(none)")
+        elif fk == htx.PAYLOAD:
+            more = _expected_strings(v)
+            spaced += more[0]
+            solid += more[1]
+        elif fk == htx.PACKET:
+            solid += [v["from_chain"], v["to_chain"], str(v["seq"]), str(v["height"]),
+                      _b32("qosacc", v["sender"])]
+            more = _expected_strings(v["payload"])
+            spaced += more[0]
+            solid += more[1]
+    return spaced, solid
+
+
+def _escaped(text: str) -> str:
+    out = []
+    for ch in text:
+        c = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif 0x20 <= c <= 0x7E:
+            out.append(ch)
+        else:
+            out.append(f"\\x{c:02x}" if c < 0x100 else
+                       f"\\u{c:04x}" if c < 0x10000 else f"\\U{c:08x}")
+    return "".join(out)
+
+
+def test_describe_shows_every_signed_field_within_the_screen():
+    cases = collect(txs(max_msgs=5), 80)
+    every = _one_of_each()  # the longest titles, 16 messages, both kinds of packet payload
+    cases.append({"chain": "q" * 32, "nonce": 2**63 - 1, "fee": 2**63 - 1, "msgs": every[:16],
+                  "memo": "\\ \u4e2d" * 36})
+    cases.append({"chain": "qos", "nonce": 1, "fee": 0, "msgs": every[16:], "memo": ""})
+    answers = run_firmware([("desc", hexs(cbor.dumps(t))) for t in cases])
+    for t, (ok, payload) in zip(cases, answers, strict=True):
+        assert ok, payload
+        pages = fw_value(payload)
+        for title, lines in pages:
+            assert 0 < len(title) <= 21 and 0 < len(lines) <= 6, (title, lines)
+            assert all(len(line) <= 21 for line in lines), lines
+            # The device font has printable ASCII only; everything else must arrive escaped.
+            assert all(" " <= ch <= "~" for line in [title, *lines] for ch in line), lines
+        by_title: dict[str, list[str]] = {}
+        for title, lines in pages:
+            by_title.setdefault(title, []).extend(lines)
+        first = by_title["Sign transaction"]
+        assert t["chain"] in "".join(first) and str(t["nonce"]) in "".join(first)
+        assert f"Messages: {len(t['msgs'])}" in first
+        tail = by_title["Fee and memo"]
+        assert htx.format_amount(t["fee"]) in " ".join(tail)
+        memo = _escaped(t["memo"]).replace(" ", "") or "(none)"
+        assert memo in "".join(tail).replace(" ", "")
+        for i, msg in enumerate(t["msgs"]):
+            title = [k for k in by_title if k.startswith(f"{i + 1}/{len(t['msgs'])} ")]
+            if len(t["msgs"]) == 1:
+                title = [k for k in by_title if k not in ("Sign transaction", "Fee and memo")]
+            assert len(title) == 1, (title, list(by_title))
+            assert title[0].endswith(TITLES[msg["type"]])
+            lines = by_title[title[0]]
+            spaced, solid = _expected_strings(msg)
+            for text in spaced:
+                assert text in " ".join(lines), (text, lines)
+            for text in solid:
+                assert text in "".join(lines).replace(" ", ""), (text, lines)
+
+
+def test_describe_fixed_example():
+    alice = bytes(range(20))
+    tx = htx.Tx("qos-test", 7, 180, (
+        htx.transfer(alice, 123_400),
+        htx.qsc_transfer("ABC", alice, 10_000_000),
+        htx.qsc_pause("ABC", False),
+    ), memo="rent\n")
+    [(ok, payload)] = run_firmware([("desc", hexs(tx.encode()))])
+    assert ok, payload
+    pages = fw_value(payload)
+    addr = _b32("qosacc", alice)
+    assert pages == [
+        ("Sign transaction", ["Chain: qos-test", "Nonce: 7", "Messages: 3"]),
+        ("1/3 Send QOS", ["To:", addr[:15], addr[15:30], addr[30:], "Amount: 12.3400 QOS"]),
+        ("2/3 Send QSC", ["Token: ABC", "To:", addr[:15], addr[15:30], addr[30:],
+                          "Amount: 1000.0000 ABC"]),
+        ("3/3 Pause QSC", ["Token: ABC", "Transfers: resumed"]),
+        ("Fee and memo", ["Fee limit: 0.0180 QOS", "Memo: rent\\x0a"]),
+    ]
+
+
+def _one_of_each() -> list[dict[str, Any]]:
+    alice, bob = bytes(range(20)), bytes(range(20, 40))
+    transfer = htx.transfer(bob, 5)
+    return [
+        htx.transfer(alice, 1),
+        htx.qsc_create("ABC", alice, 10**12),
+        htx.qsc_issue("ABC", bob, 7),
+        htx.qsc_transfer("ABC", bob, 7),
+        htx.qsc_approve("ABC", bob, 0),
+        htx.qsc_transfer_from("ABC", alice, bob, 7),
+        htx.qsc_freeze("ABC", bob, 7),
+        htx.qsc_unfreeze("ABC", bob, 7),
+        htx.qsc_pause("ABC", True),
+        htx.create_validator(b"\x09" * 32, "node one", 500, 10**8),
+        htx.edit_validator("node one", 700),
+        htx.delegate(alice, 9),
+        htx.unbond(alice, 9),
+        htx.renew(alice),
+        htx.vote_remove(alice),
+        htx.register_identity(b"\x0a" * 32),
+        htx.qcp_send("biz", htx.qsc_transfer("ABC", bob, 1)),
+        htx.qcp_relay(htx.qcp_packet("biz", "qos", 3, 10, alice, transfer), b"p", b"h"),
+        htx.qcp_relay(htx.qcp_packet("biz", "qos", 4, 11, alice, htx.qcp_result(2, False, "")),
+                      b"p", b"h"),
+    ]
+
+
+def _leaf_paths(node: dict[str, Any], prefix: tuple = ()) -> list[tuple]:
+    paths = []
+    for key, value in node.items():
+        if isinstance(value, dict):
+            paths += _leaf_paths(value, (*prefix, key))
+        elif key != "msgs":
+            paths.append((*prefix, key))
+    return paths
+
+
+def _replaced(tx: dict[str, Any], path: tuple, value: Any) -> dict[str, Any]:
+    copy = cbor.loads(cbor.dumps(tx))
+    node = copy
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return copy
+
+
+def test_every_field_at_its_edges_gets_the_same_verdict():
+    encoded = []
+    for msg in _one_of_each():
+        tx = {"chain": "qos", "nonce": 1, "fee": 0, "msgs": [msg], "memo": ""}
+        flat = {**tx, "msg": msg}  # paths into the message start with "msg"
+        for path in _leaf_paths(flat):
+            kinds = KINDS_BY_NAME.get(path[-1], [])
+            for value in [v for k in kinds for v in EDGES[k]] + ["qcp/send", None]:
+                if path[0] == "msg":
+                    mutated = _replaced({**tx, "msgs": [msg]}, ("msgs", 0, *path[1:]), value)
+                else:
+                    mutated = _replaced(tx, path, value)
+                encoded.append(cbor.dumps(mutated))
+    tx = {"chain": "qos", "nonce": 1, "fee": 0, "memo": ""}
+    for count in (0, 1, 16, 17):
+        encoded.append(cbor.dumps({**tx, "msgs": [htx.renew(b"\x01" * 20)] * count}))
+    answers = run_firmware([("tx", hexs(data)) for data in encoded])
+    verdicts = {True: 0, False: 0}
+    for data, (fw_ok, payload) in zip(encoded, answers, strict=True):
+        host_ok, host_out = _host_decode(data)
+        assert host_ok == fw_ok, (cbor.loads(data), host_out, payload)
+        assert payload == host_out if host_ok else fw_error(payload) == ("TxError", host_out)
+        verdicts[host_ok] += 1
+    assert verdicts[True] > 50 and verdicts[False] > 300, verdicts

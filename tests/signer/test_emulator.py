@@ -1,0 +1,311 @@
+"""The emulator end to end (host/bridge/emulator.py + the firmware app): wire and debug link,
+setup with commit-reveal, PIN delays, persistence across SIGKILL, signing only after confirm,
+the pty serial link, and the production build without a debug link."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import socket
+import time
+
+import nacl.signing
+import pytest
+
+from host.bridge import firmware
+from host.bridge.client import (
+    BadParams,
+    Client,
+    DebugLink,
+    DeviceBusy,
+    EntropyFailure,
+    NoReply,
+    PinDelay,
+    UserCancelled,
+    WrongPin,
+    WrongState,
+    account_pubkey,
+    expected_setup_pubkey,
+)
+from host.bridge.emulator import Emulator
+from host.core import cbor, keys
+from host.core import tx as txlib
+
+M12 = " ".join(["abandon"] * 11 + ["about"])
+PIN = "1234"
+
+
+def free_port_pair() -> int:
+    for _ in range(50):
+        port = random.randrange(30000, 60000, 2)
+        socks = []
+        try:
+            for p in (port, port + 1):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return port
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free UDP port pair")
+
+
+@pytest.fixture(scope="module")
+def emu():
+    with Emulator(port=free_port_pair()) as e:
+        yield e
+        print(e.log())  # shown by pytest when a test failed
+
+
+@pytest.fixture
+def client(emu):
+    with Client.open(emu.wire_path, timeout=10) as c:
+        yield c
+
+
+@pytest.fixture
+def debug(emu):
+    with DebugLink.open(emu.debug_path, timeout=10) as d:
+        d.wipe()
+        yield d
+
+
+def press_until_done(client: Client, debug: DebugLink, rid: int, button: str = "confirm"):
+    """Presses `button` on every screen until the request answers."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        debug.press(button)
+        try:
+            return client.link.receive(rid, 0.2)
+        except NoReply:
+            continue
+    raise AssertionError("request never finished")
+
+
+def seed_of(mnemonic: str, passphrase: str = "") -> bytes:
+    return keys.seed_from_mnemonic(mnemonic, passphrase)
+
+
+def test_ping_and_info(client, debug):
+    assert client.ping(b"hello") == b"hello"
+    info = client.get_info()
+    assert info == {
+        "version": info["version"], "model": "emulator", "initialized": False, "locked": True,
+        "pin_retries_left": 0, "debug": True, "label": "",
+    }
+    with pytest.raises(WrongState):
+        client.call("unlock", {"pin": PIN})
+
+
+def test_load_keys_and_addresses_match_the_host(client, debug):
+    debug.load(M12, PIN, label="test")
+    seed = seed_of(M12)
+    for account, index in ((0, 0), (0, 1), (3, 7), (2**31 - 1, 2**31 - 1)):
+        got = client.get_public_key(account, index)
+        assert got.pubkey == account_pubkey(seed, account, index)
+        address = keys.encode_address(keys.address_from_pubkey(got.pubkey))
+        assert client.get_address(account, index) == address
+    with pytest.raises(BadParams):
+        client.call("get_public_key", {"account": 2**31, "index": 0})
+    with pytest.raises(BadParams):
+        client.call("get_public_key", {"account": 0, "index": 0, "extra": 1})
+    info = client.get_info()
+    assert info["initialized"] and not info["locked"] and info["label"] == "test"
+
+
+def test_passphrase_changes_the_wallet_and_unicode_needs_nfkd(client, debug):
+    debug.load(M12, PIN)
+    client.lock()
+    assert client.get_info()["locked"]
+    client.unlock(PIN, passphrase="TREZOR")
+    assert client.get_public_key().pubkey == account_pubkey(seed_of(M12, "TREZOR"), 0, 0)
+    with pytest.raises(BadParams):
+        client.call("unlock", {"pin": PIN, "passphrase": "caf\u00e9"})  # not NFKD, no flag
+    assert debug.state()["pin_failures"] == 0  # a refused passphrase costs no PIN try
+
+
+def test_sign_tx_after_confirm_verifies_and_cancel_refuses(client, debug):
+    debug.load(M12, PIN)
+    pub = client.get_public_key().pubkey
+    tx = {"chain": "qos-test", "nonce": 7, "fee": 25, "memo": "rent",
+          "msgs": [txlib.transfer(bytes(range(20)), 123400)]}
+    raw = cbor.dumps(tx)
+    rid = client.link.send("sign_tx", {"account": 0, "index": 0, "tx": raw})
+    screens = []
+    while True:
+        time.sleep(0.05)
+        screen = debug.screen()
+        screens.append(screen)
+        debug.press("confirm")
+        if screen["footer"].endswith("sign"):
+            break
+    result = client.link.receive(rid, 10)
+    assert result["pubkey"] == pub
+    nacl.signing.VerifyKey(pub).verify(txlib.sign_bytes(tx), result["sig"])
+    shown = "\n".join(line for s in screens for line in s["lines"])
+    assert "12.3400 QOS" in shown and "qos-test" in shown and "0.0025 QOS" in shown
+    assert len(screens[0]["fb"]) == 1024
+    rid = client.link.send("sign_tx", {"account": 0, "index": 0, "tx": raw})
+    with pytest.raises(UserCancelled):
+        press_until_done(client, debug, rid, "cancel")
+    bad = dict(tx, msgs=[{"type": "bank/steal", "amount": 1}])
+    with pytest.raises(BadParams):
+        client.call("sign_tx", {"account": 0, "index": 0, "tx": cbor.dumps(bad)})
+
+
+def test_busy_while_waiting_and_ping_still_answers(client, debug):
+    debug.load(M12, PIN)
+    rid = client.link.send("get_address", {"account": 0, "index": 0, "show": True})
+    time.sleep(0.1)
+    assert debug.state()["busy"] == "get_address"
+    assert client.ping(b"x") == b"x"
+    with pytest.raises(DeviceBusy):
+        client.get_info()
+    result = press_until_done(client, debug, rid)
+    pub = account_pubkey(seed_of(M12), 0, 0)
+    assert result["address"] == keys.encode_address(keys.address_from_pubkey(pub))
+
+
+def test_sign_message_text_and_hex(client, debug):
+    debug.load(M12, PIN)
+    pub = client.get_public_key().pubkey
+    for message in (b"hello world", bytes(range(40))):
+        rid = client.link.send(
+            "sign_message", {"account": 0, "index": 0, "chain": "qos-test", "message": message}
+        )
+        time.sleep(0.05)
+        lines = debug.screen()["lines"]
+        result = press_until_done(client, debug, rid)
+        nacl.signing.VerifyKey(pub).verify(
+            txlib.message_sign_bytes("qos-test", message), result["sig"]
+        )
+        text = " ".join(lines)
+        assert ("hello world" in text) == (message == b"hello world")
+        assert ("(hex)" in text) == (message != b"hello world")
+
+
+def test_setup_check_round_and_real_round_with_word_check(client, debug):
+    commitment = client.call("setup_begin", {"words": 12})["commitment"]
+    host_entropy = bytes(range(32))
+    check = client.call("setup", {"host_entropy": host_entropy, "pin": PIN, "check": True})
+    assert hashlib.sha256(check["device_entropy"]).digest() == commitment
+    assert check["pubkey"] == expected_setup_pubkey(check["device_entropy"], host_entropy, 12)
+    assert not client.get_info()["initialized"]  # a check round keeps nothing
+    with pytest.raises(WrongState):  # one reveal per commitment
+        client.call("setup", {"host_entropy": host_entropy, "pin": PIN})
+    client.call("setup_begin", {"words": 12})
+    rid = client.link.send("setup", {"host_entropy": host_entropy, "pin": PIN, "label": "new"})
+    deadline = time.monotonic() + 30
+    result = None
+    while result is None and time.monotonic() < deadline:
+        time.sleep(0.03)
+        screen = debug.screen()
+        words = (debug.state()["mnemonic"] or "").split()
+        if screen["title"] == "Check words":
+            pos = int(screen["lines"][0].split("#")[1]) - 1
+            debug.press("confirm" if screen["lines"][2].strip() == words[pos] else "cancel")
+        else:
+            debug.press("confirm")
+        try:
+            result = client.link.receive(rid, 0.05)
+        except NoReply:
+            pass
+    assert result is not None
+    mnemonic = debug.state()["mnemonic"]
+    assert result["pubkey"] == account_pubkey(seed_of(mnemonic), 0, 0)
+    info = client.get_info()
+    assert info["initialized"] and info["label"] == "new" and not info["locked"]
+
+
+def test_entropy_failure_creates_nothing(client, debug):
+    source = debug.state().get("rng_sources", ["trng"])[0]
+    debug.rng(source, "constant")
+    try:
+        with pytest.raises(EntropyFailure):
+            client.call("setup_begin", {"words": 24})
+        assert not client.get_info()["initialized"]
+    finally:
+        debug.rng(source, "normal")
+    assert len(client.call("setup_begin", {"words": 24})["commitment"]) == 32
+
+
+def test_pin_failures_delay_then_wipe_after_ten(client, debug):
+    debug.load(M12, PIN)
+    client.lock()
+    with pytest.raises(WrongPin) as e:
+        client.unlock("0000")
+    assert e.value.retries_left == 9
+    with pytest.raises(PinDelay) as d:
+        client.unlock(PIN)
+    assert d.value.wait_s == 1
+    for n in range(2, 11):
+        debug.call("debug_time", {"advance_s": 2 ** (n - 1)})
+        with pytest.raises(WrongPin) as e:
+            client.unlock("0000")
+        assert e.value.retries_left == 10 - n
+    info = client.get_info()
+    assert not info["initialized"]
+
+
+def test_wipe_needs_confirm(client, debug):
+    debug.load(M12, PIN)
+    rid = client.link.send("wipe", {})
+    with pytest.raises(UserCancelled):
+        press_until_done(client, debug, rid, "cancel")
+    assert client.get_info()["initialized"]
+    rid = client.link.send("wipe", {})
+    press_until_done(client, debug, rid)
+    assert not client.get_info()["initialized"]
+
+
+def test_state_survives_sigkill_and_restart(tmp_path):
+    flash = tmp_path / "flash.img"
+    with Emulator(port=free_port_pair(), flash=flash, mnemonic=M12, pin=PIN) as emu:
+        emu.kill()
+        emu.start()
+        with Client.open(emu.wire_path) as c:
+            info = c.get_info()
+            assert info["initialized"] and info["locked"]
+            c.unlock(PIN)
+            assert c.get_public_key().pubkey == account_pubkey(seed_of(M12), 0, 0)
+            c.change_pin(PIN, "99999")
+        emu.kill()
+        emu.restart()
+        with Client.open(emu.wire_path) as c:
+            with pytest.raises(WrongPin):
+                c.unlock(PIN)
+            with DebugLink.open(emu.debug_path) as d:
+                d.call("debug_time", {"advance_s": 5})
+            c.unlock("99999")
+
+
+def test_pty_serial_link():
+    with Emulator(port=free_port_pair(), pty=True) as emu:
+        assert emu.pty_path and emu.pty_path.startswith("/dev/")
+        with Client.open("serial:" + emu.pty_path) as c:
+            assert c.ping(b"over serial") == b"over serial"
+            assert c.get_info()["model"] == "emulator"
+
+
+def test_production_build_has_no_debug_link(tmp_path):
+    prod = firmware.build(tmp_path / "prod", board="unix", production=True)
+    dbg = firmware.build(tmp_path / "dbg", board="unix", production=False)
+    assert (dbg / "apps" / "debug.mpy").exists()  # the check below is not vacuous
+    assert not list(prod.rglob("debug*"))
+    for path in prod.rglob("*"):
+        if path.is_file():
+            assert b"debug_press" not in path.read_bytes(), path
+    firmware.verify_production(prod)
+    with pytest.raises(firmware.BuildError):
+        firmware.verify_production(dbg)
+    with Emulator(port=free_port_pair(), production=True) as emu:
+        assert emu.debug_path is None
+        with Client.open(emu.wire_path) as c:
+            assert c.get_info()["debug"] is False
+        host, port = emu.wire_path.rsplit(":", 1)
+        with DebugLink.open(f"udp:127.0.0.1:{int(port) + 1}", timeout=1.0) as d:
+            with pytest.raises(NoReply):
+                d.state()
