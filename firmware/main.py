@@ -61,6 +61,7 @@ def build_device(board):
 
     vault = Vault(board.storage_dir, Clock(), random_bytes)
     dev = Device(board, vault, board.model)
+    vault.progress = dev.pin_progress
     methods = {}
     for name, module in WIRE_METHODS.items():
         methods[name] = bind(dev, module, name)
@@ -80,3 +81,14 @@ def run(board):
     gc.collect()
     dev.home()
     dev.session.run()
+
+
+if __name__ == "__main__":
+    # On a board the port runs this file as main.py at every reset. Holding cancel during the
+    # reset keeps the app from starting, so the REPL stays available for maintenance.
+    import board
+
+    if board.maintenance_requested():
+        print("QOS: cancel held at reset: the app is not started (REPL available)")
+    else:
+        run(board.Board())

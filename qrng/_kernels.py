@@ -57,7 +57,8 @@ def compression_distances(bits, block, dict_blocks):
 @kernel
 def compression_g(z, d, num_blocks):
     """G(z) of 90B 6.3.4 step 9, summed in one pass:
-    G = 1/v [ z^2 sum_{u<nb} log2(u) (1-z)^(u-1) (nb - max(u, d)) + z sum_{t>d} log2(t) (1-z)^(t-1) ]."""
+    G = 1/v [ z^2 sum_{u<nb} log2(u) (1-z)^(u-1) (nb - max(u, d))
+              + z sum_{t>d} log2(t) (1-z)^(t-1) ]."""
     v = num_blocks - d
     q = 1.0 - z
     power = 1.0  # (1-z)^(u-1)
@@ -312,7 +313,7 @@ def _pair_slot(key, pkeys, pvals, mask, insert):
 
 
 @kernel
-def multi_mmc(data, alph, max_entries, capacity_bits):
+def multi_mmc(data, alph, max_entries, capacity_bits, pair_capacity_bits):
     """Multi Markov Model with Counting, contexts of 1..16 symbols, at most `max_entries`
     (context, next) pairs per context length; a context predicts its most frequent successor
     (ties: the larger symbol). Returns (correct, predictions, longest run)."""
@@ -324,8 +325,9 @@ def multi_mmc(data, alph, max_entries, capacity_bits):
     tids = np.full(cap, -1, dtype=np.int64)
     best_count = np.zeros(cap, dtype=np.int64)
     best_pred = np.zeros(cap, dtype=np.int64)
-    pkeys = np.full(cap, -1, dtype=np.int64)
-    pvals = np.zeros(cap, dtype=np.int64)
+    pmask = (1 << pair_capacity_bits) - 1
+    pkeys = np.full(pmask + 1, -1, dtype=np.int64)
+    pvals = np.zeros(pmask + 1, dtype=np.int64)
     entries = np.zeros(depth, dtype=np.int64)
     score = np.zeros(depth, dtype=np.int64)
     next_id = 0
@@ -334,7 +336,7 @@ def multi_mmc(data, alph, max_entries, capacity_bits):
         if d < n - 2:
             k1, k2, k3 = _context_keys(data, 0, d + 1)
             pid, next_id = _slot(d, k1, k2, k3, tkeys, tids, mask, True, next_id)
-            h = _pair_slot(pid * 256 + data[d + 1], pkeys, pvals, mask, True)
+            h = _pair_slot(pid * 256 + data[d + 1], pkeys, pvals, pmask, True)
             pvals[h] += 1
             best_count[pid] = 1
             best_pred[pid] = data[d + 1]
@@ -367,9 +369,9 @@ def multi_mmc(data, alph, max_entries, capacity_bits):
                             longest = run
                 elif d == current:
                     run = 0
-                h = _pair_slot(pid * 256 + s, pkeys, pvals, mask, False)
+                h = _pair_slot(pid * 256 + s, pkeys, pvals, pmask, False)
                 if h < 0 and entries[d] < max_entries:
-                    h = _pair_slot(pid * 256 + s, pkeys, pvals, mask, True)
+                    h = _pair_slot(pid * 256 + s, pkeys, pvals, pmask, True)
                     entries[d] += 1
                 if h >= 0:
                     pvals[h] += 1
@@ -380,7 +382,7 @@ def multi_mmc(data, alph, max_entries, capacity_bits):
             elif entries[d] < max_entries:
                 # an unseen context: the reference counts a new entry here unconditionally
                 pid, next_id = _slot(d, k1, k2, k3, tkeys, tids, mask, True, next_id)
-                h = _pair_slot(pid * 256 + s, pkeys, pvals, mask, True)
+                h = _pair_slot(pid * 256 + s, pkeys, pvals, pmask, True)
                 entries[d] += 1
                 pvals[h] += 1
                 c = pvals[h]
@@ -440,6 +442,115 @@ def lz78y(data, alph, max_dict, capacity_bits):
             if c > best_count[pid] or (c == best_count[pid] and s > best_pred[pid]):
                 best_count[pid] = c
                 best_pred[pid] = s
+        if have and prediction == s:
+            correct += 1
+            run += 1
+            if run > longest:
+                longest = run
+        else:
+            run = 0
+    return correct, n - depth - 1, longest
+
+
+# Binary specialisations: a context of up to 16 bits indexes its counters directly (id =
+# 2^length + bits, newest bit lowest), which is what makes 8 million-bit strings quick.
+
+
+@kernel
+def multi_mmc_binary(data, max_entries):
+    depth = 16
+    n = data.shape[0]
+    counts = np.zeros((1 << (depth + 1), 2), dtype=np.int64)
+    entries = np.zeros(depth, dtype=np.int64)
+    score = np.zeros(depth, dtype=np.int64)
+    for d in range(depth):
+        if d < n - 2:
+            pattern = 0
+            for m in range(d + 1):
+                pattern |= np.int64(data[d - m]) << m
+            counts[(1 << (d + 1)) + pattern, data[d + 1]] = 1
+            entries[d] = 1
+    winner = 0
+    correct = 0
+    run = 0
+    longest = 0
+    for i in range(2, n):
+        s = data[i]
+        current = winner
+        found = False
+        pattern = 0
+        for d in range(depth):
+            if d > i - 2:
+                break
+            pattern |= np.int64(data[i - d - 1]) << d
+            cid = (1 << (d + 1)) + pattern
+            prediction = 0
+            if d == 0 or found:
+                c0 = counts[cid, 0]
+                c1 = counts[cid, 1]
+                prediction = 0 if c0 > c1 else 1
+                found = (c0 if c0 > c1 else c1) != 0
+            if found:
+                if prediction == s:
+                    score[d] += 1
+                    if score[d] >= score[winner]:
+                        winner = d
+                    if d == current:
+                        correct += 1
+                        run += 1
+                        if run > longest:
+                            longest = run
+                elif d == current:
+                    run = 0
+                if counts[cid, s] != 0:
+                    counts[cid, s] += 1
+                elif entries[d] < max_entries:
+                    counts[cid, s] = 1
+                    entries[d] += 1
+            elif entries[d] < max_entries:
+                counts[cid, s] = 1
+                entries[d] += 1
+    return correct, n - 2, longest
+
+
+@kernel
+def lz78y_binary(data, max_dict):
+    depth = 16
+    n = data.shape[0]
+    counts = np.zeros((1 << (depth + 1), 2), dtype=np.int64)
+    size = 0
+    for j in range(1, depth + 1):
+        pattern = 0
+        for m in range(j):
+            pattern |= np.int64(data[depth - 1 - m]) << m
+        counts[(1 << j) + pattern, data[depth]] = 1
+        size += 1
+    window = 0
+    for m in range(depth):
+        window = (window << 1) | np.int64(data[m])
+    correct = 0
+    run = 0
+    longest = 0
+    for i in range(depth + 1, n):
+        window = ((window << 1) | np.int64(data[i - 1])) & ((1 << depth) - 1)
+        s = data[i]
+        have = False
+        prediction = 0
+        top = 0
+        for j in range(depth, 0, -1):
+            cid = (1 << j) + (window & ((1 << j) - 1))
+            c0 = counts[cid, 0]
+            c1 = counts[cid, 1]
+            count = c0 if c0 > c1 else c1
+            if count != 0:
+                if count > top:
+                    top = count
+                    prediction = 0 if c0 > c1 else 1
+                    have = True
+                counts[cid, s] += 1
+            elif size < max_dict:
+                counts[cid, s] = 1
+                size += 1
         if have and prediction == s:
             correct += 1
             run += 1

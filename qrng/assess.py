@@ -17,7 +17,8 @@ import numpy as np
 
 from qrng import _kernels as k
 
-Z_ALPHA = 2.5758293035489008  # upper 0.995 quantile of the standard normal (alpha = 0.005 two-sided)
+# upper 0.995 quantile of the standard normal (alpha = 0.005, two-sided)
+Z_ALPHA = 2.5758293035489008
 ESTIMATORS = (
     "Most Common Value",
     "Collision",
@@ -129,7 +130,9 @@ def most_common_value(data: np.ndarray, alph: int) -> Estimate:
     mode = int(np.bincount(data, minlength=alph).max())
     p_hat = mode / n
     p_u = _upper_bound(p_hat, n)
-    return Estimate("Most Common Value", "", -math.log2(p_u), {"mode": mode, "p_hat": p_hat, "p_u": p_u})
+    return Estimate(
+        "Most Common Value", "", -math.log2(p_u), {"mode": mode, "p_hat": p_hat, "p_u": p_u}
+    )
 
 
 def collision(bits: np.ndarray) -> Estimate:
@@ -268,14 +271,18 @@ def tuple_estimates(data: np.ndarray, alph: int) -> tuple[Estimate, Estimate]:
     if u > 1:
         p_max = max((best[i] / (n - i + 1)) ** (1.0 / i) for i in range(1, u))
         p_u = _upper_bound(p_max, n)
-        t_tuple = Estimate("t-Tuple", "", -math.log2(p_u), {"t": u - 1, "p_hat_max": p_max, "p_u": p_u})
+        t_tuple = Estimate(
+            "t-Tuple", "", -math.log2(p_u), {"t": u - 1, "p_hat_max": p_max, "p_u": p_u}
+        )
     lrs = Estimate("LRS", "", None, {"u": u, "v": int(v)})
     if v >= u:
         p_max = max(
             (pairs[i] / ((n - i) * (n - i + 1) / 2.0)) ** (1.0 / i) for i in range(u, int(v) + 1)
         )
         p_u = _upper_bound(p_max, n)
-        lrs = Estimate("LRS", "", -math.log2(p_u), {"u": u, "v": int(v), "p_hat": p_max, "p_u": p_u})
+        lrs = Estimate(
+            "LRS", "", -math.log2(p_u), {"u": u, "v": int(v), "p_hat": p_max, "p_u": p_u}
+        )
     return t_tuple, lrs
 
 
@@ -317,7 +324,13 @@ def prediction_estimate(name: str, correct: int, n: int, longest: int, alph: int
     else:
         p_prime = 1.0 - 0.01 ** (1.0 / n)
     best = max(1.0 / alph, p_prime)
-    details = {"C": correct, "N": n, "r": longest + 1, "P_global": p_global, "P_global_prime": p_prime}
+    details = {
+        "C": correct,
+        "N": n,
+        "r": longest + 1,
+        "P_global": p_global,
+        "P_global_prime": p_prime,
+    }
     if best < 1.0 and _run_probability_log(best, longest + 1, n) > math.log(0.99):
         p_local = _local_probability(longest, n, best)
         details["P_local"] = p_local
@@ -338,12 +351,20 @@ def predictors(data: np.ndarray, alph: int) -> list[Estimate]:
         out.append(Estimate("MultiMCW Prediction", "", None, {"skipped": "needs > 4095 samples"}))
     out.append(prediction_estimate("Lag Prediction", *k.lag(data), alph))
     max_entries = 100_000
-    contexts = min(16 * max_entries, 16 * n, sum(alph ** (d + 1) for d in range(16)))
-    mmc = k.multi_mmc(data, alph, max_entries, _capacity_bits(contexts))
+    if alph == 2:
+        mmc = k.multi_mmc_binary(data, max_entries)
+    else:
+        # table sizes from the most contexts and (context, next) pairs that can be stored
+        contexts = sum(min(max_entries, n, alph ** (d + 1)) for d in range(16))
+        pairs = sum(min(max_entries, n, alph ** (d + 2)) for d in range(16))
+        mmc = k.multi_mmc(data, alph, max_entries, _capacity_bits(contexts), _capacity_bits(pairs))
     out.append(prediction_estimate("MultiMMC Prediction", *mmc, alph))
     if n > 18:
         max_dict = 65_536
-        lz = k.lz78y(data, alph, max_dict, _capacity_bits(max_dict + 16))
+        if alph == 2:
+            lz = k.lz78y_binary(data, max_dict)
+        else:
+            lz = k.lz78y(data, alph, max_dict, _capacity_bits(max_dict + 16))
         out.append(prediction_estimate("LZ78Y Prediction", *lz, alph))
     else:
         out.append(Estimate("LZ78Y Prediction", "", None, {"skipped": "needs > 18 samples"}))
@@ -374,17 +395,23 @@ def _suite(data: np.ndarray, alph: int, label: str, binary: bool, progress: Prog
     return estimates
 
 
-def assess(data: bytes | np.ndarray, bits: int | None = None, progress: Progress | None = None) -> Assessment:
+def assess(
+    data: bytes | np.ndarray, bits: int | None = None, progress: Progress | None = None
+) -> Assessment:
     samples = prepare(data, bits)
     estimates = []
     h_bitstring = None
     if samples.alph > 2:
         bit_estimates = _suite(samples.bitstring(), 2, "Bitstring", True, progress)
         estimates += bit_estimates
-        h_bitstring = min([1.0] + [e.min_entropy for e in bit_estimates if e.min_entropy is not None])
+        h_bitstring = min(
+            [1.0] + [e.min_entropy for e in bit_estimates if e.min_entropy is not None]
+        )
     literal = _suite(samples.symbols, samples.alph, "Literal", samples.alph == 2, progress)
     estimates += literal
-    h_original = min([float(samples.bits)] + [e.min_entropy for e in literal if e.min_entropy is not None])
+    h_original = min(
+        [float(samples.bits)] + [e.min_entropy for e in literal if e.min_entropy is not None]
+    )
     assessed = h_original
     if h_bitstring is not None:
         assessed = min(assessed, samples.bits * h_bitstring)

@@ -14,7 +14,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     sub = group.add_subparsers(dest="qrng_command", required=True, metavar="ACTION")
 
     sample = sub.add_parser("sample", help="health-tested, conditioned bytes from a source")
-    sample.add_argument("--source", default="os", help="os | serial:DEV | quantis | file:PATH | dice")
+    sample.add_argument("--source", default="os", help="os | quantis | serial:DEV | file:PATH")
     sample.add_argument("--bytes", type=int, default=32, dest="nbytes", help="how many bytes")
     sample.add_argument("--raw", action="store_true", help="raw samples, not conditioned")
     sample.add_argument("--out", help="write to this file instead of hex on stdout")

@@ -70,9 +70,9 @@ def recover(dev, params):
     from crypto import bip39
 
     mnemonic = " ".join(mnemonic.split())
-    if not bip39.is_valid(mnemonic):
-        raise errors.bad_params("mnemonic is not a valid BIP39 English mnemonic")
     n = len(mnemonic.split())
+    if n not in (12, 18, 24) or not bip39.is_valid(mnemonic):
+        raise errors.bad_params("mnemonic is not a valid 12, 18 or 24 word BIP39 mnemonic")
     lines = ["Recover a wallet", "from %d words?" % n, "", "Label: " + (label or "-")]
     if not layouts.confirm(dev, "Recover", lines, "ok"):
         dev.home()

@@ -37,6 +37,10 @@ class Device:
                 return pressed
             self.session.pump(20)
 
+    def pin_progress(self, done, total):
+        self.screen.progress("PIN", "Checking the PIN", done / total if total else 1)
+        self.service()
+
     def service(self):
         # Called from long computations (seed derivation): keeps ping and the debug link alive.
         self.session.pump(0)

@@ -62,7 +62,7 @@ def sign_message(dev, params):
     common.allow_only(params, ("account", "index", "chain", "message"))
     account, index = common.get_path(params)
     chain = common.get_str(params, "chain", 32)
-    message = common.get_bytes(params, "message", 0, MAX_MESSAGE)
+    message = common.get_bytes(params, "message", 1, MAX_MESSAGE)
     dev.require_unlocked()
     from codec import tx as txcodec
 

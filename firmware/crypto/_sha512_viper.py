@@ -26,7 +26,7 @@ def compress(hstate, wbuf, kbuf):
     H = ptr32(hstate)
     W = ptr32(wbuf)
     K = ptr32(kbuf)
-    M = uint(0xFFFFFFFF)
+    M = (uint(0xFFFF) << 16) | uint(0xFFFF)  # built from small ints: no long-int constant
     # Carries: for s = (x + y) & M, the carry out of bit 31 is bit 31 of (x & y) | ((x | y) & ~s).
     # Computed this way, not with a comparison, so no branch depends on the data (viper turns
     # comparisons into jumps on some boards) and the time does not depend on the secrets hashed.
@@ -158,7 +158,7 @@ def _inner_setup(ctx, st, wbuf):
         w[i] = c[32 + i]
         w[16 + i] = 0
         i += 1
-    w[16] = uint(0x80000000)
+    w[16] = uint(1) << 31
     w[31] = (128 + 64) * 8
 
 
@@ -198,3 +198,13 @@ def hmac_iterate(ctx, st, w, n):
         compress(st, w, K)
         _accumulate(ctx, st)
 
+
+@micropython.viper
+def xor_into(dst, src, n: int):
+    # dst[i] ^= src[i] for i < n, byte by byte (PBKDF2-HMAC-SHA256 accumulates T with it).
+    d = ptr8(dst)
+    s = ptr8(src)
+    i = 0
+    while i < n:
+        d[i] = d[i] ^ s[i]
+        i += 1

@@ -74,8 +74,8 @@ def _from_groups(groups):
 def encode(hrp, data):
     """hrp + '1' + data as 5-bit symbols + 6-symbol bech32 checksum, lower case."""
     _validate_hrp(hrp)
-    if isinstance(data, str):
-        raise TypeError("bech32 data must be bytes, not str")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("bech32 data must be bytes, not %s" % type(data).__name__)
     groups = _to_groups(bytes(data))
     if len(hrp) + 1 + len(groups) + 6 > MAX_LENGTH:
         raise ValueError("bech32 string would exceed %d characters" % MAX_LENGTH)

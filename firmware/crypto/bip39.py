@@ -168,8 +168,8 @@ def _checksum_bits(entropy, bits):
 
 def entropy_to_mnemonic(entropy):
     """16/20/24/28/32 bytes of entropy -> 12/15/18/21/24 words separated by single spaces."""
-    if isinstance(entropy, str):
-        raise TypeError("entropy must be bytes, not str")
+    if not isinstance(entropy, (bytes, bytearray, memoryview)):
+        raise TypeError("entropy must be bytes")
     entropy = bytes(entropy)
     if len(entropy) not in ENTROPY_SIZES:
         raise ValueError("entropy must be 16, 20, 24, 28 or 32 bytes, not %d" % len(entropy))

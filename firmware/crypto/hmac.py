@@ -8,8 +8,11 @@ _SHA256_BLOCK = 64
 
 
 def _as_bytes(value, what):
+    # Only real byte strings: bytes(16) would silently turn an int into 16 zero bytes.
     if isinstance(value, str):
         raise TypeError("HMAC %s must be bytes, not str: encode it first" % what)
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        raise TypeError("HMAC %s must be bytes" % what)
     return bytes(value)
 
 

@@ -2,9 +2,10 @@
 # BIP39 seed -> BIP32 secp256k1 m/44'/389'/account'/0/index -> SHA-256(child key) = ed25519
 # seed -> ed25519 key pair; address = SHA-256(pubkey)[:20] in bech32 "qosacc".
 #
-# Deriving the chain node m/44'/389'/account'/0 costs four HMAC-SHA512 and two secp256k1
-# multiplications; every address under it costs one HMAC-SHA512 more. So the last chain node
-# and the last key pair are cached (in RAM only); call forget() when the device locks.
+# Deriving the chain node m/44'/389'/account'/0 costs five HMAC-SHA512 and two secp256k1
+# multiplications; each address under it then costs one HMAC-SHA512, one SHA-256 and one
+# ed25519 public key. So the last chain node and the last key pair are cached (in RAM only);
+# call forget() when the device locks.
 
 import hashlib
 
@@ -67,6 +68,15 @@ def account_keypair(seed, account=0, index=0):
     pub = _ed25519.public_key(ed_seed)
     _last_pair = (node[0], account, index, ed_seed, pub)
     return ed_seed, pub
+
+
+def prepare():
+    """Builds both comb tables now (about 10 KB, 20-30 ms) instead of at the first key: call it
+    at boot, before the heap fragments, so the two contiguous table buffers surely fit."""
+    from crypto import secp256k1
+
+    secp256k1._comb_table()
+    _ed25519._comb_table()
 
 
 def forget():

@@ -98,36 +98,46 @@ def pbkdf2_hmac_sha512(password, salt, iterations, dklen=64, progress=None):
 
 
 class _Sha256Block:
-    # The port's sha256 objects cannot be copied, so each HMAC restarts from the padded key;
-    # T and U are kept as integers so the XOR is one big-integer operation, not 32 byte ops.
+    # The port's sha256 objects cannot be copied, so each HMAC restarts from the padded key (four
+    # C compressions per round instead of two). T is a bytearray XORed in place by a kernel, not a
+    # big integer, so the time does not depend on the bytes.
     def __init__(self, password, salt):
         if len(password) > 64:
             password = hashlib.sha256(password).digest()
         self.password = password
         self.salt = salt
+        self.t = bytearray(32)
 
     def start(self, index):
         self.u = hmac_sha256(self.password, self.salt + struct.pack(">I", index))
-        self.t = int.from_bytes(self.u, "big")
+        self.t[:] = self.u
 
     def iterate(self, n):
         password = self.password
-        u = self.u
         t = self.t
+        xor_into = _sha512.xor_into
+        u = self.u
         for _ in range(n):
             u = hmac_sha256(password, u)
-            t ^= int.from_bytes(u, "big")
+            xor_into(t, u, 32)
         self.u = u
-        self.t = t
 
     def result(self):
-        return self.t.to_bytes(32, "big")
+        return bytes(self.t)
+
+    def wipe(self):
+        for i in range(32):
+            self.t[i] = 0
 
 
 def pbkdf2_hmac_sha256(password, salt, iterations, dklen=32, progress=None):
-    """PBKDF2-HMAC-SHA256 (dklen defaults to the 32-byte digest size); progress as for SHA-512.
-    Not for secrets that must not leak through timing: the XOR runs on big integers."""
+    """PBKDF2-HMAC-SHA256 (dklen defaults to the 32-byte digest size); progress as for SHA-512."""
     password = _as_bytes(password, "key")
     salt = _as_bytes(salt, "message")
     blocks = _check_params(iterations, dklen, 32)
-    return bytes(_derive(_Sha256Block(password, salt), blocks, iterations, progress)[:dklen])
+    block = _Sha256Block(password, salt)
+    try:
+        out = _derive(block, blocks, iterations, progress)
+    finally:
+        block.wipe()
+    return bytes(out[:dklen])

@@ -60,12 +60,26 @@ def _add_affine(pt, x2, y2):
     return (X3, Y3, Z3)
 
 
+def inverse(a, m):
+    """a^-1 mod m (a not 0 mod m) by the extended Euclidean algorithm: under MicroPython about
+    7x faster than pow(a, m - 2, m), which costs ~256 squarings of 256-bit numbers."""
+    r0, r1 = m, a % m
+    s0, s1 = 0, 1
+    while r1:
+        q, r = divmod(r0, r1)
+        r0, r1 = r1, r
+        s0, s1 = s1, s0 - q * s1
+    if r0 != 1:
+        raise ValueError("not invertible")
+    return s0 % m
+
+
 def _to_affine(pt):
     if pt is None:
         return None
     X, Y, Z = pt
     p = P
-    zi = pow(Z, p - 2, p)
+    zi = inverse(Z, p)
     zi2 = zi * zi % p
     return (X * zi2 % p, Y * zi2 % p * zi % p)
 
@@ -78,7 +92,7 @@ def _batch_to_affine(points):
     for pt in points:
         prefix.append(acc)
         acc = acc * pt[2] % p
-    inv = pow(acc, p - 2, p)
+    inv = inverse(acc, p)
     out = [None] * len(points)
     for i in range(len(points) - 1, -1, -1):
         X, Y, Z = points[i]

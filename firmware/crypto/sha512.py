@@ -122,18 +122,25 @@ def hmac_iterate_plain(ctx, st, w, n):
             ctx[48 + i] ^= st[i]
 
 
+def xor_into_plain(dst, src, n):
+    """dst[i] ^= src[i] for i < n (dst a bytearray); small-int operations, no big integers."""
+    for i in range(n):
+        dst[i] ^= src[i]
+
+
 # ---- kernel selection ----
 
 compress = compress_plain
 load_block = load_block_plain
 hmac_iterate = hmac_iterate_plain
+xor_into = xor_into_plain
 VIPER = False
 
 
 def use_viper(enable=True):
     """Selects the viper kernels (when this MicroPython has the viper emitter) or the plain ones.
     Returns whether viper kernels are now in use."""
-    global compress, load_block, hmac_iterate, VIPER
+    global compress, load_block, hmac_iterate, xor_into, VIPER
     kernels = None
     if enable:
         try:
@@ -144,11 +151,13 @@ def use_viper(enable=True):
         compress = compress_plain
         load_block = load_block_plain
         hmac_iterate = hmac_iterate_plain
+        xor_into = xor_into_plain
         VIPER = False
     else:
         compress = kernels.compress
         load_block = kernels.load_block
         hmac_iterate = kernels.hmac_iterate
+        xor_into = kernels.xor_into
         VIPER = True
     return VIPER
 
@@ -159,6 +168,8 @@ use_viper(True)
 def _bytes_like(data):
     if isinstance(data, str):
         raise TypeError("SHA-512 hashes bytes, not str: encode the text first")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("SHA-512 hashes bytes, not %s" % type(data).__name__)
     return memoryview(data)
 
 

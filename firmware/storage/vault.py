@@ -13,7 +13,7 @@ from storage.pin import MAX_FAILURES, PinCounter
 WALLET = "wallet"
 DEVICE = "device"
 FORMAT = 1
-ITERATIONS = 2048
+ITERATIONS = 10000
 
 
 class VaultError(Exception):
@@ -72,6 +72,7 @@ class Vault:
         records.clean(root)
         self.pin = PinCounter(root, clock)
         self._label = None
+        self.progress = None  # progress(done, total) during the PIN key derivation
 
     # --- public facts (readable while locked)
     def initialized(self):
@@ -146,7 +147,9 @@ class Vault:
     def _kek(self, pin, salt, iterations):
         from crypto import pbkdf2
 
-        k = pbkdf2.pbkdf2_hmac_sha256(pin.encode(), salt + self._device_secret(), iterations, 32)
+        k = pbkdf2.pbkdf2_hmac_sha256(
+            pin.encode(), salt + self._device_secret(), iterations, 32, self.progress
+        )
         return cipher.subkeys(k)
 
     def _header(self, rec):

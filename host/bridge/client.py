@@ -21,7 +21,6 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -587,14 +586,3 @@ class DebugLink:
 
     def state(self) -> dict[str, Any]:
         return self.call("debug_state")
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.01) -> bool:
-    """Polls ``predicate`` until it holds or ``timeout`` passes; tells which happened."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)

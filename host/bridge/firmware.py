@@ -30,7 +30,8 @@ BOARDS = {
     "esp32s3": "xtensawin",
     "rp2350": "armv7emsp",
 }
-# Sources kept as .py on boards: the port runs boot.py and main.py by file name.
+# Sources kept as .py on boards: the port runs boot.py and main.py by file name (main.py is
+# firmware/main.py, which starts the app when run as __main__).
 KEEP_SOURCE = ("boot.py", "main.py")
 DEBUG_ONLY = ("apps/debug.py",)
 # What a production tree must never contain.
@@ -90,13 +91,12 @@ def _tree_files(board: str, production: bool) -> list[tuple[Path, str]]:
             continue
         if name == "buildflags.py":
             continue  # written per build
-        if name == "main.py" and board != "unix":
-            name = "qosmain.py"  # the port runs the board's own main.py, which imports this
         out.append((FIRMWARE_DIR / rel, name))
-    board_dir = BOARDS_DIR / board
-    for path in sorted(board_dir.iterdir()):
-        if path.is_file() and path.suffix == ".py" and path.name != "manifest.py":
-            out.append((path, path.name))
+    glue = [BOARDS_DIR / board] + ([BOARDS_DIR / "drivers"] if board != "unix" else [])
+    for folder in glue:
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and path.suffix == ".py" and path.name != "manifest.py":
+                out.append((path, path.name))
     return out
 
 
@@ -236,10 +236,10 @@ def run_flash(args: argparse.Namespace) -> int:
         return 2
     cmds = flash_commands(tree, args.port)
     for i, cmd in enumerate(cmds, 1):
-        print(f"[{i}/{len(cmds)}] {' '.join(cmd[4:])}", flush=True)
+        print(f"[{i}/{len(cmds)}] {' '.join(cmd[5:])}", flush=True)
         proc = subprocess.run(cmd, capture_output=True, text=True)
         # mkdir of a folder that exists already is fine on a second flash
-        if proc.returncode != 0 and not (cmd[4] == "mkdir" and "EEXIST" in proc.stderr):
+        if proc.returncode != 0 and not (cmd[5] == "mkdir" and "EEXIST" in proc.stderr):
             print(proc.stderr, file=sys.stderr)
             return 1
     print("flashed; the board restarted")

@@ -16,20 +16,27 @@ be followed by commit() before finalize_block(H+1); after a crash before commit 
 replays H.
 
 Query paths (data = the key bytes, usually a 20-byte address or a UTF-8 name):
-    "store"                     raw key -> raw det-CBOR value (prove=True: inclusion/exclusion)
-    "bank/account"              addr -> {"address","balance","nonce","locked"}
-    "qsc/token"                 name -> token;   "qsc/balance": det-CBOR [name, addr]
-    "qsc/allowance"             det-CBOR [name, owner, spender]
-    "staking/validators"        -> list;  "staking/validator": operator addr;
-    "staking/delegation"        det-CBOR [delegator, validator]
-    "mint/schedule", "mint/state", "distribution/pools", "identity/get": addr,
-    "qcp/out": det-CBOR [to_chain, seq];  "qcp/seq": to_chain;  "app/supply"
-Every module query's underlying store key is in QueryResult.key so a client can ask "store" with
-prove=True for the same bytes.
+    "store"                 raw key -> raw det-CBOR value (prove=True: inclusion/exclusion)
+    "bank/account"          addr -> {"address","balance","nonce","locked"}
+    "app/supply"            -> {"supply","balances","locked","pools"}
+    "qsc/token"             name -> token;  "qsc/tokens" -> list;  "qsc/mining": name
+    "qsc/balance"           det-CBOR [name, addr] -> {"balance","frozen",...}
+    "qsc/allowance"         det-CBOR [name, owner, spender]
+    "staking/validators"    -> list;  "staking/validator": operator addr
+    "staking/delegation"    det-CBOR [delegator, validator]
+    "mint/schedule"         -> periods, minted, cap;  "distribution/pools" -> {pool: units}
+    "identity/get"          addr
+    "qcp/out"               det-CBOR [to_chain, seq] -> packet;  "qcp/seq": chain id -> in/out
+Module queries answer JSON-able values (addresses bech32); QueryResult.key is the store key behind
+the answer, and prove=True adds QueryResult.raw (its exact stored bytes) and a Merkle proof of
+key -> raw against the app hash of QueryResult.height (which is in header height+1); verify with
+host.chain.store.verify_proof. Lists are only answered at the latest height. Result codes are in
+host/chain/errors.py (docs/protocol.md section 7); the design is in docs/consensus.md.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import threading
@@ -210,6 +217,11 @@ class Application:
         the last commit, so one sender can queue several txs per block; commit() resets that view
         (CometBFT then re-checks the mempool in order, which rebuilds it).
         """
+        if not isinstance(raw, bytes | bytearray | memoryview):
+            return TxResult(CODES["bad_encoding"], "a tx is bytes", "bad_encoding")
+        raw = bytes(raw)
+        if self.store.height < 0:
+            return TxResult(CODES["internal"], "init_chain has not run", "internal")
         ctx = Ctx(CacheKV(self.store), chain_id=self.chain_id, height=self.store.height + 1,
                   time=0.0, params=self.params)
         try:
@@ -236,12 +248,17 @@ class Application:
         last_time = ctx.get(K_LAST_TIME)
         if ctx.time < last_time:
             ctx.time = last_time  # block time never goes backwards in the state machine
-        block.votes = [VoteInfo(*v) for v in block.votes]
+        # Engines may hand plain tuples; normalise on a copy (never mutate the engine's object).
+        block = dataclasses.replace(
+            block,
+            votes=[VoteInfo(*v) for v in block.votes],
+            misbehavior=[Evidence(*e) for e in block.misbehavior],
+        )
         for mod in self.modules:
             hook = getattr(mod, "begin_block", None)
             if hook is not None:
                 hook(ctx, block)
-        results = [self._deliver(ctx, raw) for raw in block.txs]
+        results = [self._deliver(ctx, bytes(raw)) for raw in block.txs]
         ctx.ok_txs = sum(1 for r in results if r.code == 0)
         updates: list[ValidatorUpdate] = []
         for mod in self.modules:
@@ -272,6 +289,15 @@ class Application:
         """Read state at `height` (0 = latest committed). With prove=True the result carries a
         Merkle proof of QueryResult.key -> QueryResult.raw against the app hash of that height
         (which is in header height+1)."""
+        if isinstance(data, str):
+            data = data.encode()
+        if not isinstance(data, bytes | bytearray):
+            return QueryResult(CODES["invalid_request"], "query data must be bytes",
+                               "invalid_request")
+        data = bytes(data)
+        if self.store.height < 0:
+            return QueryResult(CODES["not_found"], "no state yet (init_chain has not run)",
+                               "not_found")
         at = self.store.height if height in (0, None) else height
         if height and (height > self.store.height or self.store.root_at(height) is None):
             return QueryResult(CODES["not_found"], f"no state at height {height}", "not_found",
@@ -290,11 +316,20 @@ class Application:
                 return result
         except TxError as err:
             return QueryResult(err.code, err.log, err.name, height=at)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            # Queries change nothing, so malformed data is answered, never raised.
+            return QueryResult(CODES["invalid_request"], f"bad query data: {exc}",
+                               "invalid_request", height=at)
         raw, proof, _ = self.store.prove(key, at)
         code = 0 if raw is not None else CODES["not_found"]
         return QueryResult(code, "ok" if raw is not None else "not_found",
                            "ok" if raw is not None else "not_found", key=key, value=raw, raw=raw,
                            proof=proof if prove else None, height=at)
+
+    @_locked
+    def close(self) -> None:
+        """Close the database (uncommitted work is dropped, as after a crash)."""
+        self.store.close()
 
     # ---- internals -------------------------------------------------------------------------
     def _query_ctx(self, height: int) -> Ctx:
@@ -307,9 +342,9 @@ class Application:
 
     def _admit(self, ctx: Ctx, raw: bytes, nonces: dict, spent: dict) -> tuple[dict, bytes, int]:
         """Decode and authenticate a tx; returns (tx, signer, required fee). No state change."""
-        if not isinstance(raw, bytes | bytearray) or len(raw) > MAX_TX_BYTES:
+        if len(raw) > MAX_TX_BYTES:
             raise TxError("tx_too_large", f"tx larger than {MAX_TX_BYTES} bytes")
-        tx, signer = self._authenticate(bytes(raw))
+        tx, signer = self._authenticate(raw)
         acc = bank.account(ctx, signer)
         if acc is None:
             raise TxError("unknown_account", "signer has no account (fund it first)")
@@ -373,7 +408,7 @@ class Application:
             result = _failure(TxError("internal", f"{type(exc).__name__}: {exc}"), raw)
             result.fee, result.signer, result.nonce = fee, signer, tx["nonce"]
             return result
-        ctx.merge(branch)
+        branch.store.write()  # the tx's events go in its result, not in the block's events
         return TxResult(0, "ok", "ok", branch.events, fee, signer, tx["nonce"], tx_hash)
 
     def check_invariants(self, ctx: Ctx | None = None) -> list[str]:

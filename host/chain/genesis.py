@@ -169,6 +169,19 @@ class Genesis:
             _check_units(v.self_bond, "self_bond")
             if not 0 <= v.commission <= 10_000:
                 raise ValueError("commission must be 0..10000 basis points")
+        chains: set[str] = set()
+        for chain in self.chains:
+            if not CHAIN_ID_RE.match(chain.chain_id) or chain.chain_id == self.chain_id:
+                raise ValueError(f"bad QCP chain id {chain.chain_id!r}")
+            if chain.chain_id in chains:
+                raise ValueError(f"QCP chain {chain.chain_id!r} registered twice")
+            chains.add(chain.chain_id)
+            if not chain.validators:
+                raise ValueError(f"QCP chain {chain.chain_id!r} needs at least one validator")
+            for pubkey, power in chain.validators:
+                if not isinstance(pubkey, bytes) or len(pubkey) != 32:
+                    raise ValueError("QCP validator keys are 32-byte ed25519 keys")
+                _check_units(power, "QCP validator power")
         if self.allocated() > GENESIS_SUPPLY:
             raise ValueError(f"genesis allocates {self.allocated()} > 49% ({GENESIS_SUPPLY} units)")
         self.full_params()

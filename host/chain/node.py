@@ -73,6 +73,7 @@ class Node:
         self.config.validate()
         self.app: Any = None
         self.engine: Any = None
+        self.validator_key: Any = None  # signs QCP headers (/qcp/header); None if absent
         self._runner: Any = None
         self.api_port: int | None = None
 
@@ -91,6 +92,7 @@ class Node:
         data.mkdir(parents=True, exist_ok=True)
         self.app = Application(data / "app.db")
         store = BlockStore(data / "blocks.db", durable=self.config.engine == "solo")
+        self.validator_key = self._load_validator_key()
         if self.config.engine == "solo":
             self.engine = self._solo(store)
         else:
@@ -100,11 +102,23 @@ class Node:
                 self.app, store, self._abci_address(), self.config.cometbft_rpc
             )
 
-    def _solo(self, store: Any) -> Any:
+    def _load_validator_key(self) -> Any:
         from host.chain.engine.privval import ValidatorKey
+
+        for path in (
+            self.home / "config" / "priv_validator_key.json",
+            self.home / "cometbft" / "config" / "priv_validator_key.json",
+        ):
+            if path.exists():
+                return ValidatorKey.load(path)
+        return None
+
+    def _solo(self, store: Any) -> Any:
         from host.chain.engine.solo import SoloEngine
 
-        key = ValidatorKey.load(self.home / "config" / "priv_validator_key.json")
+        key = self.validator_key
+        if key is None:
+            raise FileNotFoundError(f"{self.home}/config/priv_validator_key.json is missing")
         engine = SoloEngine(
             self.app,
             store,
@@ -159,5 +173,13 @@ async def run(home: Path | str) -> None:
         f"{node.engine.status()['height']}; API http://{node.config.api_listen}",
         flush=True,
     )
-    await stop.wait()
+    waiters = [asyncio.ensure_future(stop.wait())]
+    if hasattr(node.engine, "wait_failed"):
+        waiters.append(asyncio.ensure_future(node.engine.wait_failed()))
+    done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    failed = next((t.result() for t in done if isinstance(t.result(), BaseException)), None)
     await node.stop()
+    if failed is not None:
+        raise RuntimeError(f"the engine stopped: {failed}")

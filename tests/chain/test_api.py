@@ -369,3 +369,20 @@ def test_client_keys_tx_and_query(node, tmp_path, capsys):
     for what in ("status", "validators", "mint"):
         assert qos("query", "--node", node.url, what) == 0
     assert qos("query", "--node", "http://127.0.0.1:9", "status") == 1
+
+
+def test_qcp_header_signed_by_this_validator(node):
+    from host.core.keys import verify
+
+    node.send(account(0), [transfer(account(1), 1)])
+    height = node.get("/status")[1]["height"]
+    status, doc = node.get(f"/qcp/header/{height}")
+    assert status == 200, doc
+    header = cbor.loads(bytes.fromhex(doc["header"]))
+    assert header["height"] == height and header["chain"] == CHAIN
+    assert header["app_hash"].hex() == node.get(f"/blocks/{height - 1}")[1]["app_hash"]
+    (pubkey, sig), = header["sigs"]
+    assert pubkey == node.node.validator_key.pubkey
+    assert verify(pubkey, cbor.dumps(["qos/qcp-header/1", CHAIN, height, header["app_hash"]]), sig)
+    assert node.get("/qcp/header/1")[0] == 400
+    assert node.get(f"/qcp/header/{height + 1000}")[0] == 404

@@ -8,6 +8,8 @@ from host.chain.app import Application
 from host.chain.errors import CODES
 from host.chain.genesis import GENESIS_SUPPLY, Genesis
 from host.chain.store import verify_proof
+from host.chain.types import BlockInfo
+from host.core.cbor import dumps
 from tests.chain.helpers import (
     CHAIN,
     QOS,
@@ -154,8 +156,11 @@ def test_historical_query():
     chain.send(a, [transfer(b, 7)])
     h1 = chain.app.info().last_height
     chain.send(a, [transfer(b, 9)])
-    old = chain.app.query("bank/account", b.address, height=h1).value
-    assert old["balance"] == 1_000_000 * QOS + 7
+    old = chain.app.query("bank/account", b.address, height=h1, prove=True)
+    assert old.value["balance"] == 1_000_000 * QOS + 7
+    assert verify_proof(chain.app.store.root_at(h1), old.key, old.raw, old.proof)
+    assert not verify_proof(chain.app.info().last_app_hash, old.key, old.raw, old.proof)
+    assert chain.app.query("bank/account", b.address, height=999).codespace == "not_found"
     assert chain.balance(b) == 1_000_000 * QOS + 16
 
 
@@ -187,6 +192,15 @@ def test_genesis_rejects_over_allocation_and_bad_input():
         bad.validate()
     with pytest.raises(ValueError):
         Genesis.from_json({"chain_id": "Bad Id", "genesis_time": 0})
+    with pytest.raises(ValueError):
+        Genesis.from_json({"chain_id": "ok", "genesis_time": 0, "params": {"nope": {}}})
+    doc = make_genesis().to_json()
+    doc["chains"] = [{"chain_id": "other", "validators": [["00" * 31, 5]]}]
+    with pytest.raises(ValueError, match="32-byte"):
+        Genesis.from_json(doc)
+    doc["validators"][0]["cons_pubkey"] = "zz"
+    with pytest.raises(ValueError, match="malformed"):
+        Genesis.from_json(doc)
 
 
 def test_genesis_json_roundtrip_and_single_init(tmp_path):
@@ -211,3 +225,29 @@ def test_init_chain_again_with_the_same_genesis_is_idempotent(tmp_path):
     other = make_genesis(n_accounts=2)
     with pytest.raises(RuntimeError):
         again.init_chain(other)
+
+
+def test_block_events_hold_only_begin_and_end_block_events():
+    chain = Chain()
+    res = chain.block([signed_tx(account(0), 1, [transfer(account(1), 5)])])
+    assert [e.type for e in res.tx_results[0].events] == ["transfer"]
+    assert "transfer" not in [e.type for e in res.events]
+    assert "mint" in [e.type for e in res.events]
+
+
+def test_bad_calls_get_clear_errors():
+    fresh = Application(None)
+    assert fresh.query("bank/account", bytes(20)).codespace == "not_found"
+    assert fresh.check_tx(b"\xa0").code != 0
+    chain = Chain()
+    assert chain.app.check_tx("not bytes").codespace == "bad_encoding"
+    assert chain.app.query("no/such/path").codespace == "unknown_query"
+    assert chain.app.query("bank/account", b"short").codespace == "invalid_request"
+    assert chain.app.query("qsc/balance", b"\xff").codespace == "invalid_request"
+    assert chain.app.query("store", 5).codespace == "invalid_request"
+    for path, data in (("qsc/balance", dumps(["STAR", 5])), ("staking/delegation", dumps([1, 2])),
+                       ("qcp/out", dumps([b"x", "y"])), ("qsc/allowance", dumps([1, 2, 3]))):
+        assert chain.app.query(path, data).code != 0
+    assert chain.app.check_tx(b"x" * 70_000).codespace == "tx_too_large"
+    with pytest.raises(ValueError):
+        chain.app.finalize_block(BlockInfo(5, T0, bytes(20)))

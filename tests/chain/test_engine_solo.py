@@ -336,3 +336,30 @@ def test_kill_9_restarts_at_the_last_committed_height_with_the_same_app_hash(tmp
         for raw in block["txs"]:
             assert store.tx_count(sha256(raw).digest()) == 1
     assert nonce > 0
+
+
+def test_a_failing_block_stops_the_engine_and_a_restart_replays_it(tmp_path, key):
+    engine = make_engine(tmp_path, key, block_interval=0.05)
+    real = engine.app.finalize_block
+
+    def broken(block):
+        if block.height == 3:
+            raise OSError("disk full")
+        return real(block)
+
+    engine.app.finalize_block = broken
+
+    async def run():
+        await engine.start()
+        error = await asyncio.wait_for(engine.wait_failed(), 30)
+        await engine.stop()
+        return error
+
+    error = asyncio.run(run())
+    assert isinstance(error, OSError)
+    assert engine.app.info().last_height == 2 and engine.store.last_height() == 3
+    engine.app.store.db.close()
+    engine.store.close()
+    again = make_engine(tmp_path, key, block_interval=0.05)
+    again.handshake()
+    assert again.height == 3 and again.store.raw_block(3)["app_hash"] is not None

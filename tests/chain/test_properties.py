@@ -166,3 +166,21 @@ def test_failed_included_tx_moves_only_fee_and_nonce(sender, amount):
     assert after[user.address] == before[user.address] - res.fee
     assert all(after[a] == before[a] for a in after if a != user.address)
     assert chain.next_nonce(user) == 2
+
+
+PATHS = ["store", "bank/account", "app/supply", "qsc/token", "qsc/tokens", "qsc/balance",
+         "qsc/allowance", "qsc/mining", "staking/validators", "staking/validator",
+         "staking/delegation", "mint/schedule", "distribution/pools", "identity/get", "qcp/out",
+         "qcp/seq", "nope"]
+FUZZ_CHAIN = Chain(genesis=genesis())
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=300), st.sampled_from(PATHS), st.integers(-2, 3), st.booleans())
+def test_garbage_never_raises_and_changes_nothing(blob, path, height, prove):
+    app = FUZZ_CHAIN.app
+    root = app.info().last_app_hash
+    assert app.check_tx(blob).code != 0
+    result = app.query(path, blob, height=height, prove=prove)
+    assert isinstance(result.code, int)
+    assert app.info().last_app_hash == root

@@ -177,3 +177,20 @@ def test_two_thirds_vote_out():
     assert res.code == 0
     assert chain.app.query("staking/validator", target).value["removed"]
     assert power_of(chain, 103) == 0
+
+
+def test_double_sign_also_cuts_unbondings_started_after_the_infraction():
+    chain = new_chain(3)
+    op = account(101).address
+    a = account(0)
+    chain.send(a, [{"type": "staking/delegate", "validator": op, "amount": 1_000 * QOS}])
+    infraction = chain.time
+    chain.send(a, [{"type": "staking/unbond", "validator": op, "amount": 1_000 * QOS}])
+    cons1 = cons_address(cons_key(1).pubkey)
+    pools = chain.app.query("distribution/pools").value
+    chain.block(misbehavior=[Evidence("duplicate_vote", cons1, 2, infraction, 30_000)])
+    after = chain.app.query("distribution/pools").value
+    assert after["unbonding"] == pools["unbonding"] - 1_000 * QOS * 500 // 10_000
+    before = chain.balance(a)
+    chain.block(advance=31)
+    assert chain.balance(a) - before == 1_000 * QOS * 9_500 // 10_000

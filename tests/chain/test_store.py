@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hashlib import sha256
+
 import cbor2
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,8 +15,27 @@ values = st.binary(min_size=0, max_size=8)
 
 
 def fresh_root(state: dict[bytes, bytes]) -> bytes:
+    """The root by the definition in docs/consensus.md section 10, independent of Tree."""
+    entries = sorted((sha256(k).digest(), v) for k, v in state.items())
+    return _subtree(entries, 0)
+
+
+def _subtree(entries: list[tuple[bytes, bytes]], depth: int) -> bytes:
+    if not entries:
+        return EMPTY
+    if len(entries) == 1:
+        kh, value = entries[0]
+        return sha256(b"\x00" + kh + sha256(value).digest()).digest()
+    bit = [(kh[depth // 8] >> (7 - depth % 8)) & 1 for kh, _ in entries]
+    left = [e for e, b in zip(entries, bit, strict=True) if b == 0]
+    right = [e for e, b in zip(entries, bit, strict=True) if b == 1]
+    return sha256(b"\x01" + _subtree(left, depth + 1) + _subtree(right, depth + 1)).digest()
+
+
+def test_tree_built_from_scratch_matches_the_definition():
+    state = {b"key%d" % i: b"value%d" % i for i in range(300)}
     tree = Tree(lambda h: (_ for _ in ()).throw(KeyError(h)))
-    return tree.update(EMPTY, state.items())
+    assert tree.update(EMPTY, state.items()) == fresh_root(state)
 
 
 @settings(max_examples=60, deadline=None)

@@ -92,6 +92,7 @@ def test_bad_strings_are_rejected_with_clear_errors(mp_batch):
         (["encode", "qos acc", "00"], "outside ASCII"),
         (["encode", "qosacc", "00" * 60], "exceed 90"),
         (["encode_raw", "qosacc", "text"], "bytes, not str"),
+        (["encode_raw", "qosacc", 20], "bytes, not int"),
         (["decode", "x", "x1b4n0q5v"], "invalid character"),
         (["decode", "li", "li1dgmt3"], "too short"),
         (["decode", "a", "A1G7SGD8"], "checksum is wrong"),

@@ -6,6 +6,7 @@ import importlib.util
 import random
 import unicodedata
 
+import pytest
 from mnemonic import Mnemonic
 
 from host.micropython import FIRMWARE_DIR
@@ -123,7 +124,11 @@ def test_nfkd_table_matches_unicodedata_for_every_code_point():
     spec = importlib.util.spec_from_file_location("_nfkd", FIRMWARE_DIR / "crypto" / "_nfkd.py")
     table = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(table)
-    assert table.UNICODE_VERSION == unicodedata.unidata_version
+    if table.UNICODE_VERSION != unicodedata.unidata_version:
+        pytest.skip(
+            f"crypto/_nfkd.py is for Unicode {table.UNICODE_VERSION}, "
+            f"this Python has {unicodedata.unidata_version}"
+        )
     shipped = [(table._at(i, 0), table._at(i, 1)) for i in range(table._COUNT)]
     changing: list[tuple[int, int]] = []
     for cp in range(0x80, 0x110000):
@@ -160,7 +165,7 @@ def test_bad_mnemonics_are_rejected(mp_batch):
     cases += [["valid", m] for m in bad_checksum + unknown + counts]
     cases += [["seed", bad_checksum[0], "", False], ["seed", counts[2], "", False]]
     cases += [["to_words", "00" * n] for n in (0, 15, 17, 31, 33, 64)]
-    cases += [["to_words_str", "a" * 32], ["valid", 12]]
+    cases += [["to_words_str", "a" * 32], ["to_words_str", 16], ["valid", 12]]
     replies = mp_batch(SETUP, cases)
     assert replies[: len(good)] == [["ok", True]] * len(good)
     rest = replies[len(good) :]
@@ -178,7 +183,8 @@ def test_bad_mnemonics_are_rejected(mp_batch):
     assert [r[0] for r in seeds] == ["ValueError", "ValueError"]
     for reply in rest[2 * n_bad + 2 : 2 * n_bad + 8]:
         assert reply[0] == "ValueError" and "16, 20, 24, 28 or 32 bytes" in reply[1]
-    assert rest[-2][0] == "TypeError"
+    assert rest[-3][0] == "TypeError"
+    assert rest[-2][0] == "TypeError"  # an int is not 16 zero bytes of entropy
     assert rest[-1] == ["ok", False]
 
 

@@ -264,6 +264,9 @@ while True:
         elif op == "add":
             a, b = arg.split(",")
             print(hex(secp256k1.add_scalars(int(a, 16), int(b, 16))))
+        elif op == "inv":
+            a, m = arg.split(",")
+            print(hex(secp256k1.inverse(int(a, 16), int(m, 16))))
     except ValueError:
         print("ValueError")
 """
@@ -319,3 +322,13 @@ def test_scalar_addition_is_mod_n():
     cases = [(N - 1, 1), (N - 1, N - 1), (5, 7), (N - 3, 10)]
     lines = [f"add {a:x},{b:x}" for a, b in cases]
     assert run_lines(POINT_DRIVER, lines) == [hex((a + b) % N) for a, b in cases]
+
+
+def test_modular_inverse_matches_python():
+    rng = random.Random(5)
+    cases = [(1, P), (P - 1, P), (2, N), (N - 1, N), (P + 5, P)]
+    cases += [(rng.randrange(1, m), m) for m in (P, N, 2**255 - 19) for _ in range(30)]
+    lines = [f"inv {a:x},{m:x}" for a, m in cases]
+    lines += [f"inv 0,{P:x}", f"inv {P:x},{P:x}", "inv 6,9"]
+    expected = [hex(pow(a, -1, m)) for a, m in cases] + ["ValueError"] * 3
+    assert run_lines(POINT_DRIVER, lines) == expected

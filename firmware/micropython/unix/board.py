@@ -65,14 +65,30 @@ class Board:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(socket.getaddrinfo(self.opts["host"], port)[0][-1])
         sock.setblocking(False)
+        try:
+            # room for a whole 16 KB frame's 261 reports arriving at once (SOL_SOCKET, SO_RCVBUF)
+            sock.setsockopt(1, 8, 1 << 20)
+        except OSError:
+            pass
 
         def write(data, peer):
             if peer is not None:
                 sock.sendto(data, peer)
 
         def read():
-            data, peer = sock.recvfrom(4096)
-            return data, peer
+            # Drain what is queued (a burst of reports), so a long frame is not read one
+            # datagram per loop turn while the kernel queue overflows.
+            out = []
+            for _ in range(300):
+                try:
+                    data, peer = sock.recvfrom(4096)
+                except OSError:
+                    break
+                if out and out[-1][1] == peer:
+                    out[-1][0].extend(data)
+                else:
+                    out.append((bytearray(data), peer))
+            return out
 
         self._add(sock, Link(name, write, reports=True, debug=debug), read)
 
@@ -91,7 +107,7 @@ class Board:
             if not b:
                 raise SystemExit("serial closed")
             out.extend(b)
-        return bytes(out), None
+        return [(bytes(out), None)]
 
     def _serial_write(self, data, peer):
         sys.stdout.buffer.write(data)
@@ -107,11 +123,12 @@ class Board:
             if mask & (select.POLLHUP | select.POLLERR) and not mask & select.POLLIN:
                 continue
             try:
-                data, peer = read()
+                batches = read()
             except OSError:
                 continue
-            if data:
-                yield link, data, peer
+            for data, peer in batches:
+                if data:
+                    yield link, data, peer
 
     def read_button(self):
         return None

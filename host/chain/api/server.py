@@ -155,6 +155,14 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route(
         "GET",
+        "/qcp/header/{height}",
+        "qcp_header",
+        "this node's QCP header signature: header `height` carries the app hash after "
+        "height-1; a relayer merges signatures from > 2/3 of the validators' nodes",
+        (Param("height", "path", "header height (>= 2)", "integer", True),),
+    ),
+    Route(
+        "GET",
         "/store/{key}",
         "store",
         "a raw state key with an inclusion/exclusion proof",
@@ -347,6 +355,36 @@ class Api:
         chain = _chain_id(request.match_info["chain"])
         seq = parse_int(request.match_info["seq"], "seq", low=1)
         return self._query(request, "qcp/out", cbor.dumps([chain, seq]))
+
+    async def qcp_header(self, request: web.Request) -> web.Response:
+        from host.core import cbor
+
+        height = parse_int(request.match_info["height"], "height", low=2)
+        key = getattr(self.node, "validator_key", None)
+        if key is None:
+            raise ApiError(404, "this node has no validator key to sign headers with")
+        block = self.engine.recorder.store.raw_block(height - 1)
+        if block is None or block["app_hash"] is None:
+            raise ApiError(404, f"height {height - 1} is not committed here")
+        chain = self.app.info().chain_id
+        app_hash = block["app_hash"]
+        sig = key.sign(cbor.dumps(["qos/qcp-header/1", chain, height, app_hash]))
+        header = {
+            "chain": chain,
+            "height": height,
+            "app_hash": app_hash,
+            "sigs": [[key.pubkey, sig]],
+        }
+        return _json(
+            {
+                "header": cbor.dumps(header).hex(),
+                "chain": chain,
+                "height": height,
+                "app_hash": app_hash.hex(),
+                "pubkey": key.pubkey.hex(),
+                "sig": sig.hex(),
+            }
+        )
 
     async def store(self, request: web.Request) -> web.Response:
         key = parse_hex(request.match_info["key"], "key")

@@ -14,7 +14,7 @@ from hashlib import sha256
 from host.chain.engine.blockstore import BlockStore, events_json
 from host.chain.types import BlockResult
 
-SUBSCRIBER_QUEUE = 1000  # events a slow websocket client may lag behind before it is dropped
+SUBSCRIBER_QUEUE = 100_000  # events a slow websocket client may lag behind before it is cut off
 LATENCY_WINDOW = 20000  # recent submit->commit latencies kept for the metrics
 
 

@@ -234,8 +234,19 @@ class SoloEngine:
         self._stopping = True
         self._wake.set()
         if self._task is not None:
-            await self._task
-            self._task = None
+            task, self._task = self._task, None
+            if not task.done():
+                await task
+
+    async def wait_failed(self) -> BaseException:
+        """Returns the error that stopped block production (never returns while it runs)."""
+        while True:
+            task = self._task
+            if task is not None and task.done() and not task.cancelled():
+                error = task.exception()
+                if error is not None:
+                    return error
+            await asyncio.sleep(0.5)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -255,7 +266,13 @@ class SoloEngine:
             if not self.create_empty_blocks and not self.mempool:
                 next_at = loop.time() + self.block_interval
                 continue
-            self.produce_block()
+            try:
+                self.produce_block()
+            except Exception:
+                # the application or the disk failed mid-block: stop producing rather than
+                # build on a state nobody can reproduce; a restart replays the stored block
+                log.exception("block %d failed; the engine stops", self.height + 1)
+                raise
             next_at = max(next_at + self.block_interval, loop.time() + self.block_interval / 10)
             await asyncio.sleep(0)  # let the API and submitters run between blocks
 

@@ -85,7 +85,13 @@ def vote_remove(ctx: Ctx, msg: dict) -> None:
         raise TxError("invalid_request", "target is not an active super node")
     if ctx.signer in target["remove_votes"]:
         raise TxError("already_exists", "already voted")
-    target["remove_votes"] = sorted(target["remove_votes"] + [ctx.signer])
+    # Only votes of operators that are super nodes now count (members change every epoch).
+    voters = [ctx.signer]
+    for op_ in target["remove_votes"]:
+        other = keeper.validator(ctx, op_)
+        if other is not None and other["cons_pubkey"] in active:
+            voters.append(op_)
+    target["remove_votes"] = sorted(voters)
     params = ctx.params["staking"]
     votes, members = len(target["remove_votes"]), len(active)
     ctx.emit("vote_remove", voter=ctx.signer, validator=op, votes=votes, of=members)

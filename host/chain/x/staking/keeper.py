@@ -26,6 +26,7 @@ UNB = b"staking/unb/"
 SET = b"staking/set"
 VOLUME = b"staking/volume"
 UNB_SEQ = b"staking/unb_seq"
+UNB_NEXT = b"staking/unb_next"  # earliest completion time of any entry (skip work until then)
 SCALE = 10**18  # reward index precision
 POWER_UNIT = 10_000  # 1 QOS of live weighted stake = 1 unit of consensus power
 
@@ -143,13 +144,21 @@ def unbond(ctx: Ctx, val: dict, delegator: bytes, amount: int) -> int:
     key = UNB + int(complete).to_bytes(8, "big") + seq.to_bytes(8, "big")
     ctx.put(key, {"delegator": delegator, "validator": val["operator"], "amount": amount,
                   "complete": complete})
+    due = ctx.get(UNB_NEXT)
+    if due is None or complete < due:
+        ctx.put(UNB_NEXT, complete)
     return int(complete)
 
 
 def mature_unbondings(ctx: Ctx) -> None:
+    due = ctx.get(UNB_NEXT)
+    if due is None or due > ctx.time:
+        return
+    ctx.delete(UNB_NEXT)
     for key, entry in ctx.items(UNB):
         if entry["complete"] > ctx.time:
-            break  # keys sort by completion time
+            ctx.put(UNB_NEXT, entry["complete"])  # keys sort by completion time
+            break
         bank.move_from_pool(ctx, "unbonding", entry["delegator"], entry["amount"])
         ctx.delete(key)
         ctx.emit("unbond_complete", delegator=entry["delegator"], amount=entry["amount"])
@@ -164,6 +173,28 @@ def slash(ctx: Ctx, val: dict, bps: int, reason: str) -> int:
         bank.pool_add(ctx, "community", cut)
     ctx.emit("slash", validator=val["operator"], amount=cut, reason=reason)
     return cut
+
+
+def slash_unbonding(ctx: Ctx, op: bytes, since: float, bps: int) -> int:
+    """Cut `bps` of the validator's unbonding entries that started at or after `since` (stake
+    that was bonded when the infraction happened cannot escape by unbonding)."""
+    unbonding = ctx.params["staking"]["unbonding_seconds"]
+    total = 0
+    for key, entry in ctx.items(UNB):
+        if entry["validator"] != op or entry["complete"] - unbonding < since:
+            continue
+        cut = entry["amount"] * bps // 10_000
+        if cut:
+            entry["amount"] -= cut
+            total += cut
+            if entry["amount"]:
+                ctx.put(key, entry)
+            else:
+                ctx.delete(key)
+    if total:
+        bank.pool_sub(ctx, "unbonding", total)
+        bank.pool_add(ctx, "community", total)
+    return total
 
 
 def jail(ctx: Ctx, val: dict, seconds: float, reason: str) -> None:

@@ -30,6 +30,7 @@ def begin_block(ctx: Ctx, block) -> None:
         if val is None or val["removed"]:
             continue
         keeper.slash(ctx, val, params["double_sign_slash_bps"], ev.kind)
+        keeper.slash_unbonding(ctx, val["operator"], ev.time, params["double_sign_slash_bps"])
         keeper.jail(ctx, val, params["double_sign_jail_seconds"], ev.kind)
         keeper.set_validator(ctx, val)
     window = params["signed_window"]

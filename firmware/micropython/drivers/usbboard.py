@@ -1,0 +1,97 @@
+# What the supported boards share: the wire over USB-CDC (the port's sys.stdin/sys.stdout, the
+# same stream the REPL uses when the app is not running), two push buttons to ground with the
+# internal pull-ups, an SSD1306 on I2C, and storage in /qos on the port's own LittleFS.
+# A board module gives the pins and builds the I2C bus; see its README for the wiring.
+import select
+import sys
+import time
+
+import micropython
+from machine import Pin
+
+from wire.link import Link
+
+DEBOUNCE_MS = 25
+STORAGE_DIR = "/qos"
+
+
+def cancel_held(pin_number):
+    # Holding cancel while the board resets keeps the app from starting (REPL for maintenance).
+    return Pin(pin_number, Pin.IN, Pin.PULL_UP).value() == 0
+
+
+class Button:
+    def __init__(self, name, pin_number):
+        self.name = name
+        self.pin = Pin(pin_number, Pin.IN, Pin.PULL_UP)
+        self.down = self.pin.value() == 0
+        self.changed = time.ticks_ms()
+
+    def pressed(self, now):
+        # Reports a press once, on a debounced release-to-press edge (active low).
+        down = self.pin.value() == 0
+        if down == self.down:
+            self.changed = now
+            return False
+        if time.ticks_diff(now, self.changed) < DEBOUNCE_MS:
+            return False
+        self.down = down
+        return down
+
+
+class UsbBoard:
+    MODEL = "QOS-1"
+
+    def __init__(self, i2c, confirm_pin, cancel_pin):
+        self.model = self.MODEL
+        self.storage_dir = STORAGE_DIR
+        self.display = self._display(i2c)
+        self.buttons = (Button("confirm", confirm_pin), Button("cancel", cancel_pin))
+        self.links = []
+        self.poller = select.poll()
+        self.stdin = sys.stdin.buffer
+        self.stdout = sys.stdout.buffer
+
+    def _display(self, i2c):
+        try:
+            from ssd1306 import SSD1306
+
+            return SSD1306(i2c)
+        except OSError:
+            return None  # no panel answered: get_info still works, nothing can be confirmed
+
+    def open_links(self, debug):
+        # Frames are binary: a 0x03 byte must not raise KeyboardInterrupt.
+        micropython.kbd_intr(-1)
+        self.links.append(Link("usb", self._write))
+        self.poller.register(sys.stdin, select.POLLIN)
+
+    def _write(self, data, peer):
+        self.stdout.write(data)
+
+    def poll(self, timeout_ms):
+        if not self.poller.poll(timeout_ms):
+            return
+        out = bytearray()
+        while len(out) < 512 and self.poller.poll(0):
+            b = self.stdin.read(1)
+            if not b:
+                break
+            out.extend(b)
+        if out:
+            yield self.links[0], bytes(out), None
+
+    def read_button(self):
+        if self.display is None:
+            return None  # nothing was shown, so nothing may be confirmed
+        now = time.ticks_ms()
+        for button in self.buttons:
+            if button.pressed(now):
+                return button.name
+        return None
+
+    def log(self, msg):
+        pass  # stdout is the wire
+
+    def log_exception(self, e):
+        pass

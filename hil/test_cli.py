@@ -1,0 +1,58 @@
+"""`qos device ...` against the device under test (the user presses through the debug link)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from devicekit import CHAIN, MNEMONIC, PIN
+
+from host.bridge import cli
+from host.core import keys
+from host.core import tx as txlib
+
+ACCOUNT = keys.Account.from_mnemonic(MNEMONIC)
+
+
+def qos(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="qos")
+    cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(list(argv))
+    return args.func(args)
+
+
+def test_info_address_pubkey(target, device, capsys):
+    assert qos("device", "-p", target.wire_path, "--json", "info") == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["initialized"] is True and info["locked"] is False
+    assert qos("device", "-p", target.wire_path, "--json", "address", "--index", "2") == 0
+    address = json.loads(capsys.readouterr().out)["address"]
+    assert address == keys.Account.from_mnemonic(MNEMONIC, "", 0, 2).address_string
+    assert qos("device", "-p", target.wire_path, "pubkey") == 0
+    assert ACCOUNT.pubkey_string in capsys.readouterr().out
+
+
+def test_sign_tx_file_confirmed_on_the_device(target, device, user, tmp_path, capsys):
+    tx = txlib.Tx(CHAIN, 4, 1_500, [txlib.transfer(ACCOUNT.address, 25_000)], "cli")
+    source = tmp_path / "tx.cbor"
+    source.write_bytes(tx.encode())
+    out = tmp_path / "signed.cbor"
+    argv = ("device", "-p", target.wire_path, "sign-tx", str(source), "--out", str(out))
+    assert user.confirm(lambda: qos(*argv)) == 0
+    signed = txlib.SignedTx.decode(out.read_bytes())
+    assert signed.verify() and signed.pubkey == ACCOUNT.pubkey and signed.tx == tx
+
+
+def test_cancel_on_the_device_is_exit_1(target, device, user, capsys):
+    assert user.cancel(lambda: qos("device", "-p", target.wire_path, "wipe")) == 1
+    assert "cancelled" in capsys.readouterr().err
+    assert device.get_info()["initialized"] is True
+
+
+def test_lock_unlock_with_pin_from_the_environment(target, device, monkeypatch, capsys):
+    monkeypatch.setenv("QOS_TEST_PIN", PIN)
+    assert qos("device", "-p", target.wire_path, "lock") == 0
+    assert qos("device", "-p", target.wire_path, "unlock", "--pin-env", "QOS_TEST_PIN") == 0
+    monkeypatch.setenv("QOS_TEST_PIN", "0000")
+    assert qos("device", "-p", target.wire_path, "unlock", "--pin-env", "QOS_TEST_PIN") == 1
+    assert "wrong PIN" in capsys.readouterr().err

@@ -1,0 +1,119 @@
+"""Handlers of `qos qrng sample|health|assess` (registered by qrng/cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from qrng.health import STARTUP_SAMPLES
+from qrng.pipeline import EntropyError, TestedSource
+from qrng.sources import SourceError, open_source
+
+MAX_SAMPLE_BYTES = 1 << 30
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+def sample(args: argparse.Namespace) -> int:
+    if not 1 <= args.nbytes <= MAX_SAMPLE_BYTES:
+        return _fail(f"--bytes must be 1..{MAX_SAMPLE_BYTES}")
+    try:
+        source = open_source(args.source)
+    except SourceError as e:
+        return _fail(str(e))
+    try:
+        tested = TestedSource(source)
+        data = tested.read(args.nbytes).tobytes() if args.raw else tested.conditioned(args.nbytes)
+    except (EntropyError, SourceError) as e:
+        return _fail(str(e))
+    finally:
+        source.close()
+    if args.out:
+        Path(args.out).write_bytes(data)
+    else:
+        print(data.hex())
+    return 0
+
+
+def health(args: argparse.Namespace) -> int:
+    if args.samples < STARTUP_SAMPLES:
+        return _fail(f"--samples must be at least {STARTUP_SAMPLES} (the start-up test)")
+    try:
+        source = open_source(args.source)
+    except SourceError as e:
+        return _fail(str(e))
+    tested = TestedSource(source)
+    t = tested.tests
+    print(f"source {source.name}: {source.bits}-bit samples, claimed H = {source.h} bits/sample")
+    print(f"cutoffs (alpha = 2^-30): RCT {t.rct_c}, APT {t.apt_c} in windows of {t.window}")
+    try:
+        tested.read(args.samples - STARTUP_SAMPLES)
+    except (EntropyError, SourceError) as e:
+        print(f"FAIL after {t.samples} samples: {e}")
+        return 1
+    finally:
+        source.close()
+    print(f"PASS: {t.samples} samples (start-up + continuous tests)")
+    return 0
+
+
+def assess(args: argparse.Namespace) -> int:
+    from qrng.assess import AssessmentError
+    from qrng.assess import assess as run_assessment
+
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        return _fail(f"cannot read {path}: {e.strerror}")
+    try:
+        if args.json:
+            result = run_assessment(data, args.bits or None)
+        else:
+            result = _assess_with_progress(data, args.bits or None, run_assessment)
+    except AssessmentError as e:
+        return _fail(str(e))
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2, default=float))
+    else:
+        _print_assessment(result)
+    if args.plot:
+        from qrng.plot import plot_assessment
+
+        plot_assessment(data, result, Path(args.plot))
+        if not args.json:
+            print(f"plot written to {args.plot}")
+    return 0
+
+
+def _assess_with_progress(data: bytes, bits: int | None, run):
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task("loading samples", total=None)
+        return run(data, bits, lambda name, label: bar.update(task, description=f"{label} {name}"))
+
+
+def _print_assessment(result) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"SP 800-90B non-IID assessment: {result.samples} samples")
+    for column in ("estimator", "data", "min-entropy"):
+        table.add_column(column)
+    for e in result.estimates:
+        value = "n/a" if e.min_entropy is None else f"{e.min_entropy:.6f}"
+        table.add_row(e.name, e.label, value)
+    console = Console()
+    console.print(table)
+    console.print(f"H_original: {result.h_original:.6f} (of {result.bits} bits)")
+    if result.h_bitstring is not None:
+        console.print(f"H_bitstring: {result.h_bitstring:.6f} per bit")
+    console.print(f"Assessed min-entropy: {result.min_entropy:.6f} bits per sample")

@@ -1,0 +1,75 @@
+"""The estimators against the NIST reference tool's own outputs on its four sample files."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qrng.assess import AssessmentError, assess, parse_reference, prepare
+
+# the official vectors live in ../shared beside the clone (as tests/conftest.py shared_vectors)
+NIST_DIR = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "sp800-90b"
+
+
+def shared_vectors(name: str) -> Path | None:
+    path = NIST_DIR.parent / name
+    return path if path.exists() else None
+
+
+NIST_FILES = ["truerand_1bit", "truerand_8bit", "biased-random-bits", "data.pi"]
+
+
+@pytest.mark.parametrize("name", NIST_FILES)
+def test_every_estimator_matches_the_reference_tool(name):
+    folder = shared_vectors("sp800-90b")
+    if folder is None:
+        pytest.skip("shared/vectors/sp800-90b not beside this clone")
+    reference = parse_reference((folder / f"{name}.res").read_text())
+    result = assess((folder / f"{name}.bin").read_bytes())
+    compared = 0
+    for estimate in result.estimates:
+        expected = reference.get((estimate.name, estimate.label))
+        if expected is None:
+            continue
+        assert estimate.min_entropy == pytest.approx(expected, rel=1e-3), (
+            estimate.label,
+            estimate.name,
+        )
+        compared += 1
+    # every estimate the tool printed was compared, and nothing the tool skipped was produced
+    assert compared == len(reference) - 1
+    assert result.min_entropy == pytest.approx(reference[("Assessed", "")], rel=1e-3)
+
+
+def test_constant_data_is_refused():
+    with pytest.raises(AssessmentError, match="single symbol"):
+        assess(bytes(5000))
+
+
+def test_samples_wider_than_the_declared_bits_are_refused():
+    with pytest.raises(AssessmentError, match="more than"):
+        prepare(bytes([0, 1, 7, 3]), bits=2)
+    with pytest.raises(AssessmentError, match="1..8"):
+        prepare(bytes([0, 1]), bits=9)
+
+
+def test_sparse_symbols_are_mapped_down_but_bitstring_keeps_raw_values():
+    s = prepare(bytes([4, 200, 4, 17] * 10))
+    assert s.alph == 3 and s.bits == 8
+    assert sorted(set(s.symbols.tolist())) == [0, 1, 2]
+    assert s.bitstring()[:8].tolist() == [0, 0, 0, 0, 0, 1, 0, 0]
+
+
+def test_a_deterministic_pattern_is_assessed_near_zero():
+    # a short repeating pattern: predictors get it right almost always
+    data = np.tile(np.array([0, 1, 1, 0, 1, 0, 0, 1], dtype=np.uint8), 20000)
+    result = assess(data)
+    assert result.min_entropy < 0.05
+
+
+def test_fair_generated_bits_are_assessed_near_one():
+    rng = np.random.default_rng(1234)
+    result = assess(rng.integers(0, 2, 200_000, dtype=np.uint8))
+    assert 0.8 < result.min_entropy <= 1.0
+    names = {e.name for e in result.estimates if e.min_entropy is not None}
+    assert len(names) == 10
