@@ -1,7 +1,7 @@
 import importlib
 import sys
 
-AREAS = ("crypto", "signer", "qrng", "chain", "app", "codec")
+AREAS = ("crypto", "signer", "qrng", "chain", "app", "codec", "relay")
 
 
 def main(argv: list[str]) -> int:

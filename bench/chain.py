@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -142,9 +141,12 @@ def solo_in_process(users: list[Account], txs: list[bytes], interval: float) -> 
 # ---- over HTTP: a load generator and a websocket listener ---------------------------------------
 
 
-async def drive_http(api_urls: list[str], ws_url: str, per_sender: list[list[bytes]]) -> dict:
-    """WORKERS concurrent submitters (each owns a fixed set of senders, so nonces stay ordered);
-    commit times come from the websocket's tx events."""
+async def drive_http(
+    api_urls: list[str], ws_url: str, per_sender: list[list[bytes]], rate: float | None = None
+) -> dict:
+    """WORKERS concurrent submitters (each owns a fixed set of senders, so nonces stay ordered),
+    as fast as the node answers or paced to `rate` tx/s in total; commit times come from the
+    websocket's tx events."""
     import aiohttp
 
     submitted: dict[str, float] = {}
@@ -167,7 +169,12 @@ async def drive_http(api_urls: list[str], ws_url: str, per_sender: list[list[byt
             nonlocal refused
             mine = [p for k, p in enumerate(per_sender) if k % WORKERS == w]
             url = api_urls[w % len(api_urls)] + "/txs"
+            gap = WORKERS / rate if rate else 0.0
+            due = time.perf_counter() + gap * w / WORKERS
             for raw in interleave(mine):
+                if gap:
+                    due += gap
+                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
                 tx_hash = sha256(raw).hexdigest()
                 submitted[tx_hash] = time.perf_counter()
                 while True:
@@ -219,7 +226,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def solo_http(users: list[Account], interval: float) -> dict:
+def solo_http(users: list[Account], interval: float, rate: float | None = None) -> dict:
     from host.chain.cli import main as qosd
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -239,29 +246,29 @@ def solo_http(users: list[Account], interval: float) -> dict:
         try:
             url = f"http://127.0.0.1:{port}"
             _wait_http(url + "/status")
-            per_sender = presign(users, HTTP_TXS)
-            return asyncio.run(drive_http([url], f"ws://127.0.0.1:{port}/ws", per_sender))
+            per_sender = presign(users, HTTP_TXS if rate is None else int(rate * 10))
+            return asyncio.run(drive_http([url], f"ws://127.0.0.1:{port}/ws", per_sender, rate))
         finally:
             proc.terminate()
             proc.wait(30)
 
 
-def network(users: list[Account]) -> dict | None:
+def network(users: list[Account], rate: float | None = None) -> dict | None:
     from host.chain.engine import testnet as localnet
 
     if localnet.cometbft_binary() is None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        base = random.randrange(20000, 60000, 100)
+        base = localnet.free_base_port()
         net = localnet.Testnet.create(Path(tmp) / "net", 4, chain_id=CHAIN, base_port=base,
                                       accounts=[(u.address, 10**6 * QOS) for u in users])
         try:
             net.start()
             _wait_http(net.validators[0].api_url + "/blocks/2")
-            per_sender = presign(users, NET_TXS)
+            per_sender = presign(users, NET_TXS if rate is None else int(rate * 10))
             apis = [v.api_url for v in net.validators]
             ws = net.validators[0].api_url.replace("http", "ws") + "/ws"
-            out = asyncio.run(drive_http(apis, ws, per_sender))
+            out = asyncio.run(drive_http(apis, ws, per_sender, rate))
             import urllib.request
 
             with urllib.request.urlopen(apis[0] + "/status") as resp:
@@ -281,10 +288,12 @@ def main() -> None:
     for interval in (1.0, 0.25):
         solo = solo_in_process(users, txs, interval)
         rows.append((f"solo engine in-process, {interval:g} s blocks", solo))
-    rows.append(("solo node over REST (qosd, 0.5 s blocks)", solo_http(users, 0.5)))
+    rows.append(("solo node over REST (qosd, 0.5 s blocks), saturated", solo_http(users, 0.5)))
+    rows.append(("solo node over REST, offered 300 tx/s for 10 s", solo_http(users, 0.5, 300)))
     net = network(users)
     if net is not None:
-        rows.append(("4 validators, CometBFT 0.38 (timeout_commit 300 ms)", net))
+        rows.append(("4 validators, CometBFT 0.38, saturated", net))
+        rows.append(("4 validators, CometBFT 0.38, offered 100 tx/s", network(users, 100)))
     else:
         print("cometbft not installed: 4-validator network skipped")
     print(f"{'engine':55} {'tx/s':>8} {'vs app':>7} {'p50 s':>7} {'p99 s':>7}")

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from host.bridge import framing
 from host.bridge.client import Client, DebugLink, DeviceError, Link, tx_sign_bytes
 from host.bridge.transport import open_transport
+from host.bridge.transport.udp import free_port_pair
 from host.core import keys
 from host.core import tx as txlib
 
@@ -147,7 +148,7 @@ def main() -> None:
     print(f"  ref   udp echo (Python peer)  p50 {statistics.median(floor):7.3f} ms")
     print(f"  ref   host sign_tx (PyNaCl)   p50 {statistics.median(host_sign):7.3f} ms")
 
-    with Emulator(port=_free_port_pair(), pty=True) as emulator:
+    with Emulator(port=free_port_pair(), pty=True) as emulator:
         with DebugLink.open(emulator.debug_path) as debug:
             debug.load(MNEMONIC, PIN)
             results = {}
@@ -176,20 +177,6 @@ def main() -> None:
         )
     free, used = state.get("mem_free"), state.get("mem_alloc")
     print(f"  device heap after the run: {free} B free, {used} B used")
-
-
-def _free_port_pair() -> int:
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-            try:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as second:
-                    second.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free UDP port pair")
 
 
 if __name__ == "__main__":

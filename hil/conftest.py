@@ -13,6 +13,7 @@ device: it reads the screen through the debug link and presses the buttons.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +66,7 @@ def debug(target: Target) -> Iterator[DebugLink]:
 @pytest.fixture
 def blank(target: Target, debug: DebugLink) -> Iterator[Client]:
     """A client to a wiped device (no wallet)."""
+    settle(debug)
     debug.wipe()
     client = Client.open(target.wire_path)
     yield client
@@ -76,6 +78,27 @@ def device(blank: Client, debug: DebugLink) -> Client:
     """A client to a device holding the known seed, unlocked."""
     debug.load(MNEMONIC, PIN)
     return blank
+
+
+@pytest.fixture(autouse=True)
+def emulator_survives(target: Target) -> Iterator[None]:
+    """Fails the test during which the emulator died on its own, with the emulator's log."""
+    yield
+    emulator = target.emulator
+    if emulator is not None and not emulator.running:
+        log = emulator.log()[-3000:]
+        emulator.start()
+        pytest.fail(f"the emulator died during this test; its log ends with:\n{log}")
+
+
+def settle(debug: DebugLink) -> None:
+    """Cancels whatever an earlier (failed) test left waiting for the user."""
+    for _ in range(50):
+        if not debug.state().get("busy"):
+            return
+        debug.press("cancel")
+        time.sleep(0.05)
+    raise RuntimeError("the device stays busy: a request keeps waiting for the user")
 
 
 def ensure_running(target: Target) -> None:

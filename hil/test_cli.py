@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from devicekit import CHAIN, MNEMONIC, PIN
+from devicekit import CHAIN, MNEMONIC, PIN, emulator_only
 
 from host.bridge import cli
 from host.core import keys
@@ -56,3 +56,13 @@ def test_lock_unlock_with_pin_from_the_environment(target, device, monkeypatch, 
     monkeypatch.setenv("QOS_TEST_PIN", "0000")
     assert qos("device", "-p", target.wire_path, "unlock", "--pin-env", "QOS_TEST_PIN") == 1
     assert "wrong PIN" in capsys.readouterr().err
+
+
+@emulator_only
+def test_the_demo_runs_end_to_end(capsys):
+    from host.bridge import demo
+
+    assert demo.run() == 0
+    out = capsys.readouterr().out
+    assert "verified on the host with host/core: yes" in out
+    assert "check rounds verified on the host: 2" in out

@@ -114,3 +114,25 @@ def test_failures_and_delay_survive_a_restart(device, debug, target):
     debug.call("debug_time", {"advance_s": 8})
     device.unlock(PIN)
     assert device.get_address(0, 0) == EXPECTED_ADDRESS
+
+
+def test_ping_answers_while_the_seed_is_derived(device, debug, target):
+    import threading
+
+    from host.bridge.client import Client
+
+    device.lock()
+    unlocking = threading.Thread(target=device.unlock, args=(PIN,), daemon=True)
+    answered_while_busy = 0
+    with Client.open(target.wire_path) as other:
+        unlocking.start()
+        while unlocking.is_alive():
+            if debug.state()["busy"] != "unlock":
+                continue
+            echoed = other.ping(b"are you there")
+            if debug.state()["busy"] == "unlock":  # still deriving after the ping came back
+                assert echoed == b"are you there"
+                answered_while_busy += 1
+        unlocking.join()
+    assert answered_while_busy > 0
+    assert device.get_address(0, 0) == EXPECTED_ADDRESS

@@ -2,8 +2,9 @@
 
 The predictors of SP 800-90B (MultiMCW, Lag, MultiMMC, LZ78Y) and the suffix-array scans are
 inherently sequential: each step depends on the state the previous one left. NumPy cannot
-vectorise them, so they are written as plain loops that Numba compiles to machine code; without
-Numba the same functions run as ordinary (slow) Python, giving the same answers.
+vectorise them, so they are written as plain loops that Numba compiles to machine code (cached on
+disk beside the module after the first run). Numba is a declared dependency; the uncompiled
+fallback below is only for reading and debugging the loops (slow, and written for int64 input).
 """
 
 from __future__ import annotations

@@ -241,13 +241,7 @@ def suffix_array(text: np.ndarray, alph: int) -> np.ndarray:
     n = text.size
     base = alph + 1  # 0 marks "past the end", which sorts first as suffix order requires
     per_key = max(1, min(n, int(62 / math.log2(base))))
-    padded = np.zeros(n + per_key, dtype=np.int64)
-    padded[:n] = text.astype(np.int64) + 1
-    keys = np.zeros(n, dtype=np.int64)
-    for j in range(per_key):
-        keys *= base
-        keys += padded[j : j + n]
-    rank = _dense_rank(keys)
+    rank = _dense_rank(k.pack_keys(text, base, per_key))
     span = per_key
     while rank.max() < n - 1 and span < n:
         following = np.zeros(n, dtype=np.int64)
@@ -357,7 +351,9 @@ def predictors(data: np.ndarray, alph: int) -> list[Estimate]:
         # table sizes from the most contexts and (context, next) pairs that can be stored
         contexts = sum(min(max_entries, n, alph ** (d + 1)) for d in range(16))
         pairs = sum(min(max_entries, n, alph ** (d + 2)) for d in range(16))
-        mmc = k.multi_mmc(data, alph, max_entries, _capacity_bits(contexts), _capacity_bits(pairs))
+        # int64 samples: with uint8 ones the compiled kernel mispredicted (tests/qrng pin this)
+        wide = data.astype(np.int64)
+        mmc = k.multi_mmc(wide, alph, max_entries, _capacity_bits(contexts), _capacity_bits(pairs))
     out.append(prediction_estimate("MultiMMC Prediction", *mmc, alph))
     if n > 18:
         max_dict = 65_536

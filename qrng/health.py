@@ -67,8 +67,7 @@ class HealthTests:
         self.apt_c = apt_cutoff(h, self.window, alpha_exp)
         self.samples = 0
         self.failed: str | None = None
-        self._last = -1  # last sample seen and the length of its run
-        self._run = 0
+        self._tail = np.zeros(0, dtype=np.uint8)  # last RCT cutoff - 1 samples seen
         self._window_first = -1  # APT state for the window in progress
         self._window_seen = 0
         self._window_count = 0
@@ -98,16 +97,20 @@ class HealthTests:
         self.samples += int(data.size)
 
     def _repetition_count(self, data: np.ndarray) -> None:
-        starts = np.flatnonzero(data[1:] != data[:-1]) + 1  # where a new run begins
-        bounds = np.concatenate(([0], starts, [data.size]))
-        runs = np.diff(bounds)
-        if int(data[0]) == self._last:
-            runs[0] += self._run  # the first run continues the previous call's last one
-        longest = int(runs.max())
-        if longest >= self.rct_c:
-            self._fail("repetition count test", f"{longest} identical samples, cutoff {self.rct_c}")
-        self._last = int(data[-1])
-        self._run = int(runs[-1])
+        # A run of C equal samples is C-1 consecutive "equal to the previous" flags; AND-ing the
+        # flag array with itself shifted C-2 times finds one without walking the runs. The last
+        # C-1 samples are kept so a run split across calls is still seen.
+        c = self.rct_c
+        joined = np.concatenate((self._tail, data)) if self._tail.size else data
+        if joined.size >= c:
+            same = joined[1:] == joined[:-1]
+            width = same.size - (c - 2)
+            hit = same[:width].copy()
+            for shift in range(1, c - 1):
+                np.logical_and(hit, same[shift : shift + width], out=hit)
+            if hit.any():
+                self._fail("repetition count test", f"{c} identical samples, cutoff {c}")
+        self._tail = joined[-(c - 1) :].copy()
 
     def _apt_failed(self, count: int) -> None:
         detail = f"{count} of {self.window} samples equal, cutoff {self.apt_c}"

@@ -32,23 +32,30 @@ def random_bytes(n, extra=b""):
         release_rng()
 
 
-KEY_MODULES = ("crypto.keys", "crypto.bip32", "crypto.secp256k1", "crypto.ed25519", "crypto.bech32")
+def prepare_curves():
+    # The fixed-base tables of both curves (public multiples of the base points, no secrets) are
+    # built once at boot, while the heap is still unfragmented: building them later needs tens of
+    # KB at once, which a heap that has loaded and dropped apps for a while may not have in one
+    # piece. They and the key code stay loaded from then on.
+    from crypto import ed25519, keys, secp256k1  # noqa: F401 (keys: resident from boot too)
+
+    secp256k1.public_key(b"\x00" * 31 + b"\x01")
+    ed25519.public_key(bytes(32))
+    gc.collect()
 
 
 def release_keys():
-    # The curve tables are the biggest thing on the heap; a setup check round or a lock lets them
-    # go (the next key derivation rebuilds them).
+    # Drops the cached secret key material (chain node, last key pair); the code stays.
     keys = sys.modules.get("crypto.keys")
     if keys is not None:
         keys.forget()
-    unload(*KEY_MODULES)
 
 
 def release_wallet():
     # Locked, the device only needs what get_info, unlock and setup use: the signing app, the tx
     # decoder and the key code go until the next unlock.
     release_keys()
-    unload("apps.wallet", "codec.tx", "crypto.hmac", "crypto.sha512", "crypto._sha512_viper")
+    unload("apps.wallet", "codec.tx")
 
 
 class WithPubkey:

@@ -23,11 +23,13 @@ def methods(dev):
 def _bind(dev, fn):
     def handler(params):
         try:
-            return fn(dev, params)
+            result = fn(dev, params)
         finally:
             from apps import unload
 
             unload("apps.management")
+        dev.warm_keys()
+        return result
 
     return handler
 

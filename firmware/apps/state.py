@@ -65,6 +65,13 @@ class Device:
             gc.collect()
         return pair
 
+    def warm_keys(self):
+        # Right after an unlock the heap holds the least it ever will while unlocked: build the
+        # curve tables (the biggest transient allocation there is) now, not in the middle of a
+        # sign_tx with the tx decoder loaded.
+        if self.seed is not None and not self.keys:
+            self.keypair(0, 0)
+
     def set_seed(self, seed):
         self.seed = seed
         self.keys = {}

@@ -41,6 +41,9 @@ def sign_tx(dev, params):
     account, index = common.get_path(params)
     raw = common.get_bytes(params, "tx", 1, MAX_TX)
     dev.require_unlocked()
+    # The key first: building the curve tables needs the most RAM, so it happens before the tx
+    # decoder is loaded (afterwards the key is cached and signing needs little).
+    dev.keypair(account, index)
     from codec import tx as txcodec
 
     try:
@@ -64,6 +67,7 @@ def sign_message(dev, params):
     chain = common.get_str(params, "chain", 32)
     message = common.get_bytes(params, "message", 1, MAX_MESSAGE)
     dev.require_unlocked()
+    dev.keypair(account, index)  # before the decoder is loaded, as in sign_tx
     from codec import tx as txcodec
 
     try:

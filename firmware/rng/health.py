@@ -52,6 +52,64 @@ def apt_cutoff(h, window, alpha_exp=DEFAULT_ALPHA_EXP):
     return 1
 
 
+
+try:
+    import micropython
+
+    @micropython.viper
+    def _scan(buf, n: int, st, rct_c: int, apt_c: int, window: int, mask: int) -> int:
+        # The RCT + APT loop over n samples, compiled to machine code. State (all small
+        # non-negative numbers, so 32-bit words are enough): last sample (256 = none), run
+        # length, APT first sample, samples seen in the window, its count. Returns 0, or
+        # 1 = RCT, 2 = APT, 3 = sample too wide, with the offending count in st[5].
+        p = ptr8(buf)
+        s = ptr32(st)
+        last = int(s[0])
+        run = int(s[1])
+        a = int(s[2])
+        seen = int(s[3])
+        count = int(s[4])
+        i = 0
+        result = 0
+        while i < n:
+            x = int(p[i])
+            if x > mask:
+                result = 3
+                break
+            if x == last:
+                run += 1
+                if run >= rct_c:
+                    s[5] = run
+                    result = 1
+                    break
+            else:
+                last = x
+                run = 1
+            if seen == 0:
+                a = x
+                count = 1
+                seen = 1
+            else:
+                seen += 1
+                if x == a:
+                    count += 1
+                    if count >= apt_c:
+                        s[5] = count
+                        result = 2
+                        break
+                if seen == window:
+                    seen = 0
+            i += 1
+        s[0] = last
+        s[1] = run
+        s[2] = a
+        s[3] = seen
+        s[4] = count
+        return result
+
+except (ImportError, AttributeError, SyntaxError, NameError):
+    _scan = None
+
 class HealthTests:
     """RCT + APT over a stream of samples (one sample per byte), continuous across feed() calls.
 
@@ -76,6 +134,23 @@ class HealthTests:
         self._apt_n = 0
         self._apt_count = 0
 
+    def _feed_fast(self, samples):
+        import array
+
+        last = 256 if self._last < 0 else self._last
+        a = 256 if self._apt_a < 0 else self._apt_a
+        st = array.array("I", [last, self._run, a, self._apt_n, self._apt_count, 0])
+        code = _scan(samples, len(samples), st, self.rct_c, self.apt_c, self.window, self.mask)
+        if code == 1:
+            self._fail("repetition count test", "%d identical samples, cutoff %d" % (st[5], self.rct_c))
+        if code == 2:
+            detail = "%d of %d samples equal, cutoff %d" % (st[5], self.window, self.apt_c)
+            self._fail("adaptive proportion test", detail)
+        if code == 3:
+            self._fail("sample width", "a sample does not fit in %d bits" % self.bits)
+        self._last, self._run, self._apt_a, self._apt_n, self._apt_count = st[0], st[1], st[2], st[3], st[4]
+        self.samples += len(samples)
+
     def _fail(self, test, detail):
         self.failed = "%s: %s failed (%s)" % (self.name, test, detail)
         raise HealthTestFailure(self.failed)
@@ -83,6 +158,9 @@ class HealthTests:
     def feed(self, samples):
         if self.failed:
             raise HealthTestFailure(self.failed)
+        if _scan is not None and isinstance(samples, (bytes, bytearray)):
+            self._feed_fast(samples)
+            return
         mask = self.mask
         rct_c = self.rct_c
         apt_c = self.apt_c

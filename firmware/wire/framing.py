@@ -14,9 +14,10 @@ REPORT_SIZE = 64
 REPORT_ID = 0x3F
 CHUNK = REPORT_SIZE - 1
 
-# Events returned by Decoder.feed(): (FRAME, payload) or (TOO_LARGE, length).
+# Events returned by Decoder.feed(): (FRAME, payload: memoryview) or (TOO_LARGE, length).
 FRAME = 0
 TOO_LARGE = 1
+NO_MEMORY = 2  # a frame within the limit that found no room on the heap: skipped, answered -32004
 
 
 def encode(payload):
@@ -48,17 +49,24 @@ def report_payload(report):
 
 
 class Decoder:
-    """Incremental stream decoder that resynchronises on the magic after any garbage."""
+    """Incremental stream decoder that resynchronises on the magic after any garbage.
+
+    Small frames are assembled in `buf`. Once a header announces a long frame, the frame gets one
+    buffer of its final size (`frame`, filled up to `fill`), so a 16 KB frame arriving in 64-byte
+    reports does not regrow and copy a buffer 260 times on a 192 KB heap.
+    """
 
     def __init__(self, max_payload=MAX_PAYLOAD):
         self.max_payload = max_payload
         self.buf = bytearray()
+        self.frame = None
+        self.fill = 0
         self.skip = 0  # bytes of an oversized frame still to drop
         self.dropped = 0  # garbage bytes dropped so far (diagnostics)
         self.bad_crc = 0
 
     def pending(self):
-        return len(self.buf) > 0 or self.skip > 0
+        return len(self.buf) > 0 or self.skip > 0 or self.frame is not None
 
     def feed(self, data):
         events = []
@@ -66,6 +74,14 @@ class Decoder:
             n = min(self.skip, len(data))
             self.skip -= n
             data = data[n:]
+        if self.frame is not None:
+            n = min(len(self.frame) - self.fill, len(data))
+            self.frame[self.fill:self.fill + n] = data[:n]
+            self.fill += n
+            data = data[n:]
+            if self.fill < len(self.frame):
+                return events
+            self._finish_frame(events)
         self.buf.extend(data)
         while self._step(events):
             pass
@@ -77,6 +93,9 @@ class Decoder:
         # are still delivered; everything else is dropped, so the next frame starts clean.
         events = []
         self.skip = 0  # an oversized frame that was cut short ends here too
+        if self.frame is not None:
+            self.buf = self.frame[:self.fill] + self.buf
+            self.frame = None
         while self.buf:
             nxt = self.buf.find(MAGIC, 1)
             if nxt < 0:
@@ -90,6 +109,24 @@ class Decoder:
     def _drop(self, n):
         self.dropped += n
         self.buf = self.buf[n:]
+
+    def reset(self):
+        # Forget everything buffered (after running out of memory mid-frame).
+        self.buf = bytearray()
+        self.frame = None
+        self.skip = 0
+
+    def _finish_frame(self, events):
+        frame = self.frame
+        self.frame = None
+        payload = _check(frame)
+        if payload is None:
+            # not a frame after all: rescan everything after its first byte
+            self.bad_crc += 1
+            self.dropped += 1
+            self.buf = frame[1:] + self.buf
+        else:
+            events.append((FRAME, payload))
 
     def _step(self, events):
         buf = self.buf
@@ -108,23 +145,58 @@ class Decoder:
             self._drop(1)
             return True
         length = (buf[3] << 8) | buf[4]
+        total = HEADER + length + TRAILER
         if length > self.max_payload:
-            total = HEADER + length + TRAILER
             have = min(total, len(buf))
             self.buf = buf[have:]
             self.skip = total - have
             events.append((TOO_LARGE, length))
             return True
-        total = HEADER + length + TRAILER
         if len(buf) < total:
+            if total > 256:
+                frame = _allocate(total)
+                if frame is None:
+                    # skip it like an oversized frame, but say why
+                    self.skip = total - len(buf)
+                    self.buf = bytearray()
+                    events.append((NO_MEMORY, length))
+                    return False
+                frame[:len(buf)] = buf
+                self.frame = frame
+                self.fill = len(buf)
+                self.buf = bytearray()
             return False
-        body = bytes(buf[2:HEADER + length])
-        want = struct.unpack(">I", buf[HEADER + length:total])[0]
-        if crc32(body) & 0xFFFFFFFF != want:
-            # not a frame after all (or a corrupted one): rescan from the next byte
+        payload = _check(memoryview(buf)[:total])
+        if payload is None:
             self.bad_crc += 1
             self._drop(1)
             return True
         self.buf = buf[total:]
-        events.append((FRAME, body[3:]))
+        events.append((FRAME, payload))
         return True
+
+
+def _allocate(n):
+    try:
+        return bytearray(n)
+    except MemoryError:
+        pass
+    import gc
+
+    gc.collect()
+    try:
+        return bytearray(n)
+    except MemoryError:
+        return None
+
+
+def _check(frame):
+    # The payload of a complete frame, or None if its CRC is wrong. The payload is a memoryview
+    # into the frame's own buffer, which the decoder never writes again: no copy of a 16 KB
+    # payload on a 192 KB heap.
+    view = memoryview(frame)
+    n = len(view) - TRAILER
+    want = struct.unpack(">I", view[n:])[0]
+    if crc32(view[2:n]) & 0xFFFFFFFF != want:
+        return None
+    return view[HEADER:n]

@@ -22,8 +22,19 @@ class Session:
         self.requests = 0
 
     def run(self):
+        # The loop never ends: whatever goes wrong reading the links is logged and the loop
+        # goes on (a board must not need a reset because a host sent something odd).
         while True:
-            self.pump(100)
+            try:
+                self.pump(100)
+            except MemoryError as e:
+                # a frame too big for what is free now: drop partial frames, the host retries
+                for link in self.board.links:
+                    link.decoder.reset()
+                gc.collect()
+                self.board.log_exception(e)
+            except Exception as e:
+                self.board.log_exception(e)
 
     def pump(self, timeout_ms):
         for link, data, peer in self.board.poll(timeout_ms):
@@ -39,6 +50,10 @@ class Session:
         if kind == framing.TOO_LARGE:
             err = errors.RpcError(errors.TOO_LARGE, "frame of %d bytes is over the limit" % value)
             self.reply(link, rpc.encode_error(None, err))
+            return
+        if kind == framing.NO_MEMORY:
+            msg = "frame of %d bytes does not fit in the device's free memory" % value
+            self.reply(link, rpc.encode_error(None, errors.RpcError(errors.TOO_LARGE, msg)))
             return
         try:
             rid, method, params = rpc.parse_request(value)

@@ -570,9 +570,13 @@ class DebugLink:
         pin: str,
         passphrase: str | None = None,
         label: str | None = None,
+        nfkd: bool | None = None,
     ) -> None:
         params = _optional(
-            {"mnemonic": mnemonic, "pin": check_pin(pin)}, passphrase=passphrase, label=label
+            {"mnemonic": mnemonic, "pin": check_pin(pin)},
+            passphrase=passphrase,
+            label=label,
+            nfkd=nfkd,
         )
         self.link.call("debug_load", params, USER_TIMEOUT)
 

@@ -31,6 +31,14 @@ VALIDATOR_FIELDS = {"validator"}
 HEX_FIELDS = {"cons_pubkey", "profile_hash", "proof", "header"}
 
 
+HINTS = {
+    -32002: "unlock it first: qos device unlock",
+    -32003: "the device is waiting for a button press for another request",
+    -32005: "see the device state with: qos device info",
+    -32007: "the device counts down after wrong PINs; try again after the wait",
+}
+
+
 class UsageError(ValueError):
     """Bad CLI input (a file, a PIN entry): exit status 2, nothing sent to the device."""
 
@@ -46,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"error": {"code": exc.code, "message": exc.message}}))
         err.print(f"[red]device refused:[/] {escape(exc.message)} ({exc.code})")
+        hint = HINTS.get(exc.code)
+        if hint:
+            err.print(hint)
         return 1
     except TransportError as exc:
         err.print(f"[red]cannot talk to the device:[/] {escape(str(exc))}")
@@ -65,12 +76,16 @@ def emit(args: argparse.Namespace, data: dict[str, Any], human: Callable[[], Non
 
 @contextlib.contextmanager
 def working(message: str) -> Iterator[None]:
-    """A spinner on stderr while the device works or waits for a button press."""
-    if err.is_terminal:
-        with err.status(message):
-            yield
-    else:
+    """A spinner with the elapsed time on stderr while the device works or waits for a press."""
+    if not err.is_terminal:
         err.print(message)
+        yield
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        progress.add_task(message, total=None)
         yield
 
 

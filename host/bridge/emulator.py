@@ -56,7 +56,8 @@ class Emulator:
         self.heap = heap
         self._workdir = Path(tempfile.mkdtemp(prefix="qos-emu-"))
         self.flash_path = Path(flash) if flash is not None else self._workdir / "flash.img"
-        self.log_path = self._workdir / "emulator.log"
+        # QOS_EMU_LOG=PATH keeps the firmware's stderr (tracebacks) after the emulator is gone
+        self.log_path = Path(os.environ.get("QOS_EMU_LOG") or self._workdir / "emulator.log")
         self.wire_path = f"udp:127.0.0.1:{port}"
         self.debug_path = None if production else f"udp:127.0.0.1:{port + 1}"
         self.pty_path: str | None = None

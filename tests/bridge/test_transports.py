@@ -142,3 +142,37 @@ def test_enumeration_runs_without_devices_or_backends():
     # No QOS device is plugged into the CI machine; enumeration must still answer, not raise.
     found = enumerate_devices()
     assert all(d.path.split(":")[0] in ("serial", "hid", "usb") for d in found)
+
+
+class LoopbackHidDevice:
+    """Stands in for a hidapi device handle: what is written comes back as input reports."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.written.append(bytes(data))
+        return len(data)
+
+    def read(self, size: int, timeout_ms: int) -> list[int]:
+        if not self.written:
+            return []
+        report = self.written.pop(0)[1:]  # strip the report-id byte hidapi wants on writes
+        return list(report[:size])
+
+    def close(self) -> None:
+        self.written.clear()
+
+
+def test_hid_transport_prefixes_report_id_zero_and_round_trips_frames():
+    from host.bridge.transport.hid import HidTransport
+
+    handle = LoopbackHidDevice()
+    transport = HidTransport(handle, "/dev/hidraw7")
+    frame = framing.encode_frame(bytes(range(150)))
+    transport.write(frame)
+    assert [len(w) for w in handle.written] == [65, 65, 65]
+    assert all(w[:2] == b"\x00\x3f" for w in handle.written)
+    assert read_until_frames(transport, 1) == [bytes(range(150))]
+    assert transport.read(0.01) == b""
+    assert transport.path == "hid:/dev/hidraw7"

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import socket
 import threading
 import time
 import urllib.error
@@ -137,6 +136,8 @@ class Load:
         self.net = net
         self.healthy = healthy
         self.accepted: dict[str, tuple[int, int]] = {}  # hash -> (receiver index, amount)
+        self.where: dict[str, tuple[int, float]] = {}  # hash -> (validator, time accepted)
+        self.inflight = Counter()
         self.rejected = 0
         self.stop = threading.Event()
         self.lock = threading.Lock()
@@ -151,36 +152,66 @@ class Load:
         for thread in self.threads:
             thread.join(120)
 
+    def drain(self, index: int) -> None:
+        """Wait until no submission to validator `index` is in flight (it is already excluded
+        from new ones), then give its mempool a moment to gossip what it accepted: a CometBFT
+        mempool is not persistent, so a tx only the killed node had would be lost."""
+        wait_until(lambda: self.inflight[index] == 0, 30, f"submissions to node{index}")
+        time.sleep(1.0)
+
+    def _post(self, index: int, raw: bytes) -> tuple[int, dict]:
+        with self.lock:
+            if index not in self.healthy():
+                return 0, {}
+            self.inflight[index] += 1
+        try:
+            return http("POST", self.net.validators[index].api_url + "/txs", raw)
+        finally:
+            with self.lock:
+                self.inflight[index] -= 1
+
     def _sender(self, s: int) -> None:
         rng = random.Random(s)
         sender = account(s)
-        nonce = 0
+        nonce = 0  # the last nonce a node accepted from us; it never goes back
+        unsure: bytes | None = None  # a tx whose POST failed in flight: resend the same bytes
         while not self.stop.is_set():
-            val = self.net.validators[rng.choice(self.healthy())]
+            index = rng.choice(self.healthy())
+            val = self.net.validators[index]
             last = None
             for _ in range(BURST):
                 receiver = 100 + rng.randrange(4)
                 amount = rng.randrange(1, 1000)
-                raw = signed_transfer(sender, nonce + 1, account(receiver).address, amount)
+                raw = unsure or signed_transfer(sender, nonce + 1, account(receiver).address,
+                                                amount)
                 try:
-                    status, doc = http("POST", val.api_url + "/txs", raw)
+                    status, doc = self._post(index, raw)
                 except OSError:
+                    unsure = raw
                     break
-                if status == 202 and doc.get("code") == 0:
+                if status == 202 and doc.get("code") == 0 or doc.get("codespace") == (
+                    "already_exists"
+                ):
+                    if unsure is not None:
+                        tx = cbor.loads(raw)["tx"]
+                        receiver = 100 + [account(100 + r).address for r in range(4)].index(
+                            tx["msgs"][0]["to"]
+                        )
+                        amount = tx["msgs"][0]["amount"]
+                    unsure = None
                     nonce += 1
-                    last = doc["hash"]
+                    last = sha256(raw).hexdigest()
                     with self.lock:
-                        self.accepted[doc["hash"]] = (receiver, amount)
+                        self.accepted[last] = (receiver, amount)
+                        self.where[last] = (index, time.monotonic())
                 else:
+                    # e.g. bad_nonce from a node that has not seen our previous tx yet: the
+                    # same nonce goes to a node again later, never a lower one
                     with self.lock:
                         self.rejected += 1
                     break
             if last is None:
                 time.sleep(0.3)
-                # resynchronise with the chain: the committed nonce is the truth
-                status, acc = http("GET", f"{val.api_url}/accounts/{sender.address_string}")
-                if status == 200:
-                    nonce = max(nonce, acc["value"]["nonce"])
                 continue
             self._wait_committed(val.api_url, last)
 
@@ -212,28 +243,10 @@ def wait_until(predicate, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def free_base() -> int:
-    for _ in range(100):
-        base = random.randrange(20000, 60000, 100)
-        try:
-            socks = []
-            for port in range(base, base + 40):
-                sock = socket.socket()
-                socks.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-    raise RuntimeError("no free port range")
-
-
 def test_four_validators_survive_kill_pause_and_partition(tmp_path):
     if localnet.cometbft_binary() is None:
         pytest.skip("cometbft binary not installed (make setup builds it with go install)")
-    base = free_base()
+    base = localnet.free_base_port()
     proxies = LinkProxies(4, lambda j: base + 10 * j + 6)
     funded = [(account(s).address, 10**6 * QOS) for s in range(SENDERS)]
     net = localnet.Testnet.create(
@@ -256,24 +269,34 @@ def test_four_validators_survive_kill_pause_and_partition(tmp_path):
             )
 
         def caught_up(i: int) -> None:
+            # a lagging node checks txs against old state: it takes load again only once level
+            live = max(height(net.validators[j]) for j in range(4) if j not in disturbed)
+            wait_until(lambda: height(net.validators[i]) >= live, 120, f"node{i} to catch up")
             disturbed.discard(i)
             progress(2, timeout=120)
 
+        events: list[tuple[str, float]] = []
         progress(3)
         # 1. kill -9 validator 1 (both its processes), keep going on 3 of 4, restart it
         disturbed.add(1)
+        load.drain(1)
+        events.append(("net.kill(1)", time.monotonic()))
         net.kill(1)
         progress(8)
         net.start_validator(1)
         caught_up(1)
         # 2. pause validator 2 (SIGSTOP), resume it
         disturbed.add(2)
+        load.drain(2)
+        events.append(("net.pause(2)", time.monotonic()))
         net.pause(2)
         progress(8)
         net.resume(2)
         caught_up(2)
         # 3. cut validator 3 off from every peer, then reconnect it
         disturbed.add(3)
+        load.drain(3)
+        events.append(("proxies.cut(3)", time.monotonic()))
         proxies.cut(3)
         progress(8)
         proxies.restore(3)
@@ -300,7 +323,11 @@ def test_four_validators_survive_kill_pause_and_partition(tmp_path):
             seen.update(blocks[0]["txs"])
         # every accepted tx committed, exactly once, successfully
         for tx_hash in accepted:
-            assert seen[tx_hash] == 1, f"tx {tx_hash} committed {seen[tx_hash]} times"
+            node_index, accepted_at = load.where[tx_hash]
+            assert seen[tx_hash] == 1, (
+                f"tx {tx_hash} committed {seen[tx_hash]} times; accepted by node{node_index} "
+                f"at {accepted_at:.1f}; perturbations: {events}"
+            )
             assert http("GET", f"{url0}/txs/{tx_hash}")[1]["code"] == 0
         assert all(count == 1 for count in seen.values())
         # receivers hold exactly what was sent to them

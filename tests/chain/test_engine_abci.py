@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import random
 import socket
 import time
 import urllib.request
@@ -246,21 +245,6 @@ def test_bad_requests_get_errors_and_the_connection_survives(served):
 # ---- with the real CometBFT --------------------------------------------------------------------
 
 
-def _free_base() -> int:
-    for _ in range(50):
-        base = random.randrange(30000, 60000, 100)
-        ok = True
-        for offset in range(6, 10):
-            with socket.socket() as sock:
-                try:
-                    sock.bind(("127.0.0.1", base + offset))
-                except OSError:
-                    ok = False
-        if ok:
-            return base
-    raise RuntimeError("no free ports")
-
-
 def _get(url: str) -> dict:
     with urllib.request.urlopen(url, timeout=10) as resp:
         return json.loads(resp.read())
@@ -291,13 +275,13 @@ def _wait_height(url: str, height: int, timeout: float = 60) -> dict:
 
 @pytest.mark.cometbft
 def test_real_cometbft_drives_the_app_and_survives_kill_9(tmp_path):
-    from host.chain.engine.testnet import Testnet, cometbft_binary
+    from host.chain.engine.testnet import Testnet, cometbft_binary, free_base_port
 
     if cometbft_binary() is None:
         pytest.skip("cometbft binary not installed (make setup builds it with go install)")
     _pb()
     funded = account(0)
-    net = Testnet.create(tmp_path / "net", 1, chain_id=CHAIN, base_port=_free_base(),
+    net = Testnet.create(tmp_path / "net", 1, chain_id=CHAIN, base_port=free_base_port(1),
                          accounts=[(funded.address, 10**6 * QOS)])
     val = net.validators[0]
     try:

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from host.chain.app import Application
+from host.chain.types import Evidence
 from tests.chain.helpers import QOS, Chain, account, make_genesis, signed_tx
 
 N = 5
@@ -30,8 +31,20 @@ op = st.tuples(
     st.one_of(st.integers(1, 2_000), st.integers(1, 3_000_000 * QOS)),
     st.sampled_from(["ok", "ok", "ok", "bad_nonce", "bad_chain", "bad_sig", "low_fee"]),
 )
-blocks = st.lists(st.tuples(st.lists(op, max_size=6), st.sampled_from([3, 3, 7, 25])),
+blocks = st.lists(st.tuples(st.lists(op, max_size=6), st.sampled_from([3, 3, 7, 25]),
+                            st.sampled_from(["normal", "normal", "evidence", "missed"])),
                   min_size=1, max_size=5)
+
+
+def consensus_input(chain: Chain, mode: str) -> dict:
+    """Votes and evidence for a block: all signed, or one validator double-signed / absent."""
+    votes = chain.votes()
+    if mode == "missed" and votes:
+        votes = [votes[0]._replace(signed=False)] + votes[1:]
+    evidence = []
+    if mode == "evidence" and votes:
+        evidence = [Evidence("duplicate_vote", votes[-1].address, 1, chain.time, 1)]
+    return {"votes": votes, "misbehavior": evidence}
 
 
 def msg_for(kind: str, sender: int, other: int, amount: int) -> dict:
@@ -96,7 +109,9 @@ def build_block(chain: Chain, ops) -> tuple[list[bytes], list[str]]:
 def genesis():
     params = {"qsc": {"settle_seconds": 20}, "mint": {"period_seconds": 30},
               "lock": {"month_seconds": 2},
-              "staking": {"epoch_blocks": 3, "unbonding_seconds": 10, "renew_seconds": 20}}
+              "staking": {"epoch_blocks": 3, "unbonding_seconds": 10, "renew_seconds": 20,
+                          "signed_window": 4, "downtime_jail_seconds": 10,
+                          "double_sign_jail_seconds": 10}}
     return make_genesis(n_accounts=N, balance=2_000_000 * QOS, params=params,
                         locks=[(N + 1, 4_801)])
 
@@ -120,11 +135,12 @@ def test_random_blocks_keep_invariants_and_replicas_agree(plan):
         first = [setup_token(main)]
         r1, r2 = main.block(first), twin.block(first)
         assert r1.app_hash == r2.app_hash
-        for ops, advance in plan:
+        for ops, advance, mode in plan:
             txs, variants = build_block(main, ops)
             refused = [main.app.check_tx(t).code != 0 for t in txs]
-            res = main.block(txs, advance=advance)
-            assert twin.block(txs, advance=advance).app_hash == res.app_hash
+            consensus = consensus_input(main, mode)
+            res = main.block(txs, advance=advance, **consensus)
+            assert twin.block(txs, advance=advance, **consensus).app_hash == res.app_hash
             assert res.validator_updates == [] or all(u.power >= 0 for u in res.validator_updates)
             for result, variant, was_refused in zip(res.tx_results, variants, refused,
                                                     strict=True):

@@ -73,3 +73,70 @@ def test_fair_generated_bits_are_assessed_near_one():
     assert 0.8 < result.min_entropy <= 1.0
     names = {e.name for e in result.estimates if e.min_entropy is not None}
     assert len(names) == 10
+
+
+class _Successors:
+    """Successor counts of one context; predicts the most frequent, ties to the larger symbol."""
+
+    def __init__(self):
+        self.counts, self.best, self.prediction = {}, 0, 0
+
+    def add(self, y, may_create):
+        if y in self.counts:
+            self.counts[y] += 1
+            created = False
+        elif may_create:
+            self.counts[y] = 1
+            created = True
+        else:
+            return False
+        c = self.counts[y]
+        if c > self.best or (c == self.best and y > self.prediction):
+            self.best, self.prediction = c, y
+        return created
+
+
+def _multi_mmc_by_dicts(data, max_entries):
+    """SP 800-90B 6.3.9 written plainly with dicts, as an independent check of the kernel."""
+    depth, n = 16, len(data)
+    tables = [{} for _ in range(depth)]
+    entries, score = [0] * depth, [0] * depth
+    for d in range(min(depth, n - 2)):
+        tables[d].setdefault(tuple(data[: d + 1]), _Successors()).add(data[d + 1], True)
+        entries[d] = 1
+    winner = correct = run = longest = 0
+    for i in range(2, n):
+        current, found, node = winner, False, None
+        for d in range(min(depth, i - 1)):
+            if d == 0 or found:
+                node = tables[d].get(tuple(data[i - d - 1 : i]))
+                found = node is not None
+            if found:
+                if node.prediction == data[i]:
+                    score[d] += 1
+                    if score[d] >= score[winner]:
+                        winner = d
+                    if d == current:
+                        correct, run = correct + 1, run + 1
+                        longest = max(longest, run)
+                elif d == current:
+                    run = 0
+                if node.add(data[i], entries[d] < max_entries):
+                    entries[d] += 1
+            elif entries[d] < max_entries:
+                key = tuple(data[i - d - 1 : i])
+                tables[d].setdefault(key, _Successors()).add(data[i], True)
+                entries[d] += 1
+    return correct, n - 2, longest
+
+
+@pytest.mark.parametrize("alph, max_entries", [(4, 100_000), (16, 3000), (200, 500)])
+def test_literal_multi_mmc_kernel_equals_a_plain_implementation(alph, max_entries):
+    from qrng import _kernels as k
+    from qrng.assess import _capacity_bits
+
+    data = np.random.default_rng(alph).integers(0, alph, 6000).astype(np.int64)
+    data[3000:3400] = data[1000:1400]  # a repeat, so long contexts get found
+    bound = sum(min(max_entries, data.size, alph ** (d + 2)) for d in range(16))
+    got = k.multi_mmc(data, alph, max_entries, _capacity_bits(bound), _capacity_bits(bound))
+    assert got == _multi_mmc_by_dicts(data.tolist(), max_entries)

@@ -79,8 +79,16 @@ def test_chunked_feeding_equals_one_feed():
         pos += int(size)
     pieces.feed(data[pos:])
     assert whole.samples == pieces.samples == data.size
-    assert (pieces._last, pieces._run) == (whole._last, whole._run)
+    assert (pieces._tail == whole._tail).all()
     assert (pieces._window_seen, pieces._window_count) == (whole._window_seen, whole._window_count)
+    # the same stream with one run of 31 (cutoff 31 at H=1) fails in one piece and in many
+    data[40_000 : 40_000 + 31] = 1
+    with pytest.raises(HealthTestFailure, match="repetition count"):
+        HealthTests("w", 1.0, bits=1).feed(data)
+    pieces = HealthTests("p", 1.0, bits=1)
+    with pytest.raises(HealthTestFailure, match="repetition count"):
+        for start in range(0, data.size, 7):
+            pieces.feed(data[start : start + 7])
 
 
 def test_apt_window_crossing_calls_fails():

@@ -85,7 +85,7 @@ from wire import framing
 got = []
 for link, data, peer in b.poll(500):
     for kind, payload in link.feed(data, peer):
-        got.append(payload.decode())
+        got.append(bytes(payload).decode())
 out["frames"] = got
 print(json.dumps(out), file=sys.stderr)
 '''

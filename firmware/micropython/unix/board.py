@@ -10,6 +10,7 @@ import sys
 import vfs
 from flashdev import FileFlash
 
+from wire import framing
 from wire.link import Link
 
 MODEL = "emulator"
@@ -76,19 +77,14 @@ class Board:
                 sock.sendto(data, peer)
 
         def read():
-            # Drain what is queued (a burst of reports), so a long frame is not read one
-            # datagram per loop turn while the kernel queue overflows.
-            out = []
+            # Every report queued now, one datagram at a time, each handed on as it is read (a
+            # report link sends 64-byte datagrams; nothing else is accepted).
             for _ in range(300):
                 try:
-                    data, peer = sock.recvfrom(4096)
+                    data, peer = sock.recvfrom(framing.REPORT_SIZE)
                 except OSError:
-                    break
-                if out and out[-1][1] == peer:
-                    out[-1][0].extend(data)
-                else:
-                    out.append((bytearray(data), peer))
-            return out
+                    return
+                yield data, peer
 
         self._add(sock, Link(name, write, reports=True, debug=debug), read)
 
@@ -107,7 +103,7 @@ class Board:
             if not b:
                 raise SystemExit("serial closed")
             out.extend(b)
-        return [(bytes(out), None)]
+        yield bytes(out), None
 
     def _serial_write(self, data, peer):
         sys.stdout.buffer.write(data)
@@ -122,11 +118,7 @@ class Board:
             link, read = self.sources[id(stream)]
             if mask & (select.POLLHUP | select.POLLERR) and not mask & select.POLLIN:
                 continue
-            try:
-                batches = read()
-            except OSError:
-                continue
-            for data, peer in batches:
+            for data, peer in read():
                 if data:
                     yield link, data, peer
 

@@ -100,7 +100,7 @@ def split_path(path: str) -> tuple[str, str]:
     return scheme, rest
 
 
-def open_transport(path: str, timeout: float = 5.0) -> Transport:
+def open_transport(path: str) -> Transport:
     """Opens the transport a device path names (see the module docstring)."""
     scheme, rest = split_path(path)
     if scheme == "udp":

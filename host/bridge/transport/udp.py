@@ -61,3 +61,20 @@ class UdpTransport(ReportTransport):
 
     def close(self) -> None:
         self._socket.close()
+
+
+def free_port_pair(host: str = "127.0.0.1") -> int:
+    """A UDP port P with P and P+1 both free now (for an emulator's wire and debug link)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind((host, 0))
+            port = probe.getsockname()[1]
+            if port >= 65535:
+                continue
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as second:
+                    second.bind((host, port + 1))
+            except OSError:
+                continue
+            return port
+    raise TransportError("no free UDP port pair")

@@ -267,7 +267,7 @@ class Testnet:
                 cwd=Path(__file__).resolve().parents[3],
             )
             log.close()
-            _wait_port(val.ports.abci, timeout, val.app)
+            _wait_port(val.ports.abci, timeout, val.app, val.home / "app.log")
         if val.comet is None or val.comet.poll() is not None:
             log = open(val.home / "cometbft.log", "ab")  # noqa: SIM115
             val.comet = subprocess.Popen(
@@ -356,11 +356,37 @@ def _comet_genesis(net: Testnet, app_state: dict, keys: list, powers: dict) -> d
     }
 
 
-def _wait_port(port: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
+def free_base_port(count: int = 4, low: int = 20000, high: int = 60000) -> int:
+    """A base port whose base+0 .. base+10*count ports are all free on loopback right now."""
+    import random
+
+    for _ in range(200):
+        base = random.randrange(low, high, 100)
+        socks = []
+        try:
+            for port in range(base, base + 10 * count + 10):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise RuntimeError("no free loopback port range")
+
+
+def _wait_port(
+    port: int, timeout: float, proc: subprocess.Popen | None = None, log: Path | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before port {port} opened")
+            tail = log.read_text(errors="replace")[-1500:] if log and log.exists() else ""
+            raise RuntimeError(
+                f"process exited with {proc.returncode} before port {port} opened\n{tail}"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return

@@ -1,0 +1,146 @@
+"""End to end with the signer: `qos tx transfer --device` builds a transfer, the emulated device
+(the real firmware under MicroPython) shows it and signs it when the user confirms, the solo node
+commits it; a cancelled signature sends nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+
+import pytest
+
+from host.chain.node import Node, NodeConfig
+from host.core.keys import Account
+
+CHAIN = "qos-device-e2e"
+QOS = 10_000
+MNEMONIC = "legal winner thank year wave sausage worth useful legal winner thank yellow"
+PIN = "1234"
+
+
+def _udp_pair() -> int:
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as first:
+            first.bind(("127.0.0.1", 0))
+            port = first.getsockname()[1]
+            try:
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as second:
+                    second.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free UDP port pair")
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    from host.bridge.emulator import Emulator, EmulatorError
+
+    emu = Emulator(port=_udp_pair(), mnemonic=MNEMONIC, pin=PIN)
+    try:
+        emu.start(timeout=60)
+    except (EmulatorError, OSError) as exc:
+        emu.close()
+        pytest.skip(f"emulator unavailable: {exc}")
+    yield emu
+    emu.close()
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory):
+    from host.chain.cli import main as qosd
+
+    home = tmp_path_factory.mktemp("device") / "node"
+    signer = Account.from_mnemonic(MNEMONIC)
+    assert qosd(["init", "--home", str(home), "--chain-id", CHAIN, "--block-interval", "0.3",
+                 "--api", "127.0.0.1:0", f"--account={signer.address_string}={100 * QOS}"]) == 0
+    node = Node(home, NodeConfig.load(home / "config" / "node.toml"))
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+
+    def run():
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(node.start())
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert ready.wait(30)
+    yield node, f"http://127.0.0.1:{node.api_port}"
+    asyncio.run_coroutine_threadsafe(node.stop(), loop).result(30)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+
+
+def qos(*argv: str) -> int:
+    import argparse
+
+    from host.chain.client import register
+
+    parser = argparse.ArgumentParser(prog="qos")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(list(argv))
+    return args.func(args)
+
+
+class Person:
+    """Presses `button` on every dialog the device shows while a call runs; keeps the screens."""
+
+    def __init__(self, debug_path: str, button: str) -> None:
+        self.debug_path = debug_path
+        self.button = button
+        self.screens: list[str] = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Person:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.done.set()
+        self.thread.join(10)
+
+    def _run(self) -> None:
+        from host.bridge.client import DebugLink
+
+        with DebugLink.open(self.debug_path) as debug:
+            while not self.done.is_set():
+                if debug.state().get("busy"):
+                    text = debug.screen_text()
+                    if not self.screens or self.screens[-1] != text:
+                        self.screens.append(text)
+                    debug.press(self.button)
+                time.sleep(0.05)
+
+
+def test_device_signed_transfer_is_committed(emulator, node, capsys):
+    _, url = node
+    receiver = Account.from_ed25519_seed(b"\x07" * 32)
+    with Person(emulator.debug_path, "confirm") as person:
+        code = qos("tx", "transfer", "--device", emulator.wire_path, "--node", url,
+                   receiver.address_string, "2.5qos", "--memo", "from the device")
+    out = capsys.readouterr().out
+    assert code == 0, out
+    receipt = json.loads(out)
+    assert receipt["status"] == "committed" and receipt["code"] == 0
+    shown = "\n".join(person.screens)
+    assert "2.5000 QOS" in shown, shown  # the device showed the amount it signed
+    assert qos("query", "--node", url, "account", receiver.address_string) == 0
+    assert json.loads(capsys.readouterr().out)["value"]["balance"] == 25_000
+
+
+def test_cancel_on_the_device_sends_nothing(emulator, node, capsys):
+    engine = node[0].engine
+    accepted = engine.recorder.counters["txs_accepted"]
+    receiver = Account.from_ed25519_seed(b"\x08" * 32)
+    with Person(emulator.debug_path, "cancel"):
+        code = qos("tx", "transfer", "--device", emulator.wire_path, "--node", node[1],
+                   receiver.address_string, "1qos")
+    assert code == 1
+    assert "did not sign" in capsys.readouterr().err
+    assert engine.recorder.counters["txs_accepted"] == accepted

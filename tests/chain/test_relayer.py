@@ -1,0 +1,498 @@
+"""The QCP relayer between two real solo nodes (in-process, loopback ports): chain qos-ra sends,
+chain qos-rb executes, results come back; forgeries and out-of-order packets are rejected by the
+destination; restarts and competing relayers never deliver twice; network errors are retried."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from hashlib import sha256
+from pathlib import Path
+
+import pytest
+
+from host.chain.engine.privval import ValidatorKey
+from host.chain.genesis import Genesis, GenesisChain
+from host.chain.node import Node, NodeConfig
+from host.chain.relayer import (
+    Backoff,
+    NodeClient,
+    Relayer,
+    RelayError,
+    Side,
+    Stats,
+    build_relay,
+    check_packet,
+    encode_header,
+    header_sign_bytes,
+    sign_relay_tx,
+)
+from host.chain.x.qcp.module import shadow_address
+from host.core import cbor
+from host.core.keys import Account
+from host.core.tx import qcp_send, transfer
+
+pytestmark = pytest.mark.timeout(120)
+
+A, B = "qos-ra", "qos-rb"
+QOS = 10_000
+AMOUNT = 1_234
+
+
+def account(name: str) -> Account:
+    return Account.from_ed25519_seed(sha256(b"relayer test " + name.encode()).digest())
+
+
+USER, RECIPIENT = account("user"), account("recipient")
+RELAYER, RIVAL = account("relayer"), account("rival")
+SHADOW = shadow_address(A, USER.address)  # USER acting on B
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def init_home(root: Path, chain: str, funded: list[bytes]) -> Path:
+    from host.chain.cli import main as qosd
+    from host.core.keys import encode_address
+
+    home = root / chain
+    accounts = [f"--account={encode_address(a)}={10**6 * QOS}" for a in funded]
+    assert qosd(["init", "--home", str(home), "--chain-id", chain, "--block-interval", "0.15",
+                 "--api", "127.0.0.1:0", *accounts]) == 0
+    return home
+
+
+def register(home: Path, other: str, other_home: Path) -> None:
+    """Register `other` (and its validator's header key) in this chain's genesis."""
+    key = ValidatorKey.load(other_home / "config" / "priv_validator_key.json")
+    path = home / "config" / "genesis.json"
+    genesis = Genesis.load(path)
+    genesis.chains.append(GenesisChain(other, [(key.pubkey, 10)]))
+    genesis.save(path)
+
+
+class Network:
+    """Both nodes on one background event loop; tests run coroutines on it with run()."""
+
+    def __init__(self, root: Path) -> None:
+        ha = init_home(root, A, [USER.address, RELAYER.address, RIVAL.address])
+        hb = init_home(root, B, [RELAYER.address, RIVAL.address, SHADOW])
+        register(ha, B, hb)
+        register(hb, A, ha)
+        self.nodes = [Node(h, NodeConfig.load(h / "config" / "node.toml")) for h in (ha, hb)]
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        for node in self.nodes:
+            self.run(node.start())
+        self.a_url, self.b_url = (f"http://127.0.0.1:{n.api_port}" for n in self.nodes)
+        self.user_nonce = 0
+
+    def run(self, coro, timeout: float = 60):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        for node in self.nodes:
+            self.run(node.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+    # -- helpers over REST, the same way any client sees the chains --
+    async def _with_client(self, url: str, fn):
+        import aiohttp
+
+        async with aiohttp.ClientSession() as session:
+            return await fn(NodeClient(url, session))
+
+    def seqs(self, url: str, other: str) -> tuple[int, int]:
+        return self.run(self._with_client(url, lambda c: c.seqs(other)))
+
+    def balance(self, url: str, address: bytes) -> int:
+        async def get(client: NodeClient) -> int:
+            status, doc = await client.get(f"/accounts/{address.hex()}")
+            return doc["value"]["balance"] if status == 200 else 0
+
+        return self.run(self._with_client(url, get))
+
+    def result_on_a(self, seq: int) -> dict | None:
+        async def get(client: NodeClient):
+            status, doc = await client.get(f"/store/{f'qcp/result/{B}/{seq}'.encode().hex()}")
+            return cbor.loads(bytes.fromhex(doc["raw"])) if status == 200 else None
+
+        return self.run(self._with_client(self.a_url, get))
+
+    def submit(self, url: str, raw: bytes) -> tuple[int, dict]:
+        return self.run(self._with_client(url, lambda c: c.submit_and_wait(raw)))
+
+    def send_cross(self, amount: int = AMOUNT, count: int = 1) -> int:
+        """USER on A queues `count` transfers to RECIPIENT on B in one tx; returns the last seq."""
+        self.user_nonce += 1
+        msgs = [qcp_send(B, transfer(RECIPIENT.address, amount))] * count
+        status, doc = self.submit(self.a_url, sign_relay_tx(USER, A, self.user_nonce, msgs))
+        assert status == 200 and doc["code"] == 0, doc
+        return self.seqs(self.a_url, B)[0]
+
+    def sides(self, session, a_urls: list[str] | None = None) -> tuple[Side, Side]:
+        a = Side("A", [NodeClient(u, session) for u in (a_urls or [self.a_url])], A)
+        b = Side("B", [NodeClient(self.b_url, session)], B)
+        return a, b
+
+    def build(self, seq: int, a_urls: list[str] | None = None):
+        import aiohttp
+
+        async def go():
+            async with aiohttp.ClientSession() as session:
+                a, b = self.sides(session, a_urls)
+                return await build_relay(a, b, seq)
+
+        return self.run(go())
+
+    def relay_until(self, relayers: list[Relayer], done, timeout: float = 40) -> None:
+        """Run relayers on the nodes' loop until done() holds, then stop them."""
+        async def go():
+            stop = asyncio.Event()
+            tasks = [asyncio.ensure_future(r.run(stop)) for r in relayers]
+            try:
+                for _ in range(int(timeout / 0.1)):
+                    if await asyncio.to_thread(done):
+                        return
+                    await asyncio.sleep(0.1)
+                raise AssertionError("relaying did not finish in time")
+            finally:
+                stop.set()
+                await asyncio.gather(*tasks)
+
+        self.run(go(), timeout + 30)
+
+    def fully_relayed(self) -> bool:
+        a_out, a_in = self.seqs(self.a_url, B)
+        b_out, b_in = self.seqs(self.b_url, A)
+        return b_in == a_out and a_in == b_out
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory):
+    network = Network(tmp_path_factory.mktemp("relay"))
+    yield network
+    network.close()
+
+
+def fast_relayer(net: Network, key: Account = RELAYER, a_urls=None) -> Relayer:
+    return Relayer(a_urls or [net.a_url], [net.b_url], key, poll_interval=0.1,
+                   backoff_base=0.05, backoff_cap=0.5)
+
+
+def test_transfer_runs_once_on_b_and_result_returns_to_a(net):
+    before = net.balance(net.b_url, RECIPIENT.address)
+    seq = net.send_cross()
+    relayer = fast_relayer(net)
+    net.relay_until([relayer], lambda: net.result_on_a(seq) is not None)
+    assert net.result_on_a(seq) == {"ok": True, "log": "ok"}
+    assert net.balance(net.b_url, RECIPIENT.address) == before + AMOUNT
+    assert net.seqs(net.b_url, A)[1] == seq
+    stats = relayer.stats
+    assert stats[f"{A}->{B}"].delivered == 1 and stats[f"{B}->{A}"].results == 1
+    # another second of polling delivers nothing again
+    again = fast_relayer(net)
+    until = time.monotonic() + 1.0
+    net.relay_until([again], lambda: time.monotonic() > until)
+    assert net.balance(net.b_url, RECIPIENT.address) == before + AMOUNT
+    assert all(s.delivered == 0 for s in again.stats.values())
+
+
+def _rejected(status: int, doc: dict) -> str:
+    """The codespace of a relay tx the chain did not accept (admission or block)."""
+    assert status in (200, 400), doc
+    assert doc.get("code") != 0, doc
+    return doc["codespace"]
+
+
+@pytest.mark.parametrize("tamper", ["proof", "payload", "header_key", "header_app_hash",
+                                    "header_height"])
+def test_tampered_relay_is_rejected_and_changes_nothing(net, tamper):
+    seq = net.send_cross()
+    relay = net.build(seq)
+    packet, proof, header = dict(relay.packet), relay.proof, relay.header
+    height = packet["height"] + 1
+    if tamper == "proof":  # a valid proof, of another key
+        other = net.build(seq - 1) if seq > 1 else None
+        proof = other.proof if other else bytes(len(proof))
+    elif tamper == "payload":
+        packet["payload"] = transfer(RECIPIENT.address, AMOUNT * 1000)
+    elif tamper == "header_key":  # right app hash, signed by a key B never registered
+        forger = ValidatorKey(sha256(b"forger").digest())
+        sig = forger.sign(header_sign_bytes(A, height, relay.app_hash))
+        header = encode_header(A, height, relay.app_hash, [(forger.pubkey, sig)])
+    elif tamper == "header_app_hash":  # the registered key's signature, moved to another hash
+        sigs = cbor.loads(header)["sigs"]
+        header = encode_header(A, height, bytes(32), [tuple(s) for s in sigs])
+    elif tamper == "header_height":
+        header = cbor.loads(header)
+        header["height"] += 1
+        header = cbor.dumps(header)
+    before = net.balance(net.b_url, RECIPIENT.address)
+    received = net.seqs(net.b_url, A)[1]
+    nonce = net.run(_nonce(net.b_url, RELAYER))
+    from host.core.tx import qcp_relay
+
+    raw = sign_relay_tx(RELAYER, B, nonce, [qcp_relay(packet, proof, header)])
+    assert _rejected(*net.submit(net.b_url, raw)) == "bad_proof"
+    assert net.seqs(net.b_url, A)[1] == received
+    assert net.balance(net.b_url, RECIPIENT.address) == before
+    # the honest relay still goes through afterwards, exactly once
+    net.relay_until([fast_relayer(net)], net.fully_relayed)
+    assert net.balance(net.b_url, RECIPIENT.address) == before + AMOUNT
+
+
+async def _nonce(url: str, who: Account) -> int:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        return await NodeClient(url, session).next_nonce(who.address)
+
+
+def test_out_of_order_seq_is_rejected(net):
+    first = net.send_cross()
+    second = net.send_cross()
+    assert second == first + 1
+    before = net.balance(net.b_url, RECIPIENT.address)
+    ahead = net.build(second)  # a perfectly proved packet, but B expects `first`
+    nonce = net.run(_nonce(net.b_url, RELAYER))
+    raw = sign_relay_tx(RELAYER, B, nonce, [ahead.message()])
+    assert _rejected(*net.submit(net.b_url, raw)) == "bad_sequence"
+    assert net.seqs(net.b_url, A)[1] == first - 1
+    assert net.balance(net.b_url, RECIPIENT.address) == before
+    net.relay_until([fast_relayer(net)], net.fully_relayed)
+    assert net.balance(net.b_url, RECIPIENT.address) == before + 2 * AMOUNT
+    # replaying an already delivered packet is rejected too
+    nonce = net.run(_nonce(net.b_url, RELAYER))
+    raw = sign_relay_tx(RELAYER, B, nonce, [ahead.message()])
+    assert _rejected(*net.submit(net.b_url, raw)) == "bad_sequence"
+
+
+def test_restart_and_competing_relayers_deliver_nothing_twice(net):
+    before = net.balance(net.b_url, RECIPIENT.address)
+    a_out0, _ = net.seqs(net.a_url, B)
+    b_out0, _ = net.seqs(net.b_url, A)
+    count = 4
+    for _ in range(count):
+        net.send_cross()
+    # the first relayer is killed as soon as it delivered one packet (maybe mid-submit)
+    first = fast_relayer(net)
+    first.batch = 1
+
+    async def kill_after_one():
+        task = asyncio.ensure_future(first.run())
+        for _ in range(400):
+            if first.stats.get(f"{A}->{B}", Stats()).delivered >= 1:
+                break
+            await asyncio.sleep(0.02)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    net.run(kill_after_one())
+    assert net.seqs(net.b_url, A)[1] < a_out0 + count  # it really stopped mid-way
+    # a restarted relayer and a rival with its own key race for the rest
+    net.relay_until([fast_relayer(net), fast_relayer(net, RIVAL)], net.fully_relayed)
+    assert net.balance(net.b_url, RECIPIENT.address) == before + count * AMOUNT
+    assert net.seqs(net.b_url, A) == (b_out0 + count, a_out0 + count)  # one result per packet
+    for seq in range(a_out0 + 1, a_out0 + count + 1):
+        assert net.result_on_a(seq) == {"ok": True, "log": "ok"}
+
+
+def test_batches_many_packets_per_tx(net):
+    before = net.balance(net.b_url, RECIPIENT.address)
+    _, received = net.seqs(net.b_url, A)
+    last = net.send_cross(count=12)
+    relayer = fast_relayer(net)
+    relayer.batch = 5
+    net.relay_until([relayer], net.fully_relayed)
+    assert net.seqs(net.b_url, A)[1] == last == received + 12
+    assert net.balance(net.b_url, RECIPIENT.address) == before + 12 * AMOUNT
+    forward, back = relayer.stats[f"{A}->{B}"], relayer.stats[f"{B}->{A}"]
+    assert forward.delivered == 12 and back.results == 12
+    assert 3 <= forward.txs < 12 and back.txs < 12  # batched, at most 5 per tx
+
+
+class OutageProxy:
+    """A TCP proxy in front of a node that can be taken down (open connections cut, new ones
+    refused at once) and brought back, to simulate a network outage mid-run."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self.down = False
+        self.refused = 0
+        self.open: set[asyncio.StreamWriter] = set()
+        self.server = None
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+
+    async def stop(self) -> None:
+        self.cut()
+        self.server.close()
+        await self.server.wait_closed()
+
+    def cut(self) -> None:
+        for writer in list(self.open):
+            writer.transport.abort()
+        self.open.clear()
+
+    async def _serve(self, reader, writer) -> None:
+        if self.down:
+            self.refused += 1
+            writer.transport.abort()
+            return
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self.open.update((writer, up_writer))
+
+        async def pipe(src, dst):
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+
+def test_outage_is_retried_and_dead_extra_signers_tolerated(net):
+    before = net.balance(net.b_url, RECIPIENT.address)
+    proxy = OutageProxy(net.nodes[1].api_port)
+    net.run(proxy.start())
+    dead = f"http://127.0.0.1:{free_port()}"  # an extra A header signer that is down
+    relayer = Relayer([net.a_url, dead], [f"http://127.0.0.1:{proxy.port}"], RELAYER,
+                      poll_interval=0.1, backoff_base=0.05, backoff_cap=0.3)
+    first = net.send_cross()
+
+    async def scenario():
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(relayer.run(stop))
+        try:
+            await _until(lambda: net.result_on_a(first) is not None)
+            proxy.down = True  # B becomes unreachable while the relayer is polling it
+            proxy.cut()
+            second = await asyncio.to_thread(net.send_cross)
+            await _until(lambda: sum(s.failures for s in relayer.stats.values()) >= 3)
+            proxy.down = False
+            await _until(lambda: net.result_on_a(second) is not None)
+        finally:
+            stop.set()
+            await task
+
+    try:
+        net.run(scenario(), 60)
+    finally:
+        net.run(proxy.stop())
+    assert proxy.refused >= 1
+    assert net.balance(net.b_url, RECIPIENT.address) == before + 2 * AMOUNT
+    assert net.fully_relayed()
+
+
+async def _until(condition, timeout: float = 30) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if await asyncio.to_thread(condition):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def test_local_checks_refuse_a_header_without_two_thirds(net):
+    seq = net.send_cross()
+    # A header signed by nobody B registered: the relayer refuses before paying a fee.
+    import aiohttp
+
+    async def go():
+        async with aiohttp.ClientSession() as session:
+            a, b = net.sides(session)
+            b.clients[0].registered_validators = _fake_registry  # type: ignore[method-assign]
+            return await build_relay(a, b, seq)
+
+    with pytest.raises(RelayError, match="more than 2/3"):
+        net.run(go())
+    net.relay_until([fast_relayer(net)], net.fully_relayed)
+
+
+async def _fake_registry(chain: str):
+    """What B would answer had it registered A with a validator set A's node is not part of."""
+    return [(sha256(b"someone else").digest(), 10)]
+
+
+def test_check_packet_refuses_a_wrong_answer():
+    good = {"from_chain": A, "to_chain": B, "seq": 3, "height": 9, "sender": bytes(20),
+            "payload": transfer(RECIPIENT.address, 1)}
+    assert check_packet(cbor.dumps(good), A, B, 3) == good
+    for bad in ({**good, "seq": 4}, {**good, "to_chain": A}, {**good, "height": 0}):
+        with pytest.raises(RelayError):
+            check_packet(cbor.dumps(bad), A, B, 3)
+    with pytest.raises(RelayError, match="det-CBOR"):
+        check_packet(b"\xff\x00", A, B, 3)
+
+
+def test_backoff_grows_to_its_cap_and_resets():
+    backoff = Backoff(base=1.0, cap=8.0)
+    delays = [backoff.next_delay() for _ in range(6)]
+    for n, delay in enumerate(delays):
+        ceiling = min(8.0, 2.0**n)
+        assert ceiling / 2 <= delay <= ceiling
+    backoff.reset()
+    assert backoff.next_delay() <= 1.0
+
+
+def test_cli_registers_relay_and_refuses_bad_arguments(tmp_path, capsys):
+    import argparse
+
+    from host.chain.engine.localkey import save_key
+    from host.chain.relayer import register as register_relay
+
+    parser = argparse.ArgumentParser(prog="qos")
+    register_relay(parser.add_subparsers(dest="command"))
+    key = tmp_path / "relayer.json"
+    save_key(key, RELAYER)
+    args = parser.parse_args(["relay", "--a", "http://x:1", "--a", "http://y:2",
+                              "--b", "http://z:3", "--key", str(key)])
+    assert args.a == ["http://x:1", "http://y:2"] and args.b == ["http://z:3"]
+    bad_url = parser.parse_args(["relay", "--a", "x:1", "--b", "http://z:3", "--key", str(key)])
+    assert args.func(bad_url) == 2 and "not an http" in capsys.readouterr().err
+    (tmp_path / "junk.json").write_text("{}")
+    bad_key = parser.parse_args(["relay", "--a", "http://x:1", "--b", "http://z:3",
+                                 "--key", str(tmp_path / "junk.json")])
+    assert args.func(bad_key) == 2 and "cannot load key" in capsys.readouterr().err
+
+
+def test_relay_command_runs_until_sigterm(net, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    from host.chain.engine.localkey import save_key
+
+    key = tmp_path / "relayer.json"
+    save_key(key, RIVAL)
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "host.chain.relayer", "--a", net.a_url, "--b", net.b_url,
+         "--key", str(key), "--poll", "0.1"],
+        cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        seq = net.send_cross()
+        for _ in range(600):
+            if net.result_on_a(seq) is not None or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert net.result_on_a(seq) == {"ok": True, "log": "ok"}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0, output
+    assert f"{A} -> {B} seq {seq}: bank/transfer delivered" in output
+    assert f"{B} -> {A} seq" in output and "stopped:" in output
