@@ -12,11 +12,12 @@ References measured in the same run:
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from host.bridge import framing
 from host.bridge.client import Client, DebugLink, DeviceError, Link, tx_sign_bytes
@@ -85,9 +86,12 @@ def echo_round_trip(link: Link) -> None:
     link.read_frame(5)
 
 
-def sign_tx_confirmed(client: Client, debug: DebugLink, tx_bytes: bytes) -> bytes:
+def sign_tx_confirmed(
+    client: Client, debug: DebugLink, tx_bytes: bytes, account: int = 0, index: int = 0
+) -> bytes:
     """sign_tx with the scripted user: wait for the first page, press confirm once per page."""
-    request_id = client.link.send("sign_tx", {"account": 0, "index": 0, "tx": tx_bytes})
+    params = {"account": account, "index": index, "tx": tx_bytes}
+    request_id = client.link.send("sign_tx", params)
     while True:
         screen = debug.screen()
         footer = str(screen.get("footer", ""))
@@ -105,12 +109,32 @@ def sign_tx_confirmed(client: Client, debug: DebugLink, tx_bytes: bytes) -> byte
     return result["sig"]
 
 
+@contextlib.contextmanager
+def _log_on_failure(emulator) -> Iterator[None]:
+    try:
+        yield
+    except Exception:
+        print(f"emulator {'running' if emulator.running else 'DEAD'}; log:\n{emulator.log()[-3000:]}")
+        raise
+
+
 def measure_unlock(client: Client) -> list[float]:
     samples = []
     for _ in range(5):
         client.lock()
         t0 = time.perf_counter()
         client.unlock(PIN)
+        samples.append((time.perf_counter() - t0) * 1000)
+    return samples
+
+
+def measure_cold_sign(client: Client, debug: DebugLink, tx_bytes: bytes) -> list[float]:
+    samples = []
+    for run in range(5):
+        client.lock()
+        client.unlock(PIN)  # forgets derived keys (the device then pre-derives account 0/0 only)
+        t0 = time.perf_counter()
+        sign_tx_confirmed(client, debug, tx_bytes, account=1 + run, index=run)
         samples.append((time.perf_counter() - t0) * 1000)
     return samples
 
@@ -148,7 +172,7 @@ def main() -> None:
     print(f"  ref   udp echo (Python peer)  p50 {statistics.median(floor):7.3f} ms")
     print(f"  ref   host sign_tx (PyNaCl)   p50 {statistics.median(host_sign):7.3f} ms")
 
-    with Emulator(port=free_port_pair(), pty=True) as emulator:
+    with Emulator(port=free_port_pair(), pty=True) as emulator, _log_on_failure(emulator):
         with DebugLink.open(emulator.debug_path) as debug:
             debug.load(MNEMONIC, PIN)
             results = {}
@@ -159,9 +183,14 @@ def main() -> None:
             state = debug.state()
             with Client.open(emulator.wire_path) as udp:
                 unlock = measure_unlock(udp)
+                cold = measure_cold_sign(udp, debug, tx_bytes)
     print(
         f"  udp   lock+unlock  n={len(unlock):3}  p50 {statistics.median(unlock):7.2f} ms"
         "  (PIN check + PBKDF2-HMAC-SHA512 seed derivation on the device)"
+    )
+    print(
+        f"  udp   cold sign_tx n={len(cold):3}  p50 {statistics.median(cold):7.2f} ms"
+        "  (a key not derived yet: BIP32 derivation + signing)"
     )
     floor_p50 = statistics.median(floor)
     sign_p50 = statistics.median(host_sign)

@@ -323,3 +323,69 @@ def test_device_keeps_its_wallet_through_all_of_it(raw, device):
     assert info["initialized"] and not info["locked"]
     device.lock()
     device.unlock(PIN)
+
+
+# Each wire method's params and a value of the right type; the fuzz below sends wrong types only.
+PARAM_TYPES = {
+    "ping": {"data": bytes},
+    "setup_begin": {"words": int},
+    "setup": {"host_entropy": bytes, "pin": str, "label": str, "check": bool},
+    "recover": {"mnemonic": str, "pin": str, "label": str},
+    "unlock": {"pin": str, "passphrase": str, "nfkd": bool},
+    "change_pin": {"pin": str, "new_pin": str},
+    "get_public_key": {"account": int, "index": int},
+    "get_address": {"account": int, "index": int, "show": bool},
+    "sign_tx": {"account": int, "index": int, "tx": bytes},
+    "sign_message": {"account": int, "index": int, "chain": str, "message": bytes},
+}
+WRONG_VALUES = [
+    None,
+    True,
+    -1,
+    2**64 - 1,
+    -(2**63),
+    "1234",
+    "",
+    b"",
+    b"\x00" * 33,
+    [],
+    [1],
+    {},
+    {"a": 1},
+]
+
+
+def wrong_value(kind: type, rng: random.Random):
+    while True:
+        value = rng.choice(WRONG_VALUES)
+        if kind is bool and isinstance(value, bool):
+            continue
+        if kind is int and isinstance(value, int) and not isinstance(value, bool):
+            continue
+        if kind is not bool and kind is not int and isinstance(value, kind):
+            continue
+        return value
+
+
+def test_wrong_param_types_are_bad_params_and_change_nothing(raw, device, debug):
+    rng = random.Random(RNG_SEED + 6)
+    before = debug.state()
+    sent = {}
+    for rid in range(1, 151):
+        method = rng.choice(sorted(PARAM_TYPES))
+        names = sorted(PARAM_TYPES[method])
+        chosen = rng.sample(names, rng.randrange(1, len(names) + 1))
+        params = {name: wrong_value(PARAM_TYPES[method][name], rng) for name in chosen}
+        params = {k: v for k, v in params.items() if v is not None} or {"zz_unknown": 1}
+        raw.send_payload(request(rid, method, params))
+        sent[rid] = (method, params)
+        if rid % 10 == 0:  # in batches, so replies never pile up beyond the link's buffers
+            for reply in raw.replies(quiet=0.3, at_least=10):
+                assert error_code(reply) == -32602, (sent[reply["id"]], reply)
+    after = debug.state()
+    assert (after["initialized"], after["locked"], after["pin_failures"]) == (
+        before["initialized"],
+        before["locked"],
+        before["pin_failures"],
+    )
+    assert_alive(device)

@@ -19,7 +19,7 @@ pytestmark = emulator_only
 
 ADDRESS = keys.Account.from_mnemonic(MNEMONIC).address_string
 ADDRESS_24 = keys.Account.from_mnemonic(MNEMONIC_24).address_string
-TRIALS = 6
+TRIALS = 8
 
 
 def timed(call) -> float:
@@ -87,7 +87,7 @@ def test_kill_during_change_pin_keeps_old_or_new_pin(target, device, debug, rng)
     for _ in range(TRIALS):
         debug.load(MNEMONIC, PIN)
         change = lambda c: c.change_pin(PIN, OTHER_PIN)  # noqa: E731
-        kill_during(target, change, rng.uniform(0, duration), duration + 3)
+        kill_during(target, change, rng.uniform(0, duration), duration + 1)
         info = device.get_info()
         assert info["initialized"] is True and info["locked"] is True
         outcomes.append(unlocks_with(device, debug, [PIN, OTHER_PIN]))
@@ -100,7 +100,7 @@ def test_kill_during_recover_leaves_no_wallet_or_the_whole_wallet(target, blank,
     for _ in range(TRIALS):
         debug.wipe()
         recover = lambda c: c.recover(MNEMONIC_24, PIN)  # noqa: E731
-        kill_during(target, recover, rng.uniform(0, duration), duration + 3, confirm=True)
+        kill_during(target, recover, rng.uniform(0, duration), duration + 1, confirm=True)
         info = blank.get_info()
         if info["initialized"]:
             unlocks_with(blank, debug, [PIN])
@@ -113,7 +113,7 @@ def test_kill_during_wipe_leaves_the_wallet_or_nothing(target, device, user, deb
     duration = timed(lambda: user.confirm(device.wipe))
     for _ in range(TRIALS):
         debug.load(MNEMONIC, PIN)
-        kill_during(target, lambda c: c.wipe(), rng.uniform(0, duration), duration + 3, True)
+        kill_during(target, lambda c: c.wipe(), rng.uniform(0, duration), duration + 1, True)
         info = device.get_info()
         if info["initialized"]:
             unlocks_with(device, debug, [PIN])
@@ -130,7 +130,7 @@ def test_kill_during_a_wrong_pin_try_never_gives_a_free_try(target, device, debu
         before = device.get_info()["pin_retries_left"]
         clear_delay(debug)
         guess = lambda c: c.unlock("0000")  # noqa: E731
-        kill_during(target, guess, rng.uniform(0, duration), duration + 3)
+        kill_during(target, guess, rng.uniform(0, duration), duration + 1)
         after = device.get_info()["pin_retries_left"]
         # The try is counted on flash before the PIN is checked, so killing the check at any
         # point may cost the try but can never give one back.

@@ -16,6 +16,7 @@ COMMAND_GROUPS = (
     "host.bridge.firmware",  # qos fw build|flash
     "qrng.cli",  # qos qrng sample|health|assess
     "host.chain.client",  # qos tx ..., qos query ..., qos keys ...
+    "host.chain.relayer",  # qos relay
 )
 
 

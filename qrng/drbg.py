@@ -1,4 +1,4 @@
-"""HMAC_DRBG with SHA-256 (NIST SP 800-90A rev.1, section 10.1.2) and SHA-256 conditioning.
+"""HMAC_DRBG with SHA-256 (NIST SP 800-90A rev.1, section 10.1.2).
 
 Validated against NIST CAVP vectors (tests/qrng/vectors/hmac_drbg_sha256.json); the device runs
 the same algorithm in firmware/rng/drbg.py.
@@ -6,7 +6,6 @@ the same algorithm in firmware/rng/drbg.py.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 RESEED_INTERVAL = 1 << 48  # generate requests between reseeds (SP 800-90A Table 2)
@@ -65,7 +64,3 @@ class HmacDrbg:
         self.reseed_counter += 1
         return b"".join(blocks)[:nbytes]
 
-
-def condition(samples: bytes, label: bytes = b"") -> bytes:
-    """SHA-256 conditioning (a vetted conditioning component, SP 800-90B 3.1.5.1.1)."""
-    return hashlib.sha256(b"QOS-rng-condition\x00" + label + samples).digest()

@@ -70,6 +70,8 @@ class Decoder:
 
     def feed(self, data):
         events = []
+        if self.frame is None:
+            _release(self)
         if self.skip:
             n = min(self.skip, len(data))
             self.skip -= n
@@ -94,8 +96,9 @@ class Decoder:
         events = []
         self.skip = 0  # an oversized frame that was cut short ends here too
         if self.frame is not None:
-            self.buf = self.frame[:self.fill] + self.buf
+            self.buf = bytearray(self.frame[:self.fill]) + self.buf
             self.frame = None
+        _release(self)
         while self.buf:
             nxt = self.buf.find(MAGIC, 1)
             if nxt < 0:
@@ -115,6 +118,7 @@ class Decoder:
         self.buf = bytearray()
         self.frame = None
         self.skip = 0
+        _release(self)
 
     def _finish_frame(self, events):
         frame = self.frame
@@ -124,7 +128,8 @@ class Decoder:
             # not a frame after all: rescan everything after its first byte
             self.bad_crc += 1
             self.dropped += 1
-            self.buf = frame[1:] + self.buf
+            self.buf = bytearray(frame[1:]) + self.buf
+            _release(self)
         else:
             events.append((FRAME, payload))
 
@@ -154,7 +159,7 @@ class Decoder:
             return True
         if len(buf) < total:
             if total > 256:
-                frame = _allocate(total)
+                frame = _allocate(total, self)
                 if frame is None:
                     # skip it like an oversized frame, but say why
                     self.skip = total - len(buf)
@@ -176,7 +181,31 @@ class Decoder:
         return True
 
 
-def _allocate(n):
+# One buffer for the largest frame, set aside at boot (reserve()) while the heap is in one piece:
+# later, a 16 KB block may not exist even with far more than 16 KB free. One decoder at a time
+# owns it, from the header of a long frame until its next feed (by then the session has parsed
+# the payload that pointed into it); others allocate.
+_spare = None
+_spare_owner = None
+
+
+def reserve():
+    global _spare
+    if _spare is None:
+        _spare = bytearray(HEADER + MAX_PAYLOAD + TRAILER)
+
+
+def _release(owner):
+    global _spare_owner
+    if _spare_owner is owner:
+        _spare_owner = None
+
+
+def _allocate(n, owner):
+    global _spare_owner
+    if _spare is not None and _spare_owner is None and n <= len(_spare):
+        _spare_owner = owner
+        return memoryview(_spare)[:n]
     try:
         return bytearray(n)
     except MemoryError:

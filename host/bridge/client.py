@@ -162,7 +162,9 @@ class Link:
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
         self.decoder = framing.FrameDecoder()
-        self._ids = itertools.count(1)
+        # Ids start at a random point: on a shared serial port, a new client must not take a late
+        # reply meant for an earlier client's request with the same small id.
+        self._ids = itertools.count(1 + secrets.randbelow(2**31))
         self._frames: list[bytes] = []
 
     def close(self) -> None:

@@ -183,3 +183,56 @@ async def run(home: Path | str) -> None:
     await node.stop()
     if failed is not None:
         raise RuntimeError(f"the engine stopped: {failed}")
+
+
+class BackgroundNode:
+    """A node running on its own event loop thread: for tests, demos and embedding.
+
+        with BackgroundNode(home) as node:
+            print(node.url, node.node.engine.status())
+    """
+
+    def __init__(self, home: Path | str, config: NodeConfig | None = None) -> None:
+        import threading
+
+        self.node = Node(home, config)
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="qos-node", daemon=True)
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self.node.start())
+        except BaseException as exc:  # reported to the starting thread
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        self.loop.run_forever()
+
+    def start(self, timeout: float = 60) -> BackgroundNode:
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError("the node did not start in time")
+        if self._error is not None:
+            raise self._error
+        return self
+
+    @property
+    def url(self) -> str:
+        host = self.node.config.api_listen.rpartition(":")[0]
+        return f"http://{host}:{self.node.api_port}"
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            asyncio.run_coroutine_threadsafe(self.node.stop(), self.loop).result(60)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(30)
+
+    def __enter__(self) -> BackgroundNode:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

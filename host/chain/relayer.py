@@ -35,12 +35,12 @@ log = logging.getLogger("qos.relay")
 DEFAULT_FEE = 20_000  # fee limit of one relay tx, in units (the chain charges its own price)
 COMMIT_TIMEOUT = 30.0  # seconds the node waits for our tx to commit (its API allows <= 120)
 MAX_BATCH = 16  # messages per tx (host/core/tx.py MAX_MSGS)
-HEADER_DOMAIN = "qos/qcp-header/1"
 REGISTRY_PREFIX = b"qcp/chain/"
 
 
 class RelayError(Exception):
-    """A problem that retrying the same request will not fix by itself (bad answer, rejection)."""
+    """A wrong or refused answer (malformed reply, rejected tx, too few signatures): logged and
+    retried after a pause, since the chains may move on (another relayer, more signers up)."""
 
 
 class NetworkError(Exception):
@@ -189,16 +189,12 @@ class Relay:
 
 def encode_header(chain: str, height: int, app_hash: bytes,
                   sigs: list[tuple[bytes, bytes]]) -> bytes:
+    """The signed header x/qcp checks (format in host/chain/x/qcp/module.py), from signatures
+    collected from several nodes."""
     from host.core import cbor
 
     return cbor.dumps({"chain": chain, "height": height, "app_hash": app_hash,
                        "sigs": [[pk, sig] for pk, sig in sigs]})
-
-
-def header_sign_bytes(chain: str, height: int, app_hash: bytes) -> bytes:
-    from host.core import cbor
-
-    return cbor.dumps([HEADER_DOMAIN, chain, height, app_hash])
 
 
 def check_packet(raw: bytes, src: str, dst: str, seq: int) -> dict:
@@ -235,15 +231,20 @@ async def build_relay(src: Side, dst: Side, seq: int) -> Relay:
     """Fetch packet `seq` from src with its proof and a header signed by src's validators, and
     check it locally the way dst will: proof under the header's app hash, > 2/3 of the power."""
     from host.chain.store import verify_proof
+    from host.chain.x.qcp.module import header_sign_bytes, out_key
     from host.core.keys import verify
 
+    registered = await dst.primary.registered_validators(src.chain_id)
+    if registered is None:
+        raise RelayError(f"{dst.chain_id} has not registered {src.chain_id} for QCP")
+    powers = dict(registered)
     raw, _, _ = await src.primary.packet(dst.chain_id, seq)
     packet = check_packet(raw, src.chain_id, dst.chain_id, seq)
     height = packet["height"]
     proved_raw, proof, at = await src.primary.packet(dst.chain_id, seq, height)
     if proved_raw != raw or proof is None or at != height:
         raise RelayError(f"{src.name}: packet {seq} changed or lacks a proof at height {height}")
-    key = b"qcp/out/" + dst.chain_id.encode() + b"/" + str(seq).encode()
+    key = out_key(dst.chain_id, seq)
     answers = await asyncio.gather(*(c.header_signature(height + 1) for c in src.clients),
                                    return_exceptions=True)
     by_hash: dict[bytes, dict[bytes, bytes]] = {}
@@ -258,29 +259,32 @@ async def build_relay(src: Side, dst: Side, seq: int) -> Relay:
         if answer is None:
             continue
         app_hash, pubkey, sig = answer
-        if verify(pubkey, header_sign_bytes(src.chain_id, height + 1, app_hash), sig):
+        if pubkey not in powers:
+            log.warning("%s: %s signs headers with a key %s has not registered; ignored",
+                        src.name, client.url, dst.chain_id)
+        elif verify(pubkey, header_sign_bytes(src.chain_id, height + 1, app_hash), sig):
             by_hash.setdefault(app_hash, {})[pubkey] = sig
         else:
             log.warning("%s: a node gave a bad header signature for height %d; ignored",
                         src.name, height + 1)
+    total = sum(powers.values())
+    if not by_hash:
+        raise RelayError(_too_little_power(src.chain_id, height + 1, 0, total))
     app_hash = next((h for h in by_hash if verify_proof(h, key, raw, proof)), None)
     if app_hash is None:
         raise RelayError(f"{src.name}: no signed header {height + 1} of {src.chain_id} under "
                          f"which the proof of packet {seq} verifies")
     sigs = sorted(by_hash[app_hash].items())
-    registered = await dst.primary.registered_validators(src.chain_id)
-    if registered is None:
-        raise RelayError(f"{dst.chain_id} has not registered {src.chain_id} for QCP")
-    powers = dict(registered)
-    signed = sum(powers.get(pk, 0) for pk, _ in sigs)
-    total = sum(powers.values())
-    relay = Relay(packet, proof, encode_header(src.chain_id, height + 1, app_hash, sigs),
-                  app_hash, signed, total)
+    signed = sum(powers[pk] for pk, _ in sigs)
     if 3 * signed <= 2 * total:
-        raise RelayError(f"header {height + 1} of {src.chain_id} is signed by {signed} of "
-                         f"{total} registered power; more than 2/3 is needed (give the URLs "
-                         f"of more {src.chain_id} validator nodes)")
-    return relay
+        raise RelayError(_too_little_power(src.chain_id, height + 1, signed, total))
+    header = encode_header(src.chain_id, height + 1, app_hash, sigs)
+    return Relay(packet, proof, header, app_hash, signed, total)
+
+
+def _too_little_power(chain: str, height: int, signed: int, total: int) -> str:
+    return (f"header {height} of {chain} is signed by {signed} of {total} registered power; "
+            f"more than 2/3 is needed (give the API URLs of more {chain} validator nodes)")
 
 
 def sign_relay_tx(account: Any, chain_id: str, nonce: int, messages: list[dict],
@@ -304,7 +308,7 @@ class Backoff:
 
     def next_delay(self) -> float:
         self.failures += 1
-        delay = min(self.cap, self.base * 2 ** (self.failures - 1))
+        delay = min(self.cap, self.base * 2 ** min(self.failures - 1, 40))  # no float overflow
         return delay * random.uniform(0.5, 1.0)  # spread competing relayers apart
 
     def reset(self) -> None:
@@ -375,6 +379,11 @@ class Relayer:
             except (NetworkError, RelayError) as exc:
                 stats.failures += 1
                 await self._pause(stop, backoff, f"{name}: {exc}")
+                continue
+            except Exception:  # a bug or an answer nobody foresaw: keep the service alive
+                stats.failures += 1
+                log.exception("%s: unexpected error", name)
+                await self._pause(stop, backoff, f"{name}: unexpected error (above)")
                 continue
             backoff.reset()
             if not moved:
@@ -480,7 +489,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                      help="REST URL of chain B; repeat like --a")
     cmd.add_argument("--key", required=True, help="the relayer's local key file (pays the fees)")
     cmd.add_argument("--poll", type=float, default=1.0, help="seconds between polls (default 1)")
-    cmd.add_argument("--fee", type=int, default=DEFAULT_FEE, help="fee limit per relay tx, units")
+    cmd.add_argument("--fee", type=int, default=DEFAULT_FEE,
+                     help=f"fee limit per relay tx, units (default {DEFAULT_FEE})")
     cmd.add_argument("--batch", type=int, default=8,
                      help="packets per relay tx, 1..16 (default 8)")
     cmd.add_argument("--log-level", default="INFO", help="DEBUG | INFO | WARNING | ERROR")
@@ -490,8 +500,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_command(args: argparse.Namespace) -> int:
     from host.chain.engine.localkey import load_key
 
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = logging.getLevelName(args.log_level.upper())
+    if not isinstance(level, int):
+        print(f"qos relay: --log-level {args.log_level!r} is not a log level", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not args.poll > 0 or args.fee < 0 or not 1 <= args.batch <= MAX_BATCH:
         print(f"qos relay: --poll must be > 0, --fee >= 0, --batch in 1..{MAX_BATCH}",
               file=sys.stderr)

@@ -386,3 +386,23 @@ def test_qcp_header_signed_by_this_validator(node):
     assert verify(pubkey, cbor.dumps(["qos/qcp-header/1", CHAIN, height, header["app_hash"]]), sig)
     assert node.get("/qcp/header/1")[0] == 400
     assert node.get(f"/qcp/header/{height + 1000}")[0] == 404
+
+
+def test_a_websocket_client_that_cannot_keep_up_is_cut_off(monkeypatch):
+    from host.chain.engine import recorder as recorder_module
+    from host.chain.engine.blockstore import BlockStore
+
+    monkeypatch.setattr(recorder_module, "SUBSCRIBER_QUEUE", 3)
+
+    async def flow():
+        recorder = recorder_module.Recorder(BlockStore(None))
+        slow, fast = recorder.subscribe(), recorder.subscribe()
+        for n in range(3):
+            recorder.publish({"n": n})
+            await fast.get()
+        assert recorder.is_subscribed(slow)
+        recorder.publish({"n": 3})  # the slow queue is full: it is dropped, the chain goes on
+        assert not recorder.is_subscribed(slow) and recorder.is_subscribed(fast)
+        assert (await fast.get())["n"] == 3
+
+    asyncio.run(flow())

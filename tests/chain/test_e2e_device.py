@@ -4,7 +4,6 @@ commits it; a cancelled signature sends nothing."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 import threading
@@ -12,7 +11,7 @@ import time
 
 import pytest
 
-from host.chain.node import Node, NodeConfig
+from host.chain.node import BackgroundNode
 from host.core.keys import Account
 
 CHAIN = "qos-device-e2e"
@@ -57,23 +56,8 @@ def node(tmp_path_factory):
     signer = Account.from_mnemonic(MNEMONIC)
     assert qosd(["init", "--home", str(home), "--chain-id", CHAIN, "--block-interval", "0.3",
                  "--api", "127.0.0.1:0", f"--account={signer.address_string}={100 * QOS}"]) == 0
-    node = Node(home, NodeConfig.load(home / "config" / "node.toml"))
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-
-    def run():
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(node.start())
-        ready.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert ready.wait(30)
-    yield node, f"http://127.0.0.1:{node.api_port}"
-    asyncio.run_coroutine_threadsafe(node.stop(), loop).result(30)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    with BackgroundNode(home) as running:
+        yield running.node, running.url
 
 
 def qos(*argv: str) -> int:

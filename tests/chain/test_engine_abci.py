@@ -21,6 +21,7 @@ from host.chain.engine.abci_proto import (
     messages,
 )
 from host.chain.engine.abci_server import AbciServer
+from host.chain.engine.privval import ValidatorKey
 from host.chain.genesis import Genesis, GenesisAccount, GenesisValidator
 from host.chain.store import verify_proof
 from host.core import cbor
@@ -155,6 +156,13 @@ def test_every_request_type_over_the_socket(served):
     assert inited.WhichOneof("value") == "init_chain", inited
     assert len(inited.init_chain.app_hash) == 32
     assert [v.pub_key.ed25519 for v in inited.init_chain.validators] == [sha256(b"cons").digest()]
+    # a repeated InitChain (CometBFT restarted before block 1) gets the same answer
+    (again,) = client.send([req(pb, init_chain=init)])
+    assert again.init_chain == inited.init_chain
+    other = A.RequestInitChain(chain_id=CHAIN, app_state_bytes=json.dumps(
+        {**genesis_json(), "genesis_time": 1_700_000_001.0}).encode())
+    (refused,) = client.send([req(pb, init_chain=other)])
+    assert refused.WhichOneof("value") == "exception"
 
     good = signed_transfer(account(0), 1, account(1).address, 5)
     wrong_chain = signed_transfer(account(0), 1, account(1).address, 5, chain="other")
@@ -311,6 +319,10 @@ def test_real_cometbft_drives_the_app_and_survives_kill_9(tmp_path):
         header = _get(f"{val.rpc_url}/block?height={height + 1}")["result"]["block"]["header"]
         assert base64.b16decode(header["app_hash"]) == app_hash  # app hash of H in header H+1
 
+        (validator,) = _get(val.api_url + "/validators")["validators"]  # CometBFT's set
+        key = ValidatorKey.load(val.comet_home / "config" / "priv_validator_key.json")
+        assert validator["pubkey"] == key.pubkey.hex() and validator["power"] > 0
+
         net.kill(0)
         app = Application(val.home / "data" / "app.db")
         crashed = app.info()
@@ -325,3 +337,52 @@ def test_real_cometbft_drives_the_app_and_survives_kill_9(tmp_path):
             assert found["height"] == receipt["height"] and found["code"] == 0
     finally:
         net.stop()
+
+
+def test_finalize_block_request_becomes_block_info():
+    pb = _pb()
+    server = AbciServer(Application(None), "tcp://127.0.0.1:0")
+    request = pb.abci.RequestFinalizeBlock(height=7, proposer_address=b"p" * 20, txs=[b"t"])
+    request.time.seconds, request.time.nanos = 1_700_000_000, 5
+    for address, flag in ((b"a" * 20, 2), (b"b" * 20, 1), (b"c" * 20, 3)):  # COMMIT ABSENT NIL
+        vote = request.decided_last_commit.votes.add(block_id_flag=flag)
+        vote.validator.address, vote.validator.power = address, 10
+    evidence = request.misbehavior.add(type=1, height=5, total_voting_power=30)  # DUPLICATE_VOTE
+    evidence.validator.address, evidence.validator.power = b"b" * 20, 10
+    evidence.time.seconds = 1_699_999_990
+    block = server.block_info(request)
+    assert block.height == 7 and block.time == 1_700_000_000 * 10**9 + 5
+    assert block.time_seconds() == 1_700_000_000.000000005
+    assert [(v.address[:1], v.signed) for v in block.votes] == [(b"a", True), (b"b", False),
+                                                                (b"c", True)]
+    (ev,) = block.misbehavior
+    assert (ev.kind, ev.address, ev.height, ev.time, ev.total_voting_power) == (
+        "duplicate_vote", b"b" * 20, 5, 1_699_999_990.0, 30)
+
+
+@pytest.mark.cometbft
+def test_qosd_testnet_writes_a_consistent_network(tmp_path, capsys):
+    from host.chain.cli import main as qosd
+    from host.chain.engine.testnet import Testnet, cometbft_binary, free_base_port
+
+    if cometbft_binary() is None:
+        pytest.skip("cometbft binary not installed (make setup builds it with go install)")
+    base = free_base_port(3)
+    root = tmp_path / "net"
+    assert qosd(["testnet", "--validators", "3", "--dir", str(root), "--base-port", str(base),
+                 "--no-start"]) == 0
+    assert qosd(["testnet", "--validators", "3", "--dir", str(root), "--no-start"]) == 1
+    net = Testnet.load(root)
+    assert len(net.validators) == 3 and net.validators[2].ports.api == base + 29
+    geneses = [(v.comet_home / "config" / "genesis.json").read_text() for v in net.validators]
+    assert len(set(geneses)) == 1
+    genesis = json.loads(geneses[0])
+    assert len(genesis["validators"]) == 3 and genesis["app_state"]["chain_id"] == "qos-testnet"
+    for val in net.validators:
+        config = (val.comet_home / "config" / "config.toml").read_text()
+        assert f'proxy_app = "tcp://127.0.0.1:{val.ports.abci}"' in config
+        assert 'timeout_commit = "300ms"' in config and "pex = false" in config
+        peers = next(line for line in config.splitlines() if line.startswith("persistent_peers"))
+        others = [v for v in net.validators if v is not val]
+        assert all(f"{o.node_id}@127.0.0.1:{o.ports.p2p}" in peers for o in others)
+        assert val.node_id not in peers

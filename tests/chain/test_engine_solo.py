@@ -363,3 +363,60 @@ def test_a_failing_block_stops_the_engine_and_a_restart_replays_it(tmp_path, key
     again = make_engine(tmp_path, key, block_interval=0.05)
     again.handshake()
     assert again.height == 3 and again.store.raw_block(3)["app_hash"] is not None
+
+
+def test_qosd_cli_refuses_bad_input_and_exports_state(tmp_path, capsys):
+    from host.chain.cli import main as qosd
+    from host.chain.node import NodeConfig
+
+    home = tmp_path / "n"
+    assert qosd(["init", "--home", str(home), "--account", "nonsense"]) == 1
+    assert "qosacc1...=UNITS" in capsys.readouterr().err
+    assert not (home / "config").exists()  # nothing half-written
+    assert qosd(["init", "--home", str(home), "--block-interval", "0"]) == 1
+    assert qosd(["init", "--home", str(home), "--chain-id", "Bad_Chain"]) == 1
+    assert not (home / "config").exists()
+    assert qosd(["init", "--home", str(home), "--chain-id", CHAIN]) == 0
+    assert qosd(["init", "--home", str(home)]) == 1  # never overwrites a node
+    assert "refusing" in capsys.readouterr().err
+    assert qosd(["testnet", "--validators", "0", "--dir", str(tmp_path / "t")]) == 1
+    config_path = home / "config" / "node.toml"
+    config_path.write_text(config_path.read_text() + 'colour = "blue"\n')
+    with pytest.raises(ValueError, match="unknown settings colour"):
+        NodeConfig.load(config_path)
+    assert qosd(["export", "--home", str(tmp_path / "missing")]) == 1
+    # a node that ran two blocks exports the state whose app hash it committed
+    key = ValidatorKey.load(home / "config" / "priv_validator_key.json")
+    config_path.write_text(config_path.read_text().replace('colour = "blue"\n', ""))
+    (home / "data").mkdir()
+    app = Application(home / "data" / "app.db")
+    engine = SoloEngine(app, BlockStore(home / "data" / "blocks.db"), key, CHAIN)
+    engine.init_chain(json.loads((home / "config" / "genesis.json").read_text()))
+    engine.handshake()
+    engine.produce_block()
+    engine.produce_block()
+    app.store.db.close()
+    capsys.readouterr()
+    assert qosd(["export", "--home", str(home)]) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert exported["height"] == 2 and exported["chain_id"] == CHAIN
+    assert exported["app_hash"] == engine.store.raw_block(2)["app_hash"].hex()
+    assert exported["state"]
+
+
+def test_without_empty_blocks_the_engine_waits_for_txs(key):
+    engine = make_engine(None, key, block_interval=0.05, create_empty_blocks=False)
+
+    async def flow():
+        await engine.start()
+        await asyncio.sleep(0.4)
+        idle_height = engine.height
+        result = await engine.broadcast(signed_transfer(account(0), 1, account(1).address, 4))
+        committed = await engine.recorder.wait_for_tx(result.tx_hash, 10)
+        await asyncio.sleep(0.3)
+        await engine.stop()
+        return idle_height, committed
+
+    idle_height, committed = asyncio.run(flow())
+    assert idle_height == 0
+    assert committed is not None and committed["height"] == 1 and engine.height == 1

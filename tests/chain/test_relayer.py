@@ -1,6 +1,7 @@
 """The QCP relayer between two real solo nodes (in-process, loopback ports): chain qos-ra sends,
 chain qos-rb executes, results come back; forgeries and out-of-order packets are rejected by the
-destination; restarts and competing relayers never deliver twice; network errors are retried."""
+destination; restarts and competing relayers never deliver twice; an outage is retried; header
+signatures are merged from several validator nodes until > 2/3 of the registered power signs."""
 
 from __future__ import annotations
 
@@ -26,10 +27,9 @@ from host.chain.relayer import (
     build_relay,
     check_packet,
     encode_header,
-    header_sign_bytes,
     sign_relay_tx,
 )
-from host.chain.x.qcp.module import shadow_address
+from host.chain.x.qcp.module import header_sign_bytes, shadow_address
 from host.core import cbor
 from host.core.keys import Account
 from host.core.tx import qcp_send, transfer
@@ -67,23 +67,25 @@ def init_home(root: Path, chain: str, funded: list[bytes]) -> Path:
     return home
 
 
-def register(home: Path, other: str, other_home: Path) -> None:
-    """Register `other` (and its validator's header key) in this chain's genesis."""
+def register(home: Path, other: str, other_home: Path,
+             extra: list[tuple[bytes, int]] = ()) -> None:
+    """Register `other` (its validator's header key with power 10, plus `extra` (key, power))
+    in this chain's genesis."""
     key = ValidatorKey.load(other_home / "config" / "priv_validator_key.json")
     path = home / "config" / "genesis.json"
     genesis = Genesis.load(path)
-    genesis.chains.append(GenesisChain(other, [(key.pubkey, 10)]))
+    genesis.chains.append(GenesisChain(other, [(key.pubkey, 10), *extra]))
     genesis.save(path)
 
 
 class Network:
     """Both nodes on one background event loop; tests run coroutines on it with run()."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, more_a_validators: list[tuple[bytes, int]] = ()) -> None:
         ha = init_home(root, A, [USER.address, RELAYER.address, RIVAL.address])
         hb = init_home(root, B, [RELAYER.address, RIVAL.address, SHADOW])
         register(ha, B, hb)
-        register(hb, A, ha)
+        register(hb, A, ha, more_a_validators)
         self.nodes = [Node(h, NodeConfig.load(h / "config" / "node.toml")) for h in (ha, hb)]
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -210,6 +212,16 @@ def _rejected(status: int, doc: dict) -> str:
     assert status in (200, 400), doc
     assert doc.get("code") != 0, doc
     return doc["codespace"]
+
+
+def test_failed_payload_comes_back_as_a_failed_result(net):
+    before = net.balance(net.b_url, RECIPIENT.address)
+    seq = net.send_cross(amount=10**9 * QOS)  # more than USER's shadow account holds on B
+    net.relay_until([fast_relayer(net)], lambda: net.result_on_a(seq) is not None)
+    result = net.result_on_a(seq)
+    assert result["ok"] is False and "insufficient_funds" in result["log"], result
+    assert net.balance(net.b_url, RECIPIENT.address) == before
+    assert net.fully_relayed()
 
 
 @pytest.mark.parametrize("tamper", ["proof", "payload", "header_key", "header_app_hash",
@@ -406,25 +418,69 @@ async def _until(condition, timeout: float = 30) -> None:
     raise AssertionError("condition not reached in time")
 
 
-def test_local_checks_refuse_a_header_without_two_thirds(net):
-    seq = net.send_cross()
-    # A header signed by nobody B registered: the relayer refuses before paying a fee.
-    import aiohttp
+class HeaderSigner:
+    """Stands in for a second validator node of chain A: like a node's /qcp/header/{h}, it signs
+    the app hash of block h-1 (read from A's node) with its own validator key; a liar signs a
+    different hash."""
 
-    async def go():
+    def __init__(self, key: ValidatorKey, a_url: str, liar: bool = False) -> None:
+        self.key, self.a_url, self.liar = key, a_url, liar
+        self.runner = None
+        self.url = ""
+
+    async def start(self) -> None:
+        from aiohttp import web
+
+        app = web.Application()
+        app.router.add_get("/qcp/header/{height}", self.header)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+
+    async def header(self, request):
+        import aiohttp
+        from aiohttp import web
+
+        height = int(request.match_info["height"])
         async with aiohttp.ClientSession() as session:
-            a, b = net.sides(session)
-            b.clients[0].registered_validators = _fake_registry  # type: ignore[method-assign]
-            return await build_relay(a, b, seq)
+            status, block = await NodeClient(self.a_url, session).get(f"/blocks/{height - 1}")
+        if status != 200:
+            return web.json_response({"error": "not committed"}, status=404)
+        app_hash = bytes.fromhex(block["app_hash"])
+        if self.liar:
+            app_hash = sha256(app_hash).digest()
+        sig = self.key.sign(header_sign_bytes(A, height, app_hash))
+        return web.json_response({"app_hash": app_hash.hex(), "pubkey": self.key.pubkey.hex(),
+                                  "sig": sig.hex(), "chain": A, "height": height})
 
-    with pytest.raises(RelayError, match="more than 2/3"):
-        net.run(go())
-    net.relay_until([fast_relayer(net)], net.fully_relayed)
 
-
-async def _fake_registry(chain: str):
-    """What B would answer had it registered A with a validator set A's node is not part of."""
-    return [(sha256(b"someone else").digest(), 10)]
+def test_header_signatures_are_merged_from_several_validator_nodes(tmp_path_factory):
+    """B registers A with validators of power 10 (A's node), 10 (a second node) and 5 (a liar):
+    one node's signature is 10 of 25, so the relayer must merge two nodes' signatures to pass
+    2/3, and the liar's signature (over another app hash) does not count."""
+    second, liar = (ValidatorKey(sha256(b"second validator %d" % i).digest()) for i in (0, 1))
+    net = Network(tmp_path_factory.mktemp("relay2"), [(second.pubkey, 10), (liar.pubkey, 5)])
+    try:
+        signers = [HeaderSigner(second, net.a_url), HeaderSigner(liar, net.a_url, liar=True)]
+        for signer in signers:
+            net.run(signer.start())
+        seq = net.send_cross()
+        with pytest.raises(RelayError, match="signed by 10 of 25"):
+            net.build(seq)
+        with pytest.raises(RelayError, match="signed by 10 of 25"):
+            net.build(seq, [net.a_url, signers[1].url])
+        relay = net.build(seq, [net.a_url, signers[1].url, signers[0].url])
+        assert (relay.signed_power, relay.total_power) == (20, 25)
+        assert len(cbor.loads(relay.header)["sigs"]) == 2
+        relayer = fast_relayer(net, a_urls=[net.a_url, signers[0].url, signers[1].url])
+        net.relay_until([relayer], lambda: net.result_on_a(seq) is not None)
+        assert net.balance(net.b_url, RECIPIENT.address) == AMOUNT
+        for signer in signers:
+            net.run(signer.runner.cleanup())
+    finally:
+        net.close()
 
 
 def test_check_packet_refuses_a_wrong_answer():
@@ -446,6 +502,9 @@ def test_backoff_grows_to_its_cap_and_resets():
         assert ceiling / 2 <= delay <= ceiling
     backoff.reset()
     assert backoff.next_delay() <= 1.0
+    for _ in range(5000):  # days of failures: still capped, never an overflow
+        delay = backoff.next_delay()
+    assert 4.0 <= delay <= 8.0
 
 
 def test_cli_registers_relay_and_refuses_bad_arguments(tmp_path, capsys):
@@ -467,6 +526,11 @@ def test_cli_registers_relay_and_refuses_bad_arguments(tmp_path, capsys):
     bad_key = parser.parse_args(["relay", "--a", "http://x:1", "--b", "http://z:3",
                                  "--key", str(tmp_path / "junk.json")])
     assert args.func(bad_key) == 2 and "cannot load key" in capsys.readouterr().err
+    for option, value in (("--batch", "17"), ("--batch", "0"), ("--poll", "0"),
+                          ("--log-level", "LOUD")):
+        bad = parser.parse_args(["relay", "--a", "http://x:1", "--b", "http://z:3",
+                                 "--key", str(key), option, value])
+        assert args.func(bad) == 2 and option in capsys.readouterr().err
 
 
 def test_relay_command_runs_until_sigterm(net, tmp_path):

@@ -246,7 +246,9 @@ class Testnet:
             config = NodeConfig.load(home / "config" / "node.toml")
             base = int(config.api_listen.rpartition(":")[2]) - 10 * i - 9
             net.chain_id = config.chain_id
-            net.validators.append(Validator(i, home, Ports(base, i)))
+            val = Validator(i, home, Ports(base, i))
+            val.node_id = _node_id(val.comet_home / "config" / "node_key.json")
+            net.validators.append(val)
         return net
 
     # ---- processes ------------------------------------------------------------------------------
@@ -318,6 +320,14 @@ class Testnet:
                         proc.kill()
                         proc.wait()
             val.comet = val.app = None
+
+
+def _node_id(node_key: Path) -> str:
+    """CometBFT's p2p node ID: hex of the first 20 bytes of SHA-256(node public key)."""
+    from host.chain.engine.privval import cons_address
+
+    priv = base64.b64decode(json.loads(node_key.read_text())["priv_key"]["value"])
+    return cons_address(priv[32:]).hex()
 
 
 def _genesis_powers(genesis) -> dict[bytes, int]:

@@ -1,0 +1,113 @@
+"""QCP across two solo nodes through the REST API alone: chain A queues a packet, a relayer
+reads it with its Merkle proof (/qcp/{chain}/out/{seq}?prove=true) and A's validator-signed
+header (/qcp/header/{h}), and chain B accepts the relay, runs the payload and queues the result."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from hashlib import sha256
+
+from host.chain.engine.localkey import save_key
+from host.chain.engine.privval import ValidatorKey
+from host.chain.genesis import Genesis, GenesisAccount, GenesisChain, GenesisValidator
+from host.chain.node import BackgroundNode, NodeConfig
+from host.chain.store import verify_proof
+from host.core import cbor
+from host.core.keys import Account
+
+QOS = 10_000
+
+
+def account(n: int) -> Account:
+    return Account.from_ed25519_seed(sha256(b"qcp api account %d" % n).digest())
+
+
+def make_home(home, chain: str, key: ValidatorKey, other: str, other_key: ValidatorKey) -> None:
+    NodeConfig(chain_id=chain, block_interval=0.2, api_listen="127.0.0.1:0").save(
+        home / "config" / "node.toml"
+    )
+    key.save(home / "config" / "priv_validator_key.json")
+    save_key(home / "config" / "operator_key.json", account(50 + len(chain)))
+    Genesis(
+        chain_id=chain,
+        genesis_time=time.time() - 5,
+        accounts=[GenesisAccount(account(i).address, 10**5 * QOS) for i in range(3)],
+        validators=[GenesisValidator(account(9).address, key.pubkey, 10**4 * QOS)],
+        chains=[GenesisChain(other, [(other_key.pubkey, 1)])],
+    ).save(home / "config" / "genesis.json")
+
+
+def get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def submit(url: str, chain: str, sender: Account, nonce: int, msg: dict) -> dict:
+    tx = {"chain": chain, "nonce": nonce, "fee": 50_000, "msgs": [msg], "memo": ""}
+    raw = cbor.dumps({"tx": tx, "pubkey": sender.pubkey,
+                      "sig": sender.sign(cbor.dumps(["qos/tx/1", chain, tx]))})
+    request = urllib.request.Request(url + "/txs?wait=commit", data=raw, method="POST")
+    request.add_header("Content-Type", "application/cbor")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return json.loads(exc.read())
+
+
+def test_a_packet_relayed_between_two_solo_nodes_through_the_api(tmp_path):
+    key_a = ValidatorKey(sha256(b"chain a validator").digest())
+    key_b = ValidatorKey(sha256(b"chain b validator").digest())
+    make_home(tmp_path / "a", "chain-a", key_a, "chain-b", key_b)
+    make_home(tmp_path / "b", "chain-b", key_b, "chain-a", key_a)
+    a, b = BackgroundNode(tmp_path / "a").start(), BackgroundNode(tmp_path / "b").start()
+    try:
+        url_a, url_b = a.url, b.url
+        payload = {"type": "bank/transfer", "to": account(2).address, "amount": 1}
+        sent = submit(url_a, "chain-a", account(0), 1,
+                      {"type": "qcp/send", "to_chain": "chain-b", "payload": payload})
+        assert sent["code"] == 0, sent
+        status, out = get(f"{url_a}/qcp/chain-b/out/1?prove=true")
+        assert status == 200 and out["proof"], out
+        packet_bytes = bytes.fromhex(out["raw"])
+        packet = cbor.loads(packet_bytes)
+        assert packet["seq"] == 1 and packet["to_chain"] == "chain-b"
+        # the proof is for state at packet height h; header h+1 carries that app hash
+        height = packet["height"]
+        assert out["height"] >= height
+        status, proved = get(f"{url_a}/store/{out['key']}?prove=1&height={height}")
+        assert status == 200
+        deadline = time.monotonic() + 30
+        while (status := get(f"{url_a}/qcp/header/{height + 1}")[0]) != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        header_doc = get(f"{url_a}/qcp/header/{height + 1}")[1]
+        header = bytes.fromhex(header_doc["header"])
+        assert verify_proof(bytes.fromhex(header_doc["app_hash"]), bytes.fromhex(out["key"]),
+                            packet_bytes, bytes.fromhex(proved["proof"]))
+        relay = {"type": "qcp/relay", "packet": packet,
+                 "proof": bytes.fromhex(proved["proof"]), "header": header}
+        relayed = submit(url_b, "chain-b", account(1), 1, relay)
+        assert relayed["code"] == 0, relayed
+        status, seq = get(f"{url_b}/qcp/chain-a/seq")
+        assert status == 200 and seq["value"]["in"] == 1
+        status, result = get(f"{url_b}/qcp/chain-a/out/1")  # the outcome goes back to A
+        assert status == 200 and result["value"]["payload"]["type"] == "qcp/result"
+        # replaying the same packet is refused: the sequence moved on
+        again = submit(url_b, "chain-b", account(1), 2, relay)
+        assert again["code"] != 0 and again["codespace"] == "bad_sequence"
+        # a header signed by the wrong chain's key does not verify on B
+        forged = cbor.loads(header)
+        forged["sigs"] = [[key_b.pubkey, key_b.sign(b"x" * 64)]]
+        bad = submit(url_b, "chain-b", account(1), 2, {**relay, "packet": {**packet, "seq": 2},
+                                                      "header": cbor.dumps(forged)})
+        assert bad["code"] != 0
+    finally:
+        a.stop()
+        b.stop()
