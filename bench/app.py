@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import statistics
 import tempfile
-import time
 from hashlib import sha256
 from pathlib import Path
 
+from bench.timing import Stopwatch
 from host.chain.app import Application
 from host.chain.genesis import Genesis, GenesisAccount, GenesisValidator
 from host.chain.types import BlockInfo, VoteInfo
@@ -61,14 +61,14 @@ def _blocks(users: list[Account]) -> tuple[list[list[bytes]], list[tuple[bytes, 
 def _run(app: Application, blocks: list[list[bytes]], cons: Account) -> tuple[float, list[float]]:
     votes = [VoteInfo(cons_address(cons.pubkey), True, 10_000)]
     latencies = []
-    start = time.perf_counter()
+    total = Stopwatch()
     for h, txs in enumerate(blocks, start=1):
-        t = time.perf_counter()
+        block = Stopwatch()
         res = app.finalize_block(BlockInfo(h, T0 + 3 * h, votes[0].address, txs, votes, []))
         app.commit()
-        latencies.append(time.perf_counter() - t)
+        latencies.append(block.elapsed())
         assert all(r.code == 0 for r in res.tx_results)
-    return time.perf_counter() - start, latencies
+    return total.elapsed(), latencies
 
 
 def main() -> None:
@@ -77,18 +77,18 @@ def main() -> None:
     blocks, triples = _blocks(users)
     n = BLOCKS * PER_BLOCK
 
-    t = time.perf_counter()
+    watch = Stopwatch()
     for pub, sb, sig in triples:
         verify(pub, sb, sig)
-    verify_rate = n / (time.perf_counter() - t)
+    verify_rate = n / watch.elapsed()
     print(f"reference ed25519 verify (PyNaCl): {verify_rate:,.0f} /s")
 
     app = Application(None)
     app.init_chain(_genesis(users, cons))
-    t = time.perf_counter()
+    watch = Stopwatch()
     for raw in blocks[0]:
         assert app.check_tx(raw).code == 0
-    check_rate = PER_BLOCK / (time.perf_counter() - t)
+    check_rate = PER_BLOCK / watch.elapsed()
     print(f"check_tx: {check_rate:,.0f} tx/s  (x{check_rate / verify_rate:.2f} of bare verify)")
 
     for label, path in (("in-memory", None), ("SQLite file", "file")):
@@ -104,12 +104,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         app = Application(Path(tmp) / "bench.db")
         app.init_chain(_genesis(users, cons))
-        start = time.perf_counter()
+        watch = Stopwatch()
         for h, txs in enumerate(blocks, start=1):
             for raw in txs:
                 app.check_tx(raw)
             _run_one(app, h, txs, cons)
-        rate = n / (time.perf_counter() - start)
+        rate = n / watch.elapsed()
         print(f"check_tx + finalize+commit (engine flow), SQLite file: {rate:,.0f} tx/s  "
               f"(x{rate / verify_rate:.2f} of bare verify)")
 

@@ -8,50 +8,29 @@ Memory is what one decode allocates (GC disabled) and what the decoded value kee
 
 from __future__ import annotations
 
-import json
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import cbor2
 
-from host import micropython
+from bench.timing import best_us, run_device
 from host.core import cbor
 from host.core import tx as htx
 
 REPEAT = 7
 
+# (gc, json, time, best_us and allocated come from bench.timing.DEVICE_HELPERS.)
 _DEVICE_BENCH = r"""
-import gc, json, time
 gc.collect()
 base = gc.mem_alloc()
 from codec import cbor, tx as T
 gc.collect()
 resident = gc.mem_alloc() - base
 
-def best_us(fn, repeat):
-    best = None
-    for _ in range(repeat):
-        start = time.ticks_us()
-        fn()
-        took = time.ticks_diff(time.ticks_us(), start)
-        best = took if best is None or took < best else best
-    return best
-
-def allocated(fn):
-    gc.collect()
-    gc.disable()
-    before = gc.mem_alloc()
-    fn()
-    used = gc.mem_alloc() - before
-    gc.enable()
-    return used
-
 def kept(fn):
     gc.collect()
     before = gc.mem_alloc()
-    value = fn()
+    value = fn()  # held across the collect: what the decoded value keeps, not its garbage
     gc.collect()
     used = gc.mem_alloc() - before
     return used
@@ -99,15 +78,6 @@ def _inputs() -> dict[str, bytes]:
     }
 
 
-def _best_us(fn: Callable[[], object]) -> float:
-    best = float("inf")
-    for _ in range(REPEAT):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best * 1e6
-
-
 def main() -> None:
     inputs = _inputs()
     with tempfile.TemporaryDirectory() as tmp:
@@ -115,15 +85,15 @@ def main() -> None:
             Path(tmp, f"{name}.cbor").write_bytes(data)
         code = (f"NAMES = {list(inputs)!r}\nDIR = {tmp!r}\nREPEAT = {REPEAT}\n"
                 + _DEVICE_BENCH)
-        device = json.loads(micropython.run(code).strip().splitlines()[-1])
+        device = run_device(code)
     print(f"{'input':16} {'bytes':>6} {'device decode':>14} {'host strict':>12} "
           f"{'cbor2 only':>11} {'dev/host':>9} {'alloc':>8} {'kept':>8}")
     for name, data in inputs.items():
         d = device[name]
         strict = (lambda data=data: htx.decode_tx(data)) if name.startswith("tx") else (
             lambda data=data: cbor.loads(data))
-        host_us = _best_us(strict)
-        plain_us = _best_us(lambda data=data: cbor2.loads(data))
+        host_us = best_us(strict, REPEAT)
+        plain_us = best_us(lambda data=data: cbor2.loads(data), REPEAT)
         dev_us = d["decode_tx_us"] if name.startswith("tx") else d["decode_us"]
         print(f"{name:16} {len(data):6d} {dev_us:12.0f}us {host_us:10.0f}us {plain_us:9.1f}us "
               f"{dev_us / host_us:8.1f}x {d['decode_alloc']:8d} {d['decode_kept']:8d}")

@@ -9,14 +9,11 @@ the machine is shared, and the minimum is the figure least disturbed by other wo
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import time
 from collections.abc import Callable
 
 from mnemonic import Mnemonic
 
-from host import micropython
+from bench.timing import best_s, load_note, ratio, run_device
 
 MNEMONIC = (
     "legal winner thank year wave sausage worth useful legal winner thank year wave sausage "
@@ -26,30 +23,11 @@ PASSPHRASE = "TREZOR"
 REPEAT = 5
 
 # One MicroPython run measures everything on the device side; it prints one JSON object.
+# (gc, json, time, took_us, best_us and allocated come from bench.timing.DEVICE_HELPERS.)
 _DEVICE_SEED_BENCH = r"""
-import gc, json, time
 gc.collect()
 base = gc.mem_alloc()
 from crypto import bip39, sha512
-
-def best_us(fn, repeat):
-    best = None
-    for _ in range(repeat):
-        start = time.ticks_us()
-        fn()
-        took = time.ticks_diff(time.ticks_us(), start)
-        best = took if best is None or took < best else best
-    return best
-
-def allocated(fn):
-    gc.collect()
-    gc.disable()
-    before = gc.mem_alloc()
-    fn()
-    used = gc.mem_alloc() - before
-    gc.enable()
-    gc.collect()
-    return used
 
 M = {mnemonic!r}
 P = {passphrase!r}
@@ -74,22 +52,13 @@ print(json.dumps(out))
 
 
 def _best_s(fn: Callable[[], object], repeat: int = REPEAT) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def _ratio(value: float) -> str:
-    return f"{value:,.0f}x" if value >= 10 else f"{value:.2f}x"
+    return best_s(fn, repeat)
 
 
 def _device_figures() -> dict:
-    code = _DEVICE_SEED_BENCH.format(mnemonic=MNEMONIC, passphrase=PASSPHRASE, repeat=REPEAT)
-    out = micropython.run(code)
-    return json.loads(out.strip().splitlines()[-1])
+    return run_device(
+        _DEVICE_SEED_BENCH.format(mnemonic=MNEMONIC, passphrase=PASSPHRASE, repeat=REPEAT)
+    )
 
 
 def seed_derivation_rows() -> list[tuple[str, str, str, str]]:
@@ -112,7 +81,7 @@ def seed_derivation_rows() -> list[tuple[str, str, str, str]]:
             what,
             f"{device_s * 1e3:.1f} ms",
             f"{host_s * 1e3:.2f} ms ({host_name})",
-            _ratio(device_s / host_s),
+            ratio(device_s / host_s),
         )
 
     return [
@@ -167,17 +136,11 @@ def seed_derivation_rows() -> list[tuple[str, str, str, str]]:
     ]
 
 
-# ---- EC benchmarks (secp256k1 / BIP32 / ed25519 / keys): the EC engineer adds theirs here ----
-# Return rows of the same shape as seed_derivation_rows(); main() prints them after the seed rows.
+# ---- EC benchmarks (secp256k1 / BIP32 / ed25519 / keys): rows shaped as seed_derivation_rows()
 
+# One run for the EC figures too; best of R per figure, each round with fresh keys (cold cache).
 _DEVICE_EC_BENCH = r"""
-import gc, json, time
 from crypto import ed25519, keys, secp256k1
-
-def took_us(fn):
-    start = time.ticks_us()
-    fn()
-    return time.ticks_diff(time.ticks_us(), start)
 
 R = {repeat}
 out = {{}}
@@ -210,8 +173,7 @@ print(json.dumps(out))
 
 
 def _device_ec_figures() -> dict:
-    out = micropython.run(_DEVICE_EC_BENCH.format(repeat=REPEAT * 2))
-    return json.loads(out.strip().splitlines()[-1])
+    return run_device(_DEVICE_EC_BENCH.format(repeat=REPEAT * 2))
 
 
 def ec_rows() -> list[tuple[str, str, str, str]]:
@@ -241,7 +203,7 @@ def ec_rows() -> list[tuple[str, str, str, str]]:
             what,
             f"{device_s * 1e3:.2f} ms",
             f"{host_s * 1e3:.3f} ms ({host_name})",
-            _ratio(device_s / host_s),
+            ratio(device_s / host_s),
         )
 
     derive_ref = "host/core/keys.Account.from_seed: coincurve + PyNaCl"
@@ -277,9 +239,6 @@ def ec_rows() -> list[tuple[str, str, str, str]]:
     ]
 
 
-# ---- end of EC benchmarks ----
-
-
 def _print_table(rows: list[tuple[str, str, str, str]]) -> None:
     header = ("what", "device (MicroPython, heap 192K)", "host reference", "ratio")
     print("| " + " | ".join(header) + " |")
@@ -289,6 +248,5 @@ def _print_table(rows: list[tuple[str, str, str, str]]) -> None:
 
 
 def main() -> None:
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"command: .venv/bin/python -m bench crypto   (best of {REPEAT} runs; load {load})")
+    print(f"command: .venv/bin/python -m bench crypto   (best of {REPEAT} runs; {load_note()})")
     _print_table(seed_derivation_rows() + ec_rows())

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-import time
 from hashlib import sha256
 from pathlib import Path
 
 import aiohttp
 
+from bench.timing import Stopwatch
 from host.chain.relayer import NodeClient, Relayer, Side, build_relay, sign_relay_tx
 from host.core import cbor
 from host.core.keys import Account
@@ -74,20 +74,20 @@ class Bench:
         assert status == 200 and doc["code"] == 0, doc
 
     async def reference(self) -> float:
-        start = time.perf_counter()
+        watch = Stopwatch()
         for _ in range(REFERENCE_TXS):
             await self.send(self.b, B, RELAYER, [transfer(RECIPIENT.address, 1)])
-        return (time.perf_counter() - start) / REFERENCE_TXS
+        return watch.elapsed() / REFERENCE_TXS
 
     async def relayed(self, batch: int, until) -> float:
         relayer = Relayer([self.urls[0]], [self.urls[1]], RELAYER, poll_interval=0.05,
                           batch=batch)
         stop = asyncio.Event()
-        start = time.perf_counter()
+        watch = Stopwatch()
         task = asyncio.ensure_future(relayer.run(stop))
         while not await until():
             await asyncio.sleep(0.02)
-        elapsed = time.perf_counter() - start
+        elapsed = watch.elapsed()
         stop.set()
         await task
         return elapsed
@@ -110,11 +110,11 @@ class Bench:
         a = Side("A", [NodeClient(self.urls[0], session)], A)
         b = Side("B", [NodeClient(self.urls[1], session)], B)
         rounds = 20
-        start = time.perf_counter()
+        watch = Stopwatch()
         for _ in range(rounds):
             relay = await build_relay(a, b, seq)
         size = len(cbor.dumps(relay.message()))
-        return (time.perf_counter() - start) / rounds, size
+        return watch.elapsed() / rounds, size
 
 
 async def _run() -> None:

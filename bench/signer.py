@@ -114,7 +114,8 @@ def _log_on_failure(emulator) -> Iterator[None]:
     try:
         yield
     except Exception:
-        print(f"emulator {'running' if emulator.running else 'DEAD'}; log:\n{emulator.log()[-3000:]}")
+        state = "running" if emulator.running else "DEAD"
+        print(f"emulator {state}; log:\n{emulator.log()[-3000:]}")
         raise
 
 

@@ -60,9 +60,6 @@ def debug_app():
 
 
 def build_device(board):
-    from wire import framing
-
-    framing.reserve()  # first, while the heap is in one piece
     from apps import random_bytes
 
     vault = Vault(board.storage_dir, Clock(), random_bytes)

@@ -262,3 +262,15 @@ def test_wipe_needs_confirmation(device, user):
     user.run(device.wipe, always("confirm"))
     info = device.get_info()
     assert info["initialized"] is False and info["locked"] is True
+
+
+def test_screen_framebuffer_matches_the_layout(device, debug):
+    screen = debug.screen()
+    fb = screen["fb"]
+    assert isinstance(fb, bytes) and len(fb) == 128 * 64 // 8
+    # Row 0 (bytes 0..127, MONO_VLSB) is the inverted title bar: mostly lit pixels.
+    assert sum(bin(b).count("1") for b in fb[:128]) > 128 * 8 // 2
+    # The text rows carry the lines: something is drawn below the title when there is text.
+    if any(line.strip() for line in screen["lines"]):
+        assert any(fb[128 : 128 * 7])
+    assert len(screen["lines"]) <= 6 and all(len(line) <= 21 for line in screen["lines"])

@@ -1,12 +1,132 @@
-"""`make demo`: the signer on the emulator, end to end (see host/bridge/demo.py).
+"""`make demo`: the whole product in one run, from a new wallet to a committed transfer.
 
-A wallet is created with commit-reveal entropy, an address is shown on the device, a transfer is
-signed after every page was confirmed, and the signature is verified on the host.
+1. starts the emulator (the real firmware on the MicroPython unix port) and creates a wallet with
+   commit-reveal entropy, a scripted user reading the words and answering the word check;
+2. shows the wallet's address on the device;
+3. starts a solo QOS node (`qosd init`, `qosd start`) whose genesis funds that address;
+4. has the device sign a transfer (every page shown and confirmed), verifies the signature on the
+   host, submits it to the node, waits for the block and prints both balances.
+
+Each dialog the device shows is printed, so the run reads as what a person holding it would see.
 """
 
-import sys
+from __future__ import annotations
 
-from host.bridge.demo import main
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from host.bridge.demo import PIN, console, narrate, words_from
+
+FUNDING_UNITS = 1_000 * 10_000  # 1,000 QOS
+TRANSFER_UNITS = 123_400  # 12.34 QOS
+FEE_UNITS = 2_000
+CHAIN_ID = "qos-demo"
+
+
+@contextmanager
+def solo_node(home: Path, funded: str, api_port: int) -> Any:
+    """A solo node in its own process, its genesis funding ``funded``; stopped on exit."""
+    from host.chain.client import http_json
+
+    qosd = [sys.executable, "-m", "host.chain.cli"]
+    api = f"127.0.0.1:{api_port}"
+    subprocess.run(
+        [*qosd, "init", "--home", str(home), "--chain-id", CHAIN_ID, "--block-interval", "0.5",
+         "--api", api, "--account", f"{funded}={FUNDING_UNITS}"],
+        check=True, capture_output=True,
+    )
+    log = (home / "node.log").open("wb")
+    node = subprocess.Popen([*qosd, "start", "--home", str(home)], stdout=log, stderr=log)
+    url = f"http://{api}"
+    try:
+        deadline = time.monotonic() + 30
+        while http_json("GET", url + "/status", quiet=True)[0] != 200:
+            if node.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the node did not start; see {home / 'node.log'}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        node.terminate()
+        node.wait(timeout=10)
+        log.close()
+
+
+def balance(url: str, address: bytes) -> int:
+    from host.chain.client import http_json
+
+    status, doc = http_json("GET", f"{url}/accounts/{address.hex()}")
+    return int(doc["value"]["balance"]) if status == 200 else 0
+
+
+def run() -> int:
+    from host.bridge.client import Client, DebugLink
+    from host.bridge.emulator import Emulator
+    from host.bridge.scripted_user import ScriptedUser, always, quiz_answers
+    from host.bridge.transport.udp import free_port_pair
+    from host.chain.client import http_json
+    from host.core import keys
+    from host.core import tx as txlib
+
+    with (
+        Emulator(port=free_port_pair()) as emulator,
+        Client.open(emulator.wire_path) as device,
+        DebugLink.open(emulator.debug_path) as debug,
+        tempfile.TemporaryDirectory(prefix="qos-demo-") as home,
+    ):
+        console.print(f"[bold]emulator[/] on {emulator.wire_path} (debug link {emulator.debug_path})")
+        user = ScriptedUser(debug)
+        user.on_press = narrate
+
+        console.print("\n[bold]1. create a wallet[/] (commit-reveal entropy, 2 check rounds)")
+        created = user.run(lambda: device.setup(PIN, words=12, check_rounds=2), quiz_answers)
+        words = " ".join(words_from(user.last.screens))
+        console.print(f"  words shown on the device: {words}")
+        wallet = keys.Account.from_mnemonic(words)
+        if wallet.pubkey != created.pubkey:
+            console.print("[red]the device's key does not match the words it showed[/]")
+            return 1
+
+        console.print("\n[bold]2. show the address on the device[/]")
+        address = user.run(lambda: device.get_address(0, 0, show=True), always("confirm"))
+        console.print(f"  {address} (the host derives {wallet.address_string} from the words)")
+        if address != wallet.address_string:
+            return 1
+
+        console.print("\n[bold]3. start a solo node[/] whose genesis funds that address")
+        with solo_node(Path(home), address, free_port_pair()) as url:
+            recipient = keys.Account.from_mnemonic(words, "", 0, 1).address
+            console.print(f"  node API {url}; balance {txlib.format_amount(balance(url, wallet.address))}")
+
+            console.print("\n[bold]4. sign a transfer on the device[/] (every page confirmed)")
+            tx = txlib.Tx(CHAIN_ID, 1, FEE_UNITS, [txlib.transfer(recipient, TRANSFER_UNITS)], "demo")
+            signature = user.run(lambda: device.sign_tx(tx), always("confirm"))
+            signed = txlib.SignedTx(tx, signature.pubkey, signature.sig)
+            if not signed.verify():
+                console.print("[red]the device's signature does not verify on the host[/]")
+                return 1
+            console.print("  signature verified on the host")
+
+            status, doc = http_json(
+                "POST", f"{url}/txs?wait=commit", signed.encode(), "application/cbor"
+            )
+            if status != 200 or doc.get("code") != 0:
+                console.print(f"[red]the node refused the transfer: {doc}[/]")
+                return 1
+            console.print(f"  committed in block {doc.get('height')}, tx {doc.get('hash', '')[:16]}...")
+            console.print(
+                f"  sender    {txlib.format_amount(balance(url, wallet.address))}\n"
+                f"  recipient {txlib.format_amount(balance(url, recipient))}"
+            )
+    Console().print("\n[bold green]demo OK[/]: device-made wallet, device-signed transfer, committed")
+    return 0
+
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -63,4 +63,3 @@ class HmacDrbg:
         self._update(additional)
         self.reseed_counter += 1
         return b"".join(blocks)[:nbytes]
-

@@ -48,6 +48,7 @@ def sign_tx(dev, params):
 
     try:
         tx = txcodec.decode_tx(raw)
+        raw = None
         pages = txcodec.describe(tx)
     except txcodec.TxError as e:
         raise errors.bad_params("tx refused: %s" % e)
@@ -96,7 +97,15 @@ def _sign(dev, account, index, data):
 
 
 def _as_pages(pages):
-    # codec.tx.describe() returns (title, lines) pairs; keep the screen's own page size.
+    # codec.tx.describe() already writes pages of at most 6 lines; the list is used as it is
+    # (no copy: a 16-message tx has many pages) unless a page would not fit the screen.
+    from ui.screen import LINES
+
+    for _, lines in pages:
+        if len(lines) > LINES:
+            break
+    else:
+        return pages
     out = []
     for title, lines in pages:
         out.extend(layouts.text_pages(title, list(lines)))

@@ -21,24 +21,36 @@ NO_MEMORY = 2  # a frame within the limit that found no room on the heap: skippe
 
 
 def encode(payload):
+    # Built in one buffer: no intermediate copies of the payload.
     n = len(payload)
     if n > MAX_PAYLOAD:
         raise ValueError("payload too large")
-    head = struct.pack(">BH", VERSION, n)
-    crc = crc32(payload, crc32(head)) & 0xFFFFFFFF
-    return MAGIC + head + payload + struct.pack(">I", crc)
+    out = bytearray(HEADER + n + TRAILER)
+    out[0:2] = MAGIC
+    struct.pack_into(">BH", out, 2, VERSION, n)
+    out[HEADER:HEADER + n] = payload
+    view = memoryview(out)
+    struct.pack_into(">I", out, HEADER + n, crc32(view[2:HEADER + n]) & 0xFFFFFFFF)
+    return out
+
+
+def each_report(data, report):
+    # Cuts a byte stream into 64-byte reports (0x3F + 63 bytes, the last one zero-padded), one at
+    # a time in the caller's `report` buffer (bytearray(64)), which is yielded after each fill.
+    view = memoryview(data)
+    report[0] = REPORT_ID
+    for i in range(0, len(data), CHUNK):
+        chunk = view[i:i + CHUNK]
+        n = len(chunk)
+        report[1:1 + n] = chunk
+        if n < CHUNK:
+            for j in range(1 + n, REPORT_SIZE):
+                report[j] = 0
+        yield report
 
 
 def to_reports(data):
-    # Cuts a byte stream into 64-byte reports: 0x3F + 63 bytes, the last one zero-padded.
-    out = []
-    for i in range(0, len(data), CHUNK):
-        chunk = data[i:i + CHUNK]
-        report = bytearray(REPORT_SIZE)
-        report[0] = REPORT_ID
-        report[1:1 + len(chunk)] = chunk
-        out.append(bytes(report))
-    return out
+    return [bytes(r) for r in each_report(data, bytearray(REPORT_SIZE))]
 
 
 def report_payload(report):
@@ -70,8 +82,6 @@ class Decoder:
 
     def feed(self, data):
         events = []
-        if self.frame is None:
-            _release(self)
         if self.skip:
             n = min(self.skip, len(data))
             self.skip -= n
@@ -96,9 +106,8 @@ class Decoder:
         events = []
         self.skip = 0  # an oversized frame that was cut short ends here too
         if self.frame is not None:
-            self.buf = bytearray(self.frame[:self.fill]) + self.buf
+            self.buf = self.frame[:self.fill] + self.buf
             self.frame = None
-        _release(self)
         while self.buf:
             nxt = self.buf.find(MAGIC, 1)
             if nxt < 0:
@@ -118,7 +127,6 @@ class Decoder:
         self.buf = bytearray()
         self.frame = None
         self.skip = 0
-        _release(self)
 
     def _finish_frame(self, events):
         frame = self.frame
@@ -128,8 +136,7 @@ class Decoder:
             # not a frame after all: rescan everything after its first byte
             self.bad_crc += 1
             self.dropped += 1
-            self.buf = bytearray(frame[1:]) + self.buf
-            _release(self)
+            self.buf = frame[1:] + self.buf
         else:
             events.append((FRAME, payload))
 
@@ -159,7 +166,7 @@ class Decoder:
             return True
         if len(buf) < total:
             if total > 256:
-                frame = _allocate(total, self)
+                frame = _allocate(total)
                 if frame is None:
                     # skip it like an oversized frame, but say why
                     self.skip = total - len(buf)
@@ -181,31 +188,9 @@ class Decoder:
         return True
 
 
-# One buffer for the largest frame, set aside at boot (reserve()) while the heap is in one piece:
-# later, a 16 KB block may not exist even with far more than 16 KB free. One decoder at a time
-# owns it, from the header of a long frame until its next feed (by then the session has parsed
-# the payload that pointed into it); others allocate.
-_spare = None
-_spare_owner = None
-
-
-def reserve():
-    global _spare
-    if _spare is None:
-        _spare = bytearray(HEADER + MAX_PAYLOAD + TRAILER)
-
-
-def _release(owner):
-    global _spare_owner
-    if _spare_owner is owner:
-        _spare_owner = None
-
-
-def _allocate(n, owner):
-    global _spare_owner
-    if _spare is not None and _spare_owner is None and n <= len(_spare):
-        _spare_owner = owner
-        return memoryview(_spare)[:n]
+def _allocate(n):
+    # A long frame's buffer; if the heap has no block that big (even after a collection), the
+    # frame is skipped and answered -32004 instead of taking the device down.
     try:
         return bytearray(n)
     except MemoryError:

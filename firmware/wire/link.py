@@ -18,6 +18,7 @@ class Link:
         self.decoder = framing.Decoder()
         self.last_rx = time.ticks_ms()
         self.peer = None
+        self.report = bytearray(framing.REPORT_SIZE) if reports else None
 
     def feed(self, data, peer=None):
         self.last_rx = time.ticks_ms()
@@ -42,7 +43,7 @@ class Link:
         if peer is None:
             peer = self.peer
         if self.reports:
-            for report in framing.to_reports(frame):
+            for report in framing.each_report(frame, self.report):
                 self.write(report, peer)
         else:
             self.write(frame, peer)

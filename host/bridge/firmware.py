@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -147,7 +148,7 @@ def cached_build(cache_dir: Path, board: str = "unix", production: bool = False)
     out = Path(cache_dir) / f"{board}-{'prod' if production else 'debug'}-{key}"
     if (out / "BUILD").exists():
         return out
-    tmp = out.with_name(out.name + ".tmp")
+    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")  # builds in parallel must not collide
     build(tmp, board, production)
     try:
         tmp.rename(out)

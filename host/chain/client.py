@@ -100,6 +100,19 @@ class ClientError(Exception):
 # ---- HTTP ---------------------------------------------------------------------------------------
 
 
+def http_json(
+    method: str, url: str, body: bytes | None = None, ctype: str = "", quiet: bool = False
+) -> tuple[int, dict]:
+    """(HTTP status, JSON body) of one request to a node; error statuses are returned, not
+    raised. An unreachable node raises ClientError, or gives (0, {"error": ...}) when quiet."""
+    try:
+        return _http(method, url, body, ctype)
+    except ClientError as exc:
+        if quiet:
+            return 0, {"error": str(exc)}
+        raise
+
+
 def _http(method: str, url: str, body: bytes | None = None, ctype: str = "") -> tuple[int, dict]:
     import json
     import urllib.error

@@ -1,9 +1,10 @@
 """The QOS transaction schema on the host (docs/protocol.md sections 2-4).
 
-Builders for every message, ``Tx`` and ``SignedTx`` with their encodings and sign bytes, and a
-strict ``decode_tx`` the node runs on every submitted transaction. The checks run in the same
-order, with the same messages, as the device's decoder (firmware/codec/tx.py); tests hold the two
-to that, so a tx the node accepts is one the device can show and sign, and the other way round.
+Builders for every message, ``Tx`` and ``SignedTx`` with their encodings and sign bytes, and the
+strict decoders: ``decode_tx`` (a bare Tx, as the device receives it) and ``decode_signed_tx``
+(what the node runs on every submitted transaction). The checks run in the same order, with the
+same messages, as the device's decoder (firmware/codec/tx.py); tests hold the two to that, so a
+tx the node accepts is one the device can show and sign, and the other way round.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import bech32
 from host.core import cbor
 
 MAX_TX_BYTES = 12288
+MAX_SIGNED_TX_BYTES = MAX_TX_BYTES + 128  # room for the envelope: keys, pubkey and signature
 MAX_MSGS = 16
 MAX_MEMO = 256
 MAX_BLOB = 4096
@@ -90,8 +92,26 @@ _RULES = {
 _CHAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 
+# What kind of flaw a TxError reports, for callers that map it to their own codes (the node's
+# result codes) without reading the message text.
+ENCODING = "encoding"  # not deterministic CBOR, or outside the schema
+AMOUNT_RANGE = "amount"  # an amount field (kind AMOUNT) that is not an integer in 1..2^63-1
+TOO_LARGE = "size"  # more bytes than MAX_TX_BYTES / MAX_SIGNED_TX_BYTES
+
+
 class TxError(ValueError):
-    """A transaction outside the schema; the message starts with the offending field's path."""
+    """A transaction outside the schema; the message starts with the offending field's path.
+
+    ``kind`` is one of ENCODING, AMOUNT_RANGE, TOO_LARGE and is set where the error is raised.
+    """
+
+    def __init__(self, message: str, kind: str = ENCODING) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+SIGNED_FIELDS = ("tx", "pubkey", "sig")
+DecodedSignedTx = tuple[dict[str, Any], bytes, bytes, bytes]  # tx, pubkey, sig, sign bytes
 
 
 # ------------------------------------------------------------------ validation
@@ -99,16 +119,52 @@ class TxError(ValueError):
 
 def decode_tx(data: bytes | bytearray | memoryview) -> dict[str, Any]:
     """Strictly decodes an encoded Tx and checks it against the schema."""
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise TxError("tx: must be bytes")
-    if len(data) > MAX_TX_BYTES:
-        raise TxError(f"tx: {len(data)} bytes, more than {MAX_TX_BYTES}")
-    try:
-        tx = cbor.loads(data)
-    except cbor.CBORError as exc:
-        raise TxError(f"tx: {exc}") from exc
+    tx = _load(data, "tx", MAX_TX_BYTES)
     check_tx(tx)
     return tx
+
+
+def decode_signed_tx(raw: bytes | bytearray | memoryview) -> DecodedSignedTx:
+    """Strictly decodes an encoded SignedTx: (tx, pubkey, sig, sign bytes), or raises TxError.
+
+    The node runs this on every submitted tx, so the schema check runs once and no Tx object is
+    built; the sign bytes are encoded straight from the decoded value, which has passed the checks.
+    """
+    tx, pubkey, sig = _decode_envelope(raw)
+    return tx, pubkey, sig, cbor.dumps_decoded([TX_DOMAIN, tx["chain"], tx])
+
+
+def _load(data: Any, path: str, limit: int) -> Any:
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TxError(f"{path}: must be bytes")
+    if len(data) > limit:
+        raise TxError(f"{path}: {len(data)} bytes, more than {limit}", TOO_LARGE)
+    try:
+        return cbor.loads(data)
+    except cbor.CBORError as exc:
+        raise TxError(f"{path}: {exc}") from exc
+
+
+def _decode_envelope(raw: Any) -> tuple[dict[str, Any], bytes, bytes]:
+    obj = _load(raw, "signed_tx", MAX_SIGNED_TX_BYTES)
+    if not isinstance(obj, dict):
+        _fail("signed_tx", "must be a map")
+    for name in SIGNED_FIELDS:
+        if name not in obj:
+            _fail(f"signed_tx.{name}", "missing")
+    if len(obj) != len(SIGNED_FIELDS):
+        extra = sorted((key for key in obj if key not in SIGNED_FIELDS), key=str)
+        _fail("signed_tx", f"unexpected key {extra[0]!a}")
+    check_tx(obj["tx"])
+    _check_signature_fields(obj["pubkey"], obj["sig"])
+    return obj["tx"], obj["pubkey"], obj["sig"]
+
+
+def _check_signature_fields(pubkey: Any, sig: Any) -> None:
+    if not _is_bytes(pubkey, 32, 32):
+        _fail("signed_tx.pubkey", "must be a 32-byte string")
+    if not _is_bytes(sig, 64, 64):
+        _fail("signed_tx.sig", "must be a 64-byte string")
 
 
 def check_tx(tx: Any, path: str = "tx") -> None:
@@ -117,8 +173,8 @@ def check_tx(tx: Any, path: str = "tx") -> None:
     _check_map(tx, TX_FIELDS, path, chain)
 
 
-def _fail(path: str, what: str) -> None:
-    raise TxError(f"{path}: {what}")
+def _fail(path: str, what: str, kind: str = ENCODING) -> None:
+    raise TxError(f"{path}: {what}", kind)
 
 
 def _check_keys(obj: Any, fields: Fields, path: str, skip: str | None) -> None:
@@ -180,7 +236,7 @@ def _check_field(kind: int, v: Any, path: str, chain: Any) -> None:
     elif kind == PACKET:
         _check_packet(v, path, chain)
     elif not _field_ok(kind, v):
-        _fail(path, _RULES[kind])
+        _fail(path, _RULES[kind], AMOUNT_RANGE if kind == AMOUNT else ENCODING)
 
 
 def _is_int(v: Any) -> bool:
@@ -408,7 +464,7 @@ class Tx:
         check_tx(self.to_cbor_obj())
         size = len(self.encode())
         if size > MAX_TX_BYTES:
-            raise TxError(f"tx: {size} bytes, more than {MAX_TX_BYTES}")
+            raise TxError(f"tx: {size} bytes, more than {MAX_TX_BYTES}", TOO_LARGE)
 
     def to_cbor_obj(self) -> dict[str, Any]:
         return {"chain": self.chain, "nonce": self.nonce, "fee": self.fee,
@@ -430,9 +486,6 @@ class Tx:
         return cls.from_cbor_obj(decode_tx(data))
 
 
-SIGNED_FIELDS = ("tx", "pubkey", "sig")
-
-
 @dataclass(frozen=True)
 class SignedTx:
     tx: Tx
@@ -440,10 +493,7 @@ class SignedTx:
     sig: bytes
 
     def __post_init__(self) -> None:
-        if not _is_bytes(self.pubkey, 32, 32):
-            _fail("signed_tx.pubkey", "must be a 32-byte string")
-        if not _is_bytes(self.sig, 64, 64):
-            _fail("signed_tx.sig", "must be a 64-byte string")
+        _check_signature_fields(self.pubkey, self.sig)
 
     def to_cbor_obj(self) -> dict[str, Any]:
         return {"tx": self.tx.to_cbor_obj(), "pubkey": self.pubkey, "sig": self.sig}
@@ -453,24 +503,11 @@ class SignedTx:
 
     @classmethod
     def decode(cls, raw: bytes) -> SignedTx:
-        """Strict: the node calls this on every submitted tx; any flaw raises TxError."""
-        if not isinstance(raw, bytes | bytearray | memoryview):
-            raise TxError("signed_tx: must be bytes")
-        if len(raw) > MAX_TX_BYTES + 128:
-            raise TxError(f"signed_tx: {len(raw)} bytes, more than {MAX_TX_BYTES + 128}")
-        try:
-            obj = cbor.loads(raw)
-        except cbor.CBORError as exc:
-            raise TxError(f"signed_tx: {exc}") from exc
-        if not isinstance(obj, dict):
-            _fail("signed_tx", "must be a map")
-        for name in SIGNED_FIELDS:
-            if name not in obj:
-                _fail(f"signed_tx.{name}", "missing")
-        if len(obj) != len(SIGNED_FIELDS):
-            extra = sorted((k for k in obj if k not in SIGNED_FIELDS), key=str)
-            _fail("signed_tx", f"unexpected key {extra[0]!a}")
-        return cls(Tx.from_cbor_obj(obj["tx"]), obj["pubkey"], obj["sig"])
+        """Strict, as decode_signed_tx; any flaw raises TxError."""
+        tx, pubkey, sig = _decode_envelope(raw)
+        # Tx() checks the schema again: the price of a frozen object, paid off the node's path.
+        return cls(Tx(tx["chain"], tx["nonce"], tx["fee"], tuple(tx["msgs"]), tx["memo"]),
+                   pubkey, sig)
 
     @property
     def signer(self) -> bytes:

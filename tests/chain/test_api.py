@@ -406,3 +406,15 @@ def test_a_websocket_client_that_cannot_keep_up_is_cut_off(monkeypatch):
         assert (await fast.get())["n"] == 3
 
     asyncio.run(flow())
+
+
+def test_client_http_json(node):
+    from host.chain.client import ClientError, http_json
+
+    status, doc = http_json("GET", node.url + "/status")
+    assert status == 200 and doc["chain_id"] == CHAIN
+    status, doc = http_json("GET", node.url + "/blocks/0")
+    assert status == 400 and "height" in doc["error"]
+    assert http_json("GET", "http://127.0.0.1:9/status", quiet=True)[0] == 0
+    with pytest.raises(ClientError):
+        http_json("GET", "http://127.0.0.1:9/status")

@@ -249,5 +249,6 @@ def test_bad_calls_get_clear_errors():
                        ("qcp/out", dumps([b"x", "y"])), ("qsc/allowance", dumps([1, 2, 3]))):
         assert chain.app.query(path, data).code != 0
     assert chain.app.check_tx(b"x" * 70_000).codespace == "tx_too_large"
+    assert chain.app.check_tx(b"x" * 20_000).codespace == "tx_too_large"  # the codec's own limit
     with pytest.raises(ValueError):
         chain.app.finalize_block(BlockInfo(5, T0, bytes(20)))

@@ -36,16 +36,21 @@ def _udp_pair() -> int:
 
 @pytest.fixture(scope="module")
 def emulator():
-    from host.bridge.emulator import Emulator, EmulatorError
+    from host.bridge.emulator import Emulator
 
-    emu = Emulator(port=_udp_pair(), mnemonic=MNEMONIC, pin=PIN)
-    try:
-        emu.start(timeout=60)
-    except (EmulatorError, OSError) as exc:
+    failures = []
+    for _ in range(2):  # a machine this busy can miss a start-up deadline once
+        emu = Emulator(port=_udp_pair(), mnemonic=MNEMONIC, pin=PIN)
+        try:
+            emu.start(timeout=60)
+        except Exception as exc:
+            failures.append(f"{type(exc).__name__}: {exc}\n{emu.log()[-1500:]}")
+            emu.close()
+            continue
+        yield emu
         emu.close()
-        pytest.skip(f"emulator unavailable: {exc}")
-    yield emu
-    emu.close()
+        return
+    pytest.fail("the emulator did not start:\n" + "\n---\n".join(failures))
 
 
 @pytest.fixture(scope="module")

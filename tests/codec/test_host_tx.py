@@ -105,6 +105,42 @@ def test_signed_tx_decode_rejects_non_canonical_and_garbage():
         htx.SignedTx.decode("not bytes")  # type: ignore[arg-type]
 
 
+def test_decode_signed_tx_returns_the_parts_and_the_sign_bytes():
+    signed = _signed(htx.Tx("qos", 3, 7, (htx.transfer(ALICE, 9),), memo="m"))
+    tx, pubkey, sig, sign_bytes = htx.decode_signed_tx(signed.encode())
+    assert tx == signed.tx.to_cbor_obj() and (pubkey, sig) == (signed.pubkey, signed.sig)
+    assert sign_bytes == signed.tx.sign_bytes() == htx.sign_bytes(tx)
+
+
+@pytest.mark.parametrize(
+    "mutate, kind",
+    [
+        (lambda o: o["tx"]["msgs"][0].update(amount=0), htx.AMOUNT_RANGE),
+        (lambda o: o["tx"]["msgs"][0].update(amount=2**63), htx.AMOUNT_RANGE),
+        (lambda o: o["tx"]["msgs"][0].update(amount=-1), htx.AMOUNT_RANGE),
+        (lambda o: o["tx"].update(fee=-1), htx.ENCODING),  # a fee may be 0: not an AMOUNT field
+        (lambda o: o["tx"].update(nonce=0), htx.ENCODING),
+        (lambda o: o.update(sig=b"\x00"), htx.ENCODING),
+    ],
+)
+def test_decode_errors_carry_a_kind_set_where_they_are_raised(mutate, kind):
+    obj = cbor.loads(_signed(htx.Tx("qos", 1, 0, (htx.transfer(ALICE, 1),))).encode())
+    mutate(obj)
+    with pytest.raises(htx.TxError) as caught:
+        htx.decode_signed_tx(cbor.dumps(obj))
+    assert caught.value.kind == kind
+
+
+def test_size_and_encoding_kinds():
+    with pytest.raises(htx.TxError, match="more than") as caught:
+        htx.decode_signed_tx(b"\xa0" * (htx.MAX_SIGNED_TX_BYTES + 1))
+    assert caught.value.kind == htx.TOO_LARGE
+    with pytest.raises(htx.TxError, match="trailing") as caught:
+        htx.decode_signed_tx(b"\xa0" * htx.MAX_SIGNED_TX_BYTES)
+    assert caught.value.kind == htx.ENCODING
+    assert htx.TxError("plain").kind == htx.ENCODING
+
+
 def test_builders_reject_bad_fields_and_tx_checks_relations():
     with pytest.raises(htx.TxError, match="amount: must be an integer > 0"):
         htx.transfer(ALICE, 0)

@@ -29,7 +29,8 @@ out["footer"] = layouts.footer("cancel", "2/3", "next")
 text = "the quick brown fox jumps over the lazy dog " * 3 + "abcdefghijklmnopqrstuvwxyz0123456789"
 wrapped = layouts.split_text(text)
 out["wrap_max"] = max(len(l) for l in wrapped)
-out["wrap_words"] = " ".join(wrapped).split() == text.split()[:-1] + ["abcdefghijklmnopqrstu", "vwxyz0123456789"]
+cut = ["abcdefghijklmnopqrstu", "vwxyz0123456789"]  # a word longer than a line is cut hard
+out["wrap_words"] = " ".join(wrapped).split() == text.split()[:-1] + cut
 out["word_pages"] = [len(layouts.word_pages(["w%d" % i for i in range(n)])) for n in (12, 18, 24)]
 out["text_pages"] = len(layouts.text_pages("T", ["l"] * 13))
 
