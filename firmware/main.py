@@ -1,6 +1,7 @@
-# The device application's wiring (boards call run(board) from their own main/boot code):
-# storage on the board's flash, the screen, the method table (apps are imported on first use, to
-# keep the heap free), the debug link where the build has one, and the session loop.
+# The device application's wiring: storage on the board's flash, the screen, the method table
+# (apps are imported on first use, to keep the heap free), the debug link where the build has
+# one, and the session loop. The emulator calls run(board); on a board the port runs this file as
+# main.py (see the end).
 import gc
 
 from apps import WithPubkey
@@ -9,10 +10,11 @@ from storage.pin import Clock
 from storage.vault import Vault
 from wire.session import Session
 
-# method -> app module (the handler is the function of the same name in that module)
 # Modules dropped after each request of an app: big, and cheap to load again (about 1 ms for the
 # tx decoder from .mpy on the emulator; nothing at all when frozen on a board).
 TRANSIENT = {"management": ("apps.management",), "wallet": ("codec.tx",)}
+
+# method -> app module (the handler is the function of the same name in that module)
 WIRE_METHODS = {
     "ping": "base",
     "get_info": "base",
@@ -51,11 +53,14 @@ def bind(dev, module_name, func_name):
 
 
 def debug_app():
-    # Production builds do not contain apps/debug at all; the import failing is how we know.
-    try:
-        from apps import debug
-    except ImportError:
+    # Production builds say DEBUG = False and do not contain apps/debug at all; a debug build
+    # that cannot import it fails loudly rather than running without its debug link.
+    import buildflags
+
+    if not buildflags.DEBUG:
         return None
+    from apps import debug
+
     return debug
 
 

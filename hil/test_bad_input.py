@@ -15,7 +15,7 @@ import pytest
 from devicekit import PIN, emulator_only
 
 from host.bridge import framing
-from host.bridge.client import Client, DeviceBusy, Link, NoReply
+from host.bridge.client import Client, DeviceBusy, Link, NoReply, ProtocolError, TooLarge
 from host.bridge.transport import open_transport
 from host.core import cbor
 
@@ -66,6 +66,19 @@ def assert_alive(device: Client) -> None:
     assert device.ping(b"still here") == b"still here"
 
 
+def assert_alive_after_garbage(device: Client) -> None:
+    """Random garbage may end in a partial header that swallows the next frame (the spec's
+    oversized rule) while the device is still working through the backlog; then the first ping
+    is lost or answered "too large". The device must answer a ping again soon after."""
+    for _ in range(3):
+        try:
+            assert_alive(device)
+            return
+        except (TooLarge, ProtocolError, NoReply):
+            time.sleep(0.5)
+    assert_alive(device)
+
+
 def error_code(reply: dict) -> int:
     return reply["error"]["code"]
 
@@ -82,7 +95,7 @@ def test_random_bytes(raw, device):
         raw.send(rng.randbytes(rng.randrange(1, 300)))
     replies = raw.replies()
     assert all("error" in r and r["id"] is None for r in replies)
-    assert_alive(device)
+    assert_alive_after_garbage(device)
 
 
 def test_random_datagrams_that_are_not_reports(target, device):
@@ -94,7 +107,7 @@ def test_random_datagrams_that_are_not_reports(target, device):
         for size in (0, 1, 63, 65, 128, 1500):
             sock.sendto(rng.randbytes(size), (host, int(port)))
         sock.sendto(b"\x00" + framing.encode_frame(request(1)).ljust(63, b"\0"), (host, int(port)))
-    assert_alive(device)
+    assert_alive_after_garbage(device)
 
 
 def test_truncated_frames(raw, device):
@@ -209,7 +222,7 @@ def test_mutated_requests_never_wedge_the_device(raw, device):
             mutated = mutated[: rng.randrange(len(mutated))]
         raw.send(bytes(mutated))
     raw.replies()
-    assert_alive(device)
+    assert_alive_after_garbage(device)
 
 
 def test_frames_with_a_valid_crc_but_random_payload(raw, device):
@@ -227,9 +240,11 @@ def test_largest_frame_is_read_and_refused_cleanly(raw, device):
     raw.send_payload(payload)
     replies = raw.replies(at_least=1)
     assert replies[0]["id"] == 4 and error_code(replies[0]) == -32602  # data over 1024 bytes
-    body = framing.MAX_PAYLOAD
-    raw.send_payload(b"\xff" * body)
-    assert error_code(raw.replies(at_least=1)[0]) == -32001
+    raw.send_payload(b"\xff" * framing.MAX_PAYLOAD)
+    reply = raw.replies(at_least=1)[0]
+    # A frame at the limit is legal: the device reads it and refuses the bad CBOR, or, if its
+    # heap cannot hold 16 KB just then, answers "too large" and skips it. Either way, no crash.
+    assert reply["id"] is None and error_code(reply) in (-32001, -32004)
     assert_alive(device)
 
 
@@ -319,6 +334,7 @@ def test_serial_oversized_frame(pty_emulator):
 def test_device_keeps_its_wallet_through_all_of_it(raw, device):
     raw.send(random.Random(RNG_SEED + 5).randbytes(2000))
     raw.replies()
+    assert_alive_after_garbage(device)
     info = device.get_info()
     assert info["initialized"] and not info["locked"]
     device.lock()

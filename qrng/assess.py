@@ -32,6 +32,8 @@ ESTIMATORS = (
     "LZ78Y Prediction",
 )
 BINARY_ONLY = {"Collision", "Markov", "Compression"}
+MIN_SAMPLES = 1000  # below this several estimators have nothing to work with
+RECOMMENDED_SAMPLES = 1_000_000
 
 Progress = Callable[[str, str], None]
 
@@ -395,6 +397,11 @@ def assess(
     data: bytes | np.ndarray, bits: int | None = None, progress: Progress | None = None
 ) -> Assessment:
     samples = prepare(data, bits)
+    if samples.raw.size < MIN_SAMPLES:
+        raise AssessmentError(
+            f"{samples.raw.size} samples are too few to assess: need at least {MIN_SAMPLES} "
+            f"(SP 800-90B asks for {RECOMMENDED_SAMPLES:,})"
+        )
     estimates = []
     h_bitstring = None
     if samples.alph > 2:
@@ -411,6 +418,11 @@ def assess(
     assessed = h_original
     if h_bitstring is not None:
         assessed = min(assessed, samples.bits * h_bitstring)
+    for e in estimates:  # -log2(1.0) is -0.0: show it as 0
+        if e.min_entropy is not None:
+            e.min_entropy += 0.0
+    h_original += 0.0
+    assessed += 0.0
     order = {name: i for i, name in enumerate(ESTIMATORS)}
     estimates.sort(key=lambda e: (order[e.name], e.label != "Bitstring"))
     return Assessment(

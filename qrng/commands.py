@@ -78,6 +78,8 @@ def assess(args: argparse.Namespace) -> int:
             result = _assess_with_progress(data, args.bits or None, run_assessment)
     except AssessmentError as e:
         return _fail(str(e))
+    if result.samples < 1_000_000:
+        print(f"warning: {result.samples} samples; SP 800-90B asks for 1,000,000", file=sys.stderr)
     if args.json:
         print(json.dumps(result.as_dict(), indent=2, default=float))
     else:

@@ -81,9 +81,14 @@ class SerialSource:
             raise SourceError(f"cannot open serial QRNG {port}: {e}") from e
 
     def read(self, n: int) -> bytes:
+        import serial
+
         out = bytearray()
         while len(out) < n:
-            chunk = self._port.read(n - len(out))
+            try:
+                chunk = self._port.read(n - len(out))
+            except (serial.SerialException, OSError) as e:
+                raise SourceError(f"{self.name}: read failed: {e}") from e
             if not chunk:
                 raise SourceError(f"{self.name}: timed out after {len(out)} of {n} bytes")
             out += chunk
@@ -108,10 +113,14 @@ class QuantisSource:
         if device is None:
             import usb.core
 
-            device = usb.core.find(idVendor=QUANTIS_VENDOR, idProduct=QUANTIS_PRODUCT)
+            try:
+                device = usb.core.find(idVendor=QUANTIS_VENDOR, idProduct=QUANTIS_PRODUCT)
+                if device is not None:
+                    device.set_configuration()
+            except (usb.core.USBError, usb.core.NoBackendError) as e:
+                raise SourceError(f"quantis: cannot use USB ({e}); is libusb installed?") from e
             if device is None:
                 raise SourceError("no Quantis USB device (0ABA:0102) found")
-            device.set_configuration()
         self._device = device
 
     def read(self, n: int) -> bytes:

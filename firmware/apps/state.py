@@ -66,9 +66,9 @@ class Device:
         return pair
 
     def warm_keys(self):
-        # Right after an unlock the heap holds the least it ever will while unlocked: build the
-        # curve tables (the biggest transient allocation there is) now, not in the middle of a
-        # sign_tx with the tx decoder loaded.
+        # Right after an unlock the heap holds the least it ever will while unlocked: derive the
+        # first account's BIP32 chain now (big-integer work with a fair transient footprint),
+        # not in the middle of a sign_tx with the tx decoder loaded.
         if self.seed is not None and not self.keys:
             self.keypair(0, 0)
 

@@ -7,6 +7,7 @@
 # rejects S >= L, non-canonical or off-curve encodings, and small-order A or R (as libsodium).
 # Nothing here is constant-time (see docs/security.md).
 
+from crypto import _comb
 from crypto import sha512 as _sha512
 
 P = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFED
@@ -74,22 +75,9 @@ def _is_identity(pt):
     return pt[0] % p == 0 and (pt[1] - pt[2]) % p == 0
 
 
-def _inverse(z):
-    # Extended Euclid: under MicroPython about 7x faster than pow(z, P - 2, P).
-    r0, r1 = P, z % P
-    s0, s1 = 0, 1
-    while r1:
-        q, r = divmod(r0, r1)
-        r0, r1 = r1, r
-        s0, s1 = s1, s0 - q * s1
-    if r0 != 1:
-        raise ValueError("not invertible")
-    return s0 % P
-
-
 def encode_point(pt):
     p = P
-    zi = _inverse(pt[2])
+    zi = _comb.inverse(pt[2], p)
     x = pt[0] * zi % p
     y = pt[1] * zi % p
     return (y | ((x & 1) << 255)).to_bytes(32, "little")
@@ -124,32 +112,14 @@ def decode_point(data):
 
 def _build_table():
     p = P
+    # Allocated first, while the heap is least fragmented.
     packed = bytearray(((1 << _TEETH) - 1) * 96)
-    teeth = []
-    pt = (BX, BY, 1, BX * BY % p)
-    for i in range(_TEETH):
-        if i:
-            for _ in range(_SPACING):
-                pt = _double(pt)
-        teeth.append(pt)
-    points = []
-    for j in range(1, 1 << _TEETH):
-        top = 0
-        while j >> (top + 1):
-            top += 1
-        rest = j ^ (1 << top)
-        points.append(_add(points[rest - 1], teeth[top]) if rest else teeth[top])
-    # One inversion for all 63 points (Montgomery's trick).
-    prefix = []
-    acc = 1
-    for pt in points:
-        prefix.append(acc)
-        acc = acc * pt[2] % p
-    inv = _inverse(acc)
-    for i in range(len(points) - 1, -1, -1):
-        X, Y, Z, _ = points[i]
-        zi = inv * prefix[i] % p
-        inv = inv * Z % p
+    teeth = _comb.teeth((BX, BY, 1, BX * BY % p), _double, _TEETH, _SPACING)
+    points = _comb.subset_sums(teeth, _add)
+    inverses = _comb.batch_inverse([pt[2] for pt in points], p)
+    for i in range(len(points)):
+        X, Y, _, _ = points[i]
+        zi = inverses[i]
         x = X * zi % p
         y = Y * zi % p
         off = i * 96
@@ -170,15 +140,9 @@ def base_mul(k):
     """k * B as an extended point, for 0 <= k < 2^258."""
     table = memoryview(_comb_table())
     from_bytes = int.from_bytes
-    spacing = _SPACING
-    mask = (1 << spacing) - 1
-    parts = [(k >> (i * spacing)) & mask for i in range(_TEETH)]
     acc = _IDENTITY
-    for col in range(spacing - 1, -1, -1):
+    for idx in _comb.columns(k, _TEETH, _SPACING):
         acc = _double(acc)
-        idx = 0
-        for i in range(_TEETH - 1, -1, -1):
-            idx = (idx << 1) | ((parts[i] >> col) & 1)
         if idx:
             off = (idx - 1) * 96
             acc = _add_niels(

@@ -6,6 +6,8 @@
 # using the special form p = 2^256 - 2^32 - 977 measured no faster under MicroPython (about
 # 1.5 us per product + reduction either way). Nothing here is constant-time (docs/security.md).
 
+from crypto import _comb
+
 P = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 GX = 0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798
@@ -60,72 +62,34 @@ def _add_affine(pt, x2, y2):
     return (X3, Y3, Z3)
 
 
-def inverse(a, m):
-    """a^-1 mod m (a not 0 mod m) by the extended Euclidean algorithm: under MicroPython about
-    7x faster than pow(a, m - 2, m), which costs ~256 squarings of 256-bit numbers."""
-    r0, r1 = m, a % m
-    s0, s1 = 0, 1
-    while r1:
-        q, r = divmod(r0, r1)
-        r0, r1 = r1, r
-        s0, s1 = s1, s0 - q * s1
-    if r0 != 1:
-        raise ValueError("not invertible")
-    return s0 % m
-
-
 def _to_affine(pt):
     if pt is None:
         return None
     X, Y, Z = pt
     p = P
-    zi = inverse(Z, p)
+    zi = _comb.inverse(Z, p)
     zi2 = zi * zi % p
     return (X * zi2 % p, Y * zi2 % p * zi % p)
-
-
-def _batch_to_affine(points):
-    # Montgomery's trick: one inversion for the whole table instead of one per point.
-    p = P
-    prefix = []
-    acc = 1
-    for pt in points:
-        prefix.append(acc)
-        acc = acc * pt[2] % p
-    inv = inverse(acc, p)
-    out = [None] * len(points)
-    for i in range(len(points) - 1, -1, -1):
-        X, Y, Z = points[i]
-        zi = inv * prefix[i] % p
-        inv = inv * Z % p
-        zi2 = zi * zi % p
-        out[i] = (X * zi2 % p, Y * zi2 % p * zi % p)
-    return out
 
 
 def _build_table():
     # table[j - 1] = sum of 2^(i*SPACING) * G over the bits i set in j (1 <= j < 2^TEETH).
     # Allocated first, while the heap is least fragmented.
+    p = P
     packed = bytearray(((1 << _TEETH) - 1) << 6)
     teeth = []
-    pt = (GX, GY, 1)
-    for i in range(_TEETH):
-        if i:
-            for _ in range(_SPACING):
-                pt = _double(pt)
-        teeth.append(_to_affine(pt))
-    jac = []
-    for j in range(1, 1 << _TEETH):
-        top = 0
-        while j >> (top + 1):
-            top += 1
-        rest = j ^ (1 << top)
-        x, y = teeth[top]
-        jac.append(_add_affine(jac[rest - 1] if rest else None, x, y))
+    for pt in _comb.teeth((GX, GY, 1), _double, _TEETH, _SPACING):
+        x, y = _to_affine(pt)
+        teeth.append((x, y, 1))  # Z = 1, so the sums below are mixed (cheaper) additions
+    jac = _comb.subset_sums(teeth, lambda acc, tooth: _add_affine(acc, tooth[0], tooth[1]))
+    inverses = _comb.batch_inverse([pt[2] for pt in jac], p)
     off = 0
-    for x, y in _batch_to_affine(jac):
-        packed[off : off + 32] = x.to_bytes(32, "big")
-        packed[off + 32 : off + 64] = y.to_bytes(32, "big")
+    for i in range(len(jac)):
+        X, Y, _ = jac[i]
+        zi = inverses[i]
+        zi2 = zi * zi % p
+        packed[off : off + 32] = (X * zi2 % p).to_bytes(32, "big")
+        packed[off + 32 : off + 64] = (Y * zi2 % p * zi % p).to_bytes(32, "big")
         off += 64
     return packed
 
@@ -143,15 +107,9 @@ def base_mul(k):
         raise ValueError("secp256k1 scalar out of range")
     table = memoryview(_comb_table())
     from_bytes = int.from_bytes
-    spacing = _SPACING
-    mask = (1 << spacing) - 1
-    parts = [(k >> (i * spacing)) & mask for i in range(_TEETH)]
     acc = None
-    for col in range(spacing - 1, -1, -1):
+    for idx in _comb.columns(k, _TEETH, _SPACING):
         acc = _double(acc)
-        idx = 0
-        for i in range(_TEETH - 1, -1, -1):
-            idx = (idx << 1) | ((parts[i] >> col) & 1)
         if idx:
             off = (idx - 1) << 6
             x = from_bytes(table[off : off + 32], "big")

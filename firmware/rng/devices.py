@@ -35,18 +35,21 @@ def _rosc_bits(n):
 
 
 def _timer_jitter(n):
-    # Low byte of the cycle (or microsecond) counter across a data-dependent busy loop: the
-    # sample is the jitter between the CPU clock and the timer, not the loop's length.
+    # How many loop passes the CPU makes while the microsecond timer holds still: the count
+    # jitters with the phase between the CPU clock and the timer clock, and with interrupts.
     import time
 
-    ticks = getattr(time, "ticks_cpu", None) or time.ticks_us
+    ticks = time.ticks_us
     out = bytearray(n)
-    acc = 0
+    t = ticks()
+    while ticks() == t:
+        pass
     for i in range(n):
-        t0 = ticks()
-        for j in range(8 + (acc & 7)):
-            acc = (acc * 33 + j) & 0xFFFF
-        out[i] = (ticks() - t0) & 0xFF
+        t = ticks()
+        count = 0
+        while ticks() == t:
+            count += 1
+        out[i] = count & 0xFF
     return bytes(out)
 
 
@@ -59,7 +62,7 @@ def device_sources():
     elif port == "rp2":
         second = Source("second", "ROSC RANDOMBIT register", 1, 0.5, _rosc_bits)
     else:
-        second = Source("second", "CPU-clock vs timer jitter", 8, 0.5, _timer_jitter)
+        second = Source("second", "loop passes per microsecond tick (clock jitter)", 8, 0.2, _timer_jitter)
     if port == "rp2":
         # RP2040 os.urandom is a PRNG seeded from the ROSC: claim little per sample.
         trng.h = 1.0

@@ -37,14 +37,18 @@ class PinCounter:
         self.root = root
         self.clock = clock
         self.last_failure = clock.now()  # boot counts as the last failure for the delay
+        self.guarded = lambda: False  # the vault sets this: is there a wallet the counter guards?
 
     def failures(self):
         try:
             body = records.read(self.root, NAME)
         except records.RecordError:
             return MAX_FAILURES - 1  # a damaged counter leaves exactly one try, never more
-        if body is None or len(body) != 1:
-            return 0 if body is None else MAX_FAILURES - 1
+        if body is None:
+            # a wallet is never written without its counter: a missing one was removed
+            return MAX_FAILURES - 1 if self.guarded() else 0
+        if len(body) != 1:
+            return MAX_FAILURES - 1
         return min(body[0], MAX_FAILURES)
 
     def wait_s(self):

@@ -71,6 +71,7 @@ class Vault:
         records.ensure_dir(root)
         records.clean(root)
         self.pin = PinCounter(root, clock)
+        self.pin.guarded = self.initialized
         self._label = None
         self.progress = None  # progress(done, total) during the PIN key derivation
 

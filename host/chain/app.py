@@ -145,14 +145,17 @@ class Application:
         self.modules = _load_modules()
         self.handlers: dict[str, Any] = {}
         self.queries: dict[str, Any] = {}
+        self.admission_checks: dict[str, Any] = {}  # msg type -> check(ctx, msg, view)
         for mod in self.modules:
             self.handlers.update(getattr(mod, "HANDLERS", {}))
             self.queries.update(getattr(mod, "QUERIES", {}))
+            self.admission_checks.update(getattr(mod, "ADMISSION_CHECKS", {}))
         _HANDLERS.update(self.handlers)
         self._block_store: CacheKV | None = None
         self._finalized_height: int | None = None
         self._check_nonce: dict[bytes, int] = {}
         self._check_spent: dict[bytes, int] = {}
+        self._check_views: dict[str, dict] = {}  # msg type -> its admission check's mempool view
         self._verified: dict[bytes, tuple[dict, bytes]] = {}
         self._load_config()
 
@@ -226,8 +229,10 @@ class Application:
                   time=0.0, params=self.params)
         try:
             tx, signer, fee = self._admit(ctx, raw, self._check_nonce, self._check_spent)
+            views = self._run_admission_checks(ctx, tx)
         except TxError as err:
             return _failure(err, raw)
+        self._check_views.update(views)
         self._check_nonce[signer] = tx["nonce"]
         self._check_spent[signer] = self._check_spent.get(signer, 0) + fee
         return TxResult(0, "ok", "ok", fee=fee, signer=signer, nonce=tx["nonce"],
@@ -281,6 +286,7 @@ class Application:
         self._finalized_height = None
         self._check_nonce.clear()
         self._check_spent.clear()
+        self._check_views.clear()
 
     @_locked
     def query(
@@ -362,6 +368,19 @@ class Application:
         if acc["balance"] - spent.get(signer, 0) < required:
             raise TxError("insufficient_funds", f"balance cannot pay the fee {required}")
         return tx, signer, required
+
+    def _run_admission_checks(self, ctx: Ctx, tx: dict) -> dict[str, dict]:
+        """Modules' mempool-only checks (ADMISSION_CHECKS), which refuse a tx that would surely
+        fail (and still cost its fee) given the state plus the txs admitted since the last commit.
+        Each check updates its own view; the views are copies, kept only if the whole tx passes."""
+        views: dict[str, dict] = {}
+        for msg in tx["msgs"]:
+            check = self.admission_checks.get(msg["type"])
+            if check is not None:
+                if msg["type"] not in views:
+                    views[msg["type"]] = dict(self._check_views.get(msg["type"], {}))
+                check(ctx, msg, views[msg["type"]])
+        return views
 
     def _authenticate(self, raw: bytes) -> tuple[dict, bytes]:
         """Decode, check the chain id and the signature: stateless, so remembered by tx hash

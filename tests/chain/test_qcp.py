@@ -8,7 +8,7 @@ import pytest
 from host.chain.genesis import GenesisChain
 from host.chain.x.qcp.module import make_header, out_key, shadow_address
 from host.core.cbor import dumps
-from tests.chain.helpers import Chain, account, cons_key, make_genesis
+from tests.chain.helpers import Chain, account, cons_key, make_genesis, signed_tx
 
 A_VALS = [cons_key(i) for i in range(4)]
 B_VALS = [cons_key(10 + i) for i in range(4)]
@@ -93,3 +93,48 @@ def test_relay_rejects_forgeries(tamper):
     assert res.codespace == "bad_proof", res.log
     assert b.app.query("qcp/seq", b"qos-a").value["in"] == 0
     assert b.app.query("identity/get", shadow_address("qos-a", USER.address)).code != 0
+
+
+def _relay_tx(chain: Chain, who, relays: list[dict], nonce: int | None = None) -> bytes:
+    nonce = chain.next_nonce(who) if nonce is None else nonce
+    return signed_tx(who, nonce, relays, chain=chain.genesis.chain_id)
+
+
+def test_check_tx_refuses_a_relay_that_lost_the_race():
+    a, b = two_chains()
+    payload = {"type": "identity/register", "profile_hash": bytes(32)}
+    for _ in range(3):
+        assert a.send(USER, [{"type": "qcp/send", "to_chain": "qos-b", "payload": payload}]).ok
+    r1, r2, r3 = (proof_of(a, "qos-b", seq, A_VALS) for seq in (1, 2, 3))
+    winner, loser = RELAYER, account(2)
+    first = _relay_tx(b, winner, [r1])
+    assert b.app.check_tx(first).code == 0
+    # The competing relayer brings the same packet: refused before it can cost a fee.
+    late = _relay_tx(b, loser, [r1])
+    refused = b.app.check_tx(late)
+    assert refused.codespace == "bad_sequence" and "expected 2" in refused.log
+    # A batch skipping a seq is refused whole and moves nothing: seq 2 is still the next one.
+    assert b.app.check_tx(_relay_tx(b, loser, [r3])).codespace == "bad_sequence"
+    assert b.app.check_tx(_relay_tx(b, loser, [r2, r2])).codespace == "bad_sequence"
+    assert b.app.check_tx(_relay_tx(b, loser, [r2, r3])).code == 0
+    # Admission checks change no state; the block still runs the handler's own check.
+    assert b.app.query("qcp/seq", b"qos-a").value["in"] == 0
+    res = b.block([first, late])
+    assert [r.codespace for r in res.tx_results] == ["ok", "bad_sequence"]
+    assert b.app.query("qcp/seq", b"qos-a").value["in"] == 1
+    # After the commit the view is the committed state again: seq 2 is next, 1 is refused.
+    assert b.app.check_tx(_relay_tx(b, winner, [r1])).codespace == "bad_sequence"
+    assert b.app.check_tx(_relay_tx(b, winner, [r2, r3])).code == 0
+
+
+def test_check_tx_counts_consecutive_relays_from_one_relayer():
+    a, b = two_chains()
+    payload = {"type": "identity/register", "profile_hash": bytes(32)}
+    for _ in range(2):
+        assert a.send(USER, [{"type": "qcp/send", "to_chain": "qos-b", "payload": payload}]).ok
+    r1, r2 = (proof_of(a, "qos-b", seq, A_VALS) for seq in (1, 2))
+    nonce = b.next_nonce(RELAYER)
+    txs = [_relay_tx(b, RELAYER, [r1], nonce), _relay_tx(b, RELAYER, [r2], nonce + 1)]
+    assert [b.app.check_tx(raw).code for raw in txs] == [0, 0]
+    assert all(r.ok for r in b.block(txs).tx_results)
+    assert b.app.query("qcp/seq", b"qos-a").value["in"] == 2

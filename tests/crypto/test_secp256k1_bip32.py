@@ -249,7 +249,7 @@ def test_parse_path_agrees_with_host_and_rejects_bad_paths():
 POINT_DRIVER = """
 import sys
 from binascii import hexlify, unhexlify
-from crypto import secp256k1
+from crypto import _comb, secp256k1
 while True:
     line = sys.stdin.readline().strip()
     if not line:
@@ -266,7 +266,12 @@ while True:
             print(hex(secp256k1.add_scalars(int(a, 16), int(b, 16))))
         elif op == "inv":
             a, m = arg.split(",")
-            print(hex(secp256k1.inverse(int(a, 16), int(m, 16))))
+            print(hex(_comb.inverse(int(a, 16), int(m, 16))))
+        elif op == "binv":
+            values, m = arg.split(";")
+            m = int(m, 16)
+            print(",".join(hex(v) for v in _comb.batch_inverse(
+                [int(a, 16) for a in values.split(",")], m)))
     except ValueError:
         print("ValueError")
 """
@@ -331,4 +336,11 @@ def test_modular_inverse_matches_python():
     lines = [f"inv {a:x},{m:x}" for a, m in cases]
     lines += [f"inv 0,{P:x}", f"inv {P:x},{P:x}", "inv 6,9"]
     expected = [hex(pow(a, -1, m)) for a, m in cases] + ["ValueError"] * 3
+    # Batch inversion (the comb tables' Montgomery trick) must agree value by value.
+    batches = [(m, [rng.randrange(1, m) for _ in range(n)]) for m in (P, N) for n in (1, 2, 63)]
+    for m, batch in batches:
+        lines.append(f"binv {','.join(f'{a:x}' for a in batch)};{m:x}")
+        expected.append(",".join(hex(pow(a, -1, m)) for a in batch))
+    lines.append(f"binv 3,0,5;{P:x}")  # one value 0: the product is 0, nothing is invertible
+    expected.append("ValueError")
     assert run_lines(POINT_DRIVER, lines) == expected

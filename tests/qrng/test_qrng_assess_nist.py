@@ -41,9 +41,13 @@ def test_every_estimator_matches_the_reference_tool(name):
     assert result.min_entropy == pytest.approx(reference[("Assessed", "")], rel=1e-3)
 
 
-def test_constant_data_is_refused():
+def test_constant_or_too_little_data_is_refused():
     with pytest.raises(AssessmentError, match="single symbol"):
         assess(bytes(5000))
+    for n in (2, 3, 999):
+        with pytest.raises(AssessmentError, match="too few"):
+            assess(np.arange(n, dtype=np.uint8) % 3)
+    assert assess(np.arange(1000, dtype=np.uint8) % 3).min_entropy >= 0
 
 
 def test_samples_wider_than_the_declared_bits_are_refused():

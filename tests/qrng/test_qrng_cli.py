@@ -54,12 +54,14 @@ def test_bad_arguments_get_clear_errors(tmp_path, capsys):
     assert main(["qrng", "sample", "--bytes", "0"]) == 1
     assert main(["qrng", "sample", "--source", "nope"]) == 1
     assert main(["qrng", "health", "--samples", "10"]) == 1
+    assert main(["qrng", "health", "--source", "quantis"]) == 1  # none attached here
     assert main(["qrng", "assess", str(tmp_path / "missing.bin")]) == 1
     const = tmp_path / "const.bin"
     const.write_bytes(bytes(3000))
     assert main(["qrng", "assess", str(const)]) == 1
     err = capsys.readouterr().err
     assert "unknown source" in err and "single symbol" in err and "cannot read" in err
+    assert "quantis" in err
 
 
 def test_assess_json_and_plot(tmp_path, capsys):

@@ -309,3 +309,15 @@ def test_production_build_has_no_debug_link(tmp_path):
         with DebugLink.open(f"udp:127.0.0.1:{int(port) + 1}", timeout=1.0) as d:
             with pytest.raises(NoReply):
                 d.state()
+
+
+def test_qos_emu_screenshot(tmp_path):
+    from PIL import Image
+
+    from host.cli import main
+
+    png = tmp_path / "screen.png"
+    assert main(["emu", "--port", str(free_port_pair()), "--screenshot", str(png)]) == 0
+    with Image.open(png) as img:
+        assert img.size == (512, 256)
+        assert 0 < sum(1 for p in img.getdata() if p) < 512 * 256  # something is drawn

@@ -188,6 +188,24 @@ print(json.dumps(out))
     assert r == {"ct": "VaultError", "raw": "VaultError"}
 
 
+def test_a_removed_or_damaged_pin_counter_leaves_one_try():
+    r = run(
+        """
+mount()
+v = make_vault()
+out = {"blank": v.pin.failures()}
+v.create(M12, "1234", "")
+os.remove(ROOT + "/pin")
+out["removed"] = v.retries_left()
+with open(ROOT + "/pin", "wb") as f:
+    f.write(b"garbage")
+out["damaged"] = v.retries_left()
+print(json.dumps(out))
+"""
+    )
+    assert r == {"blank": 0, "removed": 1, "damaged": 1}
+
+
 def test_pin_delays_grow_and_survive_a_reboot_and_ten_failures_wipe():
     r = run(
         """

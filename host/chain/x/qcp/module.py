@@ -146,6 +146,24 @@ def relay(ctx: Ctx, msg: dict) -> None:
     ctx.emit("qcp_in", from_chain=src, seq=seq, ok=ok)
 
 
+def check_relay_admission(ctx: Ctx, msg: dict, admitted: dict) -> None:
+    """check_tx only: refuse a relay whose packet is not the next one from its chain, counting
+    the relays admitted since the last commit (``admitted``: from_chain -> last seq; updated).
+
+    Without it a relayer that lost the race to another would only learn so in the block, and
+    pay the relay fee for nothing. The handler still checks the seq when the block executes.
+    """
+    packet = msg["packet"]  # the codec checked its shape
+    src = packet["from_chain"]
+    last = admitted.get(src)
+    if last is None:
+        last = ctx.get(IN_SEQ + src.encode()) or 0
+    if packet["seq"] != last + 1:
+        raise TxError("bad_sequence", f"seq {packet['seq']}, expected {last + 1} "
+                      "(counting relays already admitted to the mempool)")
+    admitted[src] = packet["seq"]
+
+
 def _execute(ctx: Ctx, src: str, sender: bytes, payload: dict) -> tuple[bool, str]:
     from host.chain.app import handler_for
 
@@ -182,4 +200,5 @@ def query_seq(ctx: Ctx, data: bytes):
 
 
 HANDLERS = {"qcp/send": send, "qcp/relay": relay}
+ADMISSION_CHECKS = {"qcp/relay": check_relay_admission}
 QUERIES = {"qcp/out": query_out, "qcp/seq": query_seq}
