@@ -61,7 +61,17 @@ def _device_figures() -> dict:
     )
 
 
-def seed_derivation_rows() -> list[tuple[str, str, str, str]]:
+Row = tuple[str, str, str, str]  # what, device figure, host reference, device/host
+
+
+def _time_row(what: str, device_us: float, host_s: float, host_name: str,
+              digits: tuple[int, int] = (1, 2)) -> Row:
+    device_s = device_us / 1e6
+    return (what, f"{device_s * 1e3:.{digits[0]}f} ms",
+            f"{host_s * 1e3:.{digits[1]}f} ms ({host_name})", ratio(device_s / host_s))
+
+
+def seed_derivation_rows() -> list[Row]:
     """(what, device, host reference, device/host) rows for hashing and BIP39 seeds."""
     device = _device_figures()
     host_pbkdf2 = _best_s(
@@ -75,64 +85,23 @@ def seed_derivation_rows() -> list[tuple[str, str, str, str]]:
     block = bytes(64 * 1024)
     host_sha = _best_s(lambda: hashlib.sha512(block).digest())
     kernels = "viper" if device["viper"] else "plain (no viper)"
-
-    def row(what: str, device_s: float, host_s: float, host_name: str) -> tuple:
-        return (
-            what,
-            f"{device_s * 1e3:.1f} ms",
-            f"{host_s * 1e3:.2f} ms ({host_name})",
-            ratio(device_s / host_s),
-        )
-
+    pbkdf2, sha = (host_pbkdf2, "hashlib.pbkdf2_hmac"), (host_sha, "hashlib.sha512")
     return [
-        row(
-            f"BIP39 seed, 24 words + passphrase, 2048 x PBKDF2-HMAC-SHA512 ({kernels})",
-            device["seed_us"] / 1e6,
-            host_pbkdf2,
-            "hashlib.pbkdf2_hmac",
-        ),
-        row(
-            "same, against the mnemonic package's to_seed",
-            device["seed_us"] / 1e6,
-            host_seed,
-            "mnemonic.Mnemonic.to_seed",
-        ),
-        row(
-            "BIP39 seed with the plain-Python fallback kernels",
-            device["seed_plain_us"] / 1e6,
-            host_pbkdf2,
-            "hashlib.pbkdf2_hmac",
-        ),
-        row(
-            f"SHA-512 of 64 KiB ({kernels})",
-            device["sha512_64k_us"] / 1e6,
-            host_sha,
-            "hashlib.sha512",
-        ),
-        row(
-            "SHA-512 of 64 KiB, plain-Python fallback",
-            device["sha512_64k_plain_us"] / 1e6,
-            host_sha,
-            "hashlib.sha512",
-        ),
-        row(
-            "24 words -> entropy (word lookups in the list file + checksum)",
-            device["words_us"] / 1e6,
-            host_words,
-            "mnemonic.Mnemonic.to_entropy",
-        ),
-        (
-            "heap allocated during one seed derivation (all garbage afterwards)",
-            f"{device['seed_alloc']} bytes",
-            "-",
-            "-",
-        ),
-        (
-            "heap kept by crypto.sha512/hmac/pbkdf2/bip39 and the word-list index",
-            f"{device['resident']} bytes",
-            "-",
-            "-",
-        ),
+        _time_row(f"BIP39 seed, 24 words + passphrase, 2048 x PBKDF2-HMAC-SHA512 ({kernels})",
+                  device["seed_us"], *pbkdf2),
+        _time_row("same, against the mnemonic package's to_seed", device["seed_us"], host_seed,
+                  "mnemonic.Mnemonic.to_seed"),
+        _time_row("BIP39 seed with the plain-Python fallback kernels", device["seed_plain_us"],
+                  *pbkdf2),
+        _time_row(f"SHA-512 of 64 KiB ({kernels})", device["sha512_64k_us"], *sha),
+        _time_row("SHA-512 of 64 KiB, plain-Python fallback", device["sha512_64k_plain_us"],
+                  *sha),
+        _time_row("24 words -> entropy (word lookups in the list file + checksum)",
+                  device["words_us"], host_words, "mnemonic.Mnemonic.to_entropy"),
+        ("heap allocated during one seed derivation (all garbage afterwards)",
+         f"{device['seed_alloc']} bytes", "-", "-"),
+        ("heap kept by crypto.sha512/hmac/pbkdf2/bip39 and the word-list index",
+         f"{device['resident']} bytes", "-", "-"),
     ]
 
 
@@ -176,7 +145,7 @@ def _device_ec_figures() -> dict:
     return run_device(_DEVICE_EC_BENCH.format(repeat=REPEAT * 2))
 
 
-def ec_rows() -> list[tuple[str, str, str, str]]:
+def ec_rows() -> list[Row]:
     """Key derivation and ed25519 on the device against coincurve + PyNaCl on the host."""
     import coincurve
     from nacl.signing import SigningKey
@@ -196,50 +165,27 @@ def ec_rows() -> list[tuple[str, str, str, str]]:
         "secp_pub": _best_s(lambda: coincurve.PrivateKey(bytes(range(1, 33))).public_key, 200),
     }
 
-    def row(what: str, device_key: str, host_key: str, host_name: str) -> tuple:
-        device_s = device[device_key] / 1e6
-        host_s = host[host_key]
-        return (
-            what,
-            f"{device_s * 1e3:.2f} ms",
-            f"{host_s * 1e3:.3f} ms ({host_name})",
-            ratio(device_s / host_s),
-        )
+    def row(what: str, device_key: str, host_key: str, host_name: str) -> Row:
+        return _time_row(what, device[device_key], host[host_key], host_name, (2, 3))
 
-    derive_ref = "host/core/keys.Account.from_seed: coincurve + PyNaCl"
+    derive = "host/core/keys.Account.from_seed: coincurve + PyNaCl"
     return [
-        row(
-            "m/44'/389'/0'/0/i key from a seed, empty cache (5 BIP32 steps + ed25519 pubkey)",
-            "derive_cold_us",
-            "derive",
-            derive_ref,
-        ),
-        row(
-            "next index in the same account (cached m/44'/389'/0'/0 node)",
-            "derive_warm_us",
-            "derive",
-            derive_ref,
-        ),
-        row(
-            "secp256k1 compressed public key (6-tooth comb)",
-            "secp_pub_us",
-            "secp_pub",
-            "coincurve",
-        ),
+        row("m/44'/389'/0'/0/i key from a seed, empty cache (5 BIP32 steps + ed25519 pubkey)",
+            "derive_cold_us", "derive", derive),
+        row("next index in the same account (cached m/44'/389'/0'/0 node)", "derive_warm_us",
+            "derive", derive),
+        row("secp256k1 compressed public key (6-tooth comb)", "secp_pub_us", "secp_pub",
+            "coincurve"),
         row("ed25519 sign, 200-byte message, pubkey passed in", "sign_us", "sign", "PyNaCl"),
         row("ed25519 sign, pubkey recomputed", "sign_nopub_us", "sign", "PyNaCl"),
         row("ed25519 verify (strict, like libsodium)", "verify_us", "verify", "PyNaCl"),
-        (
-            "first use: build both comb tables (secp256k1 + ed25519)",
-            f"{device['tables_us'] / 1e3:.1f} ms",
-            "-",
-            "-",
-        ),
+        ("first use: build both comb tables (secp256k1 + ed25519)",
+         f"{device['tables_us'] / 1e3:.1f} ms", "-", "-"),
         ("heap kept by the comb tables", f"{device['tables_bytes']} bytes", "-", "-"),
     ]
 
 
-def _print_table(rows: list[tuple[str, str, str, str]]) -> None:
+def _print_table(rows: list[Row]) -> None:
     header = ("what", "device (MicroPython, heap 192K)", "host reference", "ratio")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))

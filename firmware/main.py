@@ -5,10 +5,6 @@
 import gc
 
 from apps import WithPubkey
-from apps.state import Device
-from storage.pin import Clock
-from storage.vault import Vault
-from wire.session import Session
 
 # Modules dropped after each request of an app: big, and cheap to load again (about 1 ms for the
 # tx decoder from .mpy on the emulator; nothing at all when frozen on a board).
@@ -66,6 +62,10 @@ def debug_app():
 
 def build_device(board):
     from apps import random_bytes
+    from apps.state import Device
+    from storage.pin import Clock
+    from storage.vault import Vault
+    from wire.session import Session
 
     vault = Vault(board.storage_dir, Clock(), random_bytes)
     dev = Device(board, vault, board.model)
@@ -89,7 +89,7 @@ def run(board):
     dev.screen.draw("QOS", ["Starting..."])
     from apps import prepare_curves
 
-    prepare_curves()
+    prepare_curves()  # nothing to do if the board's entry point did it first
     gc.collect()
     dev.home()
     dev.session.run()
@@ -103,4 +103,7 @@ if __name__ == "__main__":
     if board.maintenance_requested():
         print("QOS: cancel held at reset: the app is not started (REPL available)")
     else:
+        import apps
+
+        apps.prepare_curves()  # before the rest is loaded (see apps.prepare_curves)
         run(board.Board())

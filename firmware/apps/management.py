@@ -109,8 +109,14 @@ def change_pin(dev, params):
     new_pin = common.get_pin(params, "new_pin")
     _require_initialised(dev)
     dev.screen.draw("PIN", ["Changing the PIN..."])
-    _vault_call(dev, dev.vault.change_pin, pin, new_pin)
-    dev.home()
+    from rng import EntropyError
+
+    try:
+        _vault_call(dev, dev.vault.change_pin, pin, new_pin)
+    except EntropyError as e:  # the new salt could not be drawn: the old PIN stays
+        raise errors.RpcError(errors.ENTROPY, "entropy failure: %s" % e)
+    finally:
+        dev.home()
     return {}
 
 

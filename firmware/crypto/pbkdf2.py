@@ -86,15 +86,7 @@ class _Sha512Block:
 def pbkdf2_hmac_sha512(password, salt, iterations, dklen=64, progress=None):
     """PBKDF2-HMAC-SHA512. progress(done, total) is called at the start, every 256 iterations and
     at the end; it may raise to cancel, and the exception comes out of this call."""
-    password = _as_bytes(password, "key")
-    salt = _as_bytes(salt, "message")
-    blocks = _check_params(iterations, dklen, 64)
-    block = _Sha512Block(password, salt)
-    try:
-        out = _derive(block, blocks, iterations, progress)
-    finally:  # also when progress raised to cancel
-        block.wipe()
-    return bytes(out[:dklen])
+    return _pbkdf2(_Sha512Block, 64, password, salt, iterations, dklen, progress)
 
 
 class _Sha256Block:
@@ -132,12 +124,16 @@ class _Sha256Block:
 
 def pbkdf2_hmac_sha256(password, salt, iterations, dklen=32, progress=None):
     """PBKDF2-HMAC-SHA256 (dklen defaults to the 32-byte digest size); progress as for SHA-512."""
+    return _pbkdf2(_Sha256Block, 32, password, salt, iterations, dklen, progress)
+
+
+def _pbkdf2(block_class, digest_size, password, salt, iterations, dklen, progress):
     password = _as_bytes(password, "key")
     salt = _as_bytes(salt, "message")
-    blocks = _check_params(iterations, dklen, 32)
-    block = _Sha256Block(password, salt)
+    blocks = _check_params(iterations, dklen, digest_size)
+    block = block_class(password, salt)
     try:
         out = _derive(block, blocks, iterations, progress)
-    finally:
+    finally:  # also when progress raised to cancel
         block.wipe()
     return bytes(out[:dklen])

@@ -115,9 +115,13 @@ def cmd_list(args: argparse.Namespace) -> int:
         {"path": d.path, "kind": d.kind, "description": d.description, "serial": d.serial_number}
         for d in enumerate_devices()
     ]
+    listed = {d["path"] for d in devices}
+    # The device $QOS_DEVICE names (whatever its kind) and the default emulator, if they answer.
     for path in dict.fromkeys([os.environ.get("QOS_DEVICE") or EMULATOR_PATH, EMULATOR_PATH]):
-        if path.startswith("udp:") and _answers(path):
-            devices.append({"path": path, "kind": "udp", "description": "emulator", "serial": ""})
+        if path not in listed and _answers(path):
+            kind = path.partition(":")[0]
+            description = "emulator" if kind == "udp" else "QOS device ($QOS_DEVICE)"
+            devices.append({"path": path, "kind": kind, "description": description, "serial": ""})
 
     def human() -> None:
         if not devices:

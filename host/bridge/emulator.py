@@ -224,8 +224,14 @@ def run_emu(args: argparse.Namespace) -> int:
         pty=args.pty,
         production=args.production,
     )
+    from host.bridge.firmware import BuildError
+
     try:
-        emu.start()
+        try:
+            emu.start()
+        except (EmulatorError, BuildError) as exc:
+            print(f"qos emu: {exc}", file=sys.stderr)
+            return 1
         if args.screenshot:
             save_png(emu.debug_path, args.screenshot)
             print(f"screen saved to {args.screenshot}")

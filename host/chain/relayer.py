@@ -231,8 +231,7 @@ async def build_relay(src: Side, dst: Side, seq: int) -> Relay:
     """Fetch packet `seq` from src with its proof and a header signed by src's validators, and
     check it locally the way dst will: proof under the header's app hash, > 2/3 of the power."""
     from host.chain.store import verify_proof
-    from host.chain.x.qcp.module import header_sign_bytes, out_key
-    from host.core.keys import verify
+    from host.chain.x.qcp.module import out_key
 
     registered = await dst.primary.registered_validators(src.chain_id)
     if registered is None:
@@ -245,7 +244,30 @@ async def build_relay(src: Side, dst: Side, seq: int) -> Relay:
     if proved_raw != raw or proof is None or at != height:
         raise RelayError(f"{src.name}: packet {seq} changed or lacks a proof at height {height}")
     key = out_key(dst.chain_id, seq)
-    answers = await asyncio.gather(*(c.header_signature(height + 1) for c in src.clients),
+    by_hash = await _header_signatures(src, dst.chain_id, height + 1, powers)
+    total = sum(powers.values())
+    if not by_hash:
+        raise RelayError(_too_little_power(src.chain_id, height + 1, 0, total))
+    app_hash = next((h for h in by_hash if verify_proof(h, key, raw, proof)), None)
+    if app_hash is None:
+        raise RelayError(f"{src.name}: no signed header {height + 1} of {src.chain_id} under "
+                         f"which the proof of packet {seq} verifies")
+    sigs = sorted(by_hash[app_hash].items())
+    signed = sum(powers[pk] for pk, _ in sigs)
+    if 3 * signed <= 2 * total:
+        raise RelayError(_too_little_power(src.chain_id, height + 1, signed, total))
+    header = encode_header(src.chain_id, height + 1, app_hash, sigs)
+    return Relay(packet, proof, header, app_hash, signed, total)
+
+
+async def _header_signatures(src: Side, dst_chain: str, height: int,
+                             powers: dict[bytes, int]) -> dict[bytes, dict[bytes, bytes]]:
+    """Valid signatures of src's header `height` by keys dst registered, grouped by the app hash
+    they sign (nodes that disagree are sorted out by the proof). Only the primary must answer."""
+    from host.chain.x.qcp.module import header_sign_bytes
+    from host.core.keys import verify
+
+    answers = await asyncio.gather(*(c.header_signature(height) for c in src.clients),
                                    return_exceptions=True)
     by_hash: dict[bytes, dict[bytes, bytes]] = {}
     for client, answer in zip(src.clients, answers, strict=True):
@@ -261,25 +283,13 @@ async def build_relay(src: Side, dst: Side, seq: int) -> Relay:
         app_hash, pubkey, sig = answer
         if pubkey not in powers:
             log.warning("%s: %s signs headers with a key %s has not registered; ignored",
-                        src.name, client.url, dst.chain_id)
-        elif verify(pubkey, header_sign_bytes(src.chain_id, height + 1, app_hash), sig):
+                        src.name, client.url, dst_chain)
+        elif verify(pubkey, header_sign_bytes(src.chain_id, height, app_hash), sig):
             by_hash.setdefault(app_hash, {})[pubkey] = sig
         else:
             log.warning("%s: a node gave a bad header signature for height %d; ignored",
-                        src.name, height + 1)
-    total = sum(powers.values())
-    if not by_hash:
-        raise RelayError(_too_little_power(src.chain_id, height + 1, 0, total))
-    app_hash = next((h for h in by_hash if verify_proof(h, key, raw, proof)), None)
-    if app_hash is None:
-        raise RelayError(f"{src.name}: no signed header {height + 1} of {src.chain_id} under "
-                         f"which the proof of packet {seq} verifies")
-    sigs = sorted(by_hash[app_hash].items())
-    signed = sum(powers[pk] for pk, _ in sigs)
-    if 3 * signed <= 2 * total:
-        raise RelayError(_too_little_power(src.chain_id, height + 1, signed, total))
-    header = encode_header(src.chain_id, height + 1, app_hash, sigs)
-    return Relay(packet, proof, header, app_hash, signed, total)
+                        src.name, height)
+    return by_hash
 
 
 def _too_little_power(chain: str, height: int, signed: int, total: int) -> str:

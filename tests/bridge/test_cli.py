@@ -21,6 +21,8 @@ ACCOUNT = keys.Account.from_mnemonic(MNEMONIC)
 
 
 def wallet_device(method: str, params: dict[str, Any]) -> Any:
+    if method == "ping":
+        return {"data": params.get("data", b"")}
     if method == "get_info":
         return {"version": "0.1.0", "model": "emulator", "initialized": True, "locked": False}
     if method == "get_address":
@@ -171,3 +173,36 @@ def test_udev_rules_name_the_vid_and_pid_the_host_enumerates():
     pids = set(re.findall(r'idProduct}=="([0-9a-f]{4})"', rules))
     assert vids == {f"{QOS_USB_VID:04x}"} and pids == {f"{QOS_USB_PID:04x}"}
     assert "hidraw" in rules and 'SUBSYSTEM=="tty"' in rules and 'SUBSYSTEM=="usb"' in rules
+
+
+def test_json_tx_files_take_validator_addresses_and_hex_fields(tmp_path: Path):
+    from host.bridge.commands import load_tx
+
+    operator = txlib.bech32_address(ACCOUNT.address, txlib.VALIDATOR_HRP)
+    tx_json = {
+        "chain": "qos-test",
+        "nonce": 1,
+        "fee": 10,
+        "memo": "",
+        "msgs": [
+            {"type": "staking/delegate", "validator": operator, "amount": 5},
+            {"type": "identity/register", "profile_hash": "ab" * 32},
+        ],
+    }
+    source = tmp_path / "tx.json"
+    source.write_text(json.dumps(tx_json))
+    tx = load_tx(str(source))
+    assert tx.msgs[0]["validator"] == ACCOUNT.address
+    assert tx.msgs[1]["profile_hash"] == bytes.fromhex("ab" * 32)
+    # An account address where a validator operator belongs is refused, not converted.
+    tx_json["msgs"][0]["validator"] = ACCOUNT.address_string
+    source.write_text(json.dumps(tx_json))
+    with pytest.raises(ValueError, match="qosval"):
+        load_tx(str(source))
+
+
+def test_list_shows_the_device_qos_device_names_when_it_answers(device, capsys, monkeypatch):
+    monkeypatch.setenv("QOS_DEVICE", device.path)
+    assert qos("device", "--json", "list") == 0
+    listed = json.loads(capsys.readouterr().out)["devices"]
+    assert {"path": device.path, "kind": "udp"}.items() <= listed[0].items()

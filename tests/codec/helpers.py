@@ -213,3 +213,31 @@ def txs(draw: Callable, max_msgs: int = 4) -> dict[str, Any]:
         "msgs": draw(st.lists(messages(chain), min_size=1, max_size=max_msgs)),
         "memo": draw(memos),
     }
+
+
+def every_message() -> list[dict[str, Any]]:
+    """One message of every type (19), both kinds of packet payload last, built by host/core."""
+    alice, bob = bytes(range(20)), bytes(range(20, 40))
+    transfer = htx.transfer(bob, 5)
+    result = htx.qcp_result(2, False, "no funds")
+    return [
+        htx.transfer(alice, 1),
+        htx.qsc_create("ABC", alice, 10**12),
+        htx.qsc_issue("ABC", bob, 7),
+        htx.qsc_transfer("ABC", bob, 7),
+        htx.qsc_approve("ABC", bob, 0),
+        htx.qsc_transfer_from("ABC", alice, bob, 7),
+        htx.qsc_freeze("ABC", bob, 7),
+        htx.qsc_unfreeze("ABC", bob, 7),
+        htx.qsc_pause("ABC", True),
+        htx.create_validator(b"\x09" * 32, "node one", 500, 10**8),
+        htx.edit_validator("node one", 700),
+        htx.delegate(alice, 9),
+        htx.unbond(alice, 9),
+        htx.renew(alice),
+        htx.vote_remove(alice),
+        htx.register_identity(b"\x0a" * 32),
+        htx.qcp_send("biz", htx.qsc_transfer("ABC", bob, 1)),
+        htx.qcp_relay(htx.qcp_packet("biz", "qos", 3, 10, alice, transfer), b"proof", b"header"),
+        htx.qcp_relay(htx.qcp_packet("biz", "qos", 4, 11, alice, result), b"proof", b"header"),
+    ]

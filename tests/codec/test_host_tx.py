@@ -9,6 +9,8 @@ from host.core import cbor
 from host.core import tx as htx
 from host.core.keys import address_from_pubkey
 
+from .helpers import every_message
+
 ALICE = bytes(range(20))
 BOB = bytes(range(20, 40))
 
@@ -19,34 +21,8 @@ def _signed(tx: htx.Tx, seed: bytes = b"\x07" * 32) -> htx.SignedTx:
     return htx.SignedTx(tx, bytes(key.verify_key), sig)
 
 
-def _every_message() -> list[dict]:
-    packet = htx.qcp_packet("biz", "qos", 3, 10, ALICE, htx.transfer(BOB, 5))
-    result = htx.qcp_packet("biz", "qos", 4, 11, ALICE, htx.qcp_result(2, False, "no funds"))
-    return [
-        htx.transfer(ALICE, 1),
-        htx.qsc_create("ABC", ALICE, 10**12),
-        htx.qsc_issue("ABC", BOB, 7),
-        htx.qsc_transfer("ABC", BOB, 7),
-        htx.qsc_approve("ABC", BOB, 0),
-        htx.qsc_transfer_from("ABC", ALICE, BOB, 7),
-        htx.qsc_freeze("ABC", BOB, 7),
-        htx.qsc_unfreeze("ABC", BOB, 7),
-        htx.qsc_pause("ABC", True),
-        htx.create_validator(b"\x09" * 32, "node one", 500, 10**8),
-        htx.edit_validator("node one", 700),
-        htx.delegate(ALICE, 9),
-        htx.unbond(ALICE, 9),
-        htx.renew(ALICE),
-        htx.vote_remove(ALICE),
-        htx.register_identity(b"\x0a" * 32),
-        htx.qcp_send("biz", htx.qsc_transfer("ABC", BOB, 1)),
-        htx.qcp_relay(packet, b"proof", b"header"),
-        htx.qcp_relay(result, b"proof", b"header"),
-    ]
-
-
 def test_builders_cover_every_type_and_the_tx_round_trips():
-    msgs = _every_message()
+    msgs = every_message()
     assert {m["type"] for m in msgs} == set(htx.MESSAGES)
     tx = htx.Tx("qos", 1, 0, tuple(msgs[:16]))
     assert htx.Tx.decode(tx.encode()) == tx

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from host.core import cbor
 from host.core import tx as htx
 
-from .helpers import collect, fw_error, fw_value, hexs, run_firmware, txs
+from .helpers import collect, every_message, fw_error, fw_value, hexs, run_firmware, txs
 
 
 def _host_decode(data: bytes) -> tuple[bool, str]:
@@ -270,7 +270,7 @@ def _escaped(text: str) -> str:
 
 def test_describe_shows_every_signed_field_within_the_screen():
     cases = collect(txs(max_msgs=5), 80)
-    every = _one_of_each()  # the longest titles, 16 messages, both kinds of packet payload
+    every = every_message()  # the longest titles, 16 messages, both kinds of packet payload
     cases.append({"chain": "q" * 32, "nonce": 2**63 - 1, "fee": 2**63 - 1, "msgs": every[:16],
                   "memo": "\\ \u4e2d" * 36})
     cases.append({"chain": "qos", "nonce": 1, "fee": 0, "msgs": every[16:], "memo": ""})
@@ -328,33 +328,6 @@ def test_describe_fixed_example():
     ]
 
 
-def _one_of_each() -> list[dict[str, Any]]:
-    alice, bob = bytes(range(20)), bytes(range(20, 40))
-    transfer = htx.transfer(bob, 5)
-    return [
-        htx.transfer(alice, 1),
-        htx.qsc_create("ABC", alice, 10**12),
-        htx.qsc_issue("ABC", bob, 7),
-        htx.qsc_transfer("ABC", bob, 7),
-        htx.qsc_approve("ABC", bob, 0),
-        htx.qsc_transfer_from("ABC", alice, bob, 7),
-        htx.qsc_freeze("ABC", bob, 7),
-        htx.qsc_unfreeze("ABC", bob, 7),
-        htx.qsc_pause("ABC", True),
-        htx.create_validator(b"\x09" * 32, "node one", 500, 10**8),
-        htx.edit_validator("node one", 700),
-        htx.delegate(alice, 9),
-        htx.unbond(alice, 9),
-        htx.renew(alice),
-        htx.vote_remove(alice),
-        htx.register_identity(b"\x0a" * 32),
-        htx.qcp_send("biz", htx.qsc_transfer("ABC", bob, 1)),
-        htx.qcp_relay(htx.qcp_packet("biz", "qos", 3, 10, alice, transfer), b"p", b"h"),
-        htx.qcp_relay(htx.qcp_packet("biz", "qos", 4, 11, alice, htx.qcp_result(2, False, "")),
-                      b"p", b"h"),
-    ]
-
-
 def _leaf_paths(node: dict[str, Any], prefix: tuple = ()) -> list[tuple]:
     paths = []
     for key, value in node.items():
@@ -376,7 +349,7 @@ def _replaced(tx: dict[str, Any], path: tuple, value: Any) -> dict[str, Any]:
 
 def test_every_field_at_its_edges_gets_the_same_verdict():
     encoded = []
-    for msg in _one_of_each():
+    for msg in every_message():
         tx = {"chain": "qos", "nonce": 1, "fee": 0, "msgs": [msg], "memo": ""}
         flat = {**tx, "msg": msg}  # paths into the message start with "msg"
         for path in _leaf_paths(flat):

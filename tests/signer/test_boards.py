@@ -118,3 +118,17 @@ def test_board_glue_with_simulated_pins(tmp_path, board):
     assert r["presses"] == ["confirm", "cancel"]  # one per press, none on release or hold
     assert r["headless"] == [True, None, None]
     assert r["frames"] == ["hello board"]
+
+
+def test_holding_cancel_at_reset_keeps_the_app_from_starting(tmp_path):
+    # firmware/main.py is the board's main.py: with cancel held it returns to the REPL.
+    (tmp_path / "machine.py").write_text(FAKE_MACHINE)
+    script = (
+        "import machine, board\n"
+        "machine.levels[board.CANCEL] = 0\n"
+        "exec(open('main.py').read(), {'__name__': '__main__'})\n"
+        "print('back at the REPL')\n"
+    )
+    paths = [tmp_path, BOARDS / "rp2350", BOARDS / "drivers"]
+    out = micropython.run(script, extra_path=paths, timeout=60)
+    assert "cancel held at reset" in out and out.strip().endswith("back at the REPL")

@@ -57,16 +57,16 @@ class Ctx:
 
     def get(self, key: bytes) -> Any:
         raw = self.store.get(key)
-        return None if raw is None else cbor2.loads(raw)
+        return None if raw is None else dec(raw)
 
     def put(self, key: bytes, obj: Any) -> None:
-        self.store.set(key, cbor2.dumps(obj, canonical=True))
+        self.store.set(key, enc(obj))
 
     def delete(self, key: bytes) -> None:
         self.store.delete(key)
 
     def items(self, prefix: bytes) -> list[tuple[bytes, Any]]:
-        return [(k, cbor2.loads(v)) for k, v in self.store.iterate(prefix)]
+        return [(k, dec(v)) for k, v in self.store.iterate(prefix)]
 
     def emit(self, type_: str, **attrs: Any) -> None:
         self.events.append(Event(type_, {k: _attr(v) for k, v in attrs.items()}))

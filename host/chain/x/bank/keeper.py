@@ -147,7 +147,7 @@ def total_balances(ctx: Ctx) -> int:
     return sum(v["balance"] for _, v in ctx.items(ACC))
 
 
-def invariant(ctx: Ctx, staking_tokens: int = 0) -> list[str]:
+def invariant(ctx: Ctx) -> list[str]:
     """Supply = balances + pools + locked. Pools include bonded/unbonding stake and rewards."""
     bal, pls, lck = total_balances(ctx), sum(pools(ctx).values()), locked_total(ctx)
     if bal + pls + lck != supply(ctx):
