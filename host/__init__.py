@@ -1,1 +1,1 @@
-"""Host-side software for the QOS signer: bridge (device I/O), chain (the node), core (shared codecs)."""
+"""Host-side software: bridge (device I/O), chain (the node), core (codecs shared by both)."""

@@ -38,9 +38,22 @@ def solo_node(home: Path, funded: str, api_port: int) -> Any:
     qosd = [sys.executable, "-m", "host.chain.cli"]
     api = f"127.0.0.1:{api_port}"
     subprocess.run(
-        [*qosd, "init", "--home", str(home), "--chain-id", CHAIN_ID, "--block-interval", "0.5",
-         "--api", api, "--account", f"{funded}={FUNDING_UNITS}"],
-        check=True, capture_output=True,
+        [
+            *qosd,
+            "init",
+            "--home",
+            str(home),
+            "--chain-id",
+            CHAIN_ID,
+            "--block-interval",
+            "0.5",
+            "--api",
+            api,
+            "--account",
+            f"{funded}={FUNDING_UNITS}",
+        ],
+        check=True,
+        capture_output=True,
     )
     log = (home / "node.log").open("wb")
     node = subprocess.Popen([*qosd, "start", "--home", str(home)], stdout=log, stderr=log)
@@ -80,7 +93,9 @@ def run() -> int:
         DebugLink.open(emulator.debug_path) as debug,
         tempfile.TemporaryDirectory(prefix="qos-demo-") as home,
     ):
-        console.print(f"[bold]emulator[/] on {emulator.wire_path} (debug link {emulator.debug_path})")
+        console.print(
+            f"[bold]emulator[/] on {emulator.wire_path} (debug link {emulator.debug_path})"
+        )
         user = ScriptedUser(debug)
         user.on_press = narrate
 
@@ -102,10 +117,14 @@ def run() -> int:
         console.print("\n[bold]3. start a solo node[/] whose genesis funds that address")
         with solo_node(Path(home), address, free_port_pair()) as url:
             recipient = keys.Account.from_mnemonic(words, "", 0, 1).address
-            console.print(f"  node API {url}; balance {txlib.format_amount(balance(url, wallet.address))}")
+            console.print(
+                f"  node API {url}; balance {txlib.format_amount(balance(url, wallet.address))}"
+            )
 
             console.print("\n[bold]4. sign a transfer on the device[/] (every page confirmed)")
-            tx = txlib.Tx(CHAIN_ID, 1, FEE_UNITS, [txlib.transfer(recipient, TRANSFER_UNITS)], "demo")
+            tx = txlib.Tx(
+                CHAIN_ID, 1, FEE_UNITS, [txlib.transfer(recipient, TRANSFER_UNITS)], "demo"
+            )
             signature = user.run(lambda: device.sign_tx(tx), always("confirm"))
             signed = txlib.SignedTx(tx, signature.pubkey, signature.sig)
             if not signed.verify():
@@ -119,12 +138,16 @@ def run() -> int:
             if status != 200 or doc.get("code") != 0:
                 console.print(f"[red]the node refused the transfer: {doc}[/]")
                 return 1
-            console.print(f"  committed in block {doc.get('height')}, tx {doc.get('hash', '')[:16]}...")
+            console.print(
+                f"  committed in block {doc.get('height')}, tx {doc.get('hash', '')[:16]}..."
+            )
             console.print(
                 f"  sender    {txlib.format_amount(balance(url, wallet.address))}\n"
                 f"  recipient {txlib.format_amount(balance(url, recipient))}"
             )
-    Console().print("\n[bold green]demo OK[/]: device-made wallet, device-signed transfer, committed")
+    Console().print(
+        "\n[bold green]demo OK[/]: device-made wallet, device-signed transfer, committed"
+    )
     return 0
 
 

@@ -58,5 +58,7 @@ def run(
     )
     out = proc.stdout.decode(errors="replace")
     if proc.returncode != 0:
-        raise MicroPythonError(f"exit {proc.returncode}\n{out}\n{proc.stderr.decode(errors='replace')}")
+        raise MicroPythonError(
+            f"exit {proc.returncode}\n{out}\n{proc.stderr.decode(errors='replace')}"
+        )
     return out
