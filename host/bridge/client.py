@@ -21,6 +21,7 @@ import os
 import re
 import secrets
 import time
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -406,7 +407,15 @@ class Client:
     # -- PIN and session
 
     def unlock(self, pin: str, passphrase: str | None = None, nfkd: bool | None = None) -> None:
+        """Unlocks with the PIN; a BIP39 passphrase selects another wallet from the same words.
+
+        BIP39 hashes the passphrase in Unicode NFKD form, which the device cannot compute: a
+        non-ASCII passphrase is normalised here and sent with ``nfkd: true`` (unless the caller
+        says how to send it), so "café" typed either way opens the same wallet as other wallets.
+        """
         check_pin(pin)
+        if passphrase is not None and nfkd is None and not passphrase.isascii():
+            passphrase, nfkd = unicodedata.normalize("NFKD", passphrase), True
         params = _optional({"pin": pin}, passphrase=passphrase, nfkd=nfkd)
         self.call("unlock", params, self.user_timeout)
 

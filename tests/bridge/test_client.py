@@ -273,3 +273,14 @@ def test_default_path_comes_from_qos_device(monkeypatch):
     assert client_module.debug_path_for("udp:127.0.0.1:21324") == "udp:127.0.0.1:21325"
     with pytest.raises(OSError, match="QOS_DEBUGLINK"):
         client_module.debug_path_for("serial:/dev/ttyACM0")
+
+
+def test_unlock_sends_non_ascii_passphrases_nfkd_normalised(peer):
+    device = peer(lambda method, params: {})
+    device.unlock("1234", passphrase="caf\u00e9")
+    device.unlock("1234", passphrase="plain")
+    device.unlock("1234", passphrase="caf\u00e9", nfkd=False)  # the caller decides: sent as is
+    sent = [r["params"] for r in device.peer.requests]
+    assert sent[0] == {"pin": "1234", "passphrase": "cafe\u0301", "nfkd": True}
+    assert sent[1] == {"pin": "1234", "passphrase": "plain"}
+    assert sent[2] == {"pin": "1234", "passphrase": "caf\u00e9", "nfkd": False}

@@ -85,6 +85,33 @@ def press_until_done(client: Client, debug: DebugLink, rid: int, button: str = "
     raise AssertionError("request never finished")
 
 
+def drive_setup(client: Client, debug: DebugLink, rid: int, answer) -> tuple[dict, list[str]]:
+    """Goes through a setup's screens: word pages are confirmed, each word check is answered by
+    answer(is_right) -> bool (True: the proposed word is right). Returns (result, titles seen)."""
+    titles: list[str] = []
+    last = None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            return client.link.receive(rid, 0.02), titles
+        except NoReply:
+            pass
+        screen = debug.screen()
+        shown = (screen["title"], tuple(screen["lines"]), screen["footer"])
+        if shown == last:
+            continue  # the last press is not processed yet
+        last = shown
+        titles.append(screen["title"])
+        if screen["title"] == "Check words":
+            words = debug.state()["mnemonic"].split()
+            pos = int(screen["lines"][0].split("#")[1]) - 1
+            right = screen["lines"][2].strip() == words[pos]
+            debug.press("confirm" if answer(right) else "cancel")
+        else:
+            debug.press("confirm")
+    raise AssertionError(f"setup never finished; screens: {titles}")
+
+
 def seed_of(mnemonic: str, passphrase: str = "") -> bytes:
     return keys.seed_from_mnemonic(mnemonic, passphrase)
 
@@ -198,34 +225,36 @@ def test_setup_check_round_and_real_round_with_word_check(client, debug):
         client.call("setup", {"host_entropy": host_entropy, "pin": PIN})
     client.call("setup_begin", {"words": 12})
     rid = client.link.send("setup", {"host_entropy": host_entropy, "pin": PIN, "label": "new"})
-    deadline = time.monotonic() + 30
-    result = None
-    while result is None and time.monotonic() < deadline:
-        time.sleep(0.03)
-        screen = debug.screen()
-        words = (debug.state()["mnemonic"] or "").split()
-        if screen["title"] == "Check words":
-            pos = int(screen["lines"][0].split("#")[1]) - 1
-            debug.press("confirm" if screen["lines"][2].strip() == words[pos] else "cancel")
-        else:
-            debug.press("confirm")
-        try:
-            result = client.link.receive(rid, 0.05)
-        except NoReply:
-            pass
-    assert result is not None
+    result, titles = drive_setup(client, debug, rid, lambda right: right)
+    assert titles[:3] == ["Words 1-4 of 12", "Words 5-8 of 12", "Words 9-12 of 12"]
     mnemonic = debug.state()["mnemonic"]
     assert result["pubkey"] == account_pubkey(seed_of(mnemonic), 0, 0)
     info = client.get_info()
     assert info["initialized"] and info["label"] == "new" and not info["locked"]
 
 
+def test_a_wrong_word_check_shows_the_words_again(client, debug):
+    client.call("setup_begin", {"words": 24})
+    rid = client.link.send("setup", {"host_entropy": bytes(32), "pin": PIN})
+    answers = iter([False])  # the first check is answered wrong on purpose, then right
+
+    result, titles = drive_setup(client, debug, rid, lambda right: right == next(answers, True))
+    assert result is not None and len(result["pubkey"]) == 32
+    assert "Check failed" in titles
+    first_failure = titles.index("Check failed")
+    assert "Words 1-4 of 24" in titles[first_failure:]  # shown again from the start
+    assert client.get_info()["initialized"]
+
+
 def test_entropy_failure_creates_nothing(client, debug):
-    source = debug.state().get("rng_sources", ["trng"])[0]
+    source = "trng"
     debug.rng(source, "constant")
     try:
         with pytest.raises(EntropyFailure):
             client.call("setup_begin", {"words": 24})
+        rid = client.link.send("recover", {"mnemonic": M12, "pin": PIN})
+        with pytest.raises(EntropyFailure):  # the vault's keys come from the same pipeline
+            press_until_done(client, debug, rid)
         assert not client.get_info()["initialized"]
     finally:
         debug.rng(source, "normal")
@@ -322,3 +351,21 @@ def test_qos_emu_screenshot(tmp_path):
         assert img.size == (512, 256)
         lit = img.convert("L").histogram()[255]
         assert 0 < lit < 512 * 256  # something is drawn, not everything
+
+
+def test_board_build_and_flash_plan(tmp_path):
+    tree = firmware.build(tmp_path / "rp2350", board="rp2350", production=True)
+    assert (tree / "main.py").exists() and (tree / "boot.py").exists()  # run by the port
+    assert (tree / "board.mpy").exists() and (tree / "ssd1306.mpy").exists()
+    assert (tree / "crypto" / "bip39_english.txt").exists()
+    assert not (tree / "flashdev.mpy").exists()  # emulator glue stays out of board builds
+    cmds = firmware.flash_commands(tree, "/dev/ttyACM0")
+    actions = [c[5:] for c in cmds]
+    files = sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file())
+    copied = sorted(a[2][1:] for a in actions if a[0] == "cp")
+    assert copied == [f for f in files if f != "BUILD"]
+    made = [a[1] for a in actions if a[0] == "mkdir"]
+    assert ":apps" in made and ":crypto" in made
+    first_cp = next(i for i, a in enumerate(actions) if a[0] == "cp")
+    assert all(i < first_cp for i, a in enumerate(actions) if a[0] == "mkdir")
+    assert actions[-1] == ["reset"]
