@@ -3,7 +3,8 @@
 #
 # Points are extended twisted-Edwards coordinates (X, Y, Z, T) with x = X/Z, y = Y/Z, xy = T/Z.
 # Fixed-base products k*B use a 6-tooth comb whose 63 points are stored in "Niels" form
-# (y+x, y-x, 2d*x*y) in one 6 KB bytearray built on first use. Verification is strict: it
+# (y+x, y-x, 2d*x*y), shipped as bytes constants (crypto/_tables.py): nothing is built on the
+# device, and a frozen build keeps them in flash. Verification is strict: it
 # rejects S >= L, non-canonical or off-curve encodings, and small-order A or R (as libsodium).
 # Nothing here is constant-time (see docs/security.md).
 
@@ -20,7 +21,6 @@ BY = 0x6666666666666666666666666666666666666666666666666666666666666658
 
 _TEETH = 6
 _SPACING = (256 + _TEETH - 1) // _TEETH
-_table = None
 
 
 def _add(p1, p2):
@@ -70,11 +70,6 @@ def _double(p1):
 _IDENTITY = (0, 1, 1, 0)
 
 
-def _is_identity(pt):
-    p = P
-    return pt[0] % p == 0 and (pt[1] - pt[2]) % p == 0
-
-
 def encode_point(pt):
     p = P
     zi = _comb.inverse(pt[2], p)
@@ -83,68 +78,24 @@ def encode_point(pt):
     return (y | ((x & 1) << 255)).to_bytes(32, "little")
 
 
-def decode_point(data):
-    """32-byte encoding -> extended point; ValueError if non-canonical or not on the curve."""
-    if not isinstance(data, (bytes, bytearray)) or len(data) != 32:
-        raise ValueError("ed25519 point must be 32 bytes")
-    p = P
-    y = int.from_bytes(data, "little")
-    sign = y >> 255
-    y &= (1 << 255) - 1
-    if y >= p:
-        raise ValueError("ed25519 point encoding is not canonical")
-    yy = y * y % p
-    u = (yy - 1) % p
-    v = (D * yy + 1) % p
-    v3 = v * v % p * v % p
-    x = u * v3 % p * pow(u * v3 % p * v3 % p * v % p, (p - 5) // 8, p) % p
-    vxx = v * x % p * x % p
-    if vxx != u:
-        if vxx != p - u:
-            raise ValueError("ed25519 point is not on the curve")
-        x = x * SQRT_M1 % p
-    if x == 0 and sign:
-        raise ValueError("ed25519 point encoding is not canonical")
-    if (x & 1) != sign:
-        x = p - x
-    return (x, y, 1, x * y % p)
-
-
-def _build_table():
-    p = P
-    # Allocated first, while the heap is least fragmented.
-    packed = bytearray(((1 << _TEETH) - 1) * 96)
-    teeth = _comb.teeth((BX, BY, 1, BX * BY % p), _double, _TEETH, _SPACING)
-    points = _comb.subset_sums(teeth, _add)
-    inverses = _comb.batch_inverse([pt[2] for pt in points], p)
-    for i in range(len(points)):
-        X, Y, _, _ = points[i]
-        zi = inverses[i]
-        x = X * zi % p
-        y = Y * zi % p
-        off = i * 96
-        packed[off : off + 32] = ((y + x) % p).to_bytes(32, "little")
-        packed[off + 32 : off + 64] = ((y - x) % p).to_bytes(32, "little")
-        packed[off + 64 : off + 96] = (D2 * x % p * y % p).to_bytes(32, "little")
-    return packed
-
-
 def _comb_table():
-    global _table
-    if _table is None:
-        _table = _build_table()
-    return _table
+    # The 63 comb points, CHUNK per bytes constant (crypto/_tables.py, made by _comb_build.py).
+    from crypto import _tables
+
+    return _tables.ED25519
 
 
 def base_mul(k):
     """k * B as an extended point, for 0 <= k < 2^258."""
-    table = memoryview(_comb_table())
+    chunks = _comb_table()
     from_bytes = int.from_bytes
     acc = _IDENTITY
     for idx in _comb.columns(k, _TEETH, _SPACING):
         acc = _double(acc)
         if idx:
-            off = (idx - 1) * 96
+            idx -= 1
+            table = memoryview(chunks[idx >> 4])  # _tables.CHUNK = 16 points per constant
+            off = (idx & 15) * 96
             acc = _add_niels(
                 acc,
                 from_bytes(table[off : off + 32], "little"),
@@ -154,23 +105,11 @@ def base_mul(k):
     return acc
 
 
-def _mul(k, pt):
-    # Variable-base k * pt with a 4-bit window (16 precomputed multiples); verification only.
-    window = [_IDENTITY, pt]
-    for _ in range(14):
-        window.append(_add(window[-1], pt))
-    acc = _IDENTITY
-    # k < L < 2^253: 64 nibbles (MicroPython ints have no bit_length()).
-    for shift in range(252, -1, -4):
-        acc = _double(_double(_double(_double(acc))))
-        nibble = (k >> shift) & 15
-        if nibble:
-            acc = _add(acc, window[nibble])
-    return acc
+def decode_point(data):
+    """32-byte encoding -> extended point; ValueError if non-canonical or not on the curve."""
+    from crypto import _ed25519_verify
 
-
-def _has_small_order(pt):
-    return _is_identity(_double(_double(_double(pt))))
+    return _ed25519_verify.decode_point(data)
 
 
 def _hash_mod_l(*parts):
@@ -213,25 +152,8 @@ def sign(seed, msg, pub=None):
 
 def verify(pub, msg, sig):
     """True only for a valid signature with canonical S < L, canonical A and R, neither of
-    small order. Malformed input gives False, never an exception."""
-    if not isinstance(pub, (bytes, bytearray)) or len(pub) != 32:
-        return False
-    if not isinstance(sig, (bytes, bytearray)) or len(sig) != 64:
-        return False
-    if not isinstance(msg, (bytes, bytearray, memoryview)):
-        return False
-    s = int.from_bytes(sig[32:], "little")
-    if s >= L:
-        return False
-    try:
-        A = decode_point(pub)
-        R = decode_point(sig[:32])
-    except ValueError:
-        return False
-    if _has_small_order(A) or _has_small_order(R):
-        return False
-    k = _hash_mod_l(sig[:32], pub, msg)
-    p = P
-    neg_a = ((p - A[0]) % p, A[1], A[2], (p - A[3]) % p)
-    check = _add(base_mul(s), _mul(k, neg_a))
-    return encode_point(check) == bytes(sig[:32])
+    small order. Malformed input gives False, never an exception. The device signs but never
+    verifies, so the verification code is a separate module, loaded only when called."""
+    from crypto import _ed25519_verify
+
+    return _ed25519_verify.verify(pub, msg, sig)

@@ -14,11 +14,11 @@ GX = 0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798
 GY = 0x483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8
 
 # Comb with 6 teeth: 63 affine points, 43 doublings and at most 43 mixed additions per
-# multiplication. The table is one 4 KB bytearray (x || y, 32 bytes each, per point): as
-# tuples of ints it took 18 KB of the 192 KB heap. 8 teeth: 11 fewer doublings, 4x the memory.
+# multiplication. The table is 4 KB of bytes constants (x || y, 32 bytes each, per point; in
+# crypto/_tables.py, made by _comb_build.py): as tuples of ints it took 18 KB of the 192 KB heap,
+# and building it at boot about 55 KB of transient heap. 8 teeth: 11 fewer doublings, 4x the size.
 _TEETH = 6
 _SPACING = (256 + _TEETH - 1) // _TEETH
-_table = None
 
 
 def _double(pt):
@@ -72,46 +72,26 @@ def _to_affine(pt):
     return (X * zi2 % p, Y * zi2 % p * zi % p)
 
 
-def _build_table():
-    # table[j - 1] = sum of 2^(i*SPACING) * G over the bits i set in j (1 <= j < 2^TEETH).
-    # Allocated first, while the heap is least fragmented.
-    p = P
-    packed = bytearray(((1 << _TEETH) - 1) << 6)
-    teeth = []
-    for pt in _comb.teeth((GX, GY, 1), _double, _TEETH, _SPACING):
-        x, y = _to_affine(pt)
-        teeth.append((x, y, 1))  # Z = 1, so the sums below are mixed (cheaper) additions
-    jac = _comb.subset_sums(teeth, lambda acc, tooth: _add_affine(acc, tooth[0], tooth[1]))
-    inverses = _comb.batch_inverse([pt[2] for pt in jac], p)
-    off = 0
-    for i in range(len(jac)):
-        X, Y, _ = jac[i]
-        zi = inverses[i]
-        zi2 = zi * zi % p
-        packed[off : off + 32] = (X * zi2 % p).to_bytes(32, "big")
-        packed[off + 32 : off + 64] = (Y * zi2 % p * zi % p).to_bytes(32, "big")
-        off += 64
-    return packed
-
-
 def _comb_table():
-    global _table
-    if _table is None:
-        _table = _build_table()
-    return _table
+    # The 63 comb points, CHUNK per bytes constant (crypto/_tables.py, made by _comb_build.py).
+    from crypto import _tables
+
+    return _tables.SECP256K1
 
 
 def base_mul(k):
     """k * G as an affine (x, y); k must be in [1, N)."""
     if not 0 < k < N:
         raise ValueError("secp256k1 scalar out of range")
-    table = memoryview(_comb_table())
+    chunks = _comb_table()
     from_bytes = int.from_bytes
     acc = None
     for idx in _comb.columns(k, _TEETH, _SPACING):
         acc = _double(acc)
         if idx:
-            off = (idx - 1) << 6
+            idx -= 1
+            table = memoryview(chunks[idx >> 4])  # _tables.CHUNK = 16 points per constant
+            off = (idx & 15) << 6
             x = from_bytes(table[off : off + 32], "big")
             y = from_bytes(table[off + 32 : off + 64], "big")
             acc = _add_affine(acc, x, y)

@@ -3,7 +3,8 @@
 ``dumps`` is cbor2's canonical encoder after a check that the value is inside the protocol's
 subset. ``loads`` first scans the raw bytes (shortest heads, definite lengths, allowed types,
 text keys in order, limits), so hostile input is refused with a precise message before cbor2
-allocates anything; then cbor2 builds the value and a re-encode must give back the same bytes.
+allocates anything; then cbor2 builds the value. The scan alone proves the input is the
+deterministic encoding of that value (see ``_scan``), so no re-encode-and-compare is needed.
 
 Map keys are text strings only. For text keys cbor2's canonical order (shorter encoding first,
 then bytewise) and RFC 8949's bytewise order of encoded keys are the same order, so the host and
@@ -48,14 +49,11 @@ def loads(data: bytes | bytearray | memoryview) -> Any:
     if not isinstance(data, bytes | bytearray | memoryview):
         raise CBORError(f"loads needs bytes, not {type(data).__name__}")
     raw = bytes(data)
-    _Scanner(raw).scan_document()  # cost bounded by the item and string limits, not the size
+    _scan(raw)  # cost bounded by the item and string limits, not the size
     try:
-        value = cbor2.loads(raw)
+        return cbor2.loads(raw)
     except (cbor2.CBORDecodeError, ValueError) as exc:  # the scan should have caught it
         raise CBORError(f"malformed CBOR: {exc}") from exc
-    if cbor2.dumps(value, canonical=True) != raw:
-        raise CBORError("not in deterministic form (re-encoding differs)")
-    return value
 
 
 # ------------------------------------------------------------------ encoding checks
@@ -119,114 +117,120 @@ def _check_len(n: int, kind: str) -> None:
 
 
 # ------------------------------------------------------------------ the raw-bytes scan
+#
+# One loop with an explicit stack instead of a method call per item: the node runs this on every
+# submitted tx, so it is written for CPython's speed (locals, no attribute lookups). It checks, in
+# the device decoder's order and with its messages, everything that makes the bytes the one
+# deterministic encoding of their value:
+#   - every head (integers, lengths) in its shortest form, definite lengths only;
+#   - only unsigned/negative integers >= -2^63, byte strings, UTF-8 text, arrays, maps with text
+#     keys, false/true/null (no tags, floats, other simple values, reserved infos);
+#   - map keys strictly increasing in bytewise order of their encodings (no duplicates), which for
+#     text keys is the canonical order (length first, then bytes);
+#   - the depth, string and item limits, and no trailing bytes.
+# Given those, the value has exactly one encoding and it is the input, so loads() needs no
+# re-encode-and-compare; tests/codec hold this scan to cbor2's canonical encoder on random input.
+
+def _fail(what: str, at: int) -> None:
+    raise CBORError(f"{what} at offset {at}")
 
 
-class _Scanner:
-    """Walks the encoding without building values; raises CBORError at the first violation."""
+def _simple(info: int, start: int) -> None:
+    """Major type 7: only false, true and null pass."""
+    if info in (20, 21, 22):
+        return
+    if 25 <= info <= 27:
+        _fail("floating-point number not allowed", start)
+    if info == 31:
+        _fail("unexpected break (indefinite length)", start)
+    _fail("simple value not allowed", start)
 
-    def __init__(self, raw: bytes) -> None:
-        self.raw = raw
-        self.pos = 0
-        self.items = 0
 
-    def fail(self, what: str, at: int) -> None:
-        raise CBORError(f"{what} at offset {at}")
-
-    def need(self, n: int, at: int) -> None:
-        if len(self.raw) - self.pos < n:
-            self.fail("truncated input", at)
-
-    def scan_document(self) -> None:
-        self.item(0)
-        if self.pos != len(self.raw):
-            raise CBORError(f"{len(self.raw) - self.pos} trailing bytes after the top-level item")
-
-    def head(self) -> tuple[int, int, int]:
-        start = self.pos
-        self.need(1, start)
-        self.items += 1
-        if self.items > MAX_ITEMS:
-            self.fail(f"more than {MAX_ITEMS} data items", start)
-        ib = self.raw[start]
-        major, info = ib >> 5, ib & 31
-        self.pos += 1
+def _scan(raw: bytes) -> None:
+    """Raises CBORError at the first violation of deterministic CBOR in ``raw``."""
+    end = len(raw)
+    pos = items = 0
+    max_items, max_string, max_depth, shortest_of = MAX_ITEMS, MAX_STRING, MAX_DEPTH, _SHORTEST
+    todo = 1  # data items still to read in the innermost open array/map (or the document)
+    in_map = False
+    prev_key = b""
+    stack: list[tuple[int, bool, bytes]] = []  # the enclosing containers' (todo, in_map, prev)
+    while True:
+        if not todo:
+            if not stack:
+                break
+            todo, in_map, prev_key = stack.pop()
+            continue
+        todo -= 1
+        start = pos
+        is_key = in_map and todo & 1  # a map of n pairs reads 2n items: key, value, key, ...
+        if is_key and pos < end and raw[pos] >> 5 != 3:
+            _fail("map key is not a text string", start)
+        if pos >= end:
+            _fail("truncated input", start)
+        items += 1
+        if items > max_items:
+            _fail(f"more than {MAX_ITEMS} data items", start)
+        ib = raw[pos]
+        pos += 1
+        major = ib >> 5
+        n = ib & 31
         if major == 7:
-            self.simple(info, start)
-            return major, 0, start
-        if info < 24:
-            return major, info, start
-        if info < 28:
-            size = 1 << (info - 24)
-            self.need(size, start)
-            n = int.from_bytes(self.raw[self.pos : self.pos + size], "big")
-            self.pos += size
-            if n < _SHORTEST[info - 24]:
-                self.fail("non-shortest head", start)
-            return major, n, start
-        if info == 31:
-            self.fail("indefinite length", start)
-        self.fail(f"reserved additional information {info}", start)
-        raise AssertionError  # unreachable: fail() raises
-
-    def simple(self, info: int, start: int) -> None:
-        if info in (20, 21, 22):
-            return
-        if 25 <= info <= 27:
-            self.fail("floating-point number not allowed", start)
-        if info == 31:
-            self.fail("unexpected break (indefinite length)", start)
-        self.fail("simple value not allowed", start)
-
-    def item(self, depth: int) -> None:
-        major, n, start = self.head()
-        if major in (0, 7):
-            return
+            _simple(n, start)
+            continue
+        if n >= 24:
+            if n >= 28:
+                if n == 31:
+                    _fail("indefinite length", start)
+                _fail(f"reserved additional information {n}", start)
+            size = 1 << (n - 24)
+            if end - pos < size:
+                _fail("truncated input", start)
+            shortest = shortest_of[n - 24]
+            n = int.from_bytes(raw[pos : pos + size], "big")
+            pos += size
+            if n < shortest:
+                _fail("non-shortest head", start)
+        if major == 0:
+            continue
+        if major == 3 or major == 2:
+            if n > max_string:
+                kind = "byte" if major == 2 else "text"
+                _fail(f"{kind} string too long ({n} > {MAX_STRING} bytes)", start)
+            if end - pos < n:
+                _fail("truncated input", start)
+            if major == 3:
+                text = raw[pos : pos + n]
+                if not text.isascii():
+                    try:
+                        text.decode("utf-8", errors="strict")
+                    except UnicodeDecodeError:
+                        _fail("invalid UTF-8 in text string", start)
+            pos += n
+            if is_key:
+                key = raw[start:pos]
+                if key <= prev_key:  # prev_key is b"" before a map's first key
+                    if key == prev_key:
+                        _fail(f"duplicate map key {_show_key(key)}", start)
+                    _fail(f"map keys not in canonical order at {_show_key(key)}", start)
+                prev_key = key
+            continue
         if major == 1:
-            if n > 2**63 - 1:
-                self.fail("integer out of range (< -2^63)", start)
-        elif major in (2, 3):
-            self.string(major, n, start)
-        elif major in (4, 5):
-            depth += 1
-            if depth > MAX_DEPTH:
-                self.fail(f"nesting deeper than {MAX_DEPTH} arrays/maps", start)
-            if major == 4:
-                self.need(n, start)
-                for _ in range(n):
-                    self.item(depth)
-            else:
-                self.map(n, depth, start)
-        else:
-            self.fail("tag (major type 6) not allowed", start)
-
-    def string(self, major: int, n: int, start: int) -> None:
-        if n > MAX_STRING:
-            kind = "byte" if major == 2 else "text"
-            self.fail(f"{kind} string too long ({n} > {MAX_STRING} bytes)", start)
-        self.need(n, start)
-        if major == 3:
-            try:
-                self.raw[self.pos : self.pos + n].decode("utf-8", errors="strict")
-            except UnicodeDecodeError:
-                self.fail("invalid UTF-8 in text string", start)
-        self.pos += n
-
-    def map(self, n: int, depth: int, start: int) -> None:
-        self.need(2 * n, start)
-        prev: bytes | None = None
-        for _ in range(n):
-            kstart = self.pos
-            if kstart < len(self.raw) and self.raw[kstart] >> 5 != 3:
-                self.fail("map key is not a text string", kstart)
-            self.item(depth)
-            key = self.raw[kstart : self.pos]
-            if prev is not None and key <= prev:
-                shown = _show_key(key)
-                if key == prev:
-                    self.fail(f"duplicate map key {shown}", kstart)
-                self.fail(f"map keys not in canonical order at {shown}", kstart)
-            prev = key
-            self.item(depth)
+            if n > 0x7FFFFFFFFFFFFFFF:  # the argument of -1 - n, so n <= 2^63 - 1
+                _fail("integer out of range (< -2^63)", start)
+            continue
+        if major == 6:
+            _fail("tag (major type 6) not allowed", start)
+        if len(stack) >= max_depth:
+            _fail(f"nesting deeper than {MAX_DEPTH} arrays/maps", start)
+        if major == 5:
+            n *= 2
+        if end - pos < n:
+            _fail("truncated input", start)
+        stack.append((todo, in_map, prev_key))
+        todo, in_map, prev_key = n, major == 5, b""
+    if pos != end:
+        raise CBORError(f"{end - pos} trailing bytes after the top-level item")
 
 
 def _show_key(encoded: bytes) -> str:

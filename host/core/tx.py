@@ -10,6 +10,7 @@ tx the node accepts is one the device can show and sign, and the other way round
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import bech32
@@ -113,6 +114,12 @@ class TxError(ValueError):
 SIGNED_FIELDS = ("tx", "pubkey", "sig")
 DecodedSignedTx = tuple[dict[str, Any], bytes, bytes, bytes]  # tx, pubkey, sig, sign bytes
 
+# A valid SignedTx in deterministic CBOR is, byte for byte (keys in canonical order):
+#   _SIGNED_HEAD = a3 62 "tx" | encoded tx | 63 "sig" 58 40 <64 bytes> | 66 "pubkey" 58 20 <32 bytes>
+# so the tx's encoding is the input minus a fixed head and a fixed-length tail.
+_SIGNED_HEAD = b"\xa3\x62tx"
+_SIGNED_TAIL = len(b"\x63sig\x58\x40") + 64 + len(b"\x66pubkey\x58\x20") + 32
+
 
 # ------------------------------------------------------------------ validation
 
@@ -128,10 +135,13 @@ def decode_signed_tx(raw: bytes | bytearray | memoryview) -> DecodedSignedTx:
     """Strictly decodes an encoded SignedTx: (tx, pubkey, sig, sign bytes), or raises TxError.
 
     The node runs this on every submitted tx, so the schema check runs once and no Tx object is
-    built; the sign bytes are encoded straight from the decoded value, which has passed the checks.
+    built, and the tx is not encoded again for the sign bytes: ``cbor.loads`` accepted ``raw``,
+    so it is the one deterministic encoding of {"tx", "sig", "pubkey"}, whose middle is the
+    encoding of the tx (see _SIGNED_HEAD).
     """
     tx, pubkey, sig = _decode_envelope(raw)
-    return tx, pubkey, sig, cbor.dumps_decoded([TX_DOMAIN, tx["chain"], tx])
+    data = bytes(raw)
+    return tx, pubkey, sig, _sign_bytes_head(tx["chain"]) + data[len(_SIGNED_HEAD) : -_SIGNED_TAIL]
 
 
 def _load(data: Any, path: str, limit: int) -> Any:
@@ -170,14 +180,20 @@ def _check_signature_fields(pubkey: Any, sig: Any) -> None:
 def check_tx(tx: Any, path: str = "tx") -> None:
     # "chain" comes first in TX_FIELDS, so it is valid before any message is checked against it.
     chain = tx.get("chain") if isinstance(tx, dict) else None
-    _check_map(tx, TX_FIELDS, path, chain)
+    _check_map(tx, TX_FIELDS, path, chain, None, _TX_KEYS)
 
 
 def _fail(path: str, what: str, kind: str = ENCODING) -> None:
     raise TxError(f"{path}: {what}", kind)
 
 
-def _check_keys(obj: Any, fields: Fields, path: str, skip: str | None) -> None:
+def _check_keys(
+    obj: Any, fields: Fields, path: str, skip: str | None, keys: frozenset | None = None
+) -> None:
+    # ``keys`` (every field name, plus skip) lets a map with exactly those keys pass in one set
+    # comparison; any other map takes the walk below, which finds the first flaw to report.
+    if keys is not None and isinstance(obj, dict) and obj.keys() == keys:
+        return
     if not isinstance(obj, dict):
         _fail(path, "must be a map")
     for name, _ in fields:
@@ -189,10 +205,17 @@ def _check_keys(obj: Any, fields: Fields, path: str, skip: str | None) -> None:
         _fail(path, f"unexpected key {extra[0]!a}")
 
 
-def _check_map(obj: Any, fields: Fields, path: str, chain: Any, skip: str | None = None) -> None:
-    _check_keys(obj, fields, path, skip)
+def _check_map(
+    obj: Any, fields: Fields, path: str, chain: Any, skip: str | None = None,
+    keys: frozenset | None = None,
+) -> None:
+    _check_keys(obj, fields, path, skip, keys)
     for name, kind in fields:
-        _check_field(kind, obj[name], f"{path}.{name}", chain)
+        value_ok = _VALUE_OK.get(kind)
+        if value_ok is None:  # a nested structure: messages, a payload, a packet
+            _check_field(kind, obj[name], f"{path}.{name}", chain)
+        elif not value_ok(obj[name]):  # the path is only formatted for the error
+            _fail(f"{path}.{name}", _RULES[kind], AMOUNT_RANGE if kind == AMOUNT else ENCODING)
 
 
 def _check_msg(msg: Any, path: str, chain: Any, allow_qcp: bool) -> None:
@@ -205,13 +228,13 @@ def _check_msg(msg: Any, path: str, chain: Any, allow_qcp: bool) -> None:
         _fail(f"{path}.type", f"unknown message type {kind!a}")
     if not allow_qcp and kind.startswith("qcp/"):
         _fail(f"{path}.type", "a qcp payload may not be a qcp/* message")
-    _check_map(msg, MESSAGES[kind], path, chain, "type")
+    _check_map(msg, MESSAGES[kind], path, chain, "type", _MESSAGE_KEYS[kind])
     if kind == "qcp/send" and msg["to_chain"] == chain:
         _fail(f"{path}.to_chain", "must differ from the tx chain")
 
 
 def _check_packet(pkt: Any, path: str, chain: Any) -> None:
-    _check_keys(pkt, PACKET_FIELDS, path, None)
+    _check_keys(pkt, PACKET_FIELDS, path, None, _PACKET_KEYS)
     for name, kind in PACKET_FIELDS[:-1]:
         _check_field(kind, pkt[name], f"{path}.{name}", chain)
     if pkt["to_chain"] != chain:
@@ -220,7 +243,7 @@ def _check_packet(pkt: Any, path: str, chain: Any) -> None:
         _fail(f"{path}.from_chain", "must differ from the tx chain")
     payload = pkt["payload"]
     if isinstance(payload, dict) and payload.get("type") == RESULT_TYPE:
-        _check_map(payload, RESULT_FIELDS, f"{path}.payload", chain, "type")
+        _check_map(payload, RESULT_FIELDS, f"{path}.payload", chain, "type", _RESULT_KEYS)
     else:
         _check_msg(payload, f"{path}.payload", chain, False)
 
@@ -248,29 +271,8 @@ def _is_bytes(v: Any, lo: int, hi: int) -> bool:
 
 
 def _field_ok(kind: int, v: Any) -> bool:
-    if kind in (ADDR, VALADDR):
-        return _is_bytes(v, 20, 20)
-    if kind in (KEY32, HASH32):
-        return _is_bytes(v, 32, 32)
-    if kind == BLOB:
-        return _is_bytes(v, 1, MAX_BLOB)
-    if kind == BOOL:
-        return isinstance(v, bool)
-    if kind in (AMOUNT, AMOUNT0, POSITIVE, COMMISSION):
-        low, high = {AMOUNT: (1, AMOUNT_LIMIT - 1), AMOUNT0: (0, AMOUNT_LIMIT - 1),
-                     POSITIVE: (1, AMOUNT_LIMIT - 1), COMMISSION: (0, 10_000)}[kind]
-        return _is_int(v) and low <= v <= high
-    if not isinstance(v, str):
-        return False
-    if kind == TEXT:
-        return _utf8_len(v) <= MAX_MEMO
-    if kind == NAME:
-        return 1 <= len(v) <= 8 and v != NATIVE and all("A" <= ch <= "Z" for ch in v)
-    if kind == MONIKER:
-        return 1 <= len(v) <= 32 and all(" " <= ch <= "~" for ch in v)
-    if kind == CHAIN:
-        return 1 <= len(v) <= 32 and all(ch in _CHAIN_CHARS for ch in v)
-    return False
+    value_ok = _VALUE_OK.get(kind)
+    return value_ok is not None and value_ok(v)
 
 
 def _utf8_len(text: str) -> int:
@@ -280,7 +282,54 @@ def _utf8_len(text: str) -> int:
         return MAX_MEMO + 1
 
 
+def _int_in(low: int, high: int) -> Any:
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
+
+
+def _bytes_of(low: int, high: int) -> Any:
+    return lambda v: isinstance(v, bytes) and low <= len(v) <= high
+
+
+def _text_of(low: int, high: int, chars: frozenset[str]) -> Any:
+    # issuperset walks the string in C: the same test as "every character is in chars"
+    return lambda v: isinstance(v, str) and low <= len(v) <= high and chars.issuperset(v)
+
+
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_PRINTABLE_ASCII = frozenset(chr(c) for c in range(0x20, 0x7F))
+_name_chars_ok = _text_of(1, 8, _NAME_CHARS)
+
+# One predicate per scalar field kind (the composite kinds MSGS, PAYLOAD, PACKET are walked).
+_VALUE_OK: dict[int, Any] = {
+    ADDR: _bytes_of(20, 20),
+    VALADDR: _bytes_of(20, 20),
+    KEY32: _bytes_of(32, 32),
+    HASH32: _bytes_of(32, 32),
+    BLOB: _bytes_of(1, MAX_BLOB),
+    BOOL: lambda v: isinstance(v, bool),
+    AMOUNT: _int_in(1, AMOUNT_LIMIT - 1),
+    AMOUNT0: _int_in(0, AMOUNT_LIMIT - 1),
+    POSITIVE: _int_in(1, AMOUNT_LIMIT - 1),
+    COMMISSION: _int_in(0, 10_000),
+    TEXT: lambda v: isinstance(v, str) and _utf8_len(v) <= MAX_MEMO,
+    NAME: lambda v: _name_chars_ok(v) and v != NATIVE,
+    MONIKER: _text_of(1, 32, _PRINTABLE_ASCII),
+    CHAIN: _text_of(1, 32, _CHAIN_CHARS),
+}
+_TX_KEYS = frozenset(name for name, _ in TX_FIELDS)
+_MESSAGE_KEYS = {kind: frozenset(["type", *(name for name, _ in fields)])
+                 for kind, fields in MESSAGES.items()}
+_PACKET_KEYS = frozenset(name for name, _ in PACKET_FIELDS)
+_RESULT_KEYS = frozenset(["type", *(name for name, _ in RESULT_FIELDS)])
+
+
 # ------------------------------------------------------------------ sign bytes
+
+
+@lru_cache(maxsize=64)
+def _sign_bytes_head(chain: str) -> bytes:
+    """[TX_DOMAIN, chain, tx] up to the tx: a 3-item array head and the two texts."""
+    return b"\x83" + cbor.dumps([TX_DOMAIN, chain])[1:]  # drop the 2-item head 0x82
 
 
 def sign_bytes(tx: dict[str, Any]) -> bytes:

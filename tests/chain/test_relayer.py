@@ -6,7 +6,6 @@ signatures are merged from several validator nodes until > 2/3 of the registered
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from hashlib import sha256
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from host import ports
 from host.chain.engine.privval import ValidatorKey
 from host.chain.genesis import Genesis, GenesisChain
 from host.chain.node import Node, NodeConfig
@@ -51,9 +51,7 @@ SHADOW = shadow_address(A, USER.address)  # USER acting on B
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return ports.free_block(1)
 
 
 def init_home(root: Path, chain: str, funded: list[bytes]) -> Path:

@@ -249,7 +249,7 @@ def test_parse_path_agrees_with_host_and_rejects_bad_paths():
 POINT_DRIVER = """
 import sys
 from binascii import hexlify, unhexlify
-from crypto import _comb, secp256k1
+from crypto import _comb, _comb_build, secp256k1
 while True:
     line = sys.stdin.readline().strip()
     if not line:
@@ -270,7 +270,7 @@ while True:
         elif op == "binv":
             values, m = arg.split(";")
             m = int(m, 16)
-            print(",".join(hex(v) for v in _comb.batch_inverse(
+            print(",".join(hex(v) for v in _comb_build.batch_inverse(
                 [int(a, 16) for a in values.split(",")], m)))
     except ValueError:
         print("ValueError")

@@ -5,13 +5,13 @@ the pty serial link, and the production build without a debug link."""
 from __future__ import annotations
 
 import hashlib
-import random
 import socket
 import time
 
 import nacl.signing
 import pytest
 
+from host import ports
 from host.bridge import firmware
 from host.bridge.client import (
     BadParams,
@@ -36,21 +36,7 @@ PIN = "1234"
 
 
 def free_port_pair() -> int:
-    for _ in range(50):
-        port = random.randrange(30000, 60000, 2)
-        socks = []
-        try:
-            for p in (port, port + 1):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(("127.0.0.1", p))
-            return port
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free UDP port pair")
+    return ports.free_block(2, (socket.SOCK_DGRAM,))
 
 
 @pytest.fixture(scope="module")

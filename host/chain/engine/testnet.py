@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from host import ports
+
 FAST_CONSENSUS = {
     "timeout_propose": "1s",
     "timeout_propose_delta": "200ms",
@@ -366,25 +368,9 @@ def _comet_genesis(net: Testnet, app_state: dict, keys: list, powers: dict) -> d
     }
 
 
-def free_base_port(count: int = 4, low: int = 20000, high: int = 60000) -> int:
-    """A base port whose base+0 .. base+10*count ports are all free on loopback right now."""
-    import random
-
-    for _ in range(200):
-        base = random.randrange(low, high, 100)
-        socks = []
-        try:
-            for port in range(base, base + 10 * count + 10):
-                sock = socket.socket()
-                socks.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-    raise RuntimeError("no free loopback port range")
+def free_base_port(count: int = 4) -> int:
+    """A base port whose base .. base+10*count+9 ports are all free on loopback right now."""
+    return ports.free_block(10 * count + 10)
 
 
 def _wait_port(

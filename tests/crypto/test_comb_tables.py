@@ -1,0 +1,107 @@
+"""The fixed-base comb tables shipped as constants (firmware/crypto/_tables.py).
+
+Two oracles: the firmware's own table builder (crypto/_comb_build.py) run now under the real
+MicroPython, and the host's libsecp256k1 (coincurve) and libsodium (PyNaCl), which compute every
+table point j*G / j*B from its scalar independently of the firmware's point arithmetic.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import coincurve
+import nacl.bindings
+import pytest
+
+from host import micropython
+
+TABLES_PATH = micropython.FIRMWARE_DIR / "crypto" / "_tables.py"
+ED_P = 2**255 - 19
+ED_D = (-121665 * pow(121666, -1, ED_P)) % ED_P
+TEETH = 6
+SPACING = 43  # ceil(256 / TEETH)
+POINTS = (1 << TEETH) - 1
+CHUNK = 16
+
+
+def shipped_constants(path: Path = TABLES_PATH) -> dict[str, object]:
+    """The module's top-level constants, read without running it."""
+    values = {}
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            values[node.targets[0].id] = ast.literal_eval(node.value)
+    return values
+
+
+@pytest.fixture(scope="module")
+def shipped() -> dict[str, object]:
+    return shipped_constants()
+
+
+def comb_scalar(j: int) -> int:
+    """The scalar of table entry j: the sum of 2^(i * SPACING) over the bits i set in j."""
+    return sum(1 << (i * SPACING) for i in range(TEETH) if j >> i & 1)
+
+
+def test_tables_are_chunked_as_the_firmware_reads_them(shipped):
+    assert shipped["CHUNK"] == CHUNK
+    for name, point_size in (("ED25519", 96), ("SECP256K1", 64)):
+        chunks = shipped[name]
+        assert isinstance(chunks, tuple)
+        assert all(isinstance(c, bytes) for c in chunks)
+        assert [len(c) for c in chunks[:-1]] == [CHUNK * point_size] * (len(chunks) - 1)
+        assert sum(len(c) for c in chunks) == POINTS * point_size
+
+
+def test_shipped_tables_equal_the_firmware_builder_output(shipped):
+    code = """
+from binascii import hexlify
+from crypto import _comb_build, _tables
+for name, build, size in (("ED25519", _comb_build.ed25519_table, 96),
+                          ("SECP256K1", _comb_build.secp256k1_table, 64)):
+    fresh = _comb_build.chunks(build(), size)
+    print(name, len(fresh), tuple(fresh) == getattr(_tables, name))
+    for chunk in fresh:
+        print(hexlify(chunk).decode())
+"""
+    lines = micropython.run(code).splitlines()
+    ed_chunks = -(-POINTS // CHUNK)
+    assert lines[0] == f"ED25519 {ed_chunks} True"
+    assert lines[1 + ed_chunks] == f"SECP256K1 {ed_chunks} True"
+    fresh_ed = [bytes.fromhex(h) for h in lines[1 : 1 + ed_chunks]]
+    fresh_secp = [bytes.fromhex(h) for h in lines[2 + ed_chunks :]]
+    assert tuple(fresh_ed) == shipped["ED25519"]
+    assert tuple(fresh_secp) == shipped["SECP256K1"]
+
+
+def points(chunks: tuple[bytes, ...], size: int) -> list[bytes]:
+    packed = b"".join(chunks)
+    return [packed[i : i + size] for i in range(0, len(packed), size)]
+
+
+def test_secp256k1_table_points_match_libsecp256k1(shipped):
+    entries = points(shipped["SECP256K1"], 64)
+    assert len(entries) == POINTS
+    for j, entry in enumerate(entries, 1):
+        x, y = coincurve.PrivateKey(comb_scalar(j).to_bytes(32, "big")).public_key.point()
+        assert entry == x.to_bytes(32, "big") + y.to_bytes(32, "big"), f"entry {j}"
+
+
+def test_ed25519_table_points_match_libsodium(shipped):
+    entries = points(shipped["ED25519"], 96)
+    assert len(entries) == POINTS
+    half = pow(2, -1, ED_P)
+    for j, entry in enumerate(entries, 1):
+        ypx, ymx, t2d = (int.from_bytes(entry[i : i + 32], "little") for i in (0, 32, 64))
+        assert max(ypx, ymx, t2d) < ED_P, f"entry {j} not reduced"
+        y = (ypx + ymx) * half % ED_P
+        x = (ypx - ymx) * half % ED_P
+        encoded = (y | (x & 1) << 255).to_bytes(32, "little")
+        expected = nacl.bindings.crypto_scalarmult_ed25519_base_noclamp(
+            comb_scalar(j).to_bytes(32, "little")
+        )
+        assert encoded == expected, f"entry {j}"
+        assert t2d == 2 * ED_D * x * y % ED_P, f"entry {j}"
+        assert (y * y - x * x) % ED_P == (1 + ED_D * x * x * y * y) % ED_P  # on the curve
+
