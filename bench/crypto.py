@@ -179,7 +179,7 @@ def ec_rows() -> list[Row]:
         row("ed25519 sign, 200-byte message, pubkey passed in", "sign_us", "sign", "PyNaCl"),
         row("ed25519 sign, pubkey recomputed", "sign_nopub_us", "sign", "PyNaCl"),
         row("ed25519 verify (strict, like libsodium)", "verify_us", "verify", "PyNaCl"),
-        ("first use: build both comb tables (secp256k1 + ed25519)",
+        ("first use: load both comb tables (constant modules; from source here, .mpy on the device)",
          f"{device['tables_us'] / 1e3:.1f} ms", "-", "-"),
         ("heap kept by the comb tables", f"{device['tables_bytes']} bytes", "-", "-"),
     ]

@@ -22,7 +22,7 @@ def decode_point(data):
         raise ValueError("ed25519 point encoding is not canonical")
     yy = y * y % p
     u = (yy - 1) % p
-    v = (D * yy + 1) % p
+    v = (ed.D * yy + 1) % p
     v3 = v * v % p * v % p
     x = u * v3 % p * pow(u * v3 % p * v3 % p * v % p, (p - 5) // 8, p) % p
     vxx = v * x % p * x % p

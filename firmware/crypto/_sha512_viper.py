@@ -1,4 +1,4 @@
-# Viper kernels for crypto.sha512 (same interfaces as its *_plain functions).
+# Viper kernels for crypto.sha512 (same interfaces as crypto._sha512_plain).
 #
 # Viper integers are machine words: 32 bits on boards, 64 bits on the unix port. Every value here is
 # a uint holding one 32-bit half of a SHA-512 word, and every result that could carry bits above

@@ -3,9 +3,10 @@
 #
 # Points are extended twisted-Edwards coordinates (X, Y, Z, T) with x = X/Z, y = Y/Z, xy = T/Z.
 # Fixed-base products k*B use a 6-tooth comb whose 63 points are stored in "Niels" form
-# (y+x, y-x, 2d*x*y), shipped as bytes constants (crypto/_tables.py): nothing is built on the
-# device, and a frozen build keeps them in flash. Verification is strict: it
-# rejects S >= L, non-canonical or off-curve encodings, and small-order A or R (as libsodium).
+# (y+x, y-x, 2d*x*y), shipped as bytes constants (crypto/_table_ed25519.py): nothing is built on the
+# device, and a frozen build keeps them in flash. Verification is strict: it rejects S >= L,
+# non-canonical or off-curve encodings, and small-order A or R (as libsodium); its code is in
+# crypto/_ed25519_verify.py, loaded only by verify() and decode_point(): the device never verifies.
 # Nothing here is constant-time (see docs/security.md).
 
 from crypto import _comb
@@ -79,10 +80,10 @@ def encode_point(pt):
 
 
 def _comb_table():
-    # The 63 comb points, CHUNK per bytes constant (crypto/_tables.py, made by _comb_build.py).
-    from crypto import _tables
+    # The 63 comb points, CHUNK per bytes constant (made by _comb_build.py).
+    from crypto import _table_ed25519
 
-    return _tables.ED25519
+    return _table_ed25519.TABLE
 
 
 def base_mul(k):
@@ -94,7 +95,7 @@ def base_mul(k):
         acc = _double(acc)
         if idx:
             idx -= 1
-            table = memoryview(chunks[idx >> 4])  # _tables.CHUNK = 16 points per constant
+            table = memoryview(chunks[idx >> 4])  # CHUNK = 16 points per constant
             off = (idx & 15) * 96
             acc = _add_niels(
                 acc,

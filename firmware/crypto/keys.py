@@ -50,6 +50,9 @@ def _chain(seed, account):
     key, chain = _bip32.derive(seed, qos_path(account, 0)[:4])
     node = (bytes(seed), account, key, chain, _bip32.public_key(key))
     _chain_node = node
+    # Keys under this node need no secp256k1 point (its public key is cached above), so the
+    # curve's table goes until the next node: 4 KB more heap while signing.
+    _bip32._secp.release_table()
     return node
 
 
@@ -71,8 +74,9 @@ def account_keypair(seed, account=0, index=0):
 
 
 def prepare():
-    """Builds both comb tables now (about 10 KB, 20-30 ms) instead of at the first key: call it
-    at boot, before the heap fragments, so the two contiguous table buffers surely fit."""
+    """Loads the key code and both comb tables now rather than at the first key. The tables are
+    constants (crypto/_table_*.py): nothing is built, and no large block is needed, so this is
+    only about when the modules' few KB are loaded, never whether they fit."""
     from crypto import secp256k1
 
     secp256k1._comb_table()

@@ -15,7 +15,7 @@ GY = 0x483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8
 
 # Comb with 6 teeth: 63 affine points, 43 doublings and at most 43 mixed additions per
 # multiplication. The table is 4 KB of bytes constants (x || y, 32 bytes each, per point; in
-# crypto/_tables.py, made by _comb_build.py): as tuples of ints it took 18 KB of the 192 KB heap,
+# crypto/_table_secp256k1.py, made by _comb_build.py): as tuples of ints it took 18 KB of the 192 KB heap,
 # and building it at boot about 55 KB of transient heap. 8 teeth: 11 fewer doublings, 4x the size.
 _TEETH = 6
 _SPACING = (256 + _TEETH - 1) // _TEETH
@@ -73,10 +73,22 @@ def _to_affine(pt):
 
 
 def _comb_table():
-    # The 63 comb points, CHUNK per bytes constant (crypto/_tables.py, made by _comb_build.py).
-    from crypto import _tables
+    # The 63 comb points, CHUNK per bytes constant (made by _comb_build.py).
+    from crypto import _table_secp256k1
 
-    return _tables.SECP256K1
+    return _table_secp256k1.TABLE
+
+
+def release_table():
+    """Drops the table module (4 KB of heap unless frozen into flash): only new BIP32 chain nodes
+    need public keys, so crypto.keys releases it after deriving one; it loads again when used."""
+    import sys
+
+    name = "_table_secp256k1"
+    sys.modules.pop("crypto." + name, None)
+    package = sys.modules.get("crypto")
+    if package is not None and name in package.__dict__:
+        del package.__dict__[name]
 
 
 def base_mul(k):
@@ -90,7 +102,7 @@ def base_mul(k):
         acc = _double(acc)
         if idx:
             idx -= 1
-            table = memoryview(chunks[idx >> 4])  # _tables.CHUNK = 16 points per constant
+            table = memoryview(chunks[idx >> 4])  # CHUNK = 16 points per constant
             off = (idx & 15) << 6
             x = from_bytes(table[off : off + 32], "big")
             y = from_bytes(table[off + 32 : off + 64], "big")

@@ -3,7 +3,7 @@
 # A 64-bit word is kept as two 32-bit halves (high, low) in array('I') buffers, so the same data
 # layout serves the viper kernels (crypto._sha512_viper, fast, machine-word arithmetic that is
 # correct with 32-bit words on boards and 64-bit words on the unix port) and the plain-Python
-# fallback below (slow, any MicroPython or CPython). Which kernels run is decided once at import;
+# fallback (crypto._sha512_plain: slow, any MicroPython or CPython; not loaded where viper works). Which kernels run is decided once at import;
 # use_viper(False) switches to the fallback (tests compare both).
 #
 # The message schedule buffer is shared by every hash object: compressions never yield, and the
@@ -59,106 +59,30 @@ def new_state():
     return array("I", IV)
 
 
-# ---- plain-Python kernels (fallback, and the reference the viper kernels are tested against) ----
-
-_M64 = 0xFFFFFFFFFFFFFFFF
-
-
-def load_block_plain(w, data, offset):
-    """Big-endian 128 bytes of data at offset -> w[0:32]."""
-    words = struct.unpack_from(">32I", data, offset)
-    for i in range(32):
-        w[i] = words[i]
-
-
-def compress_plain(h, w, k):
-    """One SHA-512 compression of the block in w[0:32] into state h (16 halves)."""
-    m = _M64
-    ws = [(w[2 * i] << 32) | w[2 * i + 1] for i in range(16)]
-    for t in range(16, 80):
-        x = ws[t - 15]
-        y = ws[t - 2]
-        s0 = ((x >> 1) | (x << 63)) ^ ((x >> 8) | (x << 56)) ^ (x >> 7)
-        s1 = ((y >> 19) | (y << 45)) ^ ((y >> 61) | (y << 3)) ^ (y >> 6)
-        ws.append((ws[t - 16] + (s0 & m) + ws[t - 7] + (s1 & m)) & m)
-    a, b, c, d, e, f, g, hh = [(h[2 * i] << 32) | h[2 * i + 1] for i in range(8)]
-    for t in range(80):
-        s1 = ((e >> 14) | (e << 50)) ^ ((e >> 18) | (e << 46)) ^ ((e >> 41) | (e << 23))
-        ch = (e & f) ^ ((e ^ m) & g)
-        t1 = hh + (s1 & m) + ch + ((k[2 * t] << 32) | k[2 * t + 1]) + ws[t]
-        s0 = ((a >> 28) | (a << 36)) ^ ((a >> 34) | (a << 30)) ^ ((a >> 39) | (a << 25))
-        t2 = (s0 & m) + ((a & b) ^ (a & c) ^ (b & c))
-        hh = g
-        g = f
-        f = e
-        e = (d + t1) & m
-        d = c
-        c = b
-        b = a
-        a = (t1 + t2) & m
-    for i, v in enumerate((a, b, c, d, e, f, g, hh)):
-        v = (((h[2 * i] << 32) | h[2 * i + 1]) + v) & m
-        h[2 * i] = v >> 32
-        h[2 * i + 1] = v & 0xFFFFFFFF
-
-
-def hmac_iterate_plain(ctx, st, w, n):
-    """n PBKDF2 rounds: U = HMAC(U); T ^= U. ctx halves: [0:16] inner state after the padded key,
-    [16:32] outer state, [32:48] U, [48:64] T. st is a 16-half scratch state."""
-    for _ in range(n):
-        for i in range(16):
-            st[i] = ctx[i]
-            w[i] = ctx[32 + i]
-            w[16 + i] = 0
-        w[16] = 0x80000000
-        w[31] = (BLOCK_SIZE + DIGEST_SIZE) * 8
-        compress(st, w, K)
-        for i in range(16):
-            w[i] = st[i]
-            st[i] = ctx[16 + i]
-        compress(st, w, K)
-        for i in range(16):
-            ctx[32 + i] = st[i]
-            ctx[48 + i] ^= st[i]
-
-
-def xor_into_plain(dst, src, n):
-    """dst[i] ^= src[i] for i < n (dst a bytearray); small-int operations, no big integers."""
-    for i in range(n):
-        dst[i] ^= src[i]
-
-
 # ---- kernel selection ----
 
-compress = compress_plain
-load_block = load_block_plain
-hmac_iterate = hmac_iterate_plain
-xor_into = xor_into_plain
 VIPER = False
 
 
 def use_viper(enable=True):
-    """Selects the viper kernels (when this MicroPython has the viper emitter) or the plain ones.
-    Returns whether viper kernels are now in use."""
+    """Selects the viper kernels (when this MicroPython has the viper emitter) or the plain ones
+    (crypto._sha512_plain, imported only then). Returns whether viper kernels are now in use."""
     global compress, load_block, hmac_iterate, xor_into, VIPER
     kernels = None
+    VIPER = False
     if enable:
         try:
             from crypto import _sha512_viper as kernels
+
+            VIPER = True
         except Exception:  # no viper emitter (compile error) or not MicroPython (no module)
             kernels = None
     if kernels is None:
-        compress = compress_plain
-        load_block = load_block_plain
-        hmac_iterate = hmac_iterate_plain
-        xor_into = xor_into_plain
-        VIPER = False
-    else:
-        compress = kernels.compress
-        load_block = kernels.load_block
-        hmac_iterate = kernels.hmac_iterate
-        xor_into = kernels.xor_into
-        VIPER = True
+        from crypto import _sha512_plain as kernels
+    compress = kernels.compress
+    load_block = kernels.load_block
+    hmac_iterate = kernels.hmac_iterate
+    xor_into = kernels.xor_into
     return VIPER
 
 

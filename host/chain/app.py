@@ -48,6 +48,7 @@ from typing import Any
 
 import cbor2
 
+from host.chain import txcodec
 from host.chain.errors import CODES, TxError
 from host.chain.genesis import GENESIS_SUPPLY, Genesis
 from host.chain.store import CacheKV, MerkleStore, Tree
@@ -227,16 +228,17 @@ class Application:
             return TxResult(CODES["internal"], "init_chain has not run", "internal")
         ctx = Ctx(CacheKV(self.store), chain_id=self.chain_id, height=self.store.height + 1,
                   time=0.0, params=self.params)
+        tx_hash = sha256(raw).digest()
         try:
-            tx, signer, fee = self._admit(ctx, raw, self._check_nonce, self._check_spent)
+            tx, signer, fee, _ = self._admit(ctx, raw, tx_hash, self._check_nonce,
+                                             self._check_spent)
             views = self._run_admission_checks(ctx, tx)
         except TxError as err:
-            return _failure(err, raw)
+            return _failure(err, tx_hash)
         self._check_views.update(views)
         self._check_nonce[signer] = tx["nonce"]
         self._check_spent[signer] = self._check_spent.get(signer, 0) + fee
-        return TxResult(0, "ok", "ok", fee=fee, signer=signer, nonce=tx["nonce"],
-                        tx_hash=sha256(raw).digest())
+        return TxResult(0, "ok", "ok", fee=fee, signer=signer, nonce=tx["nonce"], tx_hash=tx_hash)
 
     @_locked
     def finalize_block(self, block: BlockInfo) -> BlockResult:
@@ -346,11 +348,15 @@ class Application:
         return Ctx(CacheKV(reader), chain_id=self.chain_id, height=height, time=0.0,
                    params=self.params)
 
-    def _admit(self, ctx: Ctx, raw: bytes, nonces: dict, spent: dict) -> tuple[dict, bytes, int]:
-        """Decode and authenticate a tx; returns (tx, signer, required fee). No state change."""
+    def _admit(
+        self, ctx: Ctx, raw: bytes, tx_hash: bytes, nonces: dict, spent: dict,
+        delivering: bool = False,
+    ) -> tuple[dict, bytes, int, dict]:
+        """Decode and authenticate a tx; returns (tx, signer, required fee, signer's account).
+        No state change."""
         if len(raw) > MAX_TX_BYTES:
             raise TxError("tx_too_large", f"tx larger than {MAX_TX_BYTES} bytes")
-        tx, signer = self._authenticate(raw)
+        tx, signer = self._authenticate(raw, tx_hash, delivering)
         acc = bank.account(ctx, signer)
         if acc is None:
             raise TxError("unknown_account", "signer has no account (fund it first)")
@@ -367,7 +373,7 @@ class Application:
             raise TxError("insufficient_fee", f"fee limit {tx['fee']} < required {required}")
         if acc["balance"] - spent.get(signer, 0) < required:
             raise TxError("insufficient_funds", f"balance cannot pay the fee {required}")
-        return tx, signer, required
+        return tx, signer, required, acc
 
     def _run_admission_checks(self, ctx: Ctx, tx: dict) -> dict[str, dict]:
         """Modules' mempool-only checks (ADMISSION_CHECKS), which refuse a tx that would surely
@@ -382,13 +388,11 @@ class Application:
                 check(ctx, msg, views[msg["type"]])
         return views
 
-    def _authenticate(self, raw: bytes) -> tuple[dict, bytes]:
+    def _authenticate(self, raw: bytes, tx_hash: bytes, delivering: bool) -> tuple[dict, bytes]:
         """Decode, check the chain id and the signature: stateless, so remembered by tx hash
-        (check_tx then finalize_block do the work once; a failure is never cached)."""
-        from host.chain import txcodec
-
-        key = sha256(raw).digest()
-        hit = self._verified.get(key)
+        from check_tx (and its rechecks) until the tx is delivered in a block, which then does
+        no decoding or verifying again. A failure is never cached."""
+        hit = self._verified.pop(tx_hash, None) if delivering else self._verified.get(tx_hash)
         if hit is not None:
             return hit
         tx, pubkey, sig, sign_bytes = txcodec.decode(raw)
@@ -396,18 +400,20 @@ class Application:
             raise TxError("wrong_chain_id", f"tx for chain {tx['chain']!r}, not {self.chain_id!r}")
         if not txcodec.verify(pubkey, sign_bytes, sig):
             raise TxError("bad_signature", "signature does not verify")
-        if len(self._verified) >= _VERIFIED_CACHE:
-            self._verified.clear()
-        self._verified[key] = (tx, txcodec.address(pubkey))
-        return tx, txcodec.address(pubkey)
+        signer = txcodec.address(pubkey)
+        if not delivering:
+            if len(self._verified) >= _VERIFIED_CACHE:
+                self._verified.clear()  # only under a flood: pending txs are then verified again
+            self._verified[tx_hash] = (tx, signer)
+        return tx, signer
 
     def _deliver(self, ctx: Ctx, raw: bytes) -> TxResult:
         tx_hash = sha256(raw).digest()
         try:
-            tx, signer, fee = self._admit(ctx, raw, {}, {})
+            tx, signer, fee, acc = self._admit(ctx, raw, tx_hash, {}, {}, delivering=True)
         except TxError as err:
-            return _failure(err, raw)  # not chargeable: the proposer should not have included it
-        acc = bank.account(ctx, signer)
+            # not chargeable: the proposer should not have included it
+            return _failure(err, tx_hash)
         acc["nonce"] = tx["nonce"]
         acc["balance"] -= fee
         bank.set_account(ctx, signer, acc)
@@ -426,7 +432,7 @@ class Application:
         else:
             branch.store.write()  # the tx's events go in its result, not in the block's events
             return TxResult(0, "ok", "ok", branch.events, fee, signer, tx["nonce"], tx_hash)
-        result = _failure(failure, raw)  # the branch is dropped; the fee and nonce stand
+        result = _failure(failure, tx_hash)  # the branch is dropped; the fee and nonce stand
         result.fee, result.signer, result.nonce = fee, signer, tx["nonce"]
         return result
 
@@ -447,5 +453,5 @@ class Application:
             raise ValueError("; ".join(problems))
 
 
-def _failure(err: TxError, raw: bytes) -> TxResult:
-    return TxResult(err.code, err.log, err.name, tx_hash=sha256(raw).digest())
+def _failure(err: TxError, tx_hash: bytes) -> TxResult:
+    return TxResult(err.code, err.log, err.name, tx_hash=tx_hash)

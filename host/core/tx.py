@@ -115,8 +115,8 @@ SIGNED_FIELDS = ("tx", "pubkey", "sig")
 DecodedSignedTx = tuple[dict[str, Any], bytes, bytes, bytes]  # tx, pubkey, sig, sign bytes
 
 # A valid SignedTx in deterministic CBOR is, byte for byte (keys in canonical order):
-#   _SIGNED_HEAD = a3 62 "tx" | encoded tx | 63 "sig" 58 40 <64 bytes> | 66 "pubkey" 58 20 <32 bytes>
-# so the tx's encoding is the input minus a fixed head and a fixed-length tail.
+#   a3 62 "tx" (_SIGNED_HEAD) | the encoded tx | 63 "sig" 58 40 <64 bytes> 66 "pubkey" 58 20
+#   <32 bytes> (_SIGNED_TAIL bytes), so the tx's encoding is the input minus those two ends.
 _SIGNED_HEAD = b"\xa3\x62tx"
 _SIGNED_TAIL = len(b"\x63sig\x58\x40") + 64 + len(b"\x66pubkey\x58\x20") + 32
 

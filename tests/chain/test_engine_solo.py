@@ -144,6 +144,48 @@ def test_recheck_drops_txs_that_became_invalid(key):
     assert len(engine.mempool) == 1
 
 
+def test_each_tx_is_decoded_and_verified_once_from_mempool_to_commit(key, monkeypatch):
+    # The engine's real flow: check_tx on arrival, a recheck of the rest after every commit,
+    # then the block. The app remembers a verified tx until its block, so the work is done once.
+    from host.chain import txcodec
+
+    calls = {"decode": 0, "verify": 0}
+    real_decode, real_verify = txcodec.decode, txcodec.verify
+
+    def counted_decode(raw):
+        calls["decode"] += 1
+        return real_decode(raw)
+
+    def counted_verify(pubkey, message, sig):
+        calls["verify"] += 1
+        return real_verify(pubkey, message, sig)
+
+    monkeypatch.setattr(txcodec, "decode", counted_decode)
+    monkeypatch.setattr(txcodec, "verify", counted_verify)
+    engine = make_engine(None, key, block_interval=1, max_block_txs=5)
+    engine.handshake()
+    txs = [signed_transfer(account(k), n, account(3).address, 1) for n in range(1, 7)
+           for k in (0, 1)]
+
+    async def submit():
+        for raw in txs:
+            assert (await engine.broadcast(raw)).code == 0
+
+    asyncio.run(submit())
+    while engine.mempool:
+        engine.produce_block()  # 3 blocks, with rechecks of what is left in between
+    assert engine.height == 3
+    assert all(engine.store.tx(sha256(raw).digest())["code"] == 0 for raw in txs)
+    assert calls == {"decode": len(txs), "verify": len(txs)}
+    assert not engine.app._verified  # delivered txs are not kept
+    # A tx the app never saw before its block is decoded and verified there, once.
+    late = signed_transfer(account(2), 1, account(3).address, 1)
+    engine.mempool.add(sha256(late).digest(), late)
+    engine.produce_block()
+    assert engine.store.tx(sha256(late).digest())["code"] == 0
+    assert calls == {"decode": len(txs) + 1, "verify": len(txs) + 1}
+
+
 def test_bad_input_is_refused_and_changes_nothing(key):
     engine = make_engine(None, key, block_interval=1, mempool_txs=2)
     engine.handshake()

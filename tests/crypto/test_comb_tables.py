@@ -1,4 +1,5 @@
-"""The fixed-base comb tables shipped as constants (firmware/crypto/_tables.py).
+"""The fixed-base comb tables shipped as constants (firmware/crypto/_table_ed25519.py and
+_table_secp256k1.py).
 
 Two oracles: the firmware's own table builder (crypto/_comb_build.py) run now under the real
 MicroPython, and the host's libsecp256k1 (coincurve) and libsodium (PyNaCl), which compute every
@@ -16,7 +17,8 @@ import pytest
 
 from host import micropython
 
-TABLES_PATH = micropython.FIRMWARE_DIR / "crypto" / "_tables.py"
+CRYPTO_DIR = micropython.FIRMWARE_DIR / "crypto"
+MODULES = {"ED25519": "_table_ed25519", "SECP256K1": "_table_secp256k1"}
 ED_P = 2**255 - 19
 ED_D = (-121665 * pow(121666, -1, ED_P)) % ED_P
 TEETH = 6
@@ -25,7 +27,7 @@ POINTS = (1 << TEETH) - 1
 CHUNK = 16
 
 
-def shipped_constants(path: Path = TABLES_PATH) -> dict[str, object]:
+def shipped_constants(path: Path) -> dict[str, object]:
     """The module's top-level constants, read without running it."""
     values = {}
     for node in ast.parse(path.read_text()).body:
@@ -35,8 +37,11 @@ def shipped_constants(path: Path = TABLES_PATH) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def shipped() -> dict[str, object]:
-    return shipped_constants()
+def shipped() -> dict[str, dict[str, object]]:
+    """Each curve's module constants (CHUNK, TABLE)."""
+    return {
+        curve: shipped_constants(CRYPTO_DIR / f"{module}.py") for curve, module in MODULES.items()
+    }
 
 
 def comb_scalar(j: int) -> int:
@@ -45,9 +50,9 @@ def comb_scalar(j: int) -> int:
 
 
 def test_tables_are_chunked_as_the_firmware_reads_them(shipped):
-    assert shipped["CHUNK"] == CHUNK
     for name, point_size in (("ED25519", 96), ("SECP256K1", 64)):
-        chunks = shipped[name]
+        assert shipped[name]["CHUNK"] == CHUNK
+        chunks = shipped[name]["TABLE"]
         assert isinstance(chunks, tuple)
         assert all(isinstance(c, bytes) for c in chunks)
         assert [len(c) for c in chunks[:-1]] == [CHUNK * point_size] * (len(chunks) - 1)
@@ -57,11 +62,12 @@ def test_tables_are_chunked_as_the_firmware_reads_them(shipped):
 def test_shipped_tables_equal_the_firmware_builder_output(shipped):
     code = """
 from binascii import hexlify
-from crypto import _comb_build, _tables
-for name, build, size in (("ED25519", _comb_build.ed25519_table, 96),
-                          ("SECP256K1", _comb_build.secp256k1_table, 64)):
+from crypto import _comb_build, _table_ed25519, _table_secp256k1
+for name, build, size, module in (
+        ("ED25519", _comb_build.ed25519_table, 96, _table_ed25519),
+        ("SECP256K1", _comb_build.secp256k1_table, 64, _table_secp256k1)):
     fresh = _comb_build.chunks(build(), size)
-    print(name, len(fresh), tuple(fresh) == getattr(_tables, name))
+    print(name, len(fresh), tuple(fresh) == module.TABLE)
     for chunk in fresh:
         print(hexlify(chunk).decode())
 """
@@ -71,8 +77,8 @@ for name, build, size in (("ED25519", _comb_build.ed25519_table, 96),
     assert lines[1 + ed_chunks] == f"SECP256K1 {ed_chunks} True"
     fresh_ed = [bytes.fromhex(h) for h in lines[1 : 1 + ed_chunks]]
     fresh_secp = [bytes.fromhex(h) for h in lines[2 + ed_chunks :]]
-    assert tuple(fresh_ed) == shipped["ED25519"]
-    assert tuple(fresh_secp) == shipped["SECP256K1"]
+    assert tuple(fresh_ed) == shipped["ED25519"]["TABLE"]
+    assert tuple(fresh_secp) == shipped["SECP256K1"]["TABLE"]
 
 
 def points(chunks: tuple[bytes, ...], size: int) -> list[bytes]:
@@ -81,7 +87,7 @@ def points(chunks: tuple[bytes, ...], size: int) -> list[bytes]:
 
 
 def test_secp256k1_table_points_match_libsecp256k1(shipped):
-    entries = points(shipped["SECP256K1"], 64)
+    entries = points(shipped["SECP256K1"]["TABLE"], 64)
     assert len(entries) == POINTS
     for j, entry in enumerate(entries, 1):
         x, y = coincurve.PrivateKey(comb_scalar(j).to_bytes(32, "big")).public_key.point()
@@ -89,7 +95,7 @@ def test_secp256k1_table_points_match_libsecp256k1(shipped):
 
 
 def test_ed25519_table_points_match_libsodium(shipped):
-    entries = points(shipped["ED25519"], 96)
+    entries = points(shipped["ED25519"]["TABLE"], 96)
     assert len(entries) == POINTS
     half = pow(2, -1, ED_P)
     for j, entry in enumerate(entries, 1):
@@ -105,3 +111,22 @@ def test_ed25519_table_points_match_libsodium(shipped):
         assert t2d == 2 * ED_D * x * y % ED_P, f"entry {j}"
         assert (y * y - x * x) % ED_P == (1 + ED_D * x * x * y * y) % ED_P  # on the curve
 
+
+def test_secp256k1_table_is_released_after_a_chain_node_and_reloads_when_needed():
+    code = """
+import sys
+from binascii import hexlify
+from crypto import keys, secp256k1
+name = "crypto._table_secp256k1"
+keys.prepare()
+print(name in sys.modules)
+keys.account_keypair(bytes(range(64)), 0, 0)
+print(name in sys.modules)
+print(hexlify(secp256k1.public_key(bytes(31) + b"\\x07")).decode())
+print(name in sys.modules)
+keys.account_keypair(bytes(range(64)), 0, 1)  # same chain node: no secp256k1 point needed
+print(name in sys.modules)
+"""
+    lines = micropython.run(code).split()
+    expected_pub = coincurve.PrivateKey((7).to_bytes(32, "big")).public_key.format().hex()
+    assert lines == ["True", "False", expected_pub, "True", "True"]

@@ -15,7 +15,29 @@ MAX_AMOUNT = 2**63 - 1
 
 
 def enc(obj: Any) -> bytes:
+    """Deterministic CBOR of a state value (cbor2's canonical form: it goes into the app hash)."""
+    if type(obj) is dict:
+        order = _KEY_ORDER.get(tuple(obj))
+        if order is not None:
+            for value in obj.values():
+                if type(value) not in _SCALARS:
+                    break
+            else:
+                # A flat map whose key order is known: cbor2's plain encoder, fed the keys in
+                # canonical order, writes the same bytes as its canonical one at half the cost
+                # (these scalars have one encoding in both modes; floats would not).
+                return cbor2.dumps({key: obj[key] for key in order})
     return cbor2.dumps(obj, canonical=True)
+
+
+def _canonical_order(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """Text keys in cbor2's canonical order: shorter encoding first, then bytewise."""
+    return tuple(sorted(keys, key=lambda k: (len(k.encode()), k.encode())))
+
+
+# The flat maps written on every tx (accounts: balance and nonce), by their keys as built.
+_SCALARS = (int, str, bytes, bool, type(None))
+_KEY_ORDER = {keys: _canonical_order(keys) for keys in (("balance", "nonce"), ("nonce", "balance"))}
 
 
 def dec(raw: bytes) -> Any:

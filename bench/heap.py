@@ -1,0 +1,236 @@
+"""Device heap: `python -m bench heap`.
+
+Two parts, both on the compiled firmware tree the emulator runs (.mpy, 192 KB heap):
+- the curve tables: what preparing them allocates (garbage included, with the GC off) and keeps,
+  against the reference of building them from scratch, as the firmware did at boot before the
+  tables shipped as constants (crypto/_comb_build.py is that construction);
+- the emulator's heap through the debug link (`debug_state`, after a gc.collect()) in the states
+  the device spends its time in: idle with no wallet, unlocked, and a 16-message sign_tx waiting
+  for the user's confirmation (the tx decoder, the tx and its pages all loaded).
+
+The reference for the emulator figures is the same compiled tree with the crypto package of
+commit REFERENCE_COMMIT (tables built at boot, verification and plain SHA-512 kernels resident),
+measured in the same run; it is skipped, with a note, where git or that commit is not available.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from host import micropython
+
+MNEMONIC = "legal winner thank year wave sausage worth useful legal winner thank yellow"
+PIN = "1234"
+SIGN_MESSAGES = 16
+# The last commit whose firmware built the curve tables at boot.
+REFERENCE_COMMIT = "1d232d2"
+
+# Prepares the tables (MODE "load": the shipped constants, keys.prepare(); MODE "build": built from
+# scratch, the reference) after the key code is loaded. With LEAVE >= 0, ballast blocks first
+# take all but LEAVE bytes of the free heap (-1: no ballast; -2: no ballast and the GC off, so the
+# figure is everything allocated); prints "MemoryError", or "ok" and the bytes kept (allocated).
+_TABLES_CODE = r"""
+import gc
+from crypto import keys, secp256k1, ed25519
+MODE, LEAVE = %r, %d
+if MODE == "build":
+    from crypto import _comb_build
+    prepare = lambda: (_comb_build.ed25519_table(), _comb_build.secp256k1_table())
+else:
+    prepare = keys.prepare
+ballast = []
+size = 65536
+while LEAVE >= 0 and size >= 16:
+    gc.collect()
+    want = gc.mem_free() - LEAVE - 64
+    if want < 16:
+        break
+    try:
+        ballast.append(bytearray(min(size, want)))
+    except MemoryError:
+        size //= 2
+gc.collect()
+free = gc.mem_free()
+if LEAVE == -2:
+    gc.disable()  # every byte allocated stays counted, garbage included
+try:
+    tables = prepare()
+except MemoryError:
+    print("MemoryError")
+else:
+    if LEAVE == -2:
+        print("ok", free - gc.mem_free())
+    else:
+        gc.collect()
+        print("ok", free - gc.mem_free())
+"""
+
+
+def _prepare_leaving(tree: Path, mode: str, leave: int) -> int | None:
+    """Bytes kept if preparing the tables works with only ``leave`` bytes free, else None."""
+    out = micropython.run(_TABLES_CODE % (mode, leave), extra_path=[tree]).split()
+    return None if out[0] == "MemoryError" else int(out[1])
+
+
+def compiled_tree() -> Path:
+    from host.bridge import firmware
+
+    return firmware.cached_build(firmware.default_cache_dir(), board="unix", production=False)
+
+
+def least_free_heap(tree: Path, mode: str) -> int:
+    """The least free heap (to 256 bytes; ballast blocks take the rest) in which the tables can be
+    prepared. The ballast leaves the free heap in pieces (as a heap in use has it), so this is a
+    peak of many small blocks: it overstates what needs only a few larger ones."""
+    low, high = 0, 128 * 1024  # bytes left free: too few / enough
+    if _prepare_leaving(tree, mode, high) is None:
+        raise RuntimeError(f"preparing the tables ({mode}) needs more than {high} bytes")
+    while high - low > 256:
+        middle = (low + high) // 2
+        if _prepare_leaving(tree, mode, middle) is None:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+def table_figures(tree: Path) -> dict[str, int | None]:
+    # Loading the constants makes almost no garbage, so everything it allocates (GC off) bounds
+    # its peak; building the tables makes more garbage than the free heap holds, so its peak is
+    # found by the ballast test instead.
+    return {
+        "load_allocated": _prepare_leaving(tree, "load", -2),
+        "build_least_free": least_free_heap(tree, "build"),
+        "load_kept": _prepare_leaving(tree, "load", -1),
+        "build_kept": _prepare_leaving(tree, "build", -1),
+    }
+
+
+def reference_tree(tree: Path, workdir: Path) -> Path | None:
+    """``tree`` with its crypto package compiled from REFERENCE_COMMIT, or None without git."""
+    from host.bridge import firmware
+
+    repo = micropython.REPO_ROOT
+    archive = workdir / "crypto.tar"
+    with archive.open("wb") as out:
+        proc = subprocess.run(
+            ["git", "-C", str(repo), "archive", REFERENCE_COMMIT, "firmware/crypto"],
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+        )
+    if proc.returncode != 0:
+        return None
+    with tarfile.open(archive) as tar:
+        tar.extractall(workdir / "src", filter="data")
+    ref = workdir / "tree"
+    shutil.copytree(tree, ref)
+    shutil.rmtree(ref / "crypto")
+    (ref / "crypto").mkdir()
+    for src in sorted((workdir / "src" / "firmware" / "crypto").iterdir()):
+        name = f"crypto/{src.name}"
+        if src.suffix == ".py":
+            firmware._compile(src, ref / "crypto" / f"{src.stem}.mpy", "x64", name)
+        else:
+            shutil.copyfile(src, ref / name)
+    return ref
+
+
+def _sixteen_message_tx() -> bytes:
+    from host.bridge.client import tx_to_bytes
+    from host.core import keys
+    from host.core import tx as txlib
+
+    to = keys.Account.from_seed(keys.seed_from_mnemonic(MNEMONIC), 7, 1).address
+    msgs = [txlib.transfer(to, 1000 + i) for i in range(SIGN_MESSAGES)]
+    return tx_to_bytes(txlib.Tx("qos-test", 2, 1, msgs, ""))
+
+
+def _wait_busy(debug: Any, busy: bool) -> None:
+    for _ in range(500):
+        if bool(debug.state()["busy"]) == busy:
+            return
+        time.sleep(0.01)
+    raise RuntimeError(f"the device did not become {'busy' if busy else 'idle'}")
+
+
+def device_heap(tree: Path | None = None) -> dict[str, tuple[int, int]]:
+    """(used, free) bytes per state, from an emulator running ``tree`` (default: the current
+    firmware's debug build)."""
+    from host.bridge.client import Client, DebugLink
+    from host.bridge.emulator import Emulator
+    from host.bridge.transport.udp import free_port_pair
+
+    tx_bytes = _sixteen_message_tx()
+    emulator = Emulator(port=free_port_pair())
+    if tree is not None:
+        emulator._tree = Path(tree)  # the emulator runs whatever compiled tree it is given
+    rows: dict[str, tuple[int, int]] = {}
+
+    def take(name: str, state: dict[str, Any]) -> None:
+        rows[name] = (state["mem_alloc"], state["mem_free"])
+
+    with (
+        emulator,
+        DebugLink.open(emulator.debug_path) as debug,
+        Client.open(emulator.wire_path) as client,
+    ):
+        debug.wipe()
+        take("idle, no wallet", debug.state())
+        debug.load(MNEMONIC, PIN)
+        take("unlocked", debug.state())
+        request = client.link.send("sign_tx", {"account": 0, "index": 0, "tx": tx_bytes})
+        _wait_busy(debug, True)
+        time.sleep(0.2)  # the first page is drawn: everything the confirmation needs is loaded
+        take(f"sign_tx of {SIGN_MESSAGES} messages, waiting for confirm", debug.state())
+        while debug.state()["busy"]:
+            debug.press("confirm")
+        client.link.receive(request, 30)
+        take("unlocked, after signing", debug.state())
+    return rows
+
+
+def _bytes(value: int | None) -> str:
+    return "MemoryError" if value is None else f"{value:,} B"
+
+
+def main() -> None:
+    tree = compiled_tree()
+    t = table_figures(tree)
+    peak, ref = t["load_allocated"] or 0, t["build_least_free"] or 0
+    print("command: .venv/bin/python -m bench heap   (compiled tree, heap 192K)")
+    print("| curve tables | now: constants (crypto/_table_*.py) | reference: built from scratch |")
+    print("|---|---|---|")
+    print(
+        f"| peak heap while preparing them | at most {_bytes(peak)} (all it allocates, GC off)"
+        f" | {_bytes(ref)} (least free heap it works in; {ref / max(peak, 1):.1f}x) |"
+    )
+    print(f"| heap kept afterwards | {_bytes(t['load_kept'])} | {_bytes(t['build_kept'])} |")
+    print()
+    now = device_heap(tree)
+    with tempfile.TemporaryDirectory(prefix="qos-bench-heap-") as workdir:
+        ref_tree = reference_tree(tree, Path(workdir))
+        before = device_heap(ref_tree) if ref_tree is not None else {}
+    if not before:
+        print(f"(no reference: commit {REFERENCE_COMMIT} not available here)")
+    print(
+        f"| emulator state (debug_state after gc.collect) | now: used / free | "
+        f"reference {REFERENCE_COMMIT}: used / free | more free now |"
+    )
+    print("|---|---|---|---|")
+    for name, (used, free) in now.items():
+        ref_used, ref_free = before.get(name, (0, 0))
+        print(
+            f"| {name} | {used / 1024:.1f} / {free / 1024:.1f} KiB | "
+            f"{ref_used / 1024:.1f} / {ref_free / 1024:.1f} KiB | "
+            f"{(free - ref_free) / 1024:+.1f} KiB |"
+        )
+
+
+if __name__ == "__main__":
+    main()
