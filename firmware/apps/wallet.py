@@ -2,10 +2,10 @@
 # the transaction with codec.tx (which refuses unknown message types), shows every page of
 # codec.tx.describe(), and signs only after the user confirms the last one.
 from apps import common
+from codec.cbor import MAX_STRING as MAX_TX  # the request carries the tx as one byte string
 from ui import layouts
 from wire import errors
 
-MAX_TX = 8192
 MAX_MESSAGE = 1024
 
 

@@ -164,6 +164,16 @@ def _scan(raw: bytes) -> None:
         todo -= 1
         start = pos
         is_key = in_map and todo & 1  # a map of n pairs reads 2n items: key, value, key, ...
+        if is_key and pos < end and 0x60 <= raw[pos] < 0x78:
+            # The usual key, a short ASCII text after the previous one, in one step; anything
+            # else (or any flaw) takes the general path below, which reports it.
+            key_end = pos + 1 + raw[pos] - 0x60
+            key = raw[pos:key_end]
+            if key_end <= end and items < max_items and key > prev_key and key.isascii():
+                items += 1
+                pos = key_end
+                prev_key = key
+                continue
         if is_key and pos < end and raw[pos] >> 5 != 3:
             _fail("map key is not a text string", start)
         if pos >= end:

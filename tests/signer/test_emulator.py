@@ -5,13 +5,11 @@ the pty serial link, and the production build without a debug link."""
 from __future__ import annotations
 
 import hashlib
-import socket
 import time
 
 import nacl.signing
 import pytest
 
-from host import ports
 from host.bridge import firmware
 from host.bridge.client import (
     BadParams,
@@ -28,15 +26,12 @@ from host.bridge.client import (
     expected_setup_pubkey,
 )
 from host.bridge.emulator import Emulator
+from host.bridge.transport.udp import free_port_pair
 from host.core import cbor, keys
 from host.core import tx as txlib
 
 M12 = " ".join(["abandon"] * 11 + ["about"])
 PIN = "1234"
-
-
-def free_port_pair() -> int:
-    return ports.free_block(2, (socket.SOCK_DGRAM,))
 
 
 @pytest.fixture(scope="module")

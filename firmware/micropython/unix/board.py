@@ -63,7 +63,6 @@ class Board:
 
     def _udp_link(self, name, port, debug):
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(socket.getaddrinfo(self.opts["host"], port)[0][-1])
         sock.setblocking(False)
         try:

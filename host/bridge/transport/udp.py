@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import time
 
+from host import ports
 from host.bridge import framing
 from host.bridge.transport import ReportTransport, TransportError
 
@@ -65,16 +66,4 @@ class UdpTransport(ReportTransport):
 
 def free_port_pair(host: str = "127.0.0.1") -> int:
     """A UDP port P with P and P+1 both free now (for an emulator's wire and debug link)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.bind((host, 0))
-            port = probe.getsockname()[1]
-            if port >= 65535:
-                continue
-            try:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as second:
-                    second.bind((host, port + 1))
-            except OSError:
-                continue
-            return port
-    raise TransportError("no free UDP port pair")
+    return ports.free_block(2, (socket.SOCK_DGRAM,), host)
