@@ -1,9 +1,10 @@
 """Node throughput and commit latency: the solo engine (in-process and over the REST API) and a
 4-validator CometBFT network on loopback, driven by this module's own load generator.
 
-Reference measured in the same run: the application alone (check_tx for each tx, then
-finalize_block + commit in blocks, SQLite file), the ceiling any engine can reach with this app;
-each engine figure is given as a ratio to it.
+References measured in the same run: bare ed25519 verification of the same signatures (the floor
+cost of any tx), and the application alone (check_tx for each tx, then finalize_block + commit in
+blocks, SQLite file), the ceiling any engine can reach with this app; each engine figure is given
+as a ratio to both.
 
 Latency is submit -> commit: for the in-process engine from check_tx acceptance to the commit of
 the block holding the tx; over HTTP from just before the POST to the arrival of the tx's commit
@@ -77,7 +78,20 @@ def _genesis(users: list[Account], validator_pubkey: bytes):
     )
 
 
-# ---- reference: the application alone -----------------------------------------------------------
+# ---- references: bare signature checks, the application alone ----------------------------------
+
+
+def verify_alone(txs: list[bytes]) -> dict:
+    """ed25519 verification (PyNaCl) of the same txs' signatures: the floor cost of any tx."""
+    from host.core.keys import verify
+    from host.core.tx import decode_signed_tx
+
+    parts = [decode_signed_tx(raw) for raw in txs]
+    start = time.perf_counter()
+    for _, pubkey, sig, sign_bytes in parts:
+        verify(pubkey, sign_bytes, sig)
+    return {"tps": len(parts) / (time.perf_counter() - start)}
+
 
 
 def app_alone(users: list[Account], txs: list[bytes], block_size: int = 1000) -> dict:
@@ -282,8 +296,11 @@ def main() -> None:
     users = senders()
     print(f"signing {SOLO_TXS} transfers from {SENDERS} accounts ...", flush=True)
     txs = interleave(presign(users, SOLO_TXS))
+    floor = verify_alone(txs)
+    print(f"reference: bare ed25519 verify (PyNaCl) {floor['tps']:,.0f} /s")
     ref = app_alone(users, txs)
-    print(f"reference: app alone (check_tx + finalize_block/commit, SQLite) {ref['tps']:,.0f} tx/s")
+    print(f"reference: app alone (check_tx + finalize_block/commit, SQLite) {ref['tps']:,.0f} tx/s"
+          f"  (x{ref['tps'] / floor['tps']:.2f} of bare verify)")
     rows = []
     for interval in (1.0, 0.25):
         solo = solo_in_process(users, txs, interval)
@@ -296,8 +313,8 @@ def main() -> None:
         rows.append(("4 validators, CometBFT 0.38, offered 100 tx/s", network(users, 100)))
     else:
         print("cometbft not installed: 4-validator network skipped")
-    print(f"{'engine':55} {'tx/s':>8} {'vs app':>7} {'p50 s':>7} {'p99 s':>7}")
+    print(f"{'engine':55} {'tx/s':>8} {'vs app':>7} {'vs verify':>9} {'p50 s':>7} {'p99 s':>7}")
     for name, r in rows:
         extra = {k: round(v, 1) for k, v in r.items() if k not in ("tps", "p50", "p99")}
-        print(f"{name:55} {r['tps']:8,.0f} {r['tps'] / ref['tps']:7.2f} {r['p50']:7.3f} "
-              f"{r['p99']:7.3f}   {extra}")
+        print(f"{name:55} {r['tps']:8,.0f} {r['tps'] / ref['tps']:7.2f} "
+              f"{r['tps'] / floor['tps']:9.2f} {r['p50']:7.3f} {r['p99']:7.3f}   {extra}")

@@ -21,13 +21,34 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
-from host.bridge.demo import PIN, console, narrate, words_from
+PIN = "246810"
 
 FUNDING_UNITS = 1_000 * 10_000  # 1,000 QOS
 TRANSFER_UNITS = 123_400  # 12.34 QOS
 FEE_UNITS = 2_000
 CHAIN_ID = "qos-demo"
+
+console = Console(highlight=False, emoji=False)
+
+
+def narrate(screen: dict[str, Any], button: str) -> None:
+    lines = " / ".join(line.strip() for line in screen["lines"] if line.strip())
+    console.print(f"  [dim]device:[/] [bold]{escape(screen['title'])}[/]  {escape(lines)}")
+    console.print(f"  [dim]user presses[/] {button}")
+
+
+def words_from(screens: list[dict[str, Any]]) -> list[str]:
+    """The mnemonic as the word pages showed it (numbered lines "N. word")."""
+    words: dict[int, str] = {}
+    for screen in screens:
+        if screen["title"].startswith("Words"):
+            for line in screen["lines"]:
+                number, _, word = line.strip().partition(". ")
+                if number.isdigit():
+                    words.setdefault(int(number), word)
+    return [words[n] for n in sorted(words)]
 
 
 @contextmanager
@@ -145,9 +166,7 @@ def run() -> int:
                 f"  sender    {txlib.format_amount(balance(url, wallet.address))}\n"
                 f"  recipient {txlib.format_amount(balance(url, recipient))}"
             )
-    Console().print(
-        "\n[bold green]demo OK[/]: device-made wallet, device-signed transfer, committed"
-    )
+    console.print("\n[bold green]demo OK[/]: device-made wallet, device-signed transfer, committed")
     return 0
 
 
