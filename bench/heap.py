@@ -3,13 +3,15 @@
 Two parts, both on the compiled firmware tree the emulator runs (.mpy, 192 KB heap):
 - the curve tables: what preparing them allocates (garbage included, with the GC off) and keeps,
   against the reference of building them from scratch, as the firmware did at boot before the
-  tables shipped as constants (crypto/_comb_build.py is that construction);
+  tables shipped as constants (crypto/_comb_build.py is that construction); both are measured on
+  a second preparation, so growth of the interpreter's shared string pool is not counted;
 - the emulator's heap through the debug link (`debug_state`, after a gc.collect()) in the states
   the device spends its time in: idle with no wallet, unlocked, and a 16-message sign_tx waiting
   for the user's confirmation (the tx decoder, the tx and its pages all loaded).
 
-The reference for the emulator figures is the same compiled tree with the crypto package of
-commit REFERENCE_COMMIT (tables built at boot, verification and plain SHA-512 kernels resident),
+The reference for the emulator figures is the same compiled tree with the crypto package and the
+boot code (main.py, the emulator's entry) of commit REFERENCE_COMMIT: tables built at boot and
+kept with the key code from then on, verification and plain SHA-512 kernels resident. It is
 measured in the same run; it is skipped, with a note, where git or that commit is not available.
 """
 
@@ -55,6 +57,14 @@ while LEAVE >= 0 and size >= 16:
         ballast.append(bytearray(min(size, want)))
     except MemoryError:
         size //= 2
+if LEAVE < 0:
+    # Prepared once and dropped first: the figure is then the tables' own, without the growth of
+    # the interpreter's shared string pool that their few names may happen to trigger.
+    prepare()
+    import sys
+    for name in ("_table_ed25519", "_table_secp256k1"):
+        sys.modules.pop("crypto." + name, None)
+        sys.modules["crypto"].__dict__.pop(name, None)
 gc.collect()
 free = gc.mem_free()
 if LEAVE == -2:
@@ -112,32 +122,45 @@ def table_figures(tree: Path) -> dict[str, int | None]:
     }
 
 
+# What REFERENCE_COMMIT contributes to the reference tree: (path in the repo, path in the tree).
+REFERENCE_FILES = (
+    ("firmware/crypto", "crypto"),
+    ("firmware/main.py", "main.py"),  # it built the tables at boot
+    ("firmware/micropython/unix/emulator.py", "emulator.py"),  # so did the emulator's entry
+)
+
+
 def reference_tree(tree: Path, workdir: Path) -> Path | None:
-    """``tree`` with its crypto package compiled from REFERENCE_COMMIT, or None without git."""
+    """``tree`` with REFERENCE_FILES compiled from REFERENCE_COMMIT, or None without git."""
     from host.bridge import firmware
 
-    repo = micropython.REPO_ROOT
-    archive = workdir / "crypto.tar"
+    archive = workdir / "reference.tar"
     with archive.open("wb") as out:
         proc = subprocess.run(
-            ["git", "-C", str(repo), "archive", REFERENCE_COMMIT, "firmware/crypto"],
+            ["git", "-C", str(micropython.REPO_ROOT), "archive", REFERENCE_COMMIT]
+            + [repo_path for repo_path, _ in REFERENCE_FILES],
             stdout=out,
             stderr=subprocess.DEVNULL,
         )
     if proc.returncode != 0:
         return None
+    src = workdir / "src"
     with tarfile.open(archive) as tar:
-        tar.extractall(workdir / "src", filter="data")
+        tar.extractall(src, filter="data")
     ref = workdir / "tree"
     shutil.copytree(tree, ref)
     shutil.rmtree(ref / "crypto")
-    (ref / "crypto").mkdir()
-    for src in sorted((workdir / "src" / "firmware" / "crypto").iterdir()):
-        name = f"crypto/{src.name}"
-        if src.suffix == ".py":
-            firmware._compile(src, ref / "crypto" / f"{src.stem}.mpy", "x64", name)
-        else:
-            shutil.copyfile(src, ref / name)
+    for repo_path, tree_path in REFERENCE_FILES:
+        origin = src / repo_path
+        files = sorted(origin.iterdir()) if origin.is_dir() else [origin]
+        for file in files:
+            name = f"{tree_path}/{file.name}" if origin.is_dir() else tree_path
+            target = ref / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if file.suffix == ".py":
+                firmware._compile(file, target.with_suffix(".mpy"), "x64", name)
+            else:
+                shutil.copyfile(file, target)
     return ref
 
 

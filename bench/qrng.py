@@ -17,18 +17,10 @@ import time
 
 import numpy as np
 
+from bench.timing import best_s
 from host import micropython
 
 REPEAT = 3
-
-
-def _best(fn, repeat: int = REPEAT) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def assessment() -> None:
@@ -39,11 +31,11 @@ def assessment() -> None:
     assess(np.frombuffer(os.urandom(20_000), dtype=np.uint8))  # loads / compiles the kernels
     warm = time.perf_counter() - warm
     data = np.frombuffer(os.urandom(1_000_000), dtype=np.uint8)
-    took = _best(lambda: assess(data), repeat=2)
+    took = best_s(lambda: assess(data), 2)
     print(f"assess 1,000,000 8-bit samples: {took:.1f} s (kernel load/compile first: {warm:.1f} s)")
     small = data[:20_000].copy()
-    compiled = _best(lambda: (k.lag(small), k.multi_mcw(small, 256)))
-    plain = _best(lambda: (k.lag.py_func(small), k.multi_mcw.py_func(small, 256)), repeat=1)
+    compiled = best_s(lambda: (k.lag(small), k.multi_mcw(small, 256)), REPEAT)
+    plain = best_s(lambda: (k.lag.py_func(small), k.multi_mcw.py_func(small, 256)), 1)
     print(
         f"reference, Lag + MultiMCW on 20,000 samples: compiled {compiled * 1e3:.1f} ms, "
         f"plain Python {plain * 1e3:.0f} ms ({plain / compiled:.0f}x)"
@@ -58,13 +50,14 @@ def host_throughput() -> float:
     tested = TestedSource(OsSource())
     tested.conditioned(4096)
     per = tested.samples_per_block
-    cond = _best(lambda: tested.conditioned(out_bytes))
+    cond = best_s(lambda: tested.conditioned(out_bytes), REPEAT)
     raw_in = out_bytes // 32 * per
-    health = _best(lambda: tested.read(raw_in))
-    getrandom = _best(lambda: os.getrandom(raw_in))
+    health = best_s(lambda: tested.read(raw_in), REPEAT)
+    getrandom = best_s(lambda: os.getrandom(raw_in), REPEAT)
     data = os.getrandom(raw_in)
     sha = hashlib.sha256
-    per_call = _best(lambda: [sha(data[i : i + per]).digest() for i in range(0, raw_in, per)])
+    blocks = range(0, raw_in, per)
+    per_call = best_s(lambda: [sha(data[i : i + per]).digest() for i in blocks], REPEAT)
     mb = 1e6
     print(
         f"host, health-tested + SHA-256-conditioned output: {out_bytes / cond / mb:.0f} MB/s "

@@ -13,16 +13,14 @@ References measured in the same run:
 from __future__ import annotations
 
 import contextlib
-import socket
 import statistics
-import threading
 import time
 from collections.abc import Callable, Iterator
 
 from host.bridge import framing
 from host.bridge.client import Client, DebugLink, DeviceError, Link, tx_sign_bytes
 from host.bridge.transport import open_transport
-from host.bridge.transport.udp import free_port_pair
+from host.bridge.transport.udp import LoopbackPeer, free_port_pair
 from host.core import keys
 from host.core import tx as txlib
 
@@ -51,34 +49,9 @@ def measure(action: Callable[[], object], runs: int) -> list[float]:
     return samples
 
 
-class EchoPeer:
+def echo_peer() -> LoopbackPeer:
     """A loopback UDP peer that answers every frame with the same payload (no device work)."""
-
-    def __init__(self) -> None:
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.socket.bind(("127.0.0.1", 0))
-        self.socket.settimeout(0.2)
-        self.path = f"udp:127.0.0.1:{self.socket.getsockname()[1]}"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        decoder = framing.FrameDecoder()
-        while not self._stop.is_set():
-            try:
-                report, peer = self.socket.recvfrom(4096)
-            except TimeoutError:
-                continue
-            for event in decoder.feed(framing.from_report(report)):
-                if isinstance(event, framing.Frame):
-                    for out in framing.to_reports(framing.encode_frame(event.payload)):
-                        self.socket.sendto(out, peer)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.socket.close()
+    return LoopbackPeer(lambda payload: [framing.encode_frame(payload)])
 
 
 def echo_round_trip(link: Link) -> None:
@@ -164,7 +137,7 @@ def main() -> None:
     tx = txlib.Tx("qos-test", 1, 2_000, [txlib.transfer(bytes(range(20)), 123_400)], "bench")
     tx_bytes = tx.encode()
 
-    echo = EchoPeer()
+    echo = echo_peer()
     echo_link = Link(open_transport(echo.path))
     floor = measure(lambda: echo_round_trip(echo_link), 500)
     echo_link.close()

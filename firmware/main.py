@@ -87,9 +87,8 @@ def build_device(board):
 def run(board):
     dev = build_device(board)
     dev.screen.draw("QOS", ["Starting..."])
-    from apps import prepare_curves
-
-    prepare_curves()  # nothing to do if the board's entry point did it first
+    # The curve tables ship as constants (crypto/_table_*.py), so nothing is built at boot: the
+    # key code and its tables load at the first unlock, in blocks of at most 1.5 KB.
     gc.collect()
     dev.home()
     dev.session.run()
@@ -103,7 +102,4 @@ if __name__ == "__main__":
     if board.maintenance_requested():
         print("QOS: cancel held at reset: the app is not started (REPL available)")
     else:
-        import apps
-
-        apps.prepare_curves()  # before the rest is loaded (see apps.prepare_curves)
         run(board.Board())

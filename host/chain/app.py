@@ -234,6 +234,7 @@ class Application:
                                              self._check_spent)
             views = self._run_admission_checks(ctx, tx)
         except TxError as err:
+            self._verified.pop(tx_hash, None)  # remember only txs waiting in the mempool
             return _failure(err, tx_hash)
         self._check_views.update(views)
         self._check_nonce[signer] = tx["nonce"]

@@ -5,12 +5,11 @@ It speaks the real framing and CBOR; only the device's *behaviour* is scripted.
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from host.bridge import framing
+from host.bridge.transport.udp import LoopbackPeer
 from host.core import cbor
 
 MNEMONIC = "abandon " * 11 + "about"
@@ -27,25 +26,14 @@ class PeerDevice:
     def __init__(self, handler: Handler) -> None:
         self.handler = handler
         self.requests: list[dict[str, Any]] = []
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.socket.bind(("127.0.0.1", 0))
-        self.socket.settimeout(0.1)
-        self.path = f"udp:127.0.0.1:{self.socket.getsockname()[1]}"
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        self._peer = LoopbackPeer(self._frames)
+        self.path = self._peer.path
 
-    def _serve(self) -> None:
-        decoder = framing.FrameDecoder()
-        while not self._stop.is_set():
-            try:
-                report, address = self.socket.recvfrom(4096)
-            except TimeoutError:
-                continue
-            for event in decoder.feed(framing.from_report(report)):
-                if isinstance(event, framing.Frame):
-                    for reply in self._answer(event.payload):
-                        self._send(reply, address)
+    def _frames(self, payload: bytes) -> list[bytes]:
+        return [
+            reply if isinstance(reply, bytes) else framing.encode_frame(cbor.dumps(reply))
+            for reply in self._answer(payload)
+        ]
 
     def _answer(self, payload: bytes) -> list[Any]:
         request = cbor.loads(payload)
@@ -58,15 +46,8 @@ class PeerDevice:
             return [_with_id(reply, request["id"]) for reply in result.replies]
         return [{"id": request["id"], "result": result}]
 
-    def _send(self, reply: Any, address: Any) -> None:
-        data = reply if isinstance(reply, bytes) else framing.encode_frame(cbor.dumps(reply))
-        for report in framing.to_reports(data):
-            self.socket.sendto(report, address)
-
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.socket.close()
+        self._peer.close()
 
 
 def _with_id(reply: Any, request_id: Any) -> Any:

@@ -166,24 +166,29 @@ def test_each_tx_is_decoded_and_verified_once_from_mempool_to_commit(key, monkey
     engine.handshake()
     txs = [signed_transfer(account(k), n, account(3).address, 1) for n in range(1, 7)
            for k in (0, 1)]
+    stale = signed_transfer(account(0), 1, account(3).address, 2)  # nonce 1 again
 
     async def submit():
         for raw in txs:
             assert (await engine.broadcast(raw)).code == 0
+        assert (await engine.broadcast(stale)).codespace == "bad_nonce"
 
     asyncio.run(submit())
+    assert set(engine.app._verified) == {sha256(raw).digest() for raw in txs}  # not the refused
+    checked = len(txs) + 1  # every tx decoded and verified once on arrival, the refused too
+    assert calls == {"decode": checked, "verify": checked}
     while engine.mempool:
         engine.produce_block()  # 3 blocks, with rechecks of what is left in between
     assert engine.height == 3
     assert all(engine.store.tx(sha256(raw).digest())["code"] == 0 for raw in txs)
-    assert calls == {"decode": len(txs), "verify": len(txs)}
+    assert calls == {"decode": checked, "verify": checked}  # nothing again in rechecks, blocks
     assert not engine.app._verified  # delivered txs are not kept
     # A tx the app never saw before its block is decoded and verified there, once.
     late = signed_transfer(account(2), 1, account(3).address, 1)
     engine.mempool.add(sha256(late).digest(), late)
     engine.produce_block()
     assert engine.store.tx(sha256(late).digest())["code"] == 0
-    assert calls == {"decode": len(txs) + 1, "verify": len(txs) + 1}
+    assert calls == {"decode": checked + 1, "verify": checked + 1}
 
 
 def test_bad_input_is_refused_and_changes_nothing(key):
