@@ -164,13 +164,13 @@ def reference_tree(tree: Path, workdir: Path) -> Path | None:
     return ref
 
 
-def _sixteen_message_tx() -> bytes:
+def _transfer_tx(count: int) -> bytes:
     from host.bridge.client import tx_to_bytes
     from host.core import keys
     from host.core import tx as txlib
 
     to = keys.Account.from_seed(keys.seed_from_mnemonic(MNEMONIC), 7, 1).address
-    msgs = [txlib.transfer(to, 1000 + i) for i in range(SIGN_MESSAGES)]
+    msgs = [txlib.transfer(to, 1000 + i) for i in range(count)]
     return tx_to_bytes(txlib.Tx("qos-test", 2, 1, msgs, ""))
 
 
@@ -189,7 +189,6 @@ def device_heap(tree: Path | None = None) -> dict[str, tuple[int, int]]:
     from host.bridge.emulator import Emulator
     from host.bridge.transport.udp import free_port_pair
 
-    tx_bytes = _sixteen_message_tx()
     emulator = Emulator(port=free_port_pair())
     if tree is not None:
         emulator._tree = Path(tree)  # the emulator runs whatever compiled tree it is given
@@ -207,13 +206,15 @@ def device_heap(tree: Path | None = None) -> dict[str, tuple[int, int]]:
         take("idle, no wallet", debug.state())
         debug.load(MNEMONIC, PIN)
         take("unlocked", debug.state())
-        request = client.link.send("sign_tx", {"account": 0, "index": 0, "tx": tx_bytes})
-        _wait_busy(debug, True)
-        time.sleep(0.2)  # the first page is drawn: everything the confirmation needs is loaded
-        take(f"sign_tx of {SIGN_MESSAGES} messages, waiting for confirm", debug.state())
-        while debug.state()["busy"]:
-            debug.press("confirm")
-        client.link.receive(request, 30)
+        for count in (1, SIGN_MESSAGES):
+            tx_bytes = _transfer_tx(count)
+            request = client.link.send("sign_tx", {"account": 0, "index": 0, "tx": tx_bytes})
+            _wait_busy(debug, True)
+            time.sleep(0.2)  # the first page is drawn: all the confirmation needs is loaded
+            take(f"sign_tx of {count} message(s), waiting for confirm", debug.state())
+            while debug.state()["busy"]:
+                debug.press("confirm")
+            client.link.receive(request, 30)
         take("unlocked, after signing", debug.state())
     return rows
 

@@ -19,7 +19,7 @@ def release_rng():
     # The entropy pipeline is big and needed only at setup: drop it after use, unless the debug
     # link has overridden a source (that override lives in the module and must stay in force).
     rng = sys.modules.get("rng")
-    if rng is not None and not getattr(rng, "_overrides", None):
+    if rng is not None and not rng.overridden():
         unload("rng.devices", "rng.drbg", "rng.health", "rng")
 
 

@@ -61,6 +61,11 @@ def override_source(name, read_fn):
         _overrides[name] = read_fn
 
 
+def overridden():
+    """True while the debug link has replaced some source's reader."""
+    return bool(_overrides)
+
+
 def _read(source, n):
     reader = _overrides.get(source.name, source.read)
     try:
