@@ -34,6 +34,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="commit-reveal check rounds before the real one (default: 1..3 at random)",
     )
     _pin_args(setup)
+    _debug_device_arg(setup)
 
     recover = _add(sub, "recover", "restore a wallet from its mnemonic")
     recover.add_argument("--label", default=None)
@@ -41,6 +42,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--mnemonic-file", default=None, help="read the words from this file (default: prompt)"
     )
     _pin_args(recover)
+    _debug_device_arg(recover)
 
     unlock = _add(sub, "unlock", "unlock with the PIN (and an optional passphrase)")
     unlock.add_argument("--passphrase", action="store_true", help="prompt for a BIP39 passphrase")
@@ -81,6 +83,14 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="ORIGIN",
         help="web origin allowed to call (repeatable; wildcards like https://*.example.org); "
         "default: http(s)://localhost:* and http://127.0.0.1:*",
+    )
+
+
+def _debug_device_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-debug-device",
+        action="store_true",
+        help="put a wallet on a debug build (the emulator) whose debug link can read the seed",
     )
 
 

@@ -153,9 +153,19 @@ def cmd_info(args: argparse.Namespace) -> int:
     return emit(args, info, human)
 
 
+def refuse_debug_build(args: argparse.Namespace, device: Client) -> None:
+    """A debug build's link can read the seed: keep real wallets off it unless told otherwise."""
+    if device.get_info().get("debug") and not args.allow_debug_device:
+        raise UsageError(
+            "this device runs a debug build, whose debug link can read the seed; refusing to put "
+            "a wallet on it (for the emulator or tests, pass --allow-debug-device)"
+        )
+
+
 def cmd_setup(args: argparse.Namespace) -> int:
     pin = read_pin(args.pin_env, "New PIN (4-50 digits): ", confirm=True)
     with open_client(args) as device:
+        refuse_debug_build(args, device)
         err.print(
             "The device will show the new words: write them down in order, then confirm the "
             "words it asks for."
@@ -174,8 +184,10 @@ def cmd_recover(args: argparse.Namespace) -> int:
     else:
         mnemonic = getpass.getpass("Mnemonic words (hidden): ")
     pin = read_pin(args.pin_env, "New PIN (4-50 digits): ", confirm=True)
-    with open_client(args) as device, working("Confirm the recovery on the device ..."):
-        pubkey = device.recover(mnemonic, pin, args.label)
+    with open_client(args) as device:
+        refuse_debug_build(args, device)
+        with working("Confirm the recovery on the device ..."):
+            pubkey = device.recover(mnemonic, pin, args.label)
     return _print_key(args, pubkey, {})
 
 

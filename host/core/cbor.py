@@ -131,6 +131,7 @@ def _check_len(n: int, kind: str) -> None:
 # Given those, the value has exactly one encoding and it is the input, so loads() needs no
 # re-encode-and-compare; tests/codec hold this scan to cbor2's canonical encoder on random input.
 
+
 def _fail(what: str, at: int) -> None:
     raise CBORError(f"{what} at offset {at}")
 

@@ -206,3 +206,29 @@ def test_list_shows_the_device_qos_device_names_when_it_answers(device, capsys, 
     assert qos("device", "--json", "list") == 0
     listed = json.loads(capsys.readouterr().out)["devices"]
     assert {"path": device.path, "kind": "udp"}.items() <= listed[0].items()
+
+
+def debug_build_device(method: str, params: dict[str, Any]) -> Any:
+    if method == "get_info":
+        return {"version": "0.1.0", "model": "emulator", "initialized": False, "debug": True}
+    raise PeerError(-32005, "scripted: nothing else answered")
+
+
+@pytest.mark.parametrize("action", ["setup", "recover"])
+def test_no_wallet_goes_on_a_debug_build_unless_asked(action, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("QOS_TEST_PIN", "1234")
+    words = tmp_path / "words.txt"
+    words.write_text(MNEMONIC)
+    extra = ["--mnemonic-file", str(words)] if action == "recover" else []
+    peer = PeerDevice(debug_build_device)
+    try:
+        argv = ["device", "--path", peer.path, action, "--pin-env", "QOS_TEST_PIN", *extra]
+        assert qos(*argv) == 2
+        assert "debug build" in capsys.readouterr().err
+        assert [r["method"] for r in peer.requests] == ["get_info"]
+
+        assert qos(*argv, "--allow-debug-device") == 1  # the scripted device then refuses
+        sent = [r["method"] for r in peer.requests]
+        assert sent[-1] == ("setup_begin" if action == "setup" else "recover")
+    finally:
+        peer.close()
