@@ -32,25 +32,6 @@ def random_bytes(n, extra=b""):
         release_rng()
 
 
-def prepare_curves():
-    # The fixed-base tables of both curves (public multiples of the base points, no secrets) are
-    # built once at boot, while the heap is still unfragmented: building them later needs tens of
-    # KB at once, which a heap that has loaded and dropped apps for a while may not have in one
-    # piece. They and the key code stay loaded from then on.
-    global _curves_ready
-    if _curves_ready:
-        return
-    from crypto import ed25519, keys, secp256k1  # noqa: F401 (keys: resident from boot too)
-
-    secp256k1.public_key(b"\x00" * 31 + b"\x01")
-    ed25519.public_key(bytes(32))
-    _curves_ready = True
-    gc.collect()
-
-
-_curves_ready = False
-
-
 def release_keys():
     # Drops the cached secret key material (chain node, last key pair); the code stays.
     keys = sys.modules.get("crypto.keys")

@@ -36,15 +36,6 @@ def dumps(obj: Any) -> bytes:
     return cbor2.dumps(_plain(obj), canonical=True)
 
 
-def dumps_decoded(obj: Any) -> bytes:
-    """``dumps`` without the subset walk, for values assembled from what ``loads`` returned.
-
-    Such values passed the strict scan already, so the walk (about twice the cost of the
-    encoding itself) would find nothing; the node pays this on every tx's sign bytes.
-    """
-    return cbor2.dumps(obj, canonical=True)
-
-
 def loads(data: bytes | bytearray | memoryview) -> Any:
     if not isinstance(data, bytes | bytearray | memoryview):
         raise CBORError(f"loads needs bytes, not {type(data).__name__}")
