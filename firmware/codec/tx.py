@@ -6,6 +6,7 @@
 # Tx into screen pages; every signed field lands on some page, so nothing is signed blind.
 
 from codec import cbor
+from ui.text import wrap
 
 MAX_TX_BYTES = 12288
 MAX_MSGS = 16
@@ -392,7 +393,7 @@ def _put(blocks, label, value):
         blocks.append([label + ": " + value])
         return
     block = [label + ":"]
-    _wrap(block, value)
+    block.extend(wrap(value, COLS))
     blocks.append(block)
 
 
@@ -404,25 +405,6 @@ def _put_split(blocks, label, value):
     for i in range(0, len(value), width):
         block.append(value[i:i + width])
     blocks.append(block)
-
-
-def _wrap(lines, text):
-    line = ""
-    for word in text.split(" "):
-        while len(word) > COLS:  # a word longer than a line is cut
-            if line:
-                lines.append(line)
-                line = ""
-            lines.append(word[:COLS])
-            word = word[COLS:]
-        if not line:
-            line = word
-        elif len(line) + 1 + len(word) <= COLS:
-            line = line + " " + word
-        else:
-            lines.append(line)
-            line = word
-    lines.append(line)
 
 
 def _paginate(pages, title, blocks):

@@ -1,6 +1,7 @@
 # Screens that wait for the user. Every wait goes through dev.wait_button(), which keeps the wire
 # and the debug link served. Paging: confirm = next page (accept on the last one), cancel = reject.
 from ui.screen import COLUMNS, LINES
+from ui.text import wrap
 
 WORDS_PER_PAGE = 4
 
@@ -32,26 +33,7 @@ def confirm(dev, title, lines, accept="ok"):
 
 
 def split_text(text, width=COLUMNS):
-    # Word-wrap for screens; long words are cut hard.
-    out = []
-    for para in text.split("\n"):
-        line = ""
-        for word in para.split(" "):
-            while len(word) > width:
-                if line:
-                    out.append(line)
-                    line = ""
-                out.append(word[:width])
-                word = word[width:]
-            if not line:
-                line = word
-            elif len(line) + 1 + len(word) <= width:
-                line += " " + word
-            else:
-                out.append(line)
-                line = word
-        out.append(line)
-    return out
+    return wrap(text, width)
 
 
 def text_pages(title, lines):
