@@ -11,6 +11,31 @@ import numpy as np
 
 from qrng._jit import kernel
 
+# --- Predictor bookkeeping shared by MultiMCW, Lag, MultiMMC and LZ78Y (6.3.7 - 6.3.10) ----------
+
+
+@kernel
+def _tally(hit, correct, run, longest):
+    """One prediction of the winning predictor: counts it and tracks the longest run of hits."""
+    if hit:
+        run += 1
+        return correct + 1, run, max(longest, run)
+    return correct, 0, longest
+
+
+@kernel
+def _score(score, d, hit, winner, current, correct, run, longest):
+    """Predictor d saw its prediction checked: its score, the new winner (ties go to the later
+    predictor), and the tally if d was the winner when the step began."""
+    if hit:
+        score[d] += 1
+        if score[d] >= score[winner]:
+            winner = d
+    if d == current:
+        correct, run, longest = _tally(hit, correct, run, longest)
+    return winner, correct, run, longest
+
+
 # --- Collision (6.3.2) and Compression (6.3.4) ------------------------------------------------
 
 
@@ -181,13 +206,7 @@ def multi_mcw(data, alph):
     longest = 0
     for i in range(windows[0], n):
         s = data[i]
-        if frequent[winner] == s:
-            correct += 1
-            run += 1
-            if run > longest:
-                longest = run
-        else:
-            run = 0
+        correct, run, longest = _tally(frequent[winner] == s, correct, run, longest)
         for j in range(nwin):
             if i >= windows[j] and frequent[j] == s:
                 score[j] += 1
@@ -232,13 +251,7 @@ def lag(data):
     longest = 0
     for i in range(1, n):
         s = data[i]
-        if data[i - winner - 1] == s:
-            correct += 1
-            run += 1
-            if run > longest:
-                longest = run
-        else:
-            run = 0
+        correct, run, longest = _tally(data[i - winner - 1] == s, correct, run, longest)
         limit = depth if i >= depth else i
         for d in range(limit):
             if data[i - d - 1] == s:
@@ -361,17 +374,9 @@ def multi_mmc(data, alph, max_entries, capacity_bits, pair_capacity_bits):
                 pid, next_id = _slot(d, k1, k2, k3, tkeys, tids, mask, False, next_id)
                 found = pid >= 0
             if found:
-                if best_pred[pid] == s:
-                    score[d] += 1
-                    if score[d] >= score[winner]:
-                        winner = d
-                    if d == current:
-                        correct += 1
-                        run += 1
-                        if run > longest:
-                            longest = run
-                elif d == current:
-                    run = 0
+                winner, correct, run, longest = _score(
+                    score, d, best_pred[pid] == s, winner, current, correct, run, longest
+                )
                 h = _pair_slot(pid * 256 + s, pkeys, pvals, pmask, False)
                 if h < 0 and entries[d] < max_entries:
                     h = _pair_slot(pid * 256 + s, pkeys, pvals, pmask, True)
@@ -445,13 +450,7 @@ def lz78y(data, alph, max_dict, capacity_bits):
             if c > best_count[pid] or (c == best_count[pid] and s > best_pred[pid]):
                 best_count[pid] = c
                 best_pred[pid] = s
-        if have and prediction == s:
-            correct += 1
-            run += 1
-            if run > longest:
-                longest = run
-        else:
-            run = 0
+        correct, run, longest = _tally(have and prediction == s, correct, run, longest)
     return correct, n - depth - 1, longest
 
 
@@ -494,17 +493,9 @@ def multi_mmc_binary(data, max_entries):
                 prediction = 0 if c0 > c1 else 1
                 found = (c0 if c0 > c1 else c1) != 0
             if found:
-                if prediction == s:
-                    score[d] += 1
-                    if score[d] >= score[winner]:
-                        winner = d
-                    if d == current:
-                        correct += 1
-                        run += 1
-                        if run > longest:
-                            longest = run
-                elif d == current:
-                    run = 0
+                winner, correct, run, longest = _score(
+                    score, d, prediction == s, winner, current, correct, run, longest
+                )
                 if counts[cid, s] != 0:
                     counts[cid, s] += 1
                 elif entries[d] < max_entries:
@@ -554,13 +545,7 @@ def lz78y_binary(data, max_dict):
             elif size < max_dict:
                 counts[cid, s] = 1
                 size += 1
-        if have and prediction == s:
-            correct += 1
-            run += 1
-            if run > longest:
-                longest = run
-        else:
-            run = 0
+        correct, run, longest = _tally(have and prediction == s, correct, run, longest)
     return correct, n - depth - 1, longest
 
 
