@@ -46,7 +46,10 @@ def debug_press(dev, params):
 def debug_screen(dev, params):
     common.allow_only(params, ())
     s = dev.screen
-    return {"title": s.title, "lines": list(s.lines), "footer": s.footer, "fb": bytes(s.buf)}
+    return {
+        "title": s.title, "lines": list(s.lines), "footer": s.footer, "seq": s.seq,
+        "fb": bytes(s.buf),
+    }
 
 
 def debug_load(dev, params):

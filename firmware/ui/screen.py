@@ -20,6 +20,7 @@ class Screen:
         self.title = ""
         self.lines = []
         self.footer = ""
+        self.seq = 0  # counts draws, so the debug link can tell a new dialog from an identical one
 
     def text(self, s, col, row, invert=False):
         # Draws straight into the VLSB bytes: one byte per column per 8-pixel row.
@@ -39,6 +40,7 @@ class Screen:
             x += font.PITCH
 
     def draw(self, title, lines, footer=""):
+        self.seq += 1
         self.title = title
         self.lines = [fit(line) for line in lines[:LINES]]
         self.footer = footer

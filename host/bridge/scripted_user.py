@@ -17,9 +17,6 @@ from typing import Any
 from host.bridge.client import DebugLink
 
 Decide = Callable[[dict[str, Any], dict[str, Any]], str]
-# A dialog still on screen this long after our press is taken to be a new, identical one (a word
-# check can ask the same question twice). Long enough for a loaded machine to consume a press.
-SAME_DIALOG_AGAIN_S = 1.5
 
 
 def always(button: str) -> Decide:
@@ -70,18 +67,15 @@ class ScriptedUser:
         thread = threading.Thread(target=worker, daemon=True)
         thread.start()
         deadline = time.monotonic() + timeout
-        answered: tuple | None = None
-        answered_at = 0.0
+        answered = -1  # the seq of the last dialog we pressed a button on
         while thread.is_alive():
             if time.monotonic() > deadline:
                 raise TimeoutError("the call did not finish while the user kept answering")
             screen = self.link.screen()
-            key = (screen["title"], tuple(screen["lines"]), screen.get("footer", ""))
             waiting = str(screen.get("footer", "")).startswith("cancel")
-            # The same dialog twice in a row is possible (a word quiz can repeat a question), so
-            # a screen that stays put for a while after our press is answered again.
-            stale = key == answered and time.monotonic() - answered_at < SAME_DIALOG_AGAIN_S
-            if waiting and not stale:
+            # Every draw has its own seq, so a dialog identical to the one just answered (a word
+            # check can ask the same question twice) is still told apart from it.
+            if waiting and screen["seq"] != answered:
                 state = self.link.state()
                 if state.get("busy"):
                     button = decide(screen, state)
@@ -90,7 +84,7 @@ class ScriptedUser:
                     if self.on_press is not None:
                         self.on_press(screen, button)
                     self.link.press(button)
-                    answered, answered_at = key, time.monotonic()
+                    answered = screen["seq"]
             thread.join(0.02)  # the device polls its links every 20 ms while it waits
         if "error" in outcome:
             raise outcome["error"]

@@ -78,10 +78,9 @@ def drive_setup(client: Client, debug: DebugLink, rid: int, answer) -> tuple[dic
         except NoReply:
             pass
         screen = debug.screen()
-        shown = (screen["title"], tuple(screen["lines"]), screen["footer"])
-        if shown == last:
+        if screen["seq"] == last:
             continue  # the last press is not processed yet
-        last = shown
+        last = screen["seq"]
         titles.append(screen["title"])
         if screen["title"] == "Check words":
             words = debug.state()["mnemonic"].split()
@@ -142,14 +141,13 @@ def test_sign_tx_after_confirm_verifies_and_cancel_refuses(client, debug):
           "msgs": [txlib.transfer(bytes(range(20)), 123400)]}
     raw = cbor.dumps(tx)
     rid = client.link.send("sign_tx", {"account": 0, "index": 0, "tx": raw})
-    screens = []
-    while True:
-        time.sleep(0.05)
+    screens = []  # each dialog page once, confirmed once
+    while not screens or not screens[-1]["footer"].endswith("sign"):
         screen = debug.screen()
-        screens.append(screen)
-        debug.press("confirm")
-        if screen["footer"].endswith("sign"):
-            break
+        is_new = not screens or screen["seq"] != screens[-1]["seq"]
+        if screen["footer"].startswith("cancel") and is_new:
+            screens.append(screen)
+            debug.press("confirm")
     result = client.link.receive(rid, 10)
     assert result["pubkey"] == pub
     nacl.signing.VerifyKey(pub).verify(txlib.sign_bytes(tx), result["sig"])
