@@ -66,6 +66,16 @@ def press_until_done(client: Client, debug: DebugLink, rid: int, button: str = "
     raise AssertionError("request never finished")
 
 
+def wait_for_dialog(debug: DebugLink, after: int) -> dict:
+    """The first dialog (a screen waiting for a button) drawn after the draw numbered ``after``."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        screen = debug.screen()
+        if screen["seq"] > after and screen["footer"].startswith("cancel"):
+            return screen
+    raise AssertionError("no dialog appeared")
+
+
 def drive_setup(client: Client, debug: DebugLink, rid: int, answer) -> tuple[dict, list[str]]:
     """Goes through a setup's screens: word pages are confirmed, each word check is answered by
     answer(is_right) -> bool (True: the proposed word is right). Returns (result, titles seen)."""
@@ -164,8 +174,9 @@ def test_sign_tx_after_confirm_verifies_and_cancel_refuses(client, debug):
 
 def test_busy_while_waiting_and_ping_still_answers(client, debug):
     debug.load(M12, PIN)
+    before = debug.screen()["seq"]
     rid = client.link.send("get_address", {"account": 0, "index": 0, "show": True})
-    time.sleep(0.1)
+    wait_for_dialog(debug, before)
     assert debug.state()["busy"] == "get_address"
     assert client.ping(b"x") == b"x"
     with pytest.raises(DeviceBusy):
@@ -179,11 +190,11 @@ def test_sign_message_text_and_hex(client, debug):
     debug.load(M12, PIN)
     pub = client.get_public_key().pubkey
     for message in (b"hello world", bytes(range(40))):
+        before = debug.screen()["seq"]
         rid = client.link.send(
             "sign_message", {"account": 0, "index": 0, "chain": "qos-test", "message": message}
         )
-        time.sleep(0.05)
-        lines = debug.screen()["lines"]
+        lines = wait_for_dialog(debug, before)["lines"]
         result = press_until_done(client, debug, rid)
         nacl.signing.VerifyKey(pub).verify(
             txlib.message_sign_bytes("qos-test", message), result["sig"]
