@@ -9,7 +9,8 @@ import os
 
 import pytest
 
-from host.bridge.scripted_user import (  # noqa: F401 - re-exported for the tests
+from host.bridge.transport.udp import free_port_pair  # noqa: F401 - used by the tests
+from host.devtools.scripted_user import (  # noqa: F401 - re-exported for the tests
     Decide,
     Interaction,
     ScriptedUser,
@@ -17,7 +18,6 @@ from host.bridge.scripted_user import (  # noqa: F401 - re-exported for the test
     quiz_answers,
     quiz_lies,
 )
-from host.bridge.transport.udp import free_port_pair  # noqa: F401 - used by the tests
 
 # BIP39 test vector 2 (12 words) and an all-"abandon" 24-word mnemonic.
 MNEMONIC = "legal winner thank year wave sausage worth useful legal winner thank yellow"
