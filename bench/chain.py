@@ -268,7 +268,7 @@ def solo_http(users: list[Account], interval: float, rate: float | None = None) 
 
 
 def network(users: list[Account], rate: float | None = None) -> dict | None:
-    from host.chain import testnet as localnet
+    from host.devtools import testnet as localnet
 
     if localnet.cometbft_binary() is None:
         return None

@@ -187,8 +187,8 @@ def device_heap(tree: Path | None = None) -> dict[str, tuple[int, int]]:
     firmware's debug build)."""
     from host.bridge.client import Client
     from host.bridge.debuglink import DebugLink
-    from host.bridge.transport.udp import free_port_pair
     from host.devtools.emulator import Emulator
+    from host.devtools.ports import free_port_pair
 
     emulator = Emulator(port=free_port_pair())
     if tree is not None:

@@ -22,9 +22,10 @@ from host.bridge.client import Client, Link, tx_sign_bytes
 from host.bridge.debuglink import DebugLink
 from host.bridge.exceptions import DeviceError
 from host.bridge.transport import open_transport
-from host.bridge.transport.udp import LoopbackPeer, free_port_pair
 from host.core import keys
 from host.core import tx as txlib
+from host.devtools.loopback import LoopbackPeer
+from host.devtools.ports import free_port_pair
 
 MNEMONIC = "legal winner thank year wave sausage worth useful legal winner thank yellow"
 PIN = "1234"

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from host.bridge.transport.udp import free_port_pair  # noqa: F401 - used by the tests
+from host.devtools.ports import free_port_pair  # noqa: F401 - used by the tests
 from host.devtools.scripted_user import (  # noqa: F401 - re-exported for the tests
     Decide,
     Interaction,

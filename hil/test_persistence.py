@@ -13,8 +13,7 @@ from devicekit import MNEMONIC, MNEMONIC_24, OTHER_PIN, PIN, User, emulator_only
 
 from host.bridge.client import Client
 from host.bridge.debuglink import DebugLink
-from host.bridge.exceptions import DeviceError, PinDelay, WrongPin
-from host.bridge.transport import TransportError
+from host.bridge.exceptions import DeviceError, PinDelay, TransportError, WrongPin
 from host.core import keys
 
 pytestmark = emulator_only

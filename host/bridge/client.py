@@ -30,9 +30,11 @@ from host.bridge.exceptions import (
     DeviceError,
     NoReply,
     SetupCheckFailed,
+    TransportError,
     device_error,
 )
-from host.bridge.transport import EMULATOR_PATH, Transport, TransportError, open_transport
+from host.bridge.transport import EMULATOR_PATH, open_transport
+from host.bridge.transport.base import Transport
 
 DEFAULT_TIMEOUT = 10.0
 # How long to wait for replies that need the user (a confirm press) or long device work (seed

@@ -23,8 +23,8 @@ from typing import Any
 from aiohttp import web
 
 from host.bridge.client import Client, default_path
-from host.bridge.exceptions import DeviceError
-from host.bridge.transport import TransportError, enumerate_devices
+from host.bridge.exceptions import DeviceError, TransportError
+from host.bridge.transport import enumerate_devices
 
 DEFAULT_PORT = 21330
 VERSION = "0.1.0"

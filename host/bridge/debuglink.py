@@ -15,7 +15,8 @@ from host.bridge.client import (
     default_path,
     optional_params,
 )
-from host.bridge.transport import Transport, open_transport
+from host.bridge.transport import open_transport
+from host.bridge.transport.base import Transport
 
 
 class DebugLink:

@@ -1,13 +1,15 @@
 """Errors of the device side of the host, one class per case (trezorlib's exceptions.py is the
 model): an error reply from the device raises the :class:`DeviceError` subclass its code names, a
-link that fails raises a :class:`~host.bridge.transport.TransportError` subclass.
+link that fails raises a :class:`TransportError` subclass.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from host.bridge.transport import TransportError
+
+class TransportError(OSError):
+    """The link failed: a bad device path, a missing backend, a device that went away."""
 
 
 class DeviceError(Exception):

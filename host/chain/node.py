@@ -145,7 +145,8 @@ class Node:
             self.open()
         await self.engine.start()
         host, _, port = self.config.api_listen.rpartition(":")
-        self._runner = web.AppRunner(make_api(self), access_log=None)
+        api = make_api(self.app, self.engine, self.validator_key)
+        self._runner = web.AppRunner(api, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, int(port))
         await site.start()
@@ -174,8 +175,7 @@ async def run(home: Path | str) -> None:
         flush=True,
     )
     waiters = [asyncio.ensure_future(stop.wait())]
-    if hasattr(node.engine, "wait_failed"):
-        waiters.append(asyncio.ensure_future(node.engine.wait_failed()))
+    waiters.append(asyncio.ensure_future(node.engine.wait_failed()))
     done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:
         task.cancel()

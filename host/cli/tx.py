@@ -88,6 +88,7 @@ def parse_units(text: str) -> int:
 def message_from_json(doc: object) -> dict:
     """A message dict from JSON: addresses as bech32 (or 40 hex), byte fields as hex."""
     from host.core import tx as txlib
+    from host.core.keys import parse_address
 
     if not isinstance(doc, dict) or doc.get("type") not in txlib.MESSAGES:
         known = ", ".join(sorted(txlib.MESSAGES))
@@ -99,7 +100,7 @@ def message_from_json(doc: object) -> dict:
         value = doc[name]
         try:
             if kind in (txlib.ADDR, txlib.VALADDR):
-                value = _address(value)
+                value = parse_address(value)
             elif kind in (txlib.KEY32, txlib.HASH32, txlib.BLOB):
                 value = bytes.fromhex(value)
             elif kind == txlib.PAYLOAD:
@@ -111,16 +112,6 @@ def message_from_json(doc: object) -> dict:
     if extra:
         raise CommandError(f"{doc['type']}: unknown fields {sorted(extra)}")
     return msg
-
-
-def _address(value: object) -> bytes:
-    from host.core.tx import address_bytes
-
-    if isinstance(value, str) and len(value) == 40:
-        return bytes.fromhex(value)
-    if isinstance(value, str) and value.startswith("qosval1"):
-        return address_bytes(value, "qosval")
-    return address_bytes(value)  # type: ignore[arg-type]
 
 
 def _send(args: argparse.Namespace, msgs: list[dict]) -> int:

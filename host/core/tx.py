@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
-import bech32
-
-from host.core import cbor
+from host.core import cbor, keys
+from host.core.errors import Code, TxError
+from host.core.keys import VALIDATOR_HRP, address_bytes
 
 MAX_TX_BYTES = 12288
 MAX_SIGNED_TX_BYTES = MAX_TX_BYTES + 128  # room for the envelope: keys, pubkey and signature
@@ -28,8 +28,6 @@ UNITS = 10_000  # 1 QOS = 10^4 units
 TX_DOMAIN = "qos/tx/1"
 MSG_DOMAIN = "qos/msg/1"
 NATIVE = "QOS"
-ACCOUNT_HRP = "qosacc"
-VALIDATOR_HRP = "qosval"
 
 # Field kinds (the same names and meaning as on the device).
 ADDR, VALADDR, AMOUNT, AMOUNT0, POSITIVE, NAME, BOOL, KEY32, HASH32 = range(9)
@@ -93,24 +91,6 @@ _RULES = {
 _CHAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 
-# What kind of flaw a TxError reports, for callers that map it to their own codes (the node's
-# result codes) without reading the message text.
-ENCODING = "encoding"  # not deterministic CBOR, or outside the schema
-AMOUNT_RANGE = "amount"  # an amount field (kind AMOUNT) that is not an integer in 1..2^63-1
-TOO_LARGE = "size"  # more bytes than MAX_TX_BYTES / MAX_SIGNED_TX_BYTES
-
-
-class TxError(ValueError):
-    """A transaction outside the schema; the message starts with the offending field's path.
-
-    ``kind`` is one of ENCODING, AMOUNT_RANGE, TOO_LARGE and is set where the error is raised.
-    """
-
-    def __init__(self, message: str, kind: str = ENCODING) -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
 SIGNED_FIELDS = ("tx", "pubkey", "sig")
 DecodedSignedTx = tuple[dict[str, Any], bytes, bytes, bytes]  # tx, pubkey, sig, sign bytes
 
@@ -146,13 +126,13 @@ def decode_signed_tx(raw: bytes | bytearray | memoryview) -> DecodedSignedTx:
 
 def _load(data: Any, path: str, limit: int) -> Any:
     if not isinstance(data, bytes | bytearray | memoryview):
-        raise TxError(f"{path}: must be bytes")
+        raise TxError(Code.BAD_ENCODING, f"{path}: must be bytes")
     if len(data) > limit:
-        raise TxError(f"{path}: {len(data)} bytes, more than {limit}", TOO_LARGE)
+        raise TxError(Code.TX_TOO_LARGE, f"{path}: {len(data)} bytes, more than {limit}")
     try:
         return cbor.loads(data)
     except cbor.CBORError as exc:
-        raise TxError(f"{path}: {exc}") from exc
+        raise TxError(Code.BAD_ENCODING, f"{path}: {exc}") from exc
 
 
 def _decode_envelope(raw: Any) -> tuple[dict[str, Any], bytes, bytes]:
@@ -183,8 +163,8 @@ def check_tx(tx: Any, path: str = "tx") -> None:
     _check_map(tx, TX_FIELDS, path, chain, None, _TX_KEYS)
 
 
-def _fail(path: str, what: str, kind: str = ENCODING) -> None:
-    raise TxError(f"{path}: {what}", kind)
+def _fail(path: str, what: str, code: Code = Code.BAD_ENCODING) -> NoReturn:
+    raise TxError(code, f"{path}: {what}")
 
 
 def _check_keys(
@@ -215,7 +195,7 @@ def _check_map(
         if value_ok is None:  # a nested structure: messages, a payload, a packet
             _check_field(kind, obj[name], f"{path}.{name}", chain)
         elif not value_ok(obj[name]):  # the path is only formatted for the error
-            _fail(f"{path}.{name}", _RULES[kind], AMOUNT_RANGE if kind == AMOUNT else ENCODING)
+            _fail(f"{path}.{name}", _RULES[kind], _code_of(kind))
 
 
 def _check_msg(msg: Any, path: str, chain: Any, allow_qcp: bool) -> None:
@@ -259,7 +239,12 @@ def _check_field(kind: int, v: Any, path: str, chain: Any) -> None:
     elif kind == PACKET:
         _check_packet(v, path, chain)
     elif not _field_ok(kind, v):
-        _fail(path, _RULES[kind], AMOUNT_RANGE if kind == AMOUNT else ENCODING)
+        _fail(path, _RULES[kind], _code_of(kind))
+
+
+def _code_of(kind: int) -> Code:
+    # An amount out of range has its own code, which clients rely on; every other flaw is encoding.
+    return Code.INVALID_AMOUNT if kind == AMOUNT else Code.BAD_ENCODING
 
 
 def _is_int(v: Any) -> bool:
@@ -346,7 +331,7 @@ def message_sign_bytes(chain_id: str, message: bytes) -> bytes:
     return cbor.dumps([MSG_DOMAIN, chain_id, bytes(message)])
 
 
-# ------------------------------------------------------------------ amounts and addresses
+# ------------------------------------------------------------------ amounts
 
 
 def format_amount(units: int, denom: str = NATIVE) -> str:
@@ -368,27 +353,6 @@ def parse_amount(text: str) -> int:
     if units >= AMOUNT_LIMIT:
         raise ValueError(f"amount {text!r} is too large (must be < 2^63 units)")
     return units
-
-
-def address_bytes(addr: bytes | str, hrp: str = ACCOUNT_HRP) -> bytes:
-    """A 20-byte address from raw bytes or its bech32 form with the expected prefix."""
-    if isinstance(addr, bytes):
-        raw = addr
-    elif isinstance(addr, str):
-        got_hrp, data = bech32.bech32_decode(addr)
-        if got_hrp != hrp or data is None:
-            raise TxError(f"address: {addr!r} is not a valid {hrp}1... bech32 address")
-        converted = bech32.convertbits(data, 5, 8, False)
-        raw = bytes(converted) if converted is not None else b""
-    else:
-        raise TxError(f"address: expected bytes or bech32 text, not {type(addr).__name__}")
-    if len(raw) != 20:
-        raise TxError(f"address: must be 20 bytes, got {len(raw)}")
-    return raw
-
-
-def bech32_address(raw: bytes, hrp: str = ACCOUNT_HRP) -> str:
-    return bech32.bech32_encode(hrp, bech32.convertbits(raw, 8, 5))
 
 
 # ------------------------------------------------------------------ message builders
@@ -513,7 +477,7 @@ class Tx:
         check_tx(self.to_cbor_obj())
         size = len(self.encode())
         if size > MAX_TX_BYTES:
-            raise TxError(f"tx: {size} bytes, more than {MAX_TX_BYTES}", TOO_LARGE)
+            raise TxError(Code.TX_TOO_LARGE, f"tx: {size} bytes, more than {MAX_TX_BYTES}")
 
     def to_cbor_obj(self) -> dict[str, Any]:
         return {"chain": self.chain, "nonce": self.nonce, "fee": self.fee,
@@ -561,12 +525,8 @@ class SignedTx:
     @property
     def signer(self) -> bytes:
         """The signer's 20-byte address: SHA-256(pubkey)[:20]."""
-        from host.core.keys import address_from_pubkey
-
-        return address_from_pubkey(self.pubkey)
+        return keys.address_from_pubkey(self.pubkey)
 
     def verify(self) -> bool:
         """True when ``sig`` is the signer's ed25519 signature over the tx's sign bytes."""
-        from host.core.keys import verify
-
-        return bool(verify(self.pubkey, self.tx.sign_bytes(), self.sig))
+        return keys.verify(self.pubkey, self.tx.sign_bytes(), self.sig)

@@ -102,11 +102,11 @@ def balance(url: str, address: bytes) -> int:
 def run() -> int:
     from host.bridge.client import Client
     from host.bridge.debuglink import DebugLink
-    from host.bridge.transport.udp import free_port_pair
     from host.chain.rest import http_json
     from host.core import keys
     from host.core import tx as txlib
     from host.devtools.emulator import Emulator
+    from host.devtools.ports import free_port_pair
     from host.devtools.scripted_user import ScriptedUser, always, quiz_answers
 
     with (

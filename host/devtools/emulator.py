@@ -167,8 +167,7 @@ class Emulator:
 
     def _wait_ready(self, timeout: float) -> None:
         from host.bridge.client import Client
-        from host.bridge.exceptions import DeviceError
-        from host.bridge.transport import TransportError
+        from host.bridge.exceptions import DeviceError, TransportError
 
         deadline = time.monotonic() + timeout
         with Client.open(self.wire_path, timeout=READY_POLL_S * 4) as client:

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from host.chain.app import Application
+from host.chain.engine.base import MempoolFull
 from host.chain.engine.blockstore import BlockStore
 from host.chain.engine.privval import ValidatorKey, cons_address
 from host.chain.engine.solo import (
-    MempoolFull,
     SoloEngine,
     apply_updates,
     merkle_root,
@@ -147,10 +147,10 @@ def test_recheck_drops_txs_that_became_invalid(key):
 def test_each_tx_is_decoded_and_verified_once_from_mempool_to_commit(key, monkeypatch):
     # The engine's real flow: check_tx on arrival, a recheck of the rest after every commit,
     # then the block. The app remembers a verified tx until its block, so the work is done once.
-    from host.chain import txcodec
+    from host.chain import app as app_module
 
     calls = {"decode": 0, "verify": 0}
-    real_decode, real_verify = txcodec.decode, txcodec.verify
+    real_decode, real_verify = app_module.decode_signed_tx, app_module.verify
 
     def counted_decode(raw):
         calls["decode"] += 1
@@ -160,8 +160,8 @@ def test_each_tx_is_decoded_and_verified_once_from_mempool_to_commit(key, monkey
         calls["verify"] += 1
         return real_verify(pubkey, message, sig)
 
-    monkeypatch.setattr(txcodec, "decode", counted_decode)
-    monkeypatch.setattr(txcodec, "verify", counted_verify)
+    monkeypatch.setattr(app_module, "decode_signed_tx", counted_decode)
+    monkeypatch.setattr(app_module, "verify", counted_verify)
     engine = make_engine(None, key, block_interval=1, max_block_txs=5)
     engine.handshake()
     txs = [signed_transfer(account(k), n, account(3).address, 1) for n in range(1, 7)

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from host.bridge.transport import (
-    QOS_USB_PID,
-    QOS_USB_VID,
-    DeviceInfo,
-    ReportTransport,
-    TransportError,
-)
+from host.bridge.exceptions import TransportError
+from host.bridge.transport.base import QOS_USB_PID, QOS_USB_VID, DeviceInfo, ReportTransport
 
 PERMISSION_HINT = "permissions? install host/bridge/udev/51-qos.rules"
 

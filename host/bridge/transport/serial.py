@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from host.bridge.transport import (
-    QOS_USB_PID,
-    QOS_USB_VID,
-    DeviceInfo,
-    Transport,
-    TransportError,
-)
+from host.bridge.exceptions import TransportError
+from host.bridge.transport.base import QOS_USB_PID, QOS_USB_VID, DeviceInfo, Transport
 
 BAUDRATE = 115200  # ignored by USB-CDC and ptys, but pyserial wants one
 

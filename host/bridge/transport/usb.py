@@ -3,13 +3,8 @@ moving 64-byte reports (the same packets as HID, without the HID class driver)."
 
 from __future__ import annotations
 
-from host.bridge.transport import (
-    QOS_USB_PID,
-    QOS_USB_VID,
-    DeviceInfo,
-    ReportTransport,
-    TransportError,
-)
+from host.bridge.exceptions import TransportError
+from host.bridge.transport.base import QOS_USB_PID, QOS_USB_VID, DeviceInfo, ReportTransport
 
 VENDOR_CLASS = 0xFF
 PERMISSION_HINT = "permissions? install host/bridge/udev/51-qos.rules"

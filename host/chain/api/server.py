@@ -13,11 +13,16 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
 from host.chain.api.metrics import render_metrics
+from host.chain.engine.base import Engine, EngineUnavailable, MempoolFull
+
+if TYPE_CHECKING:
+    from host.chain.app import Application
+    from host.chain.engine.privval import ValidatorKey
 
 MAX_BODY = 1 << 20
 DEFAULT_WAIT = 30.0
@@ -174,8 +179,11 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
-def make_api(node: Any) -> web.Application:
-    api = Api(node)
+def make_api(
+    app: Application, engine: Engine, validator_key: ValidatorKey | None
+) -> web.Application:
+    """The REST API over ``app`` and ``engine``; ``validator_key`` signs QCP headers."""
+    api = Api(app, engine, validator_key)
     app = web.Application(client_max_size=MAX_BODY, middlewares=[_errors])
     for route in ROUTES:
         app.router.add_route(route.method, route.path, getattr(api, route.handler))
@@ -210,20 +218,12 @@ def _default(value: Any) -> Any:
 
 
 def parse_address(text: str, what: str = "address") -> bytes:
-    from host.core.keys import decode_address
+    from host.core import keys
 
-    if len(text) == 40:
-        try:
-            return bytes.fromhex(text)
-        except ValueError:
-            pass
-    for hrp in ("qosacc", "qosval"):
-        if text.startswith(hrp + "1"):
-            try:
-                return decode_address(text, hrp)
-            except Exception as exc:
-                raise ApiError(400, f"{what}: {exc}") from None
-    raise ApiError(400, f"{what}: {text!r} is not a qosacc1.../qosval1... address or 40 hex digits")
+    try:
+        return keys.parse_address(text)
+    except keys.AddressError as exc:
+        raise ApiError(400, f"{what}: {exc}") from None
 
 
 def parse_int(text: str | None, what: str, default: int | None = None, low: int = 0) -> int:
@@ -270,16 +270,12 @@ def parse_name(text: str) -> str:
 
 
 class Api:
-    def __init__(self, node: Any) -> None:
-        self.node = node
-
-    @property
-    def app(self) -> Any:
-        return self.node.app
-
-    @property
-    def engine(self) -> Any:
-        return self.node.engine
+    def __init__(
+        self, app: Application, engine: Engine, validator_key: ValidatorKey | None
+    ) -> None:
+        self.app = app
+        self.engine = engine
+        self.validator_key = validator_key
 
     # ---- queries ----------------------------------------------------------------------------
     def _query(self, request: web.Request, path: str, data: bytes = b"") -> web.Response:
@@ -360,7 +356,7 @@ class Api:
         from host.core import cbor
 
         height = parse_int(request.match_info["height"], "height", low=2)
-        key = getattr(self.node, "validator_key", None)
+        key = self.validator_key
         if key is None:
             raise ApiError(404, "this node has no validator key to sign headers with")
         block = self.engine.recorder.store.raw_block(height - 1)
@@ -394,8 +390,6 @@ class Api:
 
     # ---- txs ----------------------------------------------------------------------------------
     async def submit_tx(self, request: web.Request) -> web.Response:
-        from host.chain.engine.solo import MempoolFull
-
         raw = await _tx_body(request)
         wait = request.query.get("wait", "check")
         if wait not in ("check", "commit"):
@@ -405,7 +399,7 @@ class Api:
             result = await self.engine.broadcast(raw)
         except MempoolFull as exc:
             raise ApiError(503, str(exc)) from None
-        except RuntimeError as exc:  # the consensus engine's RPC is not answering
+        except EngineUnavailable as exc:
             raise ApiError(503, f"engine unavailable: {exc}") from None
         body = {
             "hash": result.tx_hash.hex(),
@@ -448,7 +442,7 @@ class Api:
     async def validators(self, request: web.Request) -> web.Response:
         try:
             return _json({"validators": await self.engine.validator_set()})
-        except RuntimeError as exc:
+        except EngineUnavailable as exc:
             raise ApiError(503, f"engine unavailable: {exc}") from None
 
     # ---- service routes -----------------------------------------------------------------------

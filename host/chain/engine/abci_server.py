@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from host.chain.engine.abci_proto import decode_uvarint, encode_uvarint, messages
-from host.chain.errors import CODES
 from host.chain.types import BlockInfo, Evidence, VoteInfo
+from host.core.errors import Code
 
 log = logging.getLogger("qos.abci")
 
@@ -243,7 +243,7 @@ class AbciServer:
         except Exception as exc:  # a bug must not take the mempool connection down
             log.exception("check_tx raised")
             return self.pb.abci.ResponseCheckTx(
-                code=CODES["internal"], log=f"internal error: {exc}", codespace="internal"
+                code=Code.INTERNAL, log=f"internal error: {exc}", codespace=Code.INTERNAL.label
             )
         return self.pb.abci.ResponseCheckTx(
             code=result.code,

@@ -20,24 +20,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from hashlib import sha256
 
+from host.chain.engine.base import MempoolFull
 from host.chain.engine.blockstore import BlockStore
+from host.chain.engine.mempool import Mempool
 from host.chain.engine.privval import ValidatorKey, cons_address
 from host.chain.engine.recorder import Recorder
-from host.chain.errors import CODES
 from host.chain.types import BlockInfo, TxResult, ValidatorUpdate, VoteInfo
 from host.core import cbor
+from host.core.errors import Code
 
 log = logging.getLogger("qos.solo")
 
 COMMIT_DOMAIN = "qos/commit/1"
 EMPTY_HASH = bytes(32)
-
-
-class MempoolFull(Exception):
-    """The node cannot take more txs right now; try again after the next block."""
 
 
 def merkle_root(items: list[bytes]) -> bytes:
@@ -87,44 +84,6 @@ def verify_commit(chain_id: str, header_bytes: bytes, commit: dict) -> bool:
         cons_address(s["pubkey"]) == s["address"] and verify(s["pubkey"], message, s["sig"])
         for s in sigs
     )
-
-
-class Mempool:
-    """Txs admitted by check_tx, in arrival order, unique by hash."""
-
-    def __init__(self, max_txs: int, max_bytes: int) -> None:
-        self.max_txs = max_txs
-        self.max_bytes = max_bytes
-        self.txs: OrderedDict[bytes, bytes] = OrderedDict()
-        self.size_bytes = 0
-
-    def __len__(self) -> int:
-        return len(self.txs)
-
-    def __contains__(self, tx_hash: bytes) -> bool:
-        return tx_hash in self.txs
-
-    def full_for(self, raw: bytes) -> bool:
-        return len(self.txs) >= self.max_txs or self.size_bytes + len(raw) > self.max_bytes
-
-    def add(self, tx_hash: bytes, raw: bytes) -> None:
-        self.txs[tx_hash] = raw
-        self.size_bytes += len(raw)
-
-    def remove(self, tx_hash: bytes) -> None:
-        raw = self.txs.pop(tx_hash, None)
-        if raw is not None:
-            self.size_bytes -= len(raw)
-
-    def reap(self, max_txs: int, max_bytes: int) -> list[bytes]:
-        out: list[bytes] = []
-        total = 0
-        for raw in self.txs.values():
-            if len(out) >= max_txs or total + len(raw) > max_bytes:
-                break
-            out.append(raw)
-            total += len(raw)
-        return out
 
 
 class SoloEngine:
@@ -358,10 +317,12 @@ class SoloEngine:
         tx_hash = sha256(raw).digest()
         if len(raw) > self.max_tx_bytes:
             self.recorder.rejected()
-            return _reject("tx_too_large", f"tx is {len(raw)} bytes > {self.max_tx_bytes}", tx_hash)
+            return TxResult.failed(
+                Code.TX_TOO_LARGE, f"tx is {len(raw)} bytes > {self.max_tx_bytes}", tx_hash
+            )
         if tx_hash in self.mempool:
             self.recorder.rejected()
-            return _reject("already_exists", "tx already in the mempool", tx_hash)
+            return TxResult.failed(Code.ALREADY_EXISTS, "tx already in the mempool", tx_hash)
         if self.mempool.full_for(raw):
             raise MempoolFull(f"mempool full ({len(self.mempool)} txs); retry after a block")
         result = self.app.check_tx(raw)
@@ -394,7 +355,3 @@ class SoloEngine:
             {"address": cons_address(v.pubkey).hex(), "pubkey": v.pubkey.hex(), "power": v.power}
             for v in self.validators
         ]
-
-
-def _reject(name: str, log_text: str, tx_hash: bytes) -> TxResult:
-    return TxResult(code=CODES[name], log=log_text, codespace=name, tx_hash=tx_hash)
