@@ -165,13 +165,12 @@ def reference_tree(tree: Path, workdir: Path) -> Path | None:
 
 
 def _transfer_tx(count: int) -> bytes:
-    from host.bridge.client import tx_to_bytes
     from host.core import keys
     from host.core import tx as txlib
 
     to = keys.Account.from_seed(keys.seed_from_mnemonic(MNEMONIC), 7, 1).address
     msgs = [txlib.transfer(to, 1000 + i) for i in range(count)]
-    return tx_to_bytes(txlib.Tx("qos-test", 2, 1, msgs, ""))
+    return txlib.Tx("qos-test", 2, 1, msgs, "").encode()
 
 
 def _wait_busy(debug: Any, busy: bool) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from host.chain.rest import NodeUnreachable
+from host.chain.rest import NodeError
 from host.cli import device, emu, fw, keys, qrng, query, relay, tx
 from host.cli.console import CommandError
 
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
-    except (CommandError, NodeUnreachable) as exc:
+    except (CommandError, NodeError) as exc:
         print(f"qos: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

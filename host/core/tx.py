@@ -9,7 +9,7 @@ tx the node accepts is one the device can show and sign, and the other way round
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NoReturn
 
@@ -98,7 +98,9 @@ DecodedSignedTx = tuple[dict[str, Any], bytes, bytes, bytes]  # tx, pubkey, sig,
 #   a3 62 "tx" (_SIGNED_HEAD) | the encoded tx | 63 "sig" 58 40 <64 bytes> 66 "pubkey" 58 20
 #   <32 bytes> (_SIGNED_TAIL bytes), so the tx's encoding is the input minus those two ends.
 _SIGNED_HEAD = b"\xa3\x62tx"
-_SIGNED_TAIL = len(b"\x63sig\x58\x40") + 64 + len(b"\x66pubkey\x58\x20") + 32
+_SIG_HEAD = b"\x63sig\x58\x40"  # "sig": a 64-byte string follows
+_PUBKEY_HEAD = b"\x66pubkey\x58\x20"  # "pubkey": a 32-byte string follows
+_SIGNED_TAIL = len(_SIG_HEAD) + 64 + len(_PUBKEY_HEAD) + 32
 
 
 # ------------------------------------------------------------------ validation
@@ -466,37 +468,56 @@ def qcp_relay(packet: dict[str, Any], proof: bytes, header: bytes) -> dict[str, 
 
 @dataclass(frozen=True)
 class Tx:
+    """A transaction checked against the schema and encoded once, when it is made: encode() and
+    sign_bytes() hand out that one encoding (the sign bytes are its prefix plus it)."""
+
     chain: str
     nonce: int
     fee: int
     msgs: tuple[dict[str, Any], ...]
     memo: str = ""
+    _encoded: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "msgs", tuple(self.msgs))
-        check_tx(self.to_cbor_obj())
-        size = len(self.encode())
-        if size > MAX_TX_BYTES:
-            raise TxError(Code.TX_TOO_LARGE, f"tx: {size} bytes, more than {MAX_TX_BYTES}")
+        obj = self.to_cbor_obj()
+        check_tx(obj)
+        encoded = cbor.dumps(obj)
+        if len(encoded) > MAX_TX_BYTES:
+            raise TxError(Code.TX_TOO_LARGE, f"tx: {len(encoded)} bytes, more than {MAX_TX_BYTES}")
+        object.__setattr__(self, "_encoded", encoded)
+
+    @classmethod
+    def _checked(cls, obj: dict[str, Any], encoded: bytes) -> Tx:
+        """A Tx from a map the strict decoder accepted and checked, and the bytes it came from
+        (det-CBOR has one encoding, so they are the Tx's encoding): nothing is done twice."""
+        tx = object.__new__(cls)
+        for name in ("chain", "nonce", "fee", "memo"):
+            object.__setattr__(tx, name, obj[name])
+        object.__setattr__(tx, "msgs", tuple(obj["msgs"]))
+        object.__setattr__(tx, "_encoded", encoded)
+        return tx
 
     def to_cbor_obj(self) -> dict[str, Any]:
         return {"chain": self.chain, "nonce": self.nonce, "fee": self.fee,
                 "msgs": list(self.msgs), "memo": self.memo}
 
     def encode(self) -> bytes:
-        return cbor.dumps(self.to_cbor_obj())
+        return self._encoded
 
     def sign_bytes(self) -> bytes:
-        return sign_bytes(self.to_cbor_obj())
+        return _sign_bytes_head(self.chain) + self._encoded
 
     @classmethod
-    def from_cbor_obj(cls, obj: Any, path: str = "tx") -> Tx:
-        check_tx(obj, path)
-        return cls(obj["chain"], obj["nonce"], obj["fee"], tuple(obj["msgs"]), obj["memo"])
+    def from_cbor_obj(cls, obj: Any) -> Tx:
+        """A Tx from a decoded map (a JSON file, say): checked and encoded once, by Tx()."""
+        if not isinstance(obj, dict) or obj.keys() != _TX_KEYS:
+            check_tx(obj)  # raises, naming the missing or unexpected key
+        return cls(obj["chain"], obj["nonce"], obj["fee"], obj["msgs"], obj["memo"])
 
     @classmethod
-    def decode(cls, data: bytes) -> Tx:
-        return cls.from_cbor_obj(decode_tx(data))
+    def decode(cls, data: bytes | bytearray | memoryview) -> Tx:
+        return cls._checked(decode_tx(data), bytes(data))
 
 
 @dataclass(frozen=True)
@@ -512,15 +533,15 @@ class SignedTx:
         return {"tx": self.tx.to_cbor_obj(), "pubkey": self.pubkey, "sig": self.sig}
 
     def encode(self) -> bytes:
-        return cbor.dumps(self.to_cbor_obj())
+        """The deterministic encoding, assembled around the tx's own (see _SIGNED_HEAD)."""
+        return _SIGNED_HEAD + self.tx.encode() + _SIG_HEAD + self.sig + _PUBKEY_HEAD + self.pubkey
 
     @classmethod
     def decode(cls, raw: bytes) -> SignedTx:
         """Strict, as decode_signed_tx; any flaw raises TxError."""
         tx, pubkey, sig = _decode_envelope(raw)
-        # Tx() checks the schema again: the price of a frozen object, paid off the node's path.
-        return cls(Tx(tx["chain"], tx["nonce"], tx["fee"], tuple(tx["msgs"]), tx["memo"]),
-                   pubkey, sig)
+        encoded = bytes(raw)[len(_SIGNED_HEAD) : -_SIGNED_TAIL]
+        return cls(Tx._checked(tx, encoded), pubkey, sig)
 
     @property
     def signer(self) -> bytes:

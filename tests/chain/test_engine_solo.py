@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from hashlib import sha256
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from host.chain.engine.solo import (
     verify_commit,
 )
 from host.chain.genesis import Genesis, GenesisAccount, GenesisValidator
+from host.chain.rest import BlockingNodeClient, NodeUnreachable
 from host.chain.types import ValidatorUpdate
 from host.core import cbor
 from host.core.keys import Account
@@ -286,21 +286,6 @@ def test_replay_after_a_crash_between_block_store_and_app_commit(tmp_path, key):
     assert reopened.produce_block() == height + 1
 
 
-def _get(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=10) as resp:
-        return json.loads(resp.read())
-
-
-def _post_tx(url: str, raw: bytes) -> int:
-    request = urllib.request.Request(url + "/txs", data=raw, method="POST")
-    request.add_header("Content-Type", "application/cbor")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as resp:
-            return resp.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-
-
 def _free_port() -> int:
     import socket
 
@@ -317,16 +302,16 @@ def _start_qosd(home: Path) -> subprocess.Popen:
     )
 
 
-def _wait_status(url: str, proc: subprocess.Popen, min_height: int = 0) -> dict:
+def _wait_status(node: BlockingNodeClient, proc: subprocess.Popen, min_height: int = 0) -> dict:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"qosd exited: {proc.stderr.read().decode()[-2000:]}")
         try:
-            status = _get(url + "/status")
+            status = node.status()
             if status["height"] >= min_height:
                 return status
-        except OSError:
+        except NodeUnreachable:
             pass
         time.sleep(0.1)
     raise AssertionError("qosd did not come up")
@@ -341,15 +326,16 @@ def test_kill_9_restarts_at_the_last_committed_height_with_the_same_app_hash(tmp
     assert qosd(["init", "--home", str(home), "--chain-id", CHAIN, "--block-interval", "0.2",
                  "--api", f"127.0.0.1:{port}", "--account",
                  f"{funded.address_string}={10**6 * QOS}"]) == 0
-    url = f"http://127.0.0.1:{port}"
+    node = BlockingNodeClient(f"http://127.0.0.1:{port}")
     nonce = 0
     for round_ in range(3):
         proc = _start_qosd(home)
         try:
-            status = _wait_status(url, proc)
+            status = _wait_status(node, proc)
             for _ in range(40):  # keep txs flowing so the kill lands mid-work
                 nonce += 1
-                code = _post_tx(url, signed_transfer(funded, nonce, account(1).address, 1))
+                raw = signed_transfer(funded, nonce, account(1).address, 1)
+                code, _ = node.submit(raw, wait="check")
                 if code != 202:
                     nonce -= 1
             time.sleep(0.3 + 0.17 * round_)
@@ -363,16 +349,17 @@ def test_kill_9_restarts_at_the_last_committed_height_with_the_same_app_hash(tmp
         assert info.last_height >= status["height"]
         proc = _start_qosd(home)
         try:
-            after = _wait_status(url, proc)
+            after = _wait_status(node, proc)
             assert after["height"] >= info.last_height
-            block = _get(f"{url}/blocks/{info.last_height}")
+            block = node.get(f"/blocks/{info.last_height}")[1]
             assert block["app_hash"] == info.last_app_hash.hex()
-            later = _wait_status(url, proc, info.last_height + 2)  # and the chain goes on
+            later = _wait_status(node, proc, info.last_height + 2)  # and the chain goes on
             assert later["height"] >= info.last_height + 2
-            nonce = _get(f"{url}/accounts/{funded.address_string}")["value"]["nonce"]
+            nonce = node.next_nonce(funded.address) - 1
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait()
+    node.close()
     # no tx was committed twice and every committed block links to its parent
     store = BlockStore(home / "data" / "blocks.db")
     previous = bytes(32)

@@ -19,6 +19,7 @@ from aiohttp import WSMsgType, web
 
 from host.chain.api.metrics import render_metrics
 from host.chain.engine.base import Engine, EngineUnavailable, MempoolFull
+from host.core.errors import Code
 
 if TYPE_CHECKING:
     from host.chain.app import Application
@@ -34,6 +35,11 @@ class ApiError(Exception):
         super().__init__(message)
         self.status = status
         self.extra = extra
+
+
+def http_status(code: int) -> int:
+    """The HTTP status of a refused query or tx, from its result code: the one mapping."""
+    return 404 if code == Code.NOT_FOUND else 400
 
 
 @dataclass(frozen=True)
@@ -294,8 +300,8 @@ class Api:
             body["proof_app_hash_in_block"] = result.height + 1
         if result.code == 0:
             return _json(body)
-        status = 404 if result.codespace == "not_found" else 400
-        return _json({"error": result.log, "codespace": result.codespace, **body}, status)
+        error = {"error": result.log, "codespace": result.codespace, **body}
+        return _json(error, http_status(result.code))
 
     async def status(self, request: web.Request) -> web.Response:
         return _json(self.engine.status())
@@ -353,7 +359,7 @@ class Api:
         return self._query(request, "qcp/out", cbor.dumps([chain, seq]))
 
     async def qcp_header(self, request: web.Request) -> web.Response:
-        from host.core import cbor
+        from host.chain.x.qcp.module import encode_header, header_sign_bytes
 
         height = parse_int(request.match_info["height"], "height", low=2)
         key = self.validator_key
@@ -364,16 +370,11 @@ class Api:
             raise ApiError(404, f"height {height - 1} is not committed here")
         chain = self.app.info().chain_id
         app_hash = block["app_hash"]
-        sig = key.sign(cbor.dumps(["qos/qcp-header/1", chain, height, app_hash]))
-        header = {
-            "chain": chain,
-            "height": height,
-            "app_hash": app_hash,
-            "sigs": [[key.pubkey, sig]],
-        }
+        sig = key.sign(header_sign_bytes(chain, height, app_hash))
+        header = encode_header(chain, height, app_hash, [(key.pubkey, sig)])
         return _json(
             {
-                "header": cbor.dumps(header).hex(),
+                "header": header.hex(),
                 "chain": chain,
                 "height": height,
                 "app_hash": app_hash.hex(),
@@ -408,7 +409,8 @@ class Api:
             "log": result.log,
         }
         if result.code != 0:
-            raise ApiError(400, f"tx rejected: {result.codespace}: {result.log}", **body)
+            rejected = f"tx rejected: {result.codespace}: {result.log}"
+            raise ApiError(http_status(result.code), rejected, **body)
         if wait == "check":
             return _json({**body, "status": "accepted"}, 202)
         committed = await self.engine.recorder.wait_for_tx(result.tx_hash, timeout)

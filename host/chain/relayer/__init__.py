@@ -1,1 +1,1 @@
-"""The QCP relayer (service.py): carries packets between two QOS chains."""
+"""The QCP relayer: relay.py builds and checks one relay, service.py runs both directions."""
