@@ -3,8 +3,9 @@
 Two parts, both on the compiled firmware tree the emulator runs (.mpy, 192 KB heap):
 - the curve tables: what preparing them allocates (garbage included, with the GC off) and keeps,
   against the reference of building them from scratch, as the firmware did at boot before the
-  tables shipped as constants (crypto/_comb_build.py is that construction); both are measured on
-  a second preparation, so growth of the interpreter's shared string pool is not counted;
+  tables shipped as constants (firmware/tools/comb_build.py is that construction); both are
+  measured on a second preparation, so growth of the interpreter's shared string pool is not
+  counted;
 - the emulator's heap through the debug link (`debug_state`, after a gc.collect()) in the states
   the device spends its time in: idle with no wallet, unlocked, and a 16-message sign_tx waiting
   for the user's confirmation (the tx decoder, the tx and its pages all loaded).
@@ -33,7 +34,7 @@ SIGN_MESSAGES = 16
 # The last commit whose firmware built the curve tables at boot.
 REFERENCE_COMMIT = "1d232d2"
 
-# Prepares the tables (MODE "load": the shipped constants, keys.prepare(); MODE "build": built from
+# Prepares the tables (MODE "load": the shipped constants are imported; MODE "build": built from
 # scratch, the reference) after the key code is loaded. With LEAVE >= 0, ballast blocks first
 # take all but LEAVE bytes of the free heap (-1: no ballast; -2: no ballast and the GC off, so the
 # figure is everything allocated); prints "MemoryError", or "ok" and the bytes kept (allocated).
@@ -42,10 +43,12 @@ import gc
 from crypto import keys, secp256k1, ed25519
 MODE, LEAVE = %r, %d
 if MODE == "build":
-    from crypto import _comb_build
-    prepare = lambda: (_comb_build.ed25519_table(), _comb_build.secp256k1_table())
+    import comb_build
+    prepare = lambda: (comb_build.ed25519_table(), comb_build.secp256k1_table())
 else:
-    prepare = keys.prepare
+    def prepare():
+        from crypto import _table_ed25519, _table_secp256k1
+        return _table_ed25519.TABLE, _table_secp256k1.TABLE
 ballast = []
 size = 65536
 while LEAVE >= 0 and size >= 16:
@@ -84,7 +87,8 @@ else:
 
 def _prepare_leaving(tree: Path, mode: str, leave: int) -> int | None:
     """Bytes kept if preparing the tables works with only ``leave`` bytes free, else None."""
-    out = micropython.run(_TABLES_CODE % (mode, leave), extra_path=[tree]).split()
+    code = _TABLES_CODE % (mode, leave)
+    out = micropython.run(code, extra_path=[tree, micropython.TOOLS_DIR]).split()
     return None if out[0] == "MemoryError" else int(out[1])
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE_DIR = REPO_ROOT / "firmware"
+TOOLS_DIR = FIRMWARE_DIR / "tools"  # generators run under MicroPython on a host, never shipped
 BOARD_HEAP = "192K"
 
 
