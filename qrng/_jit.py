@@ -9,19 +9,16 @@ fallback below is only for reading and debugging the loops (slow, and written fo
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from typing import Any
 
-try:
-    import numba
-
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - numba is a declared dependency
-    numba = None
-    HAVE_NUMBA = False
+HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 
 
 def kernel(func: Callable[..., Any]) -> Callable[..., Any]:
     if HAVE_NUMBA:
+        import numba
+
         return numba.njit(cache=True, nogil=True)(func)
     return func

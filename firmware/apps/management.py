@@ -122,7 +122,9 @@ def change_pin(dev, params):
 
 def wipe(dev, params):
     common.allow_only(params, ())
-    lines = ["Erase the wallet", "from this device?", "", "Only the recovery", "words bring it back."]
+    lines = [
+        "Erase the wallet", "from this device?", "", "Only the recovery", "words bring it back."
+    ]
     if not layouts.confirm(dev, "Wipe", lines, "wipe"):
         dev.home()
         raise errors.cancelled()

@@ -133,7 +133,8 @@ def indexes_of(words):
             run = _run_of(key)
             where = _position(_run_bytes(f, run), key) if key.isalpha() else -1
             if where < 0:
-                raise ValueError("word %d ('%s') is not in the BIP39 English list" % (pos + 1, word))
+                raise ValueError("word %d ('%s') is not in the BIP39 English list"
+                                 % (pos + 1, word))
             found.append(run * _RUN + where)
     return found
 

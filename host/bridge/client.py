@@ -234,7 +234,7 @@ class Client:
         return result.get("data", b"") if isinstance(result, dict) else b""
 
     def get_info(self) -> dict[str, Any]:
-        return self.call("get_info")
+        return reply_map(self.call("get_info"), "get_info")
 
     # -- creating a wallet
 
@@ -402,6 +402,13 @@ def message_sign_bytes(chain: str, message: bytes) -> bytes:
     from host.core import tx as txlib
 
     return txlib.message_sign_bytes(chain, message)
+
+
+def reply_map(result: Any, what: str) -> dict[str, Any]:
+    """A reply's result that must be a map (decoded CBOR is untyped until checked)."""
+    if not isinstance(result, dict):
+        raise BadReply(f"{what}: the reply is not a map: {result!r}")
+    return result
 
 
 def _bytes32(result: Any, key: str) -> bytes:

@@ -21,6 +21,7 @@ import fnmatch
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from host.bridge.client import Client, default_path
 from host.bridge.exceptions import DeviceError, TransportError
@@ -82,7 +83,7 @@ class Bridge:
         return app
 
     @web.middleware
-    async def guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if not host_allowed(request.host):
             return web.json_response({"error": "host not allowed"}, status=403)
         origin = request.headers.get("Origin")

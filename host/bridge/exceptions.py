@@ -119,6 +119,7 @@ class SetupCheckFailed(Exception):
 def device_error(error: Any) -> DeviceError:
     if not isinstance(error, dict) or not isinstance(error.get("code"), int):
         return InternalError(-32603, f"malformed error reply: {error!r}")
-    code = error["code"]
-    message = error.get("message") if isinstance(error.get("message"), str) else "error"
+    code: int = error["code"]
+    text = error.get("message")
+    message = text if isinstance(text, str) else "error"
     return ERROR_CLASSES.get(code, DeviceError)(code, message, error.get("data"))

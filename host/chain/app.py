@@ -191,7 +191,7 @@ class Application:
             # CometBFT calls InitChain again if the node restarts before block 1: same genesis,
             # same answer; anything else is an error.
             if self.store.height == 0 and self.store.get(K_GENESIS_HASH) == digest:
-                stored = cbor2.loads(self.store.get(K_GENESIS_VALIDATORS))
+                stored = cbor2.loads(self._required(K_GENESIS_VALIDATORS))
                 return InitResult(self.store.root, [ValidatorUpdate(pk, p) for pk, p in stored])
             raise RuntimeError(f"chain already initialised (height {self.store.height})")
         params = genesis.full_params()
@@ -335,11 +335,20 @@ class Application:
         self.store.close()
 
     # ---- internals -------------------------------------------------------------------------
+    def _required(self, key: bytes) -> bytes:
+        raw = self.store.get(key)
+        if raw is None:
+            raise RuntimeError(f"the state has no {key!r}: the store is damaged")
+        return raw
+
     def _query_ctx(self, height: int) -> Ctx:
         if height == self.store.height:
             reader: Any = self.store
         else:
-            reader = _TreeReader(self.store.tree(), self.store.root_at(height))
+            root = self.store.root_at(height)
+            if root is None:  # query() answers not_found before it gets here
+                raise RuntimeError(f"no state root at height {height}")
+            reader = _TreeReader(self.store.tree(), root)
         return Ctx(CacheKV(reader), chain_id=self.chain_id, height=height, time=0.0,
                    params=self.params, genesis_time=self.genesis_time)
 

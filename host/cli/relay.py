@@ -7,7 +7,8 @@ import asyncio
 import logging
 import sys
 
-from host.chain.relayer.service import DEFAULT_FEE, MAX_BATCH, Relayer, RelayError, log
+from host.chain.relayer.relay import DEFAULT_FEE, RelayError
+from host.chain.relayer.service import MAX_BATCH, Relayer, log
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -62,7 +62,7 @@ def tx_transfer(args: argparse.Namespace) -> int:
 
     try:
         msg = txlib.transfer(args.to, parse_units(args.amount))
-    except (ValueError, txlib.TxError) as exc:
+    except ValueError as exc:  # TxError and AddressError are ValueErrors
         raise CommandError(str(exc)) from None
     return _send(args, [msg])
 
@@ -109,7 +109,7 @@ def message_from_json(doc: object) -> dict:
                 value = bytes.fromhex(value)
             elif kind == txlib.PAYLOAD:
                 value = message_from_json(value)
-        except (ValueError, TypeError, txlib.TxError) as exc:
+        except (ValueError, TypeError) as exc:
             raise CommandError(f"{doc['type']}.{name}: {exc}") from None
         msg[name] = value
     extra = set(doc) - {"type"} - {n for n, _ in txlib.MESSAGES[doc["type"]]}

@@ -9,6 +9,7 @@ tx the node accepts is one the device can show and sign, and the other way round
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NoReturn
@@ -34,6 +35,7 @@ ADDR, VALADDR, AMOUNT, AMOUNT0, POSITIVE, NAME, BOOL, KEY32, HASH32 = range(9)
 MONIKER, COMMISSION, CHAIN, TEXT, BLOB, PAYLOAD, PACKET, MSGS = range(9, 17)
 
 Fields = tuple[tuple[str, int], ...]
+Msg = dict[str, Any]  # a message (or a tx, packet or payload) as decoded CBOR: field -> value
 
 TX_FIELDS: Fields = (
     ("chain", CHAIN), ("nonce", POSITIVE), ("fee", AMOUNT0), ("msgs", MSGS), ("memo", TEXT),
@@ -92,7 +94,7 @@ _CHAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 
 SIGNED_FIELDS = ("tx", "pubkey", "sig")
-DecodedSignedTx = tuple[dict[str, Any], bytes, bytes, bytes]  # tx, pubkey, sig, sign bytes
+DecodedSignedTx = tuple[Msg, bytes, bytes, bytes]  # tx, pubkey, sig, sign bytes
 
 # A valid SignedTx in deterministic CBOR is, byte for byte (keys in canonical order):
 #   a3 62 "tx" (_SIGNED_HEAD) | the encoded tx | 63 "sig" 58 40 <64 bytes> 66 "pubkey" 58 20
@@ -106,9 +108,9 @@ _SIGNED_TAIL = len(_SIG_HEAD) + 64 + len(_PUBKEY_HEAD) + 32
 # ------------------------------------------------------------------ validation
 
 
-def decode_tx(data: bytes | bytearray | memoryview) -> dict[str, Any]:
+def decode_tx(data: bytes | bytearray | memoryview) -> Msg:
     """Strictly decodes an encoded Tx and checks it against the schema."""
-    tx = _load(data, "tx", MAX_TX_BYTES)
+    tx: Msg = _load(data, "tx", MAX_TX_BYTES)
     check_tx(tx)
     return tx
 
@@ -137,7 +139,7 @@ def _load(data: Any, path: str, limit: int) -> Any:
         raise TxError(Code.BAD_ENCODING, f"{path}: {exc}") from exc
 
 
-def _decode_envelope(raw: Any) -> tuple[dict[str, Any], bytes, bytes]:
+def _decode_envelope(raw: Any) -> tuple[Msg, bytes, bytes]:
     obj = _load(raw, "signed_tx", MAX_SIGNED_TX_BYTES)
     if not isinstance(obj, dict):
         _fail("signed_tx", "must be a map")
@@ -170,7 +172,7 @@ def _fail(path: str, what: str, code: Code = Code.BAD_ENCODING) -> NoReturn:
 
 
 def _check_keys(
-    obj: Any, fields: Fields, path: str, skip: str | None, keys: frozenset | None = None
+    obj: Any, fields: Fields, path: str, skip: str | None, keys: frozenset[str] | None = None
 ) -> None:
     # ``keys`` (every field name, plus skip) lets a map with exactly those keys pass in one set
     # comparison; any other map takes the walk below, which finds the first flaw to report.
@@ -189,7 +191,7 @@ def _check_keys(
 
 def _check_map(
     obj: Any, fields: Fields, path: str, chain: Any, skip: str | None = None,
-    keys: frozenset | None = None,
+    keys: frozenset[str] | None = None,
 ) -> None:
     _check_keys(obj, fields, path, skip, keys)
     for name, kind in fields:
@@ -269,15 +271,18 @@ def _utf8_len(text: str) -> int:
         return MAX_MEMO + 1
 
 
-def _int_in(low: int, high: int) -> Any:
+ValueCheck = Callable[[Any], bool]
+
+
+def _int_in(low: int, high: int) -> ValueCheck:
     return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
 
 
-def _bytes_of(low: int, high: int) -> Any:
+def _bytes_of(low: int, high: int) -> ValueCheck:
     return lambda v: isinstance(v, bytes) and low <= len(v) <= high
 
 
-def _text_of(low: int, high: int, chars: frozenset[str]) -> Any:
+def _text_of(low: int, high: int, chars: frozenset[str]) -> ValueCheck:
     # issuperset walks the string in C: the same test as "every character is in chars"
     return lambda v: isinstance(v, str) and low <= len(v) <= high and chars.issuperset(v)
 
@@ -287,7 +292,7 @@ _PRINTABLE_ASCII = frozenset(chr(c) for c in range(0x20, 0x7F))
 _name_chars_ok = _text_of(1, 8, _NAME_CHARS)
 
 # One predicate per scalar field kind (the composite kinds MSGS, PAYLOAD, PACKET are walked).
-_VALUE_OK: dict[int, Any] = {
+_VALUE_OK: dict[int, ValueCheck] = {
     ADDR: _bytes_of(20, 20),
     VALADDR: _bytes_of(20, 20),
     KEY32: _bytes_of(32, 32),
@@ -319,7 +324,7 @@ def _sign_bytes_head(chain: str) -> bytes:
     return b"\x83" + cbor.dumps([TX_DOMAIN, chain])[1:]  # drop the 2-item head 0x82
 
 
-def sign_bytes(tx: dict[str, Any]) -> bytes:
+def sign_bytes(tx: Msg) -> bytes:
     check_tx(tx)
     return cbor.dumps([TX_DOMAIN, tx["chain"], tx])
 
@@ -360,7 +365,7 @@ def parse_amount(text: str) -> int:
 # ------------------------------------------------------------------ message builders
 
 
-def _msg(kind: str, **fields: Any) -> dict[str, Any]:
+def _msg(kind: str, **fields: Any) -> Msg:
     """Builds a message and checks its own fields (relations to the tx chain wait for the Tx)."""
     msg = {"type": kind, **fields}
     for name, field_kind in MESSAGES[kind]:
@@ -369,97 +374,97 @@ def _msg(kind: str, **fields: Any) -> dict[str, Any]:
     return msg
 
 
-def transfer(to: bytes | str, amount: int) -> dict[str, Any]:
+def transfer(to: bytes | str, amount: int) -> Msg:
     return _msg("bank/transfer", to=address_bytes(to), amount=amount)
 
 
-def qsc_create(name: str, banker: bytes | str, supply_cap: int) -> dict[str, Any]:
+def qsc_create(name: str, banker: bytes | str, supply_cap: int) -> Msg:
     return _msg("qsc/create", name=name, banker=address_bytes(banker), supply_cap=supply_cap)
 
 
-def qsc_issue(name: str, to: bytes | str, amount: int) -> dict[str, Any]:
+def qsc_issue(name: str, to: bytes | str, amount: int) -> Msg:
     return _msg("qsc/issue", name=name, to=address_bytes(to), amount=amount)
 
 
-def qsc_transfer(name: str, to: bytes | str, amount: int) -> dict[str, Any]:
+def qsc_transfer(name: str, to: bytes | str, amount: int) -> Msg:
     return _msg("qsc/transfer", name=name, to=address_bytes(to), amount=amount)
 
 
-def qsc_approve(name: str, spender: bytes | str, amount: int) -> dict[str, Any]:
+def qsc_approve(name: str, spender: bytes | str, amount: int) -> Msg:
     return _msg("qsc/approve", name=name, spender=address_bytes(spender), amount=amount)
 
 
 def qsc_transfer_from(
     name: str, owner: bytes | str, to: bytes | str, amount: int
-) -> dict[str, Any]:
+) -> Msg:
     return _msg("qsc/transfer_from", name=name, owner=address_bytes(owner),
                 to=address_bytes(to), amount=amount)
 
 
-def qsc_freeze(name: str, account: bytes | str, amount: int) -> dict[str, Any]:
+def qsc_freeze(name: str, account: bytes | str, amount: int) -> Msg:
     return _msg("qsc/freeze", name=name, account=address_bytes(account), amount=amount)
 
 
-def qsc_unfreeze(name: str, account: bytes | str, amount: int) -> dict[str, Any]:
+def qsc_unfreeze(name: str, account: bytes | str, amount: int) -> Msg:
     return _msg("qsc/unfreeze", name=name, account=address_bytes(account), amount=amount)
 
 
-def qsc_pause(name: str, paused: bool) -> dict[str, Any]:
+def qsc_pause(name: str, paused: bool) -> Msg:
     return _msg("qsc/pause", name=name, paused=paused)
 
 
 def create_validator(
     cons_pubkey: bytes, moniker: str, commission: int, self_bond: int
-) -> dict[str, Any]:
+) -> Msg:
     return _msg("staking/create_validator", cons_pubkey=cons_pubkey, moniker=moniker,
                 commission=commission, self_bond=self_bond)
 
 
-def edit_validator(moniker: str, commission: int) -> dict[str, Any]:
+def edit_validator(moniker: str, commission: int) -> Msg:
     return _msg("staking/edit_validator", moniker=moniker, commission=commission)
 
 
-def delegate(validator: bytes | str, amount: int) -> dict[str, Any]:
+def delegate(validator: bytes | str, amount: int) -> Msg:
     return _msg("staking/delegate", validator=address_bytes(validator, VALIDATOR_HRP),
                 amount=amount)
 
 
-def unbond(validator: bytes | str, amount: int) -> dict[str, Any]:
+def unbond(validator: bytes | str, amount: int) -> Msg:
     return _msg("staking/unbond", validator=address_bytes(validator, VALIDATOR_HRP),
                 amount=amount)
 
 
-def renew(validator: bytes | str) -> dict[str, Any]:
+def renew(validator: bytes | str) -> Msg:
     return _msg("staking/renew", validator=address_bytes(validator, VALIDATOR_HRP))
 
 
-def vote_remove(validator: bytes | str) -> dict[str, Any]:
+def vote_remove(validator: bytes | str) -> Msg:
     return _msg("staking/vote_remove", validator=address_bytes(validator, VALIDATOR_HRP))
 
 
-def register_identity(profile_hash: bytes) -> dict[str, Any]:
+def register_identity(profile_hash: bytes) -> Msg:
     return _msg("identity/register", profile_hash=profile_hash)
 
 
-def qcp_send(to_chain: str, payload: dict[str, Any]) -> dict[str, Any]:
+def qcp_send(to_chain: str, payload: Msg) -> Msg:
     return _msg("qcp/send", to_chain=to_chain, payload=payload)
 
 
 def qcp_packet(
     from_chain: str, to_chain: str, seq: int, height: int, sender: bytes | str,
-    payload: dict[str, Any],
-) -> dict[str, Any]:
+    payload: Msg,
+) -> Msg:
     return {"from_chain": from_chain, "to_chain": to_chain, "seq": seq, "height": height,
             "sender": address_bytes(sender), "payload": payload}
 
 
-def qcp_result(seq: int, ok: bool, log: str = "") -> dict[str, Any]:
+def qcp_result(seq: int, ok: bool, log: str = "") -> Msg:
     result = {"type": RESULT_TYPE, "seq": seq, "ok": ok, "log": log}
     _check_map(result, RESULT_FIELDS, RESULT_TYPE, None, "type")
     return result
 
 
-def qcp_relay(packet: dict[str, Any], proof: bytes, header: bytes) -> dict[str, Any]:
+def qcp_relay(packet: Msg, proof: bytes, header: bytes) -> Msg:
     return _msg("qcp/relay", packet=packet, proof=proof, header=header)
 
 
@@ -474,7 +479,7 @@ class Tx:
     chain: str
     nonce: int
     fee: int
-    msgs: tuple[dict[str, Any], ...]
+    msgs: tuple[Msg, ...]
     memo: str = ""
     _encoded: bytes = field(init=False, repr=False, compare=False)
 
@@ -488,7 +493,7 @@ class Tx:
         object.__setattr__(self, "_encoded", encoded)
 
     @classmethod
-    def _checked(cls, obj: dict[str, Any], encoded: bytes) -> Tx:
+    def _checked(cls, obj: Msg, encoded: bytes) -> Tx:
         """A Tx from a map the strict decoder accepted and checked, and the bytes it came from
         (det-CBOR has one encoding, so they are the Tx's encoding): nothing is done twice."""
         tx = object.__new__(cls)
@@ -498,7 +503,7 @@ class Tx:
         object.__setattr__(tx, "_encoded", encoded)
         return tx
 
-    def to_cbor_obj(self) -> dict[str, Any]:
+    def to_cbor_obj(self) -> Msg:
         return {"chain": self.chain, "nonce": self.nonce, "fee": self.fee,
                 "msgs": list(self.msgs), "memo": self.memo}
 
@@ -529,7 +534,7 @@ class SignedTx:
     def __post_init__(self) -> None:
         _check_signature_fields(self.pubkey, self.sig)
 
-    def to_cbor_obj(self) -> dict[str, Any]:
+    def to_cbor_obj(self) -> Msg:
         return {"tx": self.tx.to_cbor_obj(), "pubkey": self.pubkey, "sig": self.sig}
 
     def encode(self) -> bytes:

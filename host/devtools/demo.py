@@ -148,7 +148,7 @@ def run() -> int:
 
             console.print("\n[bold]4. sign a transfer on the device[/] (every page confirmed)")
             tx = txlib.Tx(
-                CHAIN_ID, 1, FEE_UNITS, [txlib.transfer(recipient, TRANSFER_UNITS)], "demo"
+                CHAIN_ID, 1, FEE_UNITS, (txlib.transfer(recipient, TRANSFER_UNITS),), "demo"
             )
             signature = user.run(lambda: device.sign_tx(tx), always("confirm"))
             signed = txlib.SignedTx(tx, signature.pubkey, signature.sig)

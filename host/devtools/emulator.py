@@ -216,7 +216,7 @@ def render_png(fb: bytes, path: Path, scale: int = 4) -> None:
 
     img = Image.new("1", (SCREEN_W, SCREEN_H))
     img.putdata([1 if p else 0 for row in pixels(fb) for p in row])
-    img = img.resize((SCREEN_W * scale, SCREEN_H * scale), Image.NEAREST)
+    img = img.resize((SCREEN_W * scale, SCREEN_H * scale), Image.Resampling.NEAREST)
     img.save(path, format="PNG")
 
 

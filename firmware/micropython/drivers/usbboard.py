@@ -2,11 +2,10 @@
 # same stream the REPL uses when the app is not running), two push buttons to ground with the
 # internal pull-ups, an SSD1306 on I2C, and storage in /qos on the port's own LittleFS.
 # A board module gives the pins and builds the I2C bus; see its README for the wiring.
+import micropython
 import select
 import sys
 import time
-
-import micropython
 from machine import Pin
 
 from wire.link import Link

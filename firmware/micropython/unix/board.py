@@ -6,10 +6,9 @@
 import select
 import socket
 import sys
-
 import vfs
-from flashdev import FileFlash
 
+from flashdev import FileFlash
 from wire import framing
 from wire.link import Link
 

@@ -20,7 +20,8 @@ class FileFlash:
         if size == 0:
             self._format_image()
         elif size != block_size * blocks:
-            raise OSError("flash image %s has %d bytes, expected %d" % (path, size, block_size * blocks))
+            expected = block_size * blocks
+            raise OSError("flash image %s has %d bytes, expected %d" % (path, size, expected))
         self.f = open(path, "r+b")
 
     def _format_image(self):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
+from aiohttp.typedefs import Handler
 
 from host.chain.api.metrics import render_metrics
 from host.chain.engine.base import Engine, EngineUnavailable, MempoolFull
@@ -190,14 +191,14 @@ def make_api(
 ) -> web.Application:
     """The REST API over ``app`` and ``engine``; ``validator_key`` signs QCP headers."""
     api = Api(app, engine, validator_key)
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[_errors])
+    web_app = web.Application(client_max_size=MAX_BODY, middlewares=[_errors])
     for route in ROUTES:
-        app.router.add_route(route.method, route.path, getattr(api, route.handler))
-    return app
+        web_app.router.add_route(route.method, route.path, getattr(api, route.handler))
+    return web_app
 
 
 @web.middleware
-async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as exc:

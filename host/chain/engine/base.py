@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from host.chain.engine.recorder import Recorder
-from host.chain.types import TxResult
+from host.chain.types import AppInfo, BlockInfo, BlockResult, InitResult, QueryResult, TxResult
 
 
 class EngineError(Exception):
@@ -23,6 +23,25 @@ class MempoolFull(EngineError):
 
 class EngineUnavailable(EngineError):
     """The consensus engine does not answer (CometBFT's RPC is down or failing)."""
+
+
+class Application(Protocol):
+    """What an engine drives: the ABCI-shaped state machine (host/chain/app.py implements it;
+    its docstring states the contract)."""
+
+    def info(self) -> AppInfo: ...
+
+    def init_chain(self, genesis: Any) -> InitResult: ...
+
+    def check_tx(self, raw: bytes) -> TxResult: ...
+
+    def finalize_block(self, block: BlockInfo) -> BlockResult: ...
+
+    def commit(self) -> None: ...
+
+    def query(
+        self, path: str, data: bytes = b"", height: int = 0, prove: bool = False
+    ) -> QueryResult: ...
 
 
 class Engine(Protocol):

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from host.chain.engine.abci_server import AbciServer
-from host.chain.engine.base import EngineError, EngineUnavailable, MempoolFull
+from host.chain.engine.base import Application, EngineError, EngineUnavailable, MempoolFull
 from host.chain.engine.blockstore import BlockStore
 from host.chain.engine.recorder import Recorder
 from host.chain.types import TxResult
@@ -28,7 +28,9 @@ class RpcError(EngineError):
 class CometEngine:
     name = "cometbft"
 
-    def __init__(self, app, store: BlockStore, abci_address: str, rpc_url: str) -> None:
+    def __init__(
+        self, app: Application, store: BlockStore, abci_address: str, rpc_url: str
+    ) -> None:
         self.app = app
         self.store = store
         self.rpc_url = rpc_url.rstrip("/")

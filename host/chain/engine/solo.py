@@ -22,7 +22,7 @@ import logging
 import time
 from hashlib import sha256
 
-from host.chain.engine.base import MempoolFull
+from host.chain.engine.base import Application, MempoolFull
 from host.chain.engine.blockstore import BlockStore
 from host.chain.engine.mempool import Mempool
 from host.chain.engine.privval import ValidatorKey, cons_address
@@ -91,7 +91,7 @@ class SoloEngine:
 
     def __init__(
         self,
-        app,
+        app: Application,
         store: BlockStore,
         key: ValidatorKey,
         chain_id: str,
@@ -267,7 +267,8 @@ class SoloEngine:
         self._last_hash = block_hash
         self._last_time_ns = time_ns
         self._app_hash = result.app_hash
-        self.validators, self.next_validators = self.next_validators, self._load_valset(height + 2)
+        # _execute saved the set for height + 2 a moment ago
+        self.validators, self.next_validators = self.next_validators, self._valset(height + 2)
         self._after_commit(txs)
         self.recorder.committed(height)
         return height
@@ -307,6 +308,12 @@ class SoloEngine:
 
     def _save_valset(self, height: int, validators: list[ValidatorUpdate]) -> None:
         self.store.save_valset(height, validators)
+
+    def _valset(self, height: int) -> list[ValidatorUpdate]:
+        validators = self._load_valset(height)
+        if validators is None:
+            raise RuntimeError(f"no validator set recorded for height {height}")
+        return validators
 
     def _load_valset(self, height: int) -> list[ValidatorUpdate] | None:
         return self.store.valset(height)

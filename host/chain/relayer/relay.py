@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from host.chain.rest import NodeClient, NodeError
 from host.chain.x.qcp.module import encode_header, header_sign_bytes, out_key
+from host.core.keys import Account
 
 log = logging.getLogger("qos.relay")
 
@@ -140,7 +140,7 @@ def _too_little_power(chain: str, height: int, signed: int, total: int) -> str:
             f"more than 2/3 is needed (give the API URLs of more {chain} validator nodes)")
 
 
-def sign_relay_tx(account: Any, chain_id: str, nonce: int, messages: list[dict],
+def sign_relay_tx(account: Account, chain_id: str, nonce: int, messages: list[dict],
                   fee: int = DEFAULT_FEE) -> bytes:
     from host.core.tx import SignedTx, Tx
 
@@ -148,10 +148,10 @@ def sign_relay_tx(account: Any, chain_id: str, nonce: int, messages: list[dict],
     return SignedTx(tx, account.pubkey, account.sign(tx.sign_bytes())).encode()
 
 
-def fit_relays(account: Any, chain_id: str, nonce: int, relays: list[Relay],
+def fit_relays(account: Account, chain_id: str, nonce: int, relays: list[Relay],
                fee: int) -> tuple[bytes, list[Relay]]:
     """Sign a tx with the longest prefix of `relays` that fits the chain's tx size limit."""
-    from host.core.tx import TxError
+    from host.core.errors import TxError
 
     for count in range(len(relays), 0, -1):
         try:

@@ -37,6 +37,7 @@ from host.chain.relayer.relay import (
     fit_relays,
 )
 from host.chain.rest import NodeClient, NodeError, NodeUnreachable
+from host.core.keys import Account
 
 log = logging.getLogger("qos.relay")
 
@@ -80,7 +81,7 @@ class Relayer:
 
     a_urls: list[str]
     b_urls: list[str]
-    account: Any  # host.core.keys.Account: pays relay fees on both chains
+    account: Account  # pays the relay fees on both chains
     poll_interval: float = 1.0
     fee: int = DEFAULT_FEE
     batch: int = 8  # packets per relay tx (1..16); the tx size limit may cut a batch shorter

@@ -12,8 +12,8 @@ from typing import Any
 
 from host.chain.types import BlockInfo, ValidatorUpdate
 from host.chain.x.context import Ctx
+from host.core.tx import Msg
 
-Msg = dict[str, Any]
 Handler = Callable[[Ctx, Msg], None]
 Query = Callable[[Ctx, bytes], tuple[bytes, Any]]  # -> (the store key behind it, JSON-able value)
 AdmissionCheck = Callable[[Ctx, Msg, dict[Any, Any]], None]  # (ctx, msg, its mempool view)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from host.chain.x.bank.keeper import BankKeeper
 from host.chain.x.context import Ctx, address, amount
-from host.chain.x.module import Handler, Msg
+from host.chain.x.module import Handler
 from host.core.errors import Code, TxError
+from host.core.tx import Msg
 
 
 class MsgServer:

@@ -78,7 +78,8 @@ class DistributionModule(AppModule):
             for val, p in signers:
                 share = rest * p // power
                 given += share
-                fresh = staking.validator(ctx, val["operator"])  # the proposer may have changed it
+                # the proposer's bonus may have changed this validator's record already
+                fresh = staking.must_validator(ctx, val["operator"])
                 leftover += self._allocate(ctx, fresh, share)
             leftover += rest - given
         if leftover:

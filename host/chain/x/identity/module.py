@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from host.chain.x.context import Ctx, bech
-from host.chain.x.module import AppModule, Handler, Msg, Query
+from host.chain.x.module import AppModule, Handler, Query
 from host.core.errors import Code, TxError
+from host.core.tx import Msg
 
 PREFIX = b"identity/"
 

@@ -25,8 +25,9 @@ from typing import Any
 from host.chain.store import verify_proof
 from host.chain.types import ValidatorUpdate
 from host.chain.x.context import Ctx, bech, dec, enc
-from host.chain.x.module import AdmissionCheck, AppModule, Handler, Msg, Query, Router
+from host.chain.x.module import AdmissionCheck, AppModule, Handler, Query, Router
 from host.core.errors import Code, TxError
+from host.core.tx import Msg
 
 CHAIN = b"qcp/chain/"
 OUT = b"qcp/out/"
@@ -131,9 +132,9 @@ class QcpModule(AppModule):
         return []
 
     def send(self, ctx: Ctx, msg: Msg) -> None:
-        to_chain = msg.get("to_chain")
+        to_chain = msg["to_chain"]  # the codec checked the message's fields
         _registered(ctx, to_chain)
-        payload = msg.get("payload")
+        payload = msg["payload"]
         if not isinstance(payload, dict) or str(payload.get("type", "")).startswith("qcp/"):
             raise TxError(Code.BAD_ENCODING, "payload must be a non-qcp message")
         enqueue(ctx, to_chain, ctx.signer, payload)
@@ -143,11 +144,12 @@ class QcpModule(AppModule):
         if not isinstance(packet, dict) or not isinstance(proof, bytes) \
                 or not isinstance(header, bytes):
             raise TxError(Code.BAD_ENCODING, "qcp/relay needs packet, proof and header")
-        src = packet.get("from_chain")
+        src: str = packet["from_chain"]  # the codec checked the packet's fields
         info = _registered(ctx, src)
-        if packet.get("to_chain") != ctx.chain_id:
+        if packet["to_chain"] != ctx.chain_id:
             raise TxError(Code.INVALID_REQUEST, "packet is not addressed to this chain")
-        seq, height = packet.get("seq"), packet.get("height")
+        seq: int = packet["seq"]
+        height: int = packet["height"]
         expected = (ctx.get(IN_SEQ + src.encode()) or 0) + 1
         if seq != expected:
             raise TxError(Code.BAD_SEQUENCE, f"seq {seq}, expected {expected}")
@@ -189,8 +191,9 @@ class QcpModule(AppModule):
         branch = ctx.branch()
         branch.signer = shadow_address(src, sender)
         branch.fee_by_msg = []  # the relayer paid the relay fee; the payload pays none
-        handler = self.router.handler(payload.get("type"))
-        if handler is None or payload.get("type", "").startswith("qcp/"):
+        kind: str = payload["type"]
+        handler = self.router.handler(kind)
+        if handler is None or kind.startswith("qcp/"):
             return False, "unsupported payload type"
         try:
             handler(branch, payload)

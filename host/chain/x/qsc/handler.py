@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from host.chain.x.context import Ctx, address, amount
-from host.chain.x.module import Handler, Msg
+from host.chain.x.module import Handler
 from host.chain.x.qsc.keeper import QscKeeper
 from host.chain.x.qsc.mining import QscMining
 from host.core.errors import Code, TxError
+from host.core.tx import Msg
 
 
 class MsgServer:

@@ -61,7 +61,7 @@ class QscMining:
             self.settle(ctx, key[len(MINING) :].decode())
 
     def settle(self, ctx: Ctx, name: str) -> None:
-        tok = self.keeper.token(ctx, name)
+        tok = self.keeper.must_token(ctx, name)
         params = ctx.params["qsc"]
         fees = self.bank.pool(ctx, fees_pool(name))
         to_holders = fees * params["holders_bps"] // 10_000

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from host.chain.x.context import Ctx, address, amount
-from host.chain.x.module import Handler, Msg
+from host.chain.x.module import Handler
 from host.chain.x.staking.keeper import StakingKeeper
 from host.core.errors import Code, TxError
+from host.core.tx import Msg
 
 
 def _moniker(value) -> str:
