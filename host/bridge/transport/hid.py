@@ -14,7 +14,7 @@ def _hid_module() -> Any:  # hidapi has no type information
     try:
         import hid
     except ImportError as exc:  # hidapi missing or its shared library not loadable
-        raise TransportError(f"hidapi unavailable: {exc}") from exc
+        raise TransportError(f"hidapi unavailable ({exc}): pip install 'qos-signer[usb]'") from exc
     return hid
 
 

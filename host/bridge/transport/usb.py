@@ -18,7 +18,7 @@ def _usb_core() -> Any:  # pyusb has no type information
         import usb.core
         import usb.util
     except ImportError as exc:
-        raise TransportError(f"pyusb unavailable: {exc}") from exc
+        raise TransportError(f"pyusb unavailable ({exc}): pip install 'qos-signer[usb]'") from exc
     return usb
 
 
