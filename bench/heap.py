@@ -141,7 +141,7 @@ def reference_tree(tree: Path, workdir: Path) -> Path | None:
     archive = workdir / "reference.tar"
     with archive.open("wb") as out:
         proc = subprocess.run(
-            ["git", "-C", str(micropython.REPO_ROOT), "archive", REFERENCE_COMMIT]
+            ["git", "-C", str(Path(__file__).resolve().parents[1]), "archive", REFERENCE_COMMIT]
             + [repo_path for repo_path, _ in REFERENCE_FILES],
             stdout=out,
             stderr=subprocess.DEVNULL,
