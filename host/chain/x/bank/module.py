@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from host.chain.types import BlockInfo, ValidatorUpdate
+from host.chain.x.bank import routes
 from host.chain.x.bank.handler import MsgServer
 from host.chain.x.bank.keeper import ACC, LOCK, SUPPLY, BankKeeper
 from host.chain.x.context import Ctx, bech
-from host.chain.x.module import AppModule, Handler, Query
+from host.chain.x.module import AppModule, Handler, Query, QueryRoute
 from host.core.errors import Code, TxError
 
 
@@ -23,6 +24,9 @@ class BankModule(AppModule):
 
     def queries(self) -> dict[str, Query]:
         return {"bank/account": self.query_account, "app/supply": self.query_supply}
+
+    def routes(self) -> tuple[QueryRoute, ...]:
+        return routes.ROUTES
 
     def init_genesis(self, ctx: Ctx, genesis: Any) -> list[ValidatorUpdate]:
         lock = ctx.params["lock"]

@@ -14,7 +14,8 @@ from typing import Any
 from host.chain.types import BlockInfo
 from host.chain.x.bank.keeper import POOL, BankKeeper
 from host.chain.x.context import Ctx
-from host.chain.x.module import AppModule, Query
+from host.chain.x.distribution import routes
+from host.chain.x.module import AppModule, Query, QueryRoute
 from host.chain.x.staking.keeper import SCALE, StakingKeeper, pending_reward
 
 
@@ -27,6 +28,9 @@ class DistributionModule(AppModule):
 
     def queries(self) -> dict[str, Query]:
         return {"distribution/pools": self.query_pools}
+
+    def routes(self) -> tuple[QueryRoute, ...]:
+        return routes.ROUTES
 
     def begin_block(self, ctx: Ctx, block: BlockInfo) -> None:
         total = self.bank.pool(ctx, "fees")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from host.chain.x.context import Ctx, bech
-from host.chain.x.module import AppModule, Handler, Query
+from host.chain.x.identity import routes
+from host.chain.x.module import AppModule, Handler, Query, QueryRoute
 from host.core.errors import Code, TxError
 from host.core.tx import Msg
 
@@ -20,6 +21,9 @@ class IdentityModule(AppModule):
 
     def queries(self) -> dict[str, Query]:
         return {"identity/get": self.query_get}
+
+    def routes(self) -> tuple[QueryRoute, ...]:
+        return routes.ROUTES
 
     def register(self, ctx: Ctx, msg: Msg) -> None:
         profile = msg.get("profile_hash")

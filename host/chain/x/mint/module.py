@@ -19,7 +19,8 @@ from typing import Any
 from host.chain.types import BlockInfo, ValidatorUpdate
 from host.chain.x.bank.keeper import BankKeeper
 from host.chain.x.context import Ctx
-from host.chain.x.module import AppModule, Query
+from host.chain.x.mint import routes
+from host.chain.x.module import AppModule, Query, QueryRoute
 
 STATE = b"mint/state"
 
@@ -53,6 +54,9 @@ class MintModule(AppModule):
 
     def queries(self) -> dict[str, Query]:
         return {"mint/schedule": self.query_schedule, "mint/state": self.query_schedule}
+
+    def routes(self) -> tuple[QueryRoute, ...]:
+        return routes.ROUTES
 
     def init_genesis(self, ctx: Ctx, genesis: Any) -> list[ValidatorUpdate]:
         periods = ctx.params["mint"]["periods"]

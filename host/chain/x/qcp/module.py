@@ -25,7 +25,8 @@ from typing import Any
 from host.chain.store import verify_proof
 from host.chain.types import ValidatorUpdate
 from host.chain.x.context import Ctx, bech, dec, enc
-from host.chain.x.module import AdmissionCheck, AppModule, Handler, Query, Router
+from host.chain.x.module import AdmissionCheck, AppModule, Handler, Query, QueryRoute, Router
+from host.chain.x.qcp import routes
 from host.core.errors import Code, TxError
 from host.core.tx import Msg
 
@@ -122,6 +123,9 @@ class QcpModule(AppModule):
 
     def queries(self) -> dict[str, Query]:
         return {"qcp/out": self.query_out, "qcp/seq": self.query_seq}
+
+    def routes(self) -> tuple[QueryRoute, ...]:
+        return routes.ROUTES
 
     def init_genesis(self, ctx: Ctx, genesis: Any) -> list[ValidatorUpdate]:
         for chain in genesis.chains:

@@ -7,7 +7,8 @@ from typing import Any
 from host.chain.types import BlockInfo, ValidatorUpdate
 from host.chain.x.bank.keeper import BankKeeper
 from host.chain.x.context import Ctx, bech, dec
-from host.chain.x.module import AppModule, Handler, Query
+from host.chain.x.module import AppModule, Handler, Query, QueryRoute
+from host.chain.x.qsc import routes
 from host.chain.x.qsc.handler import MsgServer
 from host.chain.x.qsc.keeper import MINING, TOKEN, QscKeeper, allow_key, bal_key
 from host.chain.x.qsc.mining import QscMining, fees_pool, fund_pool
@@ -33,6 +34,9 @@ class QscModule(AppModule):
             "qsc/allowance": self.query_allowance,
             "qsc/mining": self.query_mining,
         }
+
+    def routes(self) -> tuple[QueryRoute, ...]:
+        return routes.ROUTES
 
     def end_block(self, ctx: Ctx, block: BlockInfo) -> list[ValidatorUpdate]:
         self.mining.end_block(ctx, ctx.genesis_time)

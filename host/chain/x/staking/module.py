@@ -7,7 +7,8 @@ from typing import Any
 from host.chain.types import BlockInfo, ValidatorUpdate
 from host.chain.x.bank.keeper import BankKeeper
 from host.chain.x.context import Ctx, bech, dec
-from host.chain.x.module import AppModule, Handler, Query
+from host.chain.x.module import AppModule, Handler, Query, QueryRoute
+from host.chain.x.staking import routes
 from host.chain.x.staking.handler import MsgServer
 from host.chain.x.staking.keeper import (
     DEL,
@@ -38,6 +39,9 @@ class StakingModule(AppModule):
             "staking/validator": self.query_validator,
             "staking/delegation": self.query_delegation,
         }
+
+    def routes(self) -> tuple[QueryRoute, ...]:
+        return routes.ROUTES
 
     def init_genesis(self, ctx: Ctx, genesis: Any) -> list[ValidatorUpdate]:
         keeper = self.keeper
