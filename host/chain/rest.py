@@ -9,7 +9,6 @@ API documents raises ``BadAnswer``.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -210,6 +209,8 @@ class BlockingNodeClient:
     def __init__(self, url: str = DEFAULT_URL, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.url = url
         self.timeout = timeout
+        import asyncio  # here, not at the top: `qos --help` need not load it
+
         self._loop = asyncio.new_event_loop()
         self._client = NodeClient(url, timeout=timeout)
 

@@ -7,13 +7,13 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from host.chain.relayer import DEFAULT_FEE
 from host.chain.rest import NodeClient, NodeError
 from host.chain.x.qcp.module import encode_header, header_sign_bytes, out_key
 from host.core.keys import Account
 
 log = logging.getLogger("qos.relay")
 
-DEFAULT_FEE = 20_000  # fee limit of one relay tx, in units (the chain charges its own price)
 
 
 class RelayError(Exception):

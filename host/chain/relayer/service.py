@@ -28,8 +28,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from host.chain.relayer import DEFAULT_FEE
 from host.chain.relayer.relay import (
-    DEFAULT_FEE,
     Relay,
     RelayError,
     Side,
@@ -41,7 +41,6 @@ from host.core.keys import Account
 
 log = logging.getLogger("qos.relay")
 
-MAX_BATCH = 16  # messages per tx (host/core/tx.py MAX_MSGS)
 
 
 # ---- the service ------------------------------------------------------------------------------
