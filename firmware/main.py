@@ -21,6 +21,7 @@ WIRE_METHODS = {
     "lock": "management",
     "change_pin": "management",
     "wipe": "management",
+    "pin_server_reply": "management",
     "get_public_key": "wallet",
     "get_address": "wallet",
     "sign_tx": "wallet",
@@ -67,7 +68,7 @@ def build_device(board):
     from storage.vault import Vault
     from wire.session import Session
 
-    vault = Vault(board.storage_dir, Clock(), random_bytes)
+    vault = Vault(board.storage_dir, board.secret_region(), Clock(), random_bytes, board.kdf_ms)
     dev = Device(board, vault, board.model)
     vault.progress = dev.pin_progress
     methods = {}

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from devicekit import MNEMONIC, PIN, REAL_DEVICE, User, free_port_pair
+from devicekit import FAST_KDF_MS, MNEMONIC, PIN, REAL_DEVICE, User, free_port_pair
 
 from host.bridge.client import Client, DebugLink, debug_path_for
 
@@ -45,7 +45,7 @@ def target() -> Iterator[Target]:
         return
     from host.bridge.emulator import Emulator
 
-    emulator = Emulator(port=free_port_pair())
+    emulator = Emulator(port=free_port_pair(), kdf_ms=FAST_KDF_MS)
     emulator.start()
     try:
         yield Target(emulator.wire_path, emulator.debug_path, emulator)

@@ -17,6 +17,7 @@ COMMAND_GROUPS = (
     "qrng.cli",  # qos qrng sample|health|assess
     "host.chain.client",  # qos tx ..., qos query ..., qos keys ...
     "host.chain.relayer",  # qos relay
+    "host.pinserver.cli",  # qos pin-server
 )
 
 
