@@ -223,8 +223,8 @@ def pin_server_fingerprint(pubkey):
 
 def _confirm_pin_mode(dev, server):
     if server is None:
-        lines = ["Checked on this", "device only: 10 tries.", "A copy of the flash",
-                 "lets PINs be tried", "at ~1 s each."]
+        lines = ["Checked on this", "device only:", "10 tries. A copy of", "the flash lets PINs",
+                 "be tried ~1 s each."]
     else:
         fp = pin_server_fingerprint(server[0])
         lines = ["Checked with a PIN", "server: 3 tries.", "Server key:", fp[:8] + " " + fp[8:]]

@@ -34,6 +34,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="commit-reveal check rounds before the real one (default: 1..3 at random)",
     )
     _pin_args(setup)
+    _pin_server_arg(setup, choose=True)
     _debug_device_arg(setup)
 
     recover = _add(sub, "recover", "restore a wallet from its mnemonic")
@@ -42,11 +43,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--mnemonic-file", default=None, help="read the words from this file (default: prompt)"
     )
     _pin_args(recover)
+    _pin_server_arg(recover, choose=True)
     _debug_device_arg(recover)
 
     unlock = _add(sub, "unlock", "unlock with the PIN (and an optional passphrase)")
     unlock.add_argument("--passphrase", action="store_true", help="prompt for a BIP39 passphrase")
     _pin_args(unlock, new=False)
+    _pin_server_arg(unlock, choose=False)
 
     _add(sub, "lock", "lock the device")
 
@@ -55,6 +58,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     change_pin.add_argument(
         "--new-pin-env", default=None, help="read the new PIN from this environment variable"
     )
+    _pin_server_arg(change_pin, choose=False)
 
     for name, help_text in (("address", "an account address"), ("pubkey", "a public key")):
         cmd = _add(sub, name, help_text)
@@ -111,6 +115,17 @@ def _pin_args(parser: argparse.ArgumentParser, new: bool = True) -> None:
         help="read the PIN from this environment variable (default: prompt"
         + (" twice)" if new else ")"),
     )
+
+
+def _pin_server_arg(parser: argparse.ArgumentParser, choose: bool) -> None:
+    if choose:
+        text = (
+            "have this PIN server enforce the PIN (3 wrong PINs erase the wallet; a copy of the "
+            "flash cannot be searched for the PIN). Default: the PIN is checked on the device only"
+        )
+    else:
+        text = "reach the device's PIN server at this URL (default: the URL the device keeps)"
+    parser.add_argument("--pin-server", default=None, metavar="URL", help=text)
 
 
 def _account_args(parser: argparse.ArgumentParser) -> None:

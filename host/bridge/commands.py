@@ -22,6 +22,7 @@ from rich.markup import escape
 
 from host.bridge.client import Client, DeviceError
 from host.bridge.transport import EMULATOR_PATH, TransportError
+from host.pinserver.client import PinServerError
 
 out = Console(highlight=False, emoji=False)
 err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
@@ -60,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     except TransportError as exc:
         err.print(f"[red]cannot talk to the device:[/] {escape(str(exc))}")
+        return 1
+    except PinServerError as exc:
+        err.print(f"[red]PIN server:[/] {escape(str(exc))}")
         return 1
 
 
@@ -145,6 +149,12 @@ def _answers(path: str) -> bool:
 def cmd_info(args: argparse.Namespace) -> int:
     with open_client(args) as device:
         info = device.get_info()
+    server = info.get("pin_server")
+    if isinstance(server, dict):  # JSON has no bytes: the key as hex, with its fingerprint
+        from host.pinserver.protocol import fingerprint
+
+        pubkey = server["pubkey"]
+        info["pin_server"] = {**server, "pubkey": pubkey.hex(), "fingerprint": fingerprint(pubkey)}
 
     def human() -> None:
         for key in sorted(info):
@@ -162,16 +172,30 @@ def refuse_debug_build(args: argparse.Namespace, device: Client) -> None:
         )
 
 
+def announce_pin_server(url: str | None) -> None:
+    if url is None:
+        err.print("PIN checked on the device only (see --pin-server).")
+        return
+    from host.pinserver.client import fetch_info
+
+    info = fetch_info(url)
+    err.print(
+        f"PIN server {info.url}, key fingerprint {info.fingerprint}: the device shows it; "
+        "confirm there only if both match the one the server's operator gave you."
+    )
+
+
 def cmd_setup(args: argparse.Namespace) -> int:
     pin = read_pin(args.pin_env, "New PIN (4-50 digits): ", confirm=True)
     with open_client(args) as device:
         refuse_debug_build(args, device)
+        announce_pin_server(args.pin_server)
         err.print(
             "The device will show the new words: write them down in order, then confirm the "
             "words it asks for."
         )
         with working("Creating the wallet: follow the device screen ..."):
-            result = device.setup(pin, args.words, args.label, args.checks)
+            result = device.setup(pin, args.words, args.label, args.checks, args.pin_server)
     return _print_key(args, result.pubkey, {"check_rounds": result.check_rounds})
 
 
@@ -186,8 +210,9 @@ def cmd_recover(args: argparse.Namespace) -> int:
     pin = read_pin(args.pin_env, "New PIN (4-50 digits): ", confirm=True)
     with open_client(args) as device:
         refuse_debug_build(args, device)
+        announce_pin_server(args.pin_server)
         with working("Confirm the recovery on the device ..."):
-            pubkey = device.recover(mnemonic, pin, args.label)
+            pubkey = device.recover(mnemonic, pin, args.label, args.pin_server)
     return _print_key(args, pubkey, {})
 
 
@@ -203,7 +228,7 @@ def cmd_unlock(args: argparse.Namespace) -> int:
     pin = read_pin(args.pin_env, "PIN: ", confirm=False)
     passphrase = getpass.getpass("Passphrase: ") if args.passphrase else None
     with open_client(args) as device, working("Unlocking (deriving the seed) ..."):
-        device.unlock(pin, passphrase)
+        device.unlock(pin, passphrase, pin_server=args.pin_server)
     return emit(args, {"unlocked": True}, lambda: out.print("unlocked"))
 
 
@@ -216,8 +241,8 @@ def cmd_lock(args: argparse.Namespace) -> int:
 def cmd_change_pin(args: argparse.Namespace) -> int:
     pin = read_pin(args.pin_env, "Current PIN: ", confirm=False)
     new_pin = read_pin(args.new_pin_env, "New PIN: ", confirm=True)
-    with open_client(args) as device, working("Confirm the PIN change on the device ..."):
-        device.change_pin(pin, new_pin)
+    with open_client(args) as device, working("Changing the PIN ..."):
+        device.change_pin(pin, new_pin, args.pin_server)
     return emit(args, {"changed": True}, lambda: out.print("PIN changed"))
 
 

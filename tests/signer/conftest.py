@@ -25,6 +25,13 @@ def mp_cases(code: str, cases: list[Any]) -> list[Any]:
     return results
 
 
+ASK = """
+import sys, json
+def ask(value):
+    print(json.dumps(value))
+    return json.loads(sys.stdin.readline())
+"""
+
 # Read the JSON-line cases inside the MicroPython script.
 READ_CASES = """
 import sys, json
@@ -35,3 +42,39 @@ def cases():
             break
         yield json.loads(line)
 """
+
+
+class MpSession:
+    """Firmware code under MicroPython that talks with the test while it runs, one JSON line
+    each way (for a device half that must wait for a real server's answer): in the code,
+    ``ask(value)`` prints a line and returns the test's answer."""
+
+    def __init__(self, code: str, heap: str = micropython.BOARD_HEAP) -> None:
+        import subprocess
+
+        self.proc = subprocess.Popen(
+            [micropython.executable(), "-X", f"heapsize={heap}", "-c", ASK + code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=micropython.environment([UNIX_BOARD]),
+            cwd=micropython.FIRMWARE_DIR,
+        )
+
+    def read(self) -> Any:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            self.proc.wait(30)
+            assert self.proc.stderr is not None
+            raise micropython.MicroPythonError(self.proc.stderr.read().decode(errors="replace"))
+        return json.loads(line)
+
+    def send(self, value: Any) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps(value) + "\n").encode())
+        self.proc.stdin.flush()
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()

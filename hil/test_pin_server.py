@@ -1,0 +1,200 @@
+"""Both PIN modes on the device under test, with a real `qos pin-server` process: setup and
+recover choose the mode (the device shows which), unlock and change-pin go through the server,
+three wrong PINs erase the secret on both sides, a replayed reply changes nothing, and a server
+that is down costs no try. Transport-agnostic: only the server runs on this host."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from devicekit import MNEMONIC, OTHER_PIN, PIN, emulator_only, quiz_answers
+
+from host.bridge.client import WrongPin, WrongState
+from host.core import keys
+from host.pinserver import client as pinserver
+from host.pinserver.process import PinServerProcess
+from host.pinserver.protocol import fingerprint
+
+ADDRESS = keys.Account.from_mnemonic(MNEMONIC).address_string
+WRONG = "0000"
+
+
+@pytest.fixture(scope="module")
+def server():
+    with PinServerProcess() as process:
+        yield process
+
+
+def rows(server: PinServerProcess) -> int:
+    with sqlite3.connect(server.data_dir / "records.sqlite") as db:
+        return db.execute("SELECT COUNT(*) FROM records").fetchone()[0]
+
+
+def clear_delay(debug) -> None:
+    wait = debug.state()["pin_wait_s"]
+    if wait:
+        debug.call("debug_time", {"advance_s": wait})
+
+
+@pytest.fixture
+def served(blank, user, server):
+    """A device holding the known seed, its PIN enforced by the server, unlocked."""
+    before = rows(server)
+    user.confirm(lambda: blank.recover(MNEMONIC, PIN, pin_server=server.url))
+    assert rows(server) == before + 1
+    return blank
+
+
+def test_recover_with_a_pin_server_shows_its_key_and_says_so(served, user, server):
+    info = served.get_info()
+    assert info["pin_mode"] == "server" and info["initialized"] and not info["locked"]
+    assert info["pin_server"] == {"pubkey": pinserver.fetch_info(server.url).pubkey,
+                                  "url": server.url}
+    shown = user.last.text()
+    fp = fingerprint(info["pin_server"]["pubkey"])
+    assert "Checked with a PIN\nserver: 3 tries.\nServer key:\n" + f"{fp[:8]} {fp[8:]}" in shown
+    assert served.get_address(0, 0) == ADDRESS
+
+
+def test_setup_with_a_pin_server(blank, user, server):
+    result = user.run(lambda: blank.setup(PIN, 12, check_rounds=1, pin_server=server.url),
+                      quiz_answers)
+    assert blank.get_info()["pin_mode"] == "server"
+    blank.lock()
+    blank.unlock(PIN)
+    assert blank.get_public_key(0, 0).pubkey == result.pubkey
+
+
+def test_a_pin_on_the_device_only_says_so(blank, user):
+    user.confirm(lambda: blank.recover(MNEMONIC, PIN))
+    info = blank.get_info()
+    assert info["pin_mode"] == "device" and info["pin_server"] is None
+    assert "Checked on this\ndevice only:\n10 tries." in user.last.text()
+    assert info["pin_retries_left"] == 10
+
+
+def test_unlock_goes_through_the_server(served, debug):
+    served.lock()
+    served.unlock(PIN)
+    assert served.get_address(0, 0) == ADDRESS
+    assert served.get_info()["pin_retries_left"] == 3
+
+
+def test_three_wrong_pins_erase_the_secret_on_both_sides(served, debug, server):
+    served.lock()
+    before = rows(server)
+    for left in (2, 1):
+        clear_delay(debug)
+        with pytest.raises(WrongPin) as wrong:
+            served.unlock(WRONG)
+        assert wrong.value.retries_left == left
+    clear_delay(debug)
+    with pytest.raises(WrongPin) as last:
+        served.unlock(WRONG)
+    assert last.value.retries_left == 0 and "wiped" in last.value.message
+    assert served.get_info()["initialized"] is False  # the device erased its secret ...
+    assert rows(server) == before - 1  # ... and the server its own
+    with pytest.raises(WrongState):
+        served.unlock(PIN)
+
+
+def test_a_right_pin_resets_both_counts(served, debug):
+    served.lock()
+    for _ in range(2):
+        clear_delay(debug)
+        with pytest.raises(WrongPin):
+            served.unlock(WRONG)
+    clear_delay(debug)
+    served.unlock(PIN)
+    served.lock()
+    for _ in range(2):
+        clear_delay(debug)
+        with pytest.raises(WrongPin):
+            served.unlock(WRONG)
+    clear_delay(debug)
+    served.unlock(PIN)  # three wrong PINs in all, never three in a row: still there
+    assert served.get_address(0, 0) == ADDRESS
+
+
+def test_change_pin_through_the_server(served, debug, server):
+    before = rows(server)
+    served.change_pin(PIN, OTHER_PIN)
+    assert rows(server) == before + 1  # the new record; the old one goes at the first use
+    served.lock()
+    served.unlock(OTHER_PIN)
+    assert rows(server) == before
+    served.lock()
+    clear_delay(debug)
+    with pytest.raises(WrongPin):
+        served.unlock(PIN)
+    clear_delay(debug)
+    served.unlock(OTHER_PIN)
+    assert served.get_address(0, 0) == ADDRESS
+
+
+def test_a_replayed_reply_or_request_changes_nothing(served, debug, server):
+    served.lock()
+    asked = served.call("unlock", {"pin": PIN})["pin_server"]
+    reply = pinserver.relay(server.url, asked["request"])
+    replayed = pinserver.relay(server.url, asked["request"])  # the server refuses it (stale)
+    assert replayed != reply
+    served.call("pin_server_reply", {"reply": reply})
+    assert served.get_info()["locked"] is False
+    # the device opens each reply only in the session it made: an old one is refused
+    served.lock()
+    served.call("unlock", {"pin": PIN})
+    with pytest.raises(Exception) as refused:
+        served.call("pin_server_reply", {"reply": reply})
+    assert "authentication" in str(refused.value)
+    assert served.get_info()["locked"] is True
+
+
+@emulator_only
+def test_rolling_the_flash_back_gives_no_tries_back(served, debug, server, target):
+    """An attacker restores an older flash image to get the device's tries back: the device
+    forgets its failures, the server does not."""
+    served.lock()
+    before = rows(server)
+    emulator = target.emulator
+    image = emulator.flash_path.read_bytes()
+    for _ in range(2):
+        clear_delay(debug)
+        with pytest.raises(WrongPin):
+            served.unlock(WRONG)
+    emulator.kill()
+    emulator.flash_path.write_bytes(image)
+    emulator.start()
+    assert served.get_info()["pin_retries_left"] == 3  # the device's count went back ...
+    clear_delay(debug)
+    # ... and so did its request number: the server answers "stale" (authenticated), the device
+    # takes the server's number without counting that try, the client asks again, and the
+    # server judges this third wrong PIN in a row: its secret is gone.
+    with pytest.raises(WrongPin):
+        served.unlock(WRONG)
+    assert rows(server) == before - 1
+    for _ in range(2):  # the right PIN opens nothing now; the device wipes at its own limit
+        clear_delay(debug)
+        with pytest.raises(WrongPin):
+            served.unlock(PIN)
+    assert served.get_info()["initialized"] is False
+
+
+def test_a_server_that_is_down_costs_no_try(served, debug, server):
+    served.lock()
+    server.stop()
+    try:
+        with pytest.raises(pinserver.PinServerError):
+            served.unlock(PIN)
+        assert debug.state()["pin_failures"] == 0
+    finally:
+        server.start()
+    served.unlock(PIN)
+
+
+def test_the_server_url_can_be_given_again(served, server):
+    served.lock()
+    with pytest.raises(pinserver.PinServerError):
+        served.unlock(PIN, pin_server="http://127.0.0.1:9")  # nothing listens there
+    served.unlock(PIN, pin_server=server.url)
+    assert served.get_address(0, 0) == ADDRESS
