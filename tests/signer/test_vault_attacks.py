@@ -184,3 +184,48 @@ print(json.dumps([CARVE_IMAGE(image(), "1234"), CARVE_IMAGE(image(), "86420")]))
     assert old_pin["wallets"] >= 2 and old_pin["opened"] == []
     # the carver does open the wallet with the new PIN: the material it found is the live one
     assert new_pin["opened"] == [" ".join(["abandon"] * 11 + ["about"])]
+
+
+# ---------------------------------------------------------------- the emulator's own image file
+
+CARVE_FILE = """
+with open(IMAGE, "rb") as f:
+    image = f.read()
+print(json.dumps({pin: CARVE_IMAGE(image, pin)["opened"] for pin in PINS}))
+"""
+
+
+def carve_file(image: bytes, tmp_path, pins: list[str]) -> dict[str, list[str]]:
+    path = tmp_path / "dump.img"
+    path.write_bytes(image)
+    script = f"IMAGE = {str(path)!r}\nPINS = {pins!r}\n" + CARVE_FILE
+    out = mp_run(CARVER + script, heap="4M")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_the_emulators_raw_image_keeps_no_old_seed(tmp_path):
+    """The same attack on the real emulator's flash image file (LittleFS part and raw region,
+    every block), after a PIN change, a wipe, and a new wallet."""
+    from host.bridge.client import Client, DebugLink
+    from host.bridge.emulator import Emulator
+    from host.bridge.transport.udp import free_port_pair
+
+    old = " ".join(["abandon"] * 11 + ["about"])
+    new = "legal winner thank year wave sausage worth useful legal winner thank yellow"
+    flash = tmp_path / "flash.img"
+    with (
+        Emulator(port=free_port_pair(), flash=flash, kdf_ms=1) as emu,
+        Client.open(emu.wire_path) as device,
+        DebugLink.open(emu.debug_path) as debug,
+    ):
+        debug.load(old, "1234")
+        assert carve_file(flash.read_bytes(), tmp_path, ["1234"]) == {"1234": [old]}
+        device.change_pin("1234", "5678")
+        after_change = carve_file(flash.read_bytes(), tmp_path, ["1234", "5678"])
+        assert after_change == {"1234": [], "5678": [old]}
+        debug.wipe()
+        after_wipe = flash.read_bytes()
+        debug.load(new, "1234")
+        after_new = flash.read_bytes()
+    assert carve_file(after_wipe, tmp_path, ["1234", "5678"]) == {"1234": [], "5678": []}
+    assert carve_file(after_new, tmp_path, ["1234", "5678"]) == {"1234": [new], "5678": []}
