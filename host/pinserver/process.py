@@ -23,6 +23,7 @@ class PinServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = self.data_dir / "server.log"
         self._proc: subprocess.Popen[bytes] | None = None
+        self.info: ServerInfo | None = None  # its key, once started
 
     def __enter__(self) -> PinServerProcess:
         self.start()
@@ -40,7 +41,8 @@ class PinServerProcess:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                return fetch_info(self.url, timeout=1)
+                self.info = fetch_info(self.url, timeout=1)
+                return self.info
             except PinServerError:
                 if self._proc.poll() is not None or time.monotonic() > deadline:
                     self.kill()
