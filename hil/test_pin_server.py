@@ -8,7 +8,17 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from devicekit import MNEMONIC, OTHER_PIN, PIN, emulator_only, quiz_answers
+from devicekit import (
+    MNEMONIC,
+    OTHER_PIN,
+    PIN,
+    clear_delay,
+    emulator_only,
+    kill_during,
+    quiz_answers,
+    timed,
+    unlocks_with,
+)
 
 from host.bridge.client import WrongPin, WrongState
 from host.core import keys
@@ -29,12 +39,6 @@ def server():
 def rows(server: PinServerProcess) -> int:
     with sqlite3.connect(server.data_dir / "records.sqlite") as db:
         return db.execute("SELECT COUNT(*) FROM records").fetchone()[0]
-
-
-def clear_delay(debug) -> None:
-    wait = debug.state()["pin_wait_s"]
-    if wait:
-        debug.call("debug_time", {"advance_s": wait})
 
 
 @pytest.fixture
@@ -198,3 +202,27 @@ def test_the_server_url_can_be_given_again(served, server):
         served.unlock(PIN, pin_server="http://127.0.0.1:9")  # nothing listens there
     served.unlock(PIN, pin_server=server.url)
     assert served.get_address(0, 0) == ADDRESS
+
+
+@emulator_only
+def test_kill_during_change_pin_keeps_the_old_or_the_new_pin(served, debug, server, target):
+    """A power cut at any point of a PIN change through the server: the device opens with the
+    old PIN or the new one, and the server kept the record that PIN needs."""
+    import random
+
+    rng = random.Random(0xC4A)
+    duration = timed(lambda: served.change_pin(PIN, OTHER_PIN))
+    served.change_pin(OTHER_PIN, PIN)
+    outcomes = []
+    for _ in range(6):
+        change = lambda c: c.change_pin(PIN, OTHER_PIN)  # noqa: E731
+        kill_during(target, change, rng.uniform(0, duration), duration + 5)
+        info = served.get_info()
+        assert info["initialized"] is True and info["pin_mode"] == "server"
+        opened = unlocks_with(served, debug, [PIN, OTHER_PIN])
+        outcomes.append(opened)
+        assert served.get_address(0, 0) == ADDRESS
+        if opened == OTHER_PIN:
+            served.change_pin(OTHER_PIN, PIN)
+    assert set(outcomes) <= {PIN, OTHER_PIN}
+
