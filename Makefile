@@ -26,7 +26,7 @@ $(COMETBFT):
 	fi
 
 demo: setup
-	$(BIN)/python -m host.demo
+	$(BIN)/python -m host.devtools.demo
 
 lint: setup
 	$(BIN)/ruff check host qrng tests hil bench

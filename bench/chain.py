@@ -241,7 +241,7 @@ def _free_port() -> int:
 
 
 def solo_http(users: list[Account], interval: float, rate: float | None = None) -> dict:
-    from host.chain.cli import main as qosd
+    from host.cli.qosd import main as qosd
 
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "node"
@@ -255,7 +255,7 @@ def solo_http(users: list[Account], interval: float, rate: float | None = None) 
             finally:
                 sys.stdout = stdout
         proc = subprocess.Popen(
-            [sys.executable, "-m", "host.chain.cli", "--log-level", "WARNING", "start",
+            [sys.executable, "-m", "host.cli.qosd", "--log-level", "WARNING", "start",
              "--home", str(home)], cwd=REPO, stdout=subprocess.DEVNULL)
         try:
             url = f"http://127.0.0.1:{port}"
@@ -268,7 +268,7 @@ def solo_http(users: list[Account], interval: float, rate: float | None = None) 
 
 
 def network(users: list[Account], rate: float | None = None) -> dict | None:
-    from host.chain.engine import testnet as localnet
+    from host.chain import testnet as localnet
 
     if localnet.cometbft_binary() is None:
         return None

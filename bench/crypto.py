@@ -1,7 +1,7 @@
 """Device crypto under the emulator runtime: `python -m bench crypto`.
 
 Every device figure is measured inside the real MicroPython unix port with the board heap
-(`-X heapsize=192K`, see host/micropython.py) and set against a host reference (CPython's C
+(`-X heapsize=192K`, see host/devtools/micropython.py) and set against a host reference (CPython's C
 hashlib, the `mnemonic` package) measured in the same run. Times are the best of several runs:
 the machine is shared, and the minimum is the figure least disturbed by other work.
 """

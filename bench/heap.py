@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from host import micropython
+from host.devtools import micropython
 
 MNEMONIC = "legal winner thank year wave sausage worth useful legal winner thank yellow"
 PIN = "1234"
@@ -91,7 +91,7 @@ def _prepare_leaving(tree: Path, mode: str, leave: int) -> int | None:
 
 
 def compiled_tree() -> Path:
-    from host.bridge import firmware
+    from host.devtools import firmware
 
     return firmware.cached_build(firmware.default_cache_dir(), board="unix", production=False)
 
@@ -138,7 +138,7 @@ REFERENCE_FILES = (
 
 def reference_tree(tree: Path, workdir: Path) -> Path | None:
     """``tree`` with REFERENCE_FILES compiled from REFERENCE_COMMIT, or None without git."""
-    from host.bridge import firmware
+    from host.devtools import firmware
 
     archive = workdir / "reference.tar"
     with archive.open("wb") as out:
@@ -192,9 +192,10 @@ def _wait_busy(debug: Any, busy: bool) -> None:
 def device_heap(tree: Path | None = None) -> dict[str, tuple[int, int]]:
     """(used, free) bytes per state, from an emulator running ``tree`` (default: the current
     firmware's debug build)."""
-    from host.bridge.client import Client, DebugLink
-    from host.bridge.emulator import Emulator
+    from host.bridge.client import Client
+    from host.bridge.debuglink import DebugLink
     from host.bridge.transport.udp import free_port_pair
+    from host.devtools.emulator import Emulator
 
     emulator = Emulator(port=free_port_pair())
     if tree is not None:
@@ -230,7 +231,7 @@ def device_heap(tree: Path | None = None) -> dict[str, tuple[int, int]]:
 
 def _pin_server_rows(client: Any, debug: Any, take: Any) -> None:
     from host.pinserver import client as pinserver
-    from host.pinserver.process import PinServerProcess
+    from host.devtools.pinserver import PinServerProcess
 
     with PinServerProcess() as server:
         debug.wipe()

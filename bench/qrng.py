@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from bench.timing import best_s
-from host import micropython
+from host.devtools import micropython
 
 REPEAT = 3
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.timing import Stopwatch
-from host.chain.relayer import NodeClient, Relayer, Side, build_relay, sign_relay_tx
+from host.chain.relayer.service import NodeClient, Relayer, Side, build_relay, sign_relay_tx
 from host.core import cbor
 from host.core.keys import Account
 from host.core.tx import qcp_send, transfer
@@ -39,10 +39,10 @@ USER, RECIPIENT, RELAYER = _account("user"), _account("recipient"), _account("re
 
 
 def _homes(root: Path) -> tuple[Path, Path]:
-    from host.chain.cli import main as qosd
     from host.chain.engine.privval import ValidatorKey
     from host.chain.genesis import Genesis, GenesisChain
     from host.chain.x.qcp.module import shadow_address
+    from host.cli.qosd import main as qosd
     from host.core.keys import encode_address
 
     funded = {A: [USER.address, RELAYER.address],

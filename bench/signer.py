@@ -18,7 +18,9 @@ import time
 from collections.abc import Callable, Iterator
 
 from host.bridge import framing
-from host.bridge.client import Client, DebugLink, DeviceError, Link, tx_sign_bytes
+from host.bridge.client import Client, Link, tx_sign_bytes
+from host.bridge.debuglink import DebugLink
+from host.bridge.exceptions import DeviceError
 from host.bridge.transport import open_transport
 from host.bridge.transport.udp import LoopbackPeer, free_port_pair
 from host.core import keys
@@ -131,7 +133,7 @@ def bench_link(name: str, client: Client, debug: DebugLink, tx_bytes: bytes) -> 
 
 
 def main() -> None:
-    from host.bridge.emulator import Emulator
+    from host.devtools.emulator import Emulator
 
     account = keys.Account.from_mnemonic(MNEMONIC)
     tx = txlib.Tx("qos-test", 1, 2_000, [txlib.transfer(bytes(range(20)), 123_400)], "bench")

@@ -1,6 +1,6 @@
 """The device test suite's fixtures.
 
-By default one emulator (host.bridge.emulator.Emulator, a debug build) is started for the whole
+By default one emulator (host.devtools.emulator.Emulator, a debug build) is started for the whole
 session on free UDP ports. With ``QOS_DEVICE`` set, the suite runs against that device instead;
 its debug link is ``QOS_DEBUGLINK`` (or port+1 for a UDP path). Tests that need something only
 the emulator has (kill -9, restarts, the pty, a production build) are skipped on real devices.
@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 from devicekit import FAST_KDF_MS, MNEMONIC, PIN, REAL_DEVICE, User, free_port_pair
 
-from host.bridge.client import Client, DebugLink, debug_path_for
+from host.bridge.client import Client, debug_path_for
+from host.bridge.debuglink import DebugLink
 
 
 @dataclass
@@ -30,7 +31,7 @@ class Target:
 
     wire_path: str
     debug_path: str | None
-    emulator: Any = None  # host.bridge.emulator.Emulator when we started one
+    emulator: Any = None  # host.devtools.emulator.Emulator when we started one
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +44,7 @@ def target() -> Iterator[Target]:
             debug = None
         yield Target(wire, debug)
         return
-    from host.bridge.emulator import Emulator
+    from host.devtools.emulator import Emulator
 
     emulator = Emulator(port=free_port_pair(), kdf_ms=FAST_KDF_MS)
     emulator.start()

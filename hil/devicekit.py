@@ -11,8 +11,12 @@ import time
 
 import pytest
 
-from host.bridge.client import Client, DebugLink, DeviceError, PinDelay, WrongPin
-from host.bridge.scripted_user import (  # noqa: F401 - re-exported for the tests
+from host.bridge.client import Client
+from host.bridge.debuglink import DebugLink
+from host.bridge.exceptions import DeviceError, PinDelay, WrongPin
+from host.bridge.transport import TransportError
+from host.bridge.transport.udp import free_port_pair  # noqa: F401 - used by the tests
+from host.devtools.scripted_user import (  # noqa: F401 - re-exported for the tests
     Decide,
     Interaction,
     ScriptedUser,
@@ -20,8 +24,6 @@ from host.bridge.scripted_user import (  # noqa: F401 - re-exported for the test
     quiz_answers,
     quiz_lies,
 )
-from host.bridge.transport import TransportError
-from host.bridge.transport.udp import free_port_pair  # noqa: F401 - used by the tests
 
 # BIP39 test vector 2 (12 words) and an all-"abandon" 24-word mnemonic.
 MNEMONIC = "legal winner thank year wave sausage worth useful legal winner thank yellow"

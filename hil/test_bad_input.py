@@ -15,7 +15,8 @@ import pytest
 from devicekit import PIN, emulator_only
 
 from host.bridge import framing
-from host.bridge.client import Client, DeviceBusy, Link, NoReply, ProtocolError, TooLarge
+from host.bridge.client import Client, Link
+from host.bridge.exceptions import DeviceBusy, NoReply, ProtocolError, TooLarge
 from host.bridge.transport import open_transport
 from host.core import cbor
 
@@ -285,7 +286,7 @@ def pty_emulator(target):
         pytest.skip("the pty belongs to the emulator")
     from devicekit import free_port_pair
 
-    from host.bridge.emulator import Emulator
+    from host.devtools.emulator import Emulator
 
     with Emulator(port=free_port_pair(), pty=True) as emulator:
         yield emulator

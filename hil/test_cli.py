@@ -7,7 +7,7 @@ import json
 
 from devicekit import CHAIN, MNEMONIC, PIN, emulator_only
 
-from host.bridge import cli
+from host.cli import device as cli
 from host.core import keys
 from host.core import tx as txlib
 
@@ -60,7 +60,7 @@ def test_lock_unlock_with_pin_from_the_environment(target, device, monkeypatch, 
 
 @emulator_only
 def test_the_demo_runs_end_to_end(capsys):
-    from host import demo
+    from host.devtools import demo
 
     assert demo.run() == 0
     out = capsys.readouterr().out

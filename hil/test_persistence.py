@@ -19,7 +19,7 @@ from devicekit import (
     unlocks_with,
 )
 
-from host.bridge.client import WrongPin
+from host.bridge.exceptions import WrongPin
 from host.core import keys
 
 pytestmark = emulator_only

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from devicekit import MNEMONIC, OTHER_PIN, PIN, emulator_only
 
-from host.bridge.client import BadParams, DeviceLocked, PinDelay, WrongPin
+from host.bridge.exceptions import BadParams, DeviceLocked, PinDelay, WrongPin
 from host.core import keys
 
 WRONG = "0000"

@@ -23,7 +23,7 @@ from devicekit import (
 from host.bridge.client import WrongPin, WrongState
 from host.core import keys
 from host.pinserver import client as pinserver
-from host.pinserver.process import PinServerProcess
+from host.devtools.pinserver import PinServerProcess
 from host.pinserver.protocol import fingerprint
 
 ADDRESS = keys.Account.from_mnemonic(MNEMONIC).address_string

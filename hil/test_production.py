@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from devicekit import MNEMONIC, PIN, emulator_only, free_port_pair
 
-from host.bridge.client import Client, DebugLink, DeviceBusy, NoReply, UnknownMethod
+from host.bridge.client import Client
+from host.bridge.debuglink import DebugLink
+from host.bridge.exceptions import DeviceBusy, NoReply, UnknownMethod
 
 pytestmark = emulator_only
 
@@ -17,7 +19,7 @@ DEBUG_METHODS = ("debug_press", "debug_screen", "debug_load", "debug_wipe", "deb
 
 @pytest.fixture(scope="module")
 def production():
-    from host.bridge.emulator import Emulator
+    from host.devtools.emulator import Emulator
 
     with Emulator(port=free_port_pair(), production=True) as emulator:
         yield emulator
@@ -48,7 +50,7 @@ def test_debug_methods_are_unknown_on_the_wire(production):
 
 
 def test_production_build_tree_has_no_debug_code(tmp_path: Path):
-    from host.bridge import firmware
+    from host.devtools import firmware
 
     tree = firmware.build(tmp_path / "prod", board="unix", production=True)
     files = [p for p in tree.rglob("*") if p.is_file()]

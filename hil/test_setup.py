@@ -9,13 +9,8 @@ import pytest
 from devicekit import MNEMONIC, MNEMONIC_24, PIN, always, quiz_answers, quiz_lies
 from mnemonic import Mnemonic
 
-from host.bridge.client import (
-    BadParams,
-    EntropyFailure,
-    UserCancelled,
-    WrongState,
-    expected_setup_pubkey,
-)
+from host.bridge.client import expected_setup_pubkey
+from host.bridge.exceptions import BadParams, EntropyFailure, UserCancelled, WrongState
 from host.core import keys
 
 

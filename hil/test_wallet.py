@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from devicekit import CHAIN, MNEMONIC, PIN, always
 
-from host.bridge.client import BadParams, DeviceLocked, UserCancelled, WrongState
+from host.bridge.exceptions import BadParams, DeviceLocked, UserCancelled, WrongState
 from host.core import cbor, keys
 from host.core import tx as txlib
 

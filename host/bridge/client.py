@@ -9,8 +9,7 @@ Every method sends one request (docs/protocol.md sections 5 and 6) and waits for
 error reply raises a :class:`DeviceError` subclass chosen by its code. Arguments are checked here
 first, so bad input raises ``ValueError`` before anything reaches the device.
 
-:class:`DebugLink` drives the emulator's (and debug builds') debug link on port+1: it presses
-buttons, reads the screen and loads fixture seeds. Production devices have no debug link.
+host/bridge/debuglink.py drives the debug link of the emulator and debug builds.
 """
 
 from __future__ import annotations
@@ -26,6 +25,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from host.bridge import framing
+from host.bridge.exceptions import (
+    BadReply,
+    DeviceError,
+    NoReply,
+    PinServerRetry,
+    SetupCheckFailed,
+    device_error,
+)
 from host.bridge.transport import EMULATOR_PATH, Transport, TransportError, open_transport
 
 DEFAULT_TIMEOUT = 10.0
@@ -37,129 +44,6 @@ ANONYMOUS_ERROR_GRACE = 0.5
 MAX_INDEX = 2**31
 PIN_PATTERN = re.compile(r"[0-9]{4,50}")
 SETUP_WORDS = {12: 16, 24: 32}  # words -> seed entropy bytes
-
-
-# ------------------------------------------------------------------ errors
-
-
-class DeviceError(Exception):
-    """The device answered with an error reply."""
-
-    code = 0
-
-    def __init__(self, code: int, message: str, data: Any = None) -> None:
-        super().__init__(f"{message} ({code})")
-        self.code = code
-        self.message = message
-        self.data = data
-
-
-class InvalidRequest(DeviceError):
-    code = -32600
-
-
-class UnknownMethod(DeviceError):
-    code = -32601
-
-
-class BadParams(DeviceError):
-    code = -32602
-
-
-class InternalError(DeviceError):
-    code = -32603
-
-
-class UserCancelled(DeviceError):
-    code = -32000
-
-
-class ProtocolError(DeviceError):
-    code = -32001
-
-
-class DeviceLocked(DeviceError):
-    code = -32002
-
-
-class DeviceBusy(DeviceError):
-    code = -32003
-
-
-class TooLarge(DeviceError):
-    code = -32004
-
-
-class WrongState(DeviceError):
-    code = -32005
-
-
-class WrongPin(DeviceError):
-    code = -32006
-
-    @property
-    def retries_left(self) -> int | None:
-        return self.data.get("retries_left") if isinstance(self.data, dict) else None
-
-
-class PinDelay(DeviceError):
-    code = -32007
-
-    @property
-    def wait_s(self) -> int | None:
-        return self.data.get("wait_s") if isinstance(self.data, dict) else None
-
-
-class EntropyFailure(DeviceError):
-    code = -32008
-
-
-class PinServerRetry(DeviceError):
-    """The PIN server's reply says the device's request number was behind; the device took the
-    server's number and did not count the try: asking again works."""
-
-    code = -32009
-
-
-ERROR_CLASSES: dict[int, type[DeviceError]] = {
-    cls.code: cls
-    for cls in (
-        InvalidRequest,
-        UnknownMethod,
-        BadParams,
-        InternalError,
-        UserCancelled,
-        ProtocolError,
-        DeviceLocked,
-        DeviceBusy,
-        TooLarge,
-        WrongState,
-        WrongPin,
-        PinDelay,
-        EntropyFailure,
-        PinServerRetry,
-    )
-}
-
-
-class NoReply(TransportError):
-    """The device did not answer in time (unplugged, hung, or the user walked away)."""
-
-
-class BadReply(TransportError):
-    """The device answered something that is not a valid reply."""
-
-
-class SetupCheckFailed(Exception):
-    """A commit-reveal check round showed the device did not derive the seed it committed to."""
-
-
-def device_error(error: Any) -> DeviceError:
-    if not isinstance(error, dict) or not isinstance(error.get("code"), int):
-        return InternalError(-32603, f"malformed error reply: {error!r}")
-    code = error["code"]
-    message = error.get("message") if isinstance(error.get("message"), str) else "error"
-    return ERROR_CLASSES.get(code, DeviceError)(code, message, error.get("data"))
 
 
 # ------------------------------------------------------------------ the RPC link
@@ -309,7 +193,7 @@ def _pin_server_param(url: str | None) -> dict[str, Any] | None:
     return {"pubkey": info.pubkey, "url": info.url}
 
 
-def _optional(params: dict[str, Any], **values: Any) -> dict[str, Any]:
+def optional_params(params: dict[str, Any], **values: Any) -> dict[str, Any]:
     params.update({key: value for key, value in values.items() if value is not None})
     return params
 
@@ -388,7 +272,7 @@ class Client:
         # The real round looks the same to the device up to this point; it cannot be checked,
         # which is what the check rounds before it are for.
         self._setup_begin(words)
-        params = _optional(
+        params = optional_params(
             {"host_entropy": secrets.token_bytes(32), "pin": pin}, label=label, pin_server=server
         )
         result = self._relay(self._wait_user("setup", params))
@@ -398,7 +282,9 @@ class Client:
         """One check round; returns the pubkey the device derived (already verified)."""
         commitment = self._setup_begin(words)
         host_entropy = secrets.token_bytes(32)
-        params = _optional({"host_entropy": host_entropy, "pin": pin, "check": True}, label=label)
+        params = optional_params(
+            {"host_entropy": host_entropy, "pin": pin, "check": True}, label=label
+        )
         result = self.call("setup", params, self.user_timeout)
         device_entropy = result.get("device_entropy") if isinstance(result, dict) else None
         if not isinstance(device_entropy, bytes):
@@ -426,7 +312,7 @@ class Client:
         if len(words.split()) not in (12, 18, 24):
             raise ValueError("a mnemonic has 12, 18 or 24 words")
         server = _pin_server_param(pin_server)
-        params = _optional({"mnemonic": words, "pin": pin}, label=label, pin_server=server)
+        params = optional_params({"mnemonic": words, "pin": pin}, label=label, pin_server=server)
         return _bytes32(self._relay(self._wait_user("recover", params)), "pubkey")
 
     # -- PIN and session
@@ -447,7 +333,7 @@ class Client:
         check_pin(pin)
         if passphrase is not None and nfkd is None and not passphrase.isascii():
             passphrase, nfkd = unicodedata.normalize("NFKD", passphrase), True
-        params = _optional({"pin": pin}, passphrase=passphrase, nfkd=nfkd)
+        params = optional_params({"pin": pin}, passphrase=passphrase, nfkd=nfkd)
         self._pin_try("unlock", params, pin_server)
 
     def lock(self) -> None:
@@ -604,69 +490,3 @@ def _verify(signature: Signature, sign_bytes: bytes, what: str) -> None:
 
     if not keys.verify(signature.pubkey, sign_bytes, signature.sig):
         raise BadReply(f"{what}: the device returned a signature that does not verify")
-
-
-# ------------------------------------------------------------------ debug link
-
-
-class DebugLink:
-    """The debug link of emulator and debug builds (UDP port+1 on the emulator)."""
-
-    def __init__(self, transport: Transport, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.link = Link(transport)
-        self.timeout = timeout
-
-    @classmethod
-    def open(cls, path: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> DebugLink:
-        return cls(open_transport(path or debug_path_for(default_path())), timeout)
-
-    def close(self) -> None:
-        self.link.close()
-
-    def __enter__(self) -> DebugLink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
-        return self.link.call(method, params or {}, self.timeout)
-
-    def press(self, button: str = "confirm") -> None:
-        if button not in ("confirm", "cancel"):
-            raise ValueError("button must be 'confirm' or 'cancel'")
-        self.call("debug_press", {"button": button})
-
-    def screen(self) -> dict[str, Any]:
-        return self.call("debug_screen")
-
-    def screen_text(self) -> str:
-        screen = self.screen()
-        return "\n".join([screen.get("title", ""), *screen.get("lines", [])])
-
-    def load(
-        self,
-        mnemonic: str,
-        pin: str,
-        passphrase: str | None = None,
-        label: str | None = None,
-        nfkd: bool | None = None,
-    ) -> None:
-        params = _optional(
-            {"mnemonic": mnemonic, "pin": check_pin(pin)},
-            passphrase=passphrase,
-            label=label,
-            nfkd=nfkd,
-        )
-        self.link.call("debug_load", params, USER_TIMEOUT)
-
-    def wipe(self) -> None:
-        self.call("debug_wipe")
-
-    def rng(self, source: str, mode: str) -> None:
-        if mode not in ("constant", "normal"):
-            raise ValueError("mode must be 'constant' or 'normal'")
-        self.call("debug_rng", {"source": source, "mode": mode})
-
-    def state(self) -> dict[str, Any]:
-        return self.call("debug_state")

@@ -22,7 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
-from host.bridge.client import Client, DeviceError, default_path
+from host.bridge.client import Client, default_path
+from host.bridge.exceptions import DeviceError
 from host.bridge.transport import TransportError, enumerate_devices
 
 DEFAULT_PORT = 21330

@@ -9,5 +9,6 @@ PIN, and deletes its secret after three wrong PINs in a row. docs/security.md, "
 - store.py: the durable record store (SQLite, records encrypted at rest)
 - server.py: the asyncio HTTP service and the oracle's rules
 - client.py: what the host bridge uses to reach a server
-- cli.py: `qos pin-server`
+The command is host/cli/pinserver.py (`qos pin-server`); host/devtools/pinserver.py runs one in its
+own process for tests and the demo.
 """

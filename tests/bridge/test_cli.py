@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from host.bridge import cli
+from host import bridge
 from host.bridge.transport import QOS_USB_PID, QOS_USB_VID
+from host.cli import device as cli
 from host.core import cbor, keys
 from host.core import tx as txlib
 
@@ -168,7 +169,7 @@ def test_out_of_range_account_is_rejected_by_the_parser(capsys):
 
 
 def test_udev_rules_name_the_vid_and_pid_the_host_enumerates():
-    rules = (Path(cli.__file__).parent / "udev" / "51-qos.rules").read_text()
+    rules = (Path(bridge.__file__).parent / "udev" / "51-qos.rules").read_text()
     vids = set(re.findall(r'idVendor}=="([0-9a-f]{4})"', rules))
     pids = set(re.findall(r'idProduct}=="([0-9a-f]{4})"', rules))
     assert vids == {f"{QOS_USB_VID:04x}"} and pids == {f"{QOS_USB_PID:04x}"}
@@ -176,7 +177,7 @@ def test_udev_rules_name_the_vid_and_pid_the_host_enumerates():
 
 
 def test_json_tx_files_take_validator_addresses_and_hex_fields(tmp_path: Path):
-    from host.bridge.commands import load_tx
+    from host.cli.device import load_tx
 
     operator = txlib.bech32_address(ACCOUNT.address, txlib.VALIDATOR_HRP)
     tx_json = {

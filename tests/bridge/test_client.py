@@ -16,12 +16,13 @@ from mnemonic import Mnemonic
 
 from host.bridge import client as client_module
 from host.bridge import framing
-from host.bridge.client import (
+from host.bridge.client import Client
+from host.bridge.exceptions import (
     BadReply,
-    Client,
     DeviceError,
     NoReply,
     PinDelay,
+    ProtocolError,
     SetupCheckFailed,
     UnknownMethod,
     UserCancelled,
@@ -121,7 +122,7 @@ def test_stale_replies_and_garbage_are_skipped(peer):
 
 def test_id_null_error_reply_is_raised(peer):
     device = peer(lambda m, p: Raw({"id": None, "error": {"code": -32001, "message": "bad CBOR"}}))
-    with pytest.raises(client_module.ProtocolError, match="bad CBOR"):
+    with pytest.raises(ProtocolError, match="bad CBOR"):
         device.ping()
 
 

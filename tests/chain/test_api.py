@@ -71,7 +71,7 @@ class Running:
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
-    from host.chain.cli import main as qosd
+    from host.cli.qosd import main as qosd
 
     home = tmp_path_factory.mktemp("api") / "node"
     funded = [f"--account={account(i).address_string}={10**6 * QOS}" for i in range(3)]
@@ -314,18 +314,13 @@ def test_websocket_streams_blocks_and_txs(node):
 
 
 def qos(*argv: str) -> int:
-    import argparse
+    from host.cli.qos import main
 
-    from host.chain.client import register
-
-    parser = argparse.ArgumentParser(prog="qos")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(list(argv))
-    return args.func(args)
+    return main(list(argv))
 
 
 def test_client_keys_tx_and_query(node, tmp_path, capsys):
-    from host.chain.engine.localkey import save_key
+    from host.devtools.keyfile import save_key
 
     sender_file = tmp_path / "sender.json"
     save_key(sender_file, account(3))  # not funded yet
@@ -409,12 +404,12 @@ def test_a_websocket_client_that_cannot_keep_up_is_cut_off(monkeypatch):
 
 
 def test_client_http_json(node):
-    from host.chain.client import ClientError, http_json
+    from host.chain.rest import NodeUnreachable, http_json
 
     status, doc = http_json("GET", node.url + "/status")
     assert status == 200 and doc["chain_id"] == CHAIN
     status, doc = http_json("GET", node.url + "/blocks/0")
     assert status == 400 and "height" in doc["error"]
     assert http_json("GET", "http://127.0.0.1:9/status", quiet=True)[0] == 0
-    with pytest.raises(ClientError):
+    with pytest.raises(NodeUnreachable):
         http_json("GET", "http://127.0.0.1:9/status")

@@ -10,13 +10,13 @@ import urllib.error
 import urllib.request
 from hashlib import sha256
 
-from host.chain.engine.localkey import save_key
 from host.chain.engine.privval import ValidatorKey
 from host.chain.genesis import Genesis, GenesisAccount, GenesisChain, GenesisValidator
 from host.chain.node import BackgroundNode, NodeConfig
 from host.chain.store import verify_proof
 from host.core import cbor
 from host.core.keys import Account
+from host.devtools.keyfile import save_key
 
 QOS = 10_000
 

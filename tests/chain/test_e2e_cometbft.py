@@ -17,7 +17,7 @@ from hashlib import sha256
 
 import pytest
 
-from host.chain.engine import testnet as localnet
+from host.chain import testnet as localnet
 from host.core import cbor
 from host.core.keys import Account
 

@@ -36,7 +36,7 @@ def _udp_pair() -> int:
 
 @pytest.fixture(scope="module")
 def emulator():
-    from host.bridge.emulator import Emulator
+    from host.devtools.emulator import Emulator
 
     failures = []
     for _ in range(2):  # a machine this busy can miss a start-up deadline once
@@ -55,7 +55,7 @@ def emulator():
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
-    from host.chain.cli import main as qosd
+    from host.cli.qosd import main as qosd
 
     home = tmp_path_factory.mktemp("device") / "node"
     signer = Account.from_mnemonic(MNEMONIC)
@@ -66,14 +66,9 @@ def node(tmp_path_factory):
 
 
 def qos(*argv: str) -> int:
-    import argparse
+    from host.cli.qos import main
 
-    from host.chain.client import register
-
-    parser = argparse.ArgumentParser(prog="qos")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(list(argv))
-    return args.func(args)
+    return main(list(argv))
 
 
 class Person:
@@ -95,7 +90,7 @@ class Person:
         self.thread.join(10)
 
     def _run(self) -> None:
-        from host.bridge.client import DebugLink
+        from host.bridge.debuglink import DebugLink
 
         with DebugLink.open(self.debug_path) as debug:
             while not self.done.is_set():

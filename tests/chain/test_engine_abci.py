@@ -283,7 +283,7 @@ def _wait_height(url: str, height: int, timeout: float = 60) -> dict:
 
 @pytest.mark.cometbft
 def test_real_cometbft_drives_the_app_and_survives_kill_9(tmp_path):
-    from host.chain.engine.testnet import Testnet, cometbft_binary, free_base_port
+    from host.chain.testnet import Testnet, cometbft_binary, free_base_port
 
     if cometbft_binary() is None:
         pytest.skip("cometbft binary not installed (make setup builds it with go install)")
@@ -362,8 +362,8 @@ def test_finalize_block_request_becomes_block_info():
 
 @pytest.mark.cometbft
 def test_qosd_testnet_writes_a_consistent_network(tmp_path, capsys):
-    from host.chain.cli import main as qosd
-    from host.chain.engine.testnet import Testnet, cometbft_binary, free_base_port
+    from host.chain.testnet import Testnet, cometbft_binary, free_base_port
+    from host.cli.qosd import main as qosd
 
     if cometbft_binary() is None:
         pytest.skip("cometbft binary not installed (make setup builds it with go install)")

@@ -311,7 +311,7 @@ def _free_port() -> int:
 
 def _start_qosd(home: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "host.chain.cli", "--log-level", "WARNING", "start", "--home",
+        [sys.executable, "-m", "host.cli.qosd", "--log-level", "WARNING", "start", "--home",
          str(home)],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
@@ -333,7 +333,7 @@ def _wait_status(url: str, proc: subprocess.Popen, min_height: int = 0) -> dict:
 
 
 def test_kill_9_restarts_at_the_last_committed_height_with_the_same_app_hash(tmp_path):
-    from host.chain.cli import main as qosd
+    from host.cli.qosd import main as qosd
 
     home = tmp_path / "node"
     port = _free_port()
@@ -413,8 +413,8 @@ def test_a_failing_block_stops_the_engine_and_a_restart_replays_it(tmp_path, key
 
 
 def test_qosd_cli_refuses_bad_input_and_exports_state(tmp_path, capsys):
-    from host.chain.cli import main as qosd
     from host.chain.node import NodeConfig
+    from host.cli.qosd import main as qosd
 
     home = tmp_path / "n"
     assert qosd(["init", "--home", str(home), "--account", "nonsense"]) == 1

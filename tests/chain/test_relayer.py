@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from host import ports
 from host.chain.engine.privval import ValidatorKey
 from host.chain.genesis import Genesis, GenesisChain
 from host.chain.node import Node, NodeConfig
-from host.chain.relayer import (
+from host.chain.relayer.service import (
     Backoff,
     NodeClient,
     Relayer,
@@ -33,6 +32,7 @@ from host.chain.x.qcp.module import header_sign_bytes, shadow_address
 from host.core import cbor
 from host.core.keys import Account
 from host.core.tx import qcp_send, transfer
+from host.devtools import ports
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -55,7 +55,7 @@ def free_port() -> int:
 
 
 def init_home(root: Path, chain: str, funded: list[bytes]) -> Path:
-    from host.chain.cli import main as qosd
+    from host.cli.qosd import main as qosd
     from host.core.keys import encode_address
 
     home = root / chain
@@ -508,8 +508,8 @@ def test_backoff_grows_to_its_cap_and_resets():
 def test_cli_registers_relay_and_refuses_bad_arguments(tmp_path, capsys):
     import argparse
 
-    from host.chain.engine.localkey import save_key
-    from host.chain.relayer import register as register_relay
+    from host.cli.relay import register as register_relay
+    from host.devtools.keyfile import save_key
 
     parser = argparse.ArgumentParser(prog="qos")
     register_relay(parser.add_subparsers(dest="command"))
@@ -536,13 +536,13 @@ def test_relay_command_runs_until_sigterm(net, tmp_path):
     import subprocess
     import sys
 
-    from host.chain.engine.localkey import save_key
+    from host.devtools.keyfile import save_key
 
     key = tmp_path / "relayer.json"
     save_key(key, RIVAL)
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "host.chain.relayer", "--a", net.a_url, "--b", net.b_url,
+        [sys.executable, "-m", "host.cli.qos", "relay", "--a", net.a_url, "--b", net.b_url,
          "--key", str(key), "--poll", "0.1"],
         cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

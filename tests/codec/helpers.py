@@ -15,8 +15,8 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from host import micropython
 from host.core import tx as htx
+from host.devtools import micropython
 
 FIRMWARE_DRIVER = r"""
 import sys, binascii, gc, hashlib

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from host import micropython
+from host.devtools import micropython
 
 _DRIVER = r"""
 import sys, json

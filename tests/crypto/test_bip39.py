@@ -9,7 +9,7 @@ import unicodedata
 import pytest
 from mnemonic import Mnemonic
 
-from host.micropython import FIRMWARE_DIR
+from host.devtools.micropython import FIRMWARE_DIR
 
 SETUP = r"""
 from crypto import bip39

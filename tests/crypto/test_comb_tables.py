@@ -15,7 +15,7 @@ import coincurve
 import nacl.bindings
 import pytest
 
-from host import micropython
+from host.devtools import micropython
 
 CRYPTO_DIR = micropython.FIRMWARE_DIR / "crypto"
 MODULES = {"ED25519": "_table_ed25519", "SECP256K1": "_table_secp256k1"}

@@ -13,8 +13,8 @@ import nacl.bindings
 import pytest
 from nacl.signing import SigningKey
 
-from host import micropython
 from host.core import keys as host_keys
+from host.devtools import micropython
 
 P = 2**255 - 19
 L = 2**252 + 27742317777372353535851937790883648493

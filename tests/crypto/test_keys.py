@@ -22,8 +22,8 @@ from bip_utils import (
 )
 from mnemonic import Mnemonic
 
-from host import micropython
 from host.core import keys
+from host.devtools import micropython
 
 H = 0x80000000
 

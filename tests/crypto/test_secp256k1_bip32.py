@@ -13,8 +13,8 @@ import random
 import coincurve
 import pytest
 
-from host import micropython
 from host.core import keys as host_keys
+from host.devtools import micropython
 
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 P = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F

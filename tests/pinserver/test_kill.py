@@ -14,7 +14,7 @@ import threading
 import time
 
 from host.pinserver import client
-from host.pinserver.process import PinServerProcess
+from host.devtools.pinserver import PinServerProcess
 from host.pinserver.protocol import Status
 
 from .refclient import Wallet, open_reply

@@ -10,7 +10,7 @@ import os
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from host import micropython
+from host.devtools import micropython
 from host.pinserver import protocol
 from host.pinserver.protocol import Op, Status
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from host.pinserver import client, protocol
-from host.pinserver.process import PinServerProcess
+from host.devtools.pinserver import PinServerProcess
 from host.pinserver.protocol import Op, Status
 from host.pinserver.server import PinOracle
 from host.pinserver.store import StoreError

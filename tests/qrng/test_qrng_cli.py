@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-from host.cli import main
+from host.cli.qos import main
 
 
 def test_sample_from_os(capsys):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from host.micropython import run
+from host.devtools.micropython import run
 from qrng.drbg import DrbgError, HmacDrbg
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "hmac_drbg_sha256.json").read_text())

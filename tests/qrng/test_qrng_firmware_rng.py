@@ -2,7 +2,7 @@
 
 import pytest
 
-from host.micropython import run
+from host.devtools.micropython import run
 from qrng.health import HealthTestFailure, HealthTests, apt_cutoff, rct_cutoff
 
 GRID = [(h, w) for h in (0.5, 1.0, 2.0, 3.5, 6.0, 7.0, 8.0) for w in (512, 1024)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from host import micropython
+from host.devtools import micropython
 
 UNIX_BOARD = micropython.FIRMWARE_DIR / "micropython" / "unix"
 

@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from host import micropython
 from host.bridge import framing as host_framing
+from host.devtools import micropython
 
 BOARDS = micropython.FIRMWARE_DIR / "micropython"
 

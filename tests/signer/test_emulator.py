@@ -1,4 +1,4 @@
-"""The emulator end to end (host/bridge/emulator.py + the firmware app): wire and debug link,
+"""The emulator end to end (host/devtools/emulator.py + the firmware app): wire and debug link,
 setup with commit-reveal, PIN delays, persistence across SIGKILL, signing only after confirm,
 the pty serial link, and the production build without a debug link."""
 
@@ -10,11 +10,10 @@ import time
 import nacl.signing
 import pytest
 
-from host.bridge import firmware
-from host.bridge.client import (
+from host.bridge.client import Client, account_pubkey, expected_setup_pubkey
+from host.bridge.debuglink import DebugLink
+from host.bridge.exceptions import (
     BadParams,
-    Client,
-    DebugLink,
     DeviceBusy,
     EntropyFailure,
     NoReply,
@@ -22,13 +21,12 @@ from host.bridge.client import (
     UserCancelled,
     WrongPin,
     WrongState,
-    account_pubkey,
-    expected_setup_pubkey,
 )
-from host.bridge.emulator import Emulator
 from host.bridge.transport.udp import free_port_pair
 from host.core import cbor, keys
 from host.core import tx as txlib
+from host.devtools import firmware
+from host.devtools.emulator import Emulator
 
 M12 = " ".join(["abandon"] * 11 + ["about"])
 PIN = "1234"
@@ -333,7 +331,7 @@ def test_production_build_has_no_debug_link(tmp_path):
 def test_qos_emu_screenshot(tmp_path):
     from PIL import Image
 
-    from host.cli import main
+    from host.cli.qos import main
 
     png = tmp_path / "screen.png"
     assert main(["emu", "--port", str(free_port_pair()), "--screenshot", str(png)]) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from host.bridge.emulator import pixels, render_text
+from host.devtools.emulator import pixels, render_text
 
 from .conftest import mp_run
 

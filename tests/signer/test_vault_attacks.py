@@ -206,8 +206,9 @@ def carve_file(image: bytes, tmp_path, pins: list[str]) -> dict[str, list[str]]:
 def test_the_emulators_raw_image_keeps_no_old_seed(tmp_path):
     """The same attack on the real emulator's flash image file (LittleFS part and raw region,
     every block), after a PIN change, a wipe, and a new wallet."""
-    from host.bridge.client import Client, DebugLink
-    from host.bridge.emulator import Emulator
+    from host.bridge.client import Client
+    from host.bridge.debuglink import DebugLink
+    from host.devtools.emulator import Emulator
     from host.bridge.transport.udp import free_port_pair
 
     old = " ".join(["abandon"] * 11 + ["about"])

@@ -1,5 +1,5 @@
 # Entry point of the emulator: `micropython -X heapsize=192K -m emulator [options]` with the
-# compiled tree on MICROPYPATH (host/bridge/emulator.py does this).
+# compiled tree on MICROPYPATH (host/devtools/emulator.py does this).
 import sys
 
 import board

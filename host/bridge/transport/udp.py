@@ -7,9 +7,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from host import ports
 from host.bridge import framing
 from host.bridge.transport import ReportTransport, TransportError
+from host.devtools import ports
 
 # UDP has no flow control, and the kernel counts each small datagram as about 1 KB of the
 # receiver's ~200 KB buffer: a burst of a few hundred reports (a 16 KB frame) would overflow it

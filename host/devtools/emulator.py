@@ -1,4 +1,4 @@
-"""The emulator: the device firmware under the MicroPython unix port, and the `qos emu` command.
+"""The emulator: the device firmware under the MicroPython unix port (`qos emu` runs it).
 
 The firmware runs unchanged; only the board glue differs (firmware/micropython/unix/): the wire on
 UDP port P (64-byte reports), the debug link on P+1 (debug builds only), optionally a pty that
@@ -9,7 +9,6 @@ debug link at all.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import signal
@@ -21,7 +20,7 @@ import tty
 from pathlib import Path
 from typing import Any
 
-from host import micropython
+from host.devtools import micropython
 
 DEFAULT_PORT = 21324
 READY_POLL_S = 0.05
@@ -84,7 +83,7 @@ class Emulator:
         self._spawn()
         self._wait_ready(timeout)
         if self.mnemonic is not None and self.pin is not None:
-            from host.bridge.client import DebugLink
+            from host.bridge.debuglink import DebugLink
 
             with DebugLink.open(self.debug_path) as debug:
                 debug.load(self.mnemonic, self.pin)
@@ -140,7 +139,7 @@ class Emulator:
         # The emulator runs a compiled build (.mpy, like a board's frozen code): compiling the
         # sources on the device would need more RAM than the 192 KB heap leaves.
         if self._tree is None:
-            from host.bridge import firmware
+            from host.devtools import firmware
 
             self._tree = firmware.cached_build(
                 firmware.default_cache_dir(), board="unix", production=self.production
@@ -173,7 +172,8 @@ class Emulator:
             log.close()
 
     def _wait_ready(self, timeout: float) -> None:
-        from host.bridge.client import Client, DeviceError
+        from host.bridge.client import Client
+        from host.bridge.exceptions import DeviceError
         from host.bridge.transport import TransportError
 
         deadline = time.monotonic() + timeout
@@ -202,66 +202,6 @@ class Emulator:
             self.pty_path = None
 
 
-# ---------------------------------------------------------------- qos emu
-
-
-def register(commands: Any) -> None:
-    p = commands.add_parser("emu", help="run the device emulator (firmware under MicroPython)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="UDP wire port (debug: +1)")
-    p.add_argument("--flash", type=Path, help="flash image file (default: a temporary one)")
-    p.add_argument("--pty", action="store_true", help="also expose a pty serial port")
-    p.add_argument("--mnemonic", help="preload this mnemonic (debug link; needs --pin)")
-    p.add_argument("--pin", help="PIN for --mnemonic")
-    p.add_argument("--production", action="store_true", help="run the production build")
-    p.add_argument("--interactive", action="store_true", help="draw the screen, keys press buttons")
-    p.add_argument("--screenshot", type=Path, help="save the screen as a PNG and exit")
-    p.set_defaults(func=run_emu)
-
-
-def run_emu(args: argparse.Namespace) -> int:
-    if args.production and (args.interactive or args.screenshot or args.mnemonic):
-        print("qos emu: --interactive/--screenshot/--mnemonic need the debug link", file=sys.stderr)
-        return 2
-    emu = Emulator(
-        port=args.port,
-        flash=args.flash,
-        mnemonic=args.mnemonic,
-        pin=args.pin,
-        pty=args.pty,
-        production=args.production,
-    )
-    from host.bridge.firmware import BuildError
-
-    try:
-        try:
-            emu.start()
-        except (EmulatorError, BuildError) as exc:
-            print(f"qos emu: {exc}", file=sys.stderr)
-            return 1
-        if args.screenshot:
-            save_png(emu.debug_path, args.screenshot)
-            print(f"screen saved to {args.screenshot}")
-            return 0
-        print(f"emulator running: wire {emu.wire_path}", end="")
-        if emu.debug_path:
-            print(f", debug link {emu.debug_path}", end="")
-        if emu.pty_path:
-            print(f", serial {emu.pty_path}", end="")
-        print(f", flash {emu.flash_path}")
-        if args.interactive:
-            interactive(emu)
-        else:
-            while emu.running:
-                time.sleep(0.5)
-            print(emu.log(), file=sys.stderr)
-            return 1
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emu.close()
-    return 0
-
-
 # ---------------------------------------------------------------- the screen on the host
 
 SCREEN_W = 128
@@ -288,7 +228,7 @@ def render_png(fb: bytes, path: Path, scale: int = 4) -> None:
 
 
 def save_png(debug_path: str | None, path: Path) -> None:
-    from host.bridge.client import DebugLink
+    from host.bridge.debuglink import DebugLink
 
     if debug_path is None:
         raise EmulatorError("the screen can be read only through the debug link")
@@ -318,7 +258,7 @@ def interactive(emu: Emulator) -> None:
     import select
     import termios
 
-    from host.bridge.client import DebugLink
+    from host.bridge.debuglink import DebugLink
 
     if emu.debug_path is None:
         raise EmulatorError("interactive mode needs the debug link (not a production build)")

@@ -1,4 +1,7 @@
-"""Handlers of `qos qrng sample|health|assess` (registered by qrng/cli.py)."""
+"""`qos qrng ...`: sample a source, run its health tests, assess a file of samples.
+
+Heavy imports (numpy, PIL, rich) stay inside the handlers so that `qos --help` stays fast.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +10,31 @@ import json
 import sys
 from pathlib import Path
 
-from qrng.health import STARTUP_SAMPLES
-from qrng.pipeline import EntropyError, TestedSource
-from qrng.sources import SourceError, open_source
-
 MAX_SAMPLE_BYTES = 1 << 30
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    group = commands.add_parser("qrng", help="entropy sources, health tests and assessment")
+    sub = group.add_subparsers(dest="qrng_command", required=True, metavar="ACTION")
+
+    sample = sub.add_parser("sample", help="health-tested, conditioned bytes from a source")
+    sample.add_argument("--source", default="os", help="os | quantis | serial:DEV | file:PATH")
+    sample.add_argument("--bytes", type=int, default=32, dest="nbytes", help="how many bytes")
+    sample.add_argument("--raw", action="store_true", help="raw samples, not conditioned")
+    sample.add_argument("--out", help="write to this file instead of hex on stdout")
+    sample.set_defaults(func=cmd_sample)
+
+    health = sub.add_parser("health", help="start-up health tests (RCT, APT) on a source")
+    health.add_argument("--source", default="os", help="os | serial:DEV | quantis | file:PATH")
+    health.add_argument("--samples", type=int, default=4096, help="samples to test (>= 1024)")
+    health.set_defaults(func=cmd_health)
+
+    assess = sub.add_parser("assess", help="SP 800-90B non-IID min-entropy assessment of a file")
+    assess.add_argument("file", help="file of samples, one per byte")
+    assess.add_argument("--bits", type=int, default=0, help="bits per sample (default: from data)")
+    assess.add_argument("--json", action="store_true", help="print JSON")
+    assess.add_argument("--plot", metavar="PNG", help="write histogram + estimates to this PNG")
+    assess.set_defaults(func=cmd_assess)
 
 
 def _fail(message: str) -> int:
@@ -19,7 +42,10 @@ def _fail(message: str) -> int:
     return 1
 
 
-def sample(args: argparse.Namespace) -> int:
+def cmd_sample(args: argparse.Namespace) -> int:
+    from qrng.pipeline import EntropyError, TestedSource
+    from qrng.sources import SourceError, open_source
+
     if not 1 <= args.nbytes <= MAX_SAMPLE_BYTES:
         return _fail(f"--bytes must be 1..{MAX_SAMPLE_BYTES}")
     try:
@@ -40,7 +66,11 @@ def sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def health(args: argparse.Namespace) -> int:
+def cmd_health(args: argparse.Namespace) -> int:
+    from qrng.health import STARTUP_SAMPLES
+    from qrng.pipeline import EntropyError, TestedSource
+    from qrng.sources import SourceError, open_source
+
     if args.samples < STARTUP_SAMPLES:
         return _fail(f"--samples must be at least {STARTUP_SAMPLES} (the start-up test)")
     try:
@@ -62,7 +92,7 @@ def health(args: argparse.Namespace) -> int:
     return 0
 
 
-def assess(args: argparse.Namespace) -> int:
+def cmd_assess(args: argparse.Namespace) -> int:
     from qrng.assess import AssessmentError
     from qrng.assess import assess as run_assessment
 

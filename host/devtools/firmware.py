@@ -1,4 +1,4 @@
-"""Firmware builds and flashing: `qos fw build` and `qos fw flash`.
+"""Firmware builds and flashing (`qos fw build` and `qos fw flash` run them).
 
 A build is a directory that is copied as is to a board's filesystem (or run by the emulator):
 the firmware packages compiled to .mpy by mpy-cross (bytecode is loaded, never compiled, on the
@@ -12,16 +12,14 @@ checks a tree for any trace of the debug link.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
-from host import micropython
+from host.devtools import micropython
 
 FIRMWARE_DIR = micropython.FIRMWARE_DIR
 BOARDS_DIR = FIRMWARE_DIR / "micropython"
@@ -184,35 +182,6 @@ def default_cache_dir() -> Path:
     return Path(tempfile.gettempdir()) / "qos-firmware-builds"
 
 
-# ---------------------------------------------------------------- qos fw
-
-
-def register(commands: Any) -> None:
-    fw = commands.add_parser("fw", help="build the firmware or flash it to a board")
-    sub = fw.add_subparsers(dest="fw_command", required=True, metavar="COMMAND")
-    b = sub.add_parser("build", help="compile the firmware tree for a board")
-    b.add_argument("--board", choices=sorted(BOARDS), default="esp32s3")
-    b.add_argument("--production", action="store_true", help="no debug link in the build")
-    b.add_argument("-o", "--out", type=Path, required=True, help="output directory")
-    b.set_defaults(func=run_build)
-    f = sub.add_parser("flash", help="copy a build to a board with mpremote")
-    f.add_argument("tree", type=Path, help="a directory made by `qos fw build`")
-    f.add_argument("--port", default="auto", help="serial port of the board (mpremote connect)")
-    f.set_defaults(func=run_flash)
-
-
-def run_build(args: argparse.Namespace) -> int:
-    try:
-        out = build(args.out, args.board, args.production)
-    except BuildError as exc:
-        print(f"qos fw build: {exc}", file=sys.stderr)
-        return 1
-    count = sum(1 for p in out.rglob("*") if p.is_file())
-    kind = "production" if args.production else "debug"
-    print(f"built {kind} firmware for {args.board}: {count} files in {out}")
-    return 0
-
-
 def flash_commands(tree: Path, port: str) -> list[list[str]]:
     """The mpremote invocations that copy ``tree`` to the board's filesystem root."""
     mpremote = [sys.executable, "-m", "mpremote", "connect", port]
@@ -226,23 +195,3 @@ def flash_commands(tree: Path, port: str) -> list[list[str]]:
             cmds.append([*mpremote, "cp", str(path), ":" + rel])
     cmds.append([*mpremote, "reset"])
     return cmds
-
-
-def run_flash(args: argparse.Namespace) -> int:
-    tree: Path = args.tree
-    if not (tree / "BUILD").exists():
-        print(f"qos fw flash: {tree} is not a build (run `qos fw build` first)", file=sys.stderr)
-        return 2
-    if "board=unix" in (tree / "BUILD").read_text():
-        print("qos fw flash: this is an emulator build; build for a board", file=sys.stderr)
-        return 2
-    cmds = flash_commands(tree, args.port)
-    for i, cmd in enumerate(cmds, 1):
-        print(f"[{i}/{len(cmds)}] {' '.join(cmd[5:])}", flush=True)
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        # mkdir of a folder that exists already is fine on a second flash
-        if proc.returncode != 0 and not (cmd[5] == "mkdir" and "EEXIST" in proc.stderr):
-            print(proc.stderr, file=sys.stderr)
-            return 1
-    print("flashed; the board restarted")
-    return 0

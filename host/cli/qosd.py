@@ -79,10 +79,10 @@ def _parse_account(text: str) -> tuple[bytes, int]:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from host.chain.engine.localkey import new_account, save_key
     from host.chain.engine.privval import ValidatorKey
     from host.chain.genesis import Genesis, GenesisAccount, GenesisValidator
     from host.chain.node import NodeConfig
+    from host.devtools.keyfile import new_account, save_key
 
     home: Path = args.home
     if (home / "config").exists():
@@ -125,7 +125,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 def cmd_testnet(args: argparse.Namespace) -> int:
     import signal
 
-    from host.chain.engine.testnet import Testnet
+    from host.chain.testnet import Testnet
 
     if not 1 <= args.validators <= 32:
         raise ValueError("--validators must be 1..32")

@@ -1,31 +1,160 @@
-"""Handlers of `qos device ...` (the parser is in host/bridge/cli.py).
+"""`qos device ...`: talk to a QOS signer (a board over USB, or the emulator over UDP).
 
 Human output goes through rich; ``--json`` prints one JSON object on stdout for scripts. Progress
 (waiting for a confirm press, the device deriving a seed) is shown on stderr, so stdout stays clean
 in both modes. Errors print one clear line and give exit status 1 (device said no) or 2 (bad input).
+Heavy imports stay inside the handlers so `qos --help` stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import getpass
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
+from host.cli.console import emit, err, escape, out, working
 
-from host.bridge.client import Client, DeviceError
-from host.bridge.transport import EMULATOR_PATH, TransportError
-from host.pinserver.client import PinServerError
+if TYPE_CHECKING:
+    from host.bridge.client import Client
 
-out = Console(highlight=False, emoji=False)
-err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
+def register(commands: argparse._SubParsersAction) -> None:
+    group = commands.add_parser("device", help="the QOS signer: list, set up, sign, wipe ...")
+    group.add_argument(
+        "--path",
+        "-p",
+        default=None,
+        help="device path: udp:HOST:PORT | serial:/dev/ttyACM0 | hid:PATH | usb:BUS:ADDR "
+        "(default: $QOS_DEVICE, else the emulator at udp:127.0.0.1:21324)",
+    )
+    group.add_argument("--json", action="store_true", help="print JSON for scripts")
+    sub = group.add_subparsers(dest="device_command", required=True, metavar="ACTION")
+
+    _add(sub, "list", "devices found over USB (and the emulator if it answers)")
+    _add(sub, "info", "model, version, state of the device")
+
+    setup = _add(sub, "setup", "create a new wallet on the device (commit-reveal entropy)")
+    setup.add_argument("--words", type=int, choices=(12, 24), default=24)
+    setup.add_argument("--label", default=None)
+    setup.add_argument(
+        "--checks",
+        type=int,
+        default=None,
+        help="commit-reveal check rounds before the real one (default: 1..3 at random)",
+    )
+    _pin_args(setup)
+    _pin_server_arg(setup, choose=True)
+    _debug_device_arg(setup)
+
+    recover = _add(sub, "recover", "restore a wallet from its mnemonic")
+    recover.add_argument("--label", default=None)
+    recover.add_argument(
+        "--mnemonic-file", default=None, help="read the words from this file (default: prompt)"
+    )
+    _pin_args(recover)
+    _pin_server_arg(recover, choose=True)
+    _debug_device_arg(recover)
+
+    unlock = _add(sub, "unlock", "unlock with the PIN (and an optional passphrase)")
+    unlock.add_argument("--passphrase", action="store_true", help="prompt for a BIP39 passphrase")
+    _pin_args(unlock, new=False)
+    _pin_server_arg(unlock, choose=False)
+
+    _add(sub, "lock", "lock the device")
+
+    change_pin = _add(sub, "change-pin", "change the PIN")
+    _pin_args(change_pin, new=False)
+    change_pin.add_argument(
+        "--new-pin-env", default=None, help="read the new PIN from this environment variable"
+    )
+    _pin_server_arg(change_pin, choose=False)
+
+    for name, help_text in (("address", "an account address"), ("pubkey", "a public key")):
+        cmd = _add(sub, name, help_text)
+        _account_args(cmd)
+        if name == "address":
+            cmd.add_argument("--show", action="store_true", help="show it on the device to compare")
+
+    sign_tx = _add(sub, "sign-tx", "sign a transaction (det-CBOR or JSON file) after confirming")
+    sign_tx.add_argument("file", help="tx file: .cbor (det-CBOR Tx) or .json; '-' for stdin")
+    sign_tx.add_argument("--out", default=None, help="write the SignedTx (det-CBOR) here")
+    _account_args(sign_tx)
+
+    sign_msg = _add(sub, "sign-message", "sign a message for a chain after confirming")
+    sign_msg.add_argument("message", help="the message text (or @FILE for a file's bytes)")
+    sign_msg.add_argument("--chain", required=True, help="chain id the signature is bound to")
+    _account_args(sign_msg)
+
+    _add(sub, "wipe", "erase the wallet (confirm on the device)")
+
+    bridge = _add(sub, "bridge", "serve the device to allowed web origins on 127.0.0.1")
+    bridge.add_argument("--port", type=int, default=21330, help="HTTP port on 127.0.0.1")
+    bridge.add_argument(
+        "--allow-origin",
+        action="append",
+        default=None,
+        metavar="ORIGIN",
+        help="web origin allowed to call (repeatable; wildcards like https://*.example.org); "
+        "default: http(s)://localhost:* and http://127.0.0.1:*",
+    )
+
+
+def _debug_device_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-debug-device",
+        action="store_true",
+        help="put a wallet on a debug build (the emulator) whose debug link can read the seed",
+    )
+
+
+def _add(sub: argparse._SubParsersAction, name: str, help_text: str) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help_text)
+    # Also accepted after the action (`qos device info --json`); SUPPRESS keeps a value given
+    # before the action from being reset by this parser's default.
+    parser.add_argument("--path", "-p", default=argparse.SUPPRESS, help="device path")
+    parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="JSON")
+    parser.set_defaults(func=_run)
+    return parser
+
+
+def _pin_args(parser: argparse.ArgumentParser, new: bool = True) -> None:
+    parser.add_argument(
+        "--pin-env",
+        default=None,
+        help="read the PIN from this environment variable (default: prompt"
+        + (" twice)" if new else ")"),
+    )
+
+
+def _pin_server_arg(parser: argparse.ArgumentParser, choose: bool) -> None:
+    if choose:
+        text = (
+            "have this PIN server enforce the PIN (3 wrong PINs erase the wallet; a copy of the "
+            "flash cannot be searched for the PIN). Default: the PIN is checked on the device only"
+        )
+    else:
+        text = "reach the device's PIN server at this URL (default: the URL the device keeps)"
+    parser.add_argument("--pin-server", default=None, metavar="URL", help=text)
+
+
+def _account_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--account", type=_index, default=0, help="account' (< 2^31)")
+    parser.add_argument("--index", type=_index, default=0, help="address index (< 2^31)")
+
+
+def _index(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from exc
+    if not 0 <= value < 2**31:
+        raise argparse.ArgumentTypeError(f"must be in 0..2^31-1, got {value}")
+    return value
+
 
 ADDRESS_FIELDS = {"to", "banker", "spender", "owner", "account", "sender"}
 VALIDATOR_FIELDS = {"validator"}
@@ -44,7 +173,11 @@ class UsageError(ValueError):
     """Bad CLI input (a file, a PIN entry): exit status 2, nothing sent to the device."""
 
 
-def run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace) -> int:
+    from host.bridge.exceptions import DeviceError
+    from host.bridge.transport import TransportError
+    from host.pinserver.client import PinServerError
+
     handler = HANDLERS[args.device_command]
     try:
         return handler(args) or 0
@@ -70,30 +203,9 @@ def run(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ helpers
 
 
-def emit(args: argparse.Namespace, data: dict[str, Any], human: Callable[[], None]) -> int:
-    if args.json:
-        print(json.dumps(data, sort_keys=True))
-    else:
-        human()
-    return 0
-
-
-@contextlib.contextmanager
-def working(message: str) -> Iterator[None]:
-    """A spinner with the elapsed time on stderr while the device works or waits for a press."""
-    if not err.is_terminal:
-        err.print(message)
-        yield
-        return
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=True) as progress:
-        progress.add_task(message, total=None)
-        yield
-
-
 def open_client(args: argparse.Namespace) -> Client:
+    from host.bridge.client import Client
+
     return Client.open(args.path)
 
 
@@ -113,7 +225,7 @@ def read_pin(env_name: str | None, prompt: str, confirm: bool) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from host.bridge.transport import enumerate_devices
+    from host.bridge.transport import EMULATOR_PATH, enumerate_devices
 
     devices = [
         {"path": d.path, "kind": d.kind, "description": d.description, "serial": d.serial_number}
@@ -138,6 +250,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _answers(path: str) -> bool:
+    from host.bridge.client import Client
+    from host.bridge.exceptions import DeviceError
+    from host.bridge.transport import TransportError
+
     try:
         with Client.open(path, timeout=0.5) as device:
             device.ping()

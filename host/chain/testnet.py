@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from host import ports
+from host.devtools import ports
 
 FAST_CONSENSUS = {
     "timeout_propose": "1s",
@@ -133,10 +133,10 @@ class Testnet:
     ) -> Testnet:
         """Write `count` validator homes under root. peer_address(i, j) -> "host:port" is where
         validator i dials validator j (default: j's p2p port; a test may put a proxy there)."""
-        from host.chain.engine.localkey import new_account, save_key
         from host.chain.engine.privval import ValidatorKey
         from host.chain.genesis import Genesis, GenesisAccount, GenesisValidator
         from host.chain.node import NodeConfig
+        from host.devtools.keyfile import new_account, save_key
 
         binary = cometbft_binary()
         if binary is None:
@@ -265,10 +265,10 @@ class Testnet:
         if val.app is None or val.app.poll() is not None:
             log = open(val.home / "app.log", "ab")  # noqa: SIM115 - owned by the child
             val.app = subprocess.Popen(
-                [sys.executable, "-m", "host.chain.cli", "start", "--home", str(val.home)],
+                [sys.executable, "-m", "host.cli.qosd", "start", "--home", str(val.home)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                cwd=Path(__file__).resolve().parents[3],
+                cwd=Path(__file__).resolve().parents[2],
             )
             log.close()
             _wait_port(val.ports.abci, timeout, val.app, val.home / "app.log")

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from host.bridge.client import DebugLink
+from host.bridge.debuglink import DebugLink
 
 Decide = Callable[[dict[str, Any], dict[str, Any]], str]
 

@@ -56,9 +56,9 @@ def words_from(screens: list[dict[str, Any]]) -> list[str]:
 @contextmanager
 def solo_node(home: Path, funded: str, api_port: int) -> Any:
     """A solo node in its own process, its genesis funding ``funded``; stopped on exit."""
-    from host.chain.client import http_json
+    from host.chain.rest import http_json
 
-    qosd = [sys.executable, "-m", "host.chain.cli"]
+    qosd = [sys.executable, "-m", "host.cli.qosd"]
     api = f"127.0.0.1:{api_port}"
     subprocess.run(
         [
@@ -95,21 +95,22 @@ def solo_node(home: Path, funded: str, api_port: int) -> Any:
 
 
 def balance(url: str, address: bytes) -> int:
-    from host.chain.client import http_json
+    from host.chain.rest import http_json
 
     status, doc = http_json("GET", f"{url}/accounts/{address.hex()}")
     return int(doc["value"]["balance"]) if status == 200 else 0
 
 
 def run() -> int:
-    from host.bridge.client import Client, DebugLink
-    from host.bridge.emulator import Emulator
-    from host.bridge.scripted_user import ScriptedUser, always, quiz_answers
+    from host.bridge.client import Client
+    from host.bridge.debuglink import DebugLink
     from host.bridge.transport.udp import free_port_pair
-    from host.chain.client import http_json
+    from host.chain.rest import http_json
     from host.core import keys
     from host.core import tx as txlib
-    from host.pinserver.process import PinServerProcess
+    from host.devtools.emulator import Emulator
+    from host.devtools.pinserver import PinServerProcess
+    from host.devtools.scripted_user import ScriptedUser, always, quiz_answers
 
     with (
         PinServerProcess() as pin_server,

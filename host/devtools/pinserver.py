@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from host import ports
+from host.devtools import ports
 from host.pinserver.client import PinServerError, ServerInfo, fetch_info
 
 
@@ -33,7 +33,7 @@ class PinServerProcess:
         self.close()
 
     def start(self, timeout: float = 30) -> ServerInfo:
-        cmd = [sys.executable, "-m", "host.cli", "pin-server", "--data", str(self.data_dir)]
+        cmd = [sys.executable, "-m", "host.cli.qos", "pin-server", "--data", str(self.data_dir)]
         cmd += ["--port", str(self.port)]
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:

@@ -1,0 +1,81 @@
+"""The debug link of emulator and debug builds (UDP port+1 on the emulator): it presses buttons,
+reads the screen and loads fixture seeds. Production devices have no debug link.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from host.bridge.client import (
+    DEFAULT_TIMEOUT,
+    USER_TIMEOUT,
+    Link,
+    check_pin,
+    debug_path_for,
+    default_path,
+    optional_params,
+)
+from host.bridge.transport import Transport, open_transport
+
+
+class DebugLink:
+    """The debug link of emulator and debug builds (UDP port+1 on the emulator)."""
+
+    def __init__(self, transport: Transport, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.link = Link(transport)
+        self.timeout = timeout
+
+    @classmethod
+    def open(cls, path: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> DebugLink:
+        return cls(open_transport(path or debug_path_for(default_path())), timeout)
+
+    def close(self) -> None:
+        self.link.close()
+
+    def __enter__(self) -> DebugLink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        return self.link.call(method, params or {}, self.timeout)
+
+    def press(self, button: str = "confirm") -> None:
+        if button not in ("confirm", "cancel"):
+            raise ValueError("button must be 'confirm' or 'cancel'")
+        self.call("debug_press", {"button": button})
+
+    def screen(self) -> dict[str, Any]:
+        return self.call("debug_screen")
+
+    def screen_text(self) -> str:
+        screen = self.screen()
+        return "\n".join([screen.get("title", ""), *screen.get("lines", [])])
+
+    def load(
+        self,
+        mnemonic: str,
+        pin: str,
+        passphrase: str | None = None,
+        label: str | None = None,
+        nfkd: bool | None = None,
+    ) -> None:
+        params = optional_params(
+            {"mnemonic": mnemonic, "pin": check_pin(pin)},
+            passphrase=passphrase,
+            label=label,
+            nfkd=nfkd,
+        )
+        self.link.call("debug_load", params, USER_TIMEOUT)
+
+    def wipe(self) -> None:
+        self.call("debug_wipe")
+
+    def rng(self, source: str, mode: str) -> None:
+        if mode not in ("constant", "normal"):
+            raise ValueError("mode must be 'constant' or 'normal'")
+        self.call("debug_rng", {"source": source, "mode": mode})
+
+    def state(self) -> dict[str, Any]:
+        return self.call("debug_state")

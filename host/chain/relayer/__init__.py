@@ -1,0 +1,1 @@
+"""The QCP relayer (service.py): carries packets between two QOS chains."""

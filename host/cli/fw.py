@@ -1,0 +1,61 @@
+"""`qos fw build|flash`: build the firmware tree for a board, copy a build to a board."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from host.devtools.firmware import BOARDS
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    fw = commands.add_parser("fw", help="build the firmware or flash it to a board")
+    sub = fw.add_subparsers(dest="fw_command", required=True, metavar="COMMAND")
+    b = sub.add_parser("build", help="compile the firmware tree for a board")
+    b.add_argument("--board", choices=sorted(BOARDS), default="esp32s3")
+    b.add_argument("--production", action="store_true", help="no debug link in the build")
+    b.add_argument("-o", "--out", type=Path, required=True, help="output directory")
+    b.set_defaults(func=run_build)
+    f = sub.add_parser("flash", help="copy a build to a board with mpremote")
+    f.add_argument("tree", type=Path, help="a directory made by `qos fw build`")
+    f.add_argument("--port", default="auto", help="serial port of the board (mpremote connect)")
+    f.set_defaults(func=run_flash)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from host.devtools.firmware import BuildError, build
+
+    try:
+        out = build(args.out, args.board, args.production)
+    except BuildError as exc:
+        print(f"qos fw build: {exc}", file=sys.stderr)
+        return 1
+    count = sum(1 for p in out.rglob("*") if p.is_file())
+    kind = "production" if args.production else "debug"
+    print(f"built {kind} firmware for {args.board}: {count} files in {out}")
+    return 0
+
+
+def run_flash(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from host.devtools.firmware import flash_commands
+
+    tree: Path = args.tree
+    if not (tree / "BUILD").exists():
+        print(f"qos fw flash: {tree} is not a build (run `qos fw build` first)", file=sys.stderr)
+        return 2
+    if "board=unix" in (tree / "BUILD").read_text():
+        print("qos fw flash: this is an emulator build; build for a board", file=sys.stderr)
+        return 2
+    cmds = flash_commands(tree, args.port)
+    for i, cmd in enumerate(cmds, 1):
+        print(f"[{i}/{len(cmds)}] {' '.join(cmd[5:])}", flush=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        # mkdir of a folder that exists already is fine on a second flash
+        if proc.returncode != 0 and not (cmd[5] == "mkdir" and "EEXIST" in proc.stderr):
+            print(proc.stderr, file=sys.stderr)
+            return 1
+    print("flashed; the board restarted")
+    return 0

@@ -1,0 +1,196 @@
+"""`qos tx ...`: build a transaction, sign it with a key file or on a device, broadcast it.
+
+Heavy imports (the codec, the bridge client) stay inside the handlers so `qos --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from host.chain import rest
+from host.cli.console import CommandError, print_json
+from host.cli.keys import load_key_file
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    group = commands.add_parser("tx", help="build, sign and broadcast a transaction")
+    sub = group.add_subparsers(dest="tx_command", required=True, metavar="MSG")
+    transfer = _tx_cmd(sub, "transfer", "send QOS (bank/transfer)", tx_transfer)
+    transfer.add_argument("to", help="recipient address (qosacc1...)")
+    transfer.add_argument("amount", help="amount in units, or '1.5qos'")
+    raw = _tx_cmd(
+        sub, "msg", "any message given as JSON (addresses as bech32, bytes as hex)", tx_msg
+    )
+    raw.add_argument("msg_json", help='e.g. \'{"type":"qsc/transfer","name":"AB",...}\'')
+
+
+def _tx_cmd(
+    sub: argparse._SubParsersAction, name: str, help_text: str, func: Handler
+) -> argparse.ArgumentParser:
+    cmd = sub.add_parser(name, help=help_text)
+    signer = cmd.add_mutually_exclusive_group(required=True)
+    signer.add_argument("--key", help="sign with this local key file")
+    signer.add_argument("--device", help="sign on a device: udp:HOST:PORT | serial:... | hid:...")
+    cmd.add_argument("--account", type=int, default=0, help="device account (BIP44 account')")
+    cmd.add_argument("--index", type=int, default=0, help="device address index")
+    cmd.add_argument(
+        "--node", default=rest.DEFAULT_URL, help=f"node REST URL (default {rest.DEFAULT_URL})"
+    )
+    cmd.add_argument("--chain-id", default=None, help="default: ask the node")
+    cmd.add_argument("--nonce", type=int, default=None, help="default: account nonce + 1")
+    cmd.add_argument("--fee", type=int, default=None, help="fee limit in units (default: node's)")
+    cmd.add_argument("--memo", default="")
+    cmd.add_argument("--no-wait", action="store_true", help="return after check_tx")
+    cmd.add_argument("--dry-run", action="store_true", help="print the signed tx, do not send")
+    cmd.set_defaults(func=func)
+    return cmd
+
+
+FEE_PER_MSG = 20_000  # default fee limit per message: covers the costliest message's fee
+
+
+def tx_transfer(args: argparse.Namespace) -> int:
+    from host.core import tx as txlib
+
+    try:
+        msg = txlib.transfer(args.to, parse_units(args.amount))
+    except (ValueError, txlib.TxError) as exc:
+        raise CommandError(str(exc)) from None
+    return _send(args, [msg])
+
+
+def tx_msg(args: argparse.Namespace) -> int:
+    import json
+
+    try:
+        doc = json.loads(args.msg_json)
+    except ValueError as exc:
+        raise CommandError(f"msg is not JSON: {exc}") from None
+    return _send(args, [message_from_json(doc)])
+
+
+def parse_units(text: str) -> int:
+    """'150' -> 150 units; '1.5qos' / '1.5 QOS' -> 15000 units."""
+    from host.core.tx import parse_amount
+
+    lowered = text.strip().lower()
+    if lowered.endswith("qos"):
+        return parse_amount(lowered[:-3].strip())
+    if not lowered.isdigit():
+        raise ValueError(f"amount {text!r}: units (digits) or a decimal ending in 'qos'")
+    return int(lowered)
+
+
+def message_from_json(doc: object) -> dict:
+    """A message dict from JSON: addresses as bech32 (or 40 hex), byte fields as hex."""
+    from host.core import tx as txlib
+
+    if not isinstance(doc, dict) or doc.get("type") not in txlib.MESSAGES:
+        known = ", ".join(sorted(txlib.MESSAGES))
+        raise CommandError(f"msg must be an object with a known type ({known})")
+    msg: dict = {"type": doc["type"]}
+    for name, kind in txlib.MESSAGES[doc["type"]]:
+        if name not in doc:
+            raise CommandError(f"{doc['type']}: missing field {name!r}")
+        value = doc[name]
+        try:
+            if kind in (txlib.ADDR, txlib.VALADDR):
+                value = _address(value)
+            elif kind in (txlib.KEY32, txlib.HASH32, txlib.BLOB):
+                value = bytes.fromhex(value)
+            elif kind == txlib.PAYLOAD:
+                value = message_from_json(value)
+        except (ValueError, TypeError, txlib.TxError) as exc:
+            raise CommandError(f"{doc['type']}.{name}: {exc}") from None
+        msg[name] = value
+    extra = set(doc) - {"type"} - {n for n, _ in txlib.MESSAGES[doc["type"]]}
+    if extra:
+        raise CommandError(f"{doc['type']}: unknown fields {sorted(extra)}")
+    return msg
+
+
+def _address(value: object) -> bytes:
+    from host.core.tx import address_bytes
+
+    if isinstance(value, str) and len(value) == 40:
+        return bytes.fromhex(value)
+    if isinstance(value, str) and value.startswith("qosval1"):
+        return address_bytes(value, "qosval")
+    return address_bytes(value)  # type: ignore[arg-type]
+
+
+def _send(args: argparse.Namespace, msgs: list[dict]) -> int:
+    from host.core import tx as txlib
+    from host.core.keys import address_from_pubkey, encode_address
+
+    signer = _Signer(args)
+    address = address_from_pubkey(signer.pubkey)
+    chain_id = args.chain_id or _node_chain_id(args.node)
+    nonce = args.nonce if args.nonce is not None else _next_nonce(args.node, address)
+    fee = args.fee if args.fee is not None else FEE_PER_MSG * len(msgs)
+    try:
+        tx = txlib.Tx(chain_id, nonce, fee, tuple(msgs), args.memo)
+    except (ValueError, txlib.TxError) as exc:
+        raise CommandError(f"bad tx: {exc}") from None
+    raw = signer.sign(tx)
+    if args.dry_run:
+        print_json({"signer": encode_address(address), "signed_tx": raw.hex()})
+        return 0
+    wait = "check" if args.no_wait else "commit"
+    url = f"{args.node.rstrip('/')}/txs?wait={wait}"
+    status, doc = rest.request("POST", url, raw, "application/cbor")
+    print_json(doc)
+    return 0 if status in (200, 202) and doc.get("code") == 0 else 1
+
+
+class _Signer:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        if args.key:
+            self.account = load_key_file(args.key)
+            self.pubkey = self.account.pubkey
+            self.device = None
+        else:
+            from host.bridge.client import Client
+
+            try:
+                self.device = Client.open(args.device)
+                self.pubkey = self.device.get_public_key(args.account, args.index).pubkey
+            except Exception as exc:
+                raise CommandError(f"device {args.device}: {exc}") from None
+
+    def sign(self, tx) -> bytes:
+        from host.core.tx import SignedTx
+
+        if self.device is None:
+            return SignedTx(tx, self.pubkey, self.account.sign(tx.sign_bytes())).encode()
+        print("confirm the transaction on the device ...", file=sys.stderr, flush=True)
+        try:
+            signature = self.device.sign_tx(tx.encode(), self.args.account, self.args.index)
+        except Exception as exc:
+            raise CommandError(f"device did not sign: {exc}") from None
+        finally:
+            self.device.close()
+        if signature.pubkey != self.pubkey:
+            raise CommandError("the device signed with a different key than it reported")
+        return SignedTx(tx, signature.pubkey, signature.sig).encode()
+
+
+def _node_chain_id(node: str) -> str:
+    status, doc = rest.request("GET", node.rstrip("/") + "/status")
+    if status != 200 or "chain_id" not in doc:
+        raise CommandError(f"node status failed ({status}): {doc.get('error', doc)}")
+    return doc["chain_id"]
+
+
+def _next_nonce(node: str, address: bytes) -> int:
+    status, doc = rest.request("GET", node.rstrip("/") + f"/accounts/{address.hex()}")
+    if status == 404:
+        return 1
+    if status != 200:
+        raise CommandError(f"account query failed ({status}): {doc.get('error', doc)}")
+    return int(doc["value"]["nonce"]) + 1
