@@ -230,8 +230,8 @@ def device_heap(tree: Path | None = None) -> dict[str, tuple[int, int]]:
 
 
 def _pin_server_rows(client: Any, debug: Any, take: Any) -> None:
-    from host.pinserver import client as pinserver
     from host.devtools.pinserver import PinServerProcess
+    from host.pinserver import client as pinserver
 
     with PinServerProcess() as server:
         debug.wipe()

@@ -20,10 +20,10 @@ from devicekit import (
     unlocks_with,
 )
 
-from host.bridge.client import WrongPin, WrongState
+from host.bridge.exceptions import WrongPin, WrongState
 from host.core import keys
-from host.pinserver import client as pinserver
 from host.devtools.pinserver import PinServerProcess
+from host.pinserver import client as pinserver
 from host.pinserver.protocol import fingerprint
 
 ADDRESS = keys.Account.from_mnemonic(MNEMONIC).address_string

@@ -13,8 +13,8 @@ import random
 import threading
 import time
 
-from host.pinserver import client
 from host.devtools.pinserver import PinServerProcess
+from host.pinserver import client
 from host.pinserver.protocol import Status
 
 from .refclient import Wallet, open_reply

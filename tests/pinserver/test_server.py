@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from host.pinserver import client, protocol
 from host.devtools.pinserver import PinServerProcess
+from host.pinserver import client, protocol
 from host.pinserver.protocol import Op, Status
 from host.pinserver.server import PinOracle
 from host.pinserver.store import StoreError

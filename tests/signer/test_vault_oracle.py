@@ -21,8 +21,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from host.pinserver import client
 from host.devtools.pinserver import PinServerProcess
+from host.pinserver import client
 from host.pinserver.server import PinOracle
 
 from .conftest import MpSession
