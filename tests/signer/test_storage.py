@@ -336,3 +336,20 @@ print(json.dumps(out))
     assert set(create_seen) <= {"empty/0", "pin:1111/1"} and create_seen.get("pin:1111/1")
     assert set(change_seen) <= {"pin:1111/1", "pin:2222/1"} and len(change_seen) == 2
     assert set(wipe_seen) <= {"empty/0", "pin:1111/1"} and wipe_seen.get("empty/0")
+
+
+def test_pin_stretching_is_calibrated_on_the_device_and_its_count_kept_in_the_record():
+    r = run(
+        """
+mount()
+from storage import kdf, keeper
+out = {"floor": kdf.calibrate(1) == kdf.FLOOR, "ceiling": kdf.calibrate(10 ** 9) == kdf.CEILING}
+v = V.Vault(ROOT, REGION, Clock(), os.urandom, kdf_ms=1)
+v.create(M12, "1234")
+out["stored"] = keeper.record(v)["iterations"]
+# another count configured now (a board calibrates differently): unlock uses the record's
+out["unlock"] = V.Vault(ROOT, REGION, Clock(), os.urandom, iterations=12345).unlock("1234") == M12
+print(json.dumps(out))
+"""
+    )
+    assert r == {"floor": True, "ceiling": True, "stored": 10000, "unlock": True}
