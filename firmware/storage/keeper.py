@@ -67,15 +67,20 @@ def _unpack(body):
 
 
 def _kek(stretched, answer=None):
-    return cipher.subkeys(stretched if answer is None else cipher.mac(stretched, b"qos/kek", answer))
+    # (enc, mac) of the KEK: the stretched PIN, or with a PIN server HMAC(S, "qos/kek" | R)
+    kek = stretched if answer is None else cipher.mac(stretched, b"qos/kek", answer)
+    return cipher.subkeys(kek)
 
 
 def _cells(v):
     if v.region is None:
         raise VaultError(NO_REGION)
-    from storage.secret import SecretCells
+    from storage.secret import RegionError, SecretCells
 
-    return SecretCells(v.region)
+    try:
+        return SecretCells(v.region)
+    except RegionError as e:
+        raise VaultError("the board's secret region is unusable: %s" % e)
 
 
 def record(v):
@@ -102,9 +107,10 @@ def facts(v):
 def settle(v):
     # Finishes what a power cut interrupted: a secret no record names (a cut creation or PIN
     # change) is erased; a record whose secret is gone (a cut wipe) is removed.
-    if v.region is None:
-        return
-    cells = _cells(v)
+    try:
+        cells = _cells(v)
+    except VaultError:
+        return  # no usable region: the device runs, and refuses to keep a wallet
     if not v.initialized():
         cells.keep_only(None)
         return
@@ -120,12 +126,14 @@ def settle(v):
 
 # --- life cycle (storage/vault.py's methods of the same names)
 
+
 def create(v, mnemonic, pin, label="", oracle=None):
     cells = _cells(v)
     # All randomness is drawn before anything is written: if the entropy source fails, the
     # flash is untouched.
     fresh = v.random_bytes(160)
-    dek, secret, ephemeral, server_entropy = fresh[:32], fresh[32:64], fresh[64:96], fresh[96:128]
+    dek, secret, ephemeral = fresh[:32], fresh[32:64], fresh[64:96]
+    server_entropy = fresh[96:128]
     rec = {"mode": LOCAL, "label": label, "iterations": _iterations(v)}
     rec["nonce"], rec["salt"] = fresh[128:144], fresh[144:]
     enc, mac = cipher.subkeys(dek)

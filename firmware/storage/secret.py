@@ -49,8 +49,8 @@ class SecretCells:
     def __init__(self, dev):
         self.dev = dev
         self.block_size = dev.ioctl(5, 0)
-        if dev.ioctl(4, 0) < CELLS or self.block_size < CELL:
-            raise RegionError("the secret region needs %d blocks of at least %d bytes" % (CELLS, CELL))
+        if dev.ioctl(4, 0) < CELLS or self.block_size < PROGRAM:
+            raise RegionError("needs %d blocks of at least %d bytes" % (CELLS, PROGRAM))
 
     def _read(self, cell):
         buf = bytearray(CELL)

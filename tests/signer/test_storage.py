@@ -353,3 +353,24 @@ print(json.dumps(out))
 """
     )
     assert r == {"floor": True, "ceiling": True, "stored": 10000, "unlock": True}
+
+
+def test_a_board_without_a_usable_secret_region_runs_and_refuses_to_keep_a_wallet():
+    r = run(
+        """
+mount()
+out = {}
+for name, region in (("none", None), ("small", Window(RamFlash(2), 0, 1))):
+    v = V.Vault(ROOT, region, Clock(), os.urandom, iterations=8)
+    try:
+        v.create(M12, "1234")
+        out[name] = "stored"
+    except V.VaultError as e:
+        out[name] = str(e)
+    out[name + "_initialized"] = v.initialized()
+print(json.dumps(out))
+"""
+    )
+    assert r["none"].startswith("this board has no secret region")
+    assert r["small"].endswith("secret region is unusable: needs 2 blocks of at least 256 bytes")
+    assert r["none_initialized"] is False and r["small_initialized"] is False
