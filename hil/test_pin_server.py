@@ -104,20 +104,14 @@ def test_three_wrong_pins_erase_the_secret_on_both_sides(served, debug, server):
 
 
 def test_a_right_pin_resets_both_counts(served, debug):
-    served.lock()
-    for _ in range(2):
+    for _ in range(2):  # four wrong PINs in all, never three in a row: still there
+        served.lock()
+        for _ in range(2):
+            clear_delay(debug)
+            with pytest.raises(WrongPin):
+                served.unlock(WRONG)
         clear_delay(debug)
-        with pytest.raises(WrongPin):
-            served.unlock(WRONG)
-    clear_delay(debug)
-    served.unlock(PIN)
-    served.lock()
-    for _ in range(2):
-        clear_delay(debug)
-        with pytest.raises(WrongPin):
-            served.unlock(WRONG)
-    clear_delay(debug)
-    served.unlock(PIN)  # three wrong PINs in all, never three in a row: still there
+        served.unlock(PIN)
     assert served.get_address(0, 0) == ADDRESS
 
 

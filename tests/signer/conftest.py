@@ -25,6 +25,28 @@ def mp_cases(code: str, cases: list[Any]) -> list[Any]:
     return results
 
 
+# A flash chip in RAM (a block device with erase) for firmware tests that need a whole image:
+# flashdev.Window cuts it into a LittleFS part and the raw secret region, as the emulator does.
+RAM_CHIP = """
+from flashdev import Window
+class RamFlash:
+    def __init__(self, blocks, image=None, block_size=512):
+        self.BS = self.block_size = block_size
+        blank = b"\\xff" * blocks * block_size
+        self.data = bytearray(image) if image is not None else bytearray(blank)
+    def readblocks(self, b, buf, off=0):
+        a = b * self.BS + off
+        buf[:] = self.data[a:a + len(buf)]
+    def writeblocks(self, b, buf, off=None):
+        a = b * self.BS + (off or 0)
+        self.data[a:a + len(buf)] = buf
+    def erase(self, b):
+        self.writeblocks(b, b"\\xff" * self.BS)
+        return 0
+    def sync(self):
+        return 0
+"""
+
 ASK = """
 import sys, json
 def ask(value):

@@ -91,14 +91,16 @@ print(json.dumps(out), file=sys.stderr)
 '''
 
 
-def run_board(tmp_path, board: str) -> dict:
-    # Results come back on stderr: in this script stdout is the board's USB link.
+def run_glue(
+    tmp_path, board: str, script: str, stdin: bytes = b"", heap: str = micropython.BOARD_HEAP
+) -> dict:
+    """Runs ``script`` with the board's glue and the simulated modules; results come back as a
+    JSON line on stderr (stdout is the board's USB link)."""
     (tmp_path / "machine.py").write_text(FAKE_MACHINE)
-    frame = host_framing.encode_frame(b"hello board")
     paths = [tmp_path, BOARDS / board, BOARDS / "drivers"]
     proc = subprocess.run(
-        [micropython.executable(), "-X", f"heapsize={micropython.BOARD_HEAP}", "-c", SCRIPT],
-        input=frame,
+        [micropython.executable(), "-X", f"heapsize={heap}", "-c", script],
+        input=stdin,
         capture_output=True,
         timeout=60,
         env=micropython.environment(paths),
@@ -106,6 +108,10 @@ def run_board(tmp_path, board: str) -> dict:
     )
     assert proc.returncode == 0, proc.stderr.decode()
     return json.loads(proc.stderr.decode().strip().splitlines()[-1])
+
+
+def run_board(tmp_path, board: str) -> dict:
+    return run_glue(tmp_path, board, SCRIPT, stdin=host_framing.encode_frame(b"hello board"))
 
 
 @pytest.mark.parametrize("board", ["esp32s3", "rp2350"])
@@ -204,21 +210,12 @@ print(json.dumps(out), file=sys.stderr)
 
 
 def run_region(tmp_path, board: str, fs_blocks: int, setup: str = "") -> dict:
-    (tmp_path / "machine.py").write_text(FAKE_MACHINE)
     (tmp_path / "rp2.py").write_text(FAKE_RP2)
     (tmp_path / "esp32.py").write_text(FAKE_ESP32)
     chip = "rp2" if board == "rp2350" else "esp32"
     script = f"import {chip}\n" + REGION.format(fs_blocks=fs_blocks, setup=setup, chip=chip)
-    paths = [tmp_path, BOARDS / board, BOARDS / "drivers"]
-    proc = subprocess.run(  # the simulated 256 KiB chip needs more than a board's heap
-        [micropython.executable(), "-X", "heapsize=2M", "-c", script],
-        capture_output=True,
-        timeout=60,
-        env=micropython.environment(paths),
-        cwd=micropython.FIRMWARE_DIR,
-    )
-    assert proc.returncode == 0, proc.stderr.decode()
-    return json.loads(proc.stderr.decode().strip().splitlines()[-1])
+    # the simulated 256 KiB chip needs more than a board's heap
+    return run_glue(tmp_path, board, script, heap="2M")
 
 
 def test_rp2350_secret_region_is_the_last_two_sectors_outside_the_filesystem(tmp_path):

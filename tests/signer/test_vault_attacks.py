@@ -10,34 +10,15 @@ from __future__ import annotations
 
 import json
 
-from .conftest import mp_run
+from .conftest import RAM_CHIP, mp_run
 
 # The carving tool, run under MicroPython with the firmware's own vault code (the attacker has the
 # firmware: it is open source). CARVE_IMAGE(image, pin) -> the mnemonics it could open.
 CARVER = """
 import os, vfs, gc, json, struct
 from binascii import crc32
-from flashdev import Window
 from storage import records, secret as S, vault as V
 from storage.pin import Clock
-
-class RamFlash:
-    def __init__(self, blocks, image=None, block_size=512):
-        self.BS = self.block_size = block_size
-        self.n = blocks
-        blank = b"\\xff" * blocks * self.BS
-        self.data = bytearray(image) if image is not None else bytearray(blank)
-    def readblocks(self, b, buf, off=0):
-        a = b * self.BS + off
-        buf[:] = self.data[a:a + len(buf)]
-    def writeblocks(self, b, buf, off=None):
-        a = b * self.BS + (off or 0)
-        self.data[a:a + len(buf)] = buf
-    def erase(self, b):
-        self.writeblocks(b, b"\\xff" * self.BS)
-        return 0
-    def sync(self):
-        return 0
 
 def carve_records(image):
     # Every well-formed record anywhere in the image (magic, length, CRC-32), live or not.
@@ -125,7 +106,7 @@ M_NEW = "legal winner thank year wave sausage worth useful legal winner thank ye
 
 
 def carve(script: str) -> dict:
-    out = mp_run(CARVER + DEVICE + script, heap="4M")
+    out = mp_run(RAM_CHIP + CARVER + DEVICE + script, heap="4M")
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -199,7 +180,7 @@ def carve_file(image: bytes, tmp_path, pins: list[str]) -> dict[str, list[str]]:
     path = tmp_path / "dump.img"
     path.write_bytes(image)
     script = f"IMAGE = {str(path)!r}\nPINS = {pins!r}\n" + CARVE_FILE
-    out = mp_run(CARVER + script, heap="4M")
+    out = mp_run(RAM_CHIP + CARVER + script, heap="4M")
     return json.loads(out.strip().splitlines()[-1])
 
 

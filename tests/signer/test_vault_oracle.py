@@ -25,7 +25,7 @@ from host.devtools.pinserver import PinServerProcess
 from host.pinserver import client
 from host.pinserver.server import PinOracle
 
-from .conftest import MpSession
+from .conftest import RAM_CHIP, MpSession
 
 PIN = "271828"
 MNEMONIC = "legal winner thank year wave sausage worth useful legal winner thank yellow"
@@ -33,27 +33,10 @@ MNEMONIC = "legal winner thank year wave sausage worth useful legal winner thank
 DEVICE = """
 import os, vfs
 from binascii import hexlify, unhexlify
-from flashdev import Window
 from storage import vault as V
 from storage.pin import Clock
 
-class RamFlash:
-    BS = block_size = 4096
-    def __init__(self, n):
-        self.data = bytearray(b"\\xff" * n * self.BS)
-    def readblocks(self, b, buf, off=0):
-        a = b * self.BS + off
-        buf[:] = self.data[a:a + len(buf)]
-    def writeblocks(self, b, buf, off=None):
-        a = b * self.BS + (off or 0)
-        self.data[a:a + len(buf)] = buf
-    def erase(self, b):
-        self.writeblocks(b, b"\\xff" * self.BS)
-        return 0
-    def sync(self):
-        return 0
-
-chip = RamFlash(130)
+chip = RamFlash(130, block_size=4096)
 vfs.VfsLfs2.mkfs(Window(chip, 0, 128))
 vfs.mount(vfs.VfsLfs2(Window(chip, 0, 128)), "/dev")
 v = V.Vault("/dev/qos", Window(chip, 128, 2), Clock(), os.urandom, iterations=2000)
@@ -70,7 +53,8 @@ print(json.dumps("done"))
 
 
 def relay_device(server: PinServerProcess, image_path: str) -> bool:
-    session = MpSession(f"MNEMONIC = {MNEMONIC!r}\nPIN = {PIN!r}\n" + DEVICE, heap="2M")
+    code = f"MNEMONIC = {MNEMONIC!r}\nPIN = {PIN!r}\n" + RAM_CHIP + DEVICE
+    session = MpSession(code, heap="2M")
     try:
         assert session.read() == "server"
         info = client.fetch_info(server.url)
