@@ -214,7 +214,7 @@ def _get_pin_server(params):
     return pubkey, url
 
 
-def pin_server_fingerprint(pubkey):
+def _fingerprint(pubkey):
     # 16 hex digits the user compares with what `qos pin-server` printed.
     from binascii import hexlify
 
@@ -223,10 +223,10 @@ def pin_server_fingerprint(pubkey):
 
 def _confirm_pin_mode(dev, server):
     if server is None:
-        lines = ["Checked on this", "device only:", "10 tries. A copy of", "the flash lets PINs",
-                 "be tried ~1 s each."]
+        lines = ["Checked on this", "device only:", "10 tries. A copy of", "the flash can be",
+                 "searched for it."]
     else:
-        fp = pin_server_fingerprint(server[0])
+        fp = _fingerprint(server[0])
         lines = ["Checked with a PIN", "server: 3 tries.", "Server key:", fp[:8] + " " + fp[8:]]
     return layouts.confirm(dev, "PIN protection", lines, "ok")
 
