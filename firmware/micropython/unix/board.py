@@ -18,7 +18,7 @@ MODEL = "emulator"
 MOUNT = "/flash"
 STORAGE_DIR = MOUNT + "/qos"
 # How long one PIN try's key stretching takes, as on a board (storage/kdf.py calibrates the
-# iterations to it, never below its floor); tests and the demo ask for less with --kdf-ms.
+# iterations to it, never below its floor); tests ask for less with --kdf-ms.
 KDF_MS = 1000
 
 
