@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    from host.pinserver.server import DEFAULT_DATA, DEFAULT_PORT
+    from host.pinserver import DEFAULT_DATA, DEFAULT_PORT
 
     p = commands.add_parser(
         "pin-server", help="run the PIN server that enforces devices' PIN tries (3 wrong: erased)"

@@ -12,3 +12,8 @@ PIN, and deletes its secret after three wrong PINs in a row. docs/security.md, "
 The command is host/cli/pinserver.py (`qos pin-server`); host/devtools/pinserver.py runs one in its
 own process for tests and the demo.
 """
+
+from pathlib import Path
+
+DEFAULT_PORT = 21340
+DEFAULT_DATA = Path.home() / ".qos" / "pin-server"

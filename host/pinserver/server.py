@@ -28,8 +28,6 @@ from host.pinserver.store import MAX_PREDECESSORS, Record, RecordStore, row_id
 MAX_FAILURES = 3
 KEY_FILE = "server.key"
 DB_FILE = "records.sqlite"
-DEFAULT_PORT = 21340
-DEFAULT_DATA = Path.home() / ".qos" / "pin-server"
 
 
 def load_or_create_key(data_dir: Path) -> X25519PrivateKey:
