@@ -5,6 +5,7 @@ that is down costs no try. Transport-agnostic: only the server runs on this host
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import pytest
@@ -220,3 +221,39 @@ def test_kill_during_change_pin_keeps_the_old_or_the_new_pin(served, debug, serv
             served.change_pin(OTHER_PIN, PIN)
     assert set(outcomes) <= {PIN, OTHER_PIN}
 
+
+
+def test_wipe_of_a_server_wallet_then_a_new_one(served, user, server):
+    user.confirm(served.wipe)
+    info = served.get_info()
+    assert info["initialized"] is False and info["pin_mode"] == "" and info["pin_server"] is None
+    # the old record cannot be used by anyone now (its identity died with the device's secret);
+    # a new wallet gets a new record
+    before = rows(server)
+    user.confirm(lambda: served.recover(MNEMONIC, OTHER_PIN, pin_server=server.url))
+    assert rows(server) == before + 1
+    served.lock()
+    served.unlock(OTHER_PIN)
+
+
+def test_the_cli_sets_up_with_a_pin_server_and_unlocks_through_it(
+    blank, user, server, target, tmp_path, monkeypatch, capsys
+):
+    from host.cli.qos import main as qos
+
+    words = tmp_path / "words.txt"
+    words.write_text(MNEMONIC)
+    monkeypatch.setenv("QOS_TEST_PIN", PIN)
+    path = ["device", "-p", target.wire_path]
+    recover = [*path, "recover", "--mnemonic-file", str(words), "--pin-env", "QOS_TEST_PIN",
+               "--pin-server", server.url, "--allow-debug-device"]
+    assert user.confirm(lambda: qos(recover)) == 0
+    fp = pinserver.fetch_info(server.url).fingerprint
+    assert fp in capsys.readouterr().err  # the host shows the fingerprint the device shows
+    assert qos([*path, "--json", "info"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["pin_mode"] == "server" and info["pin_server"]["fingerprint"] == fp
+    assert qos([*path, "lock"]) == 0
+    assert qos([*path, "unlock", "--pin-env", "QOS_TEST_PIN"]) == 0
+    assert qos(["pin-server", "--show-key", "--data", str(server.data_dir)]) == 0
+    assert f"fingerprint {fp}" in capsys.readouterr().out
