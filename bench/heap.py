@@ -7,13 +7,15 @@ Two parts, both on the compiled firmware tree the emulator runs (.mpy, 192 KB he
   measured on a second preparation, so growth of the interpreter's shared string pool is not
   counted;
 - the emulator's heap through the debug link (`debug_state`, after a gc.collect()) in the states
-  the device spends its time in: idle with no wallet, unlocked, and a 16-message sign_tx waiting
-  for the user's confirmation (the tx decoder, the tx and its pages all loaded).
+  the device spends its time in: idle with no wallet, unlocked, a 16-message sign_tx waiting
+  for the user's confirmation (the tx decoder, the tx and its pages all loaded), and with a PIN
+  server (a real `qos pin-server` process): locked with an unlock waiting for the server's
+  reply (the request's session and the stretched PIN held), and unlocked through it.
 
-The reference for the emulator figures is the same compiled tree with the crypto package and the
-boot code (main.py, the emulator's entry) of commit REFERENCE_COMMIT: tables built at boot and
-kept with the key code from then on, verification and plain SHA-512 kernels resident. It is
-measured in the same run; it is skipped, with a note, where git or that commit is not available.
+The reference for the emulator figures is the same compiled tree with the firmware's crypto,
+storage, apps, boot code and emulator glue of commit REFERENCE_COMMIT, the last one before the
+crypto-erase vault and the PIN server (issue 8). It is measured in the same run; it is skipped,
+with a note, where git or that commit is not available or its tree no longer runs with the rest.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from host.devtools import micropython
 MNEMONIC = "legal winner thank year wave sausage worth useful legal winner thank yellow"
 PIN = "1234"
 SIGN_MESSAGES = 16
-# The last commit whose firmware built the curve tables at boot.
-REFERENCE_COMMIT = "1d232d2"
+# The last commit before the crypto-erase vault and the PIN server.
+REFERENCE_COMMIT = "730ed84"
 
 # Prepares the tables (MODE "load": the shipped constants are imported; MODE "build": built from
 # scratch, the reference) after the key code is loaded. With LEAVE >= 0, ballast blocks first
@@ -129,8 +131,12 @@ def table_figures(tree: Path) -> dict[str, int | None]:
 # What REFERENCE_COMMIT contributes to the reference tree: (path in the repo, path in the tree).
 REFERENCE_FILES = (
     ("firmware/crypto", "crypto"),
-    ("firmware/main.py", "main.py"),  # it built the tables at boot
-    ("firmware/micropython/unix/emulator.py", "emulator.py"),  # so did the emulator's entry
+    ("firmware/storage", "storage"),
+    ("firmware/apps", "apps"),
+    ("firmware/main.py", "main.py"),
+    ("firmware/micropython/unix/emulator.py", "emulator.py"),
+    ("firmware/micropython/unix/board.py", "board.py"),
+    ("firmware/micropython/unix/flashdev.py", "flashdev.py"),
 )
 
 
@@ -153,7 +159,8 @@ def reference_tree(tree: Path, workdir: Path) -> Path | None:
         tar.extractall(src, filter="data")
     ref = workdir / "tree"
     shutil.copytree(tree, ref)
-    shutil.rmtree(ref / "crypto")
+    for package in ("crypto", "storage", "apps"):
+        shutil.rmtree(ref / package)
     for repo_path, tree_path in REFERENCE_FILES:
         origin = src / repo_path
         files = sorted(origin.iterdir()) if origin.is_dir() else [origin]
@@ -220,7 +227,31 @@ def device_heap(tree: Path | None = None) -> dict[str, tuple[int, int]]:
                 debug.press("confirm")
             client.link.receive(request, 30)
         take("unlocked, after signing", debug.state())
+        if "pin_mode" in client.get_info():  # firmware with PIN server support
+            _pin_server_rows(client, debug, take)
     return rows
+
+
+def _pin_server_rows(client: Any, debug: Any, take: Any) -> None:
+    from host.devtools.pinserver import PinServerProcess
+    from host.pinserver import client as pinserver
+
+    with PinServerProcess() as server:
+        debug.wipe()
+        server_param = {"pubkey": pinserver.fetch_info(server.url).pubkey, "url": server.url}
+        params = {"mnemonic": MNEMONIC, "pin": PIN, "pin_server": server_param}
+        request = client.link.send("recover", params)
+        _wait_busy(debug, True)
+        while debug.state()["busy"]:
+            debug.press("confirm")
+            time.sleep(0.05)
+        asked = client.link.receive(request, 60)["pin_server"]
+        client.call("pin_server_reply", {"reply": pinserver.relay(server.url, asked["request"])})
+        client.lock()
+        asked = client.call("unlock", {"pin": PIN}, timeout=60)["pin_server"]
+        take("locked, unlock waiting for the PIN server", debug.state())
+        client.call("pin_server_reply", {"reply": pinserver.relay(server.url, asked["request"])})
+        take("unlocked through the PIN server", debug.state())
 
 
 def _bytes(value: int | None) -> str:
@@ -243,7 +274,11 @@ def main() -> None:
     now = device_heap(tree)
     with tempfile.TemporaryDirectory(prefix="qos-bench-heap-") as workdir:
         ref_tree = reference_tree(tree, Path(workdir))
-        before = device_heap(ref_tree) if ref_tree is not None else {}
+        try:
+            before = device_heap(ref_tree) if ref_tree is not None else {}
+        except Exception as exc:  # noqa: BLE001 - an old tree that no longer runs is a note
+            print(f"(reference {REFERENCE_COMMIT} did not run with today's tree: {exc})")
+            before = {}
     if not before:
         print(f"(no reference: commit {REFERENCE_COMMIT} not available here)")
     print(
@@ -252,7 +287,10 @@ def main() -> None:
     )
     print("|---|---|---|---|")
     for name, (used, free) in now.items():
-        ref_used, ref_free = before.get(name, (0, 0))
+        if name not in before:
+            print(f"| {name} | {used / 1024:.1f} / {free / 1024:.1f} KiB | - | - |")
+            continue
+        ref_used, ref_free = before[name]
         print(
             f"| {name} | {used / 1024:.1f} / {free / 1024:.1f} KiB | "
             f"{ref_used / 1024:.1f} / {ref_free / 1024:.1f} KiB | "

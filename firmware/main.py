@@ -4,11 +4,11 @@
 # main.py (see the end).
 import gc
 
-from apps import WithPubkey
+from apps import VAULT_WORK, WithPubkey
 
 # Modules dropped after each request of an app: big, and cheap to load again (about 1 ms for the
 # tx decoder from .mpy on the emulator; nothing at all when frozen on a board).
-TRANSIENT = {"management": ("apps.management",), "wallet": ("codec.tx",)}
+TRANSIENT = {"management": ("apps.management",) + VAULT_WORK, "wallet": ("codec.tx",)}
 
 # method -> app module (the handler is the function of the same name in that module)
 WIRE_METHODS = {
@@ -21,6 +21,7 @@ WIRE_METHODS = {
     "lock": "management",
     "change_pin": "management",
     "wipe": "management",
+    "pin_server_reply": "management",
     "get_public_key": "wallet",
     "get_address": "wallet",
     "sign_tx": "wallet",
@@ -61,13 +62,14 @@ def debug_app():
 
 
 def build_device(board):
-    from apps import random_bytes
+    from apps import random_bytes, release_vault
     from apps.state import Device
     from storage.pin import Clock
     from storage.vault import Vault
     from wire.session import Session
 
-    vault = Vault(board.storage_dir, Clock(), random_bytes)
+    vault = Vault(board.storage_dir, board.secret_region(), Clock(), random_bytes, board.kdf_ms)
+    release_vault()  # its boot-time check is done
     dev = Device(board, vault, board.model)
     vault.progress = dev.pin_progress
     methods = {}

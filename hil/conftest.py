@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from devicekit import MNEMONIC, PIN, REAL_DEVICE, User, free_port_pair
+from devicekit import FAST_KDF_MS, MNEMONIC, PIN, REAL_DEVICE, User, free_port_pair
 
 from host.bridge.client import Client, debug_path_for
 from host.bridge.debuglink import DebugLink
@@ -46,7 +46,7 @@ def target() -> Iterator[Target]:
         return
     from host.devtools.emulator import Emulator
 
-    emulator = Emulator(port=free_port_pair())
+    emulator = Emulator(port=free_port_pair(), kdf_ms=FAST_KDF_MS)
     emulator.start()
     try:
         yield Target(emulator.wire_path, emulator.debug_path, emulator)

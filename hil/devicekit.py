@@ -6,9 +6,14 @@ Kept out of conftest.py so test modules can import them by a name no other conft
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 import pytest
 
+from host.bridge.client import Client
+from host.bridge.debuglink import DebugLink
+from host.bridge.exceptions import DeviceError, PinDelay, TransportError, WrongPin
 from host.devtools.ports import free_port_pair  # noqa: F401 - used by the tests
 from host.devtools.scripted_user import (  # noqa: F401 - re-exported for the tests
     Decide,
@@ -25,6 +30,9 @@ MNEMONIC_24 = "abandon " * 23 + "art"
 PIN = "1234"
 OTHER_PIN = "98765432"
 CHAIN = "qos-test"
+# The emulator's PIN stretching target for the suite: below what the floor of iterations takes,
+# so every PIN try costs the floor (10,000 PBKDF2 iterations) rather than a board's 1 s.
+FAST_KDF_MS = 1
 
 REAL_DEVICE = bool(os.environ.get("QOS_DEVICE"))
 emulator_only = pytest.mark.skipif(REAL_DEVICE, reason="needs the emulator (QOS_DEVICE is set)")
@@ -32,3 +40,59 @@ emulator_only = pytest.mark.skipif(REAL_DEVICE, reason="needs the emulator (QOS_
 
 # The person at the device; it lives with the bridge because the demo uses it too.
 User = ScriptedUser
+
+
+# ---------------------------------------------------------------- power cuts (the emulator)
+
+
+def timed(call) -> float:
+    start = time.monotonic()
+    call()
+    return time.monotonic() - start
+
+
+def kill_during(target, action, delay: float, limit: float, confirm: bool = False) -> None:
+    """Runs ``action(client)`` (which writes flash) on a fresh client, SIGKILLs the emulator
+    after ``delay`` s and restarts it. With ``confirm`` a fresh simulated user presses confirm.
+    Everything started here gives up within ``limit`` s, so nothing outlives the trial."""
+    client = Client.open(target.wire_path, timeout=limit)
+    client.user_timeout = limit
+    link = DebugLink.open(target.debug_path, timeout=limit) if confirm else None
+
+    def worker() -> None:
+        try:
+            if link is not None:
+                User(link).run(lambda: action(client), timeout=limit)
+            else:
+                action(client)
+        except (DeviceError, TransportError):
+            pass  # the device died under it: that is the point
+
+    thread = threading.Thread(target=worker, daemon=True)
+    thread.start()
+    time.sleep(delay)
+    target.emulator.kill()
+    target.emulator.start()
+    thread.join(limit + 5)
+    assert not thread.is_alive()
+    client.close()
+    if link is not None:
+        link.close()
+
+
+def clear_delay(debug: DebugLink) -> None:
+    wait = debug.state()["pin_wait_s"]
+    if wait:
+        debug.call("debug_time", {"advance_s": wait})
+
+
+def unlocks_with(client: Client, debug: DebugLink, pins: list[str]) -> str:
+    """The one PIN (of ``pins``) that opens the wallet now; wrong tries along the way are fine."""
+    for pin in pins:
+        clear_delay(debug)
+        try:
+            client.unlock(pin)
+            return pin
+        except (WrongPin, PinDelay):
+            continue
+    raise AssertionError(f"none of {pins} opens the wallet: the PIN state is corrupt")

@@ -5,15 +5,21 @@ one, whole: never a corrupt wallet, never a lost one, never a PIN that opens not
 from __future__ import annotations
 
 import random
-import threading
-import time
 
 import pytest
-from devicekit import MNEMONIC, MNEMONIC_24, OTHER_PIN, PIN, User, emulator_only
+from devicekit import (
+    MNEMONIC,
+    MNEMONIC_24,
+    OTHER_PIN,
+    PIN,
+    clear_delay,
+    emulator_only,
+    kill_during,
+    timed,
+    unlocks_with,
+)
 
-from host.bridge.client import Client
-from host.bridge.debuglink import DebugLink
-from host.bridge.exceptions import DeviceError, PinDelay, TransportError, WrongPin
+from host.bridge.exceptions import WrongPin
 from host.core import keys
 
 pytestmark = emulator_only
@@ -21,59 +27,6 @@ pytestmark = emulator_only
 ADDRESS = keys.Account.from_mnemonic(MNEMONIC).address_string
 ADDRESS_24 = keys.Account.from_mnemonic(MNEMONIC_24).address_string
 TRIALS = 8
-
-
-def timed(call) -> float:
-    start = time.monotonic()
-    call()
-    return time.monotonic() - start
-
-
-def kill_during(target, action, delay: float, limit: float, confirm: bool = False) -> None:
-    """Runs ``action(client)`` (which writes flash) on a fresh client, SIGKILLs the emulator
-    after ``delay`` s and restarts it. With ``confirm`` a fresh simulated user presses confirm.
-    Everything started here gives up within ``limit`` s, so nothing outlives the trial."""
-    client = Client.open(target.wire_path, timeout=limit)
-    client.user_timeout = limit
-    link = DebugLink.open(target.debug_path, timeout=limit) if confirm else None
-
-    def worker() -> None:
-        try:
-            if link is not None:
-                User(link).run(lambda: action(client), timeout=limit)
-            else:
-                action(client)
-        except (DeviceError, TransportError):
-            pass  # the device died under it: that is the point
-
-    thread = threading.Thread(target=worker, daemon=True)
-    thread.start()
-    time.sleep(delay)
-    target.emulator.kill()
-    target.emulator.start()
-    thread.join(limit + 5)
-    assert not thread.is_alive()
-    client.close()
-    if link is not None:
-        link.close()
-
-
-def clear_delay(debug: DebugLink) -> None:
-    wait = debug.state()["pin_wait_s"]
-    if wait:
-        debug.call("debug_time", {"advance_s": wait})
-
-
-def unlocks_with(client: Client, debug: DebugLink, pins: list[str]) -> str:
-    """The one PIN (of ``pins``) that opens the wallet now; wrong tries along the way are fine."""
-    for pin in pins:
-        clear_delay(debug)
-        try:
-            client.unlock(pin)
-            return pin
-        except (WrongPin, PinDelay):
-            continue
-    raise AssertionError(f"none of {pins} opens the wallet: the PIN state is corrupt")
 
 
 @pytest.fixture

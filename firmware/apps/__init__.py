@@ -32,6 +32,16 @@ def random_bytes(n, extra=b""):
         release_rng()
 
 
+# The vault's working code (record format, key schedule, secret region, PIN server steps): needed
+# only while a request creates, opens, changes or wipes the wallet.
+VAULT_WORK = ("storage.keeper", "storage.secret", "storage.kdf", "storage.cipher",
+              "storage.oracle", "crypto.x25519")
+
+
+def release_vault():
+    unload(*VAULT_WORK)
+
+
 def release_keys():
     # Drops the cached secret key material (chain node, last key pair); the code stays.
     keys = sys.modules.get("crypto.keys")

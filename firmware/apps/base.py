@@ -14,6 +14,7 @@ def get_info(dev, params):
     common.allow_only(params, ())
     v = dev.vault
     initialized = v.initialized()
+    server = v.pin_server() if initialized else None
     return {
         "version": buildflags.VERSION,
         "model": dev.model,
@@ -22,4 +23,6 @@ def get_info(dev, params):
         "pin_retries_left": v.retries_left() if initialized else 0,
         "debug": buildflags.DEBUG,
         "label": v.label() if initialized else "",
+        "pin_mode": ("server" if server is not None else "device") if initialized else "",
+        "pin_server": {"pubkey": server[0], "url": server[1]} if server is not None else None,
     }

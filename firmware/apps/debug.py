@@ -25,9 +25,9 @@ def _bind(dev, fn):
         try:
             result = fn(dev, params)
         finally:
-            from apps import unload
+            from apps import VAULT_WORK, unload
 
-            unload("apps.management")
+            unload("apps.management", *VAULT_WORK)
         dev.warm_keys()
         return result
 

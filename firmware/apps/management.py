@@ -1,5 +1,7 @@
-# Device management: ping, get_info, setup_begin/setup (commit-reveal), recover, unlock, lock,
-# change_pin, wipe. docs/protocol.md section 6 is the contract.
+# Device management: setup_begin/setup (commit-reveal), recover, unlock, lock, change_pin, wipe,
+# and pin_server_reply, which finishes whichever of them waits for the PIN server (the device has
+# no network: such a call answers {pin_server: {url, request}}, the host relays the request and
+# brings the reply). docs/protocol.md section 6 is the contract.
 import hashlib
 
 from apps import WithPubkey, common, random_bytes, unload
@@ -17,6 +19,7 @@ CHECKED_WORDS = {12: 2, 18: 3, 24: 3}
 
 def setup_begin(dev, params):
     common.allow_only(params, ("words",))
+    dev.pending_oracle = None
     words = common.get_uint(params, "words", 25)
     if words not in (12, 24):
         raise errors.bad_params("words must be 12 or 24")
@@ -33,11 +36,13 @@ def setup_begin(dev, params):
 
 
 def setup(dev, params):
-    common.allow_only(params, ("host_entropy", "pin", "label", "check"))
+    common.allow_only(params, ("host_entropy", "pin", "label", "check", "pin_server"))
     host_entropy = common.get_bytes(params, "host_entropy", 32, 32)
     pin = common.get_pin(params)
     label = common.get_label(params)
     check = common.get_bool(params, "check")
+    server = _get_pin_server(params)
+    dev.pending_oracle = None
     _require_uninitialised(dev)
     if dev.pending_setup is None:
         raise errors.RpcError(errors.WRONG_STATE, "call setup_begin first")
@@ -54,18 +59,20 @@ def setup(dev, params):
         dev.home()
         return WithPubkey({"device_entropy": device_entropy}, seed)
     dev.remember(mnemonic)
-    if not _show_and_check_words(dev, mnemonic):
+    if not _show_and_check_words(dev, mnemonic) or not _confirm_pin_mode(dev, server):
         dev.debug_secret = None
         dev.home()
         raise errors.cancelled()
-    return _store_new_wallet(dev, mnemonic, pin, label)
+    return _store_new_wallet(dev, mnemonic, pin, label, server)
 
 
 def recover(dev, params):
-    common.allow_only(params, ("mnemonic", "pin", "label"))
+    common.allow_only(params, ("mnemonic", "pin", "label", "pin_server"))
     mnemonic = common.get_str(params, "mnemonic", 512)
     pin = common.get_pin(params)
     label = common.get_label(params)
+    server = _get_pin_server(params)
+    dev.pending_oracle = None
     _require_uninitialised(dev)
     from crypto import bip39
 
@@ -74,10 +81,10 @@ def recover(dev, params):
     if n not in (12, 18, 24) or not bip39.is_valid(mnemonic):
         raise errors.bad_params("mnemonic is not a valid 12, 18 or 24 word BIP39 mnemonic")
     lines = ["Recover a wallet", "from %d words?" % n, "", "Label: " + (label or "-")]
-    if not layouts.confirm(dev, "Recover", lines, "ok"):
+    if not layouts.confirm(dev, "Recover", lines, "ok") or not _confirm_pin_mode(dev, server):
         dev.home()
         raise errors.cancelled()
-    return _store_new_wallet(dev, mnemonic, pin, label)
+    return _store_new_wallet(dev, mnemonic, pin, label, server)
 
 
 def unlock(dev, params):
@@ -86,8 +93,14 @@ def unlock(dev, params):
     passphrase = common.get_str(params, "passphrase", 256, optional=True, default="")
     nfkd = common.get_bool(params, "nfkd")
     _check_passphrase(passphrase, nfkd)
+    dev.pending_oracle = None
     _require_initialised(dev)
-    mnemonic = _open_vault(dev, pin)
+    dev.screen.draw("Unlock", ["Checking the PIN..."])
+    opened = _vault_call(dev, dev.vault.unlock, pin)
+    return _maybe_oracle(dev, opened, "unlocked", passphrase, nfkd)
+
+
+def _unlocked(dev, mnemonic, passphrase, nfkd):
     dev.lock()
     seed = _derive_seed(dev, mnemonic, passphrase, "Unlocking", nfkd)
     dev.set_seed(seed)
@@ -98,6 +111,7 @@ def unlock(dev, params):
 
 def lock(dev, params):
     common.allow_only(params, ())
+    dev.pending_oracle = None
     dev.lock()
     dev.home()
     return {}
@@ -107,21 +121,43 @@ def change_pin(dev, params):
     common.allow_only(params, ("pin", "new_pin"))
     pin = common.get_pin(params)
     new_pin = common.get_pin(params, "new_pin")
+    dev.pending_oracle = None
     _require_initialised(dev)
     dev.screen.draw("PIN", ["Changing the PIN..."])
     from rng import EntropyError
 
     try:
-        _vault_call(dev, dev.vault.change_pin, pin, new_pin)
-    except EntropyError as e:  # the new salt could not be drawn: the old PIN stays
+        changed = _vault_call(dev, dev.vault.change_pin, pin, new_pin)
+    except EntropyError as e:  # the new secret could not be drawn: the old PIN stays
         raise errors.RpcError(errors.ENTROPY, "entropy failure: %s" % e)
     finally:
         dev.home()
+    return _maybe_oracle(dev, changed, "changed")
+
+
+def _changed(dev, _):
     return {}
+
+
+def pin_server_reply(dev, params):
+    common.allow_only(params, ("reply",))
+    reply = common.get_bytes(params, "reply", 1, 256)
+    pending = dev.pending_oracle
+    dev.pending_oracle = None  # one reply per request, whatever it holds
+    if pending is None:
+        raise errors.RpcError(errors.WRONG_STATE, "no request is waiting for the PIN server")
+    step, then, args = pending
+    dev.screen.draw("PIN", ["Checking the PIN..."])
+    try:
+        done = _vault_call(dev, step.finish, reply)
+    finally:
+        dev.home()
+    return globals()["_" + then](dev, done, *args)
 
 
 def wipe(dev, params):
     common.allow_only(params, ())
+    dev.pending_oracle = None
     lines = [
         "Erase the wallet", "from this device?", "", "Only the recovery", "words bring it back."
     ]
@@ -135,6 +171,7 @@ def wipe(dev, params):
 def wipe_now(dev):
     dev.lock()
     dev.pending_setup = None
+    dev.pending_oracle = None
     dev.vault.wipe()
     dev.home()
 
@@ -163,9 +200,56 @@ def _check_passphrase(passphrase, nfkd):
         raise errors.bad_params(str(e))
 
 
+def _get_pin_server(params):
+    # {pubkey: the server's X25519 key, url: where the host reaches it}, or None: PIN on the
+    # device only.
+    server = params.get("pin_server")
+    if server is None:
+        return None
+    if not isinstance(server, dict):
+        raise errors.bad_params("pin_server must be a map {pubkey, url}")
+    common.allow_only(server, ("pubkey", "url"))
+    pubkey = common.get_bytes(server, "pubkey", 32, 32)
+    url = common.get_str(server, "url", 200)
+    if not url or not all(" " < c <= "~" for c in url):
+        raise errors.bad_params("pin_server url must be printable ASCII without spaces")
+    return pubkey, url
+
+
+def _fingerprint(pubkey):
+    # 16 hex digits the user compares with what `qos pin-server` printed.
+    from binascii import hexlify
+
+    return hexlify(hashlib.sha256(pubkey).digest()[:8]).decode()
+
+
+def _confirm_pin_mode(dev, server):
+    if server is None:
+        lines = ["Checked on this", "device only:", "10 tries. A copy of", "the flash can be",
+                 "searched for it."]
+    else:
+        fp = _fingerprint(server[0])
+        lines = ["Checked with a PIN", "server: 3 tries.", "Server key:", fp[:8] + " " + fp[8:]]
+    return layouts.confirm(dev, "PIN protection", lines, "ok")
+
+
+def _maybe_oracle(dev, outcome, then, *args):
+    # Finishes with the function _<then>(dev, outcome, *args), at once or, when the vault needs
+    # the PIN server, in pin_server_reply. Only names are parked (this module is unloaded after
+    # each request and loaded afresh for the reply).
+    from storage.vault import OracleStep
+
+    if not isinstance(outcome, OracleStep):
+        return globals()["_" + then](dev, outcome, *args)
+    dev.pending_oracle = (outcome, then, args)
+    return {"pin_server": {"url": outcome.url, "request": outcome.request}}
+
+
 def _vault_call(dev, fn, *args):
     try:
         return fn(*args)
+    except vaultmod.OracleRetry as e:
+        raise errors.RpcError(errors.PIN_SERVER, str(e), {"retry": True})
     except vaultmod.PinDelay as e:
         raise errors.RpcError(errors.PIN_DELAY, "wait %d s before the next PIN try" % e.wait_s,
                               {"wait_s": e.wait_s})
@@ -179,11 +263,6 @@ def _vault_call(dev, fn, *args):
         raise errors.RpcError(errors.WRONG_PIN, msg, {"retries_left": e.retries_left})
     except vaultmod.VaultError as e:
         raise errors.RpcError(errors.INTERNAL, "storage: %s" % e)
-
-
-def _open_vault(dev, pin):
-    dev.screen.draw("Unlock", ["Checking the PIN..."])
-    return _vault_call(dev, dev.vault.unlock, pin)
 
 
 def _derive_seed(dev, mnemonic, passphrase, title, nfkd=False):
@@ -232,15 +311,22 @@ def _word_quiz(dev, words):
     return True
 
 
-def _store_new_wallet(dev, mnemonic, pin, label):
+def _store_new_wallet(dev, mnemonic, pin, label, server=None):
     dev.screen.draw("Saving", ["Encrypting and", "saving the wallet..."])
     from rng import EntropyError
 
     try:
-        dev.vault.create(mnemonic, pin, label)
+        stored = _vault_call(dev, dev.vault.create, mnemonic, pin, label, server)
     except EntropyError as e:
         dev.home()
         raise errors.RpcError(errors.ENTROPY, "entropy failure: %s" % e)
+    except ValueError as e:  # a PIN server key X25519 cannot use
+        dev.home()
+        raise errors.bad_params("pin_server: %s" % e)
+    return _maybe_oracle(dev, stored, "wallet_ready", mnemonic)
+
+
+def _wallet_ready(dev, _, mnemonic):
     seed = _derive_seed(dev, mnemonic, "", "Wallet")
     dev.set_seed(seed)
     dev.remember(mnemonic)

@@ -18,6 +18,7 @@ class Device:
         self.seed = None  # 64-byte BIP39 seed while unlocked
         self.keys = {}  # (account, index) -> (ed25519 seed, public key)
         self.pending_setup = None  # (words, device_entropy) between setup_begin and setup
+        self.pending_oracle = None  # (vault step, how to finish) waiting for pin_server_reply
         self.presses = []  # buttons pressed through the debug link
         self.debug_secret = None  # debug builds only: the mnemonic being shown or loaded
 

@@ -1,19 +1,30 @@
-# The vault: the mnemonic, encrypted and authenticated under a random 32-byte data key (DEK).
-# The DEK is stored wrapped under a key derived from the PIN and a per-device secret:
-#   K = PBKDF2-HMAC-SHA256(pin, salt || device_secret, iterations, 32)
-#   wrapped = AES-CTR(enc(K), DEK), wrap_mac = HMAC(mac(K), header || wrapped)
-#   ct = AES-CTR(enc(DEK), mnemonic), data_mac = HMAC(mac(DEK), label || nonce || ct)
-# A wrong PIN shows up as a wrap_mac mismatch; changing the PIN rewraps the DEK only. All of it
-# is one record file, replaced atomically.
-import struct
-
-from storage import cipher, records
-from storage.pin import MAX_FAILURES, PinCounter
+# The vault: the mnemonic, encrypted and authenticated under a random 32-byte data key (DEK),
+# which is stored wrapped under a key that needs three things:
+#   E         the crypto-erase secret in the board's raw region (storage/secret.py), named in the
+#             record by its generation; wipe destroys it, a PIN change replaces it
+#   the PIN   stretched: S = PBKDF2-HMAC-SHA256(PIN, "qos/pin/2" | salt | E, iterations), with the
+#             iterations calibrated on the board (storage/kdf.py) and stored in the record
+#   R         with a PIN server only: the server's answer for HMAC(S, "qos/oracle-pin"), which
+#             it gives only while fewer than 3 wrong PINs were sent in a row (storage/oracle.py)
+#   KEK = S (PIN on the device only) or HMAC(S, "qos/kek" | R) (PIN server)
+#   wrapped = AES-CTR(enc(KEK), DEK), wrap_mac = HMAC(mac(KEK), "wrap" | header | wrapped)
+#   ct = AES-CTR(enc(DEK), mnemonic), data_mac = HMAC(mac(DEK), "data" | label | nonce | ct)
+# A wrong PIN shows up as a wrap_mac mismatch. The record is one file, replaced atomically.
+#
+# This module is the part that stays loaded: what get_info needs while the device idles (is
+# there a wallet, its label and PIN mode, the tries left), read once and cached. The work is in
+# storage/keeper.py, loaded for the request that needs it and dropped after it (apps.release_vault).
+# With a PIN server, the operations that need it return an OracleStep: the host relays its request
+# and step.finish(reply) completes the operation.
+from storage import records
+from storage.pin import MAX_FAILURES, ORACLE_FAILURES, PinCounter
 
 WALLET = "wallet"
-DEVICE = "device"
-FORMAT = 1
-ITERATIONS = 10000
+LEGACY_SECRET = "device"  # format 1 kept its secret in this file (removed by wipe)
+FORMAT = 2
+LOCAL = 0
+ORACLE = 1
+NO_REGION = "this board has no secret region (see its README): it cannot keep a wallet"
 
 
 class VaultError(Exception):
@@ -33,149 +44,85 @@ class PinDelay(VaultError):
         self.wait_s = wait_s
 
 
-def _pack(rec):
-    label = rec["label"].encode()
-    out = struct.pack(">BB", FORMAT, len(label)) + label
-    out += struct.pack(">I", rec["iterations"]) + rec["salt"] + rec["wrapped"] + rec["wrap_mac"]
-    out += rec["nonce"] + struct.pack(">H", len(rec["ct"])) + rec["ct"] + rec["data_mac"]
-    return out
+class OracleRetry(VaultError):
+    """The PIN server did not judge the PIN (the device's request number was behind); the try
+    was not counted and the next request will be accepted."""
 
 
-def _unpack(body):
-    try:
-        if body[0] != FORMAT:
-            raise VaultError("unknown vault format %d" % body[0])
-        n = body[1]
-        rec = {"label": body[2:2 + n].decode()}
-        p = 2 + n
-        rec["iterations"] = struct.unpack(">I", body[p:p + 4])[0]
-        p += 4
-        for name, size in (("salt", 16), ("wrapped", 32), ("wrap_mac", 32), ("nonce", 16)):
-            rec[name] = body[p:p + size]
-            p += size
-        m = struct.unpack(">H", body[p:p + 2])[0]
-        rec["ct"] = body[p + 2:p + 2 + m]
-        rec["data_mac"] = body[p + 2 + m:p + 34 + m]
-        if len(rec["data_mac"]) != 32 or p + 34 + m != len(body):
-            raise VaultError("vault record has the wrong size")
-        return rec
-    except (IndexError, UnicodeError, ValueError) as e:
-        raise VaultError("vault record is damaged: %s" % e)
+class OracleStep:
+    """An operation waiting for the PIN server: relay ``request`` to ``url``, then finish()."""
+
+    def __init__(self, request, url, finish):
+        self.request = request
+        self.url = url
+        self.finish = finish
+
+
+def _keeper():
+    from storage import keeper
+
+    return keeper
 
 
 class Vault:
-    def __init__(self, root, clock, random_bytes, iterations=ITERATIONS):
+    def __init__(self, root, region, clock, random_bytes, kdf_ms=1000, iterations=None):
         self.root = root
+        self.region = region  # the board's raw secret region (a block device), or None
         self.random_bytes = random_bytes  # random_bytes(n) -> bytes
-        self.iterations = iterations
+        self.kdf_ms = kdf_ms  # calibration target: how long one PIN try takes on this board
+        self.iterations = iterations  # fixed count (tests); None: calibrate
+        self.progress = None  # progress(done, total) during the PIN key derivation
         records.ensure_dir(root)
         records.clean(root)
         self.pin = PinCounter(root, clock)
         self.pin.guarded = self.initialized
-        self._label = None
-        self.progress = None  # progress(done, total) during the PIN key derivation
+        self._facts = None
+        _keeper().settle(self)
+        self.forget_facts()
 
     # --- public facts (readable while locked)
     def initialized(self):
         return records.exists(self.root, WALLET)
 
+    def facts(self):
+        """(label, PIN server key or None, url) of a readable wallet, else None; cached."""
+        if self._facts is None and self.initialized():
+            self._facts = _keeper().facts(self) or ()
+        return self._facts or None
+
+    def forget_facts(self):
+        # After the record changed: read the facts again, and the PIN limit of their mode.
+        self._facts = None
+        facts = self.facts()
+        self.pin.limit = MAX_FAILURES if facts is None or facts[1] is None else ORACLE_FAILURES
+
     def label(self):
-        if self._label is None:
-            try:
-                self._label = self._record()["label"] if self.initialized() else ""
-            except VaultError:
-                return ""  # a damaged record has no label to show; unlock reports the damage
-        return self._label
+        facts = self.facts()
+        return facts[0] if facts else ""
+
+    def pin_server(self):
+        """(server public key, url) of a wallet whose PIN a server enforces, else None."""
+        facts = self.facts()
+        return (facts[1], facts[2]) if facts and facts[1] is not None else None
 
     def retries_left(self):
-        return MAX_FAILURES - self.pin.failures()
+        return self.pin.limit - self.pin.failures()
 
-    # --- life cycle
-    def create(self, mnemonic, pin, label=""):
-        # All randomness is drawn before anything is written: if the entropy source fails, the
-        # flash is untouched.
-        fresh = self.random_bytes(64)
-        dek = fresh[:32]
-        rec = {"label": label, "nonce": fresh[32:48]}
-        self._device_secret()
-        enc, mac = cipher.subkeys(dek)
-        rec["ct"] = cipher.ctr(enc, rec["nonce"], mnemonic.encode())
-        rec["data_mac"] = cipher.mac(mac, b"data", label.encode(), rec["nonce"], rec["ct"])
-        self._wrap(rec, dek, pin, fresh[48:64])
-        self.pin.store(0)  # the counter exists before the wallet does
-        records.write(self.root, WALLET, _pack(rec))
-        self._label = label
+    # --- life cycle (storage/keeper.py does the work)
+    def create(self, mnemonic, pin, label="", oracle=None):
+        """Stores a new wallet; ``oracle`` = (server key, url) for a PIN server, else None.
+        Returns None when stored, or the OracleStep whose finish() stores it."""
+        return _keeper().create(self, mnemonic, pin, label, oracle)
 
     def unlock(self, pin):
-        """Returns the mnemonic. Raises PinDelay, WrongPin (wiping on the last try)."""
-        rec, dek = self._check_pin(pin)
-        enc, mac = cipher.subkeys(dek)
-        want = cipher.mac(mac, b"data", rec["label"].encode(), rec["nonce"], rec["ct"])
-        if not cipher.equal(want, rec["data_mac"]):
-            raise VaultError("vault data fails authentication")
-        return cipher.ctr(enc, rec["nonce"], rec["ct"]).decode()
+        """The mnemonic, or an OracleStep whose finish() returns it. Raises PinDelay, WrongPin
+        (wiping on the last try)."""
+        return _keeper().unlock(self, pin)
 
     def change_pin(self, pin, new_pin):
-        rec, dek = self._check_pin(pin)
-        self._wrap(rec, dek, new_pin, self.random_bytes(16))
-        records.write(self.root, WALLET, _pack(rec))
+        """Rewraps the data key under the new PIN and a new crypto-erase secret, so the old PIN
+        opens nothing left on flash. Returns None when done, or an OracleStep."""
+        return _keeper().change_pin(self, pin, new_pin)
 
     def wipe(self):
-        # Wallet first: once it is gone nothing else matters; then the counter and the device
-        # secret (a fresh one is drawn for the next wallet, so old copies of the flash are moot).
-        records.erase(self.root, WALLET)
-        records.erase(self.root, DEVICE)
-        self.pin.erase()
-        self._label = None
-
-    # --- internals
-    def _record(self):
-        try:
-            body = records.read(self.root, WALLET)
-        except records.RecordError as e:
-            raise VaultError(str(e))
-        if body is None:
-            raise VaultError("no wallet")
-        return _unpack(body)
-
-    def _device_secret(self):
-        secret = records.read(self.root, DEVICE)
-        if secret is None or len(secret) != 32:
-            secret = self.random_bytes(32)
-            records.write(self.root, DEVICE, secret)
-        return secret
-
-    def _kek(self, pin, salt, iterations):
-        from crypto import pbkdf2
-
-        k = pbkdf2.pbkdf2_hmac_sha256(
-            pin.encode(), salt + self._device_secret(), iterations, 32, self.progress
-        )
-        return cipher.subkeys(k)
-
-    def _header(self, rec):
-        return struct.pack(">BI", FORMAT, rec["iterations"]) + rec["salt"]
-
-    def _wrap(self, rec, dek, pin, salt):
-        rec["iterations"] = self.iterations
-        rec["salt"] = salt
-        enc, mac = self._kek(pin, rec["salt"], rec["iterations"])
-        rec["wrapped"] = cipher.ctr(enc, bytes(16), dek)
-        rec["wrap_mac"] = cipher.mac(mac, b"wrap", self._header(rec), rec["wrapped"])
-
-    def _check_pin(self, pin):
-        wait = self.pin.wait_s()
-        if wait:
-            raise PinDelay(wait)
-        rec = self._record()
-        tries = self.pin.begin_try()
-        enc, mac = self._kek(pin, rec["salt"], rec["iterations"])
-        want = cipher.mac(mac, b"wrap", self._header(rec), rec["wrapped"])
-        if not cipher.equal(want, rec["wrap_mac"]):
-            self.pin.failed()
-            if tries >= MAX_FAILURES:
-                self.wipe()
-                raise WrongPin(0, wiped=True)
-            raise WrongPin(MAX_FAILURES - tries)
-        self.pin.reset()
-        return rec, cipher.ctr(enc, bytes(16), rec["wrapped"])
+        _keeper().wipe(self)

@@ -29,6 +29,7 @@ from host.bridge.exceptions import (
     BadReply,
     DeviceError,
     NoReply,
+    PinServerRetry,
     SetupCheckFailed,
     TransportError,
     device_error,
@@ -187,6 +188,16 @@ def check_path(account: int, index: int) -> dict[str, int]:
     return {"account": account, "index": index}
 
 
+def _pin_server_param(url: str | None) -> dict[str, Any] | None:
+    """{pubkey, url} of the PIN server at ``url`` for setup/recover (it must answer now)."""
+    if url is None:
+        return None
+    from host.pinserver import client as pinserver
+
+    info = pinserver.fetch_info(url)
+    return {"pubkey": info.pubkey, "url": info.url}
+
+
 def optional_params(params: dict[str, Any], **values: Any) -> dict[str, Any]:
     params.update({key: value for key, value in values.items() if value is not None})
     return params
@@ -244,6 +255,7 @@ class Client:
         words: int = 24,
         label: str | None = None,
         check_rounds: int | None = None,
+        pin_server: str | None = None,
     ) -> SetupResult:
         """Creates a wallet with commit-reveal entropy the host checks before trusting it.
 
@@ -255,6 +267,7 @@ class Client:
         check_pin(pin)
         if words not in SETUP_WORDS:
             raise ValueError("words must be 12 or 24")
+        server = _pin_server_param(pin_server)
         if check_rounds is None:
             check_rounds = 1 + secrets.randbelow(3)
         if not 0 <= check_rounds <= 16:
@@ -264,8 +277,10 @@ class Client:
         # The real round looks the same to the device up to this point; it cannot be checked,
         # which is what the check rounds before it are for.
         self._setup_begin(words)
-        params = optional_params({"host_entropy": secrets.token_bytes(32), "pin": pin}, label=label)
-        result = self._wait_user("setup", params)
+        params = optional_params(
+            {"host_entropy": secrets.token_bytes(32), "pin": pin}, label=label, pin_server=server
+        )
+        result = self._relay(self._wait_user("setup", params))
         return SetupResult(pubkey=_bytes32(result, "pubkey"), check_rounds=check_rounds)
 
     def setup_check_round(self, pin: str, words: int = 24, label: str | None = None) -> bytes:
@@ -294,17 +309,26 @@ class Client:
             raise BadReply(f"setup_begin: bad commitment {commitment!r}")
         return commitment
 
-    def recover(self, mnemonic: str, pin: str, label: str | None = None) -> bytes:
+    def recover(
+        self, mnemonic: str, pin: str, label: str | None = None, pin_server: str | None = None
+    ) -> bytes:
         check_pin(pin)
         words = " ".join(mnemonic.split())
         if len(words.split()) not in (12, 18, 24):
             raise ValueError("a mnemonic has 12, 18 or 24 words")
-        params = optional_params({"mnemonic": words, "pin": pin}, label=label)
-        return _bytes32(self._wait_user("recover", params), "pubkey")
+        server = _pin_server_param(pin_server)
+        params = optional_params({"mnemonic": words, "pin": pin}, label=label, pin_server=server)
+        return _bytes32(self._relay(self._wait_user("recover", params)), "pubkey")
 
     # -- PIN and session
 
-    def unlock(self, pin: str, passphrase: str | None = None, nfkd: bool | None = None) -> None:
+    def unlock(
+        self,
+        pin: str,
+        passphrase: str | None = None,
+        nfkd: bool | None = None,
+        pin_server: str | None = None,
+    ) -> None:
         """Unlocks with the PIN; a BIP39 passphrase selects another wallet from the same words.
 
         BIP39 hashes the passphrase in Unicode NFKD form, which the device cannot compute: a
@@ -315,15 +339,53 @@ class Client:
         if passphrase is not None and nfkd is None and not passphrase.isascii():
             passphrase, nfkd = unicodedata.normalize("NFKD", passphrase), True
         params = optional_params({"pin": pin}, passphrase=passphrase, nfkd=nfkd)
-        self.call("unlock", params, self.user_timeout)
+        self._pin_try("unlock", params, pin_server)
 
     def lock(self) -> None:
         self.call("lock")
 
-    def change_pin(self, pin: str, new_pin: str) -> None:
+    def change_pin(self, pin: str, new_pin: str, pin_server: str | None = None) -> None:
         check_pin(pin)
         check_pin(new_pin, "new_pin")
-        self.call("change_pin", {"pin": pin, "new_pin": new_pin}, self.user_timeout)
+        self._pin_try("change_pin", {"pin": pin, "new_pin": new_pin}, pin_server)
+
+    # -- the PIN server (docs/security.md): the device has no network, the host carries its
+    # opaque request to the server and the reply back
+
+    def _pin_try(self, method: str, params: dict[str, Any], url: str | None) -> Any:
+        """A call that tries the PIN. With a PIN server, the server is reached first (a try the
+        device counts must not be lost to a server that is down), then the request relayed."""
+        self._check_pin_server(url)
+        try:
+            return self._relay(self._wait_user(method, params), url)
+        except PinServerRetry:
+            # The device took the server's request number and did not count that try.
+            return self._relay(self._wait_user(method, params), url)
+
+    def _check_pin_server(self, url: str | None) -> None:
+        from host.pinserver import client as pinserver
+        from host.pinserver.protocol import fingerprint
+
+        server = self.get_info().get("pin_server")
+        if not isinstance(server, dict):
+            return
+        info = pinserver.fetch_info(url or server["url"])
+        if info.pubkey != server["pubkey"]:
+            raise pinserver.PinServerError(
+                f"{info.url} has key {info.fingerprint}, the device's PIN server has "
+                f"{fingerprint(server['pubkey'])}: not relaying"
+            )
+
+    def _relay(self, result: Any, url: str | None = None) -> Any:
+        """Carries the request of a device answer {pin_server: {url, request}} to the server and
+        the reply back; returns the device's final answer."""
+        from host.pinserver import client as pinserver
+
+        if not (isinstance(result, dict) and isinstance(result.get("pin_server"), dict)):
+            return result
+        ask = result["pin_server"]
+        reply = pinserver.relay(url or ask["url"], ask["request"])
+        return self.call("pin_server_reply", {"reply": reply}, self.user_timeout)
 
     def wipe(self) -> None:
         self._wait_user("wipe", {})

@@ -84,6 +84,13 @@ class EntropyFailure(DeviceError):
     code = -32008
 
 
+class PinServerRetry(DeviceError):
+    """The PIN server's reply says the device's request number was behind; the device took the
+    server's number and did not count the try: asking again works."""
+
+    code = -32009
+
+
 ERROR_CLASSES: dict[int, type[DeviceError]] = {
     cls.code: cls
     for cls in (
@@ -100,6 +107,7 @@ ERROR_CLASSES: dict[int, type[DeviceError]] = {
         WrongPin,
         PinDelay,
         EntropyFailure,
+        PinServerRetry,
     )
 }
 

@@ -47,6 +47,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="commit-reveal check rounds before the real one (default: 1..3 at random)",
     )
     _pin_args(setup)
+    _pin_server_arg(setup, choose=True)
     _debug_device_arg(setup)
 
     recover = _add(sub, "recover", "restore a wallet from its mnemonic")
@@ -55,11 +56,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--mnemonic-file", default=None, help="read the words from this file (default: prompt)"
     )
     _pin_args(recover)
+    _pin_server_arg(recover, choose=True)
     _debug_device_arg(recover)
 
     unlock = _add(sub, "unlock", "unlock with the PIN (and an optional passphrase)")
     unlock.add_argument("--passphrase", action="store_true", help="prompt for a BIP39 passphrase")
     _pin_args(unlock, new=False)
+    _pin_server_arg(unlock, choose=False)
 
     _add(sub, "lock", "lock the device")
 
@@ -68,6 +71,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     change_pin.add_argument(
         "--new-pin-env", default=None, help="read the new PIN from this environment variable"
     )
+    _pin_server_arg(change_pin, choose=False)
 
     for name, help_text in (("address", "an account address"), ("pubkey", "a public key")):
         cmd = _add(sub, name, help_text)
@@ -126,6 +130,17 @@ def _pin_args(parser: argparse.ArgumentParser, new: bool = True) -> None:
     )
 
 
+def _pin_server_arg(parser: argparse.ArgumentParser, choose: bool) -> None:
+    if choose:
+        text = (
+            "have this PIN server enforce the PIN (3 wrong PINs erase the wallet; a copy of the "
+            "flash cannot be searched for the PIN). Default: the PIN is checked on the device only"
+        )
+    else:
+        text = "reach the device's PIN server at this URL (default: the URL the device keeps)"
+    parser.add_argument("--pin-server", default=None, metavar="URL", help=text)
+
+
 def _account_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--account", type=_index, default=0, help="account' (< 2^31)")
     parser.add_argument("--index", type=_index, default=0, help="address index (< 2^31)")
@@ -160,6 +175,7 @@ class UsageError(ValueError):
 
 def _run(args: argparse.Namespace) -> int:
     from host.bridge.exceptions import DeviceError, TransportError
+    from host.pinserver.client import PinServerError
 
     handler = HANDLERS[args.device_command]
     try:
@@ -177,6 +193,9 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     except TransportError as exc:
         err.print(f"[red]cannot talk to the device:[/] {escape(str(exc))}")
+        return 1
+    except PinServerError as exc:
+        err.print(f"[red]PIN server:[/] {escape(str(exc))}")
         return 1
 
 
@@ -244,6 +263,12 @@ def _answers(path: str) -> bool:
 def cmd_info(args: argparse.Namespace) -> int:
     with open_client(args) as device:
         info = device.get_info()
+    server = info.get("pin_server")
+    if isinstance(server, dict):  # JSON has no bytes: the key as hex, with its fingerprint
+        from host.pinserver.protocol import fingerprint
+
+        pubkey = server["pubkey"]
+        info["pin_server"] = {**server, "pubkey": pubkey.hex(), "fingerprint": fingerprint(pubkey)}
 
     def human() -> None:
         for key in sorted(info):
@@ -261,16 +286,30 @@ def refuse_debug_build(args: argparse.Namespace, device: Client) -> None:
         )
 
 
+def announce_pin_server(url: str | None) -> None:
+    if url is None:
+        err.print("PIN checked on the device only (see --pin-server).")
+        return
+    from host.pinserver.client import fetch_info
+
+    info = fetch_info(url)
+    err.print(
+        f"PIN server {info.url}, key fingerprint {info.fingerprint}: the device shows it; "
+        "confirm there only if both match the one the server's operator gave you."
+    )
+
+
 def cmd_setup(args: argparse.Namespace) -> int:
     pin = read_pin(args.pin_env, "New PIN (4-50 digits): ", confirm=True)
     with open_client(args) as device:
         refuse_debug_build(args, device)
+        announce_pin_server(args.pin_server)
         err.print(
             "The device will show the new words: write them down in order, then confirm the "
             "words it asks for."
         )
         with working("Creating the wallet: follow the device screen ..."):
-            result = device.setup(pin, args.words, args.label, args.checks)
+            result = device.setup(pin, args.words, args.label, args.checks, args.pin_server)
     return _print_key(args, result.pubkey, {"check_rounds": result.check_rounds})
 
 
@@ -285,8 +324,9 @@ def cmd_recover(args: argparse.Namespace) -> int:
     pin = read_pin(args.pin_env, "New PIN (4-50 digits): ", confirm=True)
     with open_client(args) as device:
         refuse_debug_build(args, device)
+        announce_pin_server(args.pin_server)
         with working("Confirm the recovery on the device ..."):
-            pubkey = device.recover(mnemonic, pin, args.label)
+            pubkey = device.recover(mnemonic, pin, args.label, args.pin_server)
     return _print_key(args, pubkey, {})
 
 
@@ -302,7 +342,7 @@ def cmd_unlock(args: argparse.Namespace) -> int:
     pin = read_pin(args.pin_env, "PIN: ", confirm=False)
     passphrase = getpass.getpass("Passphrase: ") if args.passphrase else None
     with open_client(args) as device, working("Unlocking (deriving the seed) ..."):
-        device.unlock(pin, passphrase)
+        device.unlock(pin, passphrase, pin_server=args.pin_server)
     return emit(args, {"unlocked": True}, lambda: out.print("unlocked"))
 
 
@@ -315,8 +355,8 @@ def cmd_lock(args: argparse.Namespace) -> int:
 def cmd_change_pin(args: argparse.Namespace) -> int:
     pin = read_pin(args.pin_env, "Current PIN: ", confirm=False)
     new_pin = read_pin(args.new_pin_env, "New PIN: ", confirm=True)
-    with open_client(args) as device, working("Confirm the PIN change on the device ..."):
-        device.change_pin(pin, new_pin)
+    with open_client(args) as device, working("Changing the PIN ..."):
+        device.change_pin(pin, new_pin, args.pin_server)
     return emit(args, {"changed": True}, lambda: out.print("PIN changed"))
 
 

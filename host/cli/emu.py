@@ -18,6 +18,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--mnemonic", help="preload this mnemonic (debug link; needs --pin)")
     p.add_argument("--pin", help="PIN for --mnemonic")
     p.add_argument("--production", action="store_true", help="run the production build")
+    p.add_argument(
+        "--kdf-ms",
+        type=int,
+        default=None,
+        help="how long one PIN try's key stretching takes (default 1000, as on a board; the "
+        "floor of 10,000 PBKDF2 iterations applies below that)",
+    )
     p.add_argument("--interactive", action="store_true", help="draw the screen, keys press buttons")
     p.add_argument("--screenshot", type=Path, help="save the screen as a PNG and exit")
     p.set_defaults(func=run_emu)
@@ -37,6 +44,7 @@ def run_emu(args: argparse.Namespace) -> int:
         pin=args.pin,
         pty=args.pty,
         production=args.production,
+        kdf_ms=args.kdf_ms,
     )
     try:
         try:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from host.cli import device, emu, fw, keys, qrng, query, relay, tx
+from host.cli import device, emu, fw, keys, pinserver, qrng, query, relay, tx
 from host.cli.console import CommandError
 
 # In the order `qos --help` lists them.
-COMMAND_GROUPS = (device, emu, fw, qrng, keys, tx, query, relay)
+COMMAND_GROUPS = (device, emu, fw, qrng, keys, tx, query, relay, pinserver)
 
 
 def build_parser() -> argparse.ArgumentParser:

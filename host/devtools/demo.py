@@ -1,7 +1,9 @@
 """`make demo`: the whole product in one run, from a new wallet to a committed transfer.
 
-1. starts the emulator (the real firmware on the MicroPython unix port) and creates a wallet with
-   commit-reveal entropy, a scripted user reading the words and answering the word check;
+1. starts the emulator (the real firmware on the MicroPython unix port) and a PIN server
+   (`qos pin-server`), and creates a wallet with commit-reveal entropy, a scripted user reading
+   the words and answering the word check; the PIN is enforced by the PIN server (3 tries), so a
+   copy of the emulator's flash cannot be searched for it; locks and unlocks through the server;
 2. shows the wallet's address on the device;
 3. starts a solo QOS node (`qosd init`, `qosd start`) whose genesis funds that address;
 4. has the device sign a transfer (every page shown and confirmed), verifies the signature on the
@@ -110,10 +112,12 @@ def run() -> int:
     from host.core import keys
     from host.core import tx as txlib
     from host.devtools.emulator import Emulator
+    from host.devtools.pinserver import PinServerProcess
     from host.devtools.ports import free_port_pair
     from host.devtools.scripted_user import ScriptedUser, always, quiz_answers
 
     with (
+        PinServerProcess() as pin_server,
         Emulator(port=free_port_pair()) as emulator,
         Client.open(emulator.wire_path) as device,
         DebugLink.open(emulator.debug_path) as debug,
@@ -125,14 +129,33 @@ def run() -> int:
         user = ScriptedUser(debug)
         user.on_press = narrate
 
-        console.print("\n[bold]1. create a wallet[/] (commit-reveal entropy, 2 check rounds)")
-        created = user.run(lambda: device.setup(PIN, words=12, check_rounds=2), quiz_answers)
+        server = pin_server.info
+        if server is None:  # started by the with statement, so never
+            raise RuntimeError("the PIN server did not start")
+        console.print(
+            f"[bold]PIN server[/] on {pin_server.url}, key fingerprint "
+            f"{server.fingerprint} (the device shows it before storing the wallet)"
+        )
+
+        console.print(
+            "\n[bold]1. create a wallet[/] (commit-reveal entropy, 2 check rounds, PIN server)"
+        )
+        created = user.run(
+            lambda: device.setup(PIN, words=12, check_rounds=2, pin_server=pin_server.url),
+            quiz_answers,
+        )
         words = " ".join(words_from(user.last.screens))
         console.print(f"  words shown on the device: {words}")
         wallet = keys.Account.from_mnemonic(words)
         if wallet.pubkey != created.pubkey:
             console.print("[red]the device's key does not match the words it showed[/]")
             return 1
+        device.lock()
+        device.unlock(PIN)
+        console.print(
+            f"  locked and unlocked again: the PIN was checked with the PIN server "
+            f"({device.get_info()['pin_retries_left']} tries)"
+        )
 
         console.print("\n[bold]2. show the address on the device[/]")
         address = user.run(lambda: device.get_address(0, 0, show=True), always("confirm"))

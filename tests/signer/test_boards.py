@@ -91,14 +91,16 @@ print(json.dumps(out), file=sys.stderr)
 '''
 
 
-def run_board(tmp_path, board: str) -> dict:
-    # Results come back on stderr: in this script stdout is the board's USB link.
+def run_glue(
+    tmp_path, board: str, script: str, stdin: bytes = b"", heap: str = micropython.BOARD_HEAP
+) -> dict:
+    """Runs ``script`` with the board's glue and the simulated modules; results come back as a
+    JSON line on stderr (stdout is the board's USB link)."""
     (tmp_path / "machine.py").write_text(FAKE_MACHINE)
-    frame = host_framing.encode_frame(b"hello board")
     paths = [tmp_path, BOARDS / board, BOARDS / "drivers"]
     proc = subprocess.run(
-        [micropython.executable(), "-X", f"heapsize={micropython.BOARD_HEAP}", "-c", SCRIPT],
-        input=frame,
+        [micropython.executable(), "-X", f"heapsize={heap}", "-c", script],
+        input=stdin,
         capture_output=True,
         timeout=60,
         env=micropython.environment(paths),
@@ -106,6 +108,10 @@ def run_board(tmp_path, board: str) -> dict:
     )
     assert proc.returncode == 0, proc.stderr.decode()
     return json.loads(proc.stderr.decode().strip().splitlines()[-1])
+
+
+def run_board(tmp_path, board: str) -> dict:
+    return run_glue(tmp_path, board, SCRIPT, stdin=host_framing.encode_frame(b"hello board"))
 
 
 @pytest.mark.parametrize("board", ["esp32s3", "rp2350"])
@@ -132,3 +138,114 @@ def test_holding_cancel_at_reset_keeps_the_app_from_starting(tmp_path):
     paths = [tmp_path, BOARDS / "rp2350", BOARDS / "drivers"]
     out = micropython.run(script, extra_path=paths, timeout=60)
     assert "cancel held at reset" in out and out.strip().endswith("back at the REPL")
+
+
+# ---------------------------------------------------------------- the raw secret region
+
+FAKE_FLASH = '''
+# A NOR flash: erase sets a 4 KiB block to 0xFF, programming can only clear bits.
+BS = 4096
+chip = bytearray(b"\\xff" * 64 * BS)
+class Block:
+    def __init__(self, start, blocks):
+        self.start, self.blocks = start, blocks
+    def readblocks(self, n, buf, off=0):
+        a = self.start + n * BS + off
+        buf[:] = chip[a:a + len(buf)]
+    def writeblocks(self, n, buf, off=None):
+        if off is None:
+            self.ioctl(6, n)
+            off = 0
+        a = self.start + n * BS + off
+        for i in range(len(buf)):
+            chip[a + i] &= buf[i]
+    def ioctl(self, op, arg):
+        if op == 4: return self.blocks
+        if op == 5: return BS
+        if op == 6:
+            a = self.start + arg * BS
+            chip[a:a + BS] = b"\\xff" * BS
+            return 0
+'''
+
+FAKE_RP2 = FAKE_FLASH + '''
+def Flash(start=0, len=None):  # the storage area is the 64 blocks of `chip`
+    return Block(start, (len if len is not None else 64 * BS - start) // BS)
+'''
+
+FAKE_ESP32 = FAKE_FLASH + '''
+partitions = []
+class Partition:
+    TYPE_DATA = 1
+    @staticmethod
+    def find(kind, subtype=255, label=None):
+        return [p for p in partitions if p.label == label and kind == Partition.TYPE_DATA]
+'''
+
+REGION = r'''
+import json, sys
+import board, machine
+FS_BLOCKS = {fs_blocks}
+class FakeOs:
+    @staticmethod
+    def statvfs(path):
+        return (4096, 4096, FS_BLOCKS, 0, 0, 0, 0, 0, 0, 255)
+board.os = FakeOs
+{setup}
+b = board.Board()
+region = b.secret_region()
+out = {{"region": region is not None, "kdf_ms": b.kdf_ms}}
+if region is not None:
+    from storage.secret import SecretCells
+    cells = SecretCells(region)
+    gen = cells.put(b"S" * 32)
+    cells.put(b"T" * 32, keep=gen)
+    cells.keep_only(gen + 1)
+    chip = {chip}.chip
+    out["blocks"] = [i for i in range(64) if chip[i * 4096:(i + 1) * 4096] != b"\xff" * 4096]
+    out["secret"] = chip.find(b"T" * 32) // 4096
+    out["old_gone"] = chip.find(b"S" * 32) < 0
+print(json.dumps(out), file=sys.stderr)
+'''
+
+
+def run_region(tmp_path, board: str, fs_blocks: int, setup: str = "") -> dict:
+    (tmp_path / "rp2.py").write_text(FAKE_RP2)
+    (tmp_path / "esp32.py").write_text(FAKE_ESP32)
+    chip = "rp2" if board == "rp2350" else "esp32"
+    script = f"import {chip}\n" + REGION.format(fs_blocks=fs_blocks, setup=setup, chip=chip)
+    # the simulated 256 KiB chip needs more than a board's heap
+    return run_glue(tmp_path, board, script, heap="2M")
+
+
+def test_rp2350_secret_region_is_the_last_two_sectors_outside_the_filesystem(tmp_path):
+    r = run_region(tmp_path, "rp2350", fs_blocks=62)
+    # a new secret goes to the free cell, the old one is erased in place: only block 63 holds one
+    assert r == {"region": True, "kdf_ms": 1000, "blocks": [63], "secret": 63, "old_gone": True}
+
+
+def test_rp2350_stock_image_whose_filesystem_covers_the_region_gets_none(tmp_path):
+    assert run_region(tmp_path, "rp2350", fs_blocks=64)["region"] is False
+
+
+def test_esp32s3_secret_region_is_its_own_partition(tmp_path):
+    setup = "esp32.partitions.append(esp32.Block(60 * 4096, 2))\n"
+    setup += "esp32.partitions[0].label = 'qos_secret'\n"
+    r = run_region(tmp_path, "esp32s3", fs_blocks=60, setup=setup)
+    assert r == {"region": True, "kdf_ms": 1000, "blocks": [61], "secret": 61, "old_gone": True}
+    assert run_region(tmp_path, "esp32s3", fs_blocks=60)["region"] is False  # no such partition
+
+
+def test_rp2350_boot_mounts_the_filesystem_short_of_the_region(tmp_path):
+    # _boot.py formats and mounts LittleFS at "/" for real (on the simulated flash); after that
+    # the unix port sees only that filesystem, so the script reads it and prints, nothing more.
+    (tmp_path / "machine.py").write_text(FAKE_MACHINE)
+    (tmp_path / "rp2.py").write_text(FAKE_RP2)
+    script = (
+        "import os\n"
+        "exec(open('micropython/rp2350/_boot.py').read(), {})\n"
+        "print(os.statvfs('/')[2], os.listdir('/'))\n"
+    )
+    paths = [tmp_path, BOARDS / "rp2350", BOARDS / "drivers"]
+    out = micropython.run(script, extra_path=paths, timeout=60, heap="2M")
+    assert out.strip() == "62 []"

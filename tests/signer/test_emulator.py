@@ -34,7 +34,7 @@ PIN = "1234"
 
 @pytest.fixture(scope="module")
 def emu():
-    with Emulator(port=free_port_pair()) as e:
+    with Emulator(port=free_port_pair(), kdf_ms=1) as e:  # PIN stretching at its floor
         yield e
         print(e.log())  # shown by pytest when a test failed
 
@@ -109,7 +109,7 @@ def test_ping_and_info(client, debug):
     info = client.get_info()
     assert info == {
         "version": info["version"], "model": "emulator", "initialized": False, "locked": True,
-        "pin_retries_left": 0, "debug": True, "label": "",
+        "pin_retries_left": 0, "debug": True, "label": "", "pin_mode": "", "pin_server": None,
     }
     with pytest.raises(WrongState):
         client.call("unlock", {"pin": PIN})
@@ -280,7 +280,7 @@ def test_wipe_needs_confirm(client, debug):
 
 def test_state_survives_sigkill_and_restart(tmp_path):
     flash = tmp_path / "flash.img"
-    with Emulator(port=free_port_pair(), flash=flash, mnemonic=M12, pin=PIN) as emu:
+    with Emulator(port=free_port_pair(), flash=flash, mnemonic=M12, pin=PIN, kdf_ms=1) as emu:
         emu.kill()
         emu.start()
         with Client.open(emu.wire_path) as c:

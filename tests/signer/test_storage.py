@@ -7,15 +7,18 @@ import json
 
 from .conftest import mp_run
 
-# A RAM flash chip for LittleFS whose writes can be cut off: the write at which the "power" goes
-# writes a part of its buffer and raises, like a chip losing power mid-program.
+# A RAM flash chip whose writes can be cut off: the write at which the "power" goes writes a part
+# of its buffer and raises, like a chip losing power mid-program. Its first 64 blocks hold
+# LittleFS, the last two the raw secret region, so one budget of writes covers both.
 FLASH = """
 import os, vfs, gc, json
+from flashdev import Window
 class PowerCut(Exception):
     pass
 class RamFlash:
     BS = 512
-    def __init__(self, blocks=64, image=None):
+    block_size = BS
+    def __init__(self, blocks=66, image=None):
         self.n = blocks
         blank = b"\\xff" * blocks * self.BS
         self.data = bytearray(image) if image is not None else bytearray(blank)
@@ -34,6 +37,7 @@ class RamFlash:
         a = b * self.BS + off
         if self.budget is not None:
             if self.budget == 0:
+                self.cut_at = b
                 half = len(buf) // 2
                 self.data[a:a + half] = buf[:half]
                 self.dead = PowerCut()
@@ -41,26 +45,33 @@ class RamFlash:
             self.budget -= 1
         self.writes += 1
         self.data[a:a + len(buf)] = buf
-    def ioctl(self, op, arg):
-        if op == 4: return self.n
-        if op == 5: return self.BS
-        if op == 6: return 0
+    def erase(self, b):
+        self.writeblocks(b, b"\\xff" * self.BS)  # one write: a cut leaves it half erased
+        return 0
+    def sync(self):
+        return 0
 MOUNT = "/t"
+REGION = None
 def mount(image=None):
+    global REGION
     try:
         vfs.umount(MOUNT)
     except OSError:
         pass
     dev = RamFlash(image=image)
+    fs = Window(dev, 0, 64)
+    REGION = Window(dev, 64, 2)
     if image is None:
-        vfs.VfsLfs2.mkfs(dev)
-    vfs.mount(vfs.VfsLfs2(dev), MOUNT)
+        vfs.VfsLfs2.mkfs(fs)
+    vfs.mount(vfs.VfsLfs2(fs), MOUNT)
     return dev
-from storage import records, vault as V
+from storage import records, secret as S, vault as V
 from storage.pin import Clock
 ROOT = MOUNT + "/qos"
 def make_vault(clock=None):
-    return V.Vault(ROOT, clock or Clock(), os.urandom, iterations=8)
+    return V.Vault(ROOT, REGION, clock or Clock(), os.urandom, iterations=8)
+def live_secrets(dev):
+    return len(S.carve(bytes(dev.data)))
 M12 = " ".join(["abandon"] * 11 + ["about"])
 """
 
@@ -258,18 +269,20 @@ def test_power_cut_at_every_write_leaves_the_old_or_the_new_state():
     r = run(
         """
 def state_after(image, pins):
-    mount(image)
+    # Reboot on the image (the vault finishes what the cut interrupted), then see what opens.
+    dev = mount(image)
     v = make_vault()
+    secrets = "/%d" % live_secrets(dev)  # live secret cells anywhere on the chip after the boot
     if not v.initialized():
-        return "empty"
+        return "empty" + secrets
     for pin in pins:
         try:
             v.pin.clock.advance(100000)
             if v.unlock(pin) == M12:
-                return "pin:" + pin
+                return "pin:" + pin + secrets
         except V.WrongPin:
             pass
-    return "broken"
+    return "broken" + secrets
 
 def trial(setup, op, pins):
     dev = mount()
@@ -280,18 +293,19 @@ def trial(setup, op, pins):
     op()
     total = dev.writes
     seen = {}
+    region_cuts = 0
     for cut in range(total + 1):
         dev = mount(base)
         dev.budget = cut
         try:
             op()
         except PowerCut:
-            pass
+            region_cuts += dev.cut_at >= 64
         image = bytes(dev.data)
         s = state_after(image, pins)
         seen[s] = seen.get(s, 0) + 1
         gc.collect()
-    return total, seen
+    return total, seen, region_cuts
 
 def nothing():
     make_vault()
@@ -310,10 +324,53 @@ print(json.dumps(out))
 """,
         heap="1M",
     )
-    create_total, create_seen = r["create"]
-    change_total, change_seen = r["change"]
-    wipe_total, wipe_seen = r["wipe"]
+    create_total, create_seen, create_region_cuts = r["create"]
+    change_total, change_seen, change_region_cuts = r["change"]
+    wipe_total, wipe_seen, wipe_region_cuts = r["wipe"]
     assert create_total > 2 and change_total > 2 and wipe_total > 2
-    assert set(create_seen) <= {"empty", "pin:1111"} and create_seen.get("pin:1111")
-    assert set(change_seen) <= {"pin:1111", "pin:2222"} and len(change_seen) == 2
-    assert set(wipe_seen) <= {"empty", "pin:1111"} and wipe_seen.get("empty")
+    # The cuts fell on the raw secret region's writes too: erasing and programming the new cell
+    # (create, change) and erasing the old one (change, wipe).
+    assert create_region_cuts == 2 and change_region_cuts == 3 and wipe_region_cuts == 1
+    # Old or new state, whole; after the reboot exactly the secret the state needs is live
+    # (none when empty): a cut change never leaves the old PIN's secret behind.
+    assert set(create_seen) <= {"empty/0", "pin:1111/1"} and create_seen.get("pin:1111/1")
+    assert set(change_seen) <= {"pin:1111/1", "pin:2222/1"} and len(change_seen) == 2
+    assert set(wipe_seen) <= {"empty/0", "pin:1111/1"} and wipe_seen.get("empty/0")
+
+
+def test_pin_stretching_is_calibrated_on_the_device_and_its_count_kept_in_the_record():
+    r = run(
+        """
+mount()
+from storage import kdf, keeper
+out = {"floor": kdf.calibrate(1) == kdf.FLOOR, "ceiling": kdf.calibrate(10 ** 9) == kdf.CEILING}
+v = V.Vault(ROOT, REGION, Clock(), os.urandom, kdf_ms=1)
+v.create(M12, "1234")
+out["stored"] = keeper.record(v)["iterations"]
+# another count configured now (a board calibrates differently): unlock uses the record's
+out["unlock"] = V.Vault(ROOT, REGION, Clock(), os.urandom, iterations=12345).unlock("1234") == M12
+print(json.dumps(out))
+"""
+    )
+    assert r == {"floor": True, "ceiling": True, "stored": 10000, "unlock": True}
+
+
+def test_a_board_without_a_usable_secret_region_runs_and_refuses_to_keep_a_wallet():
+    r = run(
+        """
+mount()
+out = {}
+for name, region in (("none", None), ("small", Window(RamFlash(2), 0, 1))):
+    v = V.Vault(ROOT, region, Clock(), os.urandom, iterations=8)
+    try:
+        v.create(M12, "1234")
+        out[name] = "stored"
+    except V.VaultError as e:
+        out[name] = str(e)
+    out[name + "_initialized"] = v.initialized()
+print(json.dumps(out))
+"""
+    )
+    assert r["none"].startswith("this board has no secret region")
+    assert r["small"].endswith("secret region is unusable: needs 2 blocks of at least 256 bytes")
+    assert r["none_initialized"] is False and r["small_initialized"] is False

@@ -1,7 +1,8 @@
 # What the supported boards share: the wire over USB-CDC (the port's sys.stdin/sys.stdout, the
 # same stream the REPL uses when the app is not running), two push buttons to ground with the
 # internal pull-ups, an SSD1306 on I2C, and storage in /qos on the port's own LittleFS.
-# A board module gives the pins and builds the I2C bus; see its README for the wiring.
+# A board module gives the pins, builds the I2C bus and finds the raw secret region (outside the
+# filesystem, docs/boards.md); see its README for the wiring and the flash layout.
 import micropython
 import select
 import sys
@@ -12,6 +13,7 @@ from wire.link import Link
 
 DEBOUNCE_MS = 25
 STORAGE_DIR = "/qos"
+KDF_MS = 1000  # one PIN try's key stretching, calibrated on the board at wallet creation
 
 
 def cancel_held(pin_number):
@@ -44,6 +46,7 @@ class UsbBoard:
     def __init__(self, i2c, confirm_pin, cancel_pin):
         self.model = self.MODEL
         self.storage_dir = STORAGE_DIR
+        self.kdf_ms = KDF_MS
         self.display = self._display(i2c)
         self.buttons = (Button("confirm", confirm_pin), Button("cancel", cancel_pin))
         self.links = []

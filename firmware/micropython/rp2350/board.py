@@ -1,5 +1,6 @@
 # Raspberry Pi Pico 2 (RP2350) with an SSD1306 128x64 I2C OLED and two buttons.
-# Pins: README.md in this folder.
+# Pins and flash layout: README.md in this folder.
+import os
 from machine import I2C, Pin
 
 from usbboard import UsbBoard, cancel_held
@@ -9,13 +10,32 @@ SDA = 4
 SCL = 5
 CONFIRM = 14
 CANCEL = 15
+SECRET_BLOCKS = 2  # the last two 4 KiB sectors of MicroPython's storage area
 
 
 def maintenance_requested():
     return cancel_held(CANCEL)
 
 
+def secret_range(flash):
+    """(start, length) of the secret region inside the storage area rp2.Flash() covers."""
+    block = flash.ioctl(5, 0)
+    return (flash.ioctl(4, 0) - SECRET_BLOCKS) * block, SECRET_BLOCKS * block
+
+
 class Board(UsbBoard):
     def __init__(self):
         i2c = I2C(I2C_ID, sda=Pin(SDA), scl=Pin(SCL), freq=400000)
         super().__init__(i2c, CONFIRM, CANCEL)
+
+    def secret_region(self):
+        # Only on an image whose filesystem stops short of the region (this folder's _boot.py
+        # mounts it so); the stock image formats the whole storage area as LittleFS: None then,
+        # and the vault refuses to keep a wallet.
+        import rp2
+
+        start, length = secret_range(rp2.Flash())
+        fs = os.statvfs("/")
+        if fs[1] * fs[2] > start:
+            return None
+        return rp2.Flash(start=start, len=length)

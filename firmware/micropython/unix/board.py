@@ -1,31 +1,36 @@
 # The emulator's "board": the firmware under the MicroPython unix port. Wire on UDP port P
 # (64-byte reports), debug link on P+1 (debug builds only), optionally a serial link on
 # stdin/stdout (the host side hands us a pty master, so it behaves like the board's USB-CDC), and
-# flash in an image file mounted as LittleFS. There is no display: the screen is read through
-# the debug link. Options: --port P --flash PATH --pty --host ADDR
+# flash in an image file (a LittleFS part and the raw secret region, flashdev.py). There is no
+# display: the screen is read through the debug link.
+# Options: --port P --flash PATH --pty --host ADDR --kdf-ms MS (PIN stretching target, below)
 import select
 import socket
 import sys
 import vfs
 
-from flashdev import FileFlash
+from flashdev import FlashImage
 from wire import framing
 from wire.link import Link
 
 MODEL = "emulator"
 MOUNT = "/flash"
 STORAGE_DIR = MOUNT + "/qos"
+# How long one PIN try's key stretching takes, as on a board (storage/kdf.py calibrates the
+# iterations to it, never below its floor); tests ask for less with --kdf-ms.
+KDF_MS = 1000
 
 
 def parse_args(argv):
-    opts = {"port": 21324, "flash": "qos-flash.img", "pty": False, "host": "127.0.0.1"}
+    opts = {"port": 21324, "flash": "qos-flash.img", "pty": False, "host": "127.0.0.1",
+            "kdf-ms": KDF_MS}
     i = 0
     while i < len(argv):
         a = argv[i]
         if a == "--pty":
             opts["pty"] = True
-        elif a in ("--port", "--flash", "--host") and i + 1 < len(argv):
-            opts[a[2:]] = int(argv[i + 1]) if a == "--port" else argv[i + 1]
+        elif a in ("--port", "--flash", "--host", "--kdf-ms") and i + 1 < len(argv):
+            opts[a[2:]] = argv[i + 1] if a in ("--flash", "--host") else int(argv[i + 1])
             i += 1
         else:
             raise SystemExit("unknown option: " + a)
@@ -42,14 +47,19 @@ class Board:
         self.links = []
         self.poller = select.poll()
         self.sources = {}  # id(stream) -> (link, read function)
+        self.kdf_ms = self.opts["kdf-ms"]
         self.mount_flash()
 
     def mount_flash(self):
-        dev = FileFlash(self.opts["flash"])
-        if dev.fresh:
-            vfs.VfsLfs2.mkfs(dev)
-        vfs.mount(vfs.VfsLfs2(dev), MOUNT)
-        self.flash = dev
+        image = FlashImage(self.opts["flash"])
+        fs = image.filesystem()
+        if image.fresh:
+            vfs.VfsLfs2.mkfs(fs)
+        vfs.mount(vfs.VfsLfs2(fs), MOUNT)
+        self.flash = image
+
+    def secret_region(self):
+        return self.flash.secret_region()
 
     def open_links(self, debug):
         port = self.opts["port"]

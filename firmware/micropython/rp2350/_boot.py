@@ -1,0 +1,16 @@
+# Frozen in place of the port's modules/_boot.py: mounts LittleFS on MicroPython's storage area
+# except its last two 4 KiB sectors, which hold the vault's raw secret region (board.py).
+import rp2
+import vfs
+
+from board import secret_range
+
+bdev = rp2.Flash(start=0, len=secret_range(rp2.Flash())[0])
+try:
+    fs = vfs.VfsLfs2(bdev, progsize=256)
+except OSError:
+    vfs.VfsLfs2.mkfs(bdev, progsize=256)
+    fs = vfs.VfsLfs2(bdev, progsize=256)
+vfs.mount(fs, "/")
+
+del vfs, bdev, fs
