@@ -29,7 +29,8 @@ demo: setup
 	$(BIN)/python -m host.devtools.demo
 
 lint: setup
-	$(BIN)/ruff check host qrng tests hil bench
+	$(BIN)/ruff check host qrng tests hil bench firmware
+	$(BIN)/mypy
 
 test: setup lint
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest

@@ -163,6 +163,8 @@ async def drive_http(
     websocket's tx events."""
     import aiohttp
 
+    from host.chain.rest import NodeClient, NodeUnreachable
+
     submitted: dict[str, float] = {}
     committed: dict[str, float] = {}
     refused = 0
@@ -182,7 +184,7 @@ async def drive_http(
         async def worker(w: int) -> None:
             nonlocal refused
             mine = [p for k, p in enumerate(per_sender) if k % WORKERS == w]
-            url = api_urls[w % len(api_urls)] + "/txs"
+            node = NodeClient(api_urls[w % len(api_urls)], session, timeout=120)
             gap = WORKERS / rate if rate else 0.0
             due = time.perf_counter() + gap * w / WORKERS
             for raw in interleave(mine):
@@ -192,15 +194,15 @@ async def drive_http(
                 tx_hash = sha256(raw).hexdigest()
                 submitted[tx_hash] = time.perf_counter()
                 while True:
-                    async with session.post(url, data=raw,
-                                            headers={"Content-Type": "application/cbor"}) as r:
-                        if r.status == 503:  # mempool full: back off, try again
-                            await asyncio.sleep(0.2)
-                            continue
-                        if r.status != 202:
-                            refused += 1
-                            submitted.pop(tx_hash, None)
-                        break
+                    try:
+                        status, _ = await node.submit(raw, wait="check")
+                    except NodeUnreachable:  # 503, mempool full: back off, try again
+                        await asyncio.sleep(0.2)
+                        continue
+                    if status != 202:
+                        refused += 1
+                        submitted.pop(tx_hash, None)
+                    break
 
         listener = asyncio.create_task(listen())
         start = time.perf_counter()
@@ -219,17 +221,19 @@ async def drive_http(
             "offered": total / submit_elapsed}
 
 
-def _wait_http(url: str, timeout: float = 60) -> None:
-    import urllib.request
+def _wait_http(url: str, path: str = "/status", timeout: float = 60) -> None:
+    from host.chain.rest import BlockingNodeClient, NodeUnreachable
 
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
+    with BlockingNodeClient(url, timeout=2) as node:
+        while time.monotonic() < deadline:
+            try:
+                if node.get(path)[0] == 200:
+                    return
+            except NodeUnreachable:
+                pass
             time.sleep(0.2)
-    raise TimeoutError(url)
+    raise TimeoutError(url + path)
 
 
 def _free_port() -> int:
@@ -259,7 +263,7 @@ def solo_http(users: list[Account], interval: float, rate: float | None = None) 
              "--home", str(home)], cwd=REPO, stdout=subprocess.DEVNULL)
         try:
             url = f"http://127.0.0.1:{port}"
-            _wait_http(url + "/status")
+            _wait_http(url)
             per_sender = presign(users, HTTP_TXS if rate is None else int(rate * 10))
             return asyncio.run(drive_http([url], f"ws://127.0.0.1:{port}/ws", per_sender, rate))
         finally:
@@ -268,7 +272,7 @@ def solo_http(users: list[Account], interval: float, rate: float | None = None) 
 
 
 def network(users: list[Account], rate: float | None = None) -> dict | None:
-    from host.chain import testnet as localnet
+    from host.devtools import testnet as localnet
 
     if localnet.cometbft_binary() is None:
         return None
@@ -278,15 +282,15 @@ def network(users: list[Account], rate: float | None = None) -> dict | None:
                                       accounts=[(u.address, 10**6 * QOS) for u in users])
         try:
             net.start()
-            _wait_http(net.validators[0].api_url + "/blocks/2")
+            _wait_http(net.validators[0].api_url, "/blocks/2")
             per_sender = presign(users, NET_TXS if rate is None else int(rate * 10))
             apis = [v.api_url for v in net.validators]
             ws = net.validators[0].api_url.replace("http", "ws") + "/ws"
             out = asyncio.run(drive_http(apis, ws, per_sender, rate))
-            import urllib.request
+            from host.chain.rest import BlockingNodeClient
 
-            with urllib.request.urlopen(apis[0] + "/status") as resp:
-                out["blocks"] = json.loads(resp.read())["height"]
+            with BlockingNodeClient(apis[0]) as node:
+                out["blocks"] = node.status()["height"]
             return out
         finally:
             net.stop()

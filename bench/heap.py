@@ -3,8 +3,9 @@
 Two parts, both on the compiled firmware tree the emulator runs (.mpy, 192 KB heap):
 - the curve tables: what preparing them allocates (garbage included, with the GC off) and keeps,
   against the reference of building them from scratch, as the firmware did at boot before the
-  tables shipped as constants (crypto/_comb_build.py is that construction); both are measured on
-  a second preparation, so growth of the interpreter's shared string pool is not counted;
+  tables shipped as constants (firmware/tools/comb_build.py is that construction); both are
+  measured on a second preparation, so growth of the interpreter's shared string pool is not
+  counted;
 - the emulator's heap through the debug link (`debug_state`, after a gc.collect()) in the states
   the device spends its time in: idle with no wallet, unlocked, a 16-message sign_tx waiting
   for the user's confirmation (the tx decoder, the tx and its pages all loaded), and with a PIN
@@ -35,7 +36,7 @@ SIGN_MESSAGES = 16
 # The last commit before the crypto-erase vault and the PIN server.
 REFERENCE_COMMIT = "730ed84"
 
-# Prepares the tables (MODE "load": the shipped constants, keys.prepare(); MODE "build": built from
+# Prepares the tables (MODE "load": the shipped constants are imported; MODE "build": built from
 # scratch, the reference) after the key code is loaded. With LEAVE >= 0, ballast blocks first
 # take all but LEAVE bytes of the free heap (-1: no ballast; -2: no ballast and the GC off, so the
 # figure is everything allocated); prints "MemoryError", or "ok" and the bytes kept (allocated).
@@ -44,10 +45,12 @@ import gc
 from crypto import keys, secp256k1, ed25519
 MODE, LEAVE = %r, %d
 if MODE == "build":
-    from crypto import _comb_build
-    prepare = lambda: (_comb_build.ed25519_table(), _comb_build.secp256k1_table())
+    import comb_build
+    prepare = lambda: (comb_build.ed25519_table(), comb_build.secp256k1_table())
 else:
-    prepare = keys.prepare
+    def prepare():
+        from crypto import _table_ed25519, _table_secp256k1
+        return _table_ed25519.TABLE, _table_secp256k1.TABLE
 ballast = []
 size = 65536
 while LEAVE >= 0 and size >= 16:
@@ -86,7 +89,8 @@ else:
 
 def _prepare_leaving(tree: Path, mode: str, leave: int) -> int | None:
     """Bytes kept if preparing the tables works with only ``leave`` bytes free, else None."""
-    out = micropython.run(_TABLES_CODE % (mode, leave), extra_path=[tree]).split()
+    code = _TABLES_CODE % (mode, leave)
+    out = micropython.run(code, extra_path=[tree, micropython.TOOLS_DIR]).split()
     return None if out[0] == "MemoryError" else int(out[1])
 
 
@@ -143,7 +147,7 @@ def reference_tree(tree: Path, workdir: Path) -> Path | None:
     archive = workdir / "reference.tar"
     with archive.open("wb") as out:
         proc = subprocess.run(
-            ["git", "-C", str(micropython.REPO_ROOT), "archive", REFERENCE_COMMIT]
+            ["git", "-C", str(Path(__file__).resolve().parents[1]), "archive", REFERENCE_COMMIT]
             + [repo_path for repo_path, _ in REFERENCE_FILES],
             stdout=out,
             stderr=subprocess.DEVNULL,
@@ -172,13 +176,12 @@ def reference_tree(tree: Path, workdir: Path) -> Path | None:
 
 
 def _transfer_tx(count: int) -> bytes:
-    from host.bridge.client import tx_to_bytes
     from host.core import keys
     from host.core import tx as txlib
 
     to = keys.Account.from_seed(keys.seed_from_mnemonic(MNEMONIC), 7, 1).address
     msgs = [txlib.transfer(to, 1000 + i) for i in range(count)]
-    return tx_to_bytes(txlib.Tx("qos-test", 2, 1, msgs, ""))
+    return txlib.Tx("qos-test", 2, 1, msgs, "").encode()
 
 
 def _wait_busy(debug: Any, busy: bool) -> None:
@@ -194,8 +197,8 @@ def device_heap(tree: Path | None = None) -> dict[str, tuple[int, int]]:
     firmware's debug build)."""
     from host.bridge.client import Client
     from host.bridge.debuglink import DebugLink
-    from host.bridge.transport.udp import free_port_pair
     from host.devtools.emulator import Emulator
+    from host.devtools.ports import free_port_pair
 
     emulator = Emulator(port=free_port_pair())
     if tree is not None:

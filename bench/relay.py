@@ -19,7 +19,9 @@ from pathlib import Path
 import aiohttp
 
 from bench.timing import Stopwatch
-from host.chain.relayer.service import NodeClient, Relayer, Side, build_relay, sign_relay_tx
+from host.chain.relayer.relay import Side, build_relay, sign_relay_tx
+from host.chain.relayer.service import Relayer
+from host.chain.rest import NodeClient
 from host.core import cbor
 from host.core.keys import Account
 from host.core.tx import qcp_send, transfer
@@ -70,7 +72,7 @@ class Bench:
 
     async def send(self, client: NodeClient, chain: str, who: Account, msgs: list[dict]) -> None:
         nonce = await client.next_nonce(who.address)
-        status, doc = await client.submit_and_wait(sign_relay_tx(who, chain, nonce, msgs))
+        status, doc = await client.submit(sign_relay_tx(who, chain, nonce, msgs))
         assert status == 200 and doc["code"] == 0, doc
 
     async def reference(self) -> float:
@@ -93,17 +95,17 @@ class Bench:
         return elapsed
 
     async def delivered_on_b(self, seq: int) -> bool:
-        return (await self.b.seqs(A))[1] >= seq
+        return (await self.b.qcp_seqs(A))[1] >= seq
 
     async def result_on_a(self, seq: int) -> bool:
-        return (await self.a.seqs(B))[1] >= seq
+        return (await self.a.qcp_seqs(B))[1] >= seq
 
     async def queue(self, count: int) -> int:
         for start in range(0, count, 16):
             n = min(16, count - start)
             msgs = [qcp_send(B, transfer(RECIPIENT.address, 1))] * n
             await self.send(self.a, A, USER, msgs)
-        return (await self.a.seqs(B))[0]
+        return (await self.a.qcp_seqs(B))[0]
 
     async def build_cost(self, seq: int) -> tuple[float, int]:
         session = self.a.session

@@ -18,13 +18,14 @@ import time
 from collections.abc import Callable, Iterator
 
 from host.bridge import framing
-from host.bridge.client import Client, Link, tx_sign_bytes
+from host.bridge.client import Client, Link
 from host.bridge.debuglink import DebugLink
 from host.bridge.exceptions import DeviceError
 from host.bridge.transport import open_transport
-from host.bridge.transport.udp import LoopbackPeer, free_port_pair
 from host.core import keys
 from host.core import tx as txlib
+from host.devtools.loopback import LoopbackPeer
+from host.devtools.ports import free_port_pair
 
 MNEMONIC = "legal winner thank year wave sausage worth useful legal winner thank yellow"
 PIN = "1234"
@@ -79,7 +80,7 @@ def sign_tx_confirmed(
     for _ in range(pages):
         debug.press("confirm")
     result = client.link.receive(request_id, 30)
-    if not keys.verify(result["pubkey"], tx_sign_bytes(tx_bytes), result["sig"]):
+    if not keys.verify(result["pubkey"], txlib.Tx.decode(tx_bytes).sign_bytes(), result["sig"]):
         raise RuntimeError("the device's signature does not verify")
     return result["sig"]
 

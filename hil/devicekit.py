@@ -13,9 +13,8 @@ import pytest
 
 from host.bridge.client import Client
 from host.bridge.debuglink import DebugLink
-from host.bridge.exceptions import DeviceError, PinDelay, WrongPin
-from host.bridge.transport import TransportError
-from host.bridge.transport.udp import free_port_pair  # noqa: F401 - used by the tests
+from host.bridge.exceptions import DeviceError, PinDelay, TransportError, WrongPin
+from host.devtools.ports import free_port_pair  # noqa: F401 - used by the tests
 from host.devtools.scripted_user import (  # noqa: F401 - re-exported for the tests
     Decide,
     Interaction,

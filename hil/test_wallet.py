@@ -125,8 +125,8 @@ def test_every_message_type_is_shown_and_signed(device, user, tx):
     for msg in tx.msgs:
         for value in iter_fields(msg):
             if isinstance(value, bytes) and len(value) == 20:
-                hrp = txlib.VALIDATOR_HRP if msg.get("validator") == value else txlib.ACCOUNT_HRP
-                assert on_screen(txlib.bech32_address(value, hrp))
+                hrp = keys.VALIDATOR_HRP if msg.get("validator") == value else keys.ACCOUNT_HRP
+                assert on_screen(keys.encode_address(value, hrp))
     for amount, denom in iter_amounts(tx.msgs):
         assert on_screen(txlib.format_amount(amount, denom))
 

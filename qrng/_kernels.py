@@ -265,9 +265,9 @@ def lag(data):
 @kernel
 def _context_keys(data, start, length):
     # a context of up to 21 symbols < 256 packed into three 56-bit words
-    k1 = 0
-    k2 = 0
-    k3 = 0
+    k1 = np.int64(0)
+    k2 = np.int64(0)
+    k3 = np.int64(0)
     for j in range(length):
         c = np.int64(data[start + j])
         if j < 7:
@@ -467,7 +467,7 @@ def multi_mmc_binary(data, max_entries):
     score = np.zeros(depth, dtype=np.int64)
     for d in range(depth):
         if d < n - 2:
-            pattern = 0
+            pattern = np.int64(0)
             for m in range(d + 1):
                 pattern |= np.int64(data[d - m]) << m
             counts[(1 << (d + 1)) + pattern, data[d + 1]] = 1
@@ -480,7 +480,7 @@ def multi_mmc_binary(data, max_entries):
         s = data[i]
         current = winner
         found = False
-        pattern = 0
+        pattern = np.int64(0)
         for d in range(depth):
             if d > i - 2:
                 break
@@ -514,12 +514,12 @@ def lz78y_binary(data, max_dict):
     counts = np.zeros((1 << (depth + 1), 2), dtype=np.int64)
     size = 0
     for j in range(1, depth + 1):
-        pattern = 0
+        pattern = np.int64(0)
         for m in range(j):
             pattern |= np.int64(data[depth - 1 - m]) << m
         counts[(1 << j) + pattern, data[depth]] = 1
         size += 1
-    window = 0
+    window = np.int64(0)
     for m in range(depth):
         window = (window << 1) | np.int64(data[m])
     correct = 0

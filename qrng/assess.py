@@ -47,7 +47,7 @@ class Estimate:
     name: str
     label: str  # "Literal" or "Bitstring"
     min_entropy: float | None  # None: the estimator does not apply to this data
-    details: dict[str, float] = field(default_factory=dict)
+    details: dict[str, float | str] = field(default_factory=dict)  # str: why it was skipped
 
 
 @dataclass
@@ -182,7 +182,9 @@ def markov(bits: np.ndarray) -> Estimate:
     if p11 > 0:
         candidates.append(-lg(p1) - 127 * lg(p11))
     h_min = min([128.0, *candidates])
-    details = {"P_0": p0, "P_1": p1, "P_00": p00, "P_01": p01, "P_10": p10, "P_11": p11}
+    details: dict[str, float | str] = {
+        "P_0": p0, "P_1": p1, "P_00": p00, "P_01": p01, "P_10": p10, "P_11": p11
+    }
     details["p_hat_max"] = 2.0**-h_min
     return Estimate("Markov", "", min(h_min / 128.0, 1.0), details)
 
@@ -313,14 +315,16 @@ def _local_probability(longest: int, n: int, low: float) -> float:
     return high
 
 
-def prediction_estimate(name: str, correct: int, n: int, longest: int, alph: int) -> Estimate:
+def prediction_estimate(name: str, counts: tuple[int, int, int], alph: int) -> Estimate:
+    """From a predictor's (correct predictions, predictions made, longest run of correct ones)."""
+    correct, n, longest = counts
     p_global = correct / n
     if p_global > 0:
         p_prime = _upper_bound(p_global, n)
     else:
         p_prime = 1.0 - 0.01 ** (1.0 / n)
     best = max(1.0 / alph, p_prime)
-    details = {
+    details: dict[str, float | str] = {
         "C": correct,
         "N": n,
         "r": longest + 1,
@@ -342,10 +346,10 @@ def predictors(data: np.ndarray, alph: int) -> list[Estimate]:
     n = data.size
     out = []
     if n > 4095:
-        out.append(prediction_estimate("MultiMCW Prediction", *k.multi_mcw(data, alph), alph))
+        out.append(prediction_estimate("MultiMCW Prediction", k.multi_mcw(data, alph), alph))
     else:
         out.append(Estimate("MultiMCW Prediction", "", None, {"skipped": "needs > 4095 samples"}))
-    out.append(prediction_estimate("Lag Prediction", *k.lag(data), alph))
+    out.append(prediction_estimate("Lag Prediction", k.lag(data), alph))
     max_entries = 100_000
     if alph == 2:
         mmc = k.multi_mmc_binary(data, max_entries)
@@ -356,14 +360,14 @@ def predictors(data: np.ndarray, alph: int) -> list[Estimate]:
         # int64 samples: with uint8 ones the compiled kernel mispredicted (tests/qrng pin this)
         wide = data.astype(np.int64)
         mmc = k.multi_mmc(wide, alph, max_entries, _capacity_bits(contexts), _capacity_bits(pairs))
-    out.append(prediction_estimate("MultiMMC Prediction", *mmc, alph))
+    out.append(prediction_estimate("MultiMMC Prediction", mmc, alph))
     if n > 18:
         max_dict = 65_536
         if alph == 2:
             lz = k.lz78y_binary(data, max_dict)
         else:
             lz = k.lz78y(data, alph, max_dict, _capacity_bits(max_dict + 16))
-        out.append(prediction_estimate("LZ78Y Prediction", *lz, alph))
+        out.append(prediction_estimate("LZ78Y Prediction", lz, alph))
     else:
         out.append(Estimate("LZ78Y Prediction", "", None, {"skipped": "needs > 18 samples"}))
     return out

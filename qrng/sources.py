@@ -16,7 +16,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class SourceError(RuntimeError):
@@ -184,7 +184,7 @@ class DiceSource:
 def open_source(spec: str, h: float | None = None) -> Source:
     """`os`, `quantis`, `serial:DEV`, `file:PATH`; `h` overrides the claimed entropy."""
     kind, _, arg = spec.partition(":")
-    kwargs = {} if h is None else {"h": h}
+    kwargs: dict[str, Any] = {} if h is None else {"h": h}
     if kind == "os" and not arg:
         return OsSource(**kwargs)
     if kind == "quantis" and not arg:

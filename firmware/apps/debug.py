@@ -59,9 +59,8 @@ def debug_load(dev, params):
     passphrase = common.get_str(params, "passphrase", 256, optional=True, default="")
     label = common.get_label(params)
     nfkd = common.get_bool(params, "nfkd")
-    from crypto import bip39
-
     from apps import management
+    from crypto import bip39
 
     if not bip39.is_valid(mnemonic):
         raise errors.bad_params("mnemonic is not a valid BIP39 English mnemonic")

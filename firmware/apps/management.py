@@ -158,7 +158,9 @@ def pin_server_reply(dev, params):
 def wipe(dev, params):
     common.allow_only(params, ())
     dev.pending_oracle = None
-    lines = ["Erase the wallet", "from this device?", "", "Only the recovery", "words bring it back."]
+    lines = [
+        "Erase the wallet", "from this device?", "", "Only the recovery", "words bring it back."
+    ]
     if not layouts.confirm(dev, "Wipe", lines, "wipe"):
         dev.home()
         raise errors.cancelled()

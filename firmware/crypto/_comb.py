@@ -1,6 +1,6 @@
 # What the two curves' fixed-base combs share at run time (secp256k1.py, ed25519.py): the modular
 # inverse and a scalar's column indices. Building the tables (batch inversion, subset sums) is in
-# _comb_build.py, which the device never runs: the tables ship as constants
+# firmware/tools/comb_build.py, which the device never runs: the tables ship as constants
 # (_table_ed25519.py, _table_secp256k1.py).
 
 

@@ -45,23 +45,21 @@ def compress(h, w, k):
         h[2 * i + 1] = v & 0xFFFFFFFF
 
 
-def hmac_iterate(ctx, st, w, n):
+def hmac_iterate(ctx, st, w, k, n):
     """n PBKDF2 rounds: U = HMAC(U); T ^= U. ctx halves: [0:16] inner state after the padded key,
-    [16:32] outer state, [32:48] U, [48:64] T. st is a 16-half scratch state."""
-    from crypto.sha512 import BLOCK_SIZE, DIGEST_SIZE, K
-
+    [16:32] outer state, [32:48] U, [48:64] T. st is a 16-half scratch state, k the constants."""
     for _ in range(n):
         for i in range(16):
             st[i] = ctx[i]
             w[i] = ctx[32 + i]
             w[16 + i] = 0
         w[16] = 0x80000000
-        w[31] = (BLOCK_SIZE + DIGEST_SIZE) * 8
-        compress(st, w, K)
+        w[31] = (128 + 64) * 8  # the padding of a message of one block and one digest
+        compress(st, w, k)
         for i in range(16):
             w[i] = st[i]
             st[i] = ctx[16 + i]
-        compress(st, w, K)
+        compress(st, w, k)
         for i in range(16):
             ctx[32 + i] = st[i]
             ctx[48 + i] ^= st[i]

@@ -188,14 +188,12 @@ def _accumulate(ctx, st):
         i += 1
 
 
-def hmac_iterate(ctx, st, w, n):
-    from crypto.sha512 import K
-
+def hmac_iterate(ctx, st, w, k, n):
     for _ in range(n):
         _inner_setup(ctx, st, w)
-        compress(st, w, K)
+        compress(st, w, k)
         _outer_setup(ctx, st, w)
-        compress(st, w, K)
+        compress(st, w, k)
         _accumulate(ctx, st)
 
 

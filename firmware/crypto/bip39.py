@@ -133,33 +133,10 @@ def indexes_of(words):
             run = _run_of(key)
             where = _position(_run_bytes(f, run), key) if key.isalpha() else -1
             if where < 0:
-                raise ValueError("word %d ('%s') is not in the BIP39 English list" % (pos + 1, word))
+                raise ValueError("word %d ('%s') is not in the BIP39 English list"
+                                 % (pos + 1, word))
             found.append(run * _RUN + where)
     return found
-
-
-def word_index(word):
-    """Position of one word in the list (0..2047); ValueError if it is not a BIP39 word."""
-    return indexes_of([word])[0]
-
-
-def words_with_prefix(prefix, limit=8):
-    """Up to limit words starting with prefix, for word-by-word entry on the device."""
-    start = prefix.encode()
-    out = []
-    _index or _load_index()
-    with open(_wordlist_path(), "rb") as f:
-        run = _run_of(start)
-        while run < len(_index[1]) and len(out) < limit:
-            for word in _run_bytes(f, run).split(b"\n")[:-1]:
-                if word.startswith(start):
-                    out.append(word.decode())
-                    if len(out) >= limit:
-                        break
-                elif word > start:
-                    return out  # sorted: no later word can match
-            run += 1
-    return out
 
 
 def _checksum_bits(entropy, bits):

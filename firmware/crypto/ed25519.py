@@ -1,12 +1,13 @@
-# Ed25519 (RFC 8032, pure EdDSA with SHA-512) for the device: key generation, deterministic
-# signing and strict verification.
+# Ed25519 (RFC 8032, pure EdDSA with SHA-512) for the device: key generation and deterministic
+# signing, and the curve arithmetic crypto/ed25519_verify.py builds on.
 #
 # Points are extended twisted-Edwards coordinates (X, Y, Z, T) with x = X/Z, y = Y/Z, xy = T/Z.
 # Fixed-base products k*B use a 6-tooth comb whose 63 points are stored in "Niels" form
 # (y+x, y-x, 2d*x*y), shipped as bytes constants (crypto/_table_ed25519.py): nothing is built on the
 # device, and a frozen build keeps them in flash. Verification is strict: it rejects S >= L,
-# non-canonical or off-curve encodings, and small-order A or R (as libsodium); its code is in
-# crypto/_ed25519_verify.py, loaded only by verify() and decode_point(): the device never verifies.
+# non-canonical or off-curve encodings, and small-order A or R (as libsodium); it is in
+# crypto/ed25519_verify.py, which imports this module (never the other way round), so signing
+# never loads it.
 # Nothing here is constant-time (see docs/security.md).
 
 from crypto import _comb
@@ -20,11 +21,11 @@ SQRT_M1 = 0x2B8324804FC1DF0B2B4D00993DFBD7A72F431806AD2FE478C4EE1B274A0EA0B0
 BX = 0x216936D3CD6E53FEC0A4E231FDD6DC5C692CC7609525A7B2C9562D608F25D51A
 BY = 0x6666666666666666666666666666666666666666666666666666666666666658
 
-_TEETH = 6
-_SPACING = (256 + _TEETH - 1) // _TEETH
+TEETH = 6
+SPACING = (256 + TEETH - 1) // TEETH
 
 
-def _add(p1, p2):
+def add(p1, p2):
     p = P
     X1, Y1, Z1, T1 = p1
     X2, Y2, Z2, T2 = p2
@@ -39,7 +40,7 @@ def _add(p1, p2):
     return (E * F % p, G * H % p, F * G % p, E * H % p)
 
 
-def _add_niels(p1, ypx, ymx, t2d):
+def add_niels(p1, ypx, ymx, t2d):
     # Extended + affine Niels point: 7 products instead of 9.
     p = P
     X1, Y1, Z1, T1 = p1
@@ -54,7 +55,7 @@ def _add_niels(p1, ypx, ymx, t2d):
     return (E * F % p, G * H % p, F * G % p, E * H % p)
 
 
-def _double(p1):
+def double(p1):
     p = P
     X1, Y1, Z1, _ = p1
     A = X1 * X1 % p
@@ -68,7 +69,7 @@ def _double(p1):
     return (E * F % p, G * H % p, F * G % p, E * H % p)
 
 
-_IDENTITY = (0, 1, 1, 0)
+IDENTITY = (0, 1, 1, 0)
 
 
 def encode_point(pt):
@@ -80,7 +81,7 @@ def encode_point(pt):
 
 
 def _comb_table():
-    # The 63 comb points, CHUNK per bytes constant (made by _comb_build.py).
+    # The 63 comb points, CHUNK per bytes constant (made by firmware/tools/comb_build.py).
     from crypto import _table_ed25519
 
     return _table_ed25519.TABLE
@@ -90,14 +91,14 @@ def base_mul(k):
     """k * B as an extended point, for 0 <= k < 2^258."""
     chunks = _comb_table()
     from_bytes = int.from_bytes
-    acc = _IDENTITY
-    for idx in _comb.columns(k, _TEETH, _SPACING):
-        acc = _double(acc)
+    acc = IDENTITY
+    for idx in _comb.columns(k, TEETH, SPACING):
+        acc = double(acc)
         if idx:
             idx -= 1
             table = memoryview(chunks[idx >> 4])  # CHUNK = 16 points per constant
             off = (idx & 15) * 96
-            acc = _add_niels(
+            acc = add_niels(
                 acc,
                 from_bytes(table[off : off + 32], "little"),
                 from_bytes(table[off + 32 : off + 64], "little"),
@@ -106,14 +107,8 @@ def base_mul(k):
     return acc
 
 
-def decode_point(data):
-    """32-byte encoding -> extended point; ValueError if non-canonical or not on the curve."""
-    from crypto import _ed25519_verify
-
-    return _ed25519_verify.decode_point(data)
-
-
-def _hash_mod_l(*parts):
+def hash_to_scalar(*parts):
+    """SHA-512 of the parts, as a little-endian integer mod L (RFC 8032's r and k)."""
     h = _sha512.SHA512()
     for part in parts:
         h.update(part)
@@ -144,17 +139,8 @@ def sign(seed, msg, pub=None):
         pub = encode_point(base_mul(a))
     elif not isinstance(pub, (bytes, bytearray)) or len(pub) != 32:
         raise ValueError("ed25519 public key must be 32 bytes")
-    r = _hash_mod_l(prefix, msg)
+    r = hash_to_scalar(prefix, msg)
     R = encode_point(base_mul(r))
-    k = _hash_mod_l(R, pub, msg)
+    k = hash_to_scalar(R, pub, msg)
     s = (r + k * a) % L
     return R + s.to_bytes(32, "little")
-
-
-def verify(pub, msg, sig):
-    """True only for a valid signature with canonical S < L, canonical A and R, neither of
-    small order. Malformed input gives False, never an exception. The device signs but never
-    verifies, so the verification code is a separate module, loaded only when called."""
-    from crypto import _ed25519_verify
-
-    return _ed25519_verify.verify(pub, msg, sig)

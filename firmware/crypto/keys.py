@@ -11,6 +11,7 @@ import hashlib
 
 from crypto import bip32 as _bip32
 from crypto import ed25519 as _ed25519
+from crypto import secp256k1 as _secp256k1
 
 HARDENED = _bip32.HARDENED
 COIN_TYPE = 389
@@ -52,7 +53,7 @@ def _chain(seed, account):
     _chain_node = node
     # Keys under this node need no secp256k1 point (its public key is cached above), so the
     # curve's table goes until the next node: 4 KB more heap while signing.
-    _bip32._secp.release_table()
+    _secp256k1.release_table()
     return node
 
 
@@ -71,16 +72,6 @@ def account_keypair(seed, account=0, index=0):
     pub = _ed25519.public_key(ed_seed)
     _last_pair = (node[0], account, index, ed_seed, pub)
     return ed_seed, pub
-
-
-def prepare():
-    """Loads the key code and both comb tables now rather than at the first key. The tables are
-    constants (crypto/_table_*.py): nothing is built, and no large block is needed, so this is
-    only about when the modules' few KB are loaded, never whether they fit."""
-    from crypto import secp256k1
-
-    secp256k1._comb_table()
-    _ed25519._comb_table()
 
 
 def forget():

@@ -67,7 +67,7 @@ class _Sha512Block:
             self.ctx[48 + i] = words[i]
 
     def iterate(self, n):
-        _sha512.hmac_iterate(self.ctx, self.scratch, _sha512.W, n)
+        _sha512.hmac_iterate(self.ctx, self.scratch, _sha512.W, _sha512.K, n)
 
     def result(self):
         return struct.pack(">16I", *self.ctx[48:64])

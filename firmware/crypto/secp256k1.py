@@ -1,5 +1,5 @@
 # secp256k1, just what BIP32 private derivation needs on the device: the public point of a
-# private key (fixed-base comb), scalar arithmetic mod n, key checks and point decompression.
+# private key (fixed-base comb), scalar arithmetic mod n and the private key check.
 #
 # Points inside are Jacobian (X, Y, Z) with x = X/Z^2, y = Y/Z^3; None is the point at infinity.
 # Every product is reduced at once with % P, which keeps operands at 256 bits; a reduction
@@ -15,13 +15,14 @@ GY = 0x483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8
 
 # Comb with 6 teeth: 63 affine points, 43 doublings and at most 43 mixed additions per
 # multiplication. The table is 4 KB of bytes constants (x || y, 32 bytes each, per point; in
-# crypto/_table_secp256k1.py, made by _comb_build.py): as tuples of ints it took 18 KB of the 192 KB heap,
-# and building it at boot about 55 KB of transient heap. 8 teeth: 11 fewer doublings, 4x the size.
-_TEETH = 6
-_SPACING = (256 + _TEETH - 1) // _TEETH
+# crypto/_table_secp256k1.py, made by firmware/tools/comb_build.py): as tuples of ints it took
+# 18 KB of the 192 KB heap, and building it at boot about 55 KB of transient heap. 8 teeth: 11
+# fewer doublings, 4x the size.
+TEETH = 6
+SPACING = (256 + TEETH - 1) // TEETH
 
 
-def _double(pt):
+def double(pt):
     if pt is None:
         return None
     X, Y, Z = pt
@@ -40,7 +41,7 @@ def _double(pt):
     return (X3, Y3, Z3)
 
 
-def _add_affine(pt, x2, y2):
+def add_affine(pt, x2, y2):
     # Jacobian + affine; the comb table is affine so each addition saves the Z2 products.
     if pt is None:
         return (x2, y2, 1)
@@ -51,7 +52,7 @@ def _add_affine(pt, x2, y2):
     R = (y2 * ZZ % p * Z1 - Y1) % p
     if not H:
         if not R:
-            return _double(pt)
+            return double(pt)
         return None
     HH = H * H % p
     HHH = H * HH % p
@@ -62,7 +63,7 @@ def _add_affine(pt, x2, y2):
     return (X3, Y3, Z3)
 
 
-def _to_affine(pt):
+def to_affine(pt):
     if pt is None:
         return None
     X, Y, Z = pt
@@ -73,7 +74,7 @@ def _to_affine(pt):
 
 
 def _comb_table():
-    # The 63 comb points, CHUNK per bytes constant (made by _comb_build.py).
+    # The 63 comb points, CHUNK per bytes constant (made by firmware/tools/comb_build.py).
     from crypto import _table_secp256k1
 
     return _table_secp256k1.TABLE
@@ -98,38 +99,21 @@ def base_mul(k):
     chunks = _comb_table()
     from_bytes = int.from_bytes
     acc = None
-    for idx in _comb.columns(k, _TEETH, _SPACING):
-        acc = _double(acc)
+    for idx in _comb.columns(k, TEETH, SPACING):
+        acc = double(acc)
         if idx:
             idx -= 1
             table = memoryview(chunks[idx >> 4])  # CHUNK = 16 points per constant
             off = (idx & 15) << 6
             x = from_bytes(table[off : off + 32], "big")
             y = from_bytes(table[off + 32 : off + 64], "big")
-            acc = _add_affine(acc, x, y)
-    return _to_affine(acc)
+            acc = add_affine(acc, x, y)
+    return to_affine(acc)
 
 
 def compress(point):
     x, y = point
     return bytes((2 + (y & 1),)) + x.to_bytes(32, "big")
-
-
-def decompress(pub):
-    """33-byte SEC1 compressed point -> affine (x, y); ValueError if it is not on the curve."""
-    if not isinstance(pub, (bytes, bytearray)) or len(pub) != 33 or pub[0] not in (2, 3):
-        raise ValueError("secp256k1 public key must be 33 bytes starting 02 or 03")
-    x = int.from_bytes(pub[1:], "big")
-    p = P
-    if x >= p:
-        raise ValueError("secp256k1 public key x is not a field element")
-    rhs = (x * x % p * x + 7) % p
-    y = pow(rhs, (p + 1) // 4, p)
-    if y * y % p != rhs:
-        raise ValueError("secp256k1 public key is not on the curve")
-    if (y & 1) != (pub[0] & 1):
-        y = p - y
-    return (x, y)
 
 
 def scalar_from_bytes(key):
@@ -140,14 +124,6 @@ def scalar_from_bytes(key):
     if not 0 < k < N:
         raise ValueError("secp256k1 private key out of range")
     return k
-
-
-def is_valid_private(key):
-    try:
-        scalar_from_bytes(key)
-    except ValueError:
-        return False
-    return True
 
 
 def add_scalars(a, b):

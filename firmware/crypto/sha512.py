@@ -3,8 +3,9 @@
 # A 64-bit word is kept as two 32-bit halves (high, low) in array('I') buffers, so the same data
 # layout serves the viper kernels (crypto._sha512_viper, fast, machine-word arithmetic that is
 # correct with 32-bit words on boards and 64-bit words on the unix port) and the plain-Python
-# fallback (crypto._sha512_plain: slow, any MicroPython or CPython; not loaded where viper works). Which kernels run is decided once at import;
-# use_viper(False) switches to the fallback (tests compare both).
+# fallback (crypto._sha512_plain: slow, any MicroPython or CPython; not loaded where viper works).
+# Which kernels run is decided once at import; use_viper(False) switches to the fallback (tests
+# compare both). The kernels import nothing from here: the round constants K are an argument.
 #
 # The message schedule buffer is shared by every hash object: compressions never yield, and the
 # firmware runs one thread, so sharing saves 640 bytes per object and any allocation per block.

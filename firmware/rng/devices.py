@@ -62,7 +62,8 @@ def device_sources():
     elif port == "rp2":
         second = Source("second", "ROSC RANDOMBIT register", 1, 0.5, _rosc_bits)
     else:
-        second = Source("second", "loop passes per microsecond tick (clock jitter)", 8, 0.2, _timer_jitter)
+        jitter = "loop passes per microsecond tick (clock jitter)"
+        second = Source("second", jitter, 8, 0.2, _timer_jitter)
     if port == "rp2":
         # RP2040 os.urandom is a PRNG seeded from the ROSC: claim little per sample.
         trng.h = 1.0

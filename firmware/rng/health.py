@@ -1,6 +1,7 @@
 # SP 800-90B section 4.4 health tests: Repetition Count Test (RCT) and Adaptive Proportion Test
 # (APT), with cutoffs computed from the claimed min-entropy per sample H and the false-positive
-# probability alpha = 2**-alpha_exp. Same arithmetic as qrng/health.py on the host (tests check both).
+# probability alpha = 2**-alpha_exp. Same arithmetic as qrng/health.py on the host (tests check
+# both).
 import math
 
 DEFAULT_ALPHA_EXP = 30  # alpha = 2^-30, the middle of the range 90B allows (2^-20 .. 2^-40)
@@ -142,13 +143,15 @@ class HealthTests:
         st = array.array("I", [last, self._run, a, self._apt_n, self._apt_count, 0])
         code = _scan(samples, len(samples), st, self.rct_c, self.apt_c, self.window, self.mask)
         if code == 1:
-            self._fail("repetition count test", "%d identical samples, cutoff %d" % (st[5], self.rct_c))
+            detail = "%d identical samples, cutoff %d" % (st[5], self.rct_c)
+            self._fail("repetition count test", detail)
         if code == 2:
             detail = "%d of %d samples equal, cutoff %d" % (st[5], self.window, self.apt_c)
             self._fail("adaptive proportion test", detail)
         if code == 3:
             self._fail("sample width", "a sample does not fit in %d bits" % self.bits)
-        self._last, self._run, self._apt_a, self._apt_n, self._apt_count = st[0], st[1], st[2], st[3], st[4]
+        self._last, self._run, self._apt_a = st[0], st[1], st[2]
+        self._apt_n, self._apt_count = st[3], st[4]
         self.samples += len(samples)
 
     def _fail(self, test, detail):
@@ -176,7 +179,8 @@ class HealthTests:
             if s == last:
                 run += 1
                 if run >= rct_c:
-                    self._fail("repetition count test", "%d identical samples, cutoff %d" % (run, rct_c))
+                    detail = "%d identical samples, cutoff %d" % (run, rct_c)
+                    self._fail("repetition count test", detail)
             else:
                 last = s
                 run = 1

@@ -6,8 +6,17 @@ import struct
 
 from storage import cipher, kdf, records
 from storage.vault import (
-    FORMAT, LEGACY_SECRET, LOCAL, NO_REGION, ORACLE, WALLET, OracleRetry, OracleStep, PinDelay,
-    VaultError, WrongPin,
+    FORMAT,
+    LEGACY_SECRET,
+    LOCAL,
+    NO_REGION,
+    ORACLE,
+    WALLET,
+    OracleRetry,
+    OracleStep,
+    PinDelay,
+    VaultError,
+    WrongPin,
 )
 
 

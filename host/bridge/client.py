@@ -22,7 +22,7 @@ import secrets
 import time
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from host.bridge import framing
 from host.bridge.exceptions import (
@@ -31,9 +31,14 @@ from host.bridge.exceptions import (
     NoReply,
     PinServerRetry,
     SetupCheckFailed,
+    TransportError,
     device_error,
 )
-from host.bridge.transport import EMULATOR_PATH, Transport, TransportError, open_transport
+from host.bridge.transport import EMULATOR_PATH, open_transport
+from host.bridge.transport.base import Transport
+
+if TYPE_CHECKING:
+    from host.core.tx import Tx
 
 DEFAULT_TIMEOUT = 10.0
 # How long to wait for replies that need the user (a confirm press) or long device work (seed
@@ -240,7 +245,7 @@ class Client:
         return result.get("data", b"") if isinstance(result, dict) else b""
 
     def get_info(self) -> dict[str, Any]:
-        return self.call("get_info")
+        return reply_map(self.call("get_info"), "get_info")
 
     # -- creating a wallet
 
@@ -407,16 +412,21 @@ class Client:
 
     # -- signing
 
-    def sign_tx(self, tx: Any, account: int = 0, index: int = 0) -> Signature:
-        """Signs a tx (det-CBOR bytes or a host.core.tx.Tx) after the user confirms it.
+    def sign_tx(self, tx: Tx | bytes, account: int = 0, index: int = 0) -> Signature:
+        """Signs a tx (a host.core.tx.Tx, or its det-CBOR bytes) after the user confirms it.
 
-        The signature is verified here against the tx's sign bytes before it is returned, so a
+        Bytes are decoded and checked against the schema first (TxError, a ValueError, names the
+        bad field); a Tx was checked and encoded when it was made, and is not again. The
+        signature is verified here against the tx's sign bytes before it is returned, so a
         faulty or hostile device cannot hand back a signature over something else.
         """
-        tx_bytes = tx_to_bytes(tx)
-        params = {**check_path(account, index), "tx": tx_bytes}
+        from host.core.tx import Tx
+
+        if not isinstance(tx, Tx):
+            tx = Tx.decode(tx)
+        params = {**check_path(account, index), "tx": tx.encode()}
         signature = _signature(self._wait_user("sign_tx", params))
-        _verify(signature, tx_sign_bytes(tx_bytes), "sign_tx")
+        _verify(signature, tx.sign_bytes(), "sign_tx")
         return signature
 
     def sign_message(
@@ -450,25 +460,17 @@ def account_pubkey(seed: bytes, account: int, index: int) -> bytes:
     return keys.Account.from_seed(seed, account, index).pubkey
 
 
-def tx_to_bytes(tx: Any) -> bytes:
-    """Det-CBOR bytes of a Tx (or of already-encoded bytes), validated against the schema."""
-    from host.core import tx as txlib
-
-    data = bytes(tx) if isinstance(tx, bytes | bytearray) else tx.encode()
-    txlib.decode_tx(data)  # raises TxError (a ValueError) naming the bad field
-    return data
-
-
-def tx_sign_bytes(tx_bytes: bytes) -> bytes:
-    from host.core import tx as txlib
-
-    return txlib.sign_bytes(txlib.decode_tx(tx_bytes))
-
-
 def message_sign_bytes(chain: str, message: bytes) -> bytes:
     from host.core import tx as txlib
 
     return txlib.message_sign_bytes(chain, message)
+
+
+def reply_map(result: Any, what: str) -> dict[str, Any]:
+    """A reply's result that must be a map (decoded CBOR is untyped until checked)."""
+    if not isinstance(result, dict):
+        raise BadReply(f"{what}: the reply is not a map: {result!r}")
+    return result
 
 
 def _bytes32(result: Any, key: str) -> bytes:

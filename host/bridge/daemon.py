@@ -21,10 +21,11 @@ import fnmatch
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from host.bridge.client import Client, default_path
-from host.bridge.exceptions import DeviceError
-from host.bridge.transport import TransportError, enumerate_devices
+from host.bridge.exceptions import DeviceError, TransportError
+from host.bridge.transport import enumerate_devices
 
 DEFAULT_PORT = 21330
 VERSION = "0.1.0"
@@ -82,7 +83,7 @@ class Bridge:
         return app
 
     @web.middleware
-    async def guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if not host_allowed(request.host):
             return web.json_response({"error": "host not allowed"}, status=403)
         origin = request.headers.get("Origin")

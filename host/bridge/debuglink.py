@@ -14,8 +14,10 @@ from host.bridge.client import (
     debug_path_for,
     default_path,
     optional_params,
+    reply_map,
 )
-from host.bridge.transport import Transport, open_transport
+from host.bridge.transport import open_transport
+from host.bridge.transport.base import Transport
 
 
 class DebugLink:
@@ -47,7 +49,7 @@ class DebugLink:
         self.call("debug_press", {"button": button})
 
     def screen(self) -> dict[str, Any]:
-        return self.call("debug_screen")
+        return reply_map(self.call("debug_screen"), "debug_screen")
 
     def screen_text(self) -> str:
         screen = self.screen()
@@ -78,4 +80,4 @@ class DebugLink:
         self.call("debug_rng", {"source": source, "mode": mode})
 
     def state(self) -> dict[str, Any]:
-        return self.call("debug_state")
+        return reply_map(self.call("debug_state"), "debug_state")

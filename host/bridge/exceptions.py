@@ -1,13 +1,15 @@
 """Errors of the device side of the host, one class per case (trezorlib's exceptions.py is the
 model): an error reply from the device raises the :class:`DeviceError` subclass its code names, a
-link that fails raises a :class:`~host.bridge.transport.TransportError` subclass.
+link that fails raises a :class:`TransportError` subclass.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from host.bridge.transport import TransportError
+
+class TransportError(OSError):
+    """The link failed: a bad device path, a missing backend, a device that went away."""
 
 
 class DeviceError(Exception):
@@ -125,6 +127,7 @@ class SetupCheckFailed(Exception):
 def device_error(error: Any) -> DeviceError:
     if not isinstance(error, dict) or not isinstance(error.get("code"), int):
         return InternalError(-32603, f"malformed error reply: {error!r}")
-    code = error["code"]
-    message = error.get("message") if isinstance(error.get("message"), str) else "error"
+    code: int = error["code"]
+    text = error.get("message")
+    message = text if isinstance(text, str) else "error"
     return ERROR_CLASSES.get(code, DeviceError)(code, message, error.get("data"))

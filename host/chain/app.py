@@ -31,25 +31,21 @@ Module queries answer JSON-able values (addresses bech32); QueryResult.key is th
 the answer, and prove=True adds QueryResult.raw (its exact stored bytes) and a Merkle proof of
 key -> raw against the app hash of QueryResult.height (which is in header height+1); verify with
 host.chain.store.verify_proof. Lists are only answered at the latest height. Result codes are in
-host/chain/errors.py (docs/protocol.md section 7); the design is in docs/consensus.md.
+host/core/errors.py (docs/protocol.md section 7); the design is in docs/consensus.md.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import threading
 from functools import wraps
 from hashlib import sha256
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import cbor2
 
-from host.chain import txcodec
-from host.chain.errors import CODES, TxError
 from host.chain.genesis import GENESIS_SUPPLY, Genesis
 from host.chain.store import CacheKV, MerkleStore, Tree
 from host.chain.types import (
@@ -64,8 +60,21 @@ from host.chain.types import (
     ValidatorUpdate,
     VoteInfo,
 )
-from host.chain.x.bank import keeper as bank
+from host.chain.x.bank.keeper import BankKeeper
+from host.chain.x.bank.module import BankModule
 from host.chain.x.context import Ctx
+from host.chain.x.distribution.module import DistributionModule
+from host.chain.x.identity.module import IdentityModule
+from host.chain.x.mint.module import MintModule
+from host.chain.x.module import AdmissionCheck, AppModule, Query, Router
+from host.chain.x.qcp.module import QcpModule
+from host.chain.x.qsc.keeper import QscKeeper
+from host.chain.x.qsc.module import QscModule
+from host.chain.x.staking.keeper import StakingKeeper
+from host.chain.x.staking.module import StakingModule
+from host.core.errors import Code, TxError
+from host.core.keys import address_from_pubkey, verify
+from host.core.tx import decode_signed_tx
 
 __all__ = [
     "AppInfo",
@@ -79,11 +88,8 @@ __all__ = [
     "TxResult",
     "ValidatorUpdate",
     "VoteInfo",
-    "handler_for",
 ]
 
-# Order matters: begin-block runs in this order (locks, slashing, mint, rewards), end-block too.
-MODULE_NAMES = ("bank", "staking", "mint", "distribution", "qsc", "identity", "qcp")
 MAX_TX_BYTES = 64 * 1024
 _VERIFIED_CACHE = 50_000  # decoded+verified txs remembered between check_tx and the block
 
@@ -95,23 +101,19 @@ K_GENESIS_HASH = b"app/genesis_hash"
 K_GENESIS_VALIDATORS = b"app/genesis_validators"
 
 
-def _load_modules() -> list[ModuleType]:
-    mods = []
-    for name in MODULE_NAMES:
-        try:
-            mods.append(importlib.import_module(f"host.chain.x.{name}.module"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"host.chain.x.{name}.module" and exc.name != f"host.chain.x.{name}":
-                raise
-    return mods
-
-
-_HANDLERS: dict[str, Any] = {}
-
-
-def handler_for(msg_type: str):
-    """The handler of a message type (x/qcp runs relayed payloads through it)."""
-    return _HANDLERS.get(msg_type)
+def build_modules(bank: BankKeeper, router: Router) -> list[AppModule]:
+    """The modules, each given the keepers it declares. Order matters: begin-block runs in this
+    order (locks, slashing, mint, rewards), end-block too."""
+    staking = StakingKeeper(bank)
+    return [
+        BankModule(bank),
+        StakingModule(staking, bank),
+        MintModule(bank),
+        DistributionModule(bank, staking),
+        QscModule(QscKeeper(), bank),
+        IdentityModule(),
+        QcpModule(router),
+    ]
 
 
 class _TreeReader:
@@ -124,7 +126,7 @@ class _TreeReader:
         return self.tree.get(self.root, key)[0]
 
     def iterate(self, prefix: bytes) -> list[tuple[bytes, bytes]]:
-        raise TxError("invalid_request", "list queries are only answered at the latest height")
+        raise TxError(Code.INVALID_REQUEST, "list queries are only answered at the latest height")
 
 
 def _locked(method):
@@ -143,15 +145,15 @@ class Application:
         """Open (or create) the state at store_path (a SQLite file); None keeps it in memory."""
         self._lock = threading.RLock()
         self.store = MerkleStore(store_path)
-        self.modules = _load_modules()
-        self.handlers: dict[str, Any] = {}
-        self.queries: dict[str, Any] = {}
-        self.admission_checks: dict[str, Any] = {}  # msg type -> check(ctx, msg, view)
+        self.bank = BankKeeper()  # the app charges fees and keeps nonces through it
+        self.router = Router()
+        self.modules = build_modules(self.bank, self.router)
+        self.queries: dict[str, Query] = {}
+        self.admission_checks: dict[str, AdmissionCheck] = {}
         for mod in self.modules:
-            self.handlers.update(getattr(mod, "HANDLERS", {}))
-            self.queries.update(getattr(mod, "QUERIES", {}))
-            self.admission_checks.update(getattr(mod, "ADMISSION_CHECKS", {}))
-        _HANDLERS.update(self.handlers)
+            self.router.add(mod.handlers())
+            self.queries.update(mod.queries())
+            self.admission_checks.update(mod.admission_checks())
         self._block_store: CacheKV | None = None
         self._finalized_height: int | None = None
         self._check_nonce: dict[bytes, int] = {}
@@ -165,6 +167,8 @@ class Application:
         self.chain_id: str = "" if raw is None else cbor2.loads(raw)
         raw = self.store.get(K_PARAMS)
         self.params: dict = {} if raw is None else cbor2.loads(raw)
+        raw = self.store.get(K_GENESIS_TIME)
+        self.genesis_time: float = 0.0 if raw is None else cbor2.loads(raw)
 
     # ---- ABCI-shaped interface -------------------------------------------------------------
     @_locked
@@ -187,24 +191,22 @@ class Application:
             # CometBFT calls InitChain again if the node restarts before block 1: same genesis,
             # same answer; anything else is an error.
             if self.store.height == 0 and self.store.get(K_GENESIS_HASH) == digest:
-                stored = cbor2.loads(self.store.get(K_GENESIS_VALIDATORS))
+                stored = cbor2.loads(self._required(K_GENESIS_VALIDATORS))
                 return InitResult(self.store.root, [ValidatorUpdate(pk, p) for pk, p in stored])
             raise RuntimeError(f"chain already initialised (height {self.store.height})")
         params = genesis.full_params()
         block = CacheKV(self.store)
         ctx = Ctx(block, chain_id=genesis.chain_id, height=0, time=float(genesis.genesis_time),
-                  params=params)
+                  params=params, genesis_time=float(genesis.genesis_time))
         ctx.put(K_CHAIN_ID, genesis.chain_id)
         ctx.put(K_PARAMS, params)
         ctx.put(K_GENESIS_TIME, float(genesis.genesis_time))
         ctx.put(K_LAST_TIME, float(genesis.genesis_time))
-        bank.add_supply(ctx, GENESIS_SUPPLY)
+        self.bank.add_supply(ctx, GENESIS_SUPPLY)
         updates: list[ValidatorUpdate] = []
         for mod in self.modules:
-            init = getattr(mod, "init_genesis", None)
-            if init is not None:
-                updates.extend(init(ctx, genesis) or [])
-        bank.pool_add(ctx, "genesis_reserve", GENESIS_SUPPLY - genesis.allocated())
+            updates.extend(mod.init_genesis(ctx, genesis))
+        self.bank.pool_add(ctx, "genesis_reserve", GENESIS_SUPPLY - genesis.allocated())
         block.set(K_GENESIS_HASH, digest)
         ctx.put(K_GENESIS_VALIDATORS, [[u.pubkey, u.power] for u in updates])
         self._assert_invariants(ctx)
@@ -222,12 +224,12 @@ class Application:
         (CometBFT then re-checks the mempool in order, which rebuilds it).
         """
         if not isinstance(raw, bytes | bytearray | memoryview):
-            return TxResult(CODES["bad_encoding"], "a tx is bytes", "bad_encoding")
+            return TxResult.failed(Code.BAD_ENCODING, "a tx is bytes")
         raw = bytes(raw)
         if self.store.height < 0:
-            return TxResult(CODES["internal"], "init_chain has not run", "internal")
+            return TxResult.failed(Code.INTERNAL, "init_chain has not run")
         ctx = Ctx(CacheKV(self.store), chain_id=self.chain_id, height=self.store.height + 1,
-                  time=0.0, params=self.params)
+                  time=0.0, params=self.params, genesis_time=self.genesis_time)
         tx_hash = sha256(raw).digest()
         try:
             tx, signer, fee, _ = self._admit(ctx, raw, tx_hash, self._check_nonce,
@@ -235,7 +237,7 @@ class Application:
             views = self._run_admission_checks(ctx, tx)
         except TxError as err:
             self._verified.pop(tx_hash, None)  # remember only txs waiting in the mempool
-            return _failure(err, tx_hash)
+            return TxResult.failed(err.code, err.log, tx_hash)
         self._check_views.update(views)
         self._check_nonce[signer] = tx["nonce"]
         self._check_spent[signer] = self._check_spent.get(signer, 0) + fee
@@ -252,7 +254,8 @@ class Application:
             raise ValueError(f"finalize_block height {block.height}, expected {expected}")
         store = CacheKV(self.store)
         ctx = Ctx(store, chain_id=self.chain_id, height=block.height,
-                  time=block.time_seconds(), params=self.params, proposer=block.proposer)
+                  time=block.time_seconds(), params=self.params, proposer=block.proposer,
+                  genesis_time=self.genesis_time)
         last_time = ctx.get(K_LAST_TIME)
         if ctx.time < last_time:
             ctx.time = last_time  # block time never goes backwards in the state machine
@@ -263,16 +266,12 @@ class Application:
             misbehavior=[Evidence(*e) for e in block.misbehavior],
         )
         for mod in self.modules:
-            hook = getattr(mod, "begin_block", None)
-            if hook is not None:
-                hook(ctx, block)
+            mod.begin_block(ctx, block)
         results = [self._deliver(ctx, bytes(raw)) for raw in block.txs]
         ctx.ok_txs = sum(1 for r in results if r.code == 0)
         updates: list[ValidatorUpdate] = []
         for mod in self.modules:
-            hook = getattr(mod, "end_block", None)
-            if hook is not None:
-                updates.extend(hook(ctx, block) or [])
+            updates.extend(mod.end_block(ctx, block))
         ctx.put(K_LAST_TIME, ctx.time)
         self._block_store = store
         self._finalized_height = block.height
@@ -301,38 +300,33 @@ class Application:
         if isinstance(data, str):
             data = data.encode()
         if not isinstance(data, bytes | bytearray):
-            return QueryResult(CODES["invalid_request"], "query data must be bytes",
-                               "invalid_request")
+            return QueryResult.failed(Code.INVALID_REQUEST, "query data must be bytes")
         data = bytes(data)
         if self.store.height < 0:
-            return QueryResult(CODES["not_found"], "no state yet (init_chain has not run)",
-                               "not_found")
+            return QueryResult.failed(Code.NOT_FOUND, "no state yet (init_chain has not run)")
         at = self.store.height if height in (0, None) else height
         if height and (height > self.store.height or self.store.root_at(height) is None):
-            return QueryResult(CODES["not_found"], f"no state at height {height}", "not_found",
-                               height=height)
+            return QueryResult.failed(Code.NOT_FOUND, f"no state at height {height}", height)
         try:
             if path == "store":
                 key = data
             else:
                 handler = self.queries.get(path)
                 if handler is None:
-                    raise TxError("unknown_query", f"unknown query path {path!r}")
+                    raise TxError(Code.UNKNOWN_QUERY, f"unknown query path {path!r}")
                 key, value = handler(self._query_ctx(at), data)
                 result = QueryResult(0, "ok", "ok", key=key, value=value, height=at)
                 if prove:
                     result.raw, result.proof, _ = self.store.prove(key, at)
                 return result
         except TxError as err:
-            return QueryResult(err.code, err.log, err.name, height=at)
+            return QueryResult.failed(err.code, err.log, at)
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             # Queries change nothing, so malformed data is answered, never raised.
-            return QueryResult(CODES["invalid_request"], f"bad query data: {exc}",
-                               "invalid_request", height=at)
+            return QueryResult.failed(Code.INVALID_REQUEST, f"bad query data: {exc}", at)
         raw, proof, _ = self.store.prove(key, at)
-        code = 0 if raw is not None else CODES["not_found"]
-        return QueryResult(code, "ok" if raw is not None else "not_found",
-                           "ok" if raw is not None else "not_found", key=key, value=raw, raw=raw,
+        code = Code.OK if raw is not None else Code.NOT_FOUND
+        return QueryResult(int(code), code.label, code.label, key=key, value=raw, raw=raw,
                            proof=proof if prove else None, height=at)
 
     @_locked
@@ -341,13 +335,22 @@ class Application:
         self.store.close()
 
     # ---- internals -------------------------------------------------------------------------
+    def _required(self, key: bytes) -> bytes:
+        raw = self.store.get(key)
+        if raw is None:
+            raise RuntimeError(f"the state has no {key!r}: the store is damaged")
+        return raw
+
     def _query_ctx(self, height: int) -> Ctx:
         if height == self.store.height:
             reader: Any = self.store
         else:
-            reader = _TreeReader(self.store.tree(), self.store.root_at(height))
+            root = self.store.root_at(height)
+            if root is None:  # query() answers not_found before it gets here
+                raise RuntimeError(f"no state root at height {height}")
+            reader = _TreeReader(self.store.tree(), root)
         return Ctx(CacheKV(reader), chain_id=self.chain_id, height=height, time=0.0,
-                   params=self.params)
+                   params=self.params, genesis_time=self.genesis_time)
 
     def _admit(
         self, ctx: Ctx, raw: bytes, tx_hash: bytes, nonces: dict, spent: dict,
@@ -356,30 +359,31 @@ class Application:
         """Decode and authenticate a tx; returns (tx, signer, required fee, signer's account).
         No state change."""
         if len(raw) > MAX_TX_BYTES:
-            raise TxError("tx_too_large", f"tx larger than {MAX_TX_BYTES} bytes")
+            raise TxError(Code.TX_TOO_LARGE, f"tx larger than {MAX_TX_BYTES} bytes")
         tx, signer = self._authenticate(raw, tx_hash, delivering)
-        acc = bank.account(ctx, signer)
+        acc = self.bank.account(ctx, signer)
         if acc is None:
-            raise TxError("unknown_account", "signer has no account (fund it first)")
+            raise TxError(Code.UNKNOWN_ACCOUNT, "signer has no account (fund it first)")
         expected = nonces.get(signer, acc["nonce"]) + 1
         if tx["nonce"] != expected:
-            raise TxError("bad_nonce", f"nonce {tx['nonce']}, expected {expected}")
+            raise TxError(Code.BAD_NONCE, f"nonce {tx['nonce']}, expected {expected}")
         fees = self.params["fees"]
         required = 0
         for msg in tx["msgs"]:
-            if msg["type"] not in self.handlers:
-                raise TxError("bad_encoding", f"message type {msg['type']!r} not handled here")
+            if msg["type"] not in self.router:
+                raise TxError(Code.BAD_ENCODING, f"message type {msg['type']!r} not handled here")
             required += fees.get(msg["type"], 0)
         if tx["fee"] < required:
-            raise TxError("insufficient_fee", f"fee limit {tx['fee']} < required {required}")
+            raise TxError(Code.INSUFFICIENT_FEE, f"fee limit {tx['fee']} < required {required}")
         if acc["balance"] - spent.get(signer, 0) < required:
-            raise TxError("insufficient_funds", f"balance cannot pay the fee {required}")
+            raise TxError(Code.INSUFFICIENT_FUNDS, f"balance cannot pay the fee {required}")
         return tx, signer, required, acc
 
     def _run_admission_checks(self, ctx: Ctx, tx: dict) -> dict[str, dict]:
-        """Modules' mempool-only checks (ADMISSION_CHECKS), which refuse a tx that would surely
-        fail (and still cost its fee) given the state plus the txs admitted since the last commit.
-        Each check updates its own view; the views are copies, kept only if the whole tx passes."""
+        """Modules' mempool-only checks (AppModule.admission_checks), which refuse a tx that would
+        surely fail (and still cost its fee) given the state plus the txs admitted since the last
+        commit. Each check updates its own view; the views are copies, kept only if the whole tx
+        passes."""
         views: dict[str, dict] = {}
         for msg in tx["msgs"]:
             check = self.admission_checks.get(msg["type"])
@@ -396,12 +400,13 @@ class Application:
         hit = self._verified.pop(tx_hash, None) if delivering else self._verified.get(tx_hash)
         if hit is not None:
             return hit
-        tx, pubkey, sig, sign_bytes = txcodec.decode(raw)
+        tx, pubkey, sig, sign_bytes = decode_signed_tx(raw)
         if tx["chain"] != self.chain_id:
-            raise TxError("wrong_chain_id", f"tx for chain {tx['chain']!r}, not {self.chain_id!r}")
-        if not txcodec.verify(pubkey, sign_bytes, sig):
-            raise TxError("bad_signature", "signature does not verify")
-        signer = txcodec.address(pubkey)
+            wrong = f"tx for chain {tx['chain']!r}, not {self.chain_id!r}"
+            raise TxError(Code.WRONG_CHAIN_ID, wrong)
+        if not verify(pubkey, sign_bytes, sig):
+            raise TxError(Code.BAD_SIGNATURE, "signature does not verify")
+        signer = address_from_pubkey(pubkey)
         if not delivering:
             if len(self._verified) >= _VERIFIED_CACHE:
                 self._verified.clear()  # only under a flood: pending txs are then verified again
@@ -414,26 +419,27 @@ class Application:
             tx, signer, fee, acc = self._admit(ctx, raw, tx_hash, {}, {}, delivering=True)
         except TxError as err:
             # not chargeable: the proposer should not have included it
-            return _failure(err, tx_hash)
+            return TxResult.failed(err.code, err.log, tx_hash)
         acc["nonce"] = tx["nonce"]
         acc["balance"] -= fee
-        bank.set_account(ctx, signer, acc)
-        bank.pool_add(ctx, "fees", fee)
+        self.bank.set_account(ctx, signer, acc)
+        self.bank.pool_add(ctx, "fees", fee)
         branch = ctx.branch()
         branch.signer = signer
         branch.fee_by_msg = [self.params["fees"].get(m["type"], 0) for m in tx["msgs"]]
         try:
             for index, msg in enumerate(tx["msgs"]):
                 branch.msg_index = index
-                self.handlers[msg["type"]](branch, msg)
+                self.router[msg["type"]](branch, msg)
         except TxError as err:
             failure = err
         except Exception as exc:  # a bug must not halt the chain; the tx fails, fee charged
-            failure = TxError("internal", f"{type(exc).__name__}: {exc}")
+            failure = TxError(Code.INTERNAL, f"{type(exc).__name__}: {exc}")
         else:
             branch.store.write()  # the tx's events go in its result, not in the block's events
             return TxResult(0, "ok", "ok", branch.events, fee, signer, tx["nonce"], tx_hash)
-        result = _failure(failure, tx_hash)  # the branch is dropped; the fee and nonce stand
+        # the branch is dropped; the fee and nonce stand
+        result = TxResult.failed(failure.code, failure.log, tx_hash)
         result.fee, result.signer, result.nonce = fee, signer, tx["nonce"]
         return result
 
@@ -443,16 +449,10 @@ class Application:
             ctx = self._query_ctx(self.store.height)
         problems: list[str] = []
         for mod in self.modules:
-            check = getattr(mod, "invariants", None)
-            if check is not None:
-                problems.extend(check(ctx))
+            problems.extend(mod.invariants(ctx))
         return problems
 
     def _assert_invariants(self, ctx: Ctx) -> None:
         problems = self.check_invariants(ctx)
         if problems:
             raise ValueError("; ".join(problems))
-
-
-def _failure(err: TxError, tx_hash: bytes) -> TxResult:
-    return TxResult(err.code, err.log, err.name, tx_hash=tx_hash)

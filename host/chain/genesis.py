@@ -269,14 +269,10 @@ class Genesis:
         return cls.from_json(json.loads(Path(path).read_text()))
 
 
-def _addr(text: str | bytes) -> bytes:
-    if isinstance(text, bytes):
-        return text
-    if len(text) == 40 and all(c in "0123456789abcdef" for c in text):
-        return bytes.fromhex(text)
-    from host.core.keys import decode_address
+def _addr(text: str) -> bytes:
+    from host.core.keys import ACCOUNT_HRP, parse_address
 
-    return decode_address(text)
+    return parse_address(text, (ACCOUNT_HRP,))
 
 
 def _check_addr(addr: bytes) -> None:

@@ -18,7 +18,16 @@ import signal
 import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from host.chain.app import Application
+    from host.chain.engine.base import Engine
+    from host.chain.engine.blockstore import BlockStore
+    from host.chain.engine.privval import ValidatorKey
+    from host.chain.engine.solo import SoloEngine
 
 log = logging.getLogger("qos.node")
 
@@ -71,10 +80,10 @@ class Node:
         self.home = Path(home)
         self.config = config or NodeConfig.load(self.home / "config" / "node.toml")
         self.config.validate()
-        self.app: Any = None
-        self.engine: Any = None
-        self.validator_key: Any = None  # signs QCP headers (/qcp/header); None if absent
-        self._runner: Any = None
+        self.app: Application | None = None
+        self.engine: Engine | None = None
+        self.validator_key: ValidatorKey | None = None  # signs QCP headers (/qcp/header)
+        self._runner: web.AppRunner | None = None
         self.api_port: int | None = None
 
     def _abci_address(self) -> str:
@@ -83,26 +92,27 @@ class Node:
             return "unix://" + str(self.home / address[len("unix://") :])
         return address
 
-    def open(self) -> None:
+    def open(self) -> tuple[Application, Engine]:
         """Open the state and the engine (solo: run init_chain on a fresh home)."""
         from host.chain.app import Application
         from host.chain.engine.blockstore import BlockStore
 
         data = self.home / "data"
         data.mkdir(parents=True, exist_ok=True)
-        self.app = Application(data / "app.db")
+        app = Application(data / "app.db")
         store = BlockStore(data / "blocks.db", durable=self.config.engine == "solo")
         self.validator_key = self._load_validator_key()
+        engine: Engine
         if self.config.engine == "solo":
-            self.engine = self._solo(store)
+            engine = self._solo(app, store)
         else:
             from host.chain.engine.cometbft import CometEngine
 
-            self.engine = CometEngine(
-                self.app, store, self._abci_address(), self.config.cometbft_rpc
-            )
+            engine = CometEngine(app, store, self._abci_address(), self.config.cometbft_rpc)
+        self.app, self.engine = app, engine
+        return app, engine
 
-    def _load_validator_key(self) -> Any:
+    def _load_validator_key(self) -> ValidatorKey | None:
         from host.chain.engine.privval import ValidatorKey
 
         for path in (
@@ -113,14 +123,14 @@ class Node:
                 return ValidatorKey.load(path)
         return None
 
-    def _solo(self, store: Any) -> Any:
+    def _solo(self, app: Application, store: BlockStore) -> SoloEngine:
         from host.chain.engine.solo import SoloEngine
 
         key = self.validator_key
         if key is None:
             raise FileNotFoundError(f"{self.home}/config/priv_validator_key.json is missing")
         engine = SoloEngine(
-            self.app,
+            app,
             store,
             key,
             self.config.chain_id,
@@ -141,16 +151,19 @@ class Node:
 
         from host.chain.api.server import make_api
 
-        if self.engine is None:
-            self.open()
-        await self.engine.start()
+        if self.app is None or self.engine is None:
+            app, engine = self.open()
+        else:
+            app, engine = self.app, self.engine
+        await engine.start()
         host, _, port = self.config.api_listen.rpartition(":")
-        self._runner = web.AppRunner(make_api(self), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, int(port))
+        runner = web.AppRunner(make_api(app, engine, self.validator_key), access_log=None)
+        self._runner = runner
+        await runner.setup()
+        site = web.TCPSite(runner, host, int(port))
         await site.start()
-        self.api_port = self._runner.addresses[0][1]
-        log.info("API on http://%s:%d (engine %s)", host, self.api_port, self.engine.name)
+        self.api_port = runner.addresses[0][1]
+        log.info("API on http://%s:%d (engine %s)", host, self.api_port, engine.name)
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -164,22 +177,23 @@ async def run(home: Path | str) -> None:
     """Run a node until SIGINT/SIGTERM."""
     node = Node(home)
     await node.start()
+    engine = node.engine
+    assert engine is not None  # start() opened it
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     print(
         f"qosd: {node.config.engine} node for {node.config.chain_id} at height "
-        f"{node.engine.status()['height']}; API http://{node.config.api_listen}",
+        f"{engine.status()['height']}; API http://{node.config.api_listen}",
         flush=True,
     )
-    waiters = [asyncio.ensure_future(stop.wait())]
-    if hasattr(node.engine, "wait_failed"):
-        waiters.append(asyncio.ensure_future(node.engine.wait_failed()))
-    done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-    failed = next((t.result() for t in done if isinstance(t.result(), BaseException)), None)
+    stopped = asyncio.ensure_future(stop.wait())
+    failure = asyncio.ensure_future(engine.wait_failed())
+    await asyncio.wait([stopped, failure], return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    failure.cancel()
+    failed = failure.result() if failure.done() and not failure.cancelled() else None
     await node.stop()
     if failed is not None:
         raise RuntimeError(f"the engine stopped: {failed}")

@@ -1,42 +1,247 @@
-"""A client of the node's REST API (docs/consensus.md "API")."""
+"""The one client of a node's REST API (docs/consensus.md "API").
+
+``NodeClient`` is asyncio (aiohttp): the relayer, benchmarks and tests use it, several at once on
+one session. ``BlockingNodeClient`` runs the same calls to completion for code without an event
+loop (the command line). Error statuses are answers, returned with their JSON body; a node that
+cannot be reached, or answers 5xx, raises ``NodeUnreachable``, and an answer that is not what the
+API documents raises ``BadAnswer``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import aiohttp
+
 DEFAULT_URL = "http://127.0.0.1:1317"
+DEFAULT_TIMEOUT = 10.0
+COMMIT_TIMEOUT = 30.0  # seconds the node waits for a tx to commit (its API allows <= 120)
+CBOR = "application/cbor"
+QCP_REGISTRY = b"qcp/chain/"  # x/qcp's key of a registered chain
+
+Answer = tuple[int, dict[str, Any]]  # HTTP status and JSON body
+T = TypeVar("T")
 
 
-class NodeUnreachable(Exception):
-    """The node could not be reached (refused, timed out, no route)."""
+class NodeError(Exception):
+    """The node did not give a usable answer."""
 
 
-def request(method: str, url: str, body: bytes | None = None, ctype: str = "") -> tuple[int, dict]:
-    """(HTTP status, JSON body) of one request; error statuses are returned, not raised."""
-    import json
-    import urllib.error
-    import urllib.request
+class NodeUnreachable(NodeError):
+    """The node could not be reached, or answered 5xx: worth retrying later."""
 
-    req = urllib.request.Request(url, data=body, method=method)
-    if ctype:
-        req.add_header("Content-Type", ctype)
-    try:
-        with urllib.request.urlopen(req, timeout=150) as resp:
-            return resp.status, json.loads(resp.read() or b"{}")
-    except urllib.error.HTTPError as exc:
+
+class BadAnswer(NodeError):
+    """The node answered something the API does not document (or refused a query)."""
+
+
+class NodeClient:
+    """REST calls to one node. Give a shared aiohttp session, or use ``async with`` to own one."""
+
+    def __init__(
+        self, url: str, session: aiohttp.ClientSession | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.session = session
+        self.timeout = timeout
+        self._owns_session = session is None
+
+    async def __aenter__(self) -> NodeClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._owns_session and self.session is not None:
+            await self.session.close()
+            self.session = None
+
+    # ---- HTTP ---------------------------------------------------------------------------------
+    async def request(
+        self, method: str, path: str, body: bytes | None = None, timeout: float | None = None
+    ) -> Answer:
+        """One request: (status, JSON body). 5xx other than 504 (a commit wait that timed out,
+        which says something about the tx) raises NodeUnreachable, as does a network error."""
+        import aiohttp
+
+        if self.session is None:
+            self.session = aiohttp.ClientSession()
+        headers = {"Content-Type": CBOR} if body is not None else {}
+        limit = aiohttp.ClientTimeout(total=timeout or self.timeout)
         try:
-            return exc.code, json.loads(exc.read() or b"{}")
-        except ValueError:
-            return exc.code, {"error": exc.reason}
-    except (urllib.error.URLError, OSError) as exc:
-        raise NodeUnreachable(f"cannot reach the node at {url}: {exc}") from None
+            async with self.session.request(
+                method, self.url + path, data=body, headers=headers, timeout=limit
+            ) as resp:
+                try:
+                    doc = await resp.json(content_type=None)
+                except ValueError:
+                    doc = {"error": (await resp.text())[:200]}
+                status = resp.status
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise NodeUnreachable(f"cannot reach the node at {self.url}{path}: "
+                                  f"{type(exc).__name__}: {exc}") from None
+        if not isinstance(doc, dict):
+            raise BadAnswer(f"{self.url}{path}: answer is not a JSON object")
+        if status >= 500 and status != 504:
+            raise NodeUnreachable(f"{self.url}{path}: HTTP {status}: {doc.get('error', doc)}")
+        return status, doc
+
+    async def get(self, path: str) -> Answer:
+        return await self.request("GET", path)
+
+    async def _ok(self, path: str) -> dict[str, Any]:
+        status, doc = await self.get(path)
+        if status != 200:
+            raise BadAnswer(f"{self.url}{path}: HTTP {status}: {doc.get('error', doc)}")
+        return doc
+
+    # ---- the node -----------------------------------------------------------------------------
+    async def status(self) -> dict[str, Any]:
+        return await self._ok("/status")
+
+    async def chain_id(self) -> str:
+        doc = await self.status()
+        if not isinstance(doc.get("chain_id"), str):
+            raise BadAnswer(f"{self.url}/status: no chain_id in {doc}")
+        return doc["chain_id"]
+
+    async def next_nonce(self, address: bytes) -> int:
+        """The nonce the account's next tx must carry (1 for an account the chain has not seen)."""
+        status, doc = await self.get(f"/accounts/{address.hex()}")
+        if status == 404:
+            return 1
+        try:
+            if status != 200:
+                raise ValueError(doc.get("error", doc))
+            return int(doc["value"]["nonce"]) + 1
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadAnswer(f"{self.url}: account {address.hex()}: HTTP {status}: {exc}") from None
+
+    async def submit(
+        self, raw: bytes, wait: str = "commit", timeout: float = COMMIT_TIMEOUT
+    ) -> Answer:
+        """POST a signed tx. wait="check": 202 admitted; "commit": 200 committed (see `code`),
+        504 not committed in time. 400 refused (see `codespace`)."""
+        if wait == "check":
+            return await self.request("POST", "/txs?wait=check", raw)
+        return await self.request("POST", f"/txs?wait=commit&timeout={timeout:g}", raw,
+                                  timeout=timeout + 10)
+
+    async def store(self, key: bytes, height: int = 0, prove: bool = False) -> Answer:
+        """A raw state key: 200 with the value, 404 absent; both with a proof when asked."""
+        query = "&".join(([f"height={height}"] if height else []) + (["prove=true"] if prove
+                                                                        else []))
+        return await self.get(f"/store/{key.hex()}" + (f"?{query}" if query else ""))
+
+    # ---- QCP (what a relayer reads) -----------------------------------------------------------
+    async def qcp_seqs(self, other_chain: str) -> tuple[int, int]:
+        """(last seq queued to other_chain, last seq received from other_chain)."""
+        status, doc = await self.get(f"/qcp/{other_chain}/seq")
+        value = doc.get("value")
+        if status != 200 or not isinstance(value, dict):
+            raise BadAnswer(f"{self.url}: qcp seq for {other_chain}: HTTP {status}: "
+                            f"{doc.get('error', doc)}")
+        out, inbound = value.get("out"), value.get("in")
+        if not (isinstance(out, int) and isinstance(inbound, int) and out >= 0 and inbound >= 0):
+            raise BadAnswer(f"{self.url}: qcp seq for {other_chain} is malformed: {value}")
+        return out, inbound
+
+    async def qcp_packet(
+        self, to_chain: str, seq: int, height: int = 0
+    ) -> tuple[bytes, bytes | None, int]:
+        """The packet's exact stored bytes, its proof (at `height`) and the state height."""
+        # only a proved answer carries the exact stored bytes ("raw"), so always ask for one
+        query = f"?height={height}&prove=true" if height else "?prove=true"
+        status, doc = await self.get(f"/qcp/{to_chain}/out/{seq}{query}")
+        if status != 200:
+            raise BadAnswer(f"{self.url}: packet {seq} to {to_chain}: HTTP {status}: "
+                            f"{doc.get('error', doc)}")
+        try:
+            raw = bytes.fromhex(doc["raw"]) if doc.get("raw") else None
+            proof = bytes.fromhex(doc["proof"]) if doc.get("proof") else None
+            at = int(doc["height"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadAnswer(f"{self.url}: packet {seq} answer is malformed ({exc})") from None
+        if raw is None:
+            raise BadAnswer(f"{self.url}: packet {seq} answer has no raw bytes")
+        return raw, proof, at
+
+    async def qcp_header_signature(self, height: int) -> tuple[bytes, bytes, bytes] | None:
+        """(app_hash, pubkey, sig) this node signs for header `height`; None if it cannot."""
+        status, doc = await self.get(f"/qcp/header/{height}")
+        if status == 404:
+            return None
+        if status != 200:
+            raise BadAnswer(f"{self.url}: header {height}: HTTP {status}: {doc.get('error')}")
+        try:
+            return (bytes.fromhex(doc["app_hash"]), bytes.fromhex(doc["pubkey"]),
+                    bytes.fromhex(doc["sig"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadAnswer(f"{self.url}: header {height} answer is malformed ({exc})") from None
+
+    async def qcp_registered_validators(self, chain: str) -> list[tuple[bytes, int]] | None:
+        """The validator set this chain registered for `chain` (None: not registered)."""
+        from host.core import cbor
+
+        status, doc = await self.store(QCP_REGISTRY + chain.encode())
+        if status == 404:
+            return None
+        if status != 200 or not doc.get("raw"):
+            raise BadAnswer(f"{self.url}: registry of {chain}: HTTP {status}: {doc.get('error')}")
+        try:
+            info = cbor.loads(bytes.fromhex(doc["raw"]))
+            return [(bytes(pk), int(power)) for pk, power in info["validators"]]
+        except (cbor.CBORError, KeyError, TypeError, ValueError) as exc:
+            raise BadAnswer(f"{self.url}: registry of {chain} is malformed ({exc})") from None
 
 
-def http_json(
-    method: str, url: str, body: bytes | None = None, ctype: str = "", quiet: bool = False
-) -> tuple[int, dict]:
-    """As request(); an unreachable node gives (0, {"error": ...}) when quiet."""
-    try:
-        return request(method, url, body, ctype)
-    except NodeUnreachable as exc:
-        if quiet:
-            return 0, {"error": str(exc)}
-        raise
+class BlockingNodeClient:
+    """NodeClient's calls for code without an event loop: each one runs to completion.
+
+        with BlockingNodeClient(url) as node:
+            status, doc = node.call(lambda c: c.submit(raw))
+    """
+
+    def __init__(self, url: str = DEFAULT_URL, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.url = url
+        self.timeout = timeout
+        import asyncio  # here, not at the top: `qos --help` need not load it
+
+        self._loop = asyncio.new_event_loop()
+        self._client = NodeClient(url, timeout=timeout)
+
+    def __enter__(self) -> BlockingNodeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if not self._loop.is_closed():
+            self._loop.run_until_complete(self._client.close())
+            self._loop.close()
+
+    def call(self, fn: Callable[[NodeClient], Awaitable[T]]) -> T:
+        return self._loop.run_until_complete(fn(self._client))
+
+    def get(self, path: str) -> Answer:
+        return self.call(lambda c: c.get(path))
+
+    def status(self) -> dict[str, Any]:
+        return self.call(lambda c: c.status())
+
+    def chain_id(self) -> str:
+        return self.call(lambda c: c.chain_id())
+
+    def next_nonce(self, address: bytes) -> int:
+        return self.call(lambda c: c.next_nonce(address))
+
+    def submit(self, raw: bytes, wait: str = "commit", timeout: float = COMMIT_TIMEOUT) -> Answer:
+        return self.call(lambda c: c.submit(raw, wait, timeout))
+
+    def store(self, key: bytes, height: int = 0, prove: bool = False) -> Answer:
+        return self.call(lambda c: c.store(key, height, prove))

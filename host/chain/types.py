@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from host.core.errors import Code
+
 
 class Event(NamedTuple):
     """A typed event with string attributes, e.g. Event("transfer", {"from": "qosacc1..", ...})."""
@@ -59,7 +61,9 @@ class InitResult:
 
 @dataclass
 class TxResult:
-    """Outcome of one tx. code 0 = ok; other codes: host.chain.errors, protocol.md section 7."""
+    """Outcome of one tx. code 0 = ok; other codes: host.core.errors.Code, protocol.md section 7.
+
+    ``code`` stays a plain int: CometBFT may hand back codes this node does not know."""
 
     code: int = 0
     log: str = ""
@@ -69,6 +73,10 @@ class TxResult:
     signer: bytes = b""  # 20-byte signer address when the tx decoded
     nonce: int = 0
     tx_hash: bytes = b""  # SHA-256 of the raw tx bytes
+
+    @classmethod
+    def failed(cls, code: Code, log: str = "", tx_hash: bytes = b"") -> TxResult:
+        return cls(int(code), log or code.label, code.label, tx_hash=tx_hash)
 
     @property
     def ok(self) -> bool:
@@ -113,3 +121,7 @@ class QueryResult:
     raw: bytes | None = None  # the exact stored bytes the proof covers (None = absent)
     proof: bytes | None = None
     height: int = 0
+
+    @classmethod
+    def failed(cls, code: Code, log: str = "", height: int = 0) -> QueryResult:
+        return cls(int(code), log or code.label, code.label, height=height)

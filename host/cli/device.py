@@ -174,8 +174,7 @@ class UsageError(ValueError):
 
 
 def _run(args: argparse.Namespace) -> int:
-    from host.bridge.exceptions import DeviceError
-    from host.bridge.transport import TransportError
+    from host.bridge.exceptions import DeviceError, TransportError
     from host.pinserver.client import PinServerError
 
     handler = HANDLERS[args.device_command]
@@ -251,8 +250,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def _answers(path: str) -> bool:
     from host.bridge.client import Client
-    from host.bridge.exceptions import DeviceError
-    from host.bridge.transport import TransportError
+    from host.bridge.exceptions import DeviceError, TransportError
 
     try:
         with Client.open(path, timeout=0.5) as device:
@@ -382,6 +380,7 @@ def cmd_pubkey(args: argparse.Namespace) -> int:
 
 
 def cmd_sign_tx(args: argparse.Namespace) -> int:
+    from host.core import keys
     from host.core import tx as txlib
 
     tx = load_tx(args.file)
@@ -396,7 +395,7 @@ def cmd_sign_tx(args: argparse.Namespace) -> int:
     data["signed_tx"] = signed.encode().hex()
 
     def human() -> None:
-        out.print(f"signed by {txlib.bech32_address(signed.signer)}")
+        out.print(f"signed by {keys.encode_address(signed.signer)}")
         out.print(f"sig {signature.sig.hex()}")
         if args.out:
             out.print(f"SignedTx written to {args.out}")
@@ -454,16 +453,16 @@ def load_tx(name: str) -> Any:
 
 
 def _from_json(value: Any, key: str = "") -> Any:
-    from host.core import tx as txlib
+    from host.core import keys
 
     if isinstance(value, dict):
         return {k: _from_json(v, k) for k, v in value.items()}
     if isinstance(value, list):
         return [_from_json(v) for v in value]
     if isinstance(value, str) and key in ADDRESS_FIELDS:
-        return txlib.address_bytes(value)
+        return keys.decode_address(value)
     if isinstance(value, str) and key in VALIDATOR_FIELDS:
-        return txlib.address_bytes(value, txlib.VALIDATOR_HRP)
+        return keys.decode_address(value, keys.VALIDATOR_HRP)
     if isinstance(value, str) and key in HEX_FIELDS:
         try:
             return bytes.fromhex(value)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from host.chain.rest import NodeUnreachable
 from host.cli import device, emu, fw, keys, pinserver, qrng, query, relay, tx
 from host.cli.console import CommandError
 
@@ -29,11 +28,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
-    except (CommandError, NodeUnreachable) as exc:
-        print(f"qos: error: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        from host.chain.rest import NodeError  # imported when needed: --help stays fast
+
+        if not isinstance(exc, CommandError | NodeError):
+            raise
+        print(f"qos: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

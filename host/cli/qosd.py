@@ -125,7 +125,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 def cmd_testnet(args: argparse.Namespace) -> int:
     import signal
 
-    from host.chain.testnet import Testnet
+    from host.devtools.testnet import Testnet
 
     if not 1 <= args.validators <= 32:
         raise ValueError("--validators must be 1..32")

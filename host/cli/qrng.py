@@ -93,6 +93,10 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 
 def cmd_assess(args: argparse.Namespace) -> int:
+    from qrng._jit import HAVE_NUMBA
+
+    if not HAVE_NUMBA:  # uncompiled, the estimators would take hours
+        return _fail("the assessment needs numba: pip install 'qos-signer[assess]'")
     from qrng.assess import AssessmentError
     from qrng.assess import assess as run_assessment
 

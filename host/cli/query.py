@@ -33,8 +33,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         cmd.set_defaults(func=func)
 
 
-def _get(node: str, path: str) -> tuple[int, dict]:
-    return rest.request("GET", node.rstrip("/") + path)
+def _get(node: str, path: str) -> rest.Answer:
+    with rest.BlockingNodeClient(node) as client:
+        return client.get(path)
 
 
 def _query(args: argparse.Namespace, path: str) -> int:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
+from typing import TYPE_CHECKING
 
-from host.chain.relayer.service import DEFAULT_FEE, MAX_BATCH, Relayer, RelayError, log
+from host.chain.relayer import DEFAULT_FEE, MAX_BATCH
+
+if TYPE_CHECKING:
+    from host.chain.relayer.service import Relayer
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -31,6 +34,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from host.chain.relayer.relay import RelayError
+    from host.chain.relayer.service import Relayer
     from host.devtools.keyfile import load_key
 
     level = logging.getLevelName(args.log_level.upper())
@@ -62,7 +69,10 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 async def _run_until_signal(relayer: Relayer) -> None:
+    import asyncio
     import signal
+
+    from host.chain.relayer.service import log
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

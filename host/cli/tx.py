@@ -8,10 +8,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from host.chain import rest
 from host.cli.console import CommandError, print_json
 from host.cli.keys import load_key_file
+
+if TYPE_CHECKING:
+    from host.core.tx import Tx
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -58,7 +62,7 @@ def tx_transfer(args: argparse.Namespace) -> int:
 
     try:
         msg = txlib.transfer(args.to, parse_units(args.amount))
-    except (ValueError, txlib.TxError) as exc:
+    except ValueError as exc:  # TxError and AddressError are ValueErrors
         raise CommandError(str(exc)) from None
     return _send(args, [msg])
 
@@ -88,6 +92,7 @@ def parse_units(text: str) -> int:
 def message_from_json(doc: object) -> dict:
     """A message dict from JSON: addresses as bech32 (or 40 hex), byte fields as hex."""
     from host.core import tx as txlib
+    from host.core.keys import parse_address
 
     if not isinstance(doc, dict) or doc.get("type") not in txlib.MESSAGES:
         known = ", ".join(sorted(txlib.MESSAGES))
@@ -99,12 +104,12 @@ def message_from_json(doc: object) -> dict:
         value = doc[name]
         try:
             if kind in (txlib.ADDR, txlib.VALADDR):
-                value = _address(value)
+                value = parse_address(value)
             elif kind in (txlib.KEY32, txlib.HASH32, txlib.BLOB):
                 value = bytes.fromhex(value)
             elif kind == txlib.PAYLOAD:
                 value = message_from_json(value)
-        except (ValueError, TypeError, txlib.TxError) as exc:
+        except (ValueError, TypeError) as exc:
             raise CommandError(f"{doc['type']}.{name}: {exc}") from None
         msg[name] = value
     extra = set(doc) - {"type"} - {n for n, _ in txlib.MESSAGES[doc["type"]]}
@@ -113,36 +118,25 @@ def message_from_json(doc: object) -> dict:
     return msg
 
 
-def _address(value: object) -> bytes:
-    from host.core.tx import address_bytes
-
-    if isinstance(value, str) and len(value) == 40:
-        return bytes.fromhex(value)
-    if isinstance(value, str) and value.startswith("qosval1"):
-        return address_bytes(value, "qosval")
-    return address_bytes(value)  # type: ignore[arg-type]
-
-
 def _send(args: argparse.Namespace, msgs: list[dict]) -> int:
     from host.core import tx as txlib
     from host.core.keys import address_from_pubkey, encode_address
 
     signer = _Signer(args)
     address = address_from_pubkey(signer.pubkey)
-    chain_id = args.chain_id or _node_chain_id(args.node)
-    nonce = args.nonce if args.nonce is not None else _next_nonce(args.node, address)
-    fee = args.fee if args.fee is not None else FEE_PER_MSG * len(msgs)
-    try:
-        tx = txlib.Tx(chain_id, nonce, fee, tuple(msgs), args.memo)
-    except (ValueError, txlib.TxError) as exc:
-        raise CommandError(f"bad tx: {exc}") from None
-    raw = signer.sign(tx)
-    if args.dry_run:
-        print_json({"signer": encode_address(address), "signed_tx": raw.hex()})
-        return 0
-    wait = "check" if args.no_wait else "commit"
-    url = f"{args.node.rstrip('/')}/txs?wait={wait}"
-    status, doc = rest.request("POST", url, raw, "application/cbor")
+    with rest.BlockingNodeClient(args.node) as node:
+        chain_id = args.chain_id or node.chain_id()
+        nonce = args.nonce if args.nonce is not None else node.next_nonce(address)
+        fee = args.fee if args.fee is not None else FEE_PER_MSG * len(msgs)
+        try:
+            tx = txlib.Tx(chain_id, nonce, fee, tuple(msgs), args.memo)  # checked, encoded once
+        except ValueError as exc:  # TxError and AddressError are ValueErrors
+            raise CommandError(f"bad tx: {exc}") from None
+        raw = signer.sign(tx)
+        if args.dry_run:
+            print_json({"signer": encode_address(address), "signed_tx": raw.hex()})
+            return 0
+        status, doc = node.submit(raw, "check" if args.no_wait else "commit")
     print_json(doc)
     return 0 if status in (200, 202) and doc.get("code") == 0 else 1
 
@@ -156,22 +150,24 @@ class _Signer:
             self.device = None
         else:
             from host.bridge.client import Client
+            from host.bridge.exceptions import DeviceError, TransportError
 
             try:
                 self.device = Client.open(args.device)
                 self.pubkey = self.device.get_public_key(args.account, args.index).pubkey
-            except Exception as exc:
+            except (DeviceError, TransportError, ValueError) as exc:
                 raise CommandError(f"device {args.device}: {exc}") from None
 
-    def sign(self, tx) -> bytes:
+    def sign(self, tx: Tx) -> bytes:
+        from host.bridge.exceptions import DeviceError, TransportError
         from host.core.tx import SignedTx
 
         if self.device is None:
             return SignedTx(tx, self.pubkey, self.account.sign(tx.sign_bytes())).encode()
         print("confirm the transaction on the device ...", file=sys.stderr, flush=True)
         try:
-            signature = self.device.sign_tx(tx.encode(), self.args.account, self.args.index)
-        except Exception as exc:
+            signature = self.device.sign_tx(tx, self.args.account, self.args.index)
+        except (DeviceError, TransportError) as exc:
             raise CommandError(f"device did not sign: {exc}") from None
         finally:
             self.device.close()
@@ -179,18 +175,3 @@ class _Signer:
             raise CommandError("the device signed with a different key than it reported")
         return SignedTx(tx, signature.pubkey, signature.sig).encode()
 
-
-def _node_chain_id(node: str) -> str:
-    status, doc = rest.request("GET", node.rstrip("/") + "/status")
-    if status != 200 or "chain_id" not in doc:
-        raise CommandError(f"node status failed ({status}): {doc.get('error', doc)}")
-    return doc["chain_id"]
-
-
-def _next_nonce(node: str, address: bytes) -> int:
-    status, doc = rest.request("GET", node.rstrip("/") + f"/accounts/{address.hex()}")
-    if status == 404:
-        return 1
-    if status != 200:
-        raise CommandError(f"account query failed ({status}): {doc.get('error', doc)}")
-    return int(doc["value"]["nonce"]) + 1

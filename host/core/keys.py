@@ -123,9 +123,13 @@ def derive_private(seed: bytes, path: str | Sequence[int]) -> bytes:
     return derive_node(seed, path)[0]
 
 
+class AddressError(ValueError):
+    """Not an address (or public key) of the kind expected; the message says what is wrong."""
+
+
 def address_from_pubkey(pub: bytes) -> bytes:
     if not isinstance(pub, bytes | bytearray) or len(pub) != PUBKEY_LEN:
-        raise ValueError("an ed25519 public key is 32 bytes")
+        raise AddressError("an ed25519 public key is 32 bytes")
     return hashlib.sha256(pub).digest()[:ADDRESS_LEN]
 
 
@@ -137,32 +141,57 @@ def _encode(hrp: str, payload: bytes) -> str:
 
 def _decode(text: str, hrp: str, length: int, what: str) -> bytes:
     if not isinstance(text, str):
-        raise ValueError(f"{what} must be a string")
+        raise AddressError(f"{what} must be a string, not {type(text).__name__}")
     found_hrp, words = bech32.bech32_decode(text.strip())
     if found_hrp is None or words is None:
-        raise ValueError(f"{text!r} is not a valid bech32 string (bad characters or checksum)")
+        raise AddressError(f"{text!r} is not a valid bech32 string (bad characters or checksum)")
     if found_hrp != hrp:
-        raise ValueError(f"{what} must start with {hrp}1, not {found_hrp}1")
+        raise AddressError(f"{what} must start with {hrp}1, not {found_hrp}1")
     payload = bech32.convertbits(words, 5, 8, False)
     if payload is None or len(payload) != length:
-        raise ValueError(f"{what} must carry {length} bytes")
+        raise AddressError(f"{what} must carry {length} bytes")
     return bytes(payload)
 
 
 def encode_address(addr: bytes, hrp: str = ACCOUNT_HRP) -> str:
     if not isinstance(addr, bytes | bytearray) or len(addr) != ADDRESS_LEN:
-        raise ValueError("an address is 20 bytes")
+        raise AddressError("an address is 20 bytes")
     return _encode(hrp, addr)
 
 
 def decode_address(text: str, hrp: str = ACCOUNT_HRP) -> bytes:
-    """Bech32 address -> 20 bytes; ValueError saying what is wrong."""
+    """Bech32 address with prefix ``hrp`` -> 20 bytes; AddressError saying what is wrong."""
     return _decode(text, hrp, ADDRESS_LEN, "address")
+
+
+def address_bytes(addr: bytes | str, hrp: str = ACCOUNT_HRP) -> bytes:
+    """A 20-byte address from its raw bytes or its bech32 form with prefix ``hrp``."""
+    if isinstance(addr, bytes | bytearray):
+        if len(addr) != ADDRESS_LEN:
+            raise AddressError(f"an address is 20 bytes, not {len(addr)}")
+        return bytes(addr)
+    return decode_address(addr, hrp)
+
+
+def parse_address(text: str, hrps: Sequence[str] = (ACCOUNT_HRP, VALIDATOR_HRP)) -> bytes:
+    """What a user may type for an address: bech32 with one of ``hrps``, or 40 hex digits."""
+    if not isinstance(text, str):
+        raise AddressError(f"an address is text, not {type(text).__name__}")
+    if len(text) == 40:
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            pass
+    prefix = text.partition("1")[0]
+    if prefix in hrps:
+        return decode_address(text, prefix)
+    kinds = "/".join(f"{hrp}1..." for hrp in hrps)
+    raise AddressError(f"{text!r} is not a {kinds} address or 40 hex digits")
 
 
 def encode_pubkey(pub: bytes, hrp: str = ACCOUNT_PUB_HRP) -> str:
     if not isinstance(pub, bytes | bytearray) or len(pub) != PUBKEY_LEN:
-        raise ValueError("an ed25519 public key is 32 bytes")
+        raise AddressError("an ed25519 public key is 32 bytes")
     return _encode(hrp, pub)
 
 

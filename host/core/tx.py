@@ -9,13 +9,14 @@ tx the node accepts is one the device can show and sign, and the other way round
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
-import bech32
-
-from host.core import cbor
+from host.core import cbor, keys
+from host.core.errors import Code, TxError
+from host.core.keys import VALIDATOR_HRP, address_bytes
 
 MAX_TX_BYTES = 12288
 MAX_SIGNED_TX_BYTES = MAX_TX_BYTES + 128  # room for the envelope: keys, pubkey and signature
@@ -28,14 +29,13 @@ UNITS = 10_000  # 1 QOS = 10^4 units
 TX_DOMAIN = "qos/tx/1"
 MSG_DOMAIN = "qos/msg/1"
 NATIVE = "QOS"
-ACCOUNT_HRP = "qosacc"
-VALIDATOR_HRP = "qosval"
 
 # Field kinds (the same names and meaning as on the device).
 ADDR, VALADDR, AMOUNT, AMOUNT0, POSITIVE, NAME, BOOL, KEY32, HASH32 = range(9)
 MONIKER, COMMISSION, CHAIN, TEXT, BLOB, PAYLOAD, PACKET, MSGS = range(9, 17)
 
 Fields = tuple[tuple[str, int], ...]
+Msg = dict[str, Any]  # a message (or a tx, packet or payload) as decoded CBOR: field -> value
 
 TX_FIELDS: Fields = (
     ("chain", CHAIN), ("nonce", POSITIVE), ("fee", AMOUNT0), ("msgs", MSGS), ("memo", TEXT),
@@ -93,40 +93,24 @@ _RULES = {
 _CHAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 
-# What kind of flaw a TxError reports, for callers that map it to their own codes (the node's
-# result codes) without reading the message text.
-ENCODING = "encoding"  # not deterministic CBOR, or outside the schema
-AMOUNT_RANGE = "amount"  # an amount field (kind AMOUNT) that is not an integer in 1..2^63-1
-TOO_LARGE = "size"  # more bytes than MAX_TX_BYTES / MAX_SIGNED_TX_BYTES
-
-
-class TxError(ValueError):
-    """A transaction outside the schema; the message starts with the offending field's path.
-
-    ``kind`` is one of ENCODING, AMOUNT_RANGE, TOO_LARGE and is set where the error is raised.
-    """
-
-    def __init__(self, message: str, kind: str = ENCODING) -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
 SIGNED_FIELDS = ("tx", "pubkey", "sig")
-DecodedSignedTx = tuple[dict[str, Any], bytes, bytes, bytes]  # tx, pubkey, sig, sign bytes
+DecodedSignedTx = tuple[Msg, bytes, bytes, bytes]  # tx, pubkey, sig, sign bytes
 
 # A valid SignedTx in deterministic CBOR is, byte for byte (keys in canonical order):
 #   a3 62 "tx" (_SIGNED_HEAD) | the encoded tx | 63 "sig" 58 40 <64 bytes> 66 "pubkey" 58 20
 #   <32 bytes> (_SIGNED_TAIL bytes), so the tx's encoding is the input minus those two ends.
 _SIGNED_HEAD = b"\xa3\x62tx"
-_SIGNED_TAIL = len(b"\x63sig\x58\x40") + 64 + len(b"\x66pubkey\x58\x20") + 32
+_SIG_HEAD = b"\x63sig\x58\x40"  # "sig": a 64-byte string follows
+_PUBKEY_HEAD = b"\x66pubkey\x58\x20"  # "pubkey": a 32-byte string follows
+_SIGNED_TAIL = len(_SIG_HEAD) + 64 + len(_PUBKEY_HEAD) + 32
 
 
 # ------------------------------------------------------------------ validation
 
 
-def decode_tx(data: bytes | bytearray | memoryview) -> dict[str, Any]:
+def decode_tx(data: bytes | bytearray | memoryview) -> Msg:
     """Strictly decodes an encoded Tx and checks it against the schema."""
-    tx = _load(data, "tx", MAX_TX_BYTES)
+    tx: Msg = _load(data, "tx", MAX_TX_BYTES)
     check_tx(tx)
     return tx
 
@@ -146,16 +130,16 @@ def decode_signed_tx(raw: bytes | bytearray | memoryview) -> DecodedSignedTx:
 
 def _load(data: Any, path: str, limit: int) -> Any:
     if not isinstance(data, bytes | bytearray | memoryview):
-        raise TxError(f"{path}: must be bytes")
+        raise TxError(Code.BAD_ENCODING, f"{path}: must be bytes")
     if len(data) > limit:
-        raise TxError(f"{path}: {len(data)} bytes, more than {limit}", TOO_LARGE)
+        raise TxError(Code.TX_TOO_LARGE, f"{path}: {len(data)} bytes, more than {limit}")
     try:
         return cbor.loads(data)
     except cbor.CBORError as exc:
-        raise TxError(f"{path}: {exc}") from exc
+        raise TxError(Code.BAD_ENCODING, f"{path}: {exc}") from exc
 
 
-def _decode_envelope(raw: Any) -> tuple[dict[str, Any], bytes, bytes]:
+def _decode_envelope(raw: Any) -> tuple[Msg, bytes, bytes]:
     obj = _load(raw, "signed_tx", MAX_SIGNED_TX_BYTES)
     if not isinstance(obj, dict):
         _fail("signed_tx", "must be a map")
@@ -183,12 +167,12 @@ def check_tx(tx: Any, path: str = "tx") -> None:
     _check_map(tx, TX_FIELDS, path, chain, None, _TX_KEYS)
 
 
-def _fail(path: str, what: str, kind: str = ENCODING) -> None:
-    raise TxError(f"{path}: {what}", kind)
+def _fail(path: str, what: str, code: Code = Code.BAD_ENCODING) -> NoReturn:
+    raise TxError(code, f"{path}: {what}")
 
 
 def _check_keys(
-    obj: Any, fields: Fields, path: str, skip: str | None, keys: frozenset | None = None
+    obj: Any, fields: Fields, path: str, skip: str | None, keys: frozenset[str] | None = None
 ) -> None:
     # ``keys`` (every field name, plus skip) lets a map with exactly those keys pass in one set
     # comparison; any other map takes the walk below, which finds the first flaw to report.
@@ -207,7 +191,7 @@ def _check_keys(
 
 def _check_map(
     obj: Any, fields: Fields, path: str, chain: Any, skip: str | None = None,
-    keys: frozenset | None = None,
+    keys: frozenset[str] | None = None,
 ) -> None:
     _check_keys(obj, fields, path, skip, keys)
     for name, kind in fields:
@@ -215,7 +199,7 @@ def _check_map(
         if value_ok is None:  # a nested structure: messages, a payload, a packet
             _check_field(kind, obj[name], f"{path}.{name}", chain)
         elif not value_ok(obj[name]):  # the path is only formatted for the error
-            _fail(f"{path}.{name}", _RULES[kind], AMOUNT_RANGE if kind == AMOUNT else ENCODING)
+            _fail(f"{path}.{name}", _RULES[kind], _code_of(kind))
 
 
 def _check_msg(msg: Any, path: str, chain: Any, allow_qcp: bool) -> None:
@@ -259,7 +243,12 @@ def _check_field(kind: int, v: Any, path: str, chain: Any) -> None:
     elif kind == PACKET:
         _check_packet(v, path, chain)
     elif not _field_ok(kind, v):
-        _fail(path, _RULES[kind], AMOUNT_RANGE if kind == AMOUNT else ENCODING)
+        _fail(path, _RULES[kind], _code_of(kind))
+
+
+def _code_of(kind: int) -> Code:
+    # An amount out of range has its own code, which clients rely on; every other flaw is encoding.
+    return Code.INVALID_AMOUNT if kind == AMOUNT else Code.BAD_ENCODING
 
 
 def _is_int(v: Any) -> bool:
@@ -282,15 +271,18 @@ def _utf8_len(text: str) -> int:
         return MAX_MEMO + 1
 
 
-def _int_in(low: int, high: int) -> Any:
+ValueCheck = Callable[[Any], bool]
+
+
+def _int_in(low: int, high: int) -> ValueCheck:
     return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
 
 
-def _bytes_of(low: int, high: int) -> Any:
+def _bytes_of(low: int, high: int) -> ValueCheck:
     return lambda v: isinstance(v, bytes) and low <= len(v) <= high
 
 
-def _text_of(low: int, high: int, chars: frozenset[str]) -> Any:
+def _text_of(low: int, high: int, chars: frozenset[str]) -> ValueCheck:
     # issuperset walks the string in C: the same test as "every character is in chars"
     return lambda v: isinstance(v, str) and low <= len(v) <= high and chars.issuperset(v)
 
@@ -300,7 +292,7 @@ _PRINTABLE_ASCII = frozenset(chr(c) for c in range(0x20, 0x7F))
 _name_chars_ok = _text_of(1, 8, _NAME_CHARS)
 
 # One predicate per scalar field kind (the composite kinds MSGS, PAYLOAD, PACKET are walked).
-_VALUE_OK: dict[int, Any] = {
+_VALUE_OK: dict[int, ValueCheck] = {
     ADDR: _bytes_of(20, 20),
     VALADDR: _bytes_of(20, 20),
     KEY32: _bytes_of(32, 32),
@@ -332,7 +324,7 @@ def _sign_bytes_head(chain: str) -> bytes:
     return b"\x83" + cbor.dumps([TX_DOMAIN, chain])[1:]  # drop the 2-item head 0x82
 
 
-def sign_bytes(tx: dict[str, Any]) -> bytes:
+def sign_bytes(tx: Msg) -> bytes:
     check_tx(tx)
     return cbor.dumps([TX_DOMAIN, tx["chain"], tx])
 
@@ -346,7 +338,7 @@ def message_sign_bytes(chain_id: str, message: bytes) -> bytes:
     return cbor.dumps([MSG_DOMAIN, chain_id, bytes(message)])
 
 
-# ------------------------------------------------------------------ amounts and addresses
+# ------------------------------------------------------------------ amounts
 
 
 def format_amount(units: int, denom: str = NATIVE) -> str:
@@ -370,31 +362,10 @@ def parse_amount(text: str) -> int:
     return units
 
 
-def address_bytes(addr: bytes | str, hrp: str = ACCOUNT_HRP) -> bytes:
-    """A 20-byte address from raw bytes or its bech32 form with the expected prefix."""
-    if isinstance(addr, bytes):
-        raw = addr
-    elif isinstance(addr, str):
-        got_hrp, data = bech32.bech32_decode(addr)
-        if got_hrp != hrp or data is None:
-            raise TxError(f"address: {addr!r} is not a valid {hrp}1... bech32 address")
-        converted = bech32.convertbits(data, 5, 8, False)
-        raw = bytes(converted) if converted is not None else b""
-    else:
-        raise TxError(f"address: expected bytes or bech32 text, not {type(addr).__name__}")
-    if len(raw) != 20:
-        raise TxError(f"address: must be 20 bytes, got {len(raw)}")
-    return raw
-
-
-def bech32_address(raw: bytes, hrp: str = ACCOUNT_HRP) -> str:
-    return bech32.bech32_encode(hrp, bech32.convertbits(raw, 8, 5))
-
-
 # ------------------------------------------------------------------ message builders
 
 
-def _msg(kind: str, **fields: Any) -> dict[str, Any]:
+def _msg(kind: str, **fields: Any) -> Msg:
     """Builds a message and checks its own fields (relations to the tx chain wait for the Tx)."""
     msg = {"type": kind, **fields}
     for name, field_kind in MESSAGES[kind]:
@@ -403,97 +374,97 @@ def _msg(kind: str, **fields: Any) -> dict[str, Any]:
     return msg
 
 
-def transfer(to: bytes | str, amount: int) -> dict[str, Any]:
+def transfer(to: bytes | str, amount: int) -> Msg:
     return _msg("bank/transfer", to=address_bytes(to), amount=amount)
 
 
-def qsc_create(name: str, banker: bytes | str, supply_cap: int) -> dict[str, Any]:
+def qsc_create(name: str, banker: bytes | str, supply_cap: int) -> Msg:
     return _msg("qsc/create", name=name, banker=address_bytes(banker), supply_cap=supply_cap)
 
 
-def qsc_issue(name: str, to: bytes | str, amount: int) -> dict[str, Any]:
+def qsc_issue(name: str, to: bytes | str, amount: int) -> Msg:
     return _msg("qsc/issue", name=name, to=address_bytes(to), amount=amount)
 
 
-def qsc_transfer(name: str, to: bytes | str, amount: int) -> dict[str, Any]:
+def qsc_transfer(name: str, to: bytes | str, amount: int) -> Msg:
     return _msg("qsc/transfer", name=name, to=address_bytes(to), amount=amount)
 
 
-def qsc_approve(name: str, spender: bytes | str, amount: int) -> dict[str, Any]:
+def qsc_approve(name: str, spender: bytes | str, amount: int) -> Msg:
     return _msg("qsc/approve", name=name, spender=address_bytes(spender), amount=amount)
 
 
 def qsc_transfer_from(
     name: str, owner: bytes | str, to: bytes | str, amount: int
-) -> dict[str, Any]:
+) -> Msg:
     return _msg("qsc/transfer_from", name=name, owner=address_bytes(owner),
                 to=address_bytes(to), amount=amount)
 
 
-def qsc_freeze(name: str, account: bytes | str, amount: int) -> dict[str, Any]:
+def qsc_freeze(name: str, account: bytes | str, amount: int) -> Msg:
     return _msg("qsc/freeze", name=name, account=address_bytes(account), amount=amount)
 
 
-def qsc_unfreeze(name: str, account: bytes | str, amount: int) -> dict[str, Any]:
+def qsc_unfreeze(name: str, account: bytes | str, amount: int) -> Msg:
     return _msg("qsc/unfreeze", name=name, account=address_bytes(account), amount=amount)
 
 
-def qsc_pause(name: str, paused: bool) -> dict[str, Any]:
+def qsc_pause(name: str, paused: bool) -> Msg:
     return _msg("qsc/pause", name=name, paused=paused)
 
 
 def create_validator(
     cons_pubkey: bytes, moniker: str, commission: int, self_bond: int
-) -> dict[str, Any]:
+) -> Msg:
     return _msg("staking/create_validator", cons_pubkey=cons_pubkey, moniker=moniker,
                 commission=commission, self_bond=self_bond)
 
 
-def edit_validator(moniker: str, commission: int) -> dict[str, Any]:
+def edit_validator(moniker: str, commission: int) -> Msg:
     return _msg("staking/edit_validator", moniker=moniker, commission=commission)
 
 
-def delegate(validator: bytes | str, amount: int) -> dict[str, Any]:
+def delegate(validator: bytes | str, amount: int) -> Msg:
     return _msg("staking/delegate", validator=address_bytes(validator, VALIDATOR_HRP),
                 amount=amount)
 
 
-def unbond(validator: bytes | str, amount: int) -> dict[str, Any]:
+def unbond(validator: bytes | str, amount: int) -> Msg:
     return _msg("staking/unbond", validator=address_bytes(validator, VALIDATOR_HRP),
                 amount=amount)
 
 
-def renew(validator: bytes | str) -> dict[str, Any]:
+def renew(validator: bytes | str) -> Msg:
     return _msg("staking/renew", validator=address_bytes(validator, VALIDATOR_HRP))
 
 
-def vote_remove(validator: bytes | str) -> dict[str, Any]:
+def vote_remove(validator: bytes | str) -> Msg:
     return _msg("staking/vote_remove", validator=address_bytes(validator, VALIDATOR_HRP))
 
 
-def register_identity(profile_hash: bytes) -> dict[str, Any]:
+def register_identity(profile_hash: bytes) -> Msg:
     return _msg("identity/register", profile_hash=profile_hash)
 
 
-def qcp_send(to_chain: str, payload: dict[str, Any]) -> dict[str, Any]:
+def qcp_send(to_chain: str, payload: Msg) -> Msg:
     return _msg("qcp/send", to_chain=to_chain, payload=payload)
 
 
 def qcp_packet(
     from_chain: str, to_chain: str, seq: int, height: int, sender: bytes | str,
-    payload: dict[str, Any],
-) -> dict[str, Any]:
+    payload: Msg,
+) -> Msg:
     return {"from_chain": from_chain, "to_chain": to_chain, "seq": seq, "height": height,
             "sender": address_bytes(sender), "payload": payload}
 
 
-def qcp_result(seq: int, ok: bool, log: str = "") -> dict[str, Any]:
+def qcp_result(seq: int, ok: bool, log: str = "") -> Msg:
     result = {"type": RESULT_TYPE, "seq": seq, "ok": ok, "log": log}
     _check_map(result, RESULT_FIELDS, RESULT_TYPE, None, "type")
     return result
 
 
-def qcp_relay(packet: dict[str, Any], proof: bytes, header: bytes) -> dict[str, Any]:
+def qcp_relay(packet: Msg, proof: bytes, header: bytes) -> Msg:
     return _msg("qcp/relay", packet=packet, proof=proof, header=header)
 
 
@@ -502,37 +473,56 @@ def qcp_relay(packet: dict[str, Any], proof: bytes, header: bytes) -> dict[str, 
 
 @dataclass(frozen=True)
 class Tx:
+    """A transaction checked against the schema and encoded once, when it is made: encode() and
+    sign_bytes() hand out that one encoding (the sign bytes are its prefix plus it)."""
+
     chain: str
     nonce: int
     fee: int
-    msgs: tuple[dict[str, Any], ...]
+    msgs: tuple[Msg, ...]
     memo: str = ""
+    _encoded: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "msgs", tuple(self.msgs))
-        check_tx(self.to_cbor_obj())
-        size = len(self.encode())
-        if size > MAX_TX_BYTES:
-            raise TxError(f"tx: {size} bytes, more than {MAX_TX_BYTES}", TOO_LARGE)
+        obj = self.to_cbor_obj()
+        check_tx(obj)
+        encoded = cbor.dumps(obj)
+        if len(encoded) > MAX_TX_BYTES:
+            raise TxError(Code.TX_TOO_LARGE, f"tx: {len(encoded)} bytes, more than {MAX_TX_BYTES}")
+        object.__setattr__(self, "_encoded", encoded)
 
-    def to_cbor_obj(self) -> dict[str, Any]:
+    @classmethod
+    def _checked(cls, obj: Msg, encoded: bytes) -> Tx:
+        """A Tx from a map the strict decoder accepted and checked, and the bytes it came from
+        (det-CBOR has one encoding, so they are the Tx's encoding): nothing is done twice."""
+        tx = object.__new__(cls)
+        for name in ("chain", "nonce", "fee", "memo"):
+            object.__setattr__(tx, name, obj[name])
+        object.__setattr__(tx, "msgs", tuple(obj["msgs"]))
+        object.__setattr__(tx, "_encoded", encoded)
+        return tx
+
+    def to_cbor_obj(self) -> Msg:
         return {"chain": self.chain, "nonce": self.nonce, "fee": self.fee,
                 "msgs": list(self.msgs), "memo": self.memo}
 
     def encode(self) -> bytes:
-        return cbor.dumps(self.to_cbor_obj())
+        return self._encoded
 
     def sign_bytes(self) -> bytes:
-        return sign_bytes(self.to_cbor_obj())
+        return _sign_bytes_head(self.chain) + self._encoded
 
     @classmethod
-    def from_cbor_obj(cls, obj: Any, path: str = "tx") -> Tx:
-        check_tx(obj, path)
-        return cls(obj["chain"], obj["nonce"], obj["fee"], tuple(obj["msgs"]), obj["memo"])
+    def from_cbor_obj(cls, obj: Any) -> Tx:
+        """A Tx from a decoded map (a JSON file, say): checked and encoded once, by Tx()."""
+        if not isinstance(obj, dict) or obj.keys() != _TX_KEYS:
+            check_tx(obj)  # raises, naming the missing or unexpected key
+        return cls(obj["chain"], obj["nonce"], obj["fee"], obj["msgs"], obj["memo"])
 
     @classmethod
-    def decode(cls, data: bytes) -> Tx:
-        return cls.from_cbor_obj(decode_tx(data))
+    def decode(cls, data: bytes | bytearray | memoryview) -> Tx:
+        return cls._checked(decode_tx(data), bytes(data))
 
 
 @dataclass(frozen=True)
@@ -544,29 +534,25 @@ class SignedTx:
     def __post_init__(self) -> None:
         _check_signature_fields(self.pubkey, self.sig)
 
-    def to_cbor_obj(self) -> dict[str, Any]:
+    def to_cbor_obj(self) -> Msg:
         return {"tx": self.tx.to_cbor_obj(), "pubkey": self.pubkey, "sig": self.sig}
 
     def encode(self) -> bytes:
-        return cbor.dumps(self.to_cbor_obj())
+        """The deterministic encoding, assembled around the tx's own (see _SIGNED_HEAD)."""
+        return _SIGNED_HEAD + self.tx.encode() + _SIG_HEAD + self.sig + _PUBKEY_HEAD + self.pubkey
 
     @classmethod
     def decode(cls, raw: bytes) -> SignedTx:
         """Strict, as decode_signed_tx; any flaw raises TxError."""
         tx, pubkey, sig = _decode_envelope(raw)
-        # Tx() checks the schema again: the price of a frozen object, paid off the node's path.
-        return cls(Tx(tx["chain"], tx["nonce"], tx["fee"], tuple(tx["msgs"]), tx["memo"]),
-                   pubkey, sig)
+        encoded = bytes(raw)[len(_SIGNED_HEAD) : -_SIGNED_TAIL]
+        return cls(Tx._checked(tx, encoded), pubkey, sig)
 
     @property
     def signer(self) -> bytes:
         """The signer's 20-byte address: SHA-256(pubkey)[:20]."""
-        from host.core.keys import address_from_pubkey
-
-        return address_from_pubkey(self.pubkey)
+        return keys.address_from_pubkey(self.pubkey)
 
     def verify(self) -> bool:
         """True when ``sig`` is the signer's ed25519 signature over the tx's sign bytes."""
-        from host.core.keys import verify
-
-        return bool(verify(self.pubkey, self.tx.sign_bytes(), self.sig))
+        return keys.verify(self.pubkey, self.tx.sign_bytes(), self.sig)

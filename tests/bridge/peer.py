@@ -9,8 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 from host.bridge import framing
-from host.bridge.transport.udp import LoopbackPeer
 from host.core import cbor
+from host.devtools.loopback import LoopbackPeer
 
 MNEMONIC = "abandon " * 11 + "about"
 Handler = Callable[[str, dict[str, Any]], Any]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from host import bridge
-from host.bridge.transport import QOS_USB_PID, QOS_USB_VID
+from host.bridge.transport.base import QOS_USB_PID, QOS_USB_VID
 from host.cli import device as cli
 from host.core import cbor, keys
 from host.core import tx as txlib
@@ -179,7 +179,7 @@ def test_udev_rules_name_the_vid_and_pid_the_host_enumerates():
 def test_json_tx_files_take_validator_addresses_and_hex_fields(tmp_path: Path):
     from host.cli.device import load_tx
 
-    operator = txlib.bech32_address(ACCOUNT.address, txlib.VALIDATOR_HRP)
+    operator = keys.encode_address(ACCOUNT.address, keys.VALIDATOR_HRP)
     tx_json = {
         "chain": "qos-test",
         "nonce": 1,

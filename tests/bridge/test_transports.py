@@ -10,9 +10,9 @@ import tty
 import pytest
 
 from host.bridge import framing
+from host.bridge.exceptions import TransportError
 from host.bridge.transport import (
     EMULATOR_PATH,
-    TransportError,
     enumerate_devices,
     open_transport,
     split_path,

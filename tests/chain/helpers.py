@@ -7,6 +7,7 @@ from hashlib import sha256
 from host.chain.app import Application
 from host.chain.genesis import Genesis, GenesisAccount, GenesisLock, GenesisValidator
 from host.chain.types import BlockInfo, VoteInfo
+from host.chain.x.qcp.module import encode_header, header_sign_bytes
 from host.core.cbor import dumps
 from host.core.keys import Account
 
@@ -28,6 +29,12 @@ def signed_tx(acc: Account, nonce: int, msgs: list[dict], fee: int = 100_000, ch
     tx = {"chain": chain, "nonce": nonce, "fee": fee, "msgs": msgs, "memo": memo}
     sig = acc.sign(dumps(["qos/tx/1", chain, tx]))
     return dumps({"tx": tx, "pubkey": acc.pubkey, "sig": sig})
+
+
+def make_header(chain: str, height: int, app_hash: bytes, signers: list[Account]) -> bytes:
+    """A QCP header of `chain` at `height` signed by `signers` (what a relayer collects)."""
+    sign_bytes = header_sign_bytes(chain, height, app_hash)
+    return encode_header(chain, height, app_hash, [(s.pubkey, s.sign(sign_bytes)) for s in signers])
 
 
 def transfer(to: Account | bytes, amount: int) -> dict:

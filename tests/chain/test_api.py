@@ -12,7 +12,7 @@ from hashlib import sha256
 
 import pytest
 
-from host.chain.api.server import ROUTES
+from host.chain.api.server import api_routes
 from host.chain.node import Node, NodeConfig
 from host.chain.store import verify_proof
 from host.core import cbor
@@ -252,7 +252,7 @@ def test_openapi_document_covers_every_route(node):
     assert status == 200 and ctype.startswith("application/json")
     spec = json.loads(body)
     assert spec["openapi"].startswith("3.")
-    for route in ROUTES:
+    for route in api_routes(node.node.app):
         operation = spec["paths"][route.path][route.method.lower()]
         assert operation["summary"] and operation["responses"]
         in_path = {p["name"] for p in operation["parameters"] if p["in"] == "path"}
@@ -366,6 +366,66 @@ def test_client_keys_tx_and_query(node, tmp_path, capsys):
     assert qos("query", "--node", "http://127.0.0.1:9", "status") == 1
 
 
+def _count_tx_work(monkeypatch) -> dict[str, int]:
+    """Counts, on this thread only (the node answers on its own), schema checks of a whole tx,
+    encodings of a tx (alone, in sign bytes or signed) and strict tx decodes."""
+    from host.core import cbor as cbor_module
+    from host.core import tx as txlib
+
+    here = threading.get_ident()
+    calls = {"check": 0, "encode": 0, "decode": 0}
+    real_check, real_dumps, real_decode = txlib.check_tx, cbor_module.dumps, txlib.decode_tx
+    tx_keys, signed_keys = set(txlib._TX_KEYS), {"tx", "pubkey", "sig"}
+
+    def tx_shaped(obj) -> bool:
+        if isinstance(obj, dict):
+            return set(obj) in (tx_keys, signed_keys)
+        return isinstance(obj, list) and len(obj) == 3 and obj[0] == txlib.TX_DOMAIN
+
+    def counted(name, real, only=lambda *a: True):
+        def call(*args, **kwargs):
+            if threading.get_ident() == here and only(*args):
+                calls[name] += 1
+            return real(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(txlib, "check_tx", counted("check", real_check))
+    monkeypatch.setattr(txlib, "decode_tx", counted("decode", real_decode))
+    monkeypatch.setattr(cbor_module, "dumps", counted("encode", real_dumps, tx_shaped))
+    return calls
+
+
+def test_the_tx_path_checks_and_encodes_a_tx_once(node, tmp_path, monkeypatch, capsys):
+    """`qos tx` builds, signs (key file or device) and POSTs: one schema check, one encoding."""
+    from host.core import tx as txlib
+    from host.core.keys import Account as Acc
+    from host.devtools.keyfile import save_key
+    from tests.bridge.peer import MNEMONIC, PeerDevice
+
+    holder = Acc.from_mnemonic(MNEMONIC)
+    node.send(account(0), [transfer(account(4), 5 * QOS), transfer(holder, 5 * QOS)])
+    key_file = tmp_path / "key.json"
+    save_key(key_file, account(4))
+
+    def device(method, params):
+        if method == "get_public_key":
+            return {"pubkey": holder.pubkey, "bech32": holder.pubkey_string}
+        sign_bytes = txlib.sign_bytes(txlib.decode_tx(params["tx"]))  # the device's own work
+        return {"pubkey": holder.pubkey, "sig": holder.sign(sign_bytes)}
+
+    peer = PeerDevice(device)
+    try:
+        for signer in (["--key", str(key_file)], ["--device", peer.path]):
+            calls = _count_tx_work(monkeypatch)
+            assert qos("tx", "transfer", *signer, "--node", node.url, account(5).address_string,
+                       "1") == 0
+            assert json.loads(capsys.readouterr().out)["code"] == 0
+            assert calls == {"check": 1, "encode": 1, "decode": 0}, signer
+            monkeypatch.undo()
+    finally:
+        peer.close()
+
+
 def test_qcp_header_signed_by_this_validator(node):
     from host.core.keys import verify
 
@@ -403,13 +463,25 @@ def test_a_websocket_client_that_cannot_keep_up_is_cut_off(monkeypatch):
     asyncio.run(flow())
 
 
-def test_client_http_json(node):
-    from host.chain.rest import NodeUnreachable, http_json
+def test_rest_client_answers_errors_and_raises_for_what_is_not_an_answer(node):
+    from host.chain.rest import BadAnswer, BlockingNodeClient, NodeClient, NodeUnreachable
 
-    status, doc = http_json("GET", node.url + "/status")
-    assert status == 200 and doc["chain_id"] == CHAIN
-    status, doc = http_json("GET", node.url + "/blocks/0")
-    assert status == 400 and "height" in doc["error"]
-    assert http_json("GET", "http://127.0.0.1:9/status", quiet=True)[0] == 0
-    with pytest.raises(NodeUnreachable):
-        http_json("GET", "http://127.0.0.1:9/status")
+    with BlockingNodeClient(node.url) as client:
+        assert client.chain_id() == CHAIN
+        status, doc = client.get("/blocks/0")  # an error status is an answer
+        assert status == 400 and "height" in doc["error"]
+        assert client.next_nonce(account(2).address) >= 1
+        assert client.next_nonce(bytes(20)) == 1  # an account the chain has not seen
+        with pytest.raises(BadAnswer, match="HTTP 404"):
+            client.call(lambda c: c._ok("/no/such/route"))
+    with BlockingNodeClient("http://127.0.0.1:9") as nobody, pytest.raises(NodeUnreachable):
+        nobody.status()
+
+    async def shared_session() -> list[str]:
+        import aiohttp
+
+        async with aiohttp.ClientSession() as session:
+            clients = [NodeClient(node.url, session) for _ in range(3)]
+            return await asyncio.gather(*(c.chain_id() for c in clients))
+
+    assert asyncio.run(shared_session()) == [CHAIN] * 3

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from host.chain.app import Application
-from host.chain.errors import CODES
 from host.chain.genesis import GENESIS_SUPPLY, Genesis
 from host.chain.store import verify_proof
 from host.chain.types import BlockInfo
 from host.core.cbor import dumps
+from host.core.errors import Code
 from tests.chain.helpers import (
     CHAIN,
     QOS,
@@ -49,7 +49,7 @@ def test_transfer_moves_funds_and_charges_fee():
 def test_transfer_to_new_account_creates_it():
     chain = Chain()
     fresh = account(77)
-    assert chain.app.query("bank/account", fresh.address).code == CODES["not_found"]
+    assert chain.app.query("bank/account", fresh.address).code == Code.NOT_FOUND
     assert chain.send(account(0), [transfer(fresh, 3)]).code == 0
     assert chain.balance(fresh) == 3
 
@@ -146,7 +146,7 @@ def test_account_query_has_a_proof_against_the_app_hash():
     root = chain.app.info().last_app_hash
     assert verify_proof(root, q.key, q.raw, q.proof)
     missing = chain.app.query("store", b"bank/acc/" + bytes(20), prove=True)
-    assert missing.code == CODES["not_found"]
+    assert missing.code == Code.NOT_FOUND
     assert verify_proof(root, b"bank/acc/" + bytes(20), None, missing.proof)
 
 

@@ -17,9 +17,9 @@ from hashlib import sha256
 
 import pytest
 
-from host.chain import testnet as localnet
 from host.core import cbor
 from host.core.keys import Account
+from host.devtools import testnet as localnet
 
 pytestmark = [pytest.mark.cometbft, pytest.mark.slow]
 

@@ -23,6 +23,7 @@ from host.chain.engine.abci_proto import (
 from host.chain.engine.abci_server import AbciServer
 from host.chain.engine.privval import ValidatorKey
 from host.chain.genesis import Genesis, GenesisAccount, GenesisValidator
+from host.chain.rest import BlockingNodeClient, NodeError
 from host.chain.store import verify_proof
 from host.core import cbor
 from host.core.keys import Account
@@ -253,37 +254,28 @@ def test_bad_requests_get_errors_and_the_connection_survives(served):
 # ---- with the real CometBFT --------------------------------------------------------------------
 
 
-def _get(url: str) -> dict:
+def _rpc(url: str) -> dict:
+    """A GET of CometBFT's own JSON-RPC (the node's API goes through host.chain.rest)."""
     with urllib.request.urlopen(url, timeout=10) as resp:
         return json.loads(resp.read())
 
 
-def _post(url: str, raw: bytes) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=raw, method="POST")
-    request.add_header("Content-Type", "application/cbor")
-    try:
-        with urllib.request.urlopen(request, timeout=60) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
-def _wait_height(url: str, height: int, timeout: float = 60) -> dict:
+def _wait_height(node: BlockingNodeClient, height: int, timeout: float = 60) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            status = _get(url + "/status")
+            status = node.status()
             if status["height"] >= height:
                 return status
-        except OSError:
+        except NodeError:
             pass
         time.sleep(0.2)
-    raise AssertionError(f"{url} did not reach height {height}")
+    raise AssertionError(f"{node.url} did not reach height {height}")
 
 
 @pytest.mark.cometbft
 def test_real_cometbft_drives_the_app_and_survives_kill_9(tmp_path):
-    from host.chain.testnet import Testnet, cometbft_binary, free_base_port
+    from host.devtools.testnet import Testnet, cometbft_binary, free_base_port
 
     if cometbft_binary() is None:
         pytest.skip("cometbft binary not installed (make setup builds it with go install)")
@@ -292,34 +284,36 @@ def test_real_cometbft_drives_the_app_and_survives_kill_9(tmp_path):
     net = Testnet.create(tmp_path / "net", 1, chain_id=CHAIN, base_port=free_base_port(1),
                          accounts=[(funded.address, 10**6 * QOS)])
     val = net.validators[0]
+    node = BlockingNodeClient(val.api_url, timeout=60)
     try:
         net.start()
-        _wait_height(val.api_url, 2)
+        _wait_height(node, 2)
         receipts = []
         for nonce in range(1, 6):
             raw = signed_transfer(funded, nonce, account(1).address, 10)
-            status, doc = _post(val.api_url + "/txs?wait=commit", raw)
+            status, doc = node.submit(raw)
             assert status == 200 and doc["code"] == 0, doc
             receipts.append(doc)
-        status, doc = _post(val.api_url + "/txs", signed_transfer(funded, 3, account(1).address, 1))
+        raw = signed_transfer(funded, 3, account(1).address, 1)
+        status, doc = node.submit(raw, wait="check")
         assert status == 400 and doc["codespace"] == "bad_nonce"  # CheckTx via CometBFT's mempool
         # CometBFT's own view agrees with the app: app hash, tx results, queries through RPC
-        info = _get(val.rpc_url + "/abci_info")["result"]["response"]
+        info = _rpc(val.rpc_url + "/abci_info")["result"]["response"]
         height = int(info["last_block_height"])
         app_hash = base64.b64decode(info["last_block_app_hash"])
-        committed = _get(f"{val.api_url}/blocks/{height}")
+        committed = node.get(f"/blocks/{height}")[1]
         assert committed["app_hash"] == app_hash.hex()
-        tx = _get(f"{val.rpc_url}/tx?hash=0x{receipts[0]['hash']}")["result"]
+        tx = _rpc(f"{val.rpc_url}/tx?hash=0x{receipts[0]['hash']}")["result"]
         assert int(tx["height"]) == receipts[0]["height"] and tx["tx_result"]["code"] == 0
         data = "0x" + account(1).address.hex()
-        query = _get(f'{val.rpc_url}/abci_query?path="bank/account"&data={data}')
+        query = _rpc(f'{val.rpc_url}/abci_query?path="bank/account"&data={data}')
         value = json.loads(base64.b64decode(query["result"]["response"]["value"]))
         assert value["balance"] == 5 * 10  # account(1) got only the five transfers
-        _wait_height(val.api_url, height + 1)
-        header = _get(f"{val.rpc_url}/block?height={height + 1}")["result"]["block"]["header"]
+        _wait_height(node, height + 1)
+        header = _rpc(f"{val.rpc_url}/block?height={height + 1}")["result"]["block"]["header"]
         assert base64.b16decode(header["app_hash"]) == app_hash  # app hash of H in header H+1
 
-        (validator,) = _get(val.api_url + "/validators")["validators"]  # CometBFT's set
+        (validator,) = node.get("/validators")[1]["validators"]  # CometBFT's set
         key = ValidatorKey.load(val.comet_home / "config" / "priv_validator_key.json")
         assert validator["pubkey"] == key.pubkey.hex() and validator["power"] > 0
 
@@ -328,14 +322,15 @@ def test_real_cometbft_drives_the_app_and_survives_kill_9(tmp_path):
         crashed = app.info()
         app.store.db.close()
         net.start_validator(0)
-        resumed = _wait_height(val.api_url, crashed.last_height + 2)
+        resumed = _wait_height(node, crashed.last_height + 2)
         assert resumed["chain_id"] == CHAIN
-        block = _get(f"{val.api_url}/blocks/{crashed.last_height}")
+        block = node.get(f"/blocks/{crashed.last_height}")[1]
         assert block["app_hash"] == crashed.last_app_hash.hex()
         for receipt in receipts:  # each tx is in exactly one block, where it was
-            found = _get(f"{val.api_url}/txs/{receipt['hash']}")
+            found = node.get(f"/txs/{receipt['hash']}")[1]
             assert found["height"] == receipt["height"] and found["code"] == 0
     finally:
+        node.close()
         net.stop()
 
 
@@ -362,8 +357,8 @@ def test_finalize_block_request_becomes_block_info():
 
 @pytest.mark.cometbft
 def test_qosd_testnet_writes_a_consistent_network(tmp_path, capsys):
-    from host.chain.testnet import Testnet, cometbft_binary, free_base_port
     from host.cli.qosd import main as qosd
+    from host.devtools.testnet import Testnet, cometbft_binary, free_base_port
 
     if cometbft_binary() is None:
         pytest.skip("cometbft binary not installed (make setup builds it with go install)")

@@ -10,23 +10,23 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from hashlib import sha256
 from pathlib import Path
 
 import pytest
 
 from host.chain.app import Application
+from host.chain.engine.base import MempoolFull
 from host.chain.engine.blockstore import BlockStore
 from host.chain.engine.privval import ValidatorKey, cons_address
 from host.chain.engine.solo import (
-    MempoolFull,
     SoloEngine,
     apply_updates,
     merkle_root,
     verify_commit,
 )
 from host.chain.genesis import Genesis, GenesisAccount, GenesisValidator
+from host.chain.rest import BlockingNodeClient, NodeUnreachable
 from host.chain.types import ValidatorUpdate
 from host.core import cbor
 from host.core.keys import Account
@@ -120,7 +120,7 @@ def test_every_accepted_tx_is_committed_exactly_once(key):
         engine.produce_block()
     assert engine.height == 5  # 30 txs at most 7 per block
     for tx_hash in hashes:
-        assert engine.store.tx_count(tx_hash) == 1
+        assert times_committed(engine.store, tx_hash) == 1
         assert engine.store.tx(tx_hash)["code"] == 0
     after = engine.app.query("bank/account", receiver.address).value["balance"]
     assert after - before == 30 * 5
@@ -147,10 +147,10 @@ def test_recheck_drops_txs_that_became_invalid(key):
 def test_each_tx_is_decoded_and_verified_once_from_mempool_to_commit(key, monkeypatch):
     # The engine's real flow: check_tx on arrival, a recheck of the rest after every commit,
     # then the block. The app remembers a verified tx until its block, so the work is done once.
-    from host.chain import txcodec
+    from host.chain import app as app_module
 
     calls = {"decode": 0, "verify": 0}
-    real_decode, real_verify = txcodec.decode, txcodec.verify
+    real_decode, real_verify = app_module.decode_signed_tx, app_module.verify
 
     def counted_decode(raw):
         calls["decode"] += 1
@@ -160,8 +160,8 @@ def test_each_tx_is_decoded_and_verified_once_from_mempool_to_commit(key, monkey
         calls["verify"] += 1
         return real_verify(pubkey, message, sig)
 
-    monkeypatch.setattr(txcodec, "decode", counted_decode)
-    monkeypatch.setattr(txcodec, "verify", counted_verify)
+    monkeypatch.setattr(app_module, "decode_signed_tx", counted_decode)
+    monkeypatch.setattr(app_module, "verify", counted_verify)
     engine = make_engine(None, key, block_interval=1, max_block_txs=5)
     engine.handshake()
     txs = [signed_transfer(account(k), n, account(3).address, 1) for n in range(1, 7)
@@ -282,23 +282,8 @@ def test_replay_after_a_crash_between_block_store_and_app_commit(tmp_path, key):
     reopened.handshake()  # replays block 2 and checks the recorded app hash
     assert reopened.height == height
     assert reopened.app.info().last_app_hash == expected
-    assert reopened.store.tx_count(sha256(block_txs[0]).digest()) == 1
+    assert times_committed(reopened.store, sha256(block_txs[0]).digest()) == 1
     assert reopened.produce_block() == height + 1
-
-
-def _get(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=10) as resp:
-        return json.loads(resp.read())
-
-
-def _post_tx(url: str, raw: bytes) -> int:
-    request = urllib.request.Request(url + "/txs", data=raw, method="POST")
-    request.add_header("Content-Type", "application/cbor")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as resp:
-            return resp.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
 
 
 def _free_port() -> int:
@@ -309,6 +294,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def times_committed(store: BlockStore, tx_hash: bytes) -> int:
+    """How many committed blocks hold the tx (the store's txs table, read directly)."""
+    return store.db.execute("SELECT COUNT(*) FROM txs WHERE hash = ?", (tx_hash,)).fetchone()[0]
+
+
 def _start_qosd(home: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "host.cli.qosd", "--log-level", "WARNING", "start", "--home",
@@ -317,16 +307,16 @@ def _start_qosd(home: Path) -> subprocess.Popen:
     )
 
 
-def _wait_status(url: str, proc: subprocess.Popen, min_height: int = 0) -> dict:
+def _wait_status(node: BlockingNodeClient, proc: subprocess.Popen, min_height: int = 0) -> dict:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"qosd exited: {proc.stderr.read().decode()[-2000:]}")
         try:
-            status = _get(url + "/status")
+            status = node.status()
             if status["height"] >= min_height:
                 return status
-        except OSError:
+        except NodeUnreachable:
             pass
         time.sleep(0.1)
     raise AssertionError("qosd did not come up")
@@ -341,15 +331,16 @@ def test_kill_9_restarts_at_the_last_committed_height_with_the_same_app_hash(tmp
     assert qosd(["init", "--home", str(home), "--chain-id", CHAIN, "--block-interval", "0.2",
                  "--api", f"127.0.0.1:{port}", "--account",
                  f"{funded.address_string}={10**6 * QOS}"]) == 0
-    url = f"http://127.0.0.1:{port}"
+    node = BlockingNodeClient(f"http://127.0.0.1:{port}")
     nonce = 0
     for round_ in range(3):
         proc = _start_qosd(home)
         try:
-            status = _wait_status(url, proc)
+            status = _wait_status(node, proc)
             for _ in range(40):  # keep txs flowing so the kill lands mid-work
                 nonce += 1
-                code = _post_tx(url, signed_transfer(funded, nonce, account(1).address, 1))
+                raw = signed_transfer(funded, nonce, account(1).address, 1)
+                code, _ = node.submit(raw, wait="check")
                 if code != 202:
                     nonce -= 1
             time.sleep(0.3 + 0.17 * round_)
@@ -363,16 +354,17 @@ def test_kill_9_restarts_at_the_last_committed_height_with_the_same_app_hash(tmp
         assert info.last_height >= status["height"]
         proc = _start_qosd(home)
         try:
-            after = _wait_status(url, proc)
+            after = _wait_status(node, proc)
             assert after["height"] >= info.last_height
-            block = _get(f"{url}/blocks/{info.last_height}")
+            block = node.get(f"/blocks/{info.last_height}")[1]
             assert block["app_hash"] == info.last_app_hash.hex()
-            later = _wait_status(url, proc, info.last_height + 2)  # and the chain goes on
+            later = _wait_status(node, proc, info.last_height + 2)  # and the chain goes on
             assert later["height"] >= info.last_height + 2
-            nonce = _get(f"{url}/accounts/{funded.address_string}")["value"]["nonce"]
+            nonce = node.next_nonce(funded.address) - 1
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait()
+    node.close()
     # no tx was committed twice and every committed block links to its parent
     store = BlockStore(home / "data" / "blocks.db")
     previous = bytes(32)
@@ -381,7 +373,7 @@ def test_kill_9_restarts_at_the_last_committed_height_with_the_same_app_hash(tmp
         assert block["header"]["prev"] == previous
         previous = block["hash"]
         for raw in block["txs"]:
-            assert store.tx_count(sha256(raw).digest()) == 1
+            assert times_committed(store, sha256(raw).digest()) == 1
     assert nonce > 0
 
 

@@ -6,9 +6,9 @@ import cbor2
 import pytest
 
 from host.chain.genesis import GenesisChain
-from host.chain.x.qcp.module import make_header, out_key, shadow_address
+from host.chain.x.qcp.module import out_key, shadow_address
 from host.core.cbor import dumps
-from tests.chain.helpers import Chain, account, cons_key, make_genesis, signed_tx
+from tests.chain.helpers import Chain, account, cons_key, make_genesis, make_header, signed_tx
 
 A_VALS = [cons_key(i) for i in range(4)]
 B_VALS = [cons_key(10 + i) for i in range(4)]

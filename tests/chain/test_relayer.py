@@ -16,19 +16,10 @@ import pytest
 from host.chain.engine.privval import ValidatorKey
 from host.chain.genesis import Genesis, GenesisChain
 from host.chain.node import Node, NodeConfig
-from host.chain.relayer.service import (
-    Backoff,
-    NodeClient,
-    Relayer,
-    RelayError,
-    Side,
-    Stats,
-    build_relay,
-    check_packet,
-    encode_header,
-    sign_relay_tx,
-)
-from host.chain.x.qcp.module import header_sign_bytes, shadow_address
+from host.chain.relayer.relay import RelayError, Side, build_relay, check_packet, sign_relay_tx
+from host.chain.relayer.service import Backoff, Relayer, Stats
+from host.chain.rest import NodeClient
+from host.chain.x.qcp.module import encode_header, header_sign_bytes, shadow_address
 from host.core import cbor
 from host.core.keys import Account
 from host.core.tx import qcp_send, transfer
@@ -110,7 +101,7 @@ class Network:
             return await fn(NodeClient(url, session))
 
     def seqs(self, url: str, other: str) -> tuple[int, int]:
-        return self.run(self._with_client(url, lambda c: c.seqs(other)))
+        return self.run(self._with_client(url, lambda c: c.qcp_seqs(other)))
 
     def balance(self, url: str, address: bytes) -> int:
         async def get(client: NodeClient) -> int:
@@ -127,7 +118,7 @@ class Network:
         return self.run(self._with_client(self.a_url, get))
 
     def submit(self, url: str, raw: bytes) -> tuple[int, dict]:
-        return self.run(self._with_client(url, lambda c: c.submit_and_wait(raw)))
+        return self.run(self._with_client(url, lambda c: c.submit(raw)))
 
     def send_cross(self, amount: int = AMOUNT, count: int = 1) -> int:
         """USER on A queues `count` transfers to RECIPIENT on B in one tx; returns the last seq."""

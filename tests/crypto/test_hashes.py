@@ -45,11 +45,11 @@ def iterate_alloc(n):
     # Bytes allocated by n PBKDF2 rounds, with the collector off so nothing is freed meanwhile.
     ctx = __import__("array").array("I", [0] * 64)
     st = __import__("array").array("I", [0] * 16)
-    S.hmac_iterate(ctx, st, S.W, 1)
+    S.hmac_iterate(ctx, st, S.W, S.K, 1)
     gc.collect()
     gc.disable()
     before = gc.mem_alloc()
-    S.hmac_iterate(ctx, st, S.W, n)
+    S.hmac_iterate(ctx, st, S.W, S.K, n)
     used = gc.mem_alloc() - before
     gc.enable()
     return used

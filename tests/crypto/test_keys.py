@@ -224,7 +224,7 @@ def test_decode_address_accepts_all_upper_case_and_rejects_non_strings():
 FIRMWARE_DRIVER = """
 import sys
 from binascii import hexlify, unhexlify
-from crypto import ed25519, keys
+from crypto import ed25519, ed25519_verify, keys
 def h(b):
     return hexlify(b).decode()
 while True:
@@ -236,9 +236,6 @@ while True:
     try:
         if op == "forget":
             keys.forget()
-            continue
-        if op == "prepare":
-            keys.prepare()
             continue
         seed = unhexlify(parts[1])
         account = int(parts[2])
@@ -252,7 +249,7 @@ while True:
         elif op == "check":
             msg = unhexlify(parts[4])
             sig = unhexlify(parts[5])
-            print(ed25519.verify(pub, msg, sig), ed25519.verify(pub, msg + b"x", sig))
+            print(ed25519_verify.verify(pub, msg, sig), ed25519_verify.verify(pub, msg + b"x", sig))
     except ValueError as e:
         print("ValueError")
 """
@@ -294,7 +291,7 @@ def _edge_or_random(rng: random.Random) -> int:
 def test_firmware_keys_addresses_and_signatures_match_host():
     rng = random.Random(2019)
     seeds = _random_seeds(rng, 2000)
-    lines, expected = ["prepare"], []
+    lines, expected = [], []
     previous = seeds[0]
     for n, seed in enumerate(seeds):
         # Revisit the previous seed sometimes: the firmware caches by seed and account.

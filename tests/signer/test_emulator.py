@@ -22,11 +22,11 @@ from host.bridge.exceptions import (
     WrongPin,
     WrongState,
 )
-from host.bridge.transport.udp import free_port_pair
 from host.core import cbor, keys
 from host.core import tx as txlib
 from host.devtools import firmware
 from host.devtools.emulator import Emulator
+from host.devtools.ports import free_port_pair
 
 M12 = " ".join(["abandon"] * 11 + ["about"])
 PIN = "1234"

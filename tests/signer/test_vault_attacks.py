@@ -189,8 +189,8 @@ def test_the_emulators_raw_image_keeps_no_old_seed(tmp_path):
     every block), after a PIN change, a wipe, and a new wallet."""
     from host.bridge.client import Client
     from host.bridge.debuglink import DebugLink
-    from host.bridge.transport.udp import free_port_pair
     from host.devtools.emulator import Emulator
+    from host.devtools.ports import free_port_pair
 
     old = " ".join(["abandon"] * 11 + ["about"])
     new = "legal winner thank year wave sausage worth useful legal winner thank yellow"

@@ -3,11 +3,10 @@
 # internal pull-ups, an SSD1306 on I2C, and storage in /qos on the port's own LittleFS.
 # A board module gives the pins, builds the I2C bus and finds the raw secret region (outside the
 # filesystem, docs/boards.md); see its README for the wiring and the flash layout.
+import micropython
 import select
 import sys
 import time
-
-import micropython
 from machine import Pin
 
 from wire.link import Link

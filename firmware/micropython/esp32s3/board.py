@@ -1,6 +1,7 @@
 # ESP32-S3 (e.g. ESP32-S3-DevKitC-1) with an SSD1306 128x64 I2C OLED and two buttons.
 # Pins and flash layout: README.md in this folder.
 from machine import I2C, Pin
+
 from usbboard import UsbBoard, cancel_held
 
 SDA = 8

@@ -1,8 +1,8 @@
 # Raspberry Pi Pico 2 (RP2350) with an SSD1306 128x64 I2C OLED and two buttons.
 # Pins and flash layout: README.md in this folder.
 import os
-
 from machine import I2C, Pin
+
 from usbboard import UsbBoard, cancel_held
 
 I2C_ID = 0

@@ -7,10 +7,9 @@
 import select
 import socket
 import sys
-
 import vfs
-from flashdev import FlashImage
 
+from flashdev import FlashImage
 from wire import framing
 from wire.link import Link
 

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-from host.bridge.transport import (
-    QOS_USB_PID,
-    QOS_USB_VID,
-    DeviceInfo,
-    ReportTransport,
-    TransportError,
-)
+from typing import Any
+
+from host.bridge.exceptions import TransportError
+from host.bridge.transport.base import QOS_USB_PID, QOS_USB_VID, DeviceInfo, ReportTransport
 
 PERMISSION_HINT = "permissions? install host/bridge/udev/51-qos.rules"
 
 
-def _hid_module():
+def _hid_module() -> Any:  # hidapi has no type information
     try:
         import hid
     except ImportError as exc:  # hidapi missing or its shared library not loadable
-        raise TransportError(f"hidapi unavailable: {exc}") from exc
+        raise TransportError(f"hidapi unavailable ({exc}): pip install 'qos-signer[usb]'") from exc
     return hid
 
 
 class HidTransport(ReportTransport):
-    def __init__(self, device: object, hid_path: str) -> None:
+    def __init__(self, device: Any, hid_path: str) -> None:  # a hid.device (hidapi is untyped)
         self._device = device
         self.path = f"hid:{hid_path}"
 
@@ -39,7 +36,7 @@ class HidTransport(ReportTransport):
     def write_report(self, report: bytes) -> None:
         # hidapi wants the report id first; 0 means "this device numbers no reports".
         try:
-            written = self._device.write(b"\0" + report)
+            written: int = self._device.write(b"\0" + report)
         except OSError as exc:
             raise TransportError(f"{self.path}: {exc}") from exc
         if written < 0:

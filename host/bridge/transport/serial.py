@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from host.bridge.transport import (
-    QOS_USB_PID,
-    QOS_USB_VID,
-    DeviceInfo,
-    Transport,
-    TransportError,
-)
+from typing import TYPE_CHECKING
+
+from host.bridge.exceptions import TransportError
+from host.bridge.transport.base import QOS_USB_PID, QOS_USB_VID, DeviceInfo, Transport
+
+if TYPE_CHECKING:
+    import serial
 
 BAUDRATE = 115200  # ignored by USB-CDC and ptys, but pyserial wants one
 
 
 class SerialTransport(Transport):
-    def __init__(self, port: object, device: str) -> None:
+    def __init__(self, port: serial.Serial, device: str) -> None:
         self._port = port
         self.path = f"serial:{device}"
 
@@ -47,7 +47,8 @@ class SerialTransport(Transport):
             if not first:
                 return b""
             port.timeout = 0
-            return first + port.read(port.in_waiting)
+            rest: bytes = port.read(port.in_waiting)
+            return first + rest
         except serial.SerialException as exc:
             raise TransportError(f"{self.path}: {exc}") from exc
 

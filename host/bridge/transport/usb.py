@@ -3,28 +3,26 @@ moving 64-byte reports (the same packets as HID, without the HID class driver)."
 
 from __future__ import annotations
 
-from host.bridge.transport import (
-    QOS_USB_PID,
-    QOS_USB_VID,
-    DeviceInfo,
-    ReportTransport,
-    TransportError,
-)
+from typing import Any
+
+from host.bridge.exceptions import TransportError
+from host.bridge.transport.base import QOS_USB_PID, QOS_USB_VID, DeviceInfo, ReportTransport
 
 VENDOR_CLASS = 0xFF
 PERMISSION_HINT = "permissions? install host/bridge/udev/51-qos.rules"
+# pyusb is untyped: its devices, interfaces and endpoints are Any here.
 
 
-def _usb_core():
+def _usb_core() -> Any:  # pyusb has no type information
     try:
         import usb.core
         import usb.util
     except ImportError as exc:
-        raise TransportError(f"pyusb unavailable: {exc}") from exc
+        raise TransportError(f"pyusb unavailable ({exc}): pip install 'qos-signer[usb]'") from exc
     return usb
 
 
-def _find(usb, **match) -> list:
+def _find(usb: Any, **match: int) -> list[Any]:
     try:
         found = usb.core.find(find_all=True, idVendor=QOS_USB_VID, idProduct=QOS_USB_PID, **match)
         return list(found)
@@ -32,7 +30,7 @@ def _find(usb, **match) -> list:
         raise TransportError("no libusb backend: install libusb-1.0") from exc
 
 
-def _vendor_interface(usb, device) -> object | None:
+def _vendor_interface(device: Any) -> Any:
     for interface in device.get_active_configuration():
         if interface.bInterfaceClass == VENDOR_CLASS:
             return interface
@@ -40,7 +38,7 @@ def _vendor_interface(usb, device) -> object | None:
 
 
 class UsbTransport(ReportTransport):
-    def __init__(self, usb, device, interface, bus_addr: str) -> None:
+    def __init__(self, usb: Any, device: Any, interface: Any, bus_addr: str) -> None:
         self._usb = usb
         self._device = device
         self._interface = interface.bInterfaceNumber
@@ -64,7 +62,7 @@ class UsbTransport(ReportTransport):
             raise TransportError(f"usb:{bus_addr}: no QOS device there")
         device = matches[0]
         try:
-            interface = _vendor_interface(usb, device)
+            interface = _vendor_interface(device)
             if interface is None:
                 raise TransportError(f"usb:{bus_addr}: no vendor (WebUSB) interface")
             usb.util.claim_interface(device, interface.bInterfaceNumber)
@@ -99,7 +97,7 @@ def enumerate_devices() -> list[DeviceInfo]:
     found = []
     for device in _find(usb):
         try:
-            has_vendor_interface = _vendor_interface(usb, device) is not None
+            has_vendor_interface = _vendor_interface(device) is not None
         except usb.core.USBError:
             continue  # no permission to read the configuration: hid/serial may still list it
         if has_vendor_interface:

@@ -13,11 +13,19 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
+from aiohttp.typedefs import Handler
 
 from host.chain.api.metrics import render_metrics
+from host.chain.engine.base import Engine, EngineUnavailable, MempoolFull
+from host.chain.x.module import QueryRoute
+from host.core.errors import Code, TxError
+
+if TYPE_CHECKING:
+    from host.chain.app import Application
+    from host.chain.engine.privval import ValidatorKey
 
 MAX_BODY = 1 << 20
 DEFAULT_WAIT = 30.0
@@ -29,6 +37,11 @@ class ApiError(Exception):
         super().__init__(message)
         self.status = status
         self.extra = extra
+
+
+def http_status(code: int) -> int:
+    """The HTTP status of a refused query or tx, from its result code: the one mapping."""
+    return 404 if code == Code.NOT_FOUND else 400
 
 
 @dataclass(frozen=True)
@@ -50,19 +63,12 @@ class Route:
     body: str | None = None  # a request body description (POST)
 
 
-ADDRESS = Param("address", "path", "account address, bech32 qosacc1...", required=True)
 HEIGHT_Q = Param("height", "query", "state at this height (default: latest)", "integer")
 PROVE_Q = Param("prove", "query", "include a Merkle proof against the app hash", "boolean")
 
+# The node's own routes; each module adds the routes its queries answer (x/<module>/routes.py).
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/status", "status", "chain id, engine, latest height and app hash"),
-    Route(
-        "GET",
-        "/accounts/{address}",
-        "account",
-        "balance, nonce and locked amount",
-        (ADDRESS, HEIGHT_Q, PROVE_Q),
-    ),
     Route(
         "POST",
         "/txs",
@@ -95,64 +101,6 @@ ROUTES: tuple[Route, ...] = (
         (Param("height", "path", "block height", "integer", True),),
     ),
     Route("GET", "/validators", "validators", "the consensus validator set (engine's view)"),
-    Route("GET", "/staking/validators", "staking_validators", "validators in the staking module"),
-    Route(
-        "GET",
-        "/staking/validators/{operator}",
-        "staking_validator",
-        "one validator",
-        (Param("operator", "path", "operator address (bech32)", required=True), HEIGHT_Q, PROVE_Q),
-    ),
-    Route(
-        "GET",
-        "/qsc/{name}",
-        "qsc_token",
-        "a QSC token",
-        (Param("name", "path", "token name, 1..8 of A-Z", required=True), HEIGHT_Q, PROVE_Q),
-    ),
-    Route(
-        "GET",
-        "/qsc/{name}/balances/{address}",
-        "qsc_balance",
-        "an account's QSC balance",
-        (Param("name", "path", "token name", required=True), ADDRESS, HEIGHT_Q, PROVE_Q),
-    ),
-    Route(
-        "GET",
-        "/qsc/{name}/allowances/{owner}/{spender}",
-        "qsc_allowance",
-        "an allowance",
-        (
-            Param("name", "path", "token name", required=True),
-            Param("owner", "path", "owner address", required=True),
-            Param("spender", "path", "spender address", required=True),
-            HEIGHT_Q,
-            PROVE_Q,
-        ),
-    ),
-    Route("GET", "/mint/schedule", "mint_schedule", "the mint schedule and what was minted"),
-    Route("GET", "/distribution/pools", "distribution_pools", "fee, reward and community pools"),
-    Route("GET", "/supply", "supply", "total supply, balances, locked amounts and pools"),
-    Route("GET", "/identity/{address}", "identity", "an on-chain identity", (ADDRESS, PROVE_Q)),
-    Route(
-        "GET",
-        "/qcp/{chain}/seq",
-        "qcp_seq",
-        "outbound/inbound QCP sequence numbers",
-        (Param("chain", "path", "the other chain's id", required=True),),
-    ),
-    Route(
-        "GET",
-        "/qcp/{chain}/out/{seq}",
-        "qcp_out",
-        "an outbound QCP packet with its proof",
-        (
-            Param("chain", "path", "destination chain id", required=True),
-            Param("seq", "path", "sequence number", "integer", True),
-            HEIGHT_Q,
-            PROVE_Q,
-        ),
-    ),
     Route(
         "GET",
         "/qcp/header/{height}",
@@ -174,16 +122,35 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
-def make_api(node: Any) -> web.Application:
-    api = Api(node)
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[_errors])
+def module_route(query: QueryRoute) -> Route:
+    """The API's description of a module's query route (for the router and the OpenAPI doc)."""
+    params = tuple(Param(p.name, "path", p.description, p.type, True) for p in query.params)
+    params += (HEIGHT_Q,) if query.height else ()
+    params += (PROVE_Q,) if query.prove else ()
+    return Route("GET", query.path, query.query.replace("/", "_"), query.summary, params)
+
+
+def make_api(
+    app: Application, engine: Engine, validator_key: ValidatorKey | None
+) -> web.Application:
+    """The REST API over ``app`` and ``engine``; ``validator_key`` signs QCP headers."""
+    api = Api(app, engine, validator_key)
+    web_app = web.Application(client_max_size=MAX_BODY, middlewares=[_errors])
     for route in ROUTES:
-        app.router.add_route(route.method, route.path, getattr(api, route.handler))
-    return app
+        web_app.router.add_route(route.method, route.path, getattr(api, route.handler))
+    for module in app.modules:
+        for query in module.routes():
+            web_app.router.add_route("GET", query.path, api.module_query(query))
+    return web_app
+
+
+def api_routes(app: Application) -> tuple[Route, ...]:
+    """Every route the API serves: its own, then the modules'."""
+    return ROUTES + tuple(module_route(q) for m in app.modules for q in m.routes())
 
 
 @web.middleware
-async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as exc:
@@ -207,23 +174,6 @@ def _default(value: Any) -> Any:
 
 
 # ---- parameter parsing --------------------------------------------------------------------------
-
-
-def parse_address(text: str, what: str = "address") -> bytes:
-    from host.core.keys import decode_address
-
-    if len(text) == 40:
-        try:
-            return bytes.fromhex(text)
-        except ValueError:
-            pass
-    for hrp in ("qosacc", "qosval"):
-        if text.startswith(hrp + "1"):
-            try:
-                return decode_address(text, hrp)
-            except Exception as exc:
-                raise ApiError(400, f"{what}: {exc}") from None
-    raise ApiError(400, f"{what}: {text!r} is not a qosacc1.../qosval1... address or 40 hex digits")
 
 
 def parse_int(text: str | None, what: str, default: int | None = None, low: int = 0) -> int:
@@ -260,26 +210,13 @@ def parse_hex(text: str, what: str, length: int | None = None) -> bytes:
     return raw
 
 
-NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-
-
-def parse_name(text: str) -> str:
-    if not 1 <= len(text) <= 8 or not set(text) <= NAME_CHARS:
-        raise ApiError(400, f"name: {text!r} must be 1..8 letters A-Z")
-    return text
-
-
 class Api:
-    def __init__(self, node: Any) -> None:
-        self.node = node
-
-    @property
-    def app(self) -> Any:
-        return self.node.app
-
-    @property
-    def engine(self) -> Any:
-        return self.node.engine
+    def __init__(
+        self, app: Application, engine: Engine, validator_key: ValidatorKey | None
+    ) -> None:
+        self.app = app
+        self.engine = engine
+        self.validator_key = validator_key
 
     # ---- queries ----------------------------------------------------------------------------
     def _query(self, request: web.Request, path: str, data: bytes = b"") -> web.Response:
@@ -298,69 +235,29 @@ class Api:
             body["proof_app_hash_in_block"] = result.height + 1
         if result.code == 0:
             return _json(body)
-        status = 404 if result.codespace == "not_found" else 400
-        return _json({"error": result.log, "codespace": result.codespace, **body}, status)
+        error = {"error": result.log, "codespace": result.codespace, **body}
+        return _json(error, http_status(result.code))
+
+    def module_query(self, query: QueryRoute) -> Handler:
+        """The handler of a module's route: path parameters -> the query's data -> _query."""
+
+        async def handler(request: web.Request) -> web.Response:
+            try:
+                data = query.data(**request.match_info)
+            except TxError as exc:
+                raise ApiError(http_status(exc.code), exc.log) from None
+            return self._query(request, query.query, data)
+
+        return handler
 
     async def status(self, request: web.Request) -> web.Response:
         return _json(self.engine.status())
 
-    async def account(self, request: web.Request) -> web.Response:
-        return self._query(request, "bank/account", parse_address(request.match_info["address"]))
-
-    async def staking_validators(self, request: web.Request) -> web.Response:
-        return self._query(request, "staking/validators")
-
-    async def staking_validator(self, request: web.Request) -> web.Response:
-        operator = parse_address(request.match_info["operator"], "operator")
-        return self._query(request, "staking/validator", operator)
-
-    async def qsc_token(self, request: web.Request) -> web.Response:
-        name = parse_name(request.match_info["name"])
-        return self._query(request, "qsc/token", name.encode())
-
-    async def qsc_balance(self, request: web.Request) -> web.Response:
-        from host.core import cbor
-
-        name = parse_name(request.match_info["name"])
-        address = parse_address(request.match_info["address"])
-        return self._query(request, "qsc/balance", cbor.dumps([name, address]))
-
-    async def qsc_allowance(self, request: web.Request) -> web.Response:
-        from host.core import cbor
-
-        name = parse_name(request.match_info["name"])
-        owner = parse_address(request.match_info["owner"], "owner")
-        spender = parse_address(request.match_info["spender"], "spender")
-        return self._query(request, "qsc/allowance", cbor.dumps([name, owner, spender]))
-
-    async def mint_schedule(self, request: web.Request) -> web.Response:
-        return self._query(request, "mint/schedule")
-
-    async def distribution_pools(self, request: web.Request) -> web.Response:
-        return self._query(request, "distribution/pools")
-
-    async def supply(self, request: web.Request) -> web.Response:
-        return self._query(request, "app/supply")
-
-    async def identity(self, request: web.Request) -> web.Response:
-        return self._query(request, "identity/get", parse_address(request.match_info["address"]))
-
-    async def qcp_seq(self, request: web.Request) -> web.Response:
-        chain = _chain_id(request.match_info["chain"])
-        return self._query(request, "qcp/seq", chain.encode())
-
-    async def qcp_out(self, request: web.Request) -> web.Response:
-        from host.core import cbor
-
-        chain = _chain_id(request.match_info["chain"])
-        seq = parse_int(request.match_info["seq"], "seq", low=1)
-        return self._query(request, "qcp/out", cbor.dumps([chain, seq]))
-
     async def qcp_header(self, request: web.Request) -> web.Response:
-        from host.core import cbor
+        from host.chain.x.qcp.module import encode_header, header_sign_bytes
 
         height = parse_int(request.match_info["height"], "height", low=2)
-        key = getattr(self.node, "validator_key", None)
+        key = self.validator_key
         if key is None:
             raise ApiError(404, "this node has no validator key to sign headers with")
         block = self.engine.recorder.store.raw_block(height - 1)
@@ -368,16 +265,11 @@ class Api:
             raise ApiError(404, f"height {height - 1} is not committed here")
         chain = self.app.info().chain_id
         app_hash = block["app_hash"]
-        sig = key.sign(cbor.dumps(["qos/qcp-header/1", chain, height, app_hash]))
-        header = {
-            "chain": chain,
-            "height": height,
-            "app_hash": app_hash,
-            "sigs": [[key.pubkey, sig]],
-        }
+        sig = key.sign(header_sign_bytes(chain, height, app_hash))
+        header = encode_header(chain, height, app_hash, [(key.pubkey, sig)])
         return _json(
             {
-                "header": cbor.dumps(header).hex(),
+                "header": header.hex(),
                 "chain": chain,
                 "height": height,
                 "app_hash": app_hash.hex(),
@@ -394,8 +286,6 @@ class Api:
 
     # ---- txs ----------------------------------------------------------------------------------
     async def submit_tx(self, request: web.Request) -> web.Response:
-        from host.chain.engine.solo import MempoolFull
-
         raw = await _tx_body(request)
         wait = request.query.get("wait", "check")
         if wait not in ("check", "commit"):
@@ -405,7 +295,7 @@ class Api:
             result = await self.engine.broadcast(raw)
         except MempoolFull as exc:
             raise ApiError(503, str(exc)) from None
-        except RuntimeError as exc:  # the consensus engine's RPC is not answering
+        except EngineUnavailable as exc:
             raise ApiError(503, f"engine unavailable: {exc}") from None
         body = {
             "hash": result.tx_hash.hex(),
@@ -414,7 +304,8 @@ class Api:
             "log": result.log,
         }
         if result.code != 0:
-            raise ApiError(400, f"tx rejected: {result.codespace}: {result.log}", **body)
+            rejected = f"tx rejected: {result.codespace}: {result.log}"
+            raise ApiError(http_status(result.code), rejected, **body)
         if wait == "check":
             return _json({**body, "status": "accepted"}, 202)
         committed = await self.engine.recorder.wait_for_tx(result.tx_hash, timeout)
@@ -448,14 +339,14 @@ class Api:
     async def validators(self, request: web.Request) -> web.Response:
         try:
             return _json({"validators": await self.engine.validator_set()})
-        except RuntimeError as exc:
+        except EngineUnavailable as exc:
             raise ApiError(503, f"engine unavailable: {exc}") from None
 
     # ---- service routes -----------------------------------------------------------------------
     async def openapi(self, request: web.Request) -> web.Response:
         from host.chain.api.openapi import spec
 
-        return _json(spec(ROUTES))
+        return _json(spec(api_routes(self.app)))
 
     async def metrics(self, request: web.Request) -> web.Response:
         text = render_metrics(self.engine)
@@ -486,12 +377,6 @@ class Api:
             reader.cancel()
             recorder.unsubscribe(queue)
         return ws
-
-
-def _chain_id(text: str) -> str:
-    if not 1 <= len(text) <= 32 or not set(text) <= set("abcdefghijklmnopqrstuvwxyz0123456789-"):
-        raise ApiError(400, f"chain: {text!r} must be 1..32 of a-z 0-9 -")
-    return text
 
 
 def _timeout(text: str | None) -> float:

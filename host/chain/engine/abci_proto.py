@@ -137,7 +137,13 @@ class _Namespace:
 
 @functools.cache
 def messages() -> Messages:
-    return Messages(descriptor_set_bytes())
+    try:
+        return Messages(descriptor_set_bytes())
+    except ImportError as exc:  # the cometbft extra is not installed
+        raise ProtoUnavailable(
+            f"the CometBFT engine needs protobuf and grpcio-tools ({exc}): "
+            "pip install 'qos-signer[cometbft]' (make setup installs it)"
+        ) from exc
 
 
 # --- the length prefix: unsigned varint (CometBFT >= 0.37) ---------------------------------

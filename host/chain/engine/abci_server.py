@@ -18,11 +18,12 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from host.chain.engine.abci_proto import decode_uvarint, encode_uvarint, messages
-from host.chain.errors import CODES
-from host.chain.types import BlockInfo, Evidence, VoteInfo
+from host.chain.engine.base import Application
+from host.chain.types import BlockInfo, BlockResult, Evidence, VoteInfo
+from host.core.errors import Code
 
 log = logging.getLogger("qos.abci")
 
@@ -44,19 +45,29 @@ def parse_address(address: str) -> tuple[str, Any]:
     return "tcp", (host or "127.0.0.1", int(port))
 
 
+class BlockListener(Protocol):
+    """The engine-side hooks around each block CometBFT hands the application."""
+
+    def begin(self, req: Any, txs: list[bytes]) -> None:
+        """Before the block executes; ``req`` is CometBFT's RequestFinalizeBlock."""
+
+    def executed(self, height: int, txs: list[bytes], result: BlockResult) -> None: ...
+
+    def committed(self, height: int) -> None:
+        """After app.commit()."""
+
+
 class AbciServer:
-    """Serve `app` (host.chain.app.Application) to CometBFT.
+    """Serve ``app`` to CometBFT; ``listener`` (optional) hears about each block."""
 
-    listener (optional) gets the engine-side hooks: begin(height, info_dict, txs) before a block
-    executes, executed(height, txs, BlockResult) after, committed(height) after app.commit().
-    """
-
-    def __init__(self, app, address: str, listener: Any = None) -> None:
+    def __init__(
+        self, app: Application, address: str, listener: BlockListener | None = None
+    ) -> None:
         self.app = app
         self.address = address
         self.listener = listener
         self.pb = messages()
-        self._server: asyncio.AbstractServer | None = None
+        self._server: asyncio.Server | None = None
         self._connections: set[asyncio.StreamWriter] = set()
         self._last_finalized: int | None = None
         self.requests_served = 0
@@ -199,15 +210,9 @@ class AbciServer:
             )
         genesis["chain_id"] = req.chain_id
         genesis.setdefault("genesis_time", req.time.seconds + req.time.nanos / 1e9)
-        info = self.app.info()
-        if info.chain_id:
-            # CometBFT repeats InitChain if it stopped between our genesis commit and block 1;
-            # answer it again from a scratch run, provided it is the genesis we committed
-            result = type(self.app)(None).init_chain(genesis)
-            if info.last_height != 0 or result.app_hash != info.last_app_hash:
-                raise RuntimeError("InitChain on a chain already past (or at another) genesis")
-        else:
-            result = self.app.init_chain(genesis)
+        # CometBFT repeats InitChain if it stopped between our genesis commit and block 1: the
+        # application answers the genesis it committed again, and refuses any other
+        result = self.app.init_chain(genesis)
         response = self.pb.abci.ResponseInitChain(app_hash=result.app_hash)
         for update in result.validators:
             self._add_update(response.validators, update)
@@ -243,7 +248,7 @@ class AbciServer:
         except Exception as exc:  # a bug must not take the mempool connection down
             log.exception("check_tx raised")
             return self.pb.abci.ResponseCheckTx(
-                code=CODES["internal"], log=f"internal error: {exc}", codespace="internal"
+                code=Code.INTERNAL, log=f"internal error: {exc}", codespace=Code.INTERNAL.label
             )
         return self.pb.abci.ResponseCheckTx(
             code=result.code,

@@ -207,10 +207,6 @@ class BlockStore:
             "executed": row[3] is not None,
         }
 
-    def tx_count(self, tx_hash: bytes) -> int:
-        row = self.db.execute("SELECT COUNT(*) FROM txs WHERE hash = ?", (tx_hash,)).fetchone()
-        return row[0]
-
     def _transaction(self) -> _Tx:
         return _Tx(self.db)
 

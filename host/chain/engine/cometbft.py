@@ -7,23 +7,30 @@ tx waiters at commit), and forwards submitted txs to CometBFT's RPC (broadcast_t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from host.chain.engine.abci_server import AbciServer
+from host.chain.engine.base import Application, EngineError, EngineUnavailable, MempoolFull
 from host.chain.engine.blockstore import BlockStore
 from host.chain.engine.recorder import Recorder
-from host.chain.engine.solo import MempoolFull
-from host.chain.errors import CODES
 from host.chain.types import TxResult
+from host.core.errors import Code
 
 log = logging.getLogger("qos.cometbft")
+
+
+class RpcError(EngineError):
+    """CometBFT answered a JSON-RPC call with an error."""
 
 
 class CometEngine:
     name = "cometbft"
 
-    def __init__(self, app, store: BlockStore, abci_address: str, rpc_url: str) -> None:
+    def __init__(
+        self, app: Application, store: BlockStore, abci_address: str, rpc_url: str
+    ) -> None:
         self.app = app
         self.store = store
         self.rpc_url = rpc_url.rstrip("/")
@@ -74,16 +81,28 @@ class CometEngine:
         self.recorder.committed(height)
 
     # ---- what the API calls -------------------------------------------------------------------
+    async def wait_failed(self) -> BaseException:
+        """CometBFT runs (and fails) in its own process; nothing here stops on its own."""
+        return await asyncio.Future()
+
     async def rpc(self, method: str, **params: Any) -> Any:
-        """A CometBFT JSON-RPC call; returns `result` or raises RuntimeError with its error."""
+        """A CometBFT JSON-RPC call: its `result`, or RpcError with its error; EngineUnavailable
+        when CometBFT does not answer."""
+        import aiohttp
+
         if self._session is None:
-            raise RuntimeError("engine not started")
+            raise EngineUnavailable("engine not started")
         body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
-        async with self._session.post(self.rpc_url, json=body) as resp:
-            doc = await resp.json(content_type=None)
+        try:
+            async with self._session.post(self.rpc_url, json=body) as resp:
+                doc = await resp.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
+            raise EngineUnavailable(f"CometBFT RPC {self.rpc_url}: {exc}") from exc
+        if not isinstance(doc, dict) or ("error" not in doc and "result" not in doc):
+            raise EngineUnavailable(f"CometBFT RPC {self.rpc_url}: not a JSON-RPC answer")
         if "error" in doc:
             err = doc["error"]
-            raise RuntimeError(f"{err.get('message', '')}: {err.get('data', '')}".strip(": "))
+            raise RpcError(f"{err.get('message', '')}: {err.get('data', '')}".strip(": "))
         return doc["result"]
 
     async def broadcast(self, raw: bytes) -> TxResult:
@@ -93,17 +112,17 @@ class CometEngine:
         tx_hash = sha256(raw).digest()
         try:
             res = await self.rpc("broadcast_tx_sync", tx=base64.b64encode(raw).decode())
-        except RuntimeError as exc:
+        except RpcError as exc:
             text = str(exc)
             if "already exists" in text:
                 self.recorder.rejected()
-                return TxResult(CODES["already_exists"], text, "already_exists", tx_hash=tx_hash)
+                return TxResult.failed(Code.ALREADY_EXISTS, text, tx_hash)
             if "mempool is full" in text:
                 raise MempoolFull(text) from exc
             if "too large" in text:
                 self.recorder.rejected()
-                return TxResult(CODES["tx_too_large"], text, "tx_too_large", tx_hash=tx_hash)
-            raise
+                return TxResult.failed(Code.TX_TOO_LARGE, text, tx_hash)
+            raise EngineUnavailable(f"broadcast_tx_sync: {text}") from exc
         code = int(res.get("code", 0))
         if code == 0:
             self.recorder.accepted(tx_hash)
@@ -126,7 +145,10 @@ class CometEngine:
     async def validator_set(self) -> list[dict]:
         import base64
 
-        res = await self.rpc("validators", per_page="100")
+        try:
+            res = await self.rpc("validators", per_page="100")
+        except RpcError as exc:
+            raise EngineUnavailable(f"validators: {exc}") from exc
         return [
             {
                 "address": v["address"].lower(),

@@ -20,24 +20,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
 from hashlib import sha256
 
+from host.chain.engine.base import Application, MempoolFull
 from host.chain.engine.blockstore import BlockStore
+from host.chain.engine.mempool import Mempool
 from host.chain.engine.privval import ValidatorKey, cons_address
 from host.chain.engine.recorder import Recorder
-from host.chain.errors import CODES
 from host.chain.types import BlockInfo, TxResult, ValidatorUpdate, VoteInfo
 from host.core import cbor
+from host.core.errors import Code
 
 log = logging.getLogger("qos.solo")
 
 COMMIT_DOMAIN = "qos/commit/1"
 EMPTY_HASH = bytes(32)
-
-
-class MempoolFull(Exception):
-    """The node cannot take more txs right now; try again after the next block."""
 
 
 def merkle_root(items: list[bytes]) -> bytes:
@@ -89,50 +86,12 @@ def verify_commit(chain_id: str, header_bytes: bytes, commit: dict) -> bool:
     )
 
 
-class Mempool:
-    """Txs admitted by check_tx, in arrival order, unique by hash."""
-
-    def __init__(self, max_txs: int, max_bytes: int) -> None:
-        self.max_txs = max_txs
-        self.max_bytes = max_bytes
-        self.txs: OrderedDict[bytes, bytes] = OrderedDict()
-        self.size_bytes = 0
-
-    def __len__(self) -> int:
-        return len(self.txs)
-
-    def __contains__(self, tx_hash: bytes) -> bool:
-        return tx_hash in self.txs
-
-    def full_for(self, raw: bytes) -> bool:
-        return len(self.txs) >= self.max_txs or self.size_bytes + len(raw) > self.max_bytes
-
-    def add(self, tx_hash: bytes, raw: bytes) -> None:
-        self.txs[tx_hash] = raw
-        self.size_bytes += len(raw)
-
-    def remove(self, tx_hash: bytes) -> None:
-        raw = self.txs.pop(tx_hash, None)
-        if raw is not None:
-            self.size_bytes -= len(raw)
-
-    def reap(self, max_txs: int, max_bytes: int) -> list[bytes]:
-        out: list[bytes] = []
-        total = 0
-        for raw in self.txs.values():
-            if len(out) >= max_txs or total + len(raw) > max_bytes:
-                break
-            out.append(raw)
-            total += len(raw)
-        return out
-
-
 class SoloEngine:
     name = "solo"
 
     def __init__(
         self,
-        app,
+        app: Application,
         store: BlockStore,
         key: ValidatorKey,
         chain_id: str,
@@ -308,7 +267,8 @@ class SoloEngine:
         self._last_hash = block_hash
         self._last_time_ns = time_ns
         self._app_hash = result.app_hash
-        self.validators, self.next_validators = self.next_validators, self._load_valset(height + 2)
+        # _execute saved the set for height + 2 a moment ago
+        self.validators, self.next_validators = self.next_validators, self._valset(height + 2)
         self._after_commit(txs)
         self.recorder.committed(height)
         return height
@@ -349,6 +309,12 @@ class SoloEngine:
     def _save_valset(self, height: int, validators: list[ValidatorUpdate]) -> None:
         self.store.save_valset(height, validators)
 
+    def _valset(self, height: int) -> list[ValidatorUpdate]:
+        validators = self._load_valset(height)
+        if validators is None:
+            raise RuntimeError(f"no validator set recorded for height {height}")
+        return validators
+
     def _load_valset(self, height: int) -> list[ValidatorUpdate] | None:
         return self.store.valset(height)
 
@@ -358,10 +324,12 @@ class SoloEngine:
         tx_hash = sha256(raw).digest()
         if len(raw) > self.max_tx_bytes:
             self.recorder.rejected()
-            return _reject("tx_too_large", f"tx is {len(raw)} bytes > {self.max_tx_bytes}", tx_hash)
+            return TxResult.failed(
+                Code.TX_TOO_LARGE, f"tx is {len(raw)} bytes > {self.max_tx_bytes}", tx_hash
+            )
         if tx_hash in self.mempool:
             self.recorder.rejected()
-            return _reject("already_exists", "tx already in the mempool", tx_hash)
+            return TxResult.failed(Code.ALREADY_EXISTS, "tx already in the mempool", tx_hash)
         if self.mempool.full_for(raw):
             raise MempoolFull(f"mempool full ({len(self.mempool)} txs); retry after a block")
         result = self.app.check_tx(raw)
@@ -394,7 +362,3 @@ class SoloEngine:
             {"address": cons_address(v.pubkey).hex(), "pubkey": v.pubkey.hex(), "power": v.power}
             for v in self.validators
         ]
-
-
-def _reject(name: str, log_text: str, tx_hash: bytes) -> TxResult:
-    return TxResult(code=CODES[name], log=log_text, codespace=name, tx_hash=tx_hash)

@@ -16,7 +16,6 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (hash BLOB PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS state (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS roots (height INTEGER PRIMARY KEY, root BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
 
 _READ_CACHE_LIMIT = 200_000
@@ -66,10 +65,6 @@ class MerkleStore:
             )
         return list(rows)
 
-    def meta_get(self, name: str) -> bytes | None:
-        row = self.db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
-        return row[0] if row else None
-
     def root_at(self, height: int) -> bytes | None:
         row = self.db.execute("SELECT root FROM roots WHERE height = ?", (height,)).fetchone()
         return row[0] if row else None
@@ -106,7 +101,7 @@ class MerkleStore:
         self._staged = (height, root, dict(changes), tree)
         return root
 
-    def commit(self, meta: dict[str, bytes] | None = None) -> None:
+    def commit(self) -> None:
         if self._staged is None:
             raise RuntimeError("commit() without a staged block")
         height, root, changes, tree = self._staged
@@ -125,8 +120,6 @@ class MerkleStore:
                 "DELETE FROM state WHERE key = ?", [(k,) for k, v in changes.items() if v is None]
             )
             db.execute("INSERT OR REPLACE INTO roots (height, root) VALUES (?, ?)", (height, root))
-            for name, value in (meta or {}).items():
-                db.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", (name, value))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

@@ -7,9 +7,9 @@ from typing import Any
 
 import cbor2
 
-from host.chain.errors import TxError
 from host.chain.store import CacheKV
 from host.chain.types import Event
+from host.core.errors import Code, TxError
 
 MAX_AMOUNT = 2**63 - 1
 
@@ -64,6 +64,7 @@ class Ctx:
         time: float,
         params: dict,
         proposer: bytes = b"",
+        genesis_time: float = 0.0,
     ) -> None:
         self.store = store
         self.chain_id = chain_id
@@ -71,6 +72,7 @@ class Ctx:
         self.time = time
         self.params = params
         self.proposer = proposer
+        self.genesis_time = genesis_time
         self.signer = b""
         self.events: list[Event] = []
         self.fee_by_msg: list[int] = []  # the fee each message of the running tx paid
@@ -101,6 +103,7 @@ class Ctx:
             time=self.time,
             params=self.params,
             proposer=self.proposer,
+            genesis_time=self.genesis_time,
         )
         child.signer = self.signer
         child.fee_by_msg = self.fee_by_msg
@@ -122,20 +125,20 @@ def _attr(v: Any) -> str:
 def amount(value: Any, what: str = "amount", allow_zero: bool = False) -> int:
     """A valid amount in units: an int (not bool) in (0, 2^63) (or 0 if allowed)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TxError("invalid_amount", f"{what} must be an integer")
+        raise TxError(Code.INVALID_AMOUNT, f"{what} must be an integer")
     if value < 0 or value > MAX_AMOUNT or (value == 0 and not allow_zero):
-        raise TxError("invalid_amount", f"{what} {value} outside (0, 2^63)")
+        raise TxError(Code.INVALID_AMOUNT, f"{what} {value} outside (0, 2^63)")
     return value
 
 
 def address(value: Any, what: str = "address") -> bytes:
     if not isinstance(value, bytes) or len(value) != 20:
-        raise TxError("bad_encoding", f"{what} must be a 20-byte address")
+        raise TxError(Code.BAD_ENCODING, f"{what} must be a 20-byte address")
     return value
 
 
 def checked_add(a: int, b: int, what: str = "balance") -> int:
     total = a + b
     if total > MAX_AMOUNT:
-        raise TxError("overflow", f"{what} would exceed 2^63 - 1")
+        raise TxError(Code.OVERFLOW, f"{what} would exceed 2^63 - 1")
     return total

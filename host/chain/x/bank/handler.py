@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from host.chain.errors import TxError
-from host.chain.x.bank import keeper
+from host.chain.x.bank.keeper import BankKeeper
 from host.chain.x.context import Ctx, address, amount
+from host.chain.x.module import Handler
+from host.core.errors import Code, TxError
+from host.core.tx import Msg
 
 
-def transfer(ctx: Ctx, msg: dict) -> None:
-    to = address(msg.get("to"), "to")
-    value = amount(msg.get("amount"))
-    if to == ctx.signer:
-        raise TxError("invalid_request", "transfer to self")
-    keeper.sub(ctx, ctx.signer, value)
-    keeper.add(ctx, to, value)
-    ctx.emit("transfer", sender=ctx.signer, recipient=to, amount=value)
+class MsgServer:
+    def __init__(self, keeper: BankKeeper) -> None:
+        self.keeper = keeper
 
+    def routes(self) -> dict[str, Handler]:
+        return {"bank/transfer": self.transfer}
 
-HANDLERS = {"bank/transfer": transfer}
+    def transfer(self, ctx: Ctx, msg: Msg) -> None:
+        to = address(msg.get("to"), "to")
+        value = amount(msg.get("amount"))
+        if to == ctx.signer:
+            raise TxError(Code.INVALID_REQUEST, "transfer to self")
+        self.keeper.sub(ctx, ctx.signer, value)
+        self.keeper.add(ctx, to, value)
+        ctx.emit("transfer", sender=ctx.signer, recipient=to, amount=value)

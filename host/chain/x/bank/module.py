@@ -2,52 +2,64 @@
 
 from __future__ import annotations
 
-from host.chain.errors import TxError
-from host.chain.x.bank import keeper
-from host.chain.x.bank.handler import HANDLERS
+from typing import Any
+
+from host.chain.types import BlockInfo, ValidatorUpdate
+from host.chain.x.bank import routes
+from host.chain.x.bank.handler import MsgServer
+from host.chain.x.bank.keeper import ACC, LOCK, SUPPLY, BankKeeper
 from host.chain.x.context import Ctx, bech
-
-__all__ = ["HANDLERS", "QUERIES", "begin_block", "init_genesis", "invariants"]
-
-
-def init_genesis(ctx: Ctx, genesis) -> None:
-    lock = ctx.params["lock"]
-    for acc in genesis.accounts:
-        keeper.set_account(ctx, acc.address, {"balance": acc.balance, "nonce": 0})
-    for item in genesis.locks:
-        keeper.add_lock(ctx, item.address, item.amount, genesis.genesis_time,
-                        lock["cliff_months"], lock["months"], lock["month_seconds"])
+from host.chain.x.module import AppModule, Handler, Query, QueryRoute
+from host.core.errors import Code, TxError
 
 
-def begin_block(ctx: Ctx, block) -> None:
-    keeper.release_locks(ctx)
+class BankModule(AppModule):
+    name = "bank"
 
+    def __init__(self, keeper: BankKeeper) -> None:
+        self.keeper = keeper
 
-def query_account(ctx: Ctx, data: bytes):
-    if len(data) != 20:
-        raise TxError("invalid_request", "bank/account needs a 20-byte address")
-    acc = keeper.account(ctx, data)
-    lock = ctx.get(keeper.LOCK + data)
-    if acc is None and lock is None:
-        raise TxError("not_found", f"no account {bech(data)}")
-    acc = acc or {"balance": 0, "nonce": 0}
-    locked = 0 if lock is None else lock["total"] - lock["released"]
-    value = {"address": bech(data), "balance": acc["balance"], "nonce": acc["nonce"],
-             "locked": locked}
-    return keeper.ACC + data, value
+    def handlers(self) -> dict[str, Handler]:
+        return MsgServer(self.keeper).routes()
 
+    def queries(self) -> dict[str, Query]:
+        return {"bank/account": self.query_account, "app/supply": self.query_supply}
 
-def query_supply(ctx: Ctx, data: bytes):
-    return keeper.SUPPLY, {
-        "supply": keeper.supply(ctx),
-        "balances": keeper.total_balances(ctx),
-        "locked": keeper.locked_total(ctx),
-        "pools": keeper.pools(ctx),
-    }
+    def routes(self) -> tuple[QueryRoute, ...]:
+        return routes.ROUTES
 
+    def init_genesis(self, ctx: Ctx, genesis: Any) -> list[ValidatorUpdate]:
+        lock = ctx.params["lock"]
+        for acc in genesis.accounts:
+            self.keeper.set_account(ctx, acc.address, {"balance": acc.balance, "nonce": 0})
+        for item in genesis.locks:
+            self.keeper.add_lock(ctx, item.address, item.amount, genesis.genesis_time,
+                                 lock["cliff_months"], lock["months"], lock["month_seconds"])
+        return []
 
-QUERIES = {"bank/account": query_account, "app/supply": query_supply}
+    def begin_block(self, ctx: Ctx, block: BlockInfo) -> None:
+        self.keeper.release_locks(ctx)
 
+    def query_account(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
+        if len(data) != 20:
+            raise TxError(Code.INVALID_REQUEST, "bank/account needs a 20-byte address")
+        acc = self.keeper.account(ctx, data)
+        lock = ctx.get(LOCK + data)
+        if acc is None and lock is None:
+            raise TxError(Code.NOT_FOUND, f"no account {bech(data)}")
+        acc = acc or {"balance": 0, "nonce": 0}
+        locked = 0 if lock is None else lock["total"] - lock["released"]
+        value = {"address": bech(data), "balance": acc["balance"], "nonce": acc["nonce"],
+                 "locked": locked}
+        return ACC + data, value
 
-def invariants(ctx: Ctx) -> list[str]:
-    return keeper.invariant(ctx)
+    def query_supply(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
+        return SUPPLY, {
+            "supply": self.keeper.supply(ctx),
+            "balances": self.keeper.total_balances(ctx),
+            "locked": self.keeper.locked_total(ctx),
+            "pools": self.keeper.pools(ctx),
+        }
+
+    def invariants(self, ctx: Ctx) -> list[str]:
+        return self.keeper.invariants(ctx)

@@ -14,16 +14,15 @@ Key: mint/state {"minted": [units per period], "last": float}
 
 from __future__ import annotations
 
-from host.chain.x.bank import keeper as bank
+from typing import Any
+
+from host.chain.types import BlockInfo, ValidatorUpdate
+from host.chain.x.bank.keeper import BankKeeper
 from host.chain.x.context import Ctx
+from host.chain.x.mint import routes
+from host.chain.x.module import AppModule, Query, QueryRoute
 
 STATE = b"mint/state"
-
-
-def init_genesis(ctx: Ctx, genesis) -> None:
-    periods = ctx.params["mint"]["periods"]
-    ctx.put(STATE, {"minted": [0] * len(periods), "last": float(genesis.genesis_time),
-                    "start": float(genesis.genesis_time)})
 
 
 def reward(params: dict, state: dict, now: float) -> list[int]:
@@ -47,43 +46,56 @@ def reward(params: dict, state: dict, now: float) -> list[int]:
     return out
 
 
-def begin_block(ctx: Ctx, block) -> None:
-    state = ctx.get(STATE)
-    if ctx.time <= state["last"]:
-        return
-    amounts = reward(ctx.params["mint"], state, ctx.time)
-    total = sum(amounts)
-    state["minted"] = [m + a for m, a in zip(state["minted"], amounts, strict=True)]
-    state["last"] = ctx.time
-    ctx.put(STATE, state)
-    if total:
-        bank.add_supply(ctx, total)
-        bank.pool_add(ctx, "fees", total)  # distributed with the fees by x/distribution
-        ctx.emit("mint", amount=total)
+class MintModule(AppModule):
+    name = "mint"
 
+    def __init__(self, bank: BankKeeper) -> None:
+        self.bank = bank
 
-def query_schedule(ctx: Ctx, data: bytes):
-    params = ctx.params["mint"]
-    state = ctx.get(STATE)
-    return STATE, {
-        "period_seconds": params["period_seconds"],
-        "periods": [
-            {"index": i, "start": state["start"] + i * params["period_seconds"], "total": total,
-             "minted": state["minted"][i]}
-            for i, total in enumerate(params["periods"])
-        ],
-        "minted": sum(state["minted"]),
-        "cap": sum(params["periods"]),
-        "last_time": state["last"],
-    }
+    def queries(self) -> dict[str, Query]:
+        return {"mint/schedule": self.query_schedule, "mint/state": self.query_schedule}
 
+    def routes(self) -> tuple[QueryRoute, ...]:
+        return routes.ROUTES
 
-QUERIES = {"mint/schedule": query_schedule, "mint/state": query_schedule}
+    def init_genesis(self, ctx: Ctx, genesis: Any) -> list[ValidatorUpdate]:
+        periods = ctx.params["mint"]["periods"]
+        ctx.put(STATE, {"minted": [0] * len(periods), "last": float(genesis.genesis_time),
+                        "start": float(genesis.genesis_time)})
+        return []
 
+    def begin_block(self, ctx: Ctx, block: BlockInfo) -> None:
+        state = ctx.get(STATE)
+        if ctx.time <= state["last"]:
+            return
+        amounts = reward(ctx.params["mint"], state, ctx.time)
+        total = sum(amounts)
+        state["minted"] = [m + a for m, a in zip(state["minted"], amounts, strict=True)]
+        state["last"] = ctx.time
+        ctx.put(STATE, state)
+        if total:
+            self.bank.add_supply(ctx, total)
+            self.bank.pool_add(ctx, "fees", total)  # distributed with the fees by x/distribution
+            ctx.emit("mint", amount=total)
 
-def invariants(ctx: Ctx) -> list[str]:
-    state = ctx.get(STATE)
-    params = ctx.params["mint"]
-    over = [i for i, (m, t) in enumerate(zip(state["minted"], params["periods"], strict=True))
-            if m > t or m < 0]
-    return [f"mint: period {i} over its total" for i in over]
+    def query_schedule(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
+        params = ctx.params["mint"]
+        state = ctx.get(STATE)
+        return STATE, {
+            "period_seconds": params["period_seconds"],
+            "periods": [
+                {"index": i, "start": state["start"] + i * params["period_seconds"],
+                 "total": total, "minted": state["minted"][i]}
+                for i, total in enumerate(params["periods"])
+            ],
+            "minted": sum(state["minted"]),
+            "cap": sum(params["periods"]),
+            "last_time": state["last"],
+        }
+
+    def invariants(self, ctx: Ctx) -> list[str]:
+        state = ctx.get(STATE)
+        periods = ctx.params["mint"]["periods"]
+        over = [i for i, (m, t) in enumerate(zip(state["minted"], periods, strict=True))
+                if m > t or m < 0]
+        return [f"mint: period {i} over its total" for i in over]

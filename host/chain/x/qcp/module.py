@@ -20,10 +20,15 @@ each sig is ed25519 over det-CBOR(["qos/qcp-header/1", chain, height, app_hash])
 from __future__ import annotations
 
 from hashlib import sha256
+from typing import Any
 
-from host.chain.errors import TxError
 from host.chain.store import verify_proof
+from host.chain.types import ValidatorUpdate
 from host.chain.x.context import Ctx, bech, dec, enc
+from host.chain.x.module import AdmissionCheck, AppModule, Handler, Query, QueryRoute, Router
+from host.chain.x.qcp import routes
+from host.core.errors import Code, TxError
+from host.core.tx import Msg
 
 CHAIN = b"qcp/chain/"
 OUT = b"qcp/out/"
@@ -48,27 +53,20 @@ def header_sign_bytes(chain: str, height: int, app_hash: bytes) -> bytes:
     return enc([HEADER_DOMAIN, chain, height, app_hash])
 
 
-def make_header(chain: str, height: int, app_hash: bytes, signers) -> bytes:
-    """Build a signed header (for relayers and tests); signers have .pubkey and .sign()."""
-    msg = header_sign_bytes(chain, height, app_hash)
+def encode_header(
+    chain: str, height: int, app_hash: bytes, sigs: list[tuple[bytes, bytes]]
+) -> bytes:
+    """A signed header from (pubkey, sig) pairs over header_sign_bytes, as relay checks it."""
     return enc({"chain": chain, "height": height, "app_hash": app_hash,
-                "sigs": [[s.pubkey, s.sign(msg)] for s in signers]})
-
-
-def init_genesis(ctx: Ctx, genesis) -> None:
-    for chain in genesis.chains:
-        if chain.chain_id == genesis.chain_id:
-            raise ValueError("a chain cannot register itself for QCP")
-        ctx.put(CHAIN + chain.chain_id.encode(),
-                {"validators": [[pk, power] for pk, power in chain.validators]})
+                "sigs": [[pk, sig] for pk, sig in sigs]})
 
 
 def _registered(ctx: Ctx, chain_id) -> dict:
     if not isinstance(chain_id, str):
-        raise TxError("bad_encoding", "chain id must be text")
+        raise TxError(Code.BAD_ENCODING, "chain id must be text")
     info = ctx.get(CHAIN + chain_id.encode())
     if info is None:
-        raise TxError("unknown_chain", f"chain {chain_id!r} is not registered")
+        raise TxError(Code.UNKNOWN_CHAIN, f"chain {chain_id!r} is not registered")
     return info
 
 
@@ -82,15 +80,6 @@ def enqueue(ctx: Ctx, to_chain: str, sender: bytes, payload: dict) -> int:
     return seq
 
 
-def send(ctx: Ctx, msg: dict) -> None:
-    to_chain = msg.get("to_chain")
-    _registered(ctx, to_chain)
-    payload = msg.get("payload")
-    if not isinstance(payload, dict) or str(payload.get("type", "")).startswith("qcp/"):
-        raise TxError("bad_encoding", "payload must be a non-qcp message")
-    enqueue(ctx, to_chain, ctx.signer, payload)
-
-
 def _check_header(info: dict, raw: bytes, chain: str, height: int) -> bytes:
     from host.core.keys import verify
 
@@ -102,103 +91,133 @@ def _check_header(info: dict, raw: bytes, chain: str, height: int) -> bytes:
     except Exception:
         ok = False
     if not ok:
-        raise TxError("bad_proof", f"header must be chain {chain!r} at height {height}")
+        raise TxError(Code.BAD_PROOF, f"header must be chain {chain!r} at height {height}")
     powers = {bytes(pk): p for pk, p in info["validators"]}
     total = sum(powers.values())
     msg = header_sign_bytes(chain, height, header["app_hash"])
     signed: set[bytes] = set()
     for item in header["sigs"]:
         if not (isinstance(item, list) and len(item) == 2):
-            raise TxError("bad_proof", "malformed header signature")
+            raise TxError(Code.BAD_PROOF, "malformed header signature")
         pk, sig = item
         if pk in powers and pk not in signed and verify(pk, msg, sig):
             signed.add(pk)
     if 3 * sum(powers[pk] for pk in signed) <= 2 * total:
-        raise TxError("bad_proof", "header is not signed by more than 2/3 of the source validators")
+        raise TxError(
+            Code.BAD_PROOF, "header is not signed by more than 2/3 of the source validators"
+        )
     return header["app_hash"]
 
 
-def relay(ctx: Ctx, msg: dict) -> None:
-    packet, proof, header = msg.get("packet"), msg.get("proof"), msg.get("header")
-    if not (isinstance(packet, dict) and isinstance(proof, bytes) and isinstance(header, bytes)):
-        raise TxError("bad_encoding", "qcp/relay needs packet, proof and header")
-    src = packet.get("from_chain")
-    info = _registered(ctx, src)
-    if packet.get("to_chain") != ctx.chain_id:
-        raise TxError("invalid_request", "packet is not addressed to this chain")
-    seq, height = packet.get("seq"), packet.get("height")
-    expected = (ctx.get(IN_SEQ + src.encode()) or 0) + 1
-    if seq != expected:
-        raise TxError("bad_sequence", f"seq {seq}, expected {expected}")
-    app_hash = _check_header(info, header, src, height + 1)
-    if not verify_proof(app_hash, out_key(ctx.chain_id, seq), enc(packet), proof):
-        raise TxError("bad_proof", "Merkle proof does not show this packet in the source state")
-    ctx.put(IN_SEQ + src.encode(), seq)
-    payload = packet["payload"]
-    if payload.get("type") == RESULT_TYPE:
-        ctx.put(RESULT + src.encode() + b"/" + str(payload["seq"]).encode(),
-                {"ok": payload["ok"], "log": payload["log"]})
-        ctx.emit("qcp_result", from_chain=src, seq=payload["seq"], ok=payload["ok"])
-        return
-    ok, log = _execute(ctx, src, packet["sender"], payload)
-    log = log.encode()[:256].decode("utf-8", "ignore")  # QcpResult.log is at most 256 bytes
-    enqueue(ctx, src, bytes(20), {"type": RESULT_TYPE, "seq": seq, "ok": ok, "log": log})
-    ctx.emit("qcp_in", from_chain=src, seq=seq, ok=ok)
+class QcpModule(AppModule):
+    name = "qcp"
 
+    def __init__(self, router: Router) -> None:
+        self.router = router  # relayed payloads run through the application's message router
 
-def check_relay_admission(ctx: Ctx, msg: dict, admitted: dict) -> None:
-    """check_tx only: refuse a relay whose packet is not the next one from its chain, counting
-    the relays admitted since the last commit (``admitted``: from_chain -> last seq; updated).
+    def handlers(self) -> dict[str, Handler]:
+        return {"qcp/send": self.send, "qcp/relay": self.relay}
 
-    Without it a relayer that lost the race to another would only learn so in the block, and
-    pay the relay fee for nothing. The handler still checks the seq when the block executes.
-    """
-    packet = msg["packet"]  # the codec checked its shape
-    src = packet["from_chain"]
-    last = admitted.get(src)
-    if last is None:
-        last = ctx.get(IN_SEQ + src.encode()) or 0
-    if packet["seq"] != last + 1:
-        raise TxError("bad_sequence", f"seq {packet['seq']}, expected {last + 1} "
-                      "(counting relays already admitted to the mempool)")
-    admitted[src] = packet["seq"]
+    def admission_checks(self) -> dict[str, AdmissionCheck]:
+        return {"qcp/relay": self.check_relay_admission}
 
+    def queries(self) -> dict[str, Query]:
+        return {"qcp/out": self.query_out, "qcp/seq": self.query_seq}
 
-def _execute(ctx: Ctx, src: str, sender: bytes, payload: dict) -> tuple[bool, str]:
-    from host.chain.app import handler_for
+    def routes(self) -> tuple[QueryRoute, ...]:
+        return routes.ROUTES
 
-    branch = ctx.branch()
-    branch.signer = shadow_address(src, sender)
-    branch.fee_by_msg = []  # the relayer paid the relay fee; the payload pays none
-    handler = handler_for(payload.get("type"))
-    if handler is None or payload.get("type", "").startswith("qcp/"):
-        return False, "unsupported payload type"
-    try:
-        handler(branch, payload)
-    except TxError as err:
-        return False, f"{err.name}: {err.log}"
-    ctx.merge(branch)
-    return True, "ok"
+    def init_genesis(self, ctx: Ctx, genesis: Any) -> list[ValidatorUpdate]:
+        for chain in genesis.chains:
+            if chain.chain_id == genesis.chain_id:
+                raise ValueError("a chain cannot register itself for QCP")
+            ctx.put(CHAIN + chain.chain_id.encode(),
+                    {"validators": [[pk, power] for pk, power in chain.validators]})
+        return []
 
+    def send(self, ctx: Ctx, msg: Msg) -> None:
+        to_chain = msg["to_chain"]  # the codec checked the message's fields
+        _registered(ctx, to_chain)
+        payload = msg["payload"]
+        if not isinstance(payload, dict) or str(payload.get("type", "")).startswith("qcp/"):
+            raise TxError(Code.BAD_ENCODING, "payload must be a non-qcp message")
+        enqueue(ctx, to_chain, ctx.signer, payload)
 
-def query_out(ctx: Ctx, data: bytes):
-    try:
-        to_chain, seq = dec(data)
-    except Exception:
-        raise TxError("invalid_request", "data must be det-CBOR [to_chain, seq]") from None
-    key = out_key(to_chain, seq)
-    packet = ctx.get(key)
-    if packet is None:
-        raise TxError("not_found", f"no packet {seq} to {to_chain}")
-    return key, {**packet, "sender": bech(packet["sender"])}
+    def relay(self, ctx: Ctx, msg: Msg) -> None:
+        packet, proof, header = msg.get("packet"), msg.get("proof"), msg.get("header")
+        if not isinstance(packet, dict) or not isinstance(proof, bytes) \
+                or not isinstance(header, bytes):
+            raise TxError(Code.BAD_ENCODING, "qcp/relay needs packet, proof and header")
+        src: str = packet["from_chain"]  # the codec checked the packet's fields
+        info = _registered(ctx, src)
+        if packet["to_chain"] != ctx.chain_id:
+            raise TxError(Code.INVALID_REQUEST, "packet is not addressed to this chain")
+        seq: int = packet["seq"]
+        height: int = packet["height"]
+        expected = (ctx.get(IN_SEQ + src.encode()) or 0) + 1
+        if seq != expected:
+            raise TxError(Code.BAD_SEQUENCE, f"seq {seq}, expected {expected}")
+        app_hash = _check_header(info, header, src, height + 1)
+        if not verify_proof(app_hash, out_key(ctx.chain_id, seq), enc(packet), proof):
+            raise TxError(
+                Code.BAD_PROOF, "Merkle proof does not show this packet in the source state"
+            )
+        ctx.put(IN_SEQ + src.encode(), seq)
+        payload = packet["payload"]
+        if payload.get("type") == RESULT_TYPE:
+            ctx.put(RESULT + src.encode() + b"/" + str(payload["seq"]).encode(),
+                    {"ok": payload["ok"], "log": payload["log"]})
+            ctx.emit("qcp_result", from_chain=src, seq=payload["seq"], ok=payload["ok"])
+            return
+        ok, log = self._execute(ctx, src, packet["sender"], payload)
+        log = log.encode()[:256].decode("utf-8", "ignore")  # QcpResult.log is at most 256 bytes
+        enqueue(ctx, src, bytes(20), {"type": RESULT_TYPE, "seq": seq, "ok": ok, "log": log})
+        ctx.emit("qcp_in", from_chain=src, seq=seq, ok=ok)
 
+    def check_relay_admission(self, ctx: Ctx, msg: Msg, admitted: dict) -> None:
+        """check_tx only: refuse a relay whose packet is not the next one from its chain, counting
+        the relays admitted since the last commit (``admitted``: from_chain -> last seq; updated).
 
-def query_seq(ctx: Ctx, data: bytes):
-    chain = data.decode("ascii", "replace")
-    return OUT_SEQ + data, {"chain": chain, "out": ctx.get(OUT_SEQ + data) or 0,
-                            "in": ctx.get(IN_SEQ + data) or 0}
+        Without it a relayer that lost the race to another would only learn so in the block, and
+        pay the relay fee for nothing. The handler still checks the seq when the block executes.
+        """
+        packet = msg["packet"]  # the codec checked its shape
+        src = packet["from_chain"]
+        last = admitted.get(src)
+        if last is None:
+            last = ctx.get(IN_SEQ + src.encode()) or 0
+        if packet["seq"] != last + 1:
+            raise TxError(Code.BAD_SEQUENCE, f"seq {packet['seq']}, expected {last + 1} "
+                          "(counting relays already admitted to the mempool)")
+        admitted[src] = packet["seq"]
 
+    def _execute(self, ctx: Ctx, src: str, sender: bytes, payload: dict) -> tuple[bool, str]:
+        branch = ctx.branch()
+        branch.signer = shadow_address(src, sender)
+        branch.fee_by_msg = []  # the relayer paid the relay fee; the payload pays none
+        kind: str = payload["type"]
+        handler = self.router.handler(kind)
+        if handler is None or kind.startswith("qcp/"):
+            return False, "unsupported payload type"
+        try:
+            handler(branch, payload)
+        except TxError as err:
+            return False, f"{err.label}: {err.log}"
+        ctx.merge(branch)
+        return True, "ok"
 
-HANDLERS = {"qcp/send": send, "qcp/relay": relay}
-ADMISSION_CHECKS = {"qcp/relay": check_relay_admission}
-QUERIES = {"qcp/out": query_out, "qcp/seq": query_seq}
+    def query_out(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
+        try:
+            to_chain, seq = dec(data)
+        except Exception:
+            raise TxError(Code.INVALID_REQUEST, "data must be det-CBOR [to_chain, seq]") from None
+        key = out_key(to_chain, seq)
+        packet = ctx.get(key)
+        if packet is None:
+            raise TxError(Code.NOT_FOUND, f"no packet {seq} to {to_chain}")
+        return key, {**packet, "sender": bech(packet["sender"])}
+
+    def query_seq(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
+        chain = data.decode("ascii", "replace")
+        return OUT_SEQ + data, {"chain": chain, "out": ctx.get(OUT_SEQ + data) or 0,
+                                "in": ctx.get(IN_SEQ + data) or 0}

@@ -12,9 +12,9 @@ leaves the validators' fee pool and is held for the token. At the end of the per
 
 from __future__ import annotations
 
-from host.chain.x.bank import keeper as bank
+from host.chain.x.bank.keeper import BankKeeper
 from host.chain.x.context import Ctx
-from host.chain.x.qsc import keeper
+from host.chain.x.qsc.keeper import CREDIT, MINING, PERIOD, QscKeeper
 
 
 def fees_pool(name: str) -> str:
@@ -25,64 +25,68 @@ def fund_pool(name: str) -> str:
     return f"qsc_fund/{name}"
 
 
-def record_payment(ctx: Ctx, tok: dict, payer: bytes, payee: bytes) -> None:
-    fee = ctx.fee_by_msg[ctx.msg_index] if ctx.fee_by_msg else 0
-    if fee <= 0:
-        return
-    name = tok["name"]
-    bank.pool_sub(ctx, "fees", fee)
-    bank.pool_add(ctx, fees_pool(name), fee)
-    half = fee // 2
-    for who, part in ((payer, half), (payee, fee - half)):
-        if part:
-            key = keeper.CREDIT + name.encode() + b"/" + who
-            ctx.put(key, (ctx.get(key) or 0) + part)
-    state = ctx.get(keeper.MINING + name.encode()) or {"fees": 0, "credits": 0}
-    state["fees"] += fee
-    state["credits"] += fee
-    ctx.put(keeper.MINING + name.encode(), state)
+class QscMining:
+    """Payments recorded as they happen, settled once per period (x/qsc's end-block)."""
 
+    def __init__(self, keeper: QscKeeper, bank: BankKeeper) -> None:
+        self.keeper = keeper
+        self.bank = bank
 
-def period_index(ctx: Ctx, genesis_time: float) -> int:
-    return int((ctx.time - genesis_time) // ctx.params["qsc"]["settle_seconds"])
-
-
-def end_block(ctx: Ctx, genesis_time: float) -> None:
-    index = period_index(ctx, genesis_time)
-    if index <= (ctx.get(keeper.PERIOD) or 0):
-        return
-    ctx.put(keeper.PERIOD, index)
-    for key, _ in ctx.items(keeper.MINING):
-        settle(ctx, key[len(keeper.MINING) :].decode())
-
-
-def settle(ctx: Ctx, name: str) -> None:
-    tok = keeper.token(ctx, name)
-    params = ctx.params["qsc"]
-    fees = bank.pool(ctx, fees_pool(name))
-    to_holders = fees * params["holders_bps"] // 10_000
-    paid = 0
-    if tok["supply"] > 0 and to_holders:
-        for addr, h in keeper.holders(ctx, name):
-            part = to_holders * h["balance"] // tok["supply"]
+    def record_payment(self, ctx: Ctx, tok: dict, payer: bytes, payee: bytes) -> None:
+        fee = ctx.fee_by_msg[ctx.msg_index] if ctx.fee_by_msg else 0
+        if fee <= 0:
+            return
+        name = tok["name"]
+        self.bank.pool_sub(ctx, "fees", fee)
+        self.bank.pool_add(ctx, fees_pool(name), fee)
+        half = fee // 2
+        for who, part in ((payer, half), (payee, fee - half)):
             if part:
-                bank.move_from_pool(ctx, fees_pool(name), addr, part)
-                paid += part
-    bank.pool_sub(ctx, fees_pool(name), fees - paid)
-    bank.pool_add(ctx, fund_pool(name), fees - paid)
-    num, den = tok["rate"]
-    minted = refused = 0
-    prefix = keeper.CREDIT + name.encode() + b"/"
-    for key, credit_qos in ctx.items(prefix):
-        want = credit_qos * den // num
-        give = min(want, tok["supply_cap"] - tok["supply"])
-        if give > 0:
-            keeper.credit(ctx, name, key[len(prefix) :], give)
-            tok["supply"] += give
-            minted += give
-        refused += want - max(give, 0)
-        ctx.delete(key)
-    keeper.set_token(ctx, tok)
-    ctx.delete(keeper.MINING + name.encode())
-    ctx.emit("qsc_settle", name=name, fees=fees, to_holders=paid, to_fund=fees - paid,
-             mined=minted, over_cap=refused)
+                key = CREDIT + name.encode() + b"/" + who
+                ctx.put(key, (ctx.get(key) or 0) + part)
+        state = ctx.get(MINING + name.encode()) or {"fees": 0, "credits": 0}
+        state["fees"] += fee
+        state["credits"] += fee
+        ctx.put(MINING + name.encode(), state)
+
+    def period_index(self, ctx: Ctx, genesis_time: float) -> int:
+        return int((ctx.time - genesis_time) // ctx.params["qsc"]["settle_seconds"])
+
+    def end_block(self, ctx: Ctx, genesis_time: float) -> None:
+        index = self.period_index(ctx, genesis_time)
+        if index <= (ctx.get(PERIOD) or 0):
+            return
+        ctx.put(PERIOD, index)
+        for key, _ in ctx.items(MINING):
+            self.settle(ctx, key[len(MINING) :].decode())
+
+    def settle(self, ctx: Ctx, name: str) -> None:
+        tok = self.keeper.must_token(ctx, name)
+        params = ctx.params["qsc"]
+        fees = self.bank.pool(ctx, fees_pool(name))
+        to_holders = fees * params["holders_bps"] // 10_000
+        paid = 0
+        if tok["supply"] > 0 and to_holders:
+            for addr, h in self.keeper.holders(ctx, name):
+                part = to_holders * h["balance"] // tok["supply"]
+                if part:
+                    self.bank.move_from_pool(ctx, fees_pool(name), addr, part)
+                    paid += part
+        self.bank.pool_sub(ctx, fees_pool(name), fees - paid)
+        self.bank.pool_add(ctx, fund_pool(name), fees - paid)
+        num, den = tok["rate"]
+        minted = refused = 0
+        prefix = CREDIT + name.encode() + b"/"
+        for key, credit_qos in ctx.items(prefix):
+            want = credit_qos * den // num
+            give = min(want, tok["supply_cap"] - tok["supply"])
+            if give > 0:
+                self.keeper.credit(ctx, name, key[len(prefix) :], give)
+                tok["supply"] += give
+                minted += give
+            refused += want - max(give, 0)
+            ctx.delete(key)
+        self.keeper.set_token(ctx, tok)
+        ctx.delete(MINING + name.encode())
+        ctx.emit("qsc_settle", name=name, fees=fees, to_holders=paid, to_fund=fees - paid,
+                 mined=minted, over_cap=refused)

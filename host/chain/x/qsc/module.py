@@ -2,17 +2,88 @@
 
 from __future__ import annotations
 
-from host.chain.errors import TxError
-from host.chain.x.bank import keeper as bank
+from typing import Any
+
+from host.chain.types import BlockInfo, ValidatorUpdate
+from host.chain.x.bank.keeper import BankKeeper
 from host.chain.x.context import Ctx, bech, dec
-from host.chain.x.qsc import keeper, mining
-from host.chain.x.qsc.handler import HANDLERS
+from host.chain.x.module import AppModule, Handler, Query, QueryRoute
+from host.chain.x.qsc import routes
+from host.chain.x.qsc.handler import MsgServer
+from host.chain.x.qsc.keeper import MINING, TOKEN, QscKeeper, allow_key, bal_key
+from host.chain.x.qsc.mining import QscMining, fees_pool, fund_pool
+from host.core.errors import Code, TxError
 
-__all__ = ["HANDLERS", "QUERIES", "end_block", "invariants"]
 
+class QscModule(AppModule):
+    name = "qsc"
 
-def end_block(ctx: Ctx, block) -> None:
-    mining.end_block(ctx, ctx.get(b"app/genesis_time"))
+    def __init__(self, keeper: QscKeeper, bank: BankKeeper) -> None:
+        self.keeper = keeper
+        self.bank = bank
+        self.mining = QscMining(keeper, bank)
+
+    def handlers(self) -> dict[str, Handler]:
+        return MsgServer(self.keeper, self.mining).routes()
+
+    def queries(self) -> dict[str, Query]:
+        return {
+            "qsc/token": self.query_token,
+            "qsc/tokens": self.query_tokens,
+            "qsc/balance": self.query_balance,
+            "qsc/allowance": self.query_allowance,
+            "qsc/mining": self.query_mining,
+        }
+
+    def routes(self) -> tuple[QueryRoute, ...]:
+        return routes.ROUTES
+
+    def end_block(self, ctx: Ctx, block: BlockInfo) -> list[ValidatorUpdate]:
+        self.mining.end_block(ctx, ctx.genesis_time)
+        return []
+
+    def query_token(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
+        name = data.decode("ascii", "replace")
+        return TOKEN + data, _tok_json(self.keeper.must_token(ctx, name))
+
+    def query_balance(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
+        name, addr = _items(data, 2)
+        self.keeper.must_token(ctx, name)
+        h = self.keeper.holding(ctx, name, addr)
+        return bal_key(name, addr), {"name": name, "address": bech(addr), **h}
+
+    def query_allowance(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
+        name, owner, spender = _items(data, 3)
+        self.keeper.must_token(ctx, name)
+        return allow_key(name, owner, spender), {
+            "name": name, "owner": bech(owner), "spender": bech(spender),
+            "amount": self.keeper.allowance(ctx, name, owner, spender)}
+
+    def query_tokens(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
+        return TOKEN, [_tok_json(t) for _, t in ctx.items(TOKEN)]
+
+    def query_mining(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
+        name = data.decode("ascii", "replace")
+        self.keeper.must_token(ctx, name)
+        state = ctx.get(MINING + data) or {"fees": 0, "credits": 0}
+        return MINING + data, {**state, "fund": self.bank.pool(ctx, fund_pool(name))}
+
+    def invariants(self, ctx: Ctx) -> list[str]:
+        problems = []
+        for _, tok in ctx.items(TOKEN):
+            name = tok["name"]
+            held = self.keeper.holders(ctx, name)
+            total = sum(h["balance"] for _, h in held)
+            if total != tok["supply"]:
+                problems.append(f"qsc: {name} balances {total} != supply {tok['supply']}")
+            if tok["supply"] > tok["supply_cap"]:
+                problems.append(f"qsc: {name} supply over cap")
+            if any(not 0 <= h["frozen"] <= h["balance"] for _, h in held):
+                problems.append(f"qsc: {name} frozen outside [0, balance]")
+            pending = (ctx.get(MINING + name.encode()) or {"fees": 0})["fees"]
+            if pending != self.bank.pool(ctx, fees_pool(name)):
+                problems.append(f"qsc: {name} pending fees != fee pool")
+        return problems
 
 
 def _tok_json(tok: dict) -> dict:
@@ -21,68 +92,11 @@ def _tok_json(tok: dict) -> dict:
             "rate": tok["rate"]}
 
 
-def query_token(ctx: Ctx, data: bytes):
-    name = data.decode("ascii", "replace")
-    return keeper.TOKEN + data, _tok_json(keeper.must_token(ctx, name))
-
-
-def _pair(data: bytes, n: int) -> list:
+def _items(data: bytes, n: int) -> list:
     try:
         items = dec(data)
     except Exception:
         items = None
     if not isinstance(items, list) or len(items) != n:
-        raise TxError("invalid_request", f"data must be det-CBOR of a {n}-item array")
+        raise TxError(Code.INVALID_REQUEST, f"data must be det-CBOR of a {n}-item array")
     return items
-
-
-def query_balance(ctx: Ctx, data: bytes):
-    name, addr = _pair(data, 2)
-    keeper.must_token(ctx, name)
-    h = keeper.holding(ctx, name, addr)
-    return keeper.bal_key(name, addr), {"name": name, "address": bech(addr), **h}
-
-
-def query_allowance(ctx: Ctx, data: bytes):
-    name, owner, spender = _pair(data, 3)
-    keeper.must_token(ctx, name)
-    return keeper.allow_key(name, owner, spender), {
-        "name": name, "owner": bech(owner), "spender": bech(spender),
-        "amount": keeper.allowance(ctx, name, owner, spender)}
-
-
-def query_tokens(ctx: Ctx, data: bytes):
-    return keeper.TOKEN, [_tok_json(t) for _, t in ctx.items(keeper.TOKEN)]
-
-
-def query_mining(ctx: Ctx, data: bytes):
-    name = data.decode("ascii", "replace")
-    keeper.must_token(ctx, name)
-    state = ctx.get(keeper.MINING + data) or {"fees": 0, "credits": 0}
-    return keeper.MINING + data, {**state, "fund": bank.pool(ctx, mining.fund_pool(name))}
-
-
-QUERIES = {
-    "qsc/token": query_token,
-    "qsc/tokens": query_tokens,
-    "qsc/balance": query_balance,
-    "qsc/allowance": query_allowance,
-    "qsc/mining": query_mining,
-}
-
-
-def invariants(ctx: Ctx) -> list[str]:
-    problems = []
-    for _, tok in ctx.items(keeper.TOKEN):
-        held = keeper.holders(ctx, tok["name"])
-        total = sum(h["balance"] for _, h in held)
-        if total != tok["supply"]:
-            problems.append(f"qsc: {tok['name']} balances {total} != supply {tok['supply']}")
-        if tok["supply"] > tok["supply_cap"]:
-            problems.append(f"qsc: {tok['name']} supply over cap")
-        if any(not 0 <= h["frozen"] <= h["balance"] for _, h in held):
-            problems.append(f"qsc: {tok['name']} frozen outside [0, balance]")
-        pending = (ctx.get(keeper.MINING + tok["name"].encode()) or {"fees": 0})["fees"]
-        if pending != bank.pool(ctx, mining.fees_pool(tok["name"])):
-            problems.append(f"qsc: {tok['name']} pending fees != fee pool")
-    return problems

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from hashlib import sha256
 
-from host.chain.errors import TxError
-from host.chain.x.bank import keeper as bank
+from host.chain.x.bank.keeper import BankKeeper
 from host.chain.x.context import Ctx, bech
+from host.core.errors import Code, TxError
 
 VAL = b"staking/val/"
 CONS = b"staking/cons/"
@@ -35,209 +35,207 @@ def cons_address(pubkey: bytes) -> bytes:
     return sha256(pubkey).digest()[:20]
 
 
-def validator(ctx: Ctx, op: bytes) -> dict | None:
-    return ctx.get(VAL + op)
-
-
-def must_validator(ctx: Ctx, op: bytes) -> dict:
-    val = validator(ctx, op)
-    if val is None:
-        raise TxError("not_found", f"no validator {bech(op)}")
-    return val
-
-
-def set_validator(ctx: Ctx, val: dict) -> None:
-    ctx.put(VAL + val["operator"], val)
-
-
-def validators(ctx: Ctx) -> list[dict]:
-    return [v for _, v in ctx.items(VAL)]
-
-
-def by_cons(ctx: Ctx, cons: bytes) -> dict | None:
-    op = ctx.get(CONS + cons)
-    return None if op is None else validator(ctx, op)
-
-
-def new_validator(ctx: Ctx, op: bytes, cons_pubkey: bytes, moniker: str, commission: int) -> dict:
-    if validator(ctx, op) is not None:
-        raise TxError("already_exists", f"{bech(op)} is already a validator")
-    cons = cons_address(cons_pubkey)
-    if ctx.get(CONS + cons) is not None:
-        raise TxError("already_exists", "consensus key already in use")
-    val = {"operator": op, "cons_pubkey": cons_pubkey, "moniker": moniker,
-           "commission": commission, "tokens": 0, "shares": 0, "index": 0,
-           "jailed_until": 0.0, "removed": False, "missed": 0, "window_start": ctx.height,
-           "remove_votes": [], "created": ctx.height}
-    ctx.put(CONS + cons, op)
-    set_validator(ctx, val)
-    return val
-
-
-def delegation(ctx: Ctx, op: bytes, delegator: bytes) -> dict | None:
-    return ctx.get(DEL + op + delegator)
-
-
-def delegations_of(ctx: Ctx, op: bytes) -> list[tuple[bytes, dict]]:
-    return [(k[len(DEL) + 20 :], v) for k, v in ctx.items(DEL + op)]
-
-
 def token_value(val: dict, shares: int) -> int:
     return 0 if val["shares"] == 0 else shares * val["tokens"] // val["shares"]
 
 
-def settle(ctx: Ctx, val: dict, delegator: bytes, dl: dict) -> None:
-    """Pay a delegation's accrued rewards into its owner's balance (from the rewards pool)."""
-    owed = dl["shares"] * (val["index"] - dl["index"]) // SCALE
-    dl["index"] = val["index"]
-    if owed > 0:
-        bank.move_from_pool(ctx, "rewards", delegator, owed)
-        ctx.emit("reward", delegator=delegator, validator=val["operator"], amount=owed)
+def pending_reward(val: dict, dl: dict) -> int:
+    """Rewards a delegation has accrued since it was last settled."""
+    return dl["shares"] * (val["index"] - dl["index"]) // SCALE
 
 
-def bond(ctx: Ctx, val: dict, delegator: bytes, amount: int) -> None:
-    if val["removed"]:
-        raise TxError("jailed", "validator was removed")
-    if val["shares"] and not val["tokens"]:
-        raise TxError("invalid_request", "validator has no tokens left")
-    bank.move_to_pool(ctx, delegator, "bonded", amount)
-    shares = amount if val["shares"] == 0 else amount * val["shares"] // val["tokens"]
-    if shares == 0:
-        raise TxError("invalid_amount", "amount too small for one share")
-    dl = delegation(ctx, val["operator"], delegator)
-    if dl is None:
-        dl = {"shares": 0, "index": val["index"], "renewed": ctx.time}
-    else:
-        settle(ctx, val, delegator, dl)
-    dl["shares"] += shares
-    dl["renewed"] = ctx.time  # delegating renews the delegation's 时效
-    val["shares"] += shares
-    val["tokens"] += amount
-    ctx.put(DEL + val["operator"] + delegator, dl)
-    set_validator(ctx, val)
+class StakingKeeper:
+    """Validators, delegations and unbondings (the keys above); stake moves through x/bank."""
 
+    def __init__(self, bank: BankKeeper) -> None:
+        self.bank = bank
 
-def unbond(ctx: Ctx, val: dict, delegator: bytes, amount: int) -> int:
-    dl = delegation(ctx, val["operator"], delegator)
-    if dl is None:
-        raise TxError("not_found", "no delegation to this validator")
-    have = token_value(val, dl["shares"])
-    if amount > have:
-        raise TxError("insufficient_funds", f"delegation worth {have} < {amount}")
-    settle(ctx, val, delegator, dl)
-    # Shares to burn, rounded up so nobody withdraws more than their shares are worth.
-    shares = -(-amount * val["shares"] // val["tokens"])
-    shares = min(shares, dl["shares"])
-    dl["shares"] -= shares
-    val["shares"] -= shares
-    val["tokens"] -= amount
-    if dl["shares"] == 0:
-        ctx.delete(DEL + val["operator"] + delegator)
-    else:
-        ctx.put(DEL + val["operator"] + delegator, dl)
-    set_validator(ctx, val)
-    bank.pool_sub(ctx, "bonded", amount)
-    bank.pool_add(ctx, "unbonding", amount)
-    seq = (ctx.get(UNB_SEQ) or 0) + 1
-    ctx.put(UNB_SEQ, seq)
-    complete = ctx.time + ctx.params["staking"]["unbonding_seconds"]
-    key = UNB + int(complete).to_bytes(8, "big") + seq.to_bytes(8, "big")
-    ctx.put(key, {"delegator": delegator, "validator": val["operator"], "amount": amount,
-                  "complete": complete})
-    due = ctx.get(UNB_NEXT)
-    if due is None or complete < due:
-        ctx.put(UNB_NEXT, complete)
-    return int(complete)
+    def validator(self, ctx: Ctx, op: bytes) -> dict | None:
+        return ctx.get(VAL + op)
 
+    def must_validator(self, ctx: Ctx, op: bytes) -> dict:
+        val = self.validator(ctx, op)
+        if val is None:
+            raise TxError(Code.NOT_FOUND, f"no validator {bech(op)}")
+        return val
 
-def mature_unbondings(ctx: Ctx) -> None:
-    due = ctx.get(UNB_NEXT)
-    if due is None or due > ctx.time:
-        return
-    ctx.delete(UNB_NEXT)
-    for key, entry in ctx.items(UNB):
-        if entry["complete"] > ctx.time:
-            ctx.put(UNB_NEXT, entry["complete"])  # keys sort by completion time
-            break
-        bank.move_from_pool(ctx, "unbonding", entry["delegator"], entry["amount"])
-        ctx.delete(key)
-        ctx.emit("unbond_complete", delegator=entry["delegator"], amount=entry["amount"])
+    def set_validator(self, ctx: Ctx, val: dict) -> None:
+        ctx.put(VAL + val["operator"], val)
 
+    def validators(self, ctx: Ctx) -> list[dict]:
+        return [v for _, v in ctx.items(VAL)]
 
-def slash(ctx: Ctx, val: dict, bps: int, reason: str) -> int:
-    """Cut `bps` of the validator's bonded tokens into the community pool (shares unchanged)."""
-    cut = val["tokens"] * bps // 10_000
-    if cut:
-        val["tokens"] -= cut
-        bank.pool_sub(ctx, "bonded", cut)
-        bank.pool_add(ctx, "community", cut)
-    ctx.emit("slash", validator=val["operator"], amount=cut, reason=reason)
-    return cut
+    def by_cons(self, ctx: Ctx, cons: bytes) -> dict | None:
+        op = ctx.get(CONS + cons)
+        return None if op is None else self.validator(ctx, op)
 
+    def new_validator(
+        self, ctx: Ctx, op: bytes, cons_pubkey: bytes, moniker: str, commission: int
+    ) -> dict:
+        if self.validator(ctx, op) is not None:
+            raise TxError(Code.ALREADY_EXISTS, f"{bech(op)} is already a validator")
+        cons = cons_address(cons_pubkey)
+        if ctx.get(CONS + cons) is not None:
+            raise TxError(Code.ALREADY_EXISTS, "consensus key already in use")
+        val = {"operator": op, "cons_pubkey": cons_pubkey, "moniker": moniker,
+               "commission": commission, "tokens": 0, "shares": 0, "index": 0,
+               "jailed_until": 0.0, "removed": False, "missed": 0, "window_start": ctx.height,
+               "remove_votes": [], "created": ctx.height}
+        ctx.put(CONS + cons, op)
+        self.set_validator(ctx, val)
+        return val
 
-def slash_unbonding(ctx: Ctx, op: bytes, since: float, bps: int) -> int:
-    """Cut `bps` of the validator's unbonding entries that started at or after `since` (stake
-    that was bonded when the infraction happened cannot escape by unbonding)."""
-    unbonding = ctx.params["staking"]["unbonding_seconds"]
-    total = 0
-    for key, entry in ctx.items(UNB):
-        if entry["validator"] != op or entry["complete"] - unbonding < since:
-            continue
-        cut = entry["amount"] * bps // 10_000
+    def delegation(self, ctx: Ctx, op: bytes, delegator: bytes) -> dict | None:
+        return ctx.get(DEL + op + delegator)
+
+    def set_delegation(self, ctx: Ctx, op: bytes, delegator: bytes, dl: dict) -> None:
+        ctx.put(DEL + op + delegator, dl)
+
+    def delegations_of(self, ctx: Ctx, op: bytes) -> list[tuple[bytes, dict]]:
+        return [(k[len(DEL) + 20 :], v) for k, v in ctx.items(DEL + op)]
+
+    def settle(self, ctx: Ctx, val: dict, delegator: bytes, dl: dict) -> None:
+        """Pay a delegation's accrued rewards into its owner's balance (from the rewards pool)."""
+        owed = pending_reward(val, dl)
+        dl["index"] = val["index"]
+        if owed > 0:
+            self.bank.move_from_pool(ctx, "rewards", delegator, owed)
+            ctx.emit("reward", delegator=delegator, validator=val["operator"], amount=owed)
+
+    def bond(self, ctx: Ctx, val: dict, delegator: bytes, amount: int) -> None:
+        if val["removed"]:
+            raise TxError(Code.JAILED, "validator was removed")
+        if val["shares"] and not val["tokens"]:
+            raise TxError(Code.INVALID_REQUEST, "validator has no tokens left")
+        self.bank.move_to_pool(ctx, delegator, "bonded", amount)
+        shares = amount if val["shares"] == 0 else amount * val["shares"] // val["tokens"]
+        if shares == 0:
+            raise TxError(Code.INVALID_AMOUNT, "amount too small for one share")
+        dl = self.delegation(ctx, val["operator"], delegator)
+        if dl is None:
+            dl = {"shares": 0, "index": val["index"], "renewed": ctx.time}
+        else:
+            self.settle(ctx, val, delegator, dl)
+        dl["shares"] += shares
+        dl["renewed"] = ctx.time  # delegating renews the delegation's 时效
+        val["shares"] += shares
+        val["tokens"] += amount
+        self.set_delegation(ctx, val["operator"], delegator, dl)
+        self.set_validator(ctx, val)
+
+    def unbond(self, ctx: Ctx, val: dict, delegator: bytes, amount: int) -> int:
+        dl = self.delegation(ctx, val["operator"], delegator)
+        if dl is None:
+            raise TxError(Code.NOT_FOUND, "no delegation to this validator")
+        have = token_value(val, dl["shares"])
+        if amount > have:
+            raise TxError(Code.INSUFFICIENT_FUNDS, f"delegation worth {have} < {amount}")
+        self.settle(ctx, val, delegator, dl)
+        # Shares to burn, rounded up so nobody withdraws more than their shares are worth.
+        shares = -(-amount * val["shares"] // val["tokens"])
+        shares = min(shares, dl["shares"])
+        dl["shares"] -= shares
+        val["shares"] -= shares
+        val["tokens"] -= amount
+        if dl["shares"] == 0:
+            ctx.delete(DEL + val["operator"] + delegator)
+        else:
+            self.set_delegation(ctx, val["operator"], delegator, dl)
+        self.set_validator(ctx, val)
+        self.bank.pool_sub(ctx, "bonded", amount)
+        self.bank.pool_add(ctx, "unbonding", amount)
+        seq = (ctx.get(UNB_SEQ) or 0) + 1
+        ctx.put(UNB_SEQ, seq)
+        complete = ctx.time + ctx.params["staking"]["unbonding_seconds"]
+        key = UNB + int(complete).to_bytes(8, "big") + seq.to_bytes(8, "big")
+        ctx.put(key, {"delegator": delegator, "validator": val["operator"], "amount": amount,
+                      "complete": complete})
+        due = ctx.get(UNB_NEXT)
+        if due is None or complete < due:
+            ctx.put(UNB_NEXT, complete)
+        return int(complete)
+
+    def mature_unbondings(self, ctx: Ctx) -> None:
+        due = ctx.get(UNB_NEXT)
+        if due is None or due > ctx.time:
+            return
+        ctx.delete(UNB_NEXT)
+        for key, entry in ctx.items(UNB):
+            if entry["complete"] > ctx.time:
+                ctx.put(UNB_NEXT, entry["complete"])  # keys sort by completion time
+                break
+            self.bank.move_from_pool(ctx, "unbonding", entry["delegator"], entry["amount"])
+            ctx.delete(key)
+            ctx.emit("unbond_complete", delegator=entry["delegator"], amount=entry["amount"])
+
+    def slash(self, ctx: Ctx, val: dict, bps: int, reason: str) -> int:
+        """Cut `bps` of the validator's bonded tokens into the community pool (shares unchanged)."""
+        cut = val["tokens"] * bps // 10_000
         if cut:
-            entry["amount"] -= cut
-            total += cut
-            if entry["amount"]:
-                ctx.put(key, entry)
-            else:
-                ctx.delete(key)
-    if total:
-        bank.pool_sub(ctx, "unbonding", total)
-        bank.pool_add(ctx, "community", total)
-    return total
+            val["tokens"] -= cut
+            self.bank.pool_sub(ctx, "bonded", cut)
+            self.bank.pool_add(ctx, "community", cut)
+        ctx.emit("slash", validator=val["operator"], amount=cut, reason=reason)
+        return cut
 
+    def slash_unbonding(self, ctx: Ctx, op: bytes, since: float, bps: int) -> int:
+        """Cut `bps` of the validator's unbonding entries that started at or after `since` (stake
+        that was bonded when the infraction happened cannot escape by unbonding)."""
+        unbonding = ctx.params["staking"]["unbonding_seconds"]
+        total = 0
+        for key, entry in ctx.items(UNB):
+            if entry["validator"] != op or entry["complete"] - unbonding < since:
+                continue
+            cut = entry["amount"] * bps // 10_000
+            if cut:
+                entry["amount"] -= cut
+                total += cut
+                if entry["amount"]:
+                    ctx.put(key, entry)
+                else:
+                    ctx.delete(key)
+        if total:
+            self.bank.pool_sub(ctx, "unbonding", total)
+            self.bank.pool_add(ctx, "community", total)
+        return total
 
-def jail(ctx: Ctx, val: dict, seconds: float, reason: str) -> None:
-    val["jailed_until"] = max(val["jailed_until"], ctx.time + seconds)
-    ctx.emit("jail", validator=val["operator"], until=val["jailed_until"], reason=reason)
+    def jail(self, ctx: Ctx, val: dict, seconds: float, reason: str) -> None:
+        val["jailed_until"] = max(val["jailed_until"], ctx.time + seconds)
+        ctx.emit("jail", validator=val["operator"], until=val["jailed_until"], reason=reason)
 
+    def is_active_candidate(self, ctx: Ctx, val: dict) -> bool:
+        return not val["removed"] and val["jailed_until"] <= ctx.time
 
-def is_active_candidate(ctx: Ctx, val: dict) -> bool:
-    return not val["removed"] and val["jailed_until"] <= ctx.time
+    def live_weight(self, ctx: Ctx, val: dict) -> int:
+        """Stake whose 时效 has not lapsed: delegations renewed within renew_seconds."""
+        horizon = ctx.time - ctx.params["staking"]["renew_seconds"]
+        live = 0
+        for _, dl in self.delegations_of(ctx, val["operator"]):
+            if dl["renewed"] >= horizon:
+                live += token_value(val, dl["shares"])
+        return live
 
+    def election(self, ctx: Ctx) -> dict[bytes, int]:
+        """The next super-node set: top max_validators by live stake weighted by tx volume."""
+        params = ctx.params["staking"]
+        volume: dict = ctx.get(VOLUME) or {}
+        total_volume = sum(volume.values())
+        ranked = []
+        for val in self.validators(ctx):
+            if not self.is_active_candidate(ctx, val):
+                continue
+            self_dl = self.delegation(ctx, val["operator"], val["operator"])
+            if self_dl is None or token_value(val, self_dl["shares"]) < params["min_self_bond"]:
+                continue
+            weight = self.live_weight(ctx, val)
+            if total_volume:
+                bonus = params["volume_bps"] * volume.get(val["operator"], 0) // total_volume
+                weight = weight * (10_000 + bonus) // 10_000
+            power = weight // POWER_UNIT
+            if power > 0:
+                ranked.append((-power, val["operator"], val["cons_pubkey"], power))
+        ranked.sort()
+        return {cons_pk: power for _, _, cons_pk, power in ranked[: params["max_validators"]]}
 
-def live_weight(ctx: Ctx, val: dict) -> int:
-    """Stake whose 时效 has not lapsed: delegations renewed within renew_seconds."""
-    horizon = ctx.time - ctx.params["staking"]["renew_seconds"]
-    live = 0
-    for _, dl in delegations_of(ctx, val["operator"]):
-        if dl["renewed"] >= horizon:
-            live += token_value(val, dl["shares"])
-    return live
-
-
-def election(ctx: Ctx) -> dict[bytes, int]:
-    """The next super-node set: top max_validators by live stake weighted by tx volume."""
-    params = ctx.params["staking"]
-    volume: dict = ctx.get(VOLUME) or {}
-    total_volume = sum(volume.values())
-    ranked = []
-    for val in validators(ctx):
-        if not is_active_candidate(ctx, val):
-            continue
-        self_dl = delegation(ctx, val["operator"], val["operator"])
-        if self_dl is None or token_value(val, self_dl["shares"]) < params["min_self_bond"]:
-            continue
-        weight = live_weight(ctx, val)
-        if total_volume:
-            bonus = params["volume_bps"] * volume.get(val["operator"], 0) // total_volume
-            weight = weight * (10_000 + bonus) // 10_000
-        power = weight // POWER_UNIT
-        if power > 0:
-            ranked.append((-power, val["operator"], val["cons_pubkey"], power))
-    ranked.sort()
-    return {cons_pk: power for _, _, cons_pk, power in ranked[: params["max_validators"]]}
-
-
-def active_set(ctx: Ctx) -> dict[bytes, int]:
-    return ctx.get(SET) or {}
+    def active_set(self, ctx: Ctx) -> dict[bytes, int]:
+        return ctx.get(SET) or {}

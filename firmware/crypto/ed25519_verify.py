@@ -1,6 +1,7 @@
 # Strict ed25519 verification (RFC 8032 with libsodium's extra checks): rejects S >= L,
-# non-canonical or off-curve encodings, and small-order A or R. Split from crypto.ed25519 because
-# the device signs but never verifies: this code is loaded only when verify() is called.
+# non-canonical or off-curve encodings, and small-order A or R. Apart from crypto.ed25519, whose
+# public curve arithmetic it uses, because signing never needs it: a device loads this module
+# only where it verifies something.
 
 from crypto import ed25519 as ed
 
@@ -39,21 +40,21 @@ def decode_point(data):
 
 def _mul(k, pt):
     # Variable-base k * pt with a 4-bit window (16 precomputed multiples); verification only.
-    window = [ed._IDENTITY, pt]
+    window = [ed.IDENTITY, pt]
     for _ in range(14):
-        window.append(ed._add(window[-1], pt))
-    acc = ed._IDENTITY
+        window.append(ed.add(window[-1], pt))
+    acc = ed.IDENTITY
     # k < L < 2^253: 64 nibbles (MicroPython ints have no bit_length()).
     for shift in range(252, -1, -4):
-        acc = ed._double(ed._double(ed._double(ed._double(acc))))
+        acc = ed.double(ed.double(ed.double(ed.double(acc))))
         nibble = (k >> shift) & 15
         if nibble:
-            acc = ed._add(acc, window[nibble])
+            acc = ed.add(acc, window[nibble])
     return acc
 
 
 def _has_small_order(pt):
-    return _is_identity(ed._double(ed._double(ed._double(pt))))
+    return _is_identity(ed.double(ed.double(ed.double(pt))))
 
 
 def verify(pub, msg, sig):
@@ -75,8 +76,8 @@ def verify(pub, msg, sig):
         return False
     if _has_small_order(A) or _has_small_order(R):
         return False
-    k = ed._hash_mod_l(sig[:32], pub, msg)
+    k = ed.hash_to_scalar(sig[:32], pub, msg)
     p = ed.P
     neg_a = ((p - A[0]) % p, A[1], A[2], (p - A[3]) % p)
-    check = ed._add(ed.base_mul(s), _mul(k, neg_a))
+    check = ed.add(ed.base_mul(s), _mul(k, neg_a))
     return ed.encode_point(check) == bytes(sig[:32])

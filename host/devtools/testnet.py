@@ -268,7 +268,6 @@ class Testnet:
                 [sys.executable, "-m", "host.cli.qosd", "start", "--home", str(val.home)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                cwd=Path(__file__).resolve().parents[2],
             )
             log.close()
             _wait_port(val.ports.abci, timeout, val.app, val.home / "app.log")

@@ -1,0 +1,19 @@
+"""x/qcp's REST routes. The node's own header signature (/qcp/header/{height}) is the API's: it
+needs the validator key and the block store, which no module has."""
+
+from host.chain.x.context import enc
+from host.chain.x.module import PathParam, QueryRoute, chain_param, int_param
+
+
+def _out(chain: str, seq: str) -> bytes:
+    return enc([chain_param(chain), int_param(seq, "seq", low=1)])
+
+
+ROUTES = (
+    QueryRoute("/qcp/{chain}/seq", "qcp/seq", "outbound/inbound QCP sequence numbers",
+               lambda chain: chain_param(chain).encode(),
+               (PathParam("chain", "the other chain's id"),), height=False, prove=False),
+    QueryRoute("/qcp/{chain}/out/{seq}", "qcp/out", "an outbound QCP packet with its proof", _out,
+               (PathParam("chain", "destination chain id"),
+                PathParam("seq", "sequence number", "integer"))),
+)
