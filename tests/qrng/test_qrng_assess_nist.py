@@ -1,20 +1,10 @@
 """The estimators against the NIST reference tool's own outputs on its four sample files."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from qrng.assess import AssessmentError, assess, parse_reference, prepare
-
-# the official vectors live in ../shared beside the clone (as tests/conftest.py shared_vectors)
-NIST_DIR = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "sp800-90b"
-
-
-def shared_vectors(name: str) -> Path | None:
-    path = NIST_DIR.parent / name
-    return path if path.exists() else None
-
+from tests.conftest import shared_vectors
 
 NIST_FILES = ["truerand_1bit", "truerand_8bit", "biased-random-bits", "data.pi"]
 
@@ -23,7 +13,7 @@ NIST_FILES = ["truerand_1bit", "truerand_8bit", "biased-random-bits", "data.pi"]
 def test_every_estimator_matches_the_reference_tool(name):
     folder = shared_vectors("sp800-90b")
     if folder is None:
-        pytest.skip("shared/vectors/sp800-90b not beside this clone")
+        pytest.skip("shared/vectors/sp800-90b not found (set QOS_SHARED)")
     reference = parse_reference((folder / f"{name}.res").read_text())
     result = assess((folder / f"{name}.bin").read_bytes())
     compared = 0
