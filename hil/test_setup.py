@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 
 import pytest
-from devicekit import MNEMONIC, MNEMONIC_24, PIN, always, quiz_answers, quiz_lies
+from devicekit import MNEMONIC, MNEMONIC_24, PIN, always, emulator_only, quiz_answers, quiz_lies
 from mnemonic import Mnemonic
 
-from host.bridge.client import expected_setup_pubkey
-from host.bridge.exceptions import BadParams, EntropyFailure, UserCancelled, WrongState
+from host.bridge.client import Client, expected_setup_pubkey, host_seed_entropy
+from host.bridge.exceptions import (
+    BadParams,
+    EntropyFailure,
+    HostEntropyError,
+    UserCancelled,
+    WrongState,
+)
 from host.core import keys
 
 
@@ -120,15 +127,57 @@ def test_setup_on_an_initialised_device_is_refused(device):
         device.recover(MNEMONIC, PIN)
 
 
-def test_entropy_failure_creates_nothing(blank, debug):
+def test_the_hosts_half_of_the_seed_comes_from_the_tested_pipeline(blank, monkeypatch):
+    import qrng.pipeline
+
+    handed_out = []
+
+    def recorded(sources, nbytes=32):
+        handed_out.append(([s.name for s in sources], real(sources, nbytes)))
+        return handed_out[-1][1]
+
+    real = qrng.pipeline.host_entropy
+    monkeypatch.setattr(qrng.pipeline, "host_entropy", recorded)
+    sent = []
+    call = blank.call
+
+    def watched(method, params=None, timeout=0):
+        if method == "setup":
+            sent.append(params["host_entropy"])
+        return call(method, params, timeout)
+
+    monkeypatch.setattr(blank, "call", watched)
+    blank.setup_check_round(PIN, words=12)  # checks the device's key against what was sent
+    assert [names for names, _ in handed_out] == [["os"]]
+    assert sent == [handed_out[0][1]]
+
+
+def test_a_failing_host_source_creates_nothing(blank, tmp_path):
+    stuck = tmp_path / "stuck.bin"
+    stuck.write_bytes(bytes(4096))
+    blank.host_entropy = functools.partial(host_seed_entropy, [f"file:{stuck}"])
+    with pytest.raises(HostEntropyError, match="repetition count test"):
+        blank.setup(PIN, words=12, check_rounds=0)
+    assert blank.get_info()["initialized"] is False
+
+
+@emulator_only  # the failure latches until the device reboots
+def test_entropy_failure_creates_nothing_until_reboot(target, blank, debug):
     debug.rng("trng", "constant")
     try:
         with pytest.raises(EntropyFailure):
             blank.call("setup_begin", {"words": 12})
     finally:
         debug.rng("trng", "normal")
-    assert blank.get_info()["initialized"] is False
-    assert blank.call("setup_begin", {"words": 12})["commitment"]
+    with pytest.raises(EntropyFailure):
+        blank.call("setup_begin", {"words": 12})
+    info = blank.get_info()
+    assert info["initialized"] is False
+    assert "repetition count test" in info["entropy_failure"]
+    target.emulator.restart()
+    with Client.open(target.wire_path) as fresh:
+        assert fresh.get_info()["entropy_failure"] is None
+        assert fresh.call("setup_begin", {"words": 12})["commitment"]
 
 
 @pytest.mark.parametrize("mnemonic", [MNEMONIC, MNEMONIC_24], ids=["12 words", "24 words"])

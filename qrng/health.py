@@ -22,10 +22,19 @@ class HealthTestFailure(RuntimeError):
 
 
 def rct_cutoff(h: float, alpha_exp: float = DEFAULT_ALPHA_EXP) -> int:
-    """C = 1 + ceil(-log2(alpha) / H)."""
+    """C = 1 + ceil(-log2(alpha) / H).
+
+    A quotient within a relative 1e-6 of an integer is that integer: 21 / 0.35 is 60 exactly but
+    60.00000000000001 in binary floating point, and a bare ceil would give 62 instead of 61. The
+    device (firmware/rng/health.py) rounds the same way, single-precision boards included.
+    """
     if not h > 0:
         raise ValueError("claimed min-entropy must be > 0")
-    return 1 + math.ceil(alpha_exp / h)
+    q = alpha_exp / h
+    nearest = round(q)
+    if abs(q - nearest) <= 1e-6 * q:
+        return 1 + nearest
+    return 1 + math.ceil(q)
 
 
 def apt_window(bits: int) -> int:

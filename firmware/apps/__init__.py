@@ -16,11 +16,9 @@ def unload(*names):
 
 
 def release_rng():
-    # The entropy pipeline is big and needed only at setup: drop it after use, unless the debug
-    # link has overridden a source (that override lives in the module and must stay in force).
-    rng = sys.modules.get("rng")
-    if rng is not None and not rng.overridden():
-        unload("rng.devices", "rng.drbg", "rng.health", "rng")
+    # The entropy pipeline is big and needed only at setup and PIN changes: drop it after use.
+    # The rng package itself stays: it holds the latch and the health tests' state.
+    unload("rng.pipeline", "rng.devices", "rng.drbg", "rng.health")
 
 
 def random_bytes(n, extra=b""):

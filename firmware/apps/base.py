@@ -1,6 +1,7 @@
 # The requests every session starts with, kept in a small module that stays loaded (the bigger
 # management app is loaded for a setup/unlock and dropped again afterwards).
 import buildflags
+import rng
 from apps import common
 
 
@@ -25,4 +26,5 @@ def get_info(dev, params):
         "label": v.label() if initialized else "",
         "pin_mode": ("server" if server is not None else "device") if initialized else "",
         "pin_server": {"pubkey": server[0], "url": server[1]} if server is not None else None,
+        "entropy_failure": rng.failure(),
     }

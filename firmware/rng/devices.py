@@ -4,6 +4,8 @@
 import os
 import sys
 
+SOURCE_NAMES = ("trng", "second")
+
 
 class Source:
     def __init__(self, name, what, bits, h, read):

@@ -17,10 +17,17 @@ def _check_claim(h, bits):
 
 
 def rct_cutoff(h, alpha_exp=DEFAULT_ALPHA_EXP):
-    # C = 1 + ceil(-log2(alpha) / H); a run of C identical samples fails.
+    # C = 1 + ceil(-log2(alpha) / H); a run of C identical samples fails. The quotient of two
+    # decimals that divide exactly (21 / 0.35 = 60) comes out a hair above the integer in binary
+    # floating point, and a bare ceil would give one too many: a quotient within a relative 1e-6
+    # of an integer (single-precision floats on boards included) is taken as that integer.
     if not (h > 0):
         raise ValueError("claimed min-entropy must be > 0")
-    return 1 + int(math.ceil(alpha_exp / h))
+    q = alpha_exp / h
+    nearest = int(q + 0.5)
+    if abs(q - nearest) <= 1e-6 * q:
+        return 1 + nearest
+    return 1 + int(math.ceil(q))
 
 
 def apt_window(bits):
@@ -114,11 +121,12 @@ except (ImportError, AttributeError, SyntaxError, NameError):
 class HealthTests:
     """RCT + APT over a stream of samples (one sample per byte), continuous across feed() calls.
 
-    A failure raises HealthTestFailure and latches: every later feed() fails too, so a source
-    that failed once stays failed until a new instance (a new start-up test) is made.
+    A failure raises HealthTestFailure and latches: every later feed() fails too (rng latches it
+    device-wide until reboot). `state` is what state() returned for the same source before, so the
+    tests continue where an earlier instance stopped instead of starting over.
     """
 
-    def __init__(self, name, h, bits=8, alpha_exp=DEFAULT_ALPHA_EXP):
+    def __init__(self, name, h, bits=8, alpha_exp=DEFAULT_ALPHA_EXP, state=None):
         _check_claim(h, bits)
         self.name = name
         self.h = h
@@ -134,6 +142,11 @@ class HealthTests:
         self._apt_a = -1
         self._apt_n = 0
         self._apt_count = 0
+        if state is not None:
+            self.samples, self._last, self._run, self._apt_a, self._apt_n, self._apt_count = state
+
+    def state(self):
+        return (self.samples, self._last, self._run, self._apt_a, self._apt_n, self._apt_count)
 
     def _feed_fast(self, samples):
         import array

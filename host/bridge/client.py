@@ -21,6 +21,7 @@ import re
 import secrets
 import time
 import unicodedata
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from host.bridge import framing
 from host.bridge.exceptions import (
     BadReply,
     DeviceError,
+    HostEntropyError,
     NoReply,
     PinServerRetry,
     SetupCheckFailed,
@@ -209,10 +211,17 @@ def optional_params(params: dict[str, Any], **values: Any) -> dict[str, Any]:
 class Client:
     """One device: a method per device method (docs/protocol.md section 6)."""
 
-    def __init__(self, transport: Transport, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        timeout: float = DEFAULT_TIMEOUT,
+        host_entropy: Callable[[], bytes] | None = None,
+    ) -> None:
         self.link = Link(transport)
         self.timeout = timeout
         self.user_timeout = USER_TIMEOUT  # for calls that wait for a button or long device work
+        # The host's half of every new seed (setup's commit-reveal): health-tested by default.
+        self.host_entropy = host_entropy or host_seed_entropy
 
     @classmethod
     def open(cls, path: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> Client:
@@ -278,7 +287,7 @@ class Client:
         # which is what the check rounds before it are for.
         self._setup_begin(words)
         params = optional_params(
-            {"host_entropy": secrets.token_bytes(32), "pin": pin}, label=label, pin_server=server
+            {"host_entropy": self.host_entropy(), "pin": pin}, label=label, pin_server=server
         )
         result = self._relay(self._wait_user("setup", params))
         return SetupResult(pubkey=_bytes32(result, "pubkey"), check_rounds=check_rounds)
@@ -286,7 +295,7 @@ class Client:
     def setup_check_round(self, pin: str, words: int = 24, label: str | None = None) -> bytes:
         """One check round; returns the pubkey the device derived (already verified)."""
         commitment = self._setup_begin(words)
-        host_entropy = secrets.token_bytes(32)
+        host_entropy = self.host_entropy()
         params = optional_params(
             {"host_entropy": host_entropy, "pin": pin, "check": True}, label=label
         )
@@ -441,6 +450,25 @@ class Client:
 
 
 # ------------------------------------------------------------------ host-side crypto checks
+
+
+def host_seed_entropy(qrng_specs: Sequence[str] = ()) -> bytes:
+    """32 bytes for setup's `host_entropy`: the OS source plus every configured QRNG source
+    (qrng.sources.open_source specs such as `quantis` or `serial:/dev/ttyACM0`), each through the
+    SP 800-90B start-up and continuous health tests and SHA-256 conditioning, then mixed
+    (qrng.pipeline.host_entropy). Any failure raises HostEntropyError."""
+    from qrng.pipeline import EntropyError, host_entropy
+    from qrng.sources import OsSource, Source, SourceError, open_source
+
+    sources: list[Source] = [OsSource()]
+    try:
+        sources += [open_source(spec) for spec in qrng_specs]
+        return host_entropy(sources, 32)
+    except (EntropyError, SourceError, OSError) as exc:
+        raise HostEntropyError(f"host entropy: {exc}") from exc
+    finally:
+        for source in sources:
+            source.close()
 
 
 def expected_setup_pubkey(device_entropy: bytes, host_entropy: bytes, words: int) -> bytes:

@@ -120,6 +120,11 @@ class BadReply(TransportError):
     """The device answered something that is not a valid reply."""
 
 
+class HostEntropyError(Exception):
+    """The host's own entropy (its OS source and any configured QRNG) failed a health test or
+    could not be read: nothing was sent to the device."""
+
+
 class SetupCheckFailed(Exception):
     """A commit-reveal check round showed the device did not derive the seed it committed to."""
 

@@ -9,6 +9,7 @@ Heavy imports stay inside the handlers so `qos --help` stays fast.
 from __future__ import annotations
 
 import argparse
+import functools
 import getpass
 import json
 import os
@@ -21,6 +22,7 @@ from host.cli.console import emit, err, escape, out, working
 
 if TYPE_CHECKING:
     from host.bridge.client import Client
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     group = commands.add_parser("device", help="the QOS signer: list, set up, sign, wipe ...")
@@ -45,6 +47,15 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         help="commit-reveal check rounds before the real one (default: 1..3 at random)",
+    )
+    setup.add_argument(
+        "--qrng",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="also mix this entropy source into the host's half of the seed (quantis, "
+        "serial:DEV, file:PATH; repeatable; default from QOS_QRNG, comma-separated). Every "
+        "source is health-tested; a failing one stops the setup before the device is asked",
     )
     _pin_args(setup)
     _pin_server_arg(setup, choose=True)
@@ -174,7 +185,7 @@ class UsageError(ValueError):
 
 
 def _run(args: argparse.Namespace) -> int:
-    from host.bridge.exceptions import DeviceError, TransportError
+    from host.bridge.exceptions import DeviceError, HostEntropyError, TransportError
     from host.pinserver.client import PinServerError
 
     handler = HANDLERS[args.device_command]
@@ -196,6 +207,9 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     except PinServerError as exc:
         err.print(f"[red]PIN server:[/] {escape(str(exc))}")
+        return 1
+    except HostEntropyError as exc:
+        err.print(f"[red]nothing was created:[/] {escape(str(exc))}")
         return 1
 
 
@@ -300,8 +314,13 @@ def announce_pin_server(url: str | None) -> None:
 
 
 def cmd_setup(args: argparse.Namespace) -> int:
+    from host.bridge.client import host_seed_entropy
+
+    specs = args.qrng or [s for s in os.environ.get("QOS_QRNG", "").split(",") if s]
+    host_seed_entropy(specs)  # a source that fails stops here, before the PIN is asked
     pin = read_pin(args.pin_env, "New PIN (4-50 digits): ", confirm=True)
     with open_client(args) as device:
+        device.host_entropy = functools.partial(host_seed_entropy, specs)
         refuse_debug_build(args, device)
         announce_pin_server(args.pin_server)
         err.print(

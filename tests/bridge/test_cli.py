@@ -233,3 +233,20 @@ def test_no_wallet_goes_on_a_debug_build_unless_asked(action, tmp_path, monkeypa
         assert sent[-1] == ("setup_begin" if action == "setup" else "recover")
     finally:
         peer.close()
+
+
+def test_a_failing_qrng_source_stops_setup_before_anything_is_sent(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("QOS_TEST_PIN", "1234")
+    stuck = tmp_path / "stuck.bin"
+    stuck.write_bytes(bytes(4096))
+    peer = PeerDevice(debug_build_device)
+    try:
+        argv = ["device", "--path", peer.path, "setup", "--pin-env", "QOS_TEST_PIN"]
+        assert qos(*argv, "--qrng", f"file:{stuck}", "--allow-debug-device") == 1
+        assert "repetition count test" in capsys.readouterr().err
+        monkeypatch.setenv("QOS_QRNG", f"file:{tmp_path / 'missing.bin'}")
+        assert qos(*argv, "--allow-debug-device") == 1
+        assert "missing.bin" in capsys.readouterr().err
+        assert peer.requests == []
+    finally:
+        peer.close()

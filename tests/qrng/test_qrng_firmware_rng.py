@@ -77,75 +77,178 @@ for line in sys.stdin:
         assert device[name] == host, name
 
 
-COLLECT_SCRIPT = """
+COLLECT_PRELUDE = """
 import rng, hashlib
-def fail(label, fn):
+def attempt(label, fn):
     try:
         fn()
-        print(label, "NO-ERROR")
+        print(label, "ok")
     except rng.EntropyError as e:
         print(label, "EntropyError", e)
     except Exception as e:
         print(label, type(e).__name__, e)
 
-a = rng.collect(32, b"host")
-b = rng.collect(32, b"host")
-print("lengths", len(a), len(b), len(rng.collect(100)), a != b)
-
-def counter_source(tag):
-    state = [0]
+def counter_source(tag, patch=None):
+    # healthy-looking deterministic samples; patch(call, data) may alter the call-th read
+    state = [0, 0]
     def read(n):
         out = b""
         while len(out) < n:
             state[0] += 1
             out += hashlib.sha256(tag + str(state[0]).encode()).digest()
-        return out[:n]
+        out = out[:n]
+        if patch is not None:
+            out = patch(state[1], out)
+        state[1] += 1
+        return out
     return read
-
-rng.override_source("trng", lambda n: bytes(n))
-fail("stuck-trng", lambda: rng.collect(32, b"host"))
-rng.override_source("trng", lambda n: bytes([i % 3 for i in range(n)]))
-fail("biased-trng", lambda: rng.collect(32))
-rng.override_source("trng", None)
-rng.override_source("second", lambda n: b"\\xaa" * n)
-fail("stuck-second", lambda: rng.collect(32))
-rng.override_source("second", lambda n: b"short")
-fail("short-second", lambda: rng.collect(32))
-rng.override_source("second", None)
-
-# deterministic healthy stand-ins: the output is a function of every input
-rng.override_source("trng", counter_source(b"t"))
-rng.override_source("second", counter_source(b"s"))
-x1 = rng.collect(32, b"host-1")
-rng.override_source("trng", counter_source(b"t"))
-rng.override_source("second", counter_source(b"s"))
-x2 = rng.collect(32, b"host-1")
-rng.override_source("trng", counter_source(b"t"))
-rng.override_source("second", counter_source(b"s"))
-x3 = rng.collect(32, b"host-2")
-rng.override_source("trng", counter_source(b"T"))
-rng.override_source("second", counter_source(b"s"))
-x4 = rng.collect(32, b"host-1")
-print("deterministic", x1 == x2, x1 != x3, x1 != x4)
-fail("bad-n", lambda: rng.collect(0))
-fail("bad-n2", lambda: rng.collect(5000))
-fail("bad-extra", lambda: rng.collect(32, "text"))
-fail("bad-name", lambda: rng.override_source("nope", lambda n: b""))
 """
 
 
-def test_collect_fails_closed_and_uses_every_source():
-    lines = dict(line.split(" ", 1) for line in run(COLLECT_SCRIPT).split("\n") if line)
+def run_collect(script: str) -> dict[str, str]:
+    out = run(COLLECT_PRELUDE + script)
+    return dict(line.split(" ", 1) for line in out.split("\n") if line)
+
+
+def test_collect_mixes_every_input_and_checks_its_arguments():
+    lines = run_collect("""
+a = rng.collect(32, b"host")
+b = rng.collect(32, b"host")
+print("lengths", len(a), len(b), len(rng.collect(100)), a != b)
+
+def fresh(t, s):
+    rng._test_state.clear()  # each run starts as after a reboot
+    rng.override_source("trng", counter_source(t))
+    rng.override_source("second", counter_source(s))
+
+fresh(b"t", b"s"); x1 = rng.collect(32, b"host-1")
+fresh(b"t", b"s"); x2 = rng.collect(32, b"host-1")
+fresh(b"t", b"s"); x3 = rng.collect(32, b"host-2")
+fresh(b"T", b"s"); x4 = rng.collect(32, b"host-1")
+fresh(b"t", b"S"); x5 = rng.collect(32, b"host-1")
+print("deterministic", x1 == x2, x1 != x3, x1 != x4, x1 != x5)
+attempt("bad-n", lambda: rng.collect(0))
+attempt("bad-n2", lambda: rng.collect(5000))
+attempt("bad-extra", lambda: rng.collect(32, "text"))
+attempt("bad-name", lambda: rng.override_source("nope", lambda n: b""))
+print("failure", rng.failure())
+""")
     assert lines["lengths"] == "32 32 100 True"
-    assert lines["stuck-trng"].startswith("EntropyError entropy source trng: repetition count")
-    assert lines["biased-trng"].startswith("EntropyError entropy source trng: adaptive proportion")
-    assert lines["stuck-second"].startswith("EntropyError entropy source second: repetition")
-    assert lines["short-second"].startswith("EntropyError entropy source 'second' returned")
-    assert lines["deterministic"] == "True True True"
+    assert lines["deterministic"] == "True True True True"
     assert lines["bad-n"].startswith("ValueError")
     assert lines["bad-n2"].startswith("ValueError")
     assert lines["bad-extra"].startswith("TypeError")
     assert lines["bad-name"].startswith("ValueError")
+    assert lines["failure"] == "None"
+
+
+# Each failure in a fresh interpreter (a fresh boot): the first call names the test, and every
+# later call refuses although the source is healthy again.
+FAILURES = {
+    "stuck-trng": ('"trng", lambda n: bytes(n)', "entropy source trng: repetition count test"),
+    "biased-trng": (
+        '"trng", lambda n: bytes([i % 3 for i in range(n)])',
+        "entropy source trng: adaptive proportion test",
+    ),
+    "stuck-second": ('"second", lambda n: b"\\xaa" * n', "entropy source second: repetition"),
+    "short-second": ('"second", lambda n: b"short"', "entropy source 'second' returned a short"),
+    "unreadable": ('"trng", lambda n: 1 // 0', "entropy source 'trng' could not be read"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FAILURES))
+def test_a_failure_latches_until_reboot(case):
+    override, reason = FAILURES[case]
+    source = override.split(",")[0].strip('"')
+    lines = run_collect(f"""
+rng.override_source({override})
+attempt("first", lambda: rng.collect(32))
+rng.override_source("{source}", None)
+for i in range(10):
+    attempt("later-%d" % i, lambda: rng.collect(32))
+print("failure", rng.failure())
+""")
+    assert lines["first"].startswith("EntropyError " + reason), lines["first"]
+    assert lines["first"].endswith("(latched until reboot)")
+    for i in range(10):
+        assert lines[f"later-{i}"] == lines["first"], i
+    assert lines["failure"].startswith(reason)
+
+
+def test_a_low_entropy_source_never_passes_again_after_its_first_refusal():
+    # about 2.3 bits per sample (5 values) from a source that claims 7: the tests may let a
+    # call through before they catch it, never one after
+    lines = run_collect("""
+state = [12345]
+def five_values(n):
+    out = bytearray(n)
+    for i in range(n):
+        state[0] = (state[0] * 1103515245 + 12345) & 0x7FFFFFFF
+        out[i] = (state[0] >> 16) % 5
+    return bytes(out)
+rng.override_source("trng", five_values)
+for i in range(20):
+    attempt("call-%02d" % i, lambda: rng.collect(32))
+""")
+    outcomes = [lines[f"call-{i:02d}"] for i in range(20)]
+    first_refusal = next(i for i, o in enumerate(outcomes) if o != "ok")
+    assert all(o.startswith("EntropyError") for o in outcomes[first_refusal:])
+
+
+def test_health_tests_continue_across_collect_calls():
+    # the trng's last read of one call ends with 4 equal samples and the first read of the next
+    # call starts with 4 more: 8 >= the RCT cutoff for 7 bits (6), though each call alone has 4
+    lines = run_collect("""
+from rng.health import rct_cutoff
+def split_run(call, data):
+    if call == 3:
+        return data[:-4] + b"\\x55" * 4
+    if call == 4:
+        return b"\\x55" * 4 + data[4:]
+    return data
+rng.override_source("trng", counter_source(b"t", split_run))
+attempt("first", lambda: rng.collect(32))
+attempt("second", lambda: rng.collect(32))
+print("cutoff", rct_cutoff(7.0))
+""")
+    assert lines["cutoff"] == "6"
+    assert lines["first"] == "ok"
+    assert lines["second"].startswith("EntropyError entropy source trng: repetition count test")
+
+
+def test_the_latch_and_test_state_outlive_the_unloaded_pipeline():
+    # apps.random_bytes drops the pipeline modules after each call; what must persist is kept
+    # in the rng package
+    lines = run_collect("""
+import sys
+from apps import random_bytes
+random_bytes(32)
+print("loaded", sorted(m for m in sys.modules if m.startswith("rng")))
+print("state", sorted(rng._test_state))
+rng.override_source("trng", lambda n: bytes(n))
+attempt("stuck", lambda: random_bytes(32))
+rng.override_source("trng", None)
+attempt("after", lambda: random_bytes(32))
+print("unloaded", sorted(m for m in sys.modules if m.startswith("rng")))
+""")
+    assert lines["loaded"] == "['rng']"
+    assert lines["state"] == "['second', 'trng']"
+    assert lines["stuck"].startswith("EntropyError")
+    assert lines["after"] == lines["stuck"]
+    assert lines["unloaded"] == "['rng']"
+
+
+def test_device_rct_cutoffs_match_exact_arithmetic_over_the_claim_grid():
+    from tests.qrng.test_qrng_health import CLAIM_GRID, _exact_rct_cutoff
+
+    code = """
+from rng.health import rct_cutoff
+for c in range(1, 801):
+    for a in range(20, 41):
+        print(rct_cutoff(c / 100, a))
+"""
+    device = [int(x) for x in run(code).split()]
+    assert device == [_exact_rct_cutoff(h, a) for h, a in CLAIM_GRID]
 
 
 def test_override_is_refused_in_a_production_build(tmp_path):

@@ -21,6 +21,22 @@ def test_published_cutoffs(h, alpha_exp, rct, window, apt):
     assert apt_cutoff(h, window, alpha_exp) == apt
 
 
+# Every claim with two decimals in (0, 8] against every alpha from 2^-20 to 2^-40: 16,800 pairs.
+CLAIM_GRID = [(c / 100, a) for c in range(1, 801) for a in range(20, 41)]
+
+
+def _exact_rct_cutoff(h: float, alpha_exp: int) -> int:
+    from fractions import Fraction
+
+    return 1 - (-Fraction(alpha_exp) // Fraction(str(h)))
+
+
+def test_rct_cutoff_matches_exact_arithmetic_over_the_claim_grid():
+    wrong = [(h, a) for h, a in CLAIM_GRID if rct_cutoff(h, a) != _exact_rct_cutoff(h, a)]
+    assert wrong == []
+    assert rct_cutoff(0.35, 21) == 61  # 21 / 0.35 is 60.00000000000001 in binary floating point
+
+
 def _exact_apt_cutoff(h_bits: int, window: int, alpha_exp: int) -> int:
     # exact rational binomial tail for p = 2^-h_bits
     from fractions import Fraction

@@ -108,8 +108,16 @@ def test_ping_and_info(client, debug):
     assert client.ping(b"hello") == b"hello"
     info = client.get_info()
     assert info == {
-        "version": info["version"], "model": "emulator", "initialized": False, "locked": True,
-        "pin_retries_left": 0, "debug": True, "label": "", "pin_mode": "", "pin_server": None,
+        "version": info["version"],
+        "model": "emulator",
+        "initialized": False,
+        "locked": True,
+        "pin_retries_left": 0,
+        "debug": True,
+        "label": "",
+        "pin_mode": "",
+        "pin_server": None,
+        "entropy_failure": None,
     }
     with pytest.raises(WrongState):
         client.call("unlock", {"pin": PIN})
@@ -145,8 +153,13 @@ def test_passphrase_changes_the_wallet_and_unicode_needs_nfkd(client, debug):
 def test_sign_tx_after_confirm_verifies_and_cancel_refuses(client, debug):
     debug.load(M12, PIN)
     pub = client.get_public_key().pubkey
-    tx = {"chain": "qos-test", "nonce": 7, "fee": 25, "memo": "rent",
-          "msgs": [txlib.transfer(bytes(range(20)), 123400)]}
+    tx = {
+        "chain": "qos-test",
+        "nonce": 7,
+        "fee": 25,
+        "memo": "rent",
+        "msgs": [txlib.transfer(bytes(range(20)), 123400)],
+    }
     raw = cbor.dumps(tx)
     rid = client.link.send("sign_tx", {"account": 0, "index": 0, "tx": raw})
     screens = []  # each dialog page once, confirmed once
@@ -234,19 +247,23 @@ def test_a_wrong_word_check_shows_the_words_again(client, debug):
     assert client.get_info()["initialized"]
 
 
-def test_entropy_failure_creates_nothing(client, debug):
+def test_entropy_failure_creates_nothing_and_latches_until_reboot(emu, client, debug):
     source = "trng"
+    assert client.get_info()["entropy_failure"] is None
     debug.rng(source, "constant")
-    try:
-        with pytest.raises(EntropyFailure):
-            client.call("setup_begin", {"words": 24})
-        rid = client.link.send("recover", {"mnemonic": M12, "pin": PIN})
-        with pytest.raises(EntropyFailure):  # the vault's keys come from the same pipeline
-            press_until_done(client, debug, rid)
-        assert not client.get_info()["initialized"]
-    finally:
-        debug.rng(source, "normal")
-    assert len(client.call("setup_begin", {"words": 24})["commitment"]) == 32
+    with pytest.raises(EntropyFailure):
+        client.call("setup_begin", {"words": 24})
+    debug.rng(source, "normal")  # the source is healthy again: the device still refuses
+    rid = client.link.send("recover", {"mnemonic": M12, "pin": PIN})
+    with pytest.raises(EntropyFailure):  # the vault's keys come from the same pipeline
+        press_until_done(client, debug, rid)
+    info = client.get_info()
+    assert not info["initialized"]
+    assert info["entropy_failure"].startswith("entropy source trng: repetition count test")
+    emu.restart()
+    with Client.open(emu.wire_path, timeout=10) as fresh:
+        assert fresh.get_info()["entropy_failure"] is None
+        assert len(fresh.call("setup_begin", {"words": 24})["commitment"]) == 32
 
 
 def test_pin_failures_delay_then_wipe_after_ten(client, debug):
