@@ -224,7 +224,7 @@ def device_heap(tree: Path | None = None) -> dict[str, tuple[int, int]]:
             time.sleep(0.2)  # the first page is drawn: all the confirmation needs is loaded
             take(f"sign_tx of {count} message(s), waiting for confirm", debug.state())
             while debug.state()["busy"]:
-                debug.press("confirm")
+                debug.answer("confirm")
             client.link.receive(request, 30)
         take("unlocked, after signing", debug.state())
         if "pin_mode" in client.get_info():  # firmware with PIN server support
@@ -243,7 +243,7 @@ def _pin_server_rows(client: Any, debug: Any, take: Any) -> None:
         request = client.link.send("recover", params)
         _wait_busy(debug, True)
         while debug.state()["busy"]:
-            debug.press("confirm")
+            debug.answer("confirm")
             time.sleep(0.05)
         asked = client.link.receive(request, 60)["pin_server"]
         client.call("pin_server_reply", {"reply": pinserver.relay(server.url, asked["request"])})

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from host.bridge import framing
 from host.bridge.client import Client, Link
 from host.bridge.debuglink import DebugLink
-from host.bridge.exceptions import DeviceError
+from host.bridge.exceptions import DeviceError, NoReply
 from host.bridge.transport import open_transport
 from host.core import keys
 from host.core import tx as txlib
@@ -65,21 +65,20 @@ def echo_round_trip(link: Link) -> None:
 def sign_tx_confirmed(
     client: Client, debug: DebugLink, tx_bytes: bytes, account: int = 0, index: int = 0
 ) -> bytes:
-    """sign_tx with the scripted user: wait for the first page, press confirm once per page."""
+    """sign_tx with a scripted user who confirms each page once, as soon as it is drawn."""
     params = {"account": account, "index": index, "tx": tx_bytes}
     request_id = client.link.send("sign_tx", params)
+    answered = -1
     while True:
-        screen = debug.screen()
-        footer = str(screen.get("footer", ""))
-        if footer.startswith("cancel"):
+        try:
+            result = client.link.receive(request_id, 0.005)
             break
-    pages = 1
-    middle = footer.split()[1] if len(footer.split()) == 3 else ""
-    if "/" in middle:
-        pages = int(middle.split("/")[1])
-    for _ in range(pages):
-        debug.press("confirm")
-    result = client.link.receive(request_id, 30)
+        except NoReply:
+            pass
+        screen = debug.screen()
+        if str(screen.get("footer", "")).startswith("cancel") and screen["seq"] != answered:
+            debug.press("confirm", screen["seq"])
+            answered = screen["seq"]
     if not keys.verify(result["pubkey"], txlib.Tx.decode(tx_bytes).sign_bytes(), result["sig"]):
         raise RuntimeError("the device's signature does not verify")
     return result["sig"]

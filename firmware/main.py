@@ -68,9 +68,10 @@ def build_device(board):
     from storage.vault import Vault
     from wire.session import Session
 
-    vault = Vault(board.storage_dir, board.secret_region(), Clock(), random_bytes, board.kdf_ms)
+    clock = Clock()
+    vault = Vault(board.storage_dir, board.secret_region(), clock, random_bytes, board.kdf_ms)
     release_vault()  # its boot-time check is done
-    dev = Device(board, vault, board.model)
+    dev = Device(board, vault, board.model, clock)
     vault.progress = dev.pin_progress
     methods = {}
     for name, module in WIRE_METHODS.items():

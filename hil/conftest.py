@@ -97,7 +97,7 @@ def settle(debug: DebugLink) -> None:
     for _ in range(50):
         if not debug.state().get("busy"):
             return
-        debug.press("cancel")
+        debug.answer("cancel")
         time.sleep(0.05)
     raise RuntimeError("the device stays busy: a request keeps waiting for the user")
 

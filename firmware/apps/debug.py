@@ -35,11 +35,12 @@ def _bind(dev, fn):
 
 
 def debug_press(dev, params):
-    common.allow_only(params, ("button",))
+    common.allow_only(params, ("button", "seq"))
     button = common.get_str(params, "button", 16)
     if button not in BUTTONS:
         raise errors.bad_params("button must be confirm or cancel")
-    dev.presses.append(button)
+    seq = common.get_uint(params, "seq", 1 << 31) if "seq" in params else None
+    dev.accept_press(button, seq)
     return {}
 
 

@@ -6,37 +6,75 @@ from ui.screen import Screen
 from wire import errors
 
 KEY_CACHE = 8
+DIALOG_TIMEOUT_S = 120  # an unanswered dialog cancels itself: a vanished host frees the device
+PRESS_GUARD_MS = 300  # presses this soon after a dialog appears were aimed at what it replaced
 
 
 class Device:
-    def __init__(self, board, vault, model):
+    def __init__(self, board, vault, model, clock):
         self.board = board
         self.vault = vault
         self.model = model
+        self.clock = clock  # seconds since boot; debug builds may move it forward (debug_time)
+        self.dialog_timeout_s = getattr(board, "dialog_timeout_s", DIALOG_TIMEOUT_S)
         self.screen = Screen(board.display)
         self.session = None
         self.seed = None  # 64-byte BIP39 seed while unlocked
         self.keys = {}  # (account, index) -> (ed25519 seed, public key)
         self.pending_setup = None  # (words, device_entropy) between setup_begin and setup
         self.pending_oracle = None  # (vault step, how to finish) waiting for pin_server_reply
-        self.presses = []  # buttons pressed through the debug link
+        self.presses = []  # debug-link presses made on the dialog waiting now
+        self.dialog = None  # (screen seq, clock when drawn) of the dialog waiting for a button
         self.debug_secret = None  # debug builds only: the mnemonic being shown or loaded
 
     # --- user interaction
     def request_done(self):
-        # A debug-link press applies to the request waiting now or to the next one (a press may
-        # arrive before the request's last report does); what a finished request left unused is
-        # dropped, so it cannot confirm a later dialog.
         self.presses = []
 
-    def wait_button(self):
-        while True:
-            if self.presses:
-                return self.presses.pop(0)
-            pressed = self.board.read_button()
-            if pressed:
-                return pressed
-            self.session.pump(20)
+    def wait_button(self, countdown=None):
+        """The button pressed on the dialog just drawn. Only presses made while it is shown
+        count: the board drops edges from before it (and PRESS_GUARD_MS after), the debug link
+        refuses presses when no dialog waits (apps.debug). Without an answer the dialog cancels
+        after dialog_timeout_s; countdown(seconds_left) redraws its hint bar each second."""
+        start = self.clock.now()
+        self.dialog = (self.screen.seq, start)
+        self.presses = []
+        self.board.arm_buttons(PRESS_GUARD_MS)
+        shown = -1
+        try:
+            while True:
+                if self.presses:
+                    return self.presses.pop(0)
+                pressed = self.board.read_button()
+                if pressed:
+                    return pressed
+                left = self.dialog_timeout_s - int(self.clock.now() - start)
+                if left <= 0:
+                    raise errors.RpcError(
+                        errors.CANCELLED,
+                        "no answer on the device within %d s: cancelled" % self.dialog_timeout_s,
+                    )
+                if countdown is not None and left != shown:
+                    countdown(left)
+                    shown = left
+                self.session.pump(20)
+        finally:
+            self.dialog = None
+            self.presses = []
+
+    def accept_press(self, button, seq=None):
+        """A debug-link press for the dialog waiting now (the one drawn as screen `seq`)."""
+        if self.dialog is None:
+            raise errors.RpcError(errors.WRONG_STATE, "no dialog is waiting for a button")
+        drawn, at = self.dialog
+        if seq is not None and seq != drawn:
+            shown = "the press was for screen %d; screen %d is waiting" % (seq, drawn)
+            raise errors.RpcError(errors.WRONG_STATE, shown)
+        if seq is None and (self.clock.now() - at) * 1000 < PRESS_GUARD_MS:
+            raise errors.RpcError(
+                errors.WRONG_STATE, "pressed within %d ms of the dialog appearing" % PRESS_GUARD_MS
+            )
+        self.presses.append(button)
 
     def pin_progress(self, done, total):
         self.screen.progress("PIN", "Checking the PIN", done / total if total else 1)

@@ -20,9 +20,16 @@ def show_pages(dev, pages, accept="ok"):
     while i < n:
         title, lines = pages[i]
         right = accept if i == n - 1 else "next"
-        middle = "%d/%d" % (i + 1, n) if n > 1 else ""
-        dev.screen.draw(title, lines, footer("cancel", middle, right))
-        if dev.wait_button() != "confirm":
+        page = "%d/%d" % (i + 1, n) if n > 1 else ""
+        dev.screen.draw(title, lines, footer("cancel", page, right))
+
+        def countdown(left, page=page, right=right):
+            middle = ("%s %ds" % (page, left)) if page else ("%ds" % left)
+            if len(middle) > COLUMNS - len("cancel") - len(right) - 2:
+                middle = "%ds" % left  # many pages: the time matters more than the page number
+            dev.screen.set_footer(footer("cancel", middle, right))
+
+        if dev.wait_button(countdown) != "confirm":
             return False
         i += 1
     return True

@@ -53,6 +53,13 @@ class Screen:
             self.text(fit(footer), 0, 7)
         self.show()
 
+    def set_footer(self, footer):
+        # Redraws only the hint bar (a dialog's countdown): the same dialog, so the same seq.
+        self.footer = footer
+        self.fb.fill_rect(0, 56, WIDTH, 8, 0)
+        self.text(fit(footer), 0, 7)
+        self.show()
+
     def progress(self, title, label, fraction):
         self.draw(title, [label])
         fraction = 0 if fraction < 0 else (1 if fraction > 1 else fraction)

@@ -16,6 +16,7 @@ from host.bridge.client import (
     optional_params,
     reply_map,
 )
+from host.bridge.exceptions import WrongState
 from host.bridge.transport import open_transport
 from host.bridge.transport.base import Transport
 
@@ -43,10 +44,29 @@ class DebugLink:
     def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
         return self.link.call(method, params or {}, self.timeout)
 
-    def press(self, button: str = "confirm") -> None:
+    def press(self, button: str = "confirm", seq: int | None = None) -> None:
+        """Presses `button` on the dialog waiting now. With `seq` (a debug_screen's seq) the
+        press counts only if that very screen is the one waiting; without it, only once the
+        dialog has been shown for the device's guard time. Otherwise the device refuses
+        (WrongState) and nothing is pressed."""
         if button not in ("confirm", "cancel"):
             raise ValueError("button must be 'confirm' or 'cancel'")
-        self.call("debug_press", {"button": button})
+        params: dict[str, Any] = {"button": button}
+        if seq is not None:
+            params["seq"] = seq
+        self.call("debug_press", params)
+
+    def answer(self, button: str = "confirm") -> bool:
+        """Presses `button` on the dialog on screen now, if one waits for a button. False when
+        none does, or when it went before the press arrived (nothing was pressed then)."""
+        screen = self.screen()
+        if not str(screen.get("footer", "")).startswith("cancel"):
+            return False
+        try:
+            self.press(button, screen["seq"])
+        except WrongState:
+            return False
+        return True
 
     def screen(self) -> dict[str, Any]:
         return reply_map(self.call("debug_screen"), "debug_screen")

@@ -261,6 +261,7 @@ def interactive(emu: Emulator) -> None:
     import termios
 
     from host.bridge.debuglink import DebugLink
+    from host.bridge.exceptions import WrongState
 
     if emu.debug_path is None:
         raise EmulatorError("interactive mode needs the debug link (not a production build)")
@@ -273,7 +274,8 @@ def interactive(emu: Emulator) -> None:
             out.write("\x1b[2J")
             last = b""
             while emu.running:
-                fb = debug.screen()["fb"]
+                screen = debug.screen()
+                fb = screen["fb"]
                 if fb != last:
                     last = fb
                     out.write("\x1b[H" + render_text(fb) + "\n")
@@ -285,9 +287,12 @@ def interactive(emu: Emulator) -> None:
                 key = os.read(fd, 8)
                 if key == b"q":
                     return
-                if key in KEYS_CONFIRM:
-                    debug.press("confirm")
-                elif key in KEYS_CANCEL:
-                    debug.press("cancel")
+                button = "confirm" if key in KEYS_CONFIRM else ""
+                button = "cancel" if key in KEYS_CANCEL else button
+                if button:
+                    try:  # a key counts for the screen on display only, never for a later one
+                        debug.press(button, screen["seq"])
+                    except WrongState:
+                        pass
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)

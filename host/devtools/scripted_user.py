@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from host.bridge.debuglink import DebugLink
+from host.bridge.exceptions import WrongState
 
 Decide = Callable[[dict[str, Any], dict[str, Any]], str]
 
@@ -83,7 +84,10 @@ class ScriptedUser:
                     self.last.presses.append(button)
                     if self.on_press is not None:
                         self.on_press(screen, button)
-                    self.link.press(button)
+                    try:
+                        self.link.press(button, screen["seq"])
+                    except WrongState:
+                        pass  # that screen went before the press arrived: look again
                     answered = screen["seq"]
             thread.join(0.02)  # the device polls its links every 20 ms while it waits
         if "error" in outcome:

@@ -98,7 +98,7 @@ class Person:
                     text = debug.screen_text()
                     if not self.screens or self.screens[-1] != text:
                         self.screens.append(text)
-                    debug.press(self.button)
+                    debug.answer(self.button)
                 time.sleep(0.05)
 
 

@@ -126,6 +126,54 @@ def test_board_glue_with_simulated_pins(tmp_path, board):
     assert r["frames"] == ["hello board"]
 
 
+GUARD_SCRIPT = r'''
+import json, sys, time
+import machine, board
+b = board.Board()
+out = {}
+def scan(ms):
+    got = []
+    end = time.ticks_add(time.ticks_ms(), ms)
+    while time.ticks_diff(end, time.ticks_ms()) > 0:
+        p = b.read_button()
+        if p:
+            got.append(p)
+        time.sleep_ms(2)
+    return got
+def tap(button, ms=60):
+    machine.levels[button] = 0
+    got = scan(ms)
+    machine.levels[button] = 1
+    return got + scan(ms)
+# pressed before the dialog, still held when it appears: never a press until released
+machine.levels[board.CONFIRM] = 0
+scan(60)
+b.arm_buttons(100)
+out["held_through"] = scan(200)
+machine.levels[board.CONFIRM] = 1
+scan(60)
+# a press inside the guard time is swallowed, even when held past it
+b.arm_buttons(150)
+machine.levels[board.CANCEL] = 0
+out["in_guard"] = scan(250)
+machine.levels[board.CANCEL] = 1
+scan(60)
+# after the guard: one press, one report
+b.arm_buttons(50)
+scan(80)
+out["after_guard"] = tap(board.CONFIRM)
+print(json.dumps(out), file=sys.stderr)
+'''
+
+
+@pytest.mark.parametrize("board", ["esp32s3", "rp2350"])
+def test_a_press_made_before_a_dialog_or_in_its_guard_time_never_confirms_it(tmp_path, board):
+    r = run_glue(tmp_path, board, GUARD_SCRIPT)
+    assert r["held_through"] == []
+    assert r["in_guard"] == []
+    assert r["after_guard"] == ["confirm"]
+
+
 def test_holding_cancel_at_reset_keeps_the_app_from_starting(tmp_path):
     # firmware/main.py is the board's main.py: with cancel held it returns to the REPL.
     (tmp_path / "machine.py").write_text(FAKE_MACHINE)

@@ -56,7 +56,7 @@ def press_until_done(client: Client, debug: DebugLink, rid: int, button: str = "
     """Presses `button` on every screen until the request answers."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        debug.press(button)
+        debug.answer(button)
         try:
             return client.link.receive(rid, 0.2)
         except NoReply:
@@ -86,17 +86,17 @@ def drive_setup(client: Client, debug: DebugLink, rid: int, answer) -> tuple[dic
         except NoReply:
             pass
         screen = debug.screen()
-        if screen["seq"] == last:
-            continue  # the last press is not processed yet
+        if screen["seq"] == last or not screen["footer"].startswith("cancel"):
+            continue  # the last press is not processed yet, or no dialog waits
         last = screen["seq"]
         titles.append(screen["title"])
         if screen["title"] == "Check words":
             words = debug.state()["mnemonic"].split()
             pos = int(screen["lines"][0].split("#")[1]) - 1
             right = screen["lines"][2].strip() == words[pos]
-            debug.press("confirm" if answer(right) else "cancel")
+            debug.press("confirm" if answer(right) else "cancel", screen["seq"])
         else:
-            debug.press("confirm")
+            debug.press("confirm", screen["seq"])
     raise AssertionError(f"setup never finished; screens: {titles}")
 
 
@@ -168,7 +168,7 @@ def test_sign_tx_after_confirm_verifies_and_cancel_refuses(client, debug):
         is_new = not screens or screen["seq"] != screens[-1]["seq"]
         if screen["footer"].startswith("cancel") and is_new:
             screens.append(screen)
-            debug.press("confirm")
+            debug.press("confirm", screen["seq"])
     result = client.link.receive(rid, 10)
     assert result["pubkey"] == pub
     nacl.signing.VerifyKey(pub).verify(txlib.sign_bytes(tx), result["sig"])

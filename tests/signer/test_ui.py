@@ -39,8 +39,13 @@ class Dev:
         self.screen = Screen()
         self.buttons = list(buttons)
         self.seen = []
-    def wait_button(self):
-        self.seen.append((self.screen.title, self.screen.footer))
+    def wait_button(self, countdown=None):
+        drawn = self.screen.footer
+        seq = self.screen.seq
+        countdown(120)
+        countdown(9)
+        # the countdown redraws the hint bar only: the same dialog, the same seq
+        self.seen.append((self.screen.title, drawn, self.screen.footer, self.screen.seq == seq))
         return self.buttons.pop(0)
 
 pages = [("P1", ["a"]), ("P2", ["b"]), ("P3", ["c"])]
@@ -72,7 +77,10 @@ def test_font_screen_and_layouts():
     assert r["text_pages"] == 3
     ok, seen = r["all_confirmed"]
     assert ok is True
-    assert seen == [["P1", "cancel    1/3    next"], ["P2", "cancel    2/3    next"],
-                    ["P3", "cancel    3/3    sign"]]
+    assert seen == [
+        ["P1", "cancel    1/3    next", "cancel  1/3 9s   next", True],
+        ["P2", "cancel    2/3    next", "cancel  2/3 9s   next", True],
+        ["P3", "cancel    3/3    sign", "cancel  3/3 9s   sign", True],
+    ]
     assert r["cancel_second"] == [False, 2]
     assert r["progress_footer"] == "50%"

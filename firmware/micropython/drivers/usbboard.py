@@ -27,6 +27,13 @@ class Button:
         self.pin = Pin(pin_number, Pin.IN, Pin.PULL_UP)
         self.down = self.pin.value() == 0
         self.changed = time.ticks_ms()
+        self.armed_at = self.changed
+
+    def arm(self, now, guard_ms):
+        # A new dialog: only a press that starts after it has been shown for guard_ms counts. A
+        # button already held (or pressed during the guard) must be released and pressed again.
+        self.armed_at = time.ticks_add(now, guard_ms)
+        self.down = True
 
     def pressed(self, now):
         # Reports a press once, on a debounced release-to-press edge (active low).
@@ -37,6 +44,8 @@ class Button:
         if time.ticks_diff(now, self.changed) < DEBOUNCE_MS:
             return False
         self.down = down
+        if down and time.ticks_diff(now, self.armed_at) < 0:
+            return False  # pressed during the guard time: swallowed, release to try again
         return down
 
 
@@ -82,6 +91,11 @@ class UsbBoard:
             out.extend(b)
         if out:
             yield self.links[0], bytes(out), None
+
+    def arm_buttons(self, guard_ms):
+        now = time.ticks_ms()
+        for button in self.buttons:
+            button.arm(now, guard_ms)
 
     def read_button(self):
         if self.display is None:

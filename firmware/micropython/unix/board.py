@@ -131,7 +131,10 @@ class Board:
                     yield link, data, peer
 
     def read_button(self):
-        return None
+        return None  # the emulator's buttons are the debug link's presses
+
+    def arm_buttons(self, guard_ms):
+        pass
 
     def log(self, msg):
         print(msg, file=sys.stderr)
