@@ -279,3 +279,30 @@ def test_screen_framebuffer_matches_the_layout(device, debug):
     if any(line.strip() for line in screen["lines"]):
         assert any(fb[128 : 128 * 7])
     assert len(screen["lines"]) <= 6 and all(len(line) <= 21 for line in screen["lines"])
+
+
+LONG_CHAIN = "a-chain-id-of-thirty-two-chars-x"
+
+
+def test_sign_message_shows_the_whole_chain_id_and_the_signing_key(device, user):
+    assert len(LONG_CHAIN) == 32
+    user.confirm(lambda: device.sign_message(LONG_CHAIN, b"hi", account=2**31 - 1, index=7))
+    shown = user.last.screens[0]["lines"]
+    assert shown[:4] == ["Account: 2147483647", "Index: 7", "Chain:", LONG_CHAIN[:21]]
+    assert shown[4] == LONG_CHAIN[21:]
+
+
+def test_show_address_keeps_account_and_index_for_the_largest_path(device, user):
+    top = 2**31 - 1
+    address = user.confirm(lambda: device.get_address(top, top, show=True))
+    lines = user.last.screens[0]["lines"]
+    assert lines[:2] == [f"Account: {top}", f"Index: {top}"]
+    assert "".join(lines[2:]) == address
+
+
+def test_sign_tx_names_the_signing_key_on_its_first_page(device, user):
+    tx = txlib.Tx(CHAIN, 1, 10, (txlib.transfer(other_address(1), 5),), memo="")
+    user.confirm(lambda: device.sign_tx(tx, account=3, index=11))
+    first = user.last.screens[0]
+    assert first["title"] == "Sign transaction"
+    assert "Account: 3" in first["lines"] and "Index: 11" in first["lines"]

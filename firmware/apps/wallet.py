@@ -28,7 +28,7 @@ def get_address(dev, params):
 
     address = keys.address_string(dev.keypair(account, index)[1])
     if show:
-        lines = ["Account %d index %d" % (account, index), ""] + layouts.split_text(address)
+        lines = ["Account: %d" % account, "Index: %d" % index] + layouts.split_text(address)
         if not layouts.confirm(dev, "Address", lines, "ok"):
             dev.home()
             raise errors.cancelled()
@@ -49,7 +49,7 @@ def sign_tx(dev, params):
     try:
         tx = txcodec.decode_tx(raw)
         raw = None
-        pages = txcodec.describe(tx)
+        pages = txcodec.describe(tx, (account, index))
     except txcodec.TxError as e:
         raise errors.bad_params("tx refused: %s" % e)
     if not layouts.show_pages(dev, _as_pages(pages), "sign"):
@@ -75,13 +75,17 @@ def sign_message(dev, params):
         sig_input = txcodec.message_sign_bytes(chain, message)
     except txcodec.TxError as e:
         raise errors.bad_params("message refused: %s" % e)
-    lines = ["Chain: " + chain, ""]
+    blocks = []
+    txcodec.put_signer(blocks, account, index)
+    txcodec.put(blocks, "Chain", chain)
     text = _printable(message)
     if text is not None:
-        lines += layouts.split_text(text)
+        txcodec.put_text(blocks, "Text", text)
     else:
-        lines += ["(hex)"] + _hex_lines(message)
-    if not layouts.show_pages(dev, layouts.text_pages("Sign message", lines), "sign"):
+        blocks.append(["Hex, %d bytes:" % len(message)] + _hex_lines(message))
+    pages = []
+    txcodec.paginate(pages, "Sign message", blocks)
+    if not layouts.show_pages(dev, pages, "sign"):
         dev.home()
         raise errors.cancelled()
     result = _sign(dev, account, index, sig_input)
@@ -113,6 +117,7 @@ def _as_pages(pages):
 
 
 def _printable(message):
+    # Text when every byte is printable ASCII or a newline (shown escaped); hex otherwise.
     try:
         text = message.decode()
     except UnicodeError:

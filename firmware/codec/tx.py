@@ -309,15 +309,22 @@ def format_amount(units, denom=NATIVE):
     return "%d.%04d %s" % (units // UNITS, units % UNITS, denom)
 
 
-def describe(tx):
-    """Pages for the screen: a list of (title, lines), at most 6 lines of at most 21 chars."""
+def describe(tx, signer=None):
+    """Pages for the screen: a list of (title, lines), at most 6 lines of at most 21 chars.
+    signer: the (account, index) whose key signs, shown on the first page.
+
+    Two different txs never draw the same pages: every field is shown whole, and free text
+    (memo, moniker, log) is quoted, escaped and cut into full-width rows without dropping a
+    character, so spaces, an empty text and text that looks like a placeholder stay apart."""
     check_tx(tx)
     pages = []
     blocks = []
-    _put(blocks, "Chain", tx["chain"])
-    _put(blocks, "Nonce", str(tx["nonce"]))
-    _put(blocks, "Messages", str(len(tx["msgs"])))
-    _paginate(pages, "Sign transaction", blocks)
+    put(blocks, "Chain", tx["chain"])
+    if signer is not None:
+        put_signer(blocks, signer[0], signer[1])
+    put(blocks, "Nonce", str(tx["nonce"]))
+    put(blocks, "Messages", str(len(tx["msgs"])))
+    paginate(pages, "Sign transaction", blocks)
     msgs = tx["msgs"]
     for i in range(len(msgs)):
         title = TITLES[msgs[i]["type"]]
@@ -325,11 +332,11 @@ def describe(tx):
             title = "%d/%d %s" % (i + 1, len(msgs), title)
         blocks = []
         _describe_msg(blocks, msgs[i])
-        _paginate(pages, title, blocks)
+        paginate(pages, title, blocks)
     blocks = []
-    _put(blocks, "Fee limit", format_amount(tx["fee"]))
-    _put(blocks, "Memo", _escape(tx["memo"]) if tx["memo"] else "(none)")
-    _paginate(pages, "Fee and memo", blocks)
+    put(blocks, "Fee limit", format_amount(tx["fee"]))
+    put_text(blocks, "Memo", tx["memo"])
+    paginate(pages, "Fee and memo", blocks)
     return pages
 
 
@@ -349,25 +356,25 @@ def _describe_msg(blocks, msg):
         elif ftype == HASH32:
             _put_split(blocks, label, _hex(v))
         elif ftype == BLOB:
-            _put(blocks, label, "%d bytes" % len(v))
+            put(blocks, label, "%d bytes" % len(v))
             _put_split(blocks, "SHA-256", _hex(_sha256(v)))
         elif ftype == AMOUNT or ftype == AMOUNT0:
-            _put(blocks, label, format_amount(v, denom))
+            put(blocks, label, format_amount(v, denom))
         elif ftype == COMMISSION:
-            _put(blocks, label, "%d.%02d%%" % (v // 100, v % 100))
+            put(blocks, label, "%d.%02d%%" % (v // 100, v % 100))
         elif ftype == BOOL:
-            _put(blocks, label, _bool_text(name, v))
-        elif ftype == TEXT:
-            _put(blocks, label, _escape(v) if v else "(none)")
+            put(blocks, label, _bool_text(name, v))
+        elif ftype == TEXT or ftype == MONIKER:
+            put_text(blocks, label, v)
         elif ftype == PAYLOAD or ftype == PACKET:
             _describe_nested(blocks, label, v)
         else:
-            _put(blocks, label, str(v))
+            put(blocks, label, str(v))
 
 
 def _describe_nested(blocks, label, v):
     if "type" in v:  # a payload message
-        _put(blocks, label, TITLES[v["type"]])
+        put(blocks, label, TITLES[v["type"]])
         _describe_msg(blocks, v)
         return
     blocks.append([label + ":"])
@@ -375,7 +382,7 @@ def _describe_nested(blocks, label, v):
         if ftype == ADDR:
             _put_split(blocks, LABELS[name], _bech32("qosacc", v[name]))
         else:
-            _put(blocks, LABELS[name], str(v[name]))
+            put(blocks, LABELS[name], str(v[name]))
     _describe_nested(blocks, "Payload", v["payload"])
 
 
@@ -387,13 +394,35 @@ def _bool_text(name, v):
     return "yes" if v else "no"
 
 
-def _put(blocks, label, value):
+def put(blocks, label, value):
     """'Label: value' on one line when it fits, else the label and the value wrapped below."""
     if len(label) + 2 + len(value) <= COLS:
         blocks.append([label + ": " + value])
         return
     block = [label + ":"]
     block.extend(wrap(value, COLS))
+    blocks.append(block)
+
+
+def put_signer(blocks, account, index):
+    put(blocks, "Account", str(account))
+    put(blocks, "Index", str(index))
+
+
+def put_text(blocks, label, text):
+    """Free text as `"..."`: escaped (quotes too), in rows of exactly COLS characters but the
+    last, so no character, space included, is lost at a line break. Empty text is an unquoted
+    (none), which no text can imitate."""
+    if not text:
+        put(blocks, label, "(none)")
+        return
+    quoted = '"' + _escape(text).replace('"', '\\"') + '"'
+    if len(label) + 2 + len(quoted) <= COLS:
+        blocks.append([label + ": " + quoted])
+        return
+    block = [label + ":"]
+    for i in range(0, len(quoted), COLS):
+        block.append(quoted[i:i + COLS])
     blocks.append(block)
 
 
@@ -407,7 +436,7 @@ def _put_split(blocks, label, value):
     blocks.append(block)
 
 
-def _paginate(pages, title, blocks):
+def paginate(pages, title, blocks):
     # A block (a label and its value) stays on one page unless it is taller than a page.
     page = []
     for block in blocks:

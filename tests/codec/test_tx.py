@@ -236,7 +236,7 @@ def _expected_strings(msg: dict[str, Any]) -> tuple[list[str], list[str]]:
         elif fk == htx.COMMISSION:
             solid.append(f"{v // 100}.{v % 100:02d}%")
         elif fk == htx.MONIKER:
-            solid.append(v.replace(" ", ""))
+            solid.append(_shown_text(v).replace(" ", ""))
         elif fk == htx.POSITIVE:
             solid.append(str(v))
         elif fk == htx.BOOL:
@@ -244,7 +244,7 @@ def _expected_strings(msg: dict[str, Any]) -> tuple[list[str], list[str]]:
                      "ok": ("Outcome:success", "Outcome:failure")}[name]
             solid.append(shown[0] if v else shown[1])
         elif fk == htx.TEXT:
-            solid.append(_escaped(v).replace(" ", "") or "(none)")
+            solid.append(_shown_text(v).replace(" ", ""))
         elif fk == htx.PAYLOAD:
             more = _expected_strings(v)
             spaced += more[0]
@@ -256,6 +256,10 @@ def _expected_strings(msg: dict[str, Any]) -> tuple[list[str], list[str]]:
             spaced += more[0]
             solid += more[1]
     return spaced, solid
+
+
+def _shown_text(text: str) -> str:
+    return '"' + _escaped(text).replace('"', '\\"') + '"' if text else "(none)"
 
 
 def _escaped(text: str) -> str:
@@ -295,7 +299,7 @@ def test_describe_shows_every_signed_field_within_the_screen():
         assert f"Messages: {len(t['msgs'])}" in first
         tail = by_title["Fee and memo"]
         assert htx.format_amount(t["fee"]) in " ".join(tail)
-        memo = _escaped(t["memo"]).replace(" ", "") or "(none)"
+        memo = _shown_text(t["memo"]).replace(" ", "")
         assert memo in "".join(tail).replace(" ", "")
         for i, msg in enumerate(t["msgs"]):
             title = [k for k in by_title if k.startswith(f"{i + 1}/{len(t['msgs'])} ")]
@@ -328,8 +332,65 @@ def test_describe_fixed_example():
         ("2/3 Send QSC", ["Token: ABC", "To:", addr[:15], addr[15:30], addr[30:],
                           "Amount: 1000.0000 ABC"]),
         ("3/3 Pause QSC", ["Token: ABC", "Transfers: resumed"]),
-        ("Fee and memo", ["Fee limit: 0.0180 QOS", "Memo: rent\\x0a"]),
+        ("Fee and memo", ["Fee limit: 0.0180 QOS", 'Memo: "rent\\x0a"']),
     ]
+
+
+# Pairs of different texts that used to draw the same screen (word wrap dropped the space at a
+# break, trailing spaces are blank, an empty memo looked like the text "(none)").
+LOOKALIKES = [
+    ("", "(none)"),
+    ("pay", "pay  "),
+    ("pay", " pay"),
+    ("a b", "a  b"),
+    ("x" * 21 + "y", "x" * 21 + " y"),
+    ("x" * 20 + " " + "y" * 5, "x" * 20 + "\n" + "y" * 5),
+    ('say "hi"', "say \\\"hi\\\""),
+    ("(none)", '"(none)"'),
+]
+
+
+def _pages_of(txs_: list[dict[str, Any]]) -> list[Any]:
+    """The pages as the screen draws them: a trailing space leaves no ink."""
+    answers = run_firmware([("desc", hexs(cbor.dumps(t))) for t in txs_])
+    assert all(ok for ok, _ in answers), answers
+    drawn = []
+    for _, payload in answers:
+        pages = fw_value(payload)
+        drawn.append([(title, [line.rstrip() for line in lines]) for title, lines in pages])
+    return drawn
+
+
+def _memo_tx(memo: str) -> dict[str, Any]:
+    return {"chain": "qos", "nonce": 1, "fee": 0, "memo": memo,
+            "msgs": [htx.transfer(bytes(20), 1)]}
+
+
+def _moniker_tx(moniker: str) -> dict[str, Any]:
+    return {"chain": "qos", "nonce": 1, "fee": 0, "memo": "",
+            "msgs": [htx.edit_validator(moniker, 500)]}
+
+
+def test_texts_that_differ_never_draw_the_same_screen():
+    pairs = [(_memo_tx(a), _memo_tx(b)) for a, b in LOOKALIKES]
+    pairs += [(_moniker_tx(a), _moniker_tx(b)) for a, b in LOOKALIKES if a and b and "\n" not in a + b]
+    pages = _pages_of([t for pair in pairs for t in pair])
+    for i, (a, b) in enumerate(pairs):
+        assert pages[2 * i] != pages[2 * i + 1], (a, b)
+
+
+def test_generated_texts_draw_one_screen_each():
+    # memos and monikers built from the characters that are easy to confuse on a screen
+    rng = random.Random(8)
+    memo_chars = ' ab"\\()\n\t'
+    memos = {"".join(rng.choice(memo_chars) for _ in range(rng.randrange(0, 48))) for _ in range(300)}
+    monikers = {"".join(rng.choice(' ab"\\()') for _ in range(rng.randrange(1, 33)))
+                for _ in range(300)}
+    memos_, monikers_ = sorted(memos), sorted(monikers)
+    pages = _pages_of([_memo_tx(m) for m in memos_] + [_moniker_tx(m) for m in monikers_])
+    drawn = [repr(p) for p in pages]
+    assert len(set(drawn[: len(memos_)])) == len(memos_)
+    assert len(set(drawn[len(memos_):])) == len(monikers_)
 
 
 def _leaf_paths(node: dict[str, Any], prefix: tuple = ()) -> list[tuple]:

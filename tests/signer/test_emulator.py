@@ -211,8 +211,8 @@ def test_sign_message_text_and_hex(client, debug):
             txlib.message_sign_bytes("qos-test", message), result["sig"]
         )
         text = " ".join(lines)
-        assert ("hello world" in text) == (message == b"hello world")
-        assert ("(hex)" in text) == (message != b"hello world")
+        assert text.startswith("Account: 0 Index: 0 Chain: qos-test")
+        assert ('Text: "hello world"' in text) == (message == b"hello world")
 
 
 def test_setup_check_round_and_real_round_with_word_check(client, debug):
