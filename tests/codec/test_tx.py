@@ -373,7 +373,8 @@ def _moniker_tx(moniker: str) -> dict[str, Any]:
 
 def test_texts_that_differ_never_draw_the_same_screen():
     pairs = [(_memo_tx(a), _memo_tx(b)) for a, b in LOOKALIKES]
-    pairs += [(_moniker_tx(a), _moniker_tx(b)) for a, b in LOOKALIKES if a and b and "\n" not in a + b]
+    monikers = [(a, b) for a, b in LOOKALIKES if a and b and "\n" not in a + b]
+    pairs += [(_moniker_tx(a), _moniker_tx(b)) for a, b in monikers]
     pages = _pages_of([t for pair in pairs for t in pair])
     for i, (a, b) in enumerate(pairs):
         assert pages[2 * i] != pages[2 * i + 1], (a, b)
@@ -383,7 +384,7 @@ def test_generated_texts_draw_one_screen_each():
     # memos and monikers built from the characters that are easy to confuse on a screen
     rng = random.Random(8)
     memo_chars = ' ab"\\()\n\t'
-    memos = {"".join(rng.choice(memo_chars) for _ in range(rng.randrange(0, 48))) for _ in range(300)}
+    memos = {"".join(rng.choice(memo_chars) for _ in range(rng.randrange(48))) for _ in range(300)}
     monikers = {"".join(rng.choice(' ab"\\()') for _ in range(rng.randrange(1, 33)))
                 for _ in range(300)}
     memos_, monikers_ = sorted(memos), sorted(monikers)
