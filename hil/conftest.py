@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from devicekit import FAST_KDF_MS, MNEMONIC, PIN, REAL_DEVICE, User, free_port_pair
+from devicekit import FAST_KDF_MS, MNEMONIC, PIN, REAL_DEVICE, RawPeer, User, free_port_pair
 
 from host.bridge.client import Client, debug_path_for
 from host.bridge.debuglink import DebugLink
@@ -111,3 +111,22 @@ def ensure_running(target: Target) -> None:
 @pytest.fixture
 def user(debug: DebugLink) -> User:
     return User(debug)
+
+
+@pytest.fixture
+def raw(target, device):
+    peer = RawPeer(target.wire_path)
+    yield peer
+    peer.close()
+
+
+@pytest.fixture(scope="module")
+def pty_emulator(target):
+    if target.emulator is None:
+        pytest.skip("the pty belongs to the emulator")
+    from devicekit import free_port_pair
+
+    from host.devtools.emulator import Emulator
+
+    with Emulator(port=free_port_pair(), pty=True) as emulator:
+        yield emulator

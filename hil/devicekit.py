@@ -11,9 +11,12 @@ import time
 
 import pytest
 
-from host.bridge.client import Client
+from host.bridge import framing
+from host.bridge.client import Client, Link
 from host.bridge.debuglink import DebugLink
-from host.bridge.exceptions import DeviceError, PinDelay, TransportError, WrongPin
+from host.bridge.exceptions import DeviceError, NoReply, PinDelay, TransportError, WrongPin
+from host.bridge.transport import open_transport
+from host.core import cbor
 from host.devtools.ports import free_port_pair  # noqa: F401 - used by the tests
 from host.devtools.scripted_user import (  # noqa: F401 - re-exported for the tests
     Decide,
@@ -96,3 +99,40 @@ def unlocks_with(client: Client, debug: DebugLink, pins: list[str]) -> str:
         except (WrongPin, PinDelay):
             continue
     raise AssertionError(f"none of {pins} opens the wallet: the PIN state is corrupt")
+
+
+class RawPeer:
+    """Injects bytes and collects whatever the device answers, decoded.
+
+    ``replies()`` waits until the link has been quiet for longer than the device's 400 ms
+    partial-frame timeout, so a frame sent afterwards never lands inside leftover garbage.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.link = Link(open_transport(path))
+
+    def send(self, data: bytes) -> None:
+        self.link.transport.write(data)
+
+    def send_payload(self, payload: bytes) -> None:
+        self.send(framing.encode_frame(payload))
+
+    def replies(self, quiet: float = 0.5, at_least: int = 0) -> list[dict]:
+        """Replies until none came for ``quiet`` seconds (waiting longer for the first ones)."""
+        found = []
+        while True:
+            try:
+                wait = 5.0 if len(found) < at_least else quiet
+                payload = self.link.read_frame(wait)
+            except NoReply:
+                return found
+            reply = cbor.loads(payload)
+            assert isinstance(reply, dict) and set(reply) in ({"id", "result"}, {"id", "error"})
+            found.append(reply)
+
+    def close(self) -> None:
+        self.link.close()
+
+
+def request(rid, method="ping", params=None) -> bytes:
+    return cbor.dumps({"id": rid, "method": method, "params": params or {}})

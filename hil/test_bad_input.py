@@ -12,55 +12,14 @@ import time
 import zlib
 
 import pytest
-from devicekit import PIN, emulator_only
+from devicekit import PIN, RawPeer, emulator_only, request
 
 from host.bridge import framing
-from host.bridge.client import Client, Link
+from host.bridge.client import Client
 from host.bridge.exceptions import DeviceBusy, NoReply, ProtocolError, TooLarge
-from host.bridge.transport import open_transport
 from host.core import cbor
 
 RNG_SEED = 20261124
-
-
-class RawPeer:
-    """Injects bytes and collects whatever the device answers, decoded.
-
-    ``replies()`` waits until the link has been quiet for longer than the device's 400 ms
-    partial-frame timeout, so a frame sent afterwards never lands inside leftover garbage.
-    """
-
-    def __init__(self, path: str) -> None:
-        self.link = Link(open_transport(path))
-
-    def send(self, data: bytes) -> None:
-        self.link.transport.write(data)
-
-    def send_payload(self, payload: bytes) -> None:
-        self.send(framing.encode_frame(payload))
-
-    def replies(self, quiet: float = 0.5, at_least: int = 0) -> list[dict]:
-        """Replies until none came for ``quiet`` seconds (waiting longer for the first ones)."""
-        found = []
-        while True:
-            try:
-                wait = 5.0 if len(found) < at_least else quiet
-                payload = self.link.read_frame(wait)
-            except NoReply:
-                return found
-            reply = cbor.loads(payload)
-            assert isinstance(reply, dict) and set(reply) in ({"id", "result"}, {"id", "error"})
-            found.append(reply)
-
-    def close(self) -> None:
-        self.link.close()
-
-
-@pytest.fixture
-def raw(target, device):
-    peer = RawPeer(target.wire_path)
-    yield peer
-    peer.close()
 
 
 def assert_alive(device: Client) -> None:
@@ -82,10 +41,6 @@ def assert_alive_after_garbage(device: Client) -> None:
 
 def error_code(reply: dict) -> int:
     return reply["error"]["code"]
-
-
-def request(rid, method="ping", params=None) -> bytes:
-    return cbor.dumps({"id": rid, "method": method, "params": params or {}})
 
 
 def test_random_bytes(raw, device):
@@ -278,18 +233,6 @@ def test_busy_while_waiting_for_the_user_but_ping_answers(device, user, debug, t
 
 
 # ------------------------------------------------------------------ the same over the pty
-
-
-@pytest.fixture(scope="module")
-def pty_emulator(target):
-    if target.emulator is None:
-        pytest.skip("the pty belongs to the emulator")
-    from devicekit import free_port_pair
-
-    from host.devtools.emulator import Emulator
-
-    with Emulator(port=free_port_pair(), pty=True) as emulator:
-        yield emulator
 
 
 @emulator_only

@@ -262,16 +262,22 @@ class _Reader:
         return str(self.buf[pos:pos + n], "utf-8")
 
     def array(self, n, depth, start):
-        # Each item takes at least one byte: a count larger than what is left is a lie. The
-        # list is sized once, so a long array costs no regrowth copies.
+        # Each item takes at least one byte and counts toward MAX_ITEMS: a count larger than
+        # what is left of either is refused before the list is made (sized once, no regrowth).
         self.need(n, start)
+        self.room(n, start)
         out = [None] * n
         for i in range(n):
             out[i] = self.item(depth)
         return out
 
+    def room(self, n, start):
+        if self.items + n > MAX_ITEMS:
+            self.fail("more than %d data items" % MAX_ITEMS, start)
+
     def map(self, n, depth, start):
         self.need(2 * n, start)
+        self.room(2 * n, start)
         out = {}
         buf = self.buf
         pstart = pend = -1

@@ -116,6 +116,10 @@ class Decoder:
             self._drop(nxt)
             while self._step(events):
                 pass
+            if self.frame is not None:  # a header inside the garbage: no frame there either
+                self.buf = self.frame[:self.fill]
+                self.frame = None
+        self.skip = 0
         return events
 
     def _drop(self, n):

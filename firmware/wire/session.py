@@ -27,38 +27,56 @@ class Session:
         while True:
             try:
                 self.pump(100)
-            except MemoryError as e:
-                # a frame too big for what is free now: drop partial frames, the host retries
-                for link in self.board.links:
-                    link.decoder.reset()
-                gc.collect()
-                self.board.log_exception(e)
             except Exception as e:
                 self.board.log_exception(e)
 
     def pump(self, timeout_ms):
+        # Called nested from handlers that wait for the user: nothing that goes wrong with
+        # another sender's bytes may escape into them (it would abort their request).
         for link, data, peer in self.board.poll(timeout_ms):
-            for event in link.feed(data, peer):
-                self.handle_event(link, event)
+            try:
+                events = link.feed(data, peer)
+            except MemoryError:
+                # no room to reassemble this sender's frame: drop it and say so, the host retries
+                link.reset(peer)
+                gc.collect()
+                events = [(framing.NO_MEMORY, len(data))]
+            for event in events:
+                self.handle_event(link, event, peer)
         now = time.ticks_ms()
         for link in self.board.links:
-            for event in link.expire(now):
-                self.handle_event(link, event)
+            for peer, events in link.expire(now):
+                for event in events:
+                    self.handle_event(link, event, peer)
 
-    def handle_event(self, link, event):
+    def handle_event(self, link, event, peer=None):
+        link.peer = peer
+        try:
+            self._handle(link, event)
+        except MemoryError:
+            gc.collect()
+            err = errors.RpcError(errors.INTERNAL, "out of memory reading the request")
+            self.reply(link, rpc.encode_error(None, err), peer)
+        except Exception as e:  # a bug in reading a request: answer it, touch nothing else
+            self.board.log_exception(e)
+            err = errors.RpcError(errors.INTERNAL, "internal error reading the request")
+            self.reply(link, rpc.encode_error(None, err), peer)
+
+    def _handle(self, link, event):
         kind, value = event
         if kind == framing.TOO_LARGE:
             err = errors.RpcError(errors.TOO_LARGE, "frame of %d bytes is over the limit" % value)
-            self.reply(link, rpc.encode_error(None, err))
+            self.reply(link, rpc.encode_error(None, err), link.peer)
             return
         if kind == framing.NO_MEMORY:
             msg = "frame of %d bytes does not fit in the device's free memory" % value
-            self.reply(link, rpc.encode_error(None, errors.RpcError(errors.TOO_LARGE, msg)))
+            err = errors.RpcError(errors.TOO_LARGE, msg)
+            self.reply(link, rpc.encode_error(None, err), link.peer)
             return
         try:
             rid, method, params = rpc.parse_request(value)
         except rpc.RequestError as e:
-            self.reply(link, rpc.encode_error(e.rid, e.error))
+            self.reply(link, rpc.encode_error(e.rid, e.error), link.peer)
             return
         self.requests += 1
         self.dispatch(link, rid, method, params)
@@ -68,12 +86,12 @@ class Session:
         handler = table.get(method)
         if handler is None:
             err = errors.RpcError(errors.UNKNOWN_METHOD, "unknown method: " + method)
-            self.reply(link, rpc.encode_error(rid, err))
+            self.reply(link, rpc.encode_error(rid, err), link.peer)
             return
         allowed = ALWAYS if not link.debug else self.debug_while_busy
         if self.busy is not None and method not in allowed:
             err = errors.RpcError(errors.BUSY, "busy: waiting for the user (%s)" % self.busy)
-            self.reply(link, rpc.encode_error(rid, err))
+            self.reply(link, rpc.encode_error(rid, err), link.peer)
             return
         peer = link.peer
         nested = method in allowed

@@ -229,6 +229,8 @@ def _scan(raw: bytes) -> None:
             n *= 2
         if end - pos < n:
             _fail("truncated input", start)
+        if items + n > max_items:  # refused before anything is built for it (as the device does)
+            _fail(f"more than {MAX_ITEMS} data items", start)
         stack.append((todo, in_map, prev_key))
         todo, in_map, prev_key = n, major == 5, b""
     if pos != end:
