@@ -1,8 +1,7 @@
 # The requests every session starts with, kept in a small module that stays loaded (the bigger
 # management app is loaded for a setup/unlock and dropped again afterwards).
 import buildflags
-import rng
-from apps import common
+from apps import RNG_STATE, common
 
 
 def ping(dev, params):
@@ -26,5 +25,5 @@ def get_info(dev, params):
         "label": v.label() if initialized else "",
         "pin_mode": ("server" if server is not None else "device") if initialized else "",
         "pin_server": {"pubkey": server[0], "url": server[1]} if server is not None else None,
-        "entropy_failure": rng.failure(),
+        "entropy_failure": RNG_STATE.get("failure"),
     }

@@ -36,7 +36,7 @@ class Device:
         count: the board drops edges from before it (and PRESS_GUARD_MS after), the debug link
         refuses presses when no dialog waits (apps.debug). Without an answer the dialog cancels
         after dialog_timeout_s; countdown(seconds_left) redraws its hint bar each second."""
-        start = self.clock.now()
+        start = self.clock.now_ms()
         self.dialog = (self.screen.seq, start)
         self.presses = []
         self.board.arm_buttons(PRESS_GUARD_MS)
@@ -48,7 +48,7 @@ class Device:
                 pressed = self.board.read_button()
                 if pressed:
                     return pressed
-                left = self.dialog_timeout_s - int(self.clock.now() - start)
+                left = self.dialog_timeout_s - (self.clock.now_ms() - start) // 1000
                 if left <= 0:
                     raise errors.RpcError(
                         errors.CANCELLED,
@@ -70,7 +70,7 @@ class Device:
         if seq is not None and seq != drawn:
             shown = "the press was for screen %d; screen %d is waiting" % (seq, drawn)
             raise errors.RpcError(errors.WRONG_STATE, shown)
-        if seq is None and (self.clock.now() - at) * 1000 < PRESS_GUARD_MS:
+        if seq is None and self.clock.now_ms() - at < PRESS_GUARD_MS:
             raise errors.RpcError(
                 errors.WRONG_STATE, "pressed within %d ms of the dialog appearing" % PRESS_GUARD_MS
             )

@@ -11,14 +11,13 @@
 #   refuses until reboot, and get_info reports it (failure()).
 #   override_source(name, read_fn): debug builds only (emulator debug link, tests).
 #
-# This package module stays loaded for the device's lifetime and holds only the latch, the
-# tests' state and the debug overrides; the pipeline (rng.pipeline and what it imports) is loaded
-# for a collect() and dropped after it (apps.release_rng).
+# What must outlive a collect() is in `state`, a dict the caller keeps: "failure" (why entropy
+# failed since boot) and "tests" (source name -> HealthTests.state()). The device keeps it in the
+# resident apps package, so this whole package can be dropped after each use (apps.release_rng).
 
 MAX_COLLECT = 4096
 
-_failure = None  # why entropy failed since boot, or None
-_test_state = {}  # source name -> HealthTests.state() after the last collect
+_state = {}  # for callers that keep no state of their own (tests, tools)
 _overrides = {}
 
 
@@ -26,16 +25,20 @@ class EntropyError(Exception):
     """The device could not gather trustworthy entropy; nothing was produced (fail closed)."""
 
 
-def failure():
+def failure(state=None):
     """The latched failure (a str), or None while every source has passed."""
-    return _failure
+    return (_state if state is None else state).get("failure")
 
 
-def latch(reason):
-    global _failure
-    if _failure is None:
-        _failure = reason
-    raise EntropyError("%s (latched until reboot)" % _failure)
+def latch(state, reason):
+    if state.get("failure") is None:
+        state["failure"] = reason
+    raise EntropyError("%s (latched until reboot)" % state["failure"])
+
+
+def overridden():
+    """True while the debug link has replaced some source's reader."""
+    return bool(_overrides)
 
 
 def debug_build():
@@ -67,13 +70,14 @@ def override_source(name, read_fn):
         _overrides[name] = read_fn
 
 
-def collect(nbytes, extra=b""):
+def collect(nbytes, extra=b"", state=None):
     if not isinstance(nbytes, int) or isinstance(nbytes, bool) or not 1 <= nbytes <= MAX_COLLECT:
         raise ValueError("nbytes must be an integer in 1..%d" % MAX_COLLECT)
     if not isinstance(extra, (bytes, bytearray)):
         raise TypeError("extra must be bytes")
-    if _failure is not None:
-        raise EntropyError("%s (latched until reboot)" % _failure)
+    state = _state if state is None else state
+    if state.get("failure") is not None:
+        raise EntropyError("%s (latched until reboot)" % state["failure"])
     from rng.pipeline import generate
 
-    return generate(nbytes, extra, _test_state, _overrides)
+    return generate(nbytes, extra, state, _overrides)

@@ -1,6 +1,6 @@
 # The entropy pipeline behind rng.collect: read each device source, health-test and condition its
 # samples, mix. Loaded for one collect() and dropped again; the state that must outlive it (the
-# tests' counters, the latch) is passed in from the rng package.
+# tests' counters, the latch) is passed in by the caller (rng.collect).
 import hashlib
 
 import rng
@@ -17,32 +17,33 @@ def samples_needed(h):
     return max(STARTUP_SAMPLES, int(need) + 1)
 
 
-def _read(source, n, overrides):
+def _read(source, n, state, overrides):
     reader = overrides.get(source.name, source.read)
     try:
         data = reader(n)
     except Exception as e:
-        rng.latch("entropy source %r could not be read: %s" % (source.name, e))
+        rng.latch(state, "entropy source %r could not be read: %s" % (source.name, e))
     if not isinstance(data, (bytes, bytearray)) or len(data) != n:
-        rng.latch("entropy source %r returned a short or invalid read" % source.name)
+        rng.latch(state, "entropy source %r returned a short or invalid read" % source.name)
     return data
 
 
 def condition(source, state, overrides):
     """Health-tested SHA-256 conditioning of one source: 32 bytes with >= 256 bits claimed."""
-    tests = HealthTests(source.name, source.h, source.bits, state=state.get(source.name))
+    saved = state.setdefault("tests", {})
+    tests = HealthTests(source.name, source.h, source.bits, state=saved.get(source.name))
     digest = hashlib.sha256(b"QOS-rng-condition\x00" + source.name.encode())
     remaining = samples_needed(source.h)
     try:
         while remaining > 0:
             n = _CHUNK if remaining > _CHUNK else remaining
-            data = _read(source, n, overrides)
+            data = _read(source, n, state, overrides)
             tests.feed(data)
             digest.update(data)
             remaining -= n
     except HealthTestFailure as e:
-        rng.latch("entropy source %s" % e)
-    state[source.name] = tests.state()
+        rng.latch(state, "entropy source %s" % e)
+    saved[source.name] = tests.state()
     return digest.digest()
 
 

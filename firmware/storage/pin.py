@@ -23,10 +23,14 @@ class Clock:
         self.ms = 0
 
     def now(self):
+        return self.now_ms() / 1000
+
+    def now_ms(self):
+        # A small int (no heap object), for loops that poll it: a dialog asks every 20 ms.
         t = time.ticks_ms()
         self.ms += time.ticks_diff(t, self.last)
         self.last = t
-        return self.ms / 1000
+        return self.ms
 
     def advance(self, seconds):
         self.ms += int(seconds * 1000)

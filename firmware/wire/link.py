@@ -45,10 +45,11 @@ class Link:
 
     def _quietest(self):
         found = None
-        for peer, sender in self.senders.items():
-            if found is None or time.ticks_diff(sender.last_rx, found[1]) < 0:
-                found = (peer, sender.last_rx)
-        return found[0]
+        for peer in self.senders:
+            last = self.senders[peer].last_rx
+            if found is None or time.ticks_diff(last, self.senders[found].last_rx) < 0:
+                found = peer
+        return found
 
     def feed(self, data, peer=None):
         now = time.ticks_ms()
@@ -74,19 +75,24 @@ class Link:
 
     def expire(self, now):
         """(peer, events) for every sender whose partial frame timed out: complete frames found
-        inside it are still delivered, the rest is dropped."""
-        out = []
-        for peer, sender in list(self.senders.items()):
+        inside it are still delivered, the rest is dropped. Called every pump, so the usual case
+        (nothing pending) allocates nothing: that keeps a long dialog from fragmenting the heap."""
+        out = ()
+        gone = None
+        for peer in self.senders:
+            sender = self.senders[peer]
             if not sender.decoder.pending():
                 if time.ticks_diff(now, sender.last_rx) > FRAME_MS:
-                    del self.senders[peer]  # a sender gone quiet costs no memory
+                    gone = peer  # a sender gone quiet costs no memory (one per call is enough)
                 continue
             quiet = time.ticks_diff(now, sender.last_rx) > STALE_MS
             if quiet or time.ticks_diff(now, sender.started) > FRAME_MS:
                 events = sender.decoder.expire()
                 sender.started = now
                 if events:
-                    out.append((peer, events))
+                    out = out + ((peer, events),)
+        if gone is not None:
+            del self.senders[gone]
         return out
 
     def send(self, payload, peer=None):

@@ -117,7 +117,7 @@ b = rng.collect(32, b"host")
 print("lengths", len(a), len(b), len(rng.collect(100)), a != b)
 
 def fresh(t, s):
-    rng._test_state.clear()  # each run starts as after a reboot
+    rng._state.clear()  # each run starts as after a reboot
     rng.override_source("trng", counter_source(t))
     rng.override_source("second", counter_source(s))
 
@@ -217,25 +217,28 @@ print("cutoff", rct_cutoff(7.0))
 
 
 def test_the_latch_and_test_state_outlive_the_unloaded_pipeline():
-    # apps.random_bytes drops the pipeline modules after each call; what must persist is kept
-    # in the rng package
+    # apps.random_bytes drops the whole rng package after each call; what must persist is kept
+    # in apps.RNG_STATE
     lines = run_collect("""
-import sys
+import sys, apps
 from apps import random_bytes
 random_bytes(32)
 print("loaded", sorted(m for m in sys.modules if m.startswith("rng")))
-print("state", sorted(rng._test_state))
+print("state", sorted(apps.RNG_STATE["tests"]))
+import rng
 rng.override_source("trng", lambda n: bytes(n))
 attempt("stuck", lambda: random_bytes(32))
 rng.override_source("trng", None)
 attempt("after", lambda: random_bytes(32))
 print("unloaded", sorted(m for m in sys.modules if m.startswith("rng")))
+print("failure", apps.RNG_STATE["failure"])
 """)
-    assert lines["loaded"] == "['rng']"
+    assert lines["loaded"] == "[]"
     assert lines["state"] == "['second', 'trng']"
     assert lines["stuck"].startswith("EntropyError")
     assert lines["after"] == lines["stuck"]
-    assert lines["unloaded"] == "['rng']"
+    assert lines["unloaded"] == "[]"
+    assert lines["failure"].startswith("entropy source trng: repetition count test")
 
 
 def test_device_rct_cutoffs_match_exact_arithmetic_over_the_claim_grid():
