@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "py/runtime.h"
+#include "py/lexer.h"
 #include "py/mperrno.h"
+#include "py/compile.h"
 #include "py/mphal.h"
 #include "shared/runtime/pyexec.h"
 
@@ -131,3 +133,32 @@ void qos_start(void) {
         __asm__ volatile ("wfi");
     }
 }
+
+// The port's main() still names its REPL loops after mp_init(); with the compiler left out of the
+// image there are none, and qos_start() never returns to reach them. Kept as halts, not REPLs.
+int pyexec_friendly_repl(void) {
+    qos_start();
+    return 1;
+}
+
+int pyexec_raw_repl(void) {
+    qos_start();
+    return 1;
+}
+
+// LittleFS stamps files with the time: the board has no clock, so the time since reset.
+uint64_t mp_hal_time_ns(void) {
+    return (uint64_t)mp_hal_ticks_us() * 1000;
+}
+
+#if !MICROPY_ENABLE_COMPILER
+// The build system marks every frozen manifest as possibly holding source modules; this image
+// freezes bytecode only and has no compiler, so the source path cannot be taken.
+mp_lexer_t *mp_lexer_new_from_str_len(qstr src_name, const char *str, size_t len, size_t free_len) {
+    mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("no compiler"));
+}
+
+mp_obj_t mp_parse_compile_execute(mp_lexer_t *lex, mp_parse_input_kind_t parse_input_kind, mp_obj_dict_t *globals, mp_obj_dict_t *locals) {
+    mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("no compiler"));
+}
+#endif
