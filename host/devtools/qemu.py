@@ -116,6 +116,7 @@ def stage(out: Path, board: str, production: bool) -> Path:
 def image_key(board: str, production: bool) -> str:
     digest = hashlib.sha256(f"{board}:{production}:{source_key()}:{HEAP}".encode())
     digest.update(firmware.build_key(board, production).encode())
+    digest.update(Path(__file__).read_bytes())  # the build options
     for path in sorted(GLUE.rglob("*")):
         if path.is_file():
             digest.update(path.name.encode() + path.read_bytes())
@@ -140,6 +141,8 @@ def build_qemu_image(production: bool = True) -> Path:
     os.environ["QOS_STAGE"] = str(staged)  # read by the manifest (make passes it on)
     cflags = [
         "-DMICROPY_ENABLE_COMPILER=0",  # nothing but the frozen firmware can ever run
+        "-DMICROPY_TRACKED_ALLOC=1",  # mbedtls allocates on the GC heap
+        f"-I{GLUE}",  # mbedtls/mbedtls_config_port.h
         f"-include {GLUE / 'qosimage' / 'qosimage.h'}",
     ]
     _make(
@@ -148,6 +151,7 @@ def build_qemu_image(production: bool = True) -> Path:
             f"FROZEN_MANIFEST={firmware.BOARDS_DIR / 'qemu' / 'manifest.py'}",
             f"USER_C_MODULES={GLUE}", f"MICROPY_HEAP_SIZE={HEAP}", "MICROPY_VFS_LFS2=1",
             f"MICROPY_MPYCROSS={cross}", f"CFLAGS_EXTRA={' '.join(cflags)}",
+            "MICROPY_PY_SSL=1", "MICROPY_SSL_MBEDTLS=1",  # cryptolib (the vault's AES)
             "MICROPY_FLOAT_IMPL=float", "MPY_CROSS_FLAGS=-march=armv7emsp",
         ],
         tmp / "build.log",

@@ -162,3 +162,4 @@ mp_obj_t mp_parse_compile_execute(mp_lexer_t *lex, mp_parse_input_kind_t parse_i
     mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("no compiler"));
 }
 #endif
+
