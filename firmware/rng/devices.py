@@ -20,6 +20,15 @@ def _board_trng(n):
     return os.urandom(n)
 
 
+def _qemu_host_urandom(n):
+    # The QEMU board has no TRNG: its stand-in is the host's /dev/urandom through semihosting.
+    import qosimage
+
+    buf = bytearray(n)
+    qosimage.host_entropy(buf)
+    return bytes(buf)
+
+
 def _urandom_file(n):
     # A second read path on the unix port: the character device instead of getrandom(2).
     with open("/dev/urandom", "rb") as f:
@@ -59,6 +68,9 @@ def device_sources():
     """The two independent device sources of this port, board TRNG first."""
     port = sys.platform
     trng = Source("trng", "os.urandom (board TRNG; getrandom on unix)", 8, 7.0, _board_trng)
+    if port == "qemu":
+        trng = Source("trng", "host /dev/urandom over semihosting (QEMU)", 8, 7.0,
+                      _qemu_host_urandom)
     if port in ("linux", "darwin"):
         second = Source("second", "/dev/urandom read as a file", 8, 7.0, _urandom_file)
     elif port == "rp2":

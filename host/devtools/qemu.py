@@ -108,6 +108,10 @@ def stage(out: Path, board: str, production: bool) -> Path:
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dst)
     (out / "buildflags.py").write_text(firmware.buildflags_source(production))
+    # The image has no filesystem files: the BIP39 word list is frozen as a bytes constant (in
+    # flash, not on the heap) that the board glue writes to its filesystem for crypto.bip39.
+    words = (firmware.FIRMWARE_DIR / "crypto" / "bip39_english.txt").read_bytes()
+    (out / "_wordlist.py").write_text(f"# Written by host/devtools/qemu.py.\nWORDS = {words!r}\n")
     if production:
         firmware.verify_production(out)
     return out

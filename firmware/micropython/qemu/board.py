@@ -18,6 +18,7 @@ from wire.link import Link
 MODEL = "qemu-an547"
 MOUNT = "/flash"
 STORAGE_DIR = MOUNT + "/qos"
+WORDLIST = MOUNT + "/bip39_english.txt"
 FLASH_FILE = "qos-flash.img"  # in QEMU's working directory (host/devtools/qemu.py sets it)
 KDF_MS = 1000
 # CMSDK APB UARTs of the AN547 (QEMU hw/arm/mps2-tz.c); registers: DATA, STATE, CTRL, .., BAUDDIV
@@ -92,6 +93,24 @@ class HostFlash:
         return 0  # every write is on the host file already
 
 
+def install_wordlist():
+    # crypto.bip39 reads the list from a file (and checks its SHA-256); the image carries it
+    # frozen (_wordlist.py, in flash), written to the filesystem whenever it differs in size.
+    import crypto.bip39
+    import os
+
+    from _wordlist import WORDS
+
+    try:
+        size = os.stat(WORDLIST)[6]
+    except OSError:
+        size = -1
+    if size != len(WORDS):
+        with open(WORDLIST, "wb") as f:
+            f.write(WORDS)
+    crypto.bip39.WORDLIST_PATH = WORDLIST
+
+
 class Board:
     def __init__(self):
         self.model = MODEL
@@ -105,6 +124,7 @@ class Board:
         if self.flash.fresh:
             vfs.VfsLfs2.mkfs(fs)
         vfs.mount(vfs.VfsLfs2(fs), MOUNT)
+        install_wordlist()
 
     def secret_region(self):
         return Window(self.flash, FS_BLOCKS, REGION_BLOCKS)
