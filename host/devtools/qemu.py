@@ -151,12 +151,20 @@ def build_qemu_image(production: bool = True) -> Path:
     ]
     _make(
         [
-            "-C", str(port), f"BOARD={QEMU_BOARD}", f"BUILD={tmp / 'build'}",
+            "-C",
+            str(port),
+            f"BOARD={QEMU_BOARD}",
+            f"BUILD={tmp / 'build'}",
             f"FROZEN_MANIFEST={firmware.BOARDS_DIR / 'qemu' / 'manifest.py'}",
-            f"USER_C_MODULES={GLUE}", f"MICROPY_HEAP_SIZE={HEAP}", "MICROPY_VFS_LFS2=1",
-            f"MICROPY_MPYCROSS={cross}", f"CFLAGS_EXTRA={' '.join(cflags)}",
-            "MICROPY_PY_SSL=1", "MICROPY_SSL_MBEDTLS=1",  # cryptolib (the vault's AES)
-            "MICROPY_FLOAT_IMPL=float", "MPY_CROSS_FLAGS=-march=armv7emsp",
+            f"USER_C_MODULES={GLUE}",
+            f"MICROPY_HEAP_SIZE={HEAP}",
+            "MICROPY_VFS_LFS2=1",
+            f"MICROPY_MPYCROSS={cross}",
+            f"CFLAGS_EXTRA={' '.join(cflags)}",
+            "MICROPY_PY_SSL=1",
+            "MICROPY_SSL_MBEDTLS=1",  # cryptolib (the vault's AES)
+            "MICROPY_FLOAT_IMPL=float",
+            "MPY_CROSS_FLAGS=-march=armv7emsp",
         ],
         tmp / "build.log",
     )
@@ -188,9 +196,20 @@ class QemuBoard:
 
     def start(self, timeout: float = 20.0) -> None:
         cmd = [
-            "qemu-system-arm", "-machine", QEMU_MACHINE, "-nographic", "-monitor", "none",
-            "-semihosting-config", "enable=on,target=native",
-            "-serial", "pty", "-serial", "pty", "-kernel", str(self.elf),
+            "qemu-system-arm",
+            "-machine",
+            QEMU_MACHINE,
+            "-nographic",
+            "-monitor",
+            "none",
+            "-semihosting-config",
+            "enable=on,target=native",
+            "-serial",
+            "pty",
+            "-serial",
+            "pty",
+            "-kernel",
+            str(self.elf),
         ]
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(cmd, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT)
