@@ -181,11 +181,14 @@ def build_qemu_image(production: bool = True) -> Path:
 class QemuBoard:
     """One QEMU MPS3-AN547 running an image; its flash file lives in ``workdir``."""
 
-    def __init__(self, image: Path, workdir: Path) -> None:
+    def __init__(self, image: Path, workdir: Path, kdf_ms: int | None = None) -> None:
         self.elf = Path(image) / "firmware.elf"
         self.debug = "production=False" in (Path(image) / "IMAGE").read_text()
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self.flash_path = self.workdir / "qos-flash.img"
+        if kdf_ms is not None:  # read by debug images only (firmware/micropython/qemu/board.py)
+            (self.workdir / "qos-kdf-ms").write_text(str(kdf_ms))
         self.proc: subprocess.Popen[bytes] | None = None
         self.wire_path = ""
         self.debug_path: str | None = None
@@ -194,7 +197,7 @@ class QemuBoard:
     def log_path(self) -> Path:
         return self.workdir / "qemu.log"
 
-    def start(self, timeout: float = 20.0) -> None:
+    def start(self, timeout: float = 20.0) -> QemuBoard:
         cmd = [
             "qemu-system-arm",
             "-machine",
@@ -216,6 +219,11 @@ class QemuBoard:
         ptys = self._wait_ptys(timeout)
         self.wire_path = "serial:" + ptys[0]
         self.debug_path = "serial:" + ptys[1] if self.debug else None
+        return self
+
+    def restart(self, timeout: float = 20.0) -> QemuBoard:
+        self.kill()
+        return self.start(timeout)
 
     def _wait_ptys(self, timeout: float) -> list[str]:
         deadline = time.monotonic() + timeout
@@ -244,4 +252,4 @@ class QemuBoard:
             self.proc.wait()
             self.proc = None
 
-    close = kill
+    stop = close = kill

@@ -7,11 +7,11 @@
 # QEMU is a power cut. No display, no buttons: the screen and presses go through the debug link.
 import sys
 import time
-
 import vfs
 from machine import mem32
 
 import qosimage
+
 from flashdev import BLOCK_SIZE, FS_BLOCKS, REGION_BLOCKS, Window
 from wire.link import Link
 
@@ -93,13 +93,30 @@ class HostFlash:
         return 0  # every write is on the host file already
 
 
+def kdf_ms():
+    # Tests ask a debug image for faster PIN stretching (as the emulator's --kdf-ms) through a
+    # host file beside the flash image; a production image always takes KDF_MS.
+    import buildflags
+
+    if not buildflags.DEBUG:
+        return KDF_MS
+    try:
+        fd = qosimage.host_open("qos-kdf-ms", False)
+    except OSError:
+        return KDF_MS
+    buf = bytearray(qosimage.host_size(fd))
+    qosimage.host_readinto(fd, 0, buf)
+    return int(bytes(buf))
+
+
 def install_wordlist():
     # crypto.bip39 reads the list from a file (and checks its SHA-256); the image carries it
     # frozen (_wordlist.py, in flash), written to the filesystem whenever it differs in size.
-    import crypto.bip39
     import os
 
     from _wordlist import WORDS
+
+    import crypto.bip39
 
     try:
         size = os.stat(WORDLIST)[6]
@@ -117,8 +134,8 @@ class Board:
         self.storage_dir = STORAGE_DIR
         self.display = None
         self.links = []
-        self.uarts = []
-        self.kdf_ms = KDF_MS
+        self.pairs = []  # (link, uart)
+        self.kdf_ms = kdf_ms()
         self.flash = HostFlash()
         fs = Window(self.flash, 0, FS_BLOCKS)
         if self.flash.fresh:
@@ -137,13 +154,13 @@ class Board:
     def _add(self, link, uart):
         link.write = uart.write
         self.links.append(link)
-        self.uarts.append(uart)
+        self.pairs.append((link, uart))
 
     def poll(self, timeout_ms):
         deadline = time.ticks_add(time.ticks_ms(), timeout_ms)
         while True:
             ready = False
-            for link, uart in zip(self.links, self.uarts):
+            for link, uart in self.pairs:
                 if uart.ready():
                     ready = True
                     yield link, uart.read(4096), None
