@@ -18,7 +18,7 @@ from wire.link import Link
 MODEL = "qemu-an547"
 MOUNT = "/flash"
 STORAGE_DIR = MOUNT + "/qos"
-WORDLIST = MOUNT + "/bip39_english.txt"
+WORDLIST = MOUNT + "/crypto/bip39_english.txt"
 FLASH_FILE = "qos-flash.img"  # in QEMU's working directory (host/devtools/qemu.py sets it)
 KDF_MS = 1000
 # CMSDK APB UARTs of the AN547 (QEMU hw/arm/mps2-tz.c); registers: DATA, STATE, CTRL, .., BAUDDIV
@@ -110,22 +110,28 @@ def kdf_ms():
 
 
 def install_wordlist():
-    # crypto.bip39 reads the list from a file (and checks its SHA-256); the image carries it
-    # frozen (_wordlist.py, in flash), written to the filesystem whenever it differs in size.
+    # crypto.bip39 reads the list from crypto/bip39_english.txt beside its frozen module, relative
+    # to the current directory (and checks its SHA-256); the image carries the list frozen
+    # (_wordlist.py, in flash) and writes it there whenever it differs in size.
     import os
 
     from _wordlist import WORDS
-
-    import crypto.bip39
 
     try:
         size = os.stat(WORDLIST)[6]
     except OSError:
         size = -1
+        try:
+            os.mkdir(MOUNT + "/crypto")
+        except OSError:
+            pass
     if size != len(WORDS):
         with open(WORDLIST, "wb") as f:
             f.write(WORDS)
-    crypto.bip39.WORDLIST_PATH = WORDLIST
+    # Imports come from the image only (a .mpy file on the flash must never run), so the
+    # filesystem's crypto/ folder cannot shadow the frozen package.
+    sys.path[:] = [".frozen"]
+    os.chdir(MOUNT)
 
 
 class Board:

@@ -94,27 +94,18 @@ static mp_obj_t host_write(mp_obj_t fd_in, mp_obj_t offset_in, mp_obj_t buf_in) 
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(host_write_obj, host_write);
 
-// host_entropy(buf): fills buf from the host's /dev/urandom, the QEMU board's stand-in for a
-// TRNG (rng/devices.py); raises OSError when the host gives fewer bytes.
-static int entropy_fd = -1;
-
-static mp_obj_t host_entropy(mp_obj_t buf_in) {
+// host_read(fd, buf): fills buf from the file's current position (a character device such as
+// the host's /dev/urandom, the QEMU board's entropy stand-in: rng/devices.py); OSError if short.
+static mp_obj_t host_read(mp_obj_t fd_in, mp_obj_t buf_in) {
     mp_buffer_info_t buf;
     mp_get_buffer_raise(buf_in, &buf, MP_BUFFER_WRITE);
-    if (entropy_fd == -1) {
-        uint32_t args[3] = { (uint32_t)"/dev/urandom", 1 /* "rb" */, 12 };
-        entropy_fd = semihost(SYS_OPEN, args);
-        if (entropy_fd == -1) {
-            mp_raise_OSError(MP_ENODEV);
-        }
-    }
-    uint32_t args[3] = { (uint32_t)entropy_fd, (uint32_t)buf.buf, buf.len };
+    uint32_t args[3] = { (uint32_t)mp_obj_get_int(fd_in), (uint32_t)buf.buf, buf.len };
     if (semihost(SYS_READ, args) != 0) {
         mp_raise_OSError(MP_EIO);
     }
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_1(host_entropy_obj, host_entropy);
+static MP_DEFINE_CONST_FUN_OBJ_2(host_read_obj, host_read);
 
 static mp_obj_t console(mp_obj_t text_in) {
     const char *text = mp_obj_str_get_str(text_in);
@@ -135,7 +126,7 @@ static const mp_rom_map_elem_t qosimage_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_host_size), MP_ROM_PTR(&host_size_obj) },
     { MP_ROM_QSTR(MP_QSTR_host_readinto), MP_ROM_PTR(&host_readinto_obj) },
     { MP_ROM_QSTR(MP_QSTR_host_write), MP_ROM_PTR(&host_write_obj) },
-    { MP_ROM_QSTR(MP_QSTR_host_entropy), MP_ROM_PTR(&host_entropy_obj) },
+    { MP_ROM_QSTR(MP_QSTR_host_read), MP_ROM_PTR(&host_read_obj) },
     { MP_ROM_QSTR(MP_QSTR_console), MP_ROM_PTR(&console_obj) },
     { MP_ROM_QSTR(MP_QSTR_wfi), MP_ROM_PTR(&wfi_obj) },
 };
