@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 COMETBFT_VERSION := v0.38.19
 COMETBFT := $(BIN)/cometbft
 
-.PHONY: setup demo test lint bench emu clean
+.PHONY: setup demo test lint bench emu images clean
 
 setup: $(STAMP) $(COMETBFT)
 
@@ -40,6 +40,11 @@ bench: setup
 
 emu: setup
 	$(BIN)/qos emu --interactive
+
+# Board images from the pinned MicroPython sources (~/.cache/qos/images; docs/boards.md).
+images: setup
+	$(BIN)/qos fw build --board qemu --image
+	$(BIN)/qos fw build --board qemu --image --debug
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -34,8 +34,20 @@ class Target:
     emulator: Any = None  # host.devtools.emulator.Emulator when we started one
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--board",
+        choices=("emulator", "qemu"),
+        default=os.environ.get("QOS_BOARD", "emulator"),
+        help="the device the suite starts: the unix emulator or the QEMU Cortex-M board "
+        "(QOS_BOARD; QOS_DEVICE overrides both)",
+    )
+
+
 @pytest.fixture(scope="session")
-def target() -> Iterator[Target]:
+def target(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Target]:
     if REAL_DEVICE:
         wire = os.environ["QOS_DEVICE"]
         try:
@@ -43,6 +55,18 @@ def target() -> Iterator[Target]:
         except OSError:
             debug = None
         yield Target(wire, debug)
+        return
+    if request.config.getoption("--board") == "qemu":
+        from host.devtools import qemu
+
+        board = qemu.QemuBoard(
+            qemu.build_qemu_image(production=False), tmp_path_factory.mktemp("qemu"), FAST_KDF_MS
+        )
+        board.start()
+        try:
+            yield Target(board.wire_path, board.debug_path, board)
+        finally:
+            board.close()
         return
     from host.devtools.emulator import Emulator
 

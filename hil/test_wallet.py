@@ -24,7 +24,7 @@ def test_get_info_reports_an_unlocked_debug_wallet(device):
     info = device.get_info()
     assert info["initialized"] is True and info["locked"] is False
     assert info["debug"] is True
-    assert info["model"] in ("emulator", "QOS-1")
+    assert info["model"] in ("emulator", "qemu-an547", "QOS-1")
     assert info["pin_retries_left"] == 10
     assert isinstance(info["version"], str) and info["version"]
 

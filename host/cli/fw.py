@@ -12,10 +12,19 @@ from host.devtools.firmware import BOARDS
 def register(commands: argparse._SubParsersAction) -> None:
     fw = commands.add_parser("fw", help="build the firmware or flash it to a board")
     sub = fw.add_subparsers(dest="fw_command", required=True, metavar="COMMAND")
-    b = sub.add_parser("build", help="compile the firmware tree for a board")
+    b = sub.add_parser("build", help="compile the firmware tree (or a board image) for a board")
     b.add_argument("--board", choices=sorted(BOARDS), default="esp32s3")
-    b.add_argument("--production", action="store_true", help="no debug link in the build")
-    b.add_argument("-o", "--out", type=Path, required=True, help="output directory")
+    kind = b.add_mutually_exclusive_group()
+    kind.add_argument(
+        "--production", action="store_true", help="no debug link (the default; kept for scripts)"
+    )
+    kind.add_argument("--debug", action="store_true", help="a debug build, with the debug link")
+    b.add_argument(
+        "--image",
+        action="store_true",
+        help="a whole MicroPython image with the firmware frozen, from the pinned sources (qemu)",
+    )
+    b.add_argument("-o", "--out", type=Path, help="output directory (a tree: required)")
     b.set_defaults(func=run_build)
     f = sub.add_parser("flash", help="copy a build to a board with mpremote")
     f.add_argument("tree", type=Path, help="a directory made by `qos fw build`")
@@ -26,14 +35,43 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_build(args: argparse.Namespace) -> int:
     from host.devtools.firmware import BuildError, build
 
+    production = not args.debug
+    if args.image:
+        return run_image(args.board, production, args.out)
+    if args.out is None:
+        print("qos fw build: -o/--out is required for a firmware tree", file=sys.stderr)
+        return 2
     try:
-        out = build(args.out, args.board, args.production)
+        out = build(args.out, args.board, production)
     except BuildError as exc:
         print(f"qos fw build: {exc}", file=sys.stderr)
         return 1
     count = sum(1 for p in out.rglob("*") if p.is_file())
-    kind = "production" if args.production else "debug"
+    kind = "production" if production else "debug"
     print(f"built {kind} firmware for {args.board}: {count} files in {out}")
+    return 0
+
+
+def run_image(board: str, production: bool, out: Path | None) -> int:
+    import shutil
+
+    from host.devtools import qemu
+
+    if board != "qemu":
+        print(f"qos fw build: --image is built for --board qemu (not {board})", file=sys.stderr)
+        return 2
+    try:
+        image = qemu.build_qemu_image(production)
+    except qemu.ImageError as exc:
+        print(f"qos fw build: {exc}", file=sys.stderr)
+        return 1
+    elf = image / "firmware.elf"
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        elf = Path(shutil.copy2(elf, out / "firmware.elf"))
+        shutil.copy2(image / "IMAGE", out / "IMAGE")
+    kind = "production" if production else "debug"
+    print(f"built {kind} QEMU board image: {elf}")
     return 0
 
 

@@ -28,6 +28,7 @@ BOARDS = {
     "unix": "x64",
     "esp32s3": "xtensawin",
     "rp2350": "armv7emsp",
+    "qemu": "armv7emsp",
 }
 # Sources kept as .py on boards: the port runs boot.py and main.py by file name (main.py is
 # firmware/main.py, which starts the app when run as __main__).
@@ -36,6 +37,9 @@ DEBUG_ONLY = ("apps/debug.py",)
 # Folders of firmware/ that are not the device application: the board glue (added per board
 # below) and the tools that generate constants (run on a host, never shipped).
 NOT_FIRMWARE = ("micropython", "tools")
+# Shared glue folders a board takes besides its own (default: the USB board drivers); the QEMU
+# board keeps its flash as the emulator does (flashdev.py).
+GLUE_EXTRA = {"unix": [], "qemu": [BOARDS_DIR / "unix" / "flashdev.py"]}
 # What a production tree must never contain.
 DEBUG_MARKERS = (b"debug_press", b"debug_load", b"debug_screen", b"debug_rng", b"apps.debug")
 
@@ -81,7 +85,7 @@ def mpy_cross_executable() -> str:
     return found
 
 
-def _tree_files(board: str, production: bool) -> list[tuple[Path, str]]:
+def tree_files(board: str, production: bool) -> list[tuple[Path, str]]:
     """(source file, destination relative path) for the whole build."""
     out: list[tuple[Path, str]] = []
     for rel in firmware_sources():
@@ -91,9 +95,9 @@ def _tree_files(board: str, production: bool) -> list[tuple[Path, str]]:
         if name == "buildflags.py":
             continue  # written per build
         out.append((FIRMWARE_DIR / rel, name))
-    glue = [BOARDS_DIR / board] + ([BOARDS_DIR / "drivers"] if board != "unix" else [])
+    glue = [BOARDS_DIR / board] + GLUE_EXTRA.get(board, [BOARDS_DIR / "drivers"])
     for folder in glue:
-        for path in sorted(folder.iterdir()):
+        for path in sorted(folder.iterdir()) if folder.is_dir() else [folder]:
             if path.is_file() and path.suffix == ".py" and path.name != "manifest.py":
                 out.append((path, path.name))
     return out
@@ -101,7 +105,7 @@ def _tree_files(board: str, production: bool) -> list[tuple[Path, str]]:
 
 def build_key(board: str, production: bool) -> str:
     digest = hashlib.sha256(f"{board}:{production}:{BOARDS[board]}".encode())
-    for src, dst in _tree_files(board, production):
+    for src, dst in tree_files(board, production):
         digest.update(dst.encode() + b"\0" + src.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -115,7 +119,7 @@ def build(out: Path, board: str = "unix", production: bool = False) -> Path:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    files = _tree_files(board, production)
+    files = tree_files(board, production)
     files.append((Path("<buildflags>"), "buildflags.py"))
     for src, name in files:
         dst = out / name

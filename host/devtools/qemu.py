@@ -1,0 +1,255 @@
+"""Board images from the pinned MicroPython sources, and the QEMU Cortex-M board that runs one.
+
+`qos fw build --board qemu --image` lands here: the pinned tarball (shared/toolchains) is unpacked
+once into ~/.cache/qos/sources/<sha> after its SHA256SUMS line checks out; mpy-cross is built from
+it once into ~/.cache/qos/tools; the image is MicroPython's qemu port (BOARD=MPS3_AN547, Cortex-M55)
+with the whole firmware frozen (firmware/micropython/qemu/manifest.py) and the C glue of
+firmware/micropython/image/qosimage, which starts the firmware at reset in place of the REPL.
+Images are cached by a key over the sources and options, so a second build is free.
+
+`QemuBoard` runs an image: the wire on UART0 and the debug link on UART1 as ptys (QEMU -serial pty),
+the flash as a semihosted file in the board's own directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import time
+from pathlib import Path
+
+from host.devtools import firmware
+from host.devtools.shared import shared_path
+
+CACHE = Path(os.environ.get("QOS_CACHE", Path.home() / ".cache" / "qos"))
+TARBALL = "micropython-1.28.0-src.tar.xz"
+MPY_DIR = "micropython-1.28.0"
+HEAP = 192 * 1024
+QEMU_BOARD = "MPS3_AN547"
+QEMU_MACHINE = "mps3-an547"
+GLUE = firmware.BOARDS_DIR / "image"
+TOOLS = ("arm-none-eabi-gcc", "make", "qemu-system-arm")
+
+
+class ImageError(RuntimeError):
+    pass
+
+
+def missing_tools() -> list[str]:
+    return [tool for tool in TOOLS if shutil.which(tool) is None]
+
+
+def pinned_tarball() -> tuple[Path, str]:
+    """The pinned source tarball and its SHA-256 from SHA256SUMS."""
+    folder = shared_path("toolchains")
+    if folder is None:
+        raise ImageError("pinned sources not found (shared/toolchains: set QOS_SHARED)")
+    for line in (folder / "SHA256SUMS").read_text().splitlines():
+        digest, _, name = line.partition("  ")
+        if name.strip() == TARBALL:
+            return folder / TARBALL, digest.strip()
+    raise ImageError(f"{TARBALL} is not listed in {folder / 'SHA256SUMS'}")
+
+
+def sources() -> Path:
+    """The unpacked pinned sources (the folder holding micropython-1.28.0/), verified once."""
+    tarball, digest = pinned_tarball()
+    out = CACHE / "sources" / digest[:16]
+    if (out / MPY_DIR / "py").is_dir():
+        return out
+    actual = hashlib.sha256(tarball.read_bytes()).hexdigest()
+    if actual != digest:
+        raise ImageError(f"{tarball}: SHA-256 {actual} does not match SHA256SUMS ({digest})")
+    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(tarball) as tar:
+        tar.extractall(tmp, filter="data")
+    tmp.rename(out)
+    return out
+
+
+def source_key() -> str:
+    return pinned_tarball()[1][:16]
+
+
+def _make(args: list[str], log: Path) -> None:
+    cmd = ["nice", "-n", "10", "make", *args, f"-j{os.cpu_count() or 1}"]
+    with log.open("w") as out:
+        out.write("$ " + " ".join(cmd) + "\n")
+        out.flush()
+        proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        tail = log.read_text()[-3000:]
+        raise ImageError(f"build failed (log {log}):\n{tail}")
+
+
+def mpy_cross() -> Path:
+    """mpy-cross built from the pinned sources (the image's frozen code must match its VM)."""
+    src = sources() / MPY_DIR
+    out = CACHE / "tools" / f"mpy-cross-{source_key()}"
+    exe = out / "mpy-cross"
+    if exe.exists():
+        return exe
+    out.mkdir(parents=True, exist_ok=True)
+    _make(["-C", str(src / "mpy-cross"), f"BUILD={out}", f"PROG={exe}"], out / "build.log")
+    return exe
+
+
+def stage(out: Path, board: str, production: bool) -> Path:
+    """The firmware as sources for freezing: the tree `qos fw build` makes, before mpy-cross."""
+    if out.exists():
+        shutil.rmtree(out)
+    for src, name in firmware.tree_files(board, production):
+        dst = out / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+    (out / "buildflags.py").write_text(firmware.buildflags_source(production))
+    # The image has no filesystem files: the BIP39 word list is frozen as a bytes constant (in
+    # flash, not on the heap) that the board glue writes to its filesystem for crypto.bip39.
+    words = (firmware.FIRMWARE_DIR / "crypto" / "bip39_english.txt").read_bytes()
+    (out / "_wordlist.py").write_text(f"# Written by host/devtools/qemu.py.\nWORDS = {words!r}\n")
+    if production:
+        firmware.verify_production(out)
+    return out
+
+
+def image_key(board: str, production: bool) -> str:
+    digest = hashlib.sha256(f"{board}:{production}:{source_key()}:{HEAP}".encode())
+    digest.update(firmware.build_key(board, production).encode())
+    digest.update(Path(__file__).read_bytes())  # the build options
+    for path in sorted(GLUE.rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def build_qemu_image(production: bool = True) -> Path:
+    """The QEMU board image (firmware.elf), built once per source state; returns its folder."""
+    missing = missing_tools()
+    if missing:
+        raise ImageError(f"missing tools: {', '.join(missing)} (see docs/boards.md)")
+    kind = "prod" if production else "debug"
+    key = image_key("qemu", production)
+    out = CACHE / "images" / f"qemu-{kind}-{key}"
+    if (out / "IMAGE").exists():
+        return out
+    port = sources() / MPY_DIR / "ports" / "qemu"
+    cross = mpy_cross()
+    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    staged = stage(tmp / "stage", "qemu", production)
+    os.environ["QOS_STAGE"] = str(staged)  # read by the manifest (make passes it on)
+    cflags = [
+        "-DMICROPY_ENABLE_COMPILER=0",  # nothing but the frozen firmware can ever run
+        "-DMICROPY_TRACKED_ALLOC=1",  # mbedtls allocates on the GC heap
+        f"-I{GLUE}",  # mbedtls/mbedtls_config_port.h
+        f"-include {GLUE / 'qosimage' / 'qosimage.h'}",
+    ]
+    _make(
+        [
+            "-C",
+            str(port),
+            f"BOARD={QEMU_BOARD}",
+            f"BUILD={tmp / 'build'}",
+            f"FROZEN_MANIFEST={firmware.BOARDS_DIR / 'qemu' / 'manifest.py'}",
+            f"USER_C_MODULES={GLUE}",
+            f"MICROPY_HEAP_SIZE={HEAP}",
+            "MICROPY_VFS_LFS2=1",
+            f"MICROPY_MPYCROSS={cross}",
+            f"CFLAGS_EXTRA={' '.join(cflags)}",
+            "MICROPY_PY_SSL=1",
+            "MICROPY_SSL_MBEDTLS=1",  # cryptolib (the vault's AES)
+            "MICROPY_FLOAT_IMPL=float",
+            "MPY_CROSS_FLAGS=-march=armv7emsp",
+        ],
+        tmp / "build.log",
+    )
+    shutil.copyfile(tmp / "build" / "firmware.elf", tmp / "firmware.elf")
+    shutil.rmtree(tmp / "build")
+    (tmp / "IMAGE").write_text(f"board=qemu\nproduction={production}\nkey={key}\n")
+    try:
+        tmp.rename(out)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+class QemuBoard:
+    """One QEMU MPS3-AN547 running an image; its flash file lives in ``workdir``."""
+
+    def __init__(self, image: Path, workdir: Path, kdf_ms: int | None = None) -> None:
+        self.elf = Path(image) / "firmware.elf"
+        self.debug = "production=False" in (Path(image) / "IMAGE").read_text()
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.flash_path = self.workdir / "qos-flash.img"
+        if kdf_ms is not None:  # read by debug images only (firmware/micropython/qemu/board.py)
+            (self.workdir / "qos-kdf-ms").write_text(str(kdf_ms))
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.wire_path = ""
+        self.debug_path: str | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "qemu.log"
+
+    def start(self, timeout: float = 20.0) -> QemuBoard:
+        cmd = [
+            "qemu-system-arm",
+            "-machine",
+            QEMU_MACHINE,
+            "-nographic",
+            "-monitor",
+            "none",
+            "-semihosting-config",
+            "enable=on,target=native",
+            "-serial",
+            "pty",
+            "-serial",
+            "pty",
+            "-kernel",
+            str(self.elf),
+        ]
+        log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(cmd, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT)
+        ptys = self._wait_ptys(timeout)
+        self.wire_path = "serial:" + ptys[0]
+        self.debug_path = "serial:" + ptys[1] if self.debug else None
+        return self
+
+    def restart(self, timeout: float = 20.0) -> QemuBoard:
+        self.kill()
+        return self.start(timeout)
+
+    def _wait_ptys(self, timeout: float) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ptys = re.findall(r"char device redirected to (\S+)", self.log())
+            if len(ptys) >= 2:
+                return ptys[:2]
+            if self.proc is not None and self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise ImageError(f"QEMU did not start; its output:\n{self.log()[-2000:]}")
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    stop = close = kill
