@@ -53,7 +53,7 @@ def test_declared_huge_containers_are_refused_before_anything_is_built(raw, devi
             refused += 1
         else:  # a fragmented heap may have no 16 KB block for the frame: refused before it too
             assert "does not fit in the device's free memory" in error["message"]
-    assert refused >= 3
+    assert refused >= 1  # the 1,025-item request at least; the heap decides for the larger ones
     assert device.ping(b"after") == b"after"
 
 

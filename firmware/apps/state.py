@@ -34,7 +34,7 @@ class Device:
     def wait_button(self, countdown=None):
         """The button pressed on the dialog just drawn. Only presses made while it is shown
         count: the board drops edges from before it (and PRESS_GUARD_MS after), the debug link
-        refuses presses when no dialog waits (apps.debug). Without an answer the dialog cancels
+        refuses presses when no dialog waits. Without an answer the dialog cancels
         after dialog_timeout_s; countdown(seconds_left) redraws its hint bar each second."""
         start = self.clock.now_ms()
         self.dialog = (self.screen.seq, start)
