@@ -75,7 +75,7 @@ def sign_tx_confirmed(
             break
         except NoReply:
             pass
-        screen = debug.screen()
+        screen = debug.screen(fb=False)
         if str(screen.get("footer", "")).startswith("cancel") and screen["seq"] != answered:
             debug.press("confirm", screen["seq"])
             answered = screen["seq"]

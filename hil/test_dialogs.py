@@ -22,7 +22,7 @@ DIALOG_TIMEOUT_S = 120
 def wait_for_dialog(debug, after: int = -1) -> dict:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        screen = debug.screen()
+        screen = debug.screen(fb=False)
         if screen["footer"].startswith("cancel") and screen["seq"] > after:
             return screen
         time.sleep(0.01)
@@ -88,10 +88,11 @@ def test_a_press_without_a_screen_inside_the_guard_time_is_refused(device, debug
 def test_a_dialog_shows_its_countdown_and_cancels_itself(device, debug):
     request = device.link.send("sign_tx", {"account": 0, "index": 0, "tx": transfer_tx()})
     dialog = wait_for_dialog(debug)
-    assert f"{DIALOG_TIMEOUT_S}s" in debug.screen()["footer"] or "119s" in debug.screen()["footer"]
+    footer = debug.screen(fb=False)["footer"]
+    assert f"{DIALOG_TIMEOUT_S}s" in footer or "119s" in footer
     debug.call("debug_time", {"advance_s": DIALOG_TIMEOUT_S - 30})
     time.sleep(0.1)
-    screen = debug.screen()
+    screen = debug.screen(fb=False)
     assert screen["seq"] == dialog["seq"]  # the same dialog, its hint bar redrawn
     assert any(f"{s}s" in screen["footer"] for s in (30, 29))
     debug.call("debug_time", {"advance_s": 31})

@@ -65,7 +65,7 @@ def drive_to_signature(device, debug, request_id: int) -> dict:
             return device.link.receive(request_id, 0.02)
         except NoReply:
             pass
-        screen = debug.screen()
+        screen = debug.screen(fb=False)
         if screen["footer"].startswith("cancel") and screen["seq"] != answered:
             debug.press("confirm", screen["seq"])
             answered = screen["seq"]
@@ -75,7 +75,7 @@ def drive_to_signature(device, debug, request_id: int) -> dict:
 def test_a_poison_request_from_another_sender_leaves_an_open_sign_tx_alone(raw, device, debug):
     tx = txlib.Tx("qos-test", 3, 10, (txlib.transfer(bytes(range(20)), 77),), memo="")
     request_id = device.link.send("sign_tx", {"account": 0, "index": 0, "tx": tx.encode()})
-    while not debug.screen()["footer"].startswith("cancel"):
+    while not debug.screen(fb=False)["footer"].startswith("cancel"):
         time.sleep(0.01)
     for payload in huge_declarations():  # these once raised MemoryError into the open dialog
         raw.send_payload(payload)

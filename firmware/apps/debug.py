@@ -45,12 +45,14 @@ def debug_press(dev, params):
 
 
 def debug_screen(dev, params):
-    common.allow_only(params, ())
+    common.allow_only(params, ("fb",))
     s = dev.screen
-    return {
-        "title": s.title, "lines": list(s.lines), "footer": s.footer, "seq": s.seq,
-        "fb": s.buf,  # encoded straight from the framebuffer: no 1 KB copy on a busy heap
-    }
+    out = {"title": s.title, "lines": list(s.lines), "footer": s.footer, "seq": s.seq}
+    # The pixels only when asked: a scripted user polls the screen every few ms during a dialog,
+    # and a 1 KB reply each time fragments the heap the dialog's own work needs.
+    if params.get("fb", True):
+        out["fb"] = s.buf
+    return out
 
 
 def debug_load(dev, params):

@@ -59,7 +59,7 @@ class DebugLink:
     def answer(self, button: str = "confirm") -> bool:
         """Presses `button` on the dialog on screen now, if one waits for a button. False when
         none does, or when it went before the press arrived (nothing was pressed then)."""
-        screen = self.screen()
+        screen = self.screen(fb=False)
         if not str(screen.get("footer", "")).startswith("cancel"):
             return False
         try:
@@ -68,11 +68,12 @@ class DebugLink:
             return False
         return True
 
-    def screen(self) -> dict[str, Any]:
-        return reply_map(self.call("debug_screen"), "debug_screen")
+    def screen(self, fb: bool = True) -> dict[str, Any]:
+        """The screen as text (title, lines, footer, seq) and, unless fb=False, its pixels."""
+        return reply_map(self.call("debug_screen", {"fb": fb}), "debug_screen")
 
     def screen_text(self) -> str:
-        screen = self.screen()
+        screen = self.screen(fb=False)
         return "\n".join([screen.get("title", ""), *screen.get("lines", [])])
 
     def load(

@@ -72,7 +72,7 @@ class ScriptedUser:
         while thread.is_alive():
             if time.monotonic() > deadline:
                 raise TimeoutError("the call did not finish while the user kept answering")
-            screen = self.link.screen()
+            screen = self.link.screen(fb=False)
             waiting = str(screen.get("footer", "")).startswith("cancel")
             # Every draw has its own seq, so a dialog identical to the one just answered (a word
             # check can ask the same question twice) is still told apart from it.

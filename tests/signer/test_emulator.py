@@ -68,7 +68,7 @@ def wait_for_dialog(debug: DebugLink, after: int) -> dict:
     """The first dialog (a screen waiting for a button) drawn after the draw numbered ``after``."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        screen = debug.screen()
+        screen = debug.screen(fb=False)
         if screen["seq"] > after and screen["footer"].startswith("cancel"):
             return screen
     raise AssertionError("no dialog appeared")
@@ -85,7 +85,7 @@ def drive_setup(client: Client, debug: DebugLink, rid: int, answer) -> tuple[dic
             return client.link.receive(rid, 0.02), titles
         except NoReply:
             pass
-        screen = debug.screen()
+        screen = debug.screen(fb=False)
         if screen["seq"] == last or not screen["footer"].startswith("cancel"):
             continue  # the last press is not processed yet, or no dialog waits
         last = screen["seq"]
@@ -185,7 +185,7 @@ def test_sign_tx_after_confirm_verifies_and_cancel_refuses(client, debug):
 
 def test_busy_while_waiting_and_ping_still_answers(client, debug):
     debug.load(M12, PIN)
-    before = debug.screen()["seq"]
+    before = debug.screen(fb=False)["seq"]
     rid = client.link.send("get_address", {"account": 0, "index": 0, "show": True})
     wait_for_dialog(debug, before)
     assert debug.state()["busy"] == "get_address"
@@ -201,7 +201,7 @@ def test_sign_message_text_and_hex(client, debug):
     debug.load(M12, PIN)
     pub = client.get_public_key().pubkey
     for message in (b"hello world", bytes(range(40))):
-        before = debug.screen()["seq"]
+        before = debug.screen(fb=False)["seq"]
         rid = client.link.send(
             "sign_message", {"account": 0, "index": 0, "chain": "qos-test", "message": message}
         )
