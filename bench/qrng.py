@@ -73,6 +73,7 @@ def host_throughput() -> float:
 
 _DEVICE = r"""
 import time, rng
+from rng.devices import device_sources
 from rng.health import HealthTests
 def best_us(fn, repeat):
     best = None
@@ -84,7 +85,7 @@ def best_us(fn, repeat):
     return best
 collect32 = best_us(lambda: rng.collect(32, b"host"), 5)
 collect4k = best_us(lambda: rng.collect(4096, b"host"), 3)
-data = rng.sources()[0].read(16384)
+data = device_sources()[0].read(16384)
 health = best_us(lambda: HealthTests("b", 7.0).feed(data), 3)
 plain = best_us(lambda: HealthTests("b", 7.0).feed(memoryview(data)), 3)
 print(collect32, collect4k, health, plain)

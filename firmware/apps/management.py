@@ -4,7 +4,7 @@
 # brings the reply). docs/protocol.md section 6 is the contract.
 import hashlib
 
-from apps import WithPubkey, common, random_bytes, unload
+from apps import WithPubkey, common, random_bytes, release_wallet, unload
 from storage import vault as vaultmod
 from ui import layouts
 from wire import errors
@@ -95,6 +95,10 @@ def unlock(dev, params):
     _check_passphrase(passphrase, nfkd)
     dev.pending_oracle = None
     _require_initialised(dev)
+    # Unlocking again while unlocked (another passphrase): the signing code and cached keys go
+    # before the vault's work loads, so the heap never holds both (the seed stays until the PIN
+    # is right).
+    release_wallet()
     dev.screen.draw("Unlock", ["Checking the PIN..."])
     opened = _vault_call(dev, dev.vault.unlock, pin)
     return _maybe_oracle(dev, opened, "unlocked", passphrase, nfkd)
