@@ -7,6 +7,7 @@ Home directory layout (written by `qosd init` / `qosd testnet`):
     config/priv_validator_key.json the validator's consensus key (CometBFT format)
     data/app.db                    application state (host.chain.store)
     data/blocks.db                 blocks and tx results (host.chain.engine.blockstore)
+    data/LOCK                      held (flock) by the running node: one process per home
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from host.chain.homelock import HomeLock
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -85,6 +88,7 @@ class Node:
         self.validator_key: ValidatorKey | None = None  # signs QCP headers (/qcp/header)
         self._runner: web.AppRunner | None = None
         self.api_port: int | None = None
+        self._lock = HomeLock(self.home)
 
     def _abci_address(self) -> str:
         address = self.config.abci_listen
@@ -93,7 +97,15 @@ class Node:
         return address
 
     def open(self) -> tuple[Application, Engine]:
-        """Open the state and the engine (solo: run init_chain on a fresh home)."""
+        """Lock the home, then open the state and the engine (solo: init_chain on a fresh home)."""
+        self._lock.acquire()  # before any key or state is read: one process per home
+        try:
+            return self._open()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _open(self) -> tuple[Application, Engine]:
         from host.chain.app import Application
         from host.chain.engine.blockstore import BlockStore
 
@@ -147,21 +159,32 @@ class Node:
         return engine
 
     async def start(self) -> None:
-        from aiohttp import web
-
-        from host.chain.api.server import make_api
-
+        """Bind the API, then start the engine: a taken port fails before any block is made."""
         if self.app is None or self.engine is None:
             app, engine = self.open()
         else:
             app, engine = self.app, self.engine
-        await engine.start()
+        try:
+            await self._serve_api(app, engine)
+            await engine.start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _serve_api(self, app: Application, engine: Engine) -> None:
+        from aiohttp import web
+
+        from host.chain.api.server import make_api
+
         host, _, port = self.config.api_listen.rpartition(":")
         runner = web.AppRunner(make_api(app, engine, self.validator_key), access_log=None)
         self._runner = runner
         await runner.setup()
-        site = web.TCPSite(runner, host, int(port))
-        await site.start()
+        try:
+            await web.TCPSite(runner, host, int(port)).start()
+        except OSError as exc:
+            address = self.config.api_listen
+            raise RuntimeError(f"cannot listen on {address}: {exc.strerror}") from None
         self.api_port = runner.addresses[0][1]
         log.info("API on http://%s:%d (engine %s)", host, self.api_port, engine.name)
 
@@ -171,6 +194,7 @@ class Node:
             self._runner = None
         if self.engine is not None:
             await self.engine.stop()
+        self._lock.release()
 
 
 async def run(home: Path | str) -> None:

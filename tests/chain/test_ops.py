@@ -1,0 +1,107 @@
+"""Operating a node: one process per home (no double signing), clear one-line startup errors."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from host.chain.rest import BlockingNodeClient, NodeUnreachable
+from host.devtools.ports import free_block
+
+CHAIN = "qos-ops-test"
+REPO = Path(__file__).resolve().parents[2]
+QOSD = [sys.executable, "-m", "host.cli.qosd", "--log-level", "WARNING", "start", "--home"]
+
+
+def _init(home: Path, port: int) -> None:
+    from host.cli.qosd import main as qosd
+
+    assert qosd(["init", "--home", str(home), "--chain-id", CHAIN, "--block-interval", "0.2",
+                 "--api", f"127.0.0.1:{port}"]) == 0
+
+
+def _height(client: BlockingNodeClient, proc: subprocess.Popen, above: int = 0) -> int:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        try:
+            height = client.status()["height"]
+            if height > above:
+                return height
+        except NodeUnreachable:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"the node did not pass height {above}")
+
+
+def _run_to_exit(home: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([*QOSD, str(home)], cwd=REPO, capture_output=True, timeout=60)
+
+
+@pytest.fixture
+def running(tmp_path):
+    home = tmp_path / "node"
+    port = free_block(1)
+    _init(home, port)
+    proc = subprocess.Popen([*QOSD, str(home)], cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        yield home, proc, BlockingNodeClient(f"http://127.0.0.1:{port}")
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def test_a_second_start_on_a_running_home_refuses_before_reading_keys(running):
+    home, first, client = running
+    before = _height(client, first)
+    # the key moved away: a second node that read keys before locking would report it missing
+    key = home / "config" / "priv_validator_key.json"
+    hidden = key.with_suffix(".hidden")
+    key.rename(hidden)
+    try:
+        second = _run_to_exit(home)
+    finally:
+        hidden.rename(key)
+    err = second.stderr.decode()
+    assert second.returncode == 1
+    assert "in use by another node" in err and f"pid {first.pid}" in err
+    assert "Traceback" not in err and "priv_validator_key" not in err
+    assert _height(client, first, above=before) > before  # the first keeps making blocks
+
+
+def test_the_lock_dies_with_the_process(running):
+    home, first, client = running
+    _height(client, first)
+    first.kill()  # SIGKILL: no cleanup runs, the kernel drops the flock
+    first.wait(30)
+    again = subprocess.Popen([*QOSD, str(home)], cwd=REPO, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+    try:
+        assert _height(client, again) > 0
+    finally:
+        again.terminate()
+        again.wait(30)
+
+
+def test_a_taken_api_port_is_a_one_line_error_and_makes_no_block(tmp_path):
+    from host.chain.engine.blockstore import BlockStore
+
+    home = tmp_path / "node"
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        _init(home, squatter.getsockname()[1])
+        result = _run_to_exit(home)
+    err = result.stderr.decode()
+    assert result.returncode == 1
+    assert "cannot listen on 127.0.0.1:" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    store = BlockStore(home / "data" / "blocks.db", durable=True)
+    assert store.last_height() == 0  # the engine never started
+    store.close()
