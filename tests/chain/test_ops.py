@@ -39,6 +39,21 @@ def _height(client: BlockingNodeClient, proc: subprocess.Popen, above: int = 0) 
     raise AssertionError(f"the node did not pass height {above}")
 
 
+def _http(url: str, body: bytes | None = None) -> tuple[int, dict]:
+    """Status and JSON body of a request, whatever the status (the client raises on 5xx)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    headers = {"Content-Type": "application/cbor"} if body is not None else {}
+    request = urllib.request.Request(url, data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
 def _run_to_exit(home: Path) -> subprocess.CompletedProcess:
     return subprocess.run([*QOSD, str(home)], cwd=REPO, capture_output=True, timeout=60)
 
@@ -105,3 +120,39 @@ def test_a_taken_api_port_is_a_one_line_error_and_makes_no_block(tmp_path):
     store = BlockStore(home / "data" / "blocks.db", durable=True)
     assert store.last_height() == 0  # the engine never started
     store.close()
+
+
+def test_the_api_answers_503_while_cometbft_is_stopped(tmp_path):
+    import signal
+
+    from host.devtools.testnet import Testnet, cometbft_binary, free_base_port
+    from tests.chain.helpers import QOS, account, signed_tx, transfer
+
+    if cometbft_binary() is None:
+        pytest.skip("cometbft binary not installed (make setup builds it with go install)")
+    funded = account(0)
+    net = Testnet.create(tmp_path / "net", 1, chain_id=CHAIN, base_port=free_base_port(1),
+                         accounts=[(funded.address, 10**6 * QOS)])
+    val = net.validators[0]
+    client = BlockingNodeClient(val.api_url, timeout=60)
+    try:
+        net.start()
+        assert val.app is not None and val.comet is not None
+        _height(client, val.app, above=1)
+        val.comet.send_signal(signal.SIGKILL)  # the engine goes away; the node's API stays up
+        val.comet.wait()
+        raw = signed_tx(funded, 1, [transfer(account(1), 1)], chain=CHAIN)
+        status, doc = _http(val.api_url + "/txs?wait=check", raw)
+        assert status == 503 and doc["error"].startswith("engine unavailable"), doc
+        status, doc = _http(val.api_url + "/validators")
+        assert status == 503 and doc["error"].startswith("engine unavailable"), doc
+        assert client.status()["height"] >= 1  # what the app knows is still served
+        net.start_validator(0)  # CometBFT back: the same tx goes through
+        deadline = time.monotonic() + 60
+        while (status := _http(val.api_url + "/txs?wait=check", raw)[0]) == 503:
+            assert time.monotonic() < deadline, "CometBFT did not come back"
+            time.sleep(0.2)
+        assert status == 202
+    finally:
+        client.close()
+        net.stop()

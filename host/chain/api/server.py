@@ -12,6 +12,7 @@ import asyncio
 import base64
 import binascii
 import json
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,7 @@ from aiohttp import WSMsgType, web
 from aiohttp.typedefs import Handler
 
 from host.chain.api.metrics import render_metrics
-from host.chain.engine.base import Engine, EngineUnavailable, MempoolFull
+from host.chain.engine.base import Engine, EngineError, EngineUnavailable, MempoolFull
 from host.chain.x.module import QueryRoute
 from host.core.errors import Code, TxError
 
@@ -155,10 +156,15 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except ApiError as exc:
         return web.json_response({"error": str(exc), **exc.extra}, status=exc.status)
+    except EngineError as exc:  # any route: the engine cannot answer now, the client may retry
+        return web.json_response({"error": f"engine unavailable: {exc}"}, status=503)
     except web.HTTPException as exc:
         if exc.status >= 400:
             return web.json_response({"error": exc.reason}, status=exc.status)
         raise
+    except Exception:  # a bug: logged with its traceback; the client gets JSON, not the trace
+        logging.getLogger("qos.api").exception("%s %s failed", request.method, request.path)
+        return web.json_response({"error": "internal error (see the node's log)"}, status=500)
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
