@@ -151,13 +151,19 @@ def cmd_testnet(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from host.chain.app import Application
+    from host.chain.homelock import HomeLock
 
     path = args.home / "data" / "app.db"
     if not path.exists():
         raise FileNotFoundError(f"no state at {path}")
-    app = Application(path)
-    info = app.info()
-    state = {key.hex(): value.hex() for key, value in app.store.iterate(b"")}
+    lock = HomeLock(args.home)  # a running node would change the state under the dump
+    lock.acquire()
+    try:
+        app = Application(path)
+        info = app.info()
+        state = {key.hex(): value.hex() for key, value in app.store.iterate(b"")}
+    finally:
+        lock.release()
     doc = {
         "chain_id": info.chain_id,
         "height": info.last_height,

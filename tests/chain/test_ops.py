@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -41,7 +42,6 @@ def _height(client: BlockingNodeClient, proc: subprocess.Popen, above: int = 0) 
 
 def _http(url: str, body: bytes | None = None) -> tuple[int, dict]:
     """Status and JSON body of a request, whatever the status (the client raises on 5xx)."""
-    import json
     import urllib.error
     import urllib.request
 
@@ -156,3 +156,19 @@ def test_the_api_answers_503_while_cometbft_is_stopped(tmp_path):
     finally:
         client.close()
         net.stop()
+
+
+def test_export_refuses_a_running_home_and_works_once_it_stopped(running, tmp_path):
+    home, first, client = running
+    _height(client, first)
+    out = tmp_path / "export.json"
+    export = [sys.executable, "-m", "host.cli.qosd", "export", "--home", str(home), "--out",
+              str(out)]
+    refused = subprocess.run(export, cwd=REPO, capture_output=True, timeout=60)
+    assert refused.returncode == 1 and b"in use by another node" in refused.stderr
+    assert not out.exists()
+    first.terminate()
+    first.wait(30)
+    done = subprocess.run(export, cwd=REPO, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()
+    assert json.loads(out.read_text())["chain_id"] == CHAIN
