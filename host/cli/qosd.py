@@ -142,6 +142,8 @@ def cmd_testnet(args: argparse.Namespace) -> int:
     try:
         while True:
             time.sleep(1)
+            for event in net.supervise():
+                print(f"qosd testnet: {event}", flush=True)
     except KeyboardInterrupt:
         pass
     finally:

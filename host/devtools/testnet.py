@@ -81,6 +81,7 @@ class Validator:
     app: subprocess.Popen | None = None
     comet: subprocess.Popen | None = None
     paused: bool = False
+    restarts: int = 0  # crashes brought back by Testnet.supervise
 
     @property
     def comet_home(self) -> Path:
@@ -282,6 +283,28 @@ class Testnet:
         val.paused = False
         if wait:
             _wait_http(val.api_url + "/status", timeout)
+
+    def supervise(self, max_restarts: int = 5) -> list[str]:
+        """Restart each validator whose app or CometBFT process exited (at most `max_restarts`
+        times each, so a node that cannot start does not loop forever); returns what it did."""
+        events = []
+        for val in self.validators:
+            crashed = [p for p in (val.app, val.comet) if p is not None and p.poll() is not None]
+            if not crashed or val.paused:
+                continue
+            if val.restarts >= max_restarts:
+                if val.app is not None or val.comet is not None:
+                    events.append(f"node{val.index}: crashed {val.restarts + 1} times; left down")
+                    self.kill(val.index)
+                continue
+            val.restarts += 1
+            codes = ", ".join(str(p.returncode) for p in crashed)
+            events.append(f"node{val.index}: exited ({codes}); restart {val.restarts}")
+            try:
+                self.start_validator(val.index, wait=False)
+            except (RuntimeError, TimeoutError, OSError) as exc:
+                events.append(f"node{val.index}: restart failed: {exc}")
+        return events
 
     def kill(self, index: int) -> None:
         """kill -9 both processes of a validator (a crash: nothing is flushed or closed)."""

@@ -29,7 +29,8 @@ def _init(home: Path, port: int) -> None:
 def _height(client: BlockingNodeClient, proc: subprocess.Popen, above: int = 0) -> int:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        if proc.poll() is not None:
+            raise AssertionError(proc.stderr.read().decode()[-2000:] if proc.stderr else "exited")
         try:
             height = client.status()["height"]
             if height > above:
@@ -172,3 +173,42 @@ def test_export_refuses_a_running_home_and_works_once_it_stopped(running, tmp_pa
     done = subprocess.run(export, cwd=REPO, capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr.decode()
     assert json.loads(out.read_text())["chain_id"] == CHAIN
+
+
+def test_qosd_testnet_brings_back_a_node_killed_9(tmp_path):
+    import os
+    import signal
+
+    from host.devtools.testnet import cometbft_binary, free_base_port
+
+    if cometbft_binary() is None:
+        pytest.skip("cometbft binary not installed (make setup builds it with go install)")
+    base = free_base_port(1)
+    root = tmp_path / "net"
+    net = subprocess.Popen(
+        [sys.executable, "-m", "host.cli.qosd", "--log-level", "WARNING", "testnet",
+         "--validators", "1", "--dir", str(root), "--base-port", str(base)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list(root.glob("*/data/LOCK")):
+            assert net.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        (lock,) = root.glob("*/data/LOCK")
+        home = lock.parent.parent
+        api = (home / "config" / "node.toml").read_text().split("api_listen = ")[1].split()[0]
+        client = BlockingNodeClient("http://" + json.loads(api), timeout=30)
+        height = _height(client, net, above=1)
+        victim = int(lock.read_text())
+        os.kill(victim, signal.SIGKILL)  # the node's app process: no cleanup, no notice
+        deadline = time.monotonic() + 90
+        while not lock.read_text().strip() or int(lock.read_text()) == victim:
+            assert net.poll() is None and time.monotonic() < deadline, "not restarted"
+            time.sleep(0.2)
+        assert _height(client, net, above=height) > height  # back by itself, making blocks
+        client.close()
+    finally:
+        net.send_signal(signal.SIGINT)
+        out = net.communicate(timeout=60)[0].decode()
+    assert "restart 1" in out, out
