@@ -127,12 +127,25 @@ class RawPeer:
             except NoReply:
                 return found
             reply = cbor.loads(payload)
-            assert isinstance(reply, dict) and set(reply) in ({"id", "result"}, {"id", "error"})
+            assert isinstance(reply, dict) and set(reply) - {"session"} in (
+                {"id", "result"},
+                {"id", "error"},
+            )
             found.append(reply)
+
+    def acquire(self) -> bytes:
+        """Takes the device (as any host does before requests that need a session)."""
+        self.link.session = None
+        session = self.link.call("acquire", {}, 5.0)["session"]
+        self.link.session = session
+        return session
 
     def close(self) -> None:
         self.link.close()
 
 
-def request(rid, method="ping", params=None) -> bytes:
-    return cbor.dumps({"id": rid, "method": method, "params": params or {}})
+def request(rid, method="ping", params=None, session: bytes | None = None) -> bytes:
+    body = {"id": rid, "method": method, "params": params or {}}
+    if session is not None:
+        body["session"] = session
+    return cbor.dumps(body)
