@@ -45,6 +45,8 @@ emu: setup
 images: setup
 	$(BIN)/qos fw build --board qemu --image
 	$(BIN)/qos fw build --board qemu --image --debug
+	$(BIN)/qos fw build --board rp2350 --image
+	$(BIN)/qos fw build --board rp2350 --image --debug
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -67,7 +67,7 @@ def sign_tx_confirmed(
 ) -> bytes:
     """sign_tx with a scripted user who confirms each page once, as soon as it is drawn."""
     params = {"account": account, "index": index, "tx": tx_bytes}
-    request_id = client.link.send("sign_tx", params)
+    request_id = client.send("sign_tx", params)
     answered = -1
     while True:
         try:

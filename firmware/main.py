@@ -100,10 +100,11 @@ def run(board):
 
 if __name__ == "__main__":
     # On a board the port runs this file as main.py at every reset. Holding cancel during the
-    # reset keeps the app from starting, so the REPL stays available for maintenance.
+    # reset keeps the app from starting: a stock MicroPython or a debug image then gives its
+    # REPL for maintenance; a production image has none and restarts (docs/boards.md).
     import board
 
     if board.maintenance_requested():
-        print("QOS: cancel held at reset: the app is not started (REPL available)")
+        print("QOS: cancel held at reset: the app is not started")
     else:
         run(board.Board())

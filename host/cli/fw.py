@@ -22,7 +22,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     b.add_argument(
         "--image",
         action="store_true",
-        help="a whole MicroPython image with the firmware frozen, from the pinned sources (qemu)",
+        help="a whole MicroPython image with the firmware frozen, from the pinned sources "
+        "(qemu, rp2350)",
     )
     b.add_argument("-o", "--out", type=Path, help="output directory (a tree: required)")
     b.set_defaults(func=run_build)
@@ -52,26 +53,37 @@ def run_build(args: argparse.Namespace) -> int:
     return 0
 
 
+# --image: board -> (builder module, builder, the file a user flashes, what it is)
+IMAGES = {
+    "qemu": ("qemu", "build_qemu_image", "firmware.elf", "QEMU board image"),
+    "rp2350": ("rp2350", "build_rp2350_image", "firmware.uf2", "RP2350 UF2 image"),
+}
+
+
 def run_image(board: str, production: bool, out: Path | None) -> int:
+    import importlib
     import shutil
 
-    from host.devtools import qemu
+    from host.devtools.qemu import ImageError
 
-    if board != "qemu":
-        print(f"qos fw build: --image is built for --board qemu (not {board})", file=sys.stderr)
+    if board not in IMAGES:
+        boards = " or ".join(f"--board {name}" for name in IMAGES)
+        print(f"qos fw build: --image is built for {boards} (not {board})", file=sys.stderr)
         return 2
+    module_name, builder, filename, what = IMAGES[board]
+    module = importlib.import_module(f"host.devtools.{module_name}")
     try:
-        image = qemu.build_qemu_image(production)
-    except qemu.ImageError as exc:
+        image = getattr(module, builder)(production)
+    except ImageError as exc:
         print(f"qos fw build: {exc}", file=sys.stderr)
         return 1
-    elf = image / "firmware.elf"
+    target = image / filename
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        elf = Path(shutil.copy2(elf, out / "firmware.elf"))
+        target = Path(shutil.copy2(target, out / filename))
         shutil.copy2(image / "IMAGE", out / "IMAGE")
     kind = "production" if production else "debug"
-    print(f"built {kind} QEMU board image: {elf}")
+    print(f"built {kind} {what}: {target}")
     return 0
 
 

@@ -38,8 +38,11 @@ DEBUG_ONLY = ("apps/debug.py",)
 # below) and the tools that generate constants (run on a host, never shipped).
 NOT_FIRMWARE = ("micropython", "tools")
 # Shared glue folders a board takes besides its own (default: the USB board drivers); the QEMU
-# board keeps its flash as the emulator does (flashdev.py).
-GLUE_EXTRA = {"unix": [], "qemu": [BOARDS_DIR / "unix" / "flashdev.py"]}
+# board keeps its flash as the emulator does (flashdev.py) and writes out its frozen word list.
+GLUE_EXTRA = {
+    "unix": [],
+    "qemu": [BOARDS_DIR / "unix" / "flashdev.py", BOARDS_DIR / "drivers" / "wordlist.py"],
+}
 # What a production tree must never contain.
 DEBUG_MARKERS = (b"debug_press", b"debug_load", b"debug_screen", b"debug_rng", b"apps.debug")
 

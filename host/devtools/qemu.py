@@ -77,11 +77,16 @@ def source_key() -> str:
 
 
 def _make(args: list[str], log: Path) -> None:
-    cmd = ["nice", "-n", "10", "make", *args, f"-j{os.cpu_count() or 1}"]
-    with log.open("w") as out:
+    run_logged(["make", *args, f"-j{os.cpu_count() or 1}"], log)
+
+
+def run_logged(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> None:
+    """Runs a build step at low priority, appending its output to ``log``."""
+    cmd = ["nice", "-n", "10", *cmd]
+    with log.open("a") as out:
         out.write("$ " + " ".join(cmd) + "\n")
         out.flush()
-        proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     if proc.returncode != 0:
         tail = log.read_text()[-3000:]
         raise ImageError(f"build failed (log {log}):\n{tail}")
