@@ -84,8 +84,15 @@ def test_the_firmware_is_frozen_in_and_production_has_no_debug_app_or_repl(image
         assert text in debug, text
 
 
-def test_picotool_reads_the_board_and_program_from_the_image(images):
+def frozen_modules(info: str) -> set[str]:
+    """The "frozen modules" list of `picotool info -a` (comma-separated, wrapped)."""
+    block = info.split("frozen modules:", 1)[1].split("binary start:", 1)[0]
+    return {name.strip() for name in block.replace("\n", ",").split(",") if name.strip()}
+
+
+def test_picotool_reads_the_chip_and_the_frozen_firmware_from_the_image(images):
     tool = rp2350.picotool() / "bin" / "picotool"
+    frozen = {}
     for kind in ("prod", "debug"):
         info = subprocess.run(
             [str(tool), "info", "-a", str(images[kind] / "firmware.uf2")],
@@ -93,5 +100,11 @@ def test_picotool_reads_the_board_and_program_from_the_image(images):
             text=True,
             check=True,
         ).stdout
-        assert "MicroPython" in info and "QOS signer" in info, info
-        assert "RP2350" in info, info
+        assert "target chip:         RP2350" in info and "ARM Secure" in info, info
+        assert "name:                MicroPython" in info and "v1.28.0" in info, info
+        frozen[kind] = frozen_modules(info)
+    for kind in ("prod", "debug"):
+        assert {"main", "_boot", "board", "apps/wallet", "wire/dispatch", "_wordlist"} <= frozen[
+            kind
+        ]
+    assert frozen["debug"] - frozen["prod"] == {"apps/debug"}

@@ -5,6 +5,7 @@
 #include "py/mpconfig.h"
 
 #if !MICROPY_ENABLE_COMPILER
+#include "py/compile.h"
 #include "py/lexer.h"
 #include "py/runtime.h"
 #include "hardware/watchdog.h"
