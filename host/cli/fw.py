@@ -89,8 +89,9 @@ def run_image(board: str, production: bool, out: Path | None) -> int:
 
 def run_flash(args: argparse.Namespace) -> int:
     import subprocess
+    import tempfile
 
-    from host.devtools.firmware import flash_commands
+    from host.devtools import deploy
 
     tree: Path = args.tree
     if not (tree / "BUILD").exists():
@@ -99,13 +100,23 @@ def run_flash(args: argparse.Namespace) -> int:
     if "board=unix" in (tree / "BUILD").read_text():
         print("qos fw flash: this is an emulator build; build for a board", file=sys.stderr)
         return 2
-    cmds = flash_commands(tree, args.port)
-    for i, cmd in enumerate(cmds, 1):
-        print(f"[{i}/{len(cmds)}] {' '.join(cmd[5:])}", flush=True)
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        # mkdir of a folder that exists already is fine on a second flash
-        if proc.returncode != 0 and not (cmd[5] == "mkdir" and "EEXIST" in proc.stderr):
-            print(proc.stderr, file=sys.stderr)
-            return 1
+    probe = subprocess.run(deploy.probe_command(args.port), capture_output=True, text=True)
+    answer = probe.stdout.strip().splitlines()[-1:] if probe.returncode == 0 else []
+    if not answer or not answer[0].lstrip("-").isdigit():
+        print(f"qos fw flash: cannot read the board's MicroPython: {probe.stderr}", file=sys.stderr)
+        return 1
+    try:
+        board = deploy.MpyFormat.of_board(int(answer[0]))
+        files = deploy.plan(tree, board)
+    except deploy.DeployError as exc:
+        print(f"qos fw flash: {exc}", file=sys.stderr)
+        return 1
+    sources = [rel for src, rel in files if not src.is_relative_to(tree)]
+    print(f"board reads .mpy {board}; {len(files)} files ({len(sources)} as source)", flush=True)
+    with tempfile.TemporaryDirectory(prefix="qos-flash-") as folder:
+        staged = deploy.stage(files, Path(folder))
+        proc = subprocess.run(deploy.copy_command(staged, args.port), cwd=staged)
+    if proc.returncode != 0:
+        return 1
     print("flashed; the board restarted")
     return 0
