@@ -16,6 +16,7 @@ from host.bridge.client import Client, Link
 from host.bridge.debuglink import DebugLink
 from host.bridge.exceptions import DeviceError, NoReply, PinDelay, TransportError, WrongPin
 from host.bridge.transport import open_transport
+from host.bridge.transport.base import Transport
 from host.core import cbor
 from host.devtools.ports import free_port_pair  # noqa: F401 - used by the tests
 from host.devtools.scripted_user import (  # noqa: F401 - re-exported for the tests
@@ -108,8 +109,10 @@ class RawPeer:
     partial-frame timeout, so a frame sent afterwards never lands inside leftover garbage.
     """
 
-    def __init__(self, path: str) -> None:
-        self.link = Link(open_transport(path))
+    def __init__(self, path: str | Transport) -> None:
+        # A transport is borrowed (a serial link has one host: the device client's), not closed.
+        self.owned = isinstance(path, str)
+        self.link = Link(open_transport(path) if isinstance(path, str) else path)
 
     def send(self, data: bytes) -> None:
         self.link.transport.write(data)
@@ -141,7 +144,15 @@ class RawPeer:
         return session
 
     def close(self) -> None:
-        self.link.close()
+        if self.owned:
+            self.link.close()
+
+
+def several_senders(wire_path: str) -> None:
+    """Skips a test that needs senders of its own beside the device client's: on a serial link
+    (the QEMU board) one host holds the port; per-sender reassembly is a datagram-link matter."""
+    if wire_path.startswith("serial:"):
+        pytest.skip("needs several senders: a datagram link (the emulator's UDP port)")
 
 
 def request(rid, method="ping", params=None, session: bytes | None = None) -> bytes:

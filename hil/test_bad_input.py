@@ -12,7 +12,7 @@ import time
 import zlib
 
 import pytest
-from devicekit import PIN, RawPeer, emulator_only, request
+from devicekit import PIN, RawPeer, emulator_only, request, several_senders
 
 from host.bridge import framing
 from host.bridge.client import Client
@@ -209,6 +209,7 @@ def test_largest_frame_is_read_and_refused_cleanly(raw, device):
 
 
 def test_busy_while_waiting_for_the_user_but_ping_answers(device, user, debug, target):
+    several_senders(target.wire_path)
     import threading
 
     from host.core import tx as txlib

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from devicekit import several_senders
 
 from host.bridge.client import Client
 from host.bridge.exceptions import DeviceBusy, NoReply, UserCancelled, WrongState
@@ -104,6 +105,7 @@ def test_a_dialog_shows_its_countdown_and_cancels_itself(device, debug):
 def test_a_host_that_vanishes_mid_request_frees_the_device_after_the_timeout(
     target, device, debug
 ):
+    several_senders(target.wire_path)
     gone = Client.open(target.wire_path)
     gone.send("sign_tx", {"account": 0, "index": 0, "tx": transfer_tx()})
     wait_for_dialog(debug)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from devicekit import MNEMONIC, OTHER_PIN, PIN, emulator_only
+from devicekit import MNEMONIC, OTHER_PIN, PIN, emulator_only, several_senders
 
 from host.bridge.exceptions import BadParams, DeviceLocked, PinDelay, WrongPin
 from host.core import keys
@@ -117,6 +117,7 @@ def test_failures_and_delay_survive_a_restart(device, debug, target):
 
 
 def test_ping_answers_while_the_seed_is_derived(device, debug, target):
+    several_senders(target.wire_path)
     import threading
 
     from host.bridge.client import Client

@@ -13,7 +13,7 @@ import threading
 import time
 
 import pytest
-from devicekit import RawPeer, User, emulator_only, request
+from devicekit import RawPeer, User, emulator_only, request, several_senders
 
 from host.bridge import framing
 from host.bridge.client import Client
@@ -92,6 +92,7 @@ def test_a_poison_request_from_another_sender_leaves_an_open_sign_tx_alone(raw, 
 
 
 def test_interleaved_frames_from_two_senders_are_each_answered(target, device):
+    several_senders(target.wire_path)
     # UDP carries 64-byte reports (63 bytes of stream each): each frame here takes 2-4 reports,
     # and the two senders' reports alternate, as two host processes' writes can
     rng = random.Random(SEED)
@@ -133,6 +134,7 @@ def trickle(peer: RawPeer, stop: threading.Event, period: float = 0.3) -> int:
 
 
 def test_a_sender_trickling_fake_headers_delays_no_other_sender(target, device):
+    several_senders(target.wire_path)
     attacker = RawPeer(target.wire_path)
     stop = threading.Event()
     worker = threading.Thread(target=trickle, args=(attacker, stop), daemon=True)
@@ -240,6 +242,7 @@ def fuzz(path: str, datagrams: int, framed: int, wait_all: bool) -> dict[str, in
 
 
 def test_fuzz_udp(target, device):
+    several_senders(target.wire_path)
     started = time.monotonic()
     counts = fuzz(target.wire_path, 200_000, 20_000, wait_all=True)
     print(f"udp fuzz: {counts} in {time.monotonic() - started:.1f} s")

@@ -1,4 +1,5 @@
-"""`qos fw build|flash`: build the firmware tree for a board, copy a build to a board."""
+"""`qos fw build|flash|keygen|seal`: build the firmware tree (or a board image) for a board, copy a
+build to a board, sign an RP2350 image for the chip's secure boot."""
 
 from __future__ import annotations
 
@@ -31,6 +32,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     f.add_argument("tree", type=Path, help="a directory made by `qos fw build`")
     f.add_argument("--port", default="auto", help="serial port of the board (mpremote connect)")
     f.set_defaults(func=run_flash)
+    k = sub.add_parser("keygen", help="make a secp256k1 key for `qos fw seal` (RP2350 secure boot)")
+    k.add_argument("key", type=Path, help="PEM file to create (never overwritten)")
+    k.set_defaults(func=run_keygen)
+    s = sub.add_parser("seal", help="sign an RP2350 image for the chip's secure boot (picotool)")
+    s.add_argument("image", type=Path, help="firmware.uf2 (or .elf/.bin) of `build --image`")
+    s.add_argument("-o", "--out", type=Path, required=True, help="the sealed image to write")
+    s.add_argument("--key", type=Path, required=True, help="PEM key of `qos fw keygen`")
+    s.add_argument("--otp", type=Path, help="also write the OTP settings enabling secure boot")
+    s.add_argument("--rollback", type=int, help="anti-rollback version of this image")
+    s.set_defaults(func=run_seal)
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -119,4 +130,33 @@ def run_flash(args: argparse.Namespace) -> int:
     if proc.returncode != 0:
         return 1
     print("flashed; the board restarted")
+    return 0
+
+
+def run_keygen(args: argparse.Namespace) -> int:
+    from host.devtools.secureboot import keygen
+
+    try:
+        keygen(args.key)
+    except FileExistsError:
+        print(f"qos fw keygen: {args.key} exists; not overwriting a key", file=sys.stderr)
+        return 2
+    print(f"wrote {args.key} (secp256k1, PEM): keep it secret, it signs what your boards run")
+    return 0
+
+
+def run_seal(args: argparse.Namespace) -> int:
+    from host.devtools.qemu import ImageError
+    from host.devtools.secureboot import seal
+
+    for path in (args.image, args.key):
+        if not path.is_file():
+            print(f"qos fw seal: {path} does not exist", file=sys.stderr)
+            return 2
+    try:
+        seal(args.image, args.out, args.key, args.otp, args.rollback)
+    except ImageError as exc:
+        print(f"qos fw seal: {exc}", file=sys.stderr)
+        return 1
+    print(f"sealed {args.out}" + (f"; OTP settings in {args.otp}" if args.otp else ""))
     return 0

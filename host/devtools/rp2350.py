@@ -35,16 +35,33 @@ GLUE = firmware.BOARDS_DIR / "image" / "qosrp2"
 TOOLS = ("arm-none-eabi-gcc", "cmake", "make", "c++")
 # UF2 family id of RP2350 Arm secure-mode images (pico-sdk: RP2350_ARM_S_FAMILY_ID)
 FAMILY_RP2350_ARM_S = 0xE48BFF59
+MBEDTLS_LIB = Path("/usr/lib/x86_64-linux-gnu/libmbedcrypto.a")
+MBEDTLS_HEADER = Path("/usr/include/mbedtls/version.h")
+# picotool's CMakeLists signs only if a target named mbedtls exists: this defines it over the
+# system library (included after every project() call, hence the guard).
+SYSTEM_MBEDTLS = """if(NOT TARGET mbedtls)
+  add_library(mbedtls INTERFACE)
+  target_link_libraries(mbedtls INTERFACE {lib})
+endif()
+"""
 
 
 def missing_tools() -> list[str]:
     return [tool for tool in TOOLS if shutil.which(tool) is None]
 
 
+def can_sign() -> bool:
+    """Whether picotool is built with signing (`seal --sign` needs Mbed TLS: Debian's
+    libmbedtls-dev, as the pinned pico-sdk carries none)."""
+    return MBEDTLS_LIB.exists() and MBEDTLS_HEADER.exists()
+
+
 def picotool() -> Path:
-    """picotool built from the pinned sources (no USB support: it only writes UF2 files here);
-    returns its install prefix (bin/picotool, lib/cmake/picotool)."""
-    prefix = CACHE / "tools" / f"picotool-{source_key()}"
+    """picotool built from the pinned sources, with signing where Mbed TLS is installed, without
+    USB support (it only reads and writes files here); returns its install prefix (bin/picotool,
+    lib/cmake/picotool)."""
+    signing = can_sign()
+    prefix = CACHE / "tools" / f"picotool-{source_key()}{'-sign' if signing else ''}"
     if (prefix / "bin" / "picotool").exists():
         return prefix
     src = sources()
@@ -52,6 +69,11 @@ def picotool() -> Path:
     tmp.mkdir(parents=True, exist_ok=True)
     log = tmp / "build.log"
     build = tmp / "build"
+    options = []
+    if signing:
+        include = tmp / "system-mbedtls.cmake"
+        include.write_text(SYSTEM_MBEDTLS.format(lib=MBEDTLS_LIB))
+        options.append(f"-DCMAKE_PROJECT_INCLUDE={include}")
     run_logged(
         [
             "cmake",
@@ -63,6 +85,7 @@ def picotool() -> Path:
             "-DPICOTOOL_NO_LIBUSB=1",
             f"-DCMAKE_INSTALL_PREFIX={tmp}",
             "-DCMAKE_BUILD_TYPE=Release",
+            *options,
         ],
         log,
     )

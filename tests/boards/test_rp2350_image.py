@@ -1,7 +1,8 @@
 """The RP2350 UF2 images built from the pinned sources (host/devtools/rp2350.py): well-formed UF2
 for the chip's Arm cores, the firmware frozen in, and the production image without the debug app,
-the REPL or a compiler, while the debug image has them. There is no board here to boot them: the
-QEMU board (test_qemu_board.py) runs the same frozen firmware on a Cortex-M."""
+the REPL or a compiler, while the debug image has them; sealed for the chip's secure boot, an image
+verifies against our key and stops verifying when a bit of it changes. There is no board here to
+boot them: the QEMU board (test_qemu_board.py) runs the same frozen firmware on a Cortex-M."""
 
 from __future__ import annotations
 
@@ -108,3 +109,41 @@ def test_picotool_reads_the_chip_and_the_frozen_firmware_from_the_image(images):
             kind
         ]
     assert frozen["debug"] - frozen["prod"] == {"apps/debug"}
+
+
+def test_a_sealed_image_verifies_against_our_key_and_a_flipped_byte_does_not(images, tmp_path):
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+
+    from host.devtools import secureboot
+
+    if not rp2350.can_sign():
+        pytest.skip("sealing needs picotool with Mbed TLS (apt: libmbedtls-dev)")
+    key = tmp_path / "boot.pem"
+    secureboot.keygen(key)
+    with pytest.raises(FileExistsError):
+        secureboot.keygen(key)  # a key is never overwritten
+    image = images["prod"] / "firmware.uf2"
+    assert "signature" not in secureboot.info(image)
+    sealed, otp = tmp_path / "sealed.uf2", tmp_path / "otp.json"
+    secureboot.seal(image, sealed, key, otp, rollback=1)
+    shown = secureboot.info(sealed)
+    assert "signature:           verified" in shown
+    public = serialization.load_pem_private_key(key.read_bytes(), None).public_key()
+    point = public.public_bytes(  # type: ignore[union-attr]
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    assert point[1:].hex().upper() in shown  # signed with the key we made
+    settings = json.loads(otp.read_text())
+    assert settings["crit1"]["secure_boot_enable"] == 1 and len(settings["bootkey0"]) == 32
+    data = bytearray(sealed.read_bytes())
+    code = next(  # the UF2 block carrying flash 0x10001000: MicroPython's code
+        offset
+        for offset in range(0, len(data), 512)
+        if struct.unpack_from("<I", data, offset + 12)[0] == 0x10001000
+    )
+    data[code + 32 + 7] ^= 1  # one bit of it
+    tampered = tmp_path / "tampered.uf2"
+    tampered.write_bytes(bytes(data))
+    assert "signature:           verified" not in secureboot.info(tampered)
