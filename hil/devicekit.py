@@ -55,10 +55,28 @@ def timed(call) -> float:
     return time.monotonic() - start
 
 
+def restart(target, *connections: Client | DebugLink, while_off=None) -> None:
+    """Kills the emulator or QEMU board and starts it again (a power cut), running
+    ``while_off()`` in between. The QEMU board comes back on new ptys: the clients and debug links
+    given follow it there."""
+    target.emulator.kill()
+    if while_off is not None:
+        while_off()
+    target.emulator.start()
+    if not target.wire_path.startswith("serial:"):
+        return
+    for connection in connections:
+        path = target.debug_path if isinstance(connection, DebugLink) else target.wire_path
+        connection.link.transport.close()
+        connection.link.transport = open_transport(path)
+        connection.link.session = None
+
+
 def kill_during(target, action, delay: float, limit: float, confirm: bool = False) -> None:
     """Runs ``action(client)`` (which writes flash) on a fresh client, SIGKILLs the emulator
     after ``delay`` s and restarts it. With ``confirm`` a fresh simulated user presses confirm.
     Everything started here gives up within ``limit`` s, so nothing outlives the trial."""
+    several_senders(target.wire_path)  # the fresh client is a second host on the link
     client = Client.open(target.wire_path, timeout=limit)
     client.user_timeout = limit
     link = DebugLink.open(target.debug_path, timeout=limit) if confirm else None

@@ -55,6 +55,7 @@ def test_random_bytes(raw, device):
 
 
 def test_random_datagrams_that_are_not_reports(target, device):
+    several_senders(target.wire_path)  # datagrams: the emulator's UDP port
     import socket
 
     host, port = target.wire_path.split(":")[1:]
