@@ -12,7 +12,6 @@ Images are cached by a key over the sources and options, like the QEMU board's.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -22,6 +21,8 @@ from host.devtools.qemu import (
     CACHE,
     MPY_DIR,
     ImageError,
+    cached_image,
+    image_key,
     mpy_cross,
     run_logged,
     source_key,
@@ -99,31 +100,19 @@ def picotool() -> Path:
     return prefix
 
 
-def image_key(production: bool) -> str:
-    digest = hashlib.sha256(f"rp2350:{production}:{source_key()}".encode())
-    digest.update(firmware.build_key("rp2350", production).encode())
-    digest.update(Path(__file__).read_bytes())  # the build options
-    for folder in (BOARD_DIR, GLUE, firmware.BOARDS_DIR / "drivers"):
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def build_rp2350_image(production: bool = True) -> Path:
     """The RP2350 image (firmware.uf2, firmware.elf), built once per source state; its folder."""
     missing = missing_tools()
     if missing:
         raise ImageError(f"missing tools: {', '.join(missing)} (see docs/boards.md)")
-    kind = "prod" if production else "debug"
-    key = image_key(production)
-    out = CACHE / "images" / f"rp2350-{kind}-{key}"
-    if (out / "IMAGE").exists():
-        return out
+    glue = [BOARD_DIR, GLUE, firmware.BOARDS_DIR / "drivers", firmware.BOARDS_DIR / "rp2350"]
+    key = image_key("rp2350", production, Path(__file__), glue)
+    return cached_image("rp2350", production, key, lambda tmp: _build(tmp, production))
+
+
+def _build(tmp: Path, production: bool) -> None:
     port = sources() / MPY_DIR / "ports" / "rp2"
     tools = picotool()
-    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
-    tmp.mkdir(parents=True, exist_ok=True)
     staged = stage(tmp / "stage", "rp2350", production)
     env = {**os.environ, "QOS_STAGE": str(staged), "MICROPY_MPYCROSS": str(mpy_cross())}
     log = tmp / "build.log"
@@ -151,9 +140,3 @@ def build_rp2350_image(production: bool = True) -> Path:
     for name in ("firmware.uf2", "firmware.elf"):
         shutil.copyfile(build / name, tmp / name)
     shutil.rmtree(build)
-    (tmp / "IMAGE").write_text(f"board=rp2350\nproduction={production}\nkey={key}\n")
-    try:
-        tmp.rename(out)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out
