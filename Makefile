@@ -32,8 +32,11 @@ lint: setup
 	$(BIN)/ruff check host qrng tests hil bench firmware
 	$(BIN)/mypy
 
+# The HIL suite runs a second time on the QEMU Cortex-M board where its tools are installed.
 test: setup lint
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest
+	if $(BIN)/python -m host.devtools.qemu; then \
+		PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest hil --board qemu -q; fi
 
 bench: setup
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m bench
@@ -45,6 +48,8 @@ emu: setup
 images: setup
 	$(BIN)/qos fw build --board qemu --image
 	$(BIN)/qos fw build --board qemu --image --debug
+	$(BIN)/qos fw build --board rp2350 --image
+	$(BIN)/qos fw build --board rp2350 --image --debug
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

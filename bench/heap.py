@@ -219,7 +219,7 @@ def device_heap(tree: Path | None = None) -> dict[str, tuple[int, int]]:
         take("unlocked", debug.state())
         for count in (1, SIGN_MESSAGES):
             tx_bytes = _transfer_tx(count)
-            request = client.link.send("sign_tx", {"account": 0, "index": 0, "tx": tx_bytes})
+            request = client.send("sign_tx", {"account": 0, "index": 0, "tx": tx_bytes})
             _wait_busy(debug, True)
             time.sleep(0.2)  # the first page is drawn: all the confirmation needs is loaded
             take(f"sign_tx of {count} message(s), waiting for confirm", debug.state())
@@ -240,7 +240,7 @@ def _pin_server_rows(client: Any, debug: Any, take: Any) -> None:
         debug.wipe()
         server_param = {"pubkey": pinserver.fetch_info(server.url).pubkey, "url": server.url}
         params = {"mnemonic": MNEMONIC, "pin": PIN, "pin_server": server_param}
-        request = client.link.send("recover", params)
+        request = client.send("recover", params)
         _wait_busy(debug, True)
         while debug.state()["busy"]:
             debug.answer("confirm")

@@ -1,6 +1,10 @@
-"""Device round trips over the emulator's UDP port and its pty: ping, get_address, sign_tx.
+"""Device round trips over the emulator's UDP port and its pty, and over the QEMU Cortex-M board's
+serial port: ping, get_address, sign_tx.
 
-`python -m bench signer`. One emulator (debug build, the known seed loaded) serves both links.
+`python -m bench signer`. One emulator (debug build, the known seed loaded) serves both links; the
+QEMU board (its debug image, built from the pinned sources) runs the same firmware frozen, as
+Thumb-2 code emulated by QEMU: its row says how the firmware behaves on a 32-bit Cortex-M, not
+how fast a real board is. It is skipped, saying why, without the ARM toolchain or the sources.
 sign_tx is timed from sending the request to holding a verified signature, with the confirm
 presses made through the debug link as soon as the device shows the tx (so the figure is the
 device's work plus the debug-link round trips a scripted user needs, not a human's reaction).
@@ -67,7 +71,7 @@ def sign_tx_confirmed(
 ) -> bytes:
     """sign_tx with a scripted user who confirms each page once, as soon as it is drawn."""
     params = {"account": account, "index": index, "tx": tx_bytes}
-    request_id = client.link.send("sign_tx", params)
+    request_id = client.send("sign_tx", params)
     answered = -1
     while True:
         try:
@@ -180,8 +184,38 @@ def main() -> None:
             f"sign_tx p50 = {sign / sign_p50:.0f}x host signing; target sign_tx <= 50 ms p50: "
             f"{'met' if sign <= 50 else 'NOT met'}"
         )
+    qemu_figures = bench_qemu_board(tx_bytes)
+    if qemu_figures is not None and "sign_tx" in qemu_figures and "sign_tx" in results["udp"]:
+        ratio = statistics.median(qemu_figures["sign_tx"]) / statistics.median(
+            results["udp"]["sign_tx"]
+        )
+        print(f"  qemu: sign_tx p50 = {ratio:.1f}x the unix emulator's over UDP")
     free, used = state.get("mem_free"), state.get("mem_alloc")
     print(f"  device heap after the run: {free} B free, {used} B used")
+
+
+def bench_qemu_board(tx_bytes: bytes) -> dict[str, list[float]] | None:
+    import tempfile
+    from pathlib import Path
+
+    from host.devtools import qemu
+    from host.devtools.shared import shared_path
+
+    missing = qemu.missing_tools()
+    if missing or shared_path("toolchains") is None:
+        print(f"  qemu  skipped: needs {', '.join(missing) or 'the pinned sources'}")
+        return None
+    image = qemu.build_qemu_image(production=False)
+    with tempfile.TemporaryDirectory(prefix="qos-bench-qemu-") as folder:
+        board = qemu.QemuBoard(image, Path(folder)).start()
+        try:
+            assert board.debug_path is not None
+            with DebugLink.open(board.debug_path) as debug, Client.open(board.wire_path) as client:
+                debug.load(MNEMONIC, PIN)
+                client.timeout = 60.0  # an emulated CPU: first imports take seconds
+                return bench_link("qemu", client, debug, tx_bytes)
+        finally:
+            board.close()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 # The device application's wiring: storage on the board's flash, the screen, the method table
 # (apps are imported on first use, to keep the heap free), the debug link where the build has
-# one, and the session loop. The emulator calls run(board); on a board the port runs this file as
+# one, and the request loop. The emulator calls run(board); on a board the port runs this file as
 # main.py (see the end).
 import gc
 
@@ -66,7 +66,7 @@ def build_device(board):
     from apps.state import Device
     from storage.pin import Clock
     from storage.vault import Vault
-    from wire.session import Session
+    from wire.dispatch import Dispatcher
 
     clock = Clock()
     vault = Vault(board.storage_dir, board.secret_region(), clock, random_bytes, board.kdf_ms)
@@ -78,11 +78,12 @@ def build_device(board):
         methods[name] = bind(dev, module, name)
     debug = debug_app()
     if debug is not None:
-        session = Session(board, methods, debug.methods(dev), debug.WHILE_BUSY)
+        dispatcher = Dispatcher(board, methods, debug.methods(dev), debug.WHILE_BUSY)
     else:
-        session = Session(board, methods)
-    session.after_request = dev.request_done
-    dev.session = session
+        dispatcher = Dispatcher(board, methods)
+    dispatcher.after_request = dev.request_done
+    dispatcher.session_ended = dev.session_ended
+    dev.dispatcher = dispatcher
     board.open_links(debug is not None)
     return dev
 
@@ -94,15 +95,16 @@ def run(board):
     # key code and its tables load at the first unlock, in blocks of at most 1.5 KB.
     gc.collect()
     dev.home()
-    dev.session.run()
+    dev.dispatcher.run()
 
 
 if __name__ == "__main__":
     # On a board the port runs this file as main.py at every reset. Holding cancel during the
-    # reset keeps the app from starting, so the REPL stays available for maintenance.
+    # reset keeps the app from starting: a stock MicroPython or a debug image then gives its
+    # REPL for maintenance; a production image has none and restarts (docs/boards.md).
     import board
 
     if board.maintenance_requested():
-        print("QOS: cancel held at reset: the app is not started (REPL available)")
+        print("QOS: cancel held at reset: the app is not started")
     else:
         run(board.Board())

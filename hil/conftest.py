@@ -27,11 +27,20 @@ from host.bridge.debuglink import DebugLink
 
 @dataclass
 class Target:
-    """Where the device under test answers."""
+    """Where the device under test answers: the paths given, or those of the emulator or QEMU
+    board the suite started (which change when a test restarts the QEMU board: new ptys)."""
 
-    wire_path: str
-    debug_path: str | None
-    emulator: Any = None  # host.devtools.emulator.Emulator when we started one
+    given_wire: str
+    given_debug: str | None
+    emulator: Any = None  # host.devtools Emulator or QemuBoard when we started one
+
+    @property
+    def wire_path(self) -> str:
+        return self.given_wire if self.emulator is None else self.emulator.wire_path
+
+    @property
+    def debug_path(self) -> str | None:
+        return self.given_debug if self.emulator is None else self.emulator.debug_path
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -139,9 +148,13 @@ def user(debug: DebugLink) -> User:
 
 @pytest.fixture
 def raw(target, device):
-    peer = RawPeer(target.wire_path)
+    # A serial link has one host: the raw peer then speaks through the device client's port.
+    serial = target.wire_path.startswith("serial:")
+    peer = RawPeer(device.link.transport if serial else target.wire_path)
     yield peer
     peer.close()
+    if serial:
+        device.link.session = None  # the raw peer may have acquired the device meanwhile
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from host.bridge.client import Client, Link
 from host.bridge.debuglink import DebugLink
 from host.bridge.exceptions import DeviceError, NoReply, PinDelay, TransportError, WrongPin
 from host.bridge.transport import open_transport
+from host.bridge.transport.base import Transport
 from host.core import cbor
 from host.devtools.ports import free_port_pair  # noqa: F401 - used by the tests
 from host.devtools.scripted_user import (  # noqa: F401 - re-exported for the tests
@@ -54,10 +55,28 @@ def timed(call) -> float:
     return time.monotonic() - start
 
 
+def restart(target, *connections: Client | DebugLink, while_off=None) -> None:
+    """Kills the emulator or QEMU board and starts it again (a power cut), running
+    ``while_off()`` in between. The QEMU board comes back on new ptys: the clients and debug links
+    given follow it there."""
+    target.emulator.kill()
+    if while_off is not None:
+        while_off()
+    target.emulator.start()
+    if not target.wire_path.startswith("serial:"):
+        return
+    for connection in connections:
+        path = target.debug_path if isinstance(connection, DebugLink) else target.wire_path
+        connection.link.transport.close()
+        connection.link.transport = open_transport(path)
+        connection.link.session = None
+
+
 def kill_during(target, action, delay: float, limit: float, confirm: bool = False) -> None:
     """Runs ``action(client)`` (which writes flash) on a fresh client, SIGKILLs the emulator
     after ``delay`` s and restarts it. With ``confirm`` a fresh simulated user presses confirm.
     Everything started here gives up within ``limit`` s, so nothing outlives the trial."""
+    several_senders(target.wire_path)  # the fresh client is a second host on the link
     client = Client.open(target.wire_path, timeout=limit)
     client.user_timeout = limit
     link = DebugLink.open(target.debug_path, timeout=limit) if confirm else None
@@ -108,8 +127,10 @@ class RawPeer:
     partial-frame timeout, so a frame sent afterwards never lands inside leftover garbage.
     """
 
-    def __init__(self, path: str) -> None:
-        self.link = Link(open_transport(path))
+    def __init__(self, path: str | Transport) -> None:
+        # A transport is borrowed (a serial link has one host: the device client's), not closed.
+        self.owned = isinstance(path, str)
+        self.link = Link(open_transport(path) if isinstance(path, str) else path)
 
     def send(self, data: bytes) -> None:
         self.link.transport.write(data)
@@ -127,12 +148,33 @@ class RawPeer:
             except NoReply:
                 return found
             reply = cbor.loads(payload)
-            assert isinstance(reply, dict) and set(reply) in ({"id", "result"}, {"id", "error"})
+            assert isinstance(reply, dict) and set(reply) - {"session"} in (
+                {"id", "result"},
+                {"id", "error"},
+            )
             found.append(reply)
 
+    def acquire(self) -> bytes:
+        """Takes the device (as any host does before requests that need a session)."""
+        self.link.session = None
+        session = self.link.call("acquire", {}, 5.0)["session"]
+        self.link.session = session
+        return session
+
     def close(self) -> None:
-        self.link.close()
+        if self.owned:
+            self.link.close()
 
 
-def request(rid, method="ping", params=None) -> bytes:
-    return cbor.dumps({"id": rid, "method": method, "params": params or {}})
+def several_senders(wire_path: str) -> None:
+    """Skips a test that needs senders of its own beside the device client's: on a serial link
+    (the QEMU board) one host holds the port; per-sender reassembly is a datagram-link matter."""
+    if wire_path.startswith("serial:"):
+        pytest.skip("needs several senders: a datagram link (the emulator's UDP port)")
+
+
+def request(rid, method="ping", params=None, session: bytes | None = None) -> bytes:
+    body = {"id": rid, "method": method, "params": params or {}}
+    if session is not None:
+        body["session"] = session
+    return cbor.dumps(body)

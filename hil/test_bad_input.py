@@ -12,7 +12,7 @@ import time
 import zlib
 
 import pytest
-from devicekit import PIN, RawPeer, emulator_only, request
+from devicekit import PIN, RawPeer, emulator_only, request, several_senders
 
 from host.bridge import framing
 from host.bridge.client import Client
@@ -55,6 +55,7 @@ def test_random_bytes(raw, device):
 
 
 def test_random_datagrams_that_are_not_reports(target, device):
+    several_senders(target.wire_path)  # datagrams: the emulator's UDP port
     import socket
 
     host, port = target.wire_path.split(":")[1:]
@@ -146,12 +147,14 @@ def test_garbage_between_valid_frames(raw, device):
         (cbor.dumps({"id": 9, "method": "debug_wipe", "params": {}}), -32601, 9),
         (cbor.dumps({"id": 9, "method": "ping", "params": {"data": "text"}}), -32602, 9),
         (cbor.dumps({"id": 9, "method": "ping", "params": {"what": 1}}), -32602, 9),
-        (cbor.dumps({"id": 9, "method": "get_address", "params": {"account": -5}}), -32602, 9),
-        (cbor.dumps({"id": 9, "method": "sign_tx", "params": {"tx": 5}}), -32602, 9),
-        (cbor.dumps({"id": 9, "method": "unlock", "params": {"pin": ["1234"]}}), -32602, 9),
+        # methods that need a session refuse a request without the current one before reading it
+        (cbor.dumps({"id": 9, "method": "get_address", "params": {"account": -5}}), -32010, 9),
+        (cbor.dumps({"id": 9, "method": "sign_tx", "params": {}, "session": bytes(8)}), -32010, 9),
+        (cbor.dumps({"id": 9, "method": "wipe", "params": {}, "session": b"short"}), -32600, 9),
     ],
 )
 def test_malformed_requests_get_the_right_error(raw, device, payload, code, rid):
+    raw.acquire()  # a session exists, but these requests do not carry it
     raw.send_payload(payload)
     replies = raw.replies(at_least=1)
     assert len(replies) == 1
@@ -169,7 +172,9 @@ def test_debug_methods_do_not_exist_on_the_wire(device):
 
 def test_mutated_requests_never_wedge_the_device(raw, device):
     rng = random.Random(RNG_SEED + 2)
-    valid = framing.encode_frame(request(11, "get_public_key", {"account": 0, "index": 0}))
+    session = raw.acquire()
+    params = {"account": 0, "index": 0}
+    valid = framing.encode_frame(request(11, "get_public_key", params, session))
     for _ in range(60):
         mutated = bytearray(valid)
         for _ in range(rng.randrange(1, 4)):
@@ -205,6 +210,7 @@ def test_largest_frame_is_read_and_refused_cleanly(raw, device):
 
 
 def test_busy_while_waiting_for_the_user_but_ping_answers(device, user, debug, target):
+    several_senders(target.wire_path)
     import threading
 
     from host.core import tx as txlib
@@ -330,6 +336,7 @@ def wrong_value(kind: type, rng: random.Random):
 def test_wrong_param_types_are_bad_params_and_change_nothing(raw, device, debug):
     rng = random.Random(RNG_SEED + 6)
     before = debug.state()
+    session = raw.acquire()
     sent = {}
     for rid in range(1, 151):
         method = rng.choice(sorted(PARAM_TYPES))
@@ -337,7 +344,7 @@ def test_wrong_param_types_are_bad_params_and_change_nothing(raw, device, debug)
         chosen = rng.sample(names, rng.randrange(1, len(names) + 1))
         params = {name: wrong_value(PARAM_TYPES[method][name], rng) for name in chosen}
         params = {k: v for k, v in params.items() if v is not None} or {"zz_unknown": 1}
-        raw.send_payload(request(rid, method, params))
+        raw.send_payload(request(rid, method, params, session))
         sent[rid] = (method, params)
         if rid % 10 == 0:  # in batches, so replies never pile up beyond the link's buffers
             for reply in raw.replies(quiet=0.3, at_least=10):

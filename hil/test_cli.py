@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from devicekit import CHAIN, MNEMONIC, PIN, emulator_only
+from devicekit import CHAIN, MNEMONIC, PIN, emulator_only, several_senders
 
 from host.cli import device as cli
 from host.core import keys
@@ -22,6 +22,7 @@ def qos(*argv: str) -> int:
 
 
 def test_info_address_pubkey(target, device, capsys):
+    several_senders(target.wire_path)  # the command is a second host on the link
     assert qos("device", "-p", target.wire_path, "--json", "info") == 0
     info = json.loads(capsys.readouterr().out)
     assert info["initialized"] is True and info["locked"] is False
@@ -33,6 +34,7 @@ def test_info_address_pubkey(target, device, capsys):
 
 
 def test_sign_tx_file_confirmed_on_the_device(target, device, user, tmp_path, capsys):
+    several_senders(target.wire_path)  # the command is a second host on the link
     tx = txlib.Tx(CHAIN, 4, 1_500, [txlib.transfer(ACCOUNT.address, 25_000)], "cli")
     source = tmp_path / "tx.cbor"
     source.write_bytes(tx.encode())
@@ -44,12 +46,14 @@ def test_sign_tx_file_confirmed_on_the_device(target, device, user, tmp_path, ca
 
 
 def test_cancel_on_the_device_is_exit_1(target, device, user, capsys):
+    several_senders(target.wire_path)  # the command is a second host on the link
     assert user.cancel(lambda: qos("device", "-p", target.wire_path, "wipe")) == 1
     assert "cancelled" in capsys.readouterr().err
     assert device.get_info()["initialized"] is True
 
 
 def test_lock_unlock_with_pin_from_the_environment(target, device, monkeypatch, capsys):
+    several_senders(target.wire_path)  # the command is a second host on the link
     monkeypatch.setenv("QOS_TEST_PIN", PIN)
     assert qos("device", "-p", target.wire_path, "lock") == 0
     assert qos("device", "-p", target.wire_path, "unlock", "--pin-env", "QOS_TEST_PIN") == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from devicekit import several_senders
 
 from host.bridge.client import Client
 from host.bridge.exceptions import DeviceBusy, NoReply, UserCancelled, WrongState
@@ -46,7 +47,7 @@ def test_a_press_made_while_nothing_is_asked_is_refused_and_never_confirms_later
     for button in ("confirm", "cancel", "confirm"):
         with pytest.raises(WrongState, match="no dialog is waiting"):
             debug.press(button)
-    request = device.link.send("get_address", {"account": 3, "index": 9, "show": True})
+    request = device.send("get_address", {"account": 3, "index": 9, "show": True})
     dialog = wait_for_dialog(debug)
     assert still_waiting(device, request, debug)  # nothing queued confirmed it
     debug.press("cancel", dialog["seq"])
@@ -55,7 +56,7 @@ def test_a_press_made_while_nothing_is_asked_is_refused_and_never_confirms_later
 
 
 def test_a_press_for_a_screen_that_is_gone_is_refused(device, debug):
-    request = device.link.send("sign_tx", {"account": 0, "index": 0, "tx": transfer_tx()})
+    request = device.send("sign_tx", {"account": 0, "index": 0, "tx": transfer_tx()})
     first = wait_for_dialog(debug)
     debug.press("confirm", first["seq"])
     second = wait_for_dialog(debug, first["seq"])
@@ -68,7 +69,7 @@ def test_a_press_for_a_screen_that_is_gone_is_refused(device, debug):
 
 
 def test_a_press_without_a_screen_inside_the_guard_time_is_refused(device, debug):
-    request = device.link.send("get_address", {"account": 0, "index": 0, "show": True})
+    request = device.send("get_address", {"account": 0, "index": 0, "show": True})
     wait_for_dialog(debug)
     refused = 0
     try:
@@ -86,7 +87,7 @@ def test_a_press_without_a_screen_inside_the_guard_time_is_refused(device, debug
 
 
 def test_a_dialog_shows_its_countdown_and_cancels_itself(device, debug):
-    request = device.link.send("sign_tx", {"account": 0, "index": 0, "tx": transfer_tx()})
+    request = device.send("sign_tx", {"account": 0, "index": 0, "tx": transfer_tx()})
     dialog = wait_for_dialog(debug)
     footer = debug.screen(fb=False)["footer"]
     assert f"{DIALOG_TIMEOUT_S}s" in footer or "119s" in footer
@@ -104,8 +105,9 @@ def test_a_dialog_shows_its_countdown_and_cancels_itself(device, debug):
 def test_a_host_that_vanishes_mid_request_frees_the_device_after_the_timeout(
     target, device, debug
 ):
+    several_senders(target.wire_path)
     gone = Client.open(target.wire_path)
-    gone.link.send("sign_tx", {"account": 0, "index": 0, "tx": transfer_tx()})
+    gone.send("sign_tx", {"account": 0, "index": 0, "tx": transfer_tx()})
     wait_for_dialog(debug)
     gone.close()
     with pytest.raises(DeviceBusy):

@@ -15,6 +15,7 @@ from devicekit import (
     clear_delay,
     emulator_only,
     kill_during,
+    restart,
     timed,
     unlocks_with,
 )
@@ -96,7 +97,7 @@ def test_kill_during_a_wrong_pin_try_never_gives_a_free_try(target, device, debu
 
 
 def test_restart_keeps_the_wallet_and_locks_it(target, device, debug):
-    target.emulator.restart()
+    restart(target, device, debug)
     info = device.get_info()
     assert info["initialized"] is True and info["locked"] is True
     device.unlock(PIN)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from devicekit import MNEMONIC, OTHER_PIN, PIN, emulator_only
+from devicekit import MNEMONIC, OTHER_PIN, PIN, emulator_only, restart, several_senders
 
 from host.bridge.exceptions import BadParams, DeviceLocked, PinDelay, WrongPin
 from host.core import keys
@@ -105,8 +105,7 @@ def test_failures_and_delay_survive_a_restart(device, debug, target):
     device.lock()
     for _ in range(3):
         fail_once(device, debug)
-    target.emulator.kill()
-    target.emulator.start()
+    restart(target, device, debug)
     assert device.get_info()["pin_retries_left"] == 7
     # The delay counts from boot: a power cycle does not skip it.
     with pytest.raises(PinDelay):
@@ -117,6 +116,7 @@ def test_failures_and_delay_survive_a_restart(device, debug, target):
 
 
 def test_ping_answers_while_the_seed_is_derived(device, debug, target):
+    several_senders(target.wire_path)
     import threading
 
     from host.bridge.client import Client

@@ -17,6 +17,8 @@ from devicekit import (
     emulator_only,
     kill_during,
     quiz_answers,
+    restart,
+    several_senders,
     timed,
     unlocks_with,
 )
@@ -161,9 +163,7 @@ def test_rolling_the_flash_back_gives_no_tries_back(served, debug, server, targe
         clear_delay(debug)
         with pytest.raises(WrongPin):
             served.unlock(WRONG)
-    emulator.kill()
-    emulator.flash_path.write_bytes(image)
-    emulator.start()
+    restart(target, served, debug, while_off=lambda: emulator.flash_path.write_bytes(image))
     assert served.get_info()["pin_retries_left"] == 3  # the device's count went back ...
     clear_delay(debug)
     # ... and so did its request number: the server answers "stale" (authenticated), the device
@@ -239,6 +239,7 @@ def test_wipe_of_a_server_wallet_then_a_new_one(served, user, server):
 def test_the_cli_sets_up_with_a_pin_server_and_unlocks_through_it(
     blank, user, server, target, tmp_path, monkeypatch, capsys
 ):
+    several_senders(target.wire_path)  # the command is a second host on the link
     from host.cli.qos import main as qos
 
     words = tmp_path / "words.txt"

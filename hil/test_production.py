@@ -72,7 +72,7 @@ def test_production_prompt_waits_for_a_real_button(production):
     with Client.open(production.wire_path) as device, Client.open(production.wire_path) as other:
         if device.get_info()["initialized"]:
             pytest.skip("production flash already holds a wallet")
-        request_id = device.link.send("recover", {"mnemonic": MNEMONIC, "pin": PIN})
+        request_id = device.send("recover", {"mnemonic": MNEMONIC, "pin": PIN})
         assert other.ping(b"x") == b"x"
         with pytest.raises(DeviceBusy):
             other.get_info()

@@ -7,7 +7,16 @@ import hashlib
 import os
 
 import pytest
-from devicekit import MNEMONIC, MNEMONIC_24, PIN, always, emulator_only, quiz_answers, quiz_lies
+from devicekit import (
+    MNEMONIC,
+    MNEMONIC_24,
+    PIN,
+    always,
+    emulator_only,
+    quiz_answers,
+    quiz_lies,
+    several_senders,
+)
 from mnemonic import Mnemonic
 
 from host.bridge.client import Client, expected_setup_pubkey, host_seed_entropy
@@ -163,6 +172,7 @@ def test_a_failing_host_source_creates_nothing(blank, tmp_path):
 
 @emulator_only  # the failure latches until the device reboots
 def test_entropy_failure_creates_nothing_until_reboot(target, blank, debug):
+    several_senders(target.wire_path)  # and the reboot gives the QEMU board new ptys
     debug.rng("trng", "constant")
     try:
         with pytest.raises(EntropyFailure):

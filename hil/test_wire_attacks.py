@@ -1,17 +1,19 @@
 """The wire as an attacker uses it: declared-huge containers, a poison request while another
-host's dialog is open, interleaved and trickled frames from several senders, and fuzzing in bulk
-over UDP and the pty. After every attack the device answers, and nothing leaks into another
-sender's request.
+host's dialog is open, interleaved and trickled frames from several senders, a vanished host's
+late reply, and fuzzing in bulk over UDP and the pty. After every attack the device answers, and
+nothing leaks into another sender's request.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 import struct
 import threading
 import time
 
-from devicekit import RawPeer, emulator_only, request
+import pytest
+from devicekit import RawPeer, User, emulator_only, request, several_senders
 
 from host.bridge import framing
 from host.bridge.client import Client
@@ -74,7 +76,7 @@ def drive_to_signature(device, debug, request_id: int) -> dict:
 
 def test_a_poison_request_from_another_sender_leaves_an_open_sign_tx_alone(raw, device, debug):
     tx = txlib.Tx("qos-test", 3, 10, (txlib.transfer(bytes(range(20)), 77),), memo="")
-    request_id = device.link.send("sign_tx", {"account": 0, "index": 0, "tx": tx.encode()})
+    request_id = device.send("sign_tx", {"account": 0, "index": 0, "tx": tx.encode()})
     while not debug.screen(fb=False)["footer"].startswith("cancel"):
         time.sleep(0.01)
     for payload in huge_declarations():  # these once raised MemoryError into the open dialog
@@ -90,6 +92,7 @@ def test_a_poison_request_from_another_sender_leaves_an_open_sign_tx_alone(raw, 
 
 
 def test_interleaved_frames_from_two_senders_are_each_answered(target, device):
+    several_senders(target.wire_path)
     # UDP carries 64-byte reports (63 bytes of stream each): each frame here takes 2-4 reports,
     # and the two senders' reports alternate, as two host processes' writes can
     rng = random.Random(SEED)
@@ -131,6 +134,7 @@ def trickle(peer: RawPeer, stop: threading.Event, period: float = 0.3) -> int:
 
 
 def test_a_sender_trickling_fake_headers_delays_no_other_sender(target, device):
+    several_senders(target.wire_path)
     attacker = RawPeer(target.wire_path)
     stop = threading.Event()
     worker = threading.Thread(target=trickle, args=(attacker, stop), daemon=True)
@@ -169,12 +173,13 @@ def test_a_trickle_on_the_serial_link_stops_deafening_it_within_the_frame_deadli
         assert client.ping(b"pty") == b"pty"
 
 
-def mutated_requests(rng: random.Random, count: int) -> list[bytes]:
+def mutated_requests(rng: random.Random, count: int, session: bytes) -> list[bytes]:
     seeds = [
         request(1, "ping", {"data": b"x" * 8}),
         request(2, "get_info"),
-        request(3, "get_address", {"account": 1, "index": 2}),
-        request(4, "sign_message", {"account": 0, "index": 0, "chain": "c", "message": b"m"}),
+        request(3, "get_address", {"account": 1, "index": 2}, session),
+        request(4, "sign_message", {"account": 0, "index": 0, "chain": "c", "message": b"m"},
+                session),
         cbor.dumps([1, [2, [3, {"a": b"b"}]]]),
     ]
     out = []
@@ -211,6 +216,7 @@ def fuzz(path: str, datagrams: int, framed: int, wait_all: bool) -> dict[str, in
     peer = RawPeer(path)
     counts = {"datagrams": 0, "framed": 0, "replies": 0, "out_of_memory": 0}
     try:
+        session = peer.acquire()
         for batch in range(0, datagrams, 5000):
             for _ in range(min(5000, datagrams - batch)):
                 peer.send(rng.randbytes(rng.randrange(1, 24)))
@@ -219,7 +225,7 @@ def fuzz(path: str, datagrams: int, framed: int, wait_all: bool) -> dict[str, in
                 check_reply(reply, counts)
         for batch in range(0, framed, 100):
             n = min(100, framed - batch)
-            for payload in mutated_requests(rng, n):
+            for payload in mutated_requests(rng, n, session):
                 peer.send_payload(payload)
             counts["framed"] += n
             # every frame is answered; the pty drops replies the host does not read in time, so
@@ -236,6 +242,7 @@ def fuzz(path: str, datagrams: int, framed: int, wait_all: bool) -> dict[str, in
 
 
 def test_fuzz_udp(target, device):
+    several_senders(target.wire_path)
     started = time.monotonic()
     counts = fuzz(target.wire_path, 200_000, 20_000, wait_all=True)
     print(f"udp fuzz: {counts} in {time.monotonic() - started:.1f} s")
@@ -250,3 +257,40 @@ def test_fuzz_pty(pty_emulator):
     counts = fuzz(f"serial:{pty_emulator.pty_path}", 200_000, 20_000, wait_all=False)
     print(f"pty fuzz: {counts} in {time.monotonic() - started:.1f} s")
     assert pty_emulator.running
+
+
+@emulator_only
+def test_a_late_reply_reaches_only_the_session_that_asked(pty_emulator):
+    """A host vanishes while the device shows its sign_tx; the next host on the same serial port
+    is refused (busy) until that dialog ends, and then gets its own signature, even with the
+    vanished host's request id: the late reply carries the vanished session and is not taken."""
+    from devicekit import MNEMONIC, PIN
+
+    from host.bridge.debuglink import DebugLink
+    from host.bridge.exceptions import DeviceBusy
+    from host.core import keys
+
+    path = f"serial:{pty_emulator.pty_path}"
+    tx_a = txlib.Tx("qos-test", 1, 10, (txlib.transfer(bytes(20), 1),), memo="vanished")
+    tx_b = txlib.Tx("qos-test", 1, 10, (txlib.transfer(bytes(20), 2),), memo="next host")
+    with DebugLink.open(pty_emulator.debug_path) as debug:
+        debug.load(MNEMONIC, PIN)
+        first = Client.open(path)
+        request_id = first.send("sign_tx", {"account": 0, "index": 0, "tx": tx_a.encode()})
+        while not debug.screen(fb=False)["footer"].startswith("cancel"):
+            time.sleep(0.01)
+        first.link.close()  # gone without reading its answer or releasing the device
+        second = Client.open(path)
+        try:
+            with pytest.raises(DeviceBusy):
+                second.acquire()
+            while debug.state()["busy"]:  # the owner confirms on the device: the reply goes out
+                debug.answer("confirm")
+                time.sleep(0.05)
+            second.link._ids = itertools.count(request_id)  # the vanished request's id, on purpose
+            result = User(debug).confirm(lambda: second.call("sign_tx", {
+                "account": 0, "index": 0, "tx": tx_b.encode()}, second.user_timeout))
+        finally:
+            second.close()
+    assert keys.verify(result["pubkey"], tx_b.sign_bytes(), result["sig"])
+    assert not keys.verify(result["pubkey"], tx_a.sign_bytes(), result["sig"])

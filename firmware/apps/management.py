@@ -296,12 +296,12 @@ def _show_and_check_words(dev, mnemonic):
 
 def _word_quiz(dev, words):
     # Two buttons: the device proposes a word for a position, the user says right or wrong.
-    # Half the proposals are wrong on purpose (another word of the same mnemonic).
-    import os
-
+    # Half the proposals are wrong on purpose (another word of the same mnemonic). The device's
+    # own sources pick them (not os.urandom: some ports, QEMU's among them, have none).
     n = len(words)
-    for _ in range(CHECKED_WORDS[n]):
-        r = os.urandom(2)  # picks quiz positions only; no secret depends on it
+    picks = random_bytes(2 * CHECKED_WORDS[n], b"qos/quiz")
+    for i in range(CHECKED_WORDS[n]):
+        r = picks[2 * i : 2 * i + 2]  # quiz positions only; no secret depends on them
         pos = r[0] % n
         proposed = words[pos]
         if r[1] & 1:

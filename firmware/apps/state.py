@@ -18,7 +18,7 @@ class Device:
         self.clock = clock  # seconds since boot; debug builds may move it forward (debug_time)
         self.dialog_timeout_s = getattr(board, "dialog_timeout_s", DIALOG_TIMEOUT_S)
         self.screen = Screen(board.display)
-        self.session = None
+        self.dispatcher = None
         self.seed = None  # 64-byte BIP39 seed while unlocked
         self.keys = {}  # (account, index) -> (ed25519 seed, public key)
         self.pending_setup = None  # (words, device_entropy) between setup_begin and setup
@@ -30,6 +30,11 @@ class Device:
     # --- user interaction
     def request_done(self):
         self.presses = []
+
+    def session_ended(self):
+        # A setup commitment or a PIN-server step belongs to the host that started it.
+        self.pending_setup = None
+        self.pending_oracle = None
 
     def wait_button(self, countdown=None):
         """The button pressed on the dialog just drawn. Only presses made while it is shown
@@ -57,7 +62,7 @@ class Device:
                 if countdown is not None and left != shown:
                     countdown(left)
                     shown = left
-                self.session.pump(20)
+                self.dispatcher.pump(20)
         finally:
             self.dialog = None
             self.presses = []
@@ -82,7 +87,7 @@ class Device:
 
     def service(self):
         # Called from long computations (seed derivation): keeps ping and the debug link alive.
-        self.session.pump(0)
+        self.dispatcher.pump(0)
 
     # --- keys
     def require_unlocked(self):

@@ -115,11 +115,6 @@ def check_tx(tx):
     _check_map(tx, TX_FIELDS, "tx", chain)
 
 
-def check_msg(msg, path, chain):
-    """Validates one top-level message (any type from MESSAGES)."""
-    _check_msg(msg, path, chain, True)
-
-
 def _fail(path, what):
     raise TxError(path + ": " + what)
 

@@ -24,7 +24,7 @@ class Screen:
 
     def text(self, s, col, row, invert=False):
         # Draws straight into the VLSB bytes: one byte per column per 8-pixel row.
-        glyphs = font.glyphs()
+        glyphs = font.GLYPHS
         buf = self.buf
         x = col * font.PITCH
         base = row * WIDTH

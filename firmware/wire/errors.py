@@ -15,6 +15,7 @@ WRONG_PIN = -32006
 PIN_DELAY = -32007
 ENTROPY = -32008
 PIN_SERVER = -32009
+SESSION = -32010
 
 
 class RpcError(Exception):

@@ -1,5 +1,5 @@
 # A Link is one connection to a host (USB serial, a 64-byte report pipe, an emulator UDP port).
-# Boards hand incoming bytes to Link.feed(data, peer); the session answers through Link.send(),
+# Boards hand incoming bytes to Link.feed(data, peer); the dispatcher answers through Link.send(),
 # which cuts frames into reports where the link needs them.
 #
 # Reassembly is per sender: on a datagram link every source address gets its own stream decoder

@@ -1,11 +1,12 @@
 # Requests and replies (docs/protocol.md section 5, "RPC"). parse_request turns a frame payload
-# into (id, method, params) or raises RpcError carrying the id it could recover (or None).
+# into (id, method, params, session) or raises RpcError carrying the id it could recover (or None).
 from codec import cbor
 from wire import errors
 
 MAX_ID_LEN = 16
 MAX_METHOD_LEN = 32
-REQUEST_KEYS = ("id", "method", "params")
+SESSION_LEN = 8
+REQUEST_KEYS = ("id", "method", "params", "session")
 
 
 def valid_id(rid):
@@ -17,7 +18,7 @@ def valid_id(rid):
 
 
 def parse_request(payload):
-    """Returns (id, method, params). Raises (RpcError, id or None)."""
+    """Returns (id, method, params, session or None). Raises (RpcError, id or None)."""
     try:
         req = cbor.decode(payload)
     except cbor.CBORError as e:
@@ -36,7 +37,10 @@ def parse_request(payload):
     params = req.get("params", {})
     if not isinstance(params, dict):
         raise RequestError(rid, errors.INVALID_REQUEST, "params is not a map")
-    return rid, method, params
+    session = req.get("session")
+    if session is not None and not (isinstance(session, bytes) and len(session) == SESSION_LEN):
+        raise RequestError(rid, errors.INVALID_REQUEST, "session is not %d bytes" % SESSION_LEN)
+    return rid, method, params, session
 
 
 class RequestError(Exception):
@@ -46,9 +50,15 @@ class RequestError(Exception):
         self.error = errors.RpcError(code, message)
 
 
-def encode_result(rid, result):
-    return cbor.encode({"id": rid, "result": result})
+def encode_result(rid, result, session=None):
+    return _encode({"id": rid, "result": result}, session)
 
 
-def encode_error(rid, err):
-    return cbor.encode({"id": rid, "error": err.as_map()})
+def encode_error(rid, err, session=None):
+    return _encode({"id": rid, "error": err.as_map()}, session)
+
+
+def _encode(reply, session):
+    if session is not None:
+        reply["session"] = session
+    return cbor.encode(reply)

@@ -30,6 +30,7 @@ from host.bridge.exceptions import (
     BadReply,
     DeviceError,
     HostEntropyError,
+    InvalidSession,
     NoReply,
     PinServerRetry,
     SetupCheckFailed,
@@ -51,6 +52,10 @@ ANONYMOUS_ERROR_GRACE = 0.5
 MAX_INDEX = 2**31
 PIN_PATTERN = re.compile(r"[0-9]{4,50}")
 SETUP_WORDS = {12: 16, 24: 32}  # words -> seed entropy bytes
+# Methods the device answers without a session (docs/protocol.md, "Sessions").
+SESSIONLESS = frozenset({"ping", "get_info", "acquire"})
+ACQUIRING = b"acquire"  # stands for "the new session" in Link._sent_in
+MAX_UNANSWERED = 256
 
 
 # ------------------------------------------------------------------ the RPC link
@@ -66,6 +71,10 @@ class Link:
         # reply meant for an earlier client's request with the same small id.
         self._ids = itertools.count(1 + secrets.randbelow(2**31))
         self._frames: list[bytes] = []
+        # The device's session id once acquired: sent with every request that needs one, and a
+        # reply that carries another session's id is not ours (a host before us on this port).
+        self.session: bytes | None = None
+        self._sent_in: dict[int, bytes | None] = {}  # request id -> the session it carried
 
     def close(self) -> None:
         self.transport.close()
@@ -75,8 +84,13 @@ class Link:
         from host.core import cbor
 
         request_id = next(self._ids)
-        payload = cbor.dumps({"id": request_id, "method": method, "params": params})
-        self.transport.write(framing.encode_frame(payload))
+        request: dict[str, Any] = {"id": request_id, "method": method, "params": params}
+        if self.session is not None and method not in SESSIONLESS:
+            request["session"] = self.session
+        self.transport.write(framing.encode_frame(cbor.dumps(request)))
+        self._sent_in[request_id] = ACQUIRING if method == "acquire" else request.get("session")
+        if len(self._sent_in) > MAX_UNANSWERED:  # requests whose answers never came
+            del self._sent_in[next(iter(self._sent_in))]
         return request_id
 
     def receive(self, request_id: int, timeout: float) -> Any:
@@ -91,7 +105,8 @@ class Link:
                     raise anonymous from None
                 raise
             reply_id = reply.get("id")
-            if reply_id == request_id:
+            if reply_id == request_id and self._answers(reply, self._sent_in.get(request_id)):
+                self._sent_in.pop(request_id, None)
                 if "error" in reply:
                     raise device_error(reply["error"])
                 return reply.get("result")
@@ -102,6 +117,19 @@ class Link:
                 anonymous = device_error(reply["error"])
                 deadline = min(deadline, time.monotonic() + ANONYMOUS_ERROR_GRACE)
             # Otherwise a late reply to an earlier request that timed out here: skip it.
+
+    @staticmethod
+    def _answers(reply: dict[str, Any], sent: bytes | None) -> bool:
+        """Whether a reply with our id is the answer to our request, not another session's:
+        it echoes the session the request carried, and the answer to acquire is its own new
+        session (a late answer that merely has the same id carries another session's)."""
+        their = reply.get("session")
+        if sent is ACQUIRING:
+            result = reply.get("result")
+            return their is None if result is None else (
+                isinstance(result, dict) and their is not None and result.get("session") == their
+            )
+        return their == sent
 
     def call(self, method: str, params: dict[str, Any], timeout: float = DEFAULT_TIMEOUT) -> Any:
         return self.receive(self.send(method, params), timeout)
@@ -232,6 +260,12 @@ class Client:
         return self.link.transport.path
 
     def close(self) -> None:
+        if self.link.session is not None:
+            # Not waiting for the answer: a device that went away must not slow the close down.
+            try:
+                self.link.send("release", {})
+            except TransportError:
+                pass
         self.link.close()
 
     def __enter__(self) -> Client:
@@ -241,11 +275,43 @@ class Client:
         self.close()
 
     def call(self, method: str, params: dict[str, Any] | None = None, timeout: float = 0) -> Any:
-        """Any method by name: the escape hatch for methods this class does not wrap."""
-        return self.link.call(method, params or {}, timeout or self.timeout)
+        """Any method by name: the escape hatch for methods this class does not wrap.
+
+        The device is acquired first if this client holds no session. If another host acquired
+        it since, the device refused the request before running it, so it is sent once more in a
+        new session; what the other host interrupted (a setup between its two steps, a PIN-server
+        exchange) is gone with the old session and fails with :class:`WrongState`."""
+        if method in SESSIONLESS:
+            return self.link.call(method, params or {}, timeout or self.timeout)
+        if self.link.session is None:
+            self.acquire()
+        try:
+            return self.link.call(method, params or {}, timeout or self.timeout)
+        except InvalidSession:
+            self.acquire()
+            return self.link.call(method, params or {}, timeout or self.timeout)
+
+    def send(self, method: str, params: dict[str, Any] | None = None) -> int:
+        """Sends a request without waiting (acquiring first if needed); its reply comes from
+        ``self.link.receive(request_id, timeout)``."""
+        if method not in SESSIONLESS and self.link.session is None:
+            self.acquire()
+        return self.link.send(method, params or {})
 
     def _wait_user(self, method: str, params: dict[str, Any]) -> Any:
-        return self.link.call(method, params, self.user_timeout)
+        return self.call(method, params, self.user_timeout)
+
+    def acquire(self) -> bytes:
+        """Takes the device for this client: a new session, which ends any other host's (the
+        device refuses that host's next request with :class:`InvalidSession`). Refused with
+        :class:`DeviceBusy` while a request waits for the user."""
+        self.link.session = None
+        result = self.link.call("acquire", {}, self.timeout)
+        session = result.get("session") if isinstance(result, dict) else None
+        if not isinstance(session, bytes) or len(session) != 8:
+            raise BadReply(f"acquire: bad session {session!r}")
+        self.link.session = session
+        return session
 
     # -- always available
 

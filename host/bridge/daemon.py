@@ -11,7 +11,10 @@ Endpoints (JSON in and out; byte strings travel as ``{"hex": "..."}``):
     POST /             -> {"version"}
     POST /enumerate    -> {"devices": [{path, kind, description}]}
     POST /call         {"path"?, "method", "params"?} -> {"result"} | {"error": {code, message}}
-Calls to one device are serialised, as the device handles one request at a time.
+Calls to one device are serialised, as the device handles one request at a time. The daemon holds
+one device session per path (acquired at the first call), so a page's multi-step flows (setup's
+commit and reveal, a PIN-server unlock) stay together; if another host acquires the device in
+between, the daemon takes it back at the next call and a flow the other host broke fails cleanly.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from host.bridge.client import Client, default_path
-from host.bridge.exceptions import DeviceError, TransportError
+from host.bridge.exceptions import DeviceError, InvalidSession, TransportError
 from host.bridge.transport import enumerate_devices
 
 DEFAULT_PORT = 21330
@@ -73,6 +76,7 @@ class Bridge:
         self.origins = origins
         self.device_timeout = device_timeout
         self._locks: dict[str, asyncio.Lock] = {}
+        self._clients: dict[str, Client] = {}
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self.guard], client_max_size=MAX_BODY)
@@ -80,6 +84,7 @@ class Bridge:
         app.router.add_post("/enumerate", self.enumerate)
         app.router.add_post("/call", self.call)
         app.router.add_route("OPTIONS", "/{tail:.*}", self.preflight)
+        app.on_cleanup.append(self.release_devices)
         return app
 
     @web.middleware
@@ -136,9 +141,21 @@ class Bridge:
         return web.json_response({"result": to_json(result)})
 
     def _call_device(self, path: str, method: str, params: dict[str, Any]) -> Any:
-        with Client.open(path, timeout=self.device_timeout) as device:
+        device = self._clients.get(path)
+        if device is None:
+            device = self._clients[path] = Client.open(path, timeout=self.device_timeout)
+        try:
             # The user may need time to press the button: wait as long as the client would.
-            return device.link.call(method, params, device.user_timeout)
+            return device.call(method, params, device.user_timeout)
+        except (InvalidSession, TransportError):
+            del self._clients[path]
+            device.close()
+            raise
+
+    async def release_devices(self, app: web.Application) -> None:
+        for device in self._clients.values():
+            device.close()
+        self._clients.clear()
 
 
 def serve(port: int = DEFAULT_PORT, origins: tuple[str, ...] = DEFAULT_ORIGINS) -> None:

@@ -91,6 +91,13 @@ class PinServerRetry(DeviceError):
     code = -32009
 
 
+class InvalidSession(DeviceError):
+    """The request carried no session, or one that is no longer the device's: another host
+    acquired it since (or the device restarted). Acquire again to take it back."""
+
+    code = -32010
+
+
 ERROR_CLASSES: dict[int, type[DeviceError]] = {
     cls.code: cls
     for cls in (
@@ -108,6 +115,7 @@ ERROR_CLASSES: dict[int, type[DeviceError]] = {
         PinDelay,
         EntropyFailure,
         PinServerRetry,
+        InvalidSession,
     )
 }
 

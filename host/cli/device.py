@@ -177,7 +177,10 @@ HINTS = {
     -32003: "the device is waiting for a button press for another request",
     -32005: "see the device state with: qos device info",
     -32007: "the device counts down after wrong PINs; try again after the wait",
+    -32010: "another program took the device meanwhile; run the command again",
 }
+# How long a command waits for the device to answer a first ping before saying none is there.
+REACH_TIMEOUT = 2.0
 
 
 class UsageError(ValueError):
@@ -185,7 +188,7 @@ class UsageError(ValueError):
 
 
 def _run(args: argparse.Namespace) -> int:
-    from host.bridge.exceptions import DeviceError, HostEntropyError, TransportError
+    from host.bridge.exceptions import DeviceError, HostEntropyError, TransportError, WrongPin
     from host.pinserver.client import PinServerError
 
     handler = HANDLERS[args.device_command]
@@ -199,10 +202,14 @@ def _run(args: argparse.Namespace) -> int:
             print(json.dumps({"error": {"code": exc.code, "message": exc.message}}))
         err.print(f"[red]device refused:[/] {escape(exc.message)} ({exc.code})")
         hint = HINTS.get(exc.code)
+        if isinstance(exc, WrongPin) and exc.retries_left is not None:
+            hint = f"{exc.retries_left} tries left; after the last one the device wipes itself"
         if hint:
             err.print(hint)
         return 1
     except TransportError as exc:
+        if args.json:
+            print(json.dumps({"error": {"code": "transport", "message": str(exc)}}))
         err.print(f"[red]cannot talk to the device:[/] {escape(str(exc))}")
         return 1
     except PinServerError as exc:
@@ -217,9 +224,21 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def open_client(args: argparse.Namespace) -> Client:
+    """The device at the command's path, once something answered there (quickly, or NoReply)."""
     from host.bridge.client import Client
+    from host.bridge.exceptions import DeviceError, NoReply
 
-    return Client.open(args.path)
+    client = Client.open(args.path)
+    try:
+        client.link.call("ping", {}, REACH_TIMEOUT)
+    except DeviceError:
+        pass  # it answered: there is a device, whatever it thinks of ping
+    except NoReply:
+        client.close()
+        raise NoReply(
+            f"{client.path}: no device answers there (for the emulator: is `qos emu` running?)"
+        ) from None
+    return client
 
 
 def read_pin(env_name: str | None, prompt: str, confirm: bool) -> str:

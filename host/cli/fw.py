@@ -1,4 +1,5 @@
-"""`qos fw build|flash`: build the firmware tree for a board, copy a build to a board."""
+"""`qos fw build|flash|keygen|seal`: build the firmware tree (or a board image) for a board, copy a
+build to a board, sign an RP2350 image for the chip's secure boot."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     b.add_argument(
         "--image",
         action="store_true",
-        help="a whole MicroPython image with the firmware frozen, from the pinned sources (qemu)",
+        help="a whole MicroPython image with the firmware frozen, from the pinned sources "
+        "(qemu, rp2350)",
     )
     b.add_argument("-o", "--out", type=Path, help="output directory (a tree: required)")
     b.set_defaults(func=run_build)
@@ -30,6 +32,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     f.add_argument("tree", type=Path, help="a directory made by `qos fw build`")
     f.add_argument("--port", default="auto", help="serial port of the board (mpremote connect)")
     f.set_defaults(func=run_flash)
+    k = sub.add_parser("keygen", help="make a secp256k1 key for `qos fw seal` (RP2350 secure boot)")
+    k.add_argument("key", type=Path, help="PEM file to create (never overwritten)")
+    k.set_defaults(func=run_keygen)
+    s = sub.add_parser("seal", help="sign an RP2350 image for the chip's secure boot (picotool)")
+    s.add_argument("image", type=Path, help="firmware.uf2 (or .elf/.bin) of `build --image`")
+    s.add_argument("-o", "--out", type=Path, required=True, help="the sealed image to write")
+    s.add_argument("--key", type=Path, required=True, help="PEM key of `qos fw keygen`")
+    s.add_argument("--otp", type=Path, help="also write the OTP settings enabling secure boot")
+    s.add_argument("--rollback", type=int, help="anti-rollback version of this image")
+    s.set_defaults(func=run_seal)
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -52,33 +64,45 @@ def run_build(args: argparse.Namespace) -> int:
     return 0
 
 
+# --image: board -> (builder module, builder, the file a user flashes, what it is)
+IMAGES = {
+    "qemu": ("qemu", "build_qemu_image", "firmware.elf", "QEMU board image"),
+    "rp2350": ("rp2350", "build_rp2350_image", "firmware.uf2", "RP2350 UF2 image"),
+}
+
+
 def run_image(board: str, production: bool, out: Path | None) -> int:
+    import importlib
     import shutil
 
-    from host.devtools import qemu
+    from host.devtools.qemu import ImageError
 
-    if board != "qemu":
-        print(f"qos fw build: --image is built for --board qemu (not {board})", file=sys.stderr)
+    if board not in IMAGES:
+        boards = " or ".join(f"--board {name}" for name in IMAGES)
+        print(f"qos fw build: --image is built for {boards} (not {board})", file=sys.stderr)
         return 2
+    module_name, builder, filename, what = IMAGES[board]
+    module = importlib.import_module(f"host.devtools.{module_name}")
     try:
-        image = qemu.build_qemu_image(production)
-    except qemu.ImageError as exc:
+        image = getattr(module, builder)(production)
+    except ImageError as exc:
         print(f"qos fw build: {exc}", file=sys.stderr)
         return 1
-    elf = image / "firmware.elf"
+    target = image / filename
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        elf = Path(shutil.copy2(elf, out / "firmware.elf"))
+        target = Path(shutil.copy2(target, out / filename))
         shutil.copy2(image / "IMAGE", out / "IMAGE")
     kind = "production" if production else "debug"
-    print(f"built {kind} QEMU board image: {elf}")
+    print(f"built {kind} {what}: {target}")
     return 0
 
 
 def run_flash(args: argparse.Namespace) -> int:
     import subprocess
+    import tempfile
 
-    from host.devtools.firmware import flash_commands
+    from host.devtools import deploy
 
     tree: Path = args.tree
     if not (tree / "BUILD").exists():
@@ -87,13 +111,52 @@ def run_flash(args: argparse.Namespace) -> int:
     if "board=unix" in (tree / "BUILD").read_text():
         print("qos fw flash: this is an emulator build; build for a board", file=sys.stderr)
         return 2
-    cmds = flash_commands(tree, args.port)
-    for i, cmd in enumerate(cmds, 1):
-        print(f"[{i}/{len(cmds)}] {' '.join(cmd[5:])}", flush=True)
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        # mkdir of a folder that exists already is fine on a second flash
-        if proc.returncode != 0 and not (cmd[5] == "mkdir" and "EEXIST" in proc.stderr):
-            print(proc.stderr, file=sys.stderr)
-            return 1
+    probe = subprocess.run(deploy.probe_command(args.port), capture_output=True, text=True)
+    answer = probe.stdout.strip().splitlines()[-1:] if probe.returncode == 0 else []
+    if not answer or not answer[0].lstrip("-").isdigit():
+        print(f"qos fw flash: cannot read the board's MicroPython: {probe.stderr}", file=sys.stderr)
+        return 1
+    try:
+        board = deploy.MpyFormat.of_board(int(answer[0]))
+        files = deploy.plan(tree, board)
+    except deploy.DeployError as exc:
+        print(f"qos fw flash: {exc}", file=sys.stderr)
+        return 1
+    sources = [rel for src, rel in files if not src.is_relative_to(tree)]
+    print(f"board reads .mpy {board}; {len(files)} files ({len(sources)} as source)", flush=True)
+    with tempfile.TemporaryDirectory(prefix="qos-flash-") as folder:
+        staged = deploy.stage(files, Path(folder))
+        proc = subprocess.run(deploy.copy_command(staged, args.port), cwd=staged)
+    if proc.returncode != 0:
+        return 1
     print("flashed; the board restarted")
+    return 0
+
+
+def run_keygen(args: argparse.Namespace) -> int:
+    from host.devtools.secureboot import keygen
+
+    try:
+        keygen(args.key)
+    except FileExistsError:
+        print(f"qos fw keygen: {args.key} exists; not overwriting a key", file=sys.stderr)
+        return 2
+    print(f"wrote {args.key} (secp256k1, PEM): keep it secret, it signs what your boards run")
+    return 0
+
+
+def run_seal(args: argparse.Namespace) -> int:
+    from host.devtools.qemu import ImageError
+    from host.devtools.secureboot import seal
+
+    for path in (args.image, args.key):
+        if not path.is_file():
+            print(f"qos fw seal: {path} does not exist", file=sys.stderr)
+            return 2
+    try:
+        seal(args.image, args.out, args.key, args.otp, args.rollback)
+    except ImageError as exc:
+        print(f"qos fw seal: {exc}", file=sys.stderr)
+        return 1
+    print(f"sealed {args.out}" + (f"; OTP settings in {args.otp}" if args.otp else ""))
     return 0

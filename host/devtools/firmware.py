@@ -16,7 +16,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from host.devtools import micropython
@@ -38,8 +37,11 @@ DEBUG_ONLY = ("apps/debug.py",)
 # below) and the tools that generate constants (run on a host, never shipped).
 NOT_FIRMWARE = ("micropython", "tools")
 # Shared glue folders a board takes besides its own (default: the USB board drivers); the QEMU
-# board keeps its flash as the emulator does (flashdev.py).
-GLUE_EXTRA = {"unix": [], "qemu": [BOARDS_DIR / "unix" / "flashdev.py"]}
+# board keeps its flash as the emulator does (flashdev.py) and writes out its frozen word list.
+GLUE_EXTRA = {
+    "unix": [],
+    "qemu": [BOARDS_DIR / "unix" / "flashdev.py", BOARDS_DIR / "drivers" / "wordlist.py"],
+}
 # What a production tree must never contain.
 DEBUG_MARKERS = (b"debug_press", b"debug_load", b"debug_screen", b"debug_rng", b"apps.debug")
 
@@ -183,18 +185,3 @@ def default_cache_dir() -> Path:
     import tempfile
 
     return Path(tempfile.gettempdir()) / "qos-firmware-builds"
-
-
-def flash_commands(tree: Path, port: str) -> list[list[str]]:
-    """The mpremote invocations that copy ``tree`` to the board's filesystem root."""
-    mpremote = [sys.executable, "-m", "mpremote", "connect", port]
-    cmds = []
-    dirs = sorted({p.parent for p in tree.rglob("*") if p.is_file() and p.parent != tree})
-    for d in dirs:
-        cmds.append([*mpremote, "mkdir", ":" + d.relative_to(tree).as_posix()])
-    for path in sorted(tree.rglob("*")):
-        if path.is_file() and path.name != "BUILD":
-            rel = path.relative_to(tree).as_posix()
-            cmds.append([*mpremote, "cp", str(path), ":" + rel])
-    cmds.append([*mpremote, "reset"])
-    return cmds

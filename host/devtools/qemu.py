@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import tarfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from host.devtools import firmware
@@ -41,6 +42,25 @@ class ImageError(RuntimeError):
 
 def missing_tools() -> list[str]:
     return [tool for tool in TOOLS if shutil.which(tool) is None]
+
+
+def why_not_here() -> str | None:
+    """Why the QEMU board cannot be built and run on this machine, or None if it can."""
+    missing = missing_tools()
+    if missing:
+        return f"needs {', '.join(missing)} (apt: see docs/boards.md)"
+    if shared_path("toolchains") is None:
+        return "pinned MicroPython sources not found (shared/toolchains: set QOS_SHARED)"
+    return None
+
+
+if __name__ == "__main__":  # `make test`: exit 0 when the QEMU tier can run, else say why
+    import sys
+
+    reason = why_not_here()
+    if reason:
+        print(f"HIL on the QEMU board skipped: {reason}")
+    sys.exit(1 if reason else 0)
 
 
 def pinned_tarball() -> tuple[Path, str]:
@@ -77,11 +97,16 @@ def source_key() -> str:
 
 
 def _make(args: list[str], log: Path) -> None:
-    cmd = ["nice", "-n", "10", "make", *args, f"-j{os.cpu_count() or 1}"]
-    with log.open("w") as out:
+    run_logged(["make", *args, f"-j{os.cpu_count() or 1}"], log)
+
+
+def run_logged(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> None:
+    """Runs a build step at low priority, appending its output to ``log``."""
+    cmd = ["nice", "-n", "10", *cmd]
+    with log.open("a") as out:
         out.write("$ " + " ".join(cmd) + "\n")
         out.flush()
-        proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     if proc.returncode != 0:
         tail = log.read_text()[-3000:]
         raise ImageError(f"build failed (log {log}):\n{tail}")
@@ -117,14 +142,35 @@ def stage(out: Path, board: str, production: bool) -> Path:
     return out
 
 
-def image_key(board: str, production: bool) -> str:
-    digest = hashlib.sha256(f"{board}:{production}:{source_key()}:{HEAP}".encode())
+def image_key(board: str, production: bool, builder: Path, glue: list[Path]) -> str:
+    """The cache key of a board image: the pinned sources, the firmware tree, the builder's
+    own file (its build options) and every file of the glue folders."""
+    digest = hashlib.sha256(f"{board}:{production}:{source_key()}".encode())
     digest.update(firmware.build_key(board, production).encode())
-    digest.update(Path(__file__).read_bytes())  # the build options
-    for path in sorted(GLUE.rglob("*")):
-        if path.is_file():
-            digest.update(path.name.encode() + path.read_bytes())
+    digest.update(builder.read_bytes())
+    for folder in glue:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def cached_image(board: str, production: bool, key: str, build: Callable[[Path], None]) -> Path:
+    """The image folder ~/.cache/qos/images/<board>-<kind>-<key>; ``build(folder)`` fills a
+    fresh folder the first time (a failed build leaves its log there and no image)."""
+    kind = "prod" if production else "debug"
+    out = CACHE / "images" / f"{board}-{kind}-{key}"
+    if (out / "IMAGE").exists():
+        return out
+    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")  # builds in parallel must not collide
+    tmp.mkdir(parents=True, exist_ok=True)
+    build(tmp)
+    (tmp / "IMAGE").write_text(f"board={board}\nproduction={production}\nkey={key}\n")
+    try:
+        tmp.rename(out)
+    except OSError:  # built meanwhile by another process
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
 
 
 def build_qemu_image(production: bool = True) -> Path:
@@ -132,15 +178,13 @@ def build_qemu_image(production: bool = True) -> Path:
     missing = missing_tools()
     if missing:
         raise ImageError(f"missing tools: {', '.join(missing)} (see docs/boards.md)")
-    kind = "prod" if production else "debug"
-    key = image_key("qemu", production)
-    out = CACHE / "images" / f"qemu-{kind}-{key}"
-    if (out / "IMAGE").exists():
-        return out
+    key = image_key("qemu", production, Path(__file__), [GLUE, firmware.BOARDS_DIR / "qemu"])
+    return cached_image("qemu", production, key, lambda tmp: _build_qemu(tmp, production))
+
+
+def _build_qemu(tmp: Path, production: bool) -> None:
     port = sources() / MPY_DIR / "ports" / "qemu"
     cross = mpy_cross()
-    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
-    tmp.mkdir(parents=True, exist_ok=True)
     staged = stage(tmp / "stage", "qemu", production)
     os.environ["QOS_STAGE"] = str(staged)  # read by the manifest (make passes it on)
     cflags = [
@@ -170,12 +214,6 @@ def build_qemu_image(production: bool = True) -> Path:
     )
     shutil.copyfile(tmp / "build" / "firmware.elf", tmp / "firmware.elf")
     shutil.rmtree(tmp / "build")
-    (tmp / "IMAGE").write_text(f"board=qemu\nproduction={production}\nkey={key}\n")
-    try:
-        tmp.rename(out)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out
 
 
 class QemuBoard:

@@ -22,7 +22,6 @@ from host.core import keys
 from host.core import tx as txlib
 from host.devtools import qemu
 from host.devtools.scripted_user import ScriptedUser
-from host.devtools.shared import shared_path
 
 MNEMONIC = "legal winner thank year wave sausage worth useful legal winner thank yellow"
 PIN = "1234"
@@ -30,11 +29,9 @@ CHAIN = "qos-test"
 
 
 def image(production: bool) -> Path:
-    missing = qemu.missing_tools()
-    if missing:
-        pytest.skip(f"QEMU board needs {', '.join(missing)} (apt: see docs/boards.md)")
-    if shared_path("toolchains") is None:
-        pytest.skip("pinned MicroPython sources not found (shared/toolchains: set QOS_SHARED)")
+    reason = qemu.why_not_here()
+    if reason:
+        pytest.skip(f"QEMU board: {reason}")
     return qemu.build_qemu_image(production=production)
 
 

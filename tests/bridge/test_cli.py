@@ -149,7 +149,8 @@ def test_device_refusal_exits_1_with_the_reason(device, capsys, monkeypatch):
     assert "cancelled by the user" in captured.err
     monkeypatch.setenv("PIN_FOR_TEST", "1111")
     assert qos("device", "-p", device.path, "unlock", "--pin-env", "PIN_FOR_TEST") == 1
-    assert "wrong PIN" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert "wrong PIN" in said and "4 tries left" in said and "wipes itself" in said
 
 
 def test_pin_from_unset_env_is_a_usage_error(device, capsys):
@@ -226,7 +227,7 @@ def test_no_wallet_goes_on_a_debug_build_unless_asked(action, tmp_path, monkeypa
         argv = ["device", "--path", peer.path, action, "--pin-env", "QOS_TEST_PIN", *extra]
         assert qos(*argv) == 2
         assert "debug build" in capsys.readouterr().err
-        assert [r["method"] for r in peer.requests] == ["get_info"]
+        assert [r["method"] for r in peer.requests] == ["ping", "get_info"]  # is it there?
 
         assert qos(*argv, "--allow-debug-device") == 1  # the scripted device then refuses
         sent = [r["method"] for r in peer.requests]
@@ -250,3 +251,16 @@ def test_a_failing_qrng_source_stops_setup_before_anything_is_sent(tmp_path, mon
         assert peer.requests == []
     finally:
         peer.close()
+
+
+def test_no_device_there_is_said_at_once_and_in_json(capsys):
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens there once closed
+    assert qos("device", "--path", f"udp:127.0.0.1:{port}", "info", "--json") == 1
+    out = capsys.readouterr()
+    error = json.loads(out.out)["error"]
+    assert error["code"] == "transport" and "no device answers there" in error["message"]
+    assert "qos emu" in out.err

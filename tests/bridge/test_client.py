@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from typing import Any
 
 import pytest
@@ -79,6 +80,52 @@ def test_ping_and_ids_increase(peer):
     ids = [r["id"] for r in device.peer.requests]
     assert ids == sorted(set(ids))
     assert device.peer.requests[0] == {"id": ids[0], "method": "ping", "params": {"data": b"hello"}}
+
+
+def test_the_first_request_that_needs_a_session_acquires_one_and_every_later_one_carries_it(peer):
+    device = peer(lambda method, params: {"address": "qos1x"})
+    device.ping()
+    device.get_info()
+    assert device.peer.sessions == [] and device.link.session is None
+    device.get_address(0, 0)
+    device.get_address(0, 1)
+    session = device.link.session
+    assert device.peer.sessions == ["acquire"] and session == device.peer.session
+    sent = device.peer.requests
+    assert [r.get("session") for r in sent] == [None, None, session, session]
+    device.close()  # sends release without waiting for the answer
+    deadline = time.monotonic() + 5
+    while device.peer.sessions == ["acquire"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert device.peer.sessions == ["acquire", "release"]
+
+
+def test_a_reply_of_another_session_is_not_taken_even_with_our_id(peer):
+    def handler(method: str, params: dict[str, Any]) -> Any:
+        late = {"id": Raw.SAME_ID, "result": {"address": "theirs"}, "session": b"vanished"}
+        ours = {"id": Raw.SAME_ID, "result": {"address": "ours"}, "session": device.peer.session}
+        return Raw(late, ours)
+
+    device = peer(handler)
+    assert device.get_address(0, 0) == "ours"
+
+
+def test_a_late_answer_with_the_id_of_our_acquire_is_not_taken_for_it(peer):
+    device = peer(lambda method, params: {"address": "qos1x"})
+    late = {"id": Raw.SAME_ID, "result": {"sig": bytes(64)}, "session": b"vanished"}
+    late_error = {"id": Raw.SAME_ID, "error": {"code": -32000, "message": "x"}, "session": b"v"}
+    device.peer.late = [late, late_error]
+    assert device.get_address(0, 0) == "qos1x"
+    assert device.link.session == device.peer.session
+
+
+def test_a_client_whose_session_was_taken_takes_it_back_once_for_a_refused_request(peer):
+    device = peer(lambda method, params: {"address": "qos1x"})
+    device.get_address(0, 0)
+    device.peer.steal()
+    assert device.get_address(0, 0) == "qos1x"
+    assert device.peer.sessions == ["acquire", "acquire", "acquire"]
+    assert len(device.peer.requests) == 2  # the refused request never reached the handler
 
 
 def test_error_replies_raise_the_class_for_their_code(peer):

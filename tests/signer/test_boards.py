@@ -37,6 +37,13 @@ class I2C:
         bus.append((addr, bytes(data)))
     def writevto(self, addr, parts):
         bus.append((addr, b"".join(bytes(p) for p in parts)))
+
+uarts = []
+
+def UART(n, baud, tx=None, rx=None, rxbuf=0):
+    # a file holding what the UART received (pollable, read() returns what is there)
+    uarts.append((n, baud, tx.n, rx.n))
+    return open(__file__.rsplit("/", 1)[0] + "/uart.bin", "r+b")
 '''
 
 SCRIPT = r'''
@@ -297,3 +304,24 @@ def test_rp2350_boot_mounts_the_filesystem_short_of_the_region(tmp_path):
     paths = [tmp_path, BOARDS / "rp2350", BOARDS / "drivers"]
     out = micropython.run(script, extra_path=paths, timeout=60, heap="2M")
     assert out.strip() == "62 []"
+
+
+DEBUG_SCRIPT = r'''
+import json, sys
+import machine, board
+b = board.Board()
+b.open_links(True)
+got = []
+for link, data, peer in b.poll(500):
+    for kind, payload in link.feed(data, peer):
+        got.append([link.name, link.debug, bytes(payload).decode()])
+print(json.dumps({"frames": got, "uarts": machine.uarts}), file=sys.stderr)
+'''
+
+
+def test_rp2350_debug_builds_take_the_debug_link_on_uart0(tmp_path):
+    (tmp_path / "uart.bin").write_bytes(host_framing.encode_frame(b"hello debug"))
+    stdin = host_framing.encode_frame(b"hello wire")
+    r = run_glue(tmp_path, "rp2350", DEBUG_SCRIPT, stdin=stdin)
+    assert r["uarts"] == [[0, 115200, 0, 1]]  # UART0 on GP0 (TX) and GP1 (RX)
+    assert sorted(r["frames"]) == [["debug", True, "hello debug"], ["usb", False, "hello wire"]]

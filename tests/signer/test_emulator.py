@@ -161,7 +161,7 @@ def test_sign_tx_after_confirm_verifies_and_cancel_refuses(client, debug):
         "msgs": [txlib.transfer(bytes(range(20)), 123400)],
     }
     raw = cbor.dumps(tx)
-    rid = client.link.send("sign_tx", {"account": 0, "index": 0, "tx": raw})
+    rid = client.send("sign_tx", {"account": 0, "index": 0, "tx": raw})
     screens = []  # each dialog page once, confirmed once
     while not screens or not screens[-1]["footer"].endswith("sign"):
         screen = debug.screen()
@@ -175,7 +175,7 @@ def test_sign_tx_after_confirm_verifies_and_cancel_refuses(client, debug):
     shown = "\n".join(line for s in screens for line in s["lines"])
     assert "12.3400 QOS" in shown and "qos-test" in shown and "0.0025 QOS" in shown
     assert len(screens[0]["fb"]) == 1024
-    rid = client.link.send("sign_tx", {"account": 0, "index": 0, "tx": raw})
+    rid = client.send("sign_tx", {"account": 0, "index": 0, "tx": raw})
     with pytest.raises(UserCancelled):
         press_until_done(client, debug, rid, "cancel")
     bad = dict(tx, msgs=[{"type": "bank/steal", "amount": 1}])
@@ -186,7 +186,7 @@ def test_sign_tx_after_confirm_verifies_and_cancel_refuses(client, debug):
 def test_busy_while_waiting_and_ping_still_answers(client, debug):
     debug.load(M12, PIN)
     before = debug.screen(fb=False)["seq"]
-    rid = client.link.send("get_address", {"account": 0, "index": 0, "show": True})
+    rid = client.send("get_address", {"account": 0, "index": 0, "show": True})
     wait_for_dialog(debug, before)
     assert debug.state()["busy"] == "get_address"
     assert client.ping(b"x") == b"x"
@@ -202,7 +202,7 @@ def test_sign_message_text_and_hex(client, debug):
     pub = client.get_public_key().pubkey
     for message in (b"hello world", bytes(range(40))):
         before = debug.screen(fb=False)["seq"]
-        rid = client.link.send(
+        rid = client.send(
             "sign_message", {"account": 0, "index": 0, "chain": "qos-test", "message": message}
         )
         lines = wait_for_dialog(debug, before)["lines"]
@@ -225,7 +225,7 @@ def test_setup_check_round_and_real_round_with_word_check(client, debug):
     with pytest.raises(WrongState):  # one reveal per commitment
         client.call("setup", {"host_entropy": host_entropy, "pin": PIN})
     client.call("setup_begin", {"words": 12})
-    rid = client.link.send("setup", {"host_entropy": host_entropy, "pin": PIN, "label": "new"})
+    rid = client.send("setup", {"host_entropy": host_entropy, "pin": PIN, "label": "new"})
     result, titles = drive_setup(client, debug, rid, lambda right: right)
     assert titles[:3] == ["Words 1-4 of 12", "Words 5-8 of 12", "Words 9-12 of 12"]
     mnemonic = debug.state()["mnemonic"]
@@ -236,7 +236,7 @@ def test_setup_check_round_and_real_round_with_word_check(client, debug):
 
 def test_a_wrong_word_check_shows_the_words_again(client, debug):
     client.call("setup_begin", {"words": 24})
-    rid = client.link.send("setup", {"host_entropy": bytes(32), "pin": PIN})
+    rid = client.send("setup", {"host_entropy": bytes(32), "pin": PIN})
     answers = iter([False])  # the first check is answered wrong on purpose, then right
 
     result, titles = drive_setup(client, debug, rid, lambda right: right == next(answers, True))
@@ -254,7 +254,7 @@ def test_entropy_failure_creates_nothing_and_latches_until_reboot(emu, client, d
     with pytest.raises(EntropyFailure):
         client.call("setup_begin", {"words": 24})
     debug.rng(source, "normal")  # the source is healthy again: the device still refuses
-    rid = client.link.send("recover", {"mnemonic": M12, "pin": PIN})
+    rid = client.send("recover", {"mnemonic": M12, "pin": PIN})
     with pytest.raises(EntropyFailure):  # the vault's keys come from the same pipeline
         press_until_done(client, debug, rid)
     info = client.get_info()
@@ -286,11 +286,11 @@ def test_pin_failures_delay_then_wipe_after_ten(client, debug):
 
 def test_wipe_needs_confirm(client, debug):
     debug.load(M12, PIN)
-    rid = client.link.send("wipe", {})
+    rid = client.send("wipe", {})
     with pytest.raises(UserCancelled):
         press_until_done(client, debug, rid, "cancel")
     assert client.get_info()["initialized"]
-    rid = client.link.send("wipe", {})
+    rid = client.send("wipe", {})
     press_until_done(client, debug, rid)
     assert not client.get_info()["initialized"]
 
@@ -358,19 +358,9 @@ def test_qos_emu_screenshot(tmp_path):
         assert 0 < lit < 512 * 256  # something is drawn, not everything
 
 
-def test_board_build_and_flash_plan(tmp_path):
+def test_board_build(tmp_path):
     tree = firmware.build(tmp_path / "rp2350", board="rp2350", production=True)
     assert (tree / "main.py").exists() and (tree / "boot.py").exists()  # run by the port
     assert (tree / "board.mpy").exists() and (tree / "ssd1306.mpy").exists()
     assert (tree / "crypto" / "bip39_english.txt").exists()
     assert not (tree / "flashdev.mpy").exists()  # emulator glue stays out of board builds
-    cmds = firmware.flash_commands(tree, "/dev/ttyACM0")
-    actions = [c[5:] for c in cmds]
-    files = sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file())
-    copied = sorted(a[2][1:] for a in actions if a[0] == "cp")
-    assert copied == [f for f in files if f != "BUILD"]
-    made = [a[1] for a in actions if a[0] == "mkdir"]
-    assert ":apps" in made and ":crypto" in made
-    first_cp = next(i for i, a in enumerate(actions) if a[0] == "cp")
-    assert all(i < first_cp for i, a in enumerate(actions) if a[0] == "mkdir")
-    assert actions[-1] == ["reset"]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 
+from host.devtools import micropython
 from host.devtools.emulator import pixels, render_text
 
-from .conftest import mp_run
+from .conftest import UNIX_BOARD
 
 SCRIPT = r"""
 import json
@@ -15,8 +16,11 @@ from binascii import hexlify
 from ui import font, layouts
 from ui.screen import Screen, COLUMNS, LINES
 
+import font_build
+
 out = {}
-g = font.glyphs()
+g = font.GLYPHS
+out["shipped_is_built"] = font_build.build() == g
 out["glyph_bytes"] = len(g)
 inked = [c for c in range(33, 127) if any(g[(c - 32) * 5:(c - 32) * 5 + 5])]
 out["inked"] = len(inked)
@@ -60,7 +64,9 @@ print(json.dumps(out))
 
 
 def test_font_screen_and_layouts():
-    r = json.loads(mp_run(SCRIPT).strip().splitlines()[-1])
+    out = micropython.run(SCRIPT, extra_path=[UNIX_BOARD, micropython.TOOLS_DIR], timeout=120)
+    r = json.loads(out.strip().splitlines()[-1])
+    assert r["shipped_is_built"]  # ui/_glyphs.py is what firmware/tools/font_build.py makes
     assert r["glyph_bytes"] == 95 * 5
     assert r["inked"] == 94  # every printable character but space leaves ink
     assert r["distinct"] >= 90  # narrowing to 5 columns keeps characters apart

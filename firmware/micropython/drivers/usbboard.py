@@ -76,21 +76,40 @@ class UsbBoard:
         micropython.kbd_intr(-1)
         self.links.append(Link("usb", self._write))
         self.poller.register(sys.stdin, select.POLLIN)
+        uart = self.debug_uart() if debug else None
+        if uart is not None:
+            # The debug link (debug builds only) on a UART of its own: USB carries the wire.
+            self.links.append(Link("debug", lambda data, peer: uart.write(data), debug=True))
+            self.poller.register(uart, select.POLLIN)
+            self.uart = uart
+
+    def debug_uart(self):
+        return None  # a board with a spare UART for the debug link returns it
 
     def _write(self, data, peer):
         self.stdout.write(data)
 
     def poll(self, timeout_ms):
-        if not self.poller.poll(timeout_ms):
-            return
-        out = bytearray()
-        while len(out) < 512 and self.poller.poll(0):
-            b = self.stdin.read(1)
-            if not b:
-                break
-            out.extend(b)
-        if out:
-            yield self.links[0], bytes(out), None
+        for entry in self.poller.poll(timeout_ms):
+            if entry[0] is sys.stdin:
+                out = bytearray()
+                while len(out) < 512 and self.stdin_ready():
+                    b = self.stdin.read(1)
+                    if not b:
+                        break
+                    out.extend(b)
+                if out:
+                    yield self.links[0], bytes(out), None
+            else:
+                data = entry[0].read(512)  # what the UART holds now, at most 512 bytes
+                if data:
+                    yield self.links[1], data, None
+
+    def stdin_ready(self):
+        for entry in self.poller.poll(0):
+            if entry[0] is sys.stdin:
+                return True
+        return False
 
     def arm_buttons(self, guard_ms):
         now = time.ticks_ms()

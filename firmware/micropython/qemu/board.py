@@ -11,6 +11,7 @@ import vfs
 from machine import mem32
 
 import qosimage
+import wordlist
 
 from flashdev import BLOCK_SIZE, FS_BLOCKS, REGION_BLOCKS, Window
 from wire.link import Link
@@ -18,7 +19,6 @@ from wire.link import Link
 MODEL = "qemu-an547"
 MOUNT = "/flash"
 STORAGE_DIR = MOUNT + "/qos"
-WORDLIST = MOUNT + "/crypto/bip39_english.txt"
 FLASH_FILE = "qos-flash.img"  # in QEMU's working directory (host/devtools/qemu.py sets it)
 KDF_MS = 1000
 # CMSDK APB UARTs of the AN547 (QEMU hw/arm/mps2-tz.c); registers: DATA, STATE, CTRL, .., BAUDDIV
@@ -109,31 +109,6 @@ def kdf_ms():
     return int(bytes(buf))
 
 
-def install_wordlist():
-    # crypto.bip39 reads the list from crypto/bip39_english.txt beside its frozen module, relative
-    # to the current directory (and checks its SHA-256); the image carries the list frozen
-    # (_wordlist.py, in flash) and writes it there whenever it differs in size.
-    import os
-
-    from _wordlist import WORDS
-
-    try:
-        size = os.stat(WORDLIST)[6]
-    except OSError:
-        size = -1
-        try:
-            os.mkdir(MOUNT + "/crypto")
-        except OSError:
-            pass
-    if size != len(WORDS):
-        with open(WORDLIST, "wb") as f:
-            f.write(WORDS)
-    # Imports come from the image only (a .mpy file on the flash must never run), so the
-    # filesystem's crypto/ folder cannot shadow the frozen package.
-    sys.path[:] = [".frozen"]
-    os.chdir(MOUNT)
-
-
 class Board:
     def __init__(self):
         self.model = MODEL
@@ -147,7 +122,7 @@ class Board:
         if self.flash.fresh:
             vfs.VfsLfs2.mkfs(fs)
         vfs.mount(vfs.VfsLfs2(fs), MOUNT)
-        install_wordlist()
+        wordlist.install(MOUNT)
 
     def secret_region(self):
         return Window(self.flash, FS_BLOCKS, REGION_BLOCKS)

@@ -10,6 +10,10 @@ SDA = 4
 SCL = 5
 CONFIRM = 14
 CANCEL = 15
+DEBUG_UART = 0
+DEBUG_TX = 0
+DEBUG_RX = 1
+DEBUG_BAUD = 115200
 SECRET_BLOCKS = 2  # the last two 4 KiB sectors of MicroPython's storage area
 
 
@@ -27,6 +31,12 @@ class Board(UsbBoard):
     def __init__(self):
         i2c = I2C(I2C_ID, sda=Pin(SDA), scl=Pin(SCL), freq=400000)
         super().__init__(i2c, CONFIRM, CANCEL)
+
+    def debug_uart(self):
+        # Debug builds: the debug link on UART0 (GP0 TX, GP1 RX; README.md in this folder).
+        from machine import UART
+
+        return UART(DEBUG_UART, DEBUG_BAUD, tx=Pin(DEBUG_TX), rx=Pin(DEBUG_RX), rxbuf=2048)
 
     def secret_region(self):
         # Only on an image whose filesystem stops short of the region (this folder's _boot.py

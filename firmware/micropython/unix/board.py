@@ -119,8 +119,8 @@ class Board:
             sys.stdout.buffer.flush()
 
     def poll(self, timeout_ms):
-        # A generator: each ready source is read only when the session gets to it, because the
-        # session may pump again (nested, while a request waits for the user) in between.
+        # A generator: each ready source is read only when the dispatcher gets to it, because the
+        # dispatcher may pump again (nested, while a request waits for the user) in between.
         for entry in self.poller.poll(timeout_ms):
             stream, mask = entry[0], entry[1]
             link, read = self.sources[id(stream)]

@@ -1,0 +1,29 @@
+# Images built from the pinned MicroPython (QEMU, RP2350) carry the BIP39 word list frozen as a
+# bytes constant (_wordlist.py, in flash). crypto.bip39 reads it from crypto/bip39_english.txt
+# relative to the current directory (and checks its SHA-256), so install() writes it there
+# whenever it differs in size. Where nothing is frozen (files copied onto a stock MicroPython),
+# importing _wordlist fails and nothing is changed.
+import os
+import sys
+
+
+def install(root):
+    from _wordlist import WORDS
+
+    folder = root.rstrip("/") + "/crypto"
+    path = folder + "/bip39_english.txt"
+    try:
+        size = os.stat(path)[6]
+    except OSError:
+        size = -1
+        try:
+            os.mkdir(folder)
+        except OSError:
+            pass
+    if size != len(WORDS):
+        with open(path, "wb") as f:
+            f.write(WORDS)
+    # Imports come from the image only (a .mpy file on the flash must never run), so the
+    # filesystem's crypto/ folder cannot shadow the frozen package.
+    sys.path[:] = [".frozen"]
+    os.chdir(root)

@@ -1,0 +1,142 @@
+"""The RP2350 (Raspberry Pi Pico 2) board image from the pinned MicroPython sources: a UF2 to copy
+onto the board's BOOTSEL drive.
+
+`qos fw build --board rp2350 --image` lands here. The image is MicroPython's rp2 port for the Pico 2
+(Arm cores) with the whole firmware frozen (firmware/micropython/rp2350/image/: board folder and
+manifest) and the C glue of firmware/micropython/image/qosrp2. A production image has no compiler,
+so no REPL on any interface, no way to run code that is not in it, and no USB drive; a debug image
+keeps the compiler (cancel held at reset gives the REPL) and the debug app. picotool, which the
+pico-sdk uses to write the UF2, is built once from the pinned sources into ~/.cache/qos/tools.
+Images are cached by a key over the sources and options, like the QEMU board's.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from host.devtools import firmware
+from host.devtools.qemu import (
+    CACHE,
+    MPY_DIR,
+    ImageError,
+    cached_image,
+    image_key,
+    mpy_cross,
+    run_logged,
+    source_key,
+    sources,
+    stage,
+)
+
+PICOTOOL_DIR = "picotool-2.1.1"
+BOARD_DIR = firmware.BOARDS_DIR / "rp2350" / "image"
+GLUE = firmware.BOARDS_DIR / "image" / "qosrp2"
+TOOLS = ("arm-none-eabi-gcc", "cmake", "make", "c++")
+# UF2 family id of RP2350 Arm secure-mode images (pico-sdk: RP2350_ARM_S_FAMILY_ID)
+FAMILY_RP2350_ARM_S = 0xE48BFF59
+MBEDTLS_LIB = Path("/usr/lib/x86_64-linux-gnu/libmbedcrypto.a")
+MBEDTLS_HEADER = Path("/usr/include/mbedtls/version.h")
+# picotool's CMakeLists signs only if a target named mbedtls exists: this defines it over the
+# system library (included after every project() call, hence the guard).
+SYSTEM_MBEDTLS = """if(NOT TARGET mbedtls)
+  add_library(mbedtls INTERFACE)
+  target_link_libraries(mbedtls INTERFACE {lib})
+endif()
+"""
+
+
+def missing_tools() -> list[str]:
+    return [tool for tool in TOOLS if shutil.which(tool) is None]
+
+
+def can_sign() -> bool:
+    """Whether picotool is built with signing (`seal --sign` needs Mbed TLS: Debian's
+    libmbedtls-dev, as the pinned pico-sdk carries none)."""
+    return MBEDTLS_LIB.exists() and MBEDTLS_HEADER.exists()
+
+
+def picotool() -> Path:
+    """picotool built from the pinned sources, with signing where Mbed TLS is installed, without
+    USB support (it only reads and writes files here); returns its install prefix (bin/picotool,
+    lib/cmake/picotool)."""
+    signing = can_sign()
+    prefix = CACHE / "tools" / f"picotool-{source_key()}{'-sign' if signing else ''}"
+    if (prefix / "bin" / "picotool").exists():
+        return prefix
+    src = sources()
+    tmp = prefix.with_name(f"{prefix.name}.tmp{os.getpid()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    log = tmp / "build.log"
+    build = tmp / "build"
+    options = []
+    if signing:
+        include = tmp / "system-mbedtls.cmake"
+        include.write_text(SYSTEM_MBEDTLS.format(lib=MBEDTLS_LIB))
+        options.append(f"-DCMAKE_PROJECT_INCLUDE={include}")
+    run_logged(
+        [
+            "cmake",
+            "-S",
+            str(src / PICOTOOL_DIR),
+            "-B",
+            str(build),
+            f"-DPICO_SDK_PATH={src / MPY_DIR / 'lib' / 'pico-sdk'}",
+            "-DPICOTOOL_NO_LIBUSB=1",
+            f"-DCMAKE_INSTALL_PREFIX={tmp}",
+            "-DCMAKE_BUILD_TYPE=Release",
+            *options,
+        ],
+        log,
+    )
+    run_logged(["cmake", "--build", str(build), f"-j{os.cpu_count() or 1}"], log)
+    run_logged(["cmake", "--install", str(build)], log)
+    shutil.rmtree(build)
+    try:
+        tmp.rename(prefix)
+    except OSError:  # built meanwhile by another process
+        shutil.rmtree(tmp, ignore_errors=True)
+    return prefix
+
+
+def build_rp2350_image(production: bool = True) -> Path:
+    """The RP2350 image (firmware.uf2, firmware.elf), built once per source state; its folder."""
+    missing = missing_tools()
+    if missing:
+        raise ImageError(f"missing tools: {', '.join(missing)} (see docs/boards.md)")
+    glue = [BOARD_DIR, GLUE, firmware.BOARDS_DIR / "drivers", firmware.BOARDS_DIR / "rp2350"]
+    key = image_key("rp2350", production, Path(__file__), glue)
+    return cached_image("rp2350", production, key, lambda tmp: _build(tmp, production))
+
+
+def _build(tmp: Path, production: bool) -> None:
+    port = sources() / MPY_DIR / "ports" / "rp2"
+    tools = picotool()
+    staged = stage(tmp / "stage", "rp2350", production)
+    env = {**os.environ, "QOS_STAGE": str(staged), "MICROPY_MPYCROSS": str(mpy_cross())}
+    log = tmp / "build.log"
+    build = tmp / "build"
+    run_logged(
+        [
+            "cmake",
+            "-S",
+            str(port),
+            "-B",
+            str(build),
+            f"-DMICROPY_BOARD_DIR={BOARD_DIR}",
+            "-DMICROPY_BOARD=QOS_SIGNER",
+            f"-DMICROPY_BOARD_PINS={port / 'boards' / 'RPI_PICO2' / 'pins.csv'}",
+            f"-DMICROPY_FROZEN_MANIFEST={BOARD_DIR / 'manifest.py'}",
+            f"-DUSER_C_MODULES={GLUE / 'micropython.cmake'}",
+            f"-Dpicotool_DIR={tools / 'lib' / 'cmake' / 'picotool'}",
+            f"-DQOS_PRODUCTION={'ON' if production else 'OFF'}",
+            "-DCMAKE_BUILD_TYPE=MinSizeRel",
+        ],
+        log,
+        env,
+    )
+    run_logged(["cmake", "--build", str(build), f"-j{os.cpu_count() or 1}"], log, env)
+    for name in ("firmware.uf2", "firmware.elf"):
+        shutil.copyfile(build / name, tmp / name)
+    shutil.rmtree(build)

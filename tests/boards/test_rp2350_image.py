@@ -1,0 +1,149 @@
+"""The RP2350 UF2 images built from the pinned sources (host/devtools/rp2350.py): well-formed UF2
+for the chip's Arm cores, the firmware frozen in, and the production image without the debug app,
+the REPL or a compiler, while the debug image has them; sealed for the chip's secure boot, an image
+verifies against our key and stops verifying when a bit of it changes. There is no board here to
+boot them: the QEMU board (test_qemu_board.py) runs the same frozen firmware on a Cortex-M."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from host.devtools import firmware, rp2350
+from host.devtools.shared import shared_path
+
+UF2_MAGIC = (0x0A324655, 0x9E5D5157, 0x0AB16F30)
+UF2_FAMILY_PRESENT = 0x2000
+ABSOLUTE_FAMILY = 0xE48BFF57  # pico-sdk's erratum-E10 workaround block, first in RP2350 UF2s
+XIP_FLASH = range(0x10000000, 0x10000000 + 4 * 1024 * 1024)
+REPL_TEXT = (b"raw REPL; CTRL-B to exit", b"Type \"help()\" for more information.")
+
+
+def build(production: bool) -> Path:
+    missing = rp2350.missing_tools()
+    if missing:
+        pytest.skip(f"RP2350 image needs {', '.join(missing)} (apt: see docs/boards.md)")
+    if shared_path("toolchains") is None:
+        pytest.skip("pinned MicroPython sources not found (shared/toolchains: set QOS_SHARED)")
+    return rp2350.build_rp2350_image(production)
+
+
+@pytest.fixture(scope="module")
+def images() -> dict[str, Path]:
+    return {"prod": build(production=True), "debug": build(production=False)}
+
+
+def uf2_blocks(path: Path) -> list[tuple[int, int, int, int, int, bytes]]:
+    """(flags, address, block number, block count, family, payload) of every 512-byte block."""
+    data = path.read_bytes()
+    assert len(data) % 512 == 0 and data
+    blocks = []
+    for offset in range(0, len(data), 512):
+        block = data[offset : offset + 512]
+        magic0, magic1, flags, address, size, number, count, family = struct.unpack_from(
+            "<8I", block
+        )
+        assert (magic0, magic1, struct.unpack_from("<I", block, 508)[0]) == UF2_MAGIC
+        assert flags & UF2_FAMILY_PRESENT and size == 256
+        blocks.append((flags, address, number, count, family, block[32 : 32 + size]))
+    return blocks
+
+
+def flash_bytes(path: Path) -> bytes:
+    blocks = [b for b in uf2_blocks(path) if b[4] == rp2350.FAMILY_RP2350_ARM_S]
+    return b"".join(b[5] for b in sorted(blocks, key=lambda b: b[1]))
+
+
+@pytest.mark.parametrize("kind", ["prod", "debug"])
+def test_the_uf2_is_for_the_rp2350_arm_cores_and_covers_its_flash_once(images, kind):
+    blocks = uf2_blocks(images[kind] / "firmware.uf2")
+    families = {b[4] for b in blocks}
+    assert families <= {rp2350.FAMILY_RP2350_ARM_S, ABSOLUTE_FAMILY}
+    image = [b for b in blocks if b[4] == rp2350.FAMILY_RP2350_ARM_S]
+    assert [b[2] for b in image] == list(range(len(image)))
+    assert {b[3] for b in image} == {len(image)}
+    addresses = [b[1] for b in image]
+    assert len(set(addresses)) == len(addresses)
+    assert all(a in XIP_FLASH and a % 256 == 0 for a in addresses)
+    assert len(image) * 256 > 300_000  # MicroPython plus the whole frozen firmware
+
+
+def test_the_firmware_is_frozen_in_and_production_has_no_debug_app_or_repl(images):
+    prod = flash_bytes(images["prod"] / "firmware.uf2")
+    debug = flash_bytes(images["debug"] / "firmware.uf2")
+    for image in (prod, debug):
+        for module in (b"apps/wallet", b"wire/dispatch", b"storage/vault", b"_boot"):
+            assert module in image, module
+    for marker in firmware.DEBUG_MARKERS:
+        assert marker not in prod, marker
+    assert b"debug_press" in debug
+    for text in REPL_TEXT:
+        assert text not in prod, text
+        assert text in debug, text
+
+
+def frozen_modules(info: str) -> set[str]:
+    """The "frozen modules" list of `picotool info -a` (comma-separated, wrapped)."""
+    block = info.split("frozen modules:", 1)[1].split("binary start:", 1)[0]
+    return {name.strip() for name in block.replace("\n", ",").split(",") if name.strip()}
+
+
+def test_picotool_reads_the_chip_and_the_frozen_firmware_from_the_image(images):
+    tool = rp2350.picotool() / "bin" / "picotool"
+    frozen = {}
+    for kind in ("prod", "debug"):
+        info = subprocess.run(
+            [str(tool), "info", "-a", str(images[kind] / "firmware.uf2")],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "target chip:         RP2350" in info and "ARM Secure" in info, info
+        assert "name:                MicroPython" in info and "v1.28.0" in info, info
+        frozen[kind] = frozen_modules(info)
+    for kind in ("prod", "debug"):
+        assert {"main", "_boot", "board", "apps/wallet", "wire/dispatch", "_wordlist"} <= frozen[
+            kind
+        ]
+    assert frozen["debug"] - frozen["prod"] == {"apps/debug"}
+
+
+def test_a_sealed_image_verifies_against_our_key_and_a_flipped_byte_does_not(images, tmp_path):
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+
+    from host.devtools import secureboot
+
+    if not rp2350.can_sign():
+        pytest.skip("sealing needs picotool with Mbed TLS (apt: libmbedtls-dev)")
+    key = tmp_path / "boot.pem"
+    secureboot.keygen(key)
+    with pytest.raises(FileExistsError):
+        secureboot.keygen(key)  # a key is never overwritten
+    image = images["prod"] / "firmware.uf2"
+    assert "signature" not in secureboot.info(image)
+    sealed, otp = tmp_path / "sealed.uf2", tmp_path / "otp.json"
+    secureboot.seal(image, sealed, key, otp, rollback=1)
+    shown = secureboot.info(sealed)
+    assert "signature:           verified" in shown
+    public = serialization.load_pem_private_key(key.read_bytes(), None).public_key()
+    point = public.public_bytes(  # type: ignore[union-attr]
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    assert point[1:].hex().upper() in shown  # signed with the key we made
+    settings = json.loads(otp.read_text())
+    assert settings["crit1"]["secure_boot_enable"] == 1 and len(settings["bootkey0"]) == 32
+    data = bytearray(sealed.read_bytes())
+    code = next(  # the UF2 block carrying flash 0x10001000: MicroPython's code
+        offset
+        for offset in range(0, len(data), 512)
+        if struct.unpack_from("<I", data, offset + 12)[0] == 0x10001000
+    )
+    data[code + 32 + 7] ^= 1  # one bit of it
+    tampered = tmp_path / "tampered.uf2"
+    tampered.write_bytes(bytes(data))
+    assert "signature:           verified" not in secureboot.info(tampered)
