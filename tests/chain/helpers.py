@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from hashlib import sha256
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from host.chain.app import Application
 from host.chain.genesis import Genesis, GenesisAccount, GenesisLock, GenesisValidator
@@ -10,6 +12,9 @@ from host.chain.types import BlockInfo, VoteInfo
 from host.chain.x.qcp.module import encode_header, header_sign_bytes
 from host.core.cbor import dumps
 from host.core.keys import Account
+
+if TYPE_CHECKING:
+    from host.devtools.testnet import Testnet
 
 CHAIN = "qos-test"
 T0 = 1_700_000_000.0
@@ -104,3 +109,18 @@ class Chain:
         addr = who if isinstance(who, bytes) else who.address
         q = self.app.query("bank/account", addr).value
         return q["balance"] if q else 0
+
+
+def one_validator_cometbft_net(folder: Path, chain: str) -> tuple[Testnet, Account]:
+    """A one-validator network under real CometBFT (not started yet) with account(0) funded;
+    skips the test where the cometbft binary is missing."""
+    import pytest
+
+    from host.devtools.testnet import Testnet, cometbft_binary, free_base_port
+
+    if cometbft_binary() is None:
+        pytest.skip("cometbft binary not installed (make setup builds it with go install)")
+    funded = account(0)
+    net = Testnet.create(folder / "net", 1, chain_id=chain, base_port=free_base_port(1),
+                         accounts=[(funded.address, 10**6 * QOS)])
+    return net, funded

@@ -27,6 +27,7 @@ from host.chain.rest import BlockingNodeClient, NodeError
 from host.chain.store import verify_proof
 from host.core import cbor
 from host.core.keys import Account
+from tests.chain.helpers import one_validator_cometbft_net
 
 CHAIN = "qos-abci-test"
 QOS = 10_000
@@ -275,14 +276,8 @@ def _wait_height(node: BlockingNodeClient, height: int, timeout: float = 60) -> 
 
 @pytest.mark.cometbft
 def test_real_cometbft_drives_the_app_and_survives_kill_9(tmp_path):
-    from host.devtools.testnet import Testnet, cometbft_binary, free_base_port
-
-    if cometbft_binary() is None:
-        pytest.skip("cometbft binary not installed (make setup builds it with go install)")
+    net, funded = one_validator_cometbft_net(tmp_path, CHAIN)
     _pb()
-    funded = account(0)
-    net = Testnet.create(tmp_path / "net", 1, chain_id=CHAIN, base_port=free_base_port(1),
-                         accounts=[(funded.address, 10**6 * QOS)])
     val = net.validators[0]
     node = BlockingNodeClient(val.api_url, timeout=60)
     try:

@@ -126,14 +126,9 @@ def test_a_taken_api_port_is_a_one_line_error_and_makes_no_block(tmp_path):
 def test_the_api_answers_503_while_cometbft_is_stopped(tmp_path):
     import signal
 
-    from host.devtools.testnet import Testnet, cometbft_binary, free_base_port
-    from tests.chain.helpers import QOS, account, signed_tx, transfer
+    from tests.chain.helpers import account, one_validator_cometbft_net, signed_tx, transfer
 
-    if cometbft_binary() is None:
-        pytest.skip("cometbft binary not installed (make setup builds it with go install)")
-    funded = account(0)
-    net = Testnet.create(tmp_path / "net", 1, chain_id=CHAIN, base_port=free_base_port(1),
-                         accounts=[(funded.address, 10**6 * QOS)])
+    net, funded = one_validator_cometbft_net(tmp_path, CHAIN)
     val = net.validators[0]
     client = BlockingNodeClient(val.api_url, timeout=60)
     try:
