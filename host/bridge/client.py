@@ -281,10 +281,7 @@ class Client:
         it since, the device refused the request before running it, so it is sent once more in a
         new session; what the other host interrupted (a setup between its two steps, a PIN-server
         exchange) is gone with the old session and fails with :class:`WrongState`."""
-        if method in SESSIONLESS:
-            return self.link.call(method, params or {}, timeout or self.timeout)
-        if self.link.session is None:
-            self.acquire()
+        self._hold_session(method)
         try:
             return self.link.call(method, params or {}, timeout or self.timeout)
         except InvalidSession:
@@ -294,9 +291,12 @@ class Client:
     def send(self, method: str, params: dict[str, Any] | None = None) -> int:
         """Sends a request without waiting (acquiring first if needed); its reply comes from
         ``self.link.receive(request_id, timeout)``."""
+        self._hold_session(method)
+        return self.link.send(method, params or {})
+
+    def _hold_session(self, method: str) -> None:
         if method not in SESSIONLESS and self.link.session is None:
             self.acquire()
-        return self.link.send(method, params or {})
 
     def _wait_user(self, method: str, params: dict[str, Any]) -> Any:
         return self.call(method, params, self.user_timeout)
