@@ -71,7 +71,6 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "downtime_jail_seconds": 600,
         "downtime_slash_bps": 1,
         "double_sign_slash_bps": 500,
-        "double_sign_jail_seconds": 86400,
         "remove_quorum_num": 2,
         "remove_quorum_den": 3,
     },

@@ -151,6 +151,40 @@ def test_double_sign_slashes_and_jails():
     assert power_of(chain, 101) == 0
 
 
+def test_the_same_evidence_delivered_twice_slashes_once():
+    """Attack: an engine (or a byzantine proposer) replays one piece of evidence in later blocks."""
+    chain = new_chain(3)
+    cons1 = cons_address(cons_key(1).pubkey)
+    op = account(101).address
+    tokens = chain.app.query("staking/validator", op).value["tokens"]
+    ev = Evidence("duplicate_vote", cons1, 1, chain.time, 30_000)
+    chain.block(misbehavior=[ev, ev])  # twice in one block
+    once = tokens - tokens * 500 // 10_000
+    assert chain.app.query("staking/validator", op).value["tokens"] == once
+    pools = chain.app.query("distribution/pools").value
+    res = chain.block(misbehavior=[ev])  # and again in a later block
+    assert chain.app.query("staking/validator", op).value["tokens"] == once
+    assert chain.app.query("distribution/pools").value["community"] >= pools["community"]
+    assert not [e for e in res.events if e.type == "slash"]
+    # another infraction (another height) of the same validator is punished again
+    chain.block(misbehavior=[ev._replace(height=2)])
+    assert chain.app.query("staking/validator", op).value["tokens"] == once - once * 500 // 10_000
+
+
+def test_double_sign_loses_this_period_and_its_election_then_may_return():
+    """White paper 3.1.4: a node caught voting twice loses this consensus period's vote and its
+    chance to be elected; it is not barred for longer than that (its slash is the lasting cost)."""
+    chain = new_chain(3)
+    cons1 = cons_address(cons_key(1).pubkey)
+    chain.block()
+    chain.block(misbehavior=[Evidence("duplicate_vote", cons1, 1, chain.time, 30_000)])
+    assert power_of(chain, 101) == 0  # out at once
+    until_epoch(chain)  # the election closing this period passes it over
+    assert power_of(chain, 101) == 0
+    until_epoch(chain)  # the next period's election may take it back
+    assert power_of(chain, 101) > 0
+
+
 def test_missed_blocks_jail():
     chain = new_chain(3)
     cons2 = cons_address(cons_key(2).pubkey)

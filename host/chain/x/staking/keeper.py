@@ -8,6 +8,7 @@ Keys:
     staking/set                   {cons_pubkey: power} the active super-node set last sent
     staking/volume                {op20: txs} tx volume of proposers in the current epoch
     staking/unb_seq               counter for unbonding keys
+    staking/ev/<cons20><h:8><kind> height at which that evidence was punished (so only once)
 Tokens of validators and delegations sit in the bank pool "bonded"; unbonding ones in "unbonding".
 """
 
@@ -26,9 +27,16 @@ UNB = b"staking/unb/"
 SET = b"staking/set"
 VOLUME = b"staking/volume"
 UNB_SEQ = b"staking/unb_seq"
+EVIDENCE = b"staking/ev/"
 UNB_NEXT = b"staking/unb_next"  # earliest completion time of any entry (skip work until then)
 SCALE = 10**18  # reward index precision
 POWER_UNIT = 10_000  # 1 QOS of live weighted stake = 1 unit of consensus power
+
+
+def epoch(ctx: Ctx) -> int:
+    """The consensus period of the running block: blocks 1..E are period 0, and the election in
+    block E (closing period 0) picks the set of period 1; genesis belongs to period 0."""
+    return max(ctx.height - 1, 0) // ctx.params["staking"]["epoch_blocks"]
 
 
 def cons_address(pubkey: bytes) -> bytes:
@@ -79,8 +87,8 @@ class StakingKeeper:
             raise TxError(Code.ALREADY_EXISTS, "consensus key already in use")
         val = {"operator": op, "cons_pubkey": cons_pubkey, "moniker": moniker,
                "commission": commission, "tokens": 0, "shares": 0, "index": 0,
-               "jailed_until": 0.0, "removed": False, "missed": 0, "window_start": ctx.height,
-               "remove_votes": [], "created": ctx.height}
+               "jailed_until": 0.0, "barred_epoch": -1, "removed": False, "missed": 0,
+               "window_start": ctx.height, "remove_votes": [], "created": ctx.height}
         ctx.put(CONS + cons, op)
         self.set_validator(ctx, val)
         return val
@@ -203,8 +211,22 @@ class StakingKeeper:
         val["jailed_until"] = max(val["jailed_until"], ctx.time + seconds)
         ctx.emit("jail", validator=val["operator"], until=val["jailed_until"], reason=reason)
 
+    def bar_for_period(self, ctx: Ctx, val: dict, reason: str) -> None:
+        """White paper 3.1.4: lose this consensus period's vote and its election."""
+        val["barred_epoch"] = epoch(ctx)
+        ctx.emit("bar", validator=val["operator"], epoch=val["barred_epoch"], reason=reason)
+
+    def first_report(self, ctx: Ctx, cons: bytes, height: int, kind: str) -> bool:
+        """True once per (validator, infraction height, kind): a replayed report punishes nobody."""
+        key = EVIDENCE + cons + height.to_bytes(8, "big") + kind.encode()
+        if ctx.get(key) is not None:
+            return False
+        ctx.put(key, ctx.height)
+        return True
+
     def is_active_candidate(self, ctx: Ctx, val: dict) -> bool:
-        return not val["removed"] and val["jailed_until"] <= ctx.time
+        return (not val["removed"] and val["jailed_until"] <= ctx.time
+                and val["barred_epoch"] < epoch(ctx))
 
     def live_weight(self, ctx: Ctx, val: dict) -> int:
         """Stake whose 时效 has not lapsed: delegations renewed within renew_seconds."""

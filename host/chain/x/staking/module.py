@@ -59,11 +59,11 @@ class StakingModule(AppModule):
         params = ctx.params["staking"]
         for ev in block.misbehavior:
             val = keeper.by_cons(ctx, ev.address)
-            if val is None or val["removed"]:
+            if val is None or not keeper.first_report(ctx, ev.address, ev.height, ev.kind):
                 continue
             keeper.slash(ctx, val, params["double_sign_slash_bps"], ev.kind)
             keeper.slash_unbonding(ctx, val["operator"], ev.time, params["double_sign_slash_bps"])
-            keeper.jail(ctx, val, params["double_sign_jail_seconds"], ev.kind)
+            keeper.bar_for_period(ctx, val, ev.kind)
             keeper.set_validator(ctx, val)
         window = params["signed_window"]
         max_missed = window * (10_000 - params["min_signed_bps"]) // 10_000
