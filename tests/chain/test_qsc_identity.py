@@ -89,17 +89,33 @@ def test_freeze_unfreeze():
     assert chain.send(ALICE, [qsc("transfer", name="STAR", to=BOB.address, amount=900)]).ok
 
 
-def test_pause_stops_all_transfers():
+def test_pause_stops_every_call_but_the_owners_unpause():
+    """White paper 4.3: pause stops all calls of the token. Attack: keep using a paused token
+    through every other call (issue, approve, transfer_from, freeze, unfreeze)."""
     chain = setup()
+    assert chain.send(ALICE, [qsc("approve", name="STAR", spender=BOB.address, amount=5)]).ok
+    assert chain.send(OWNER, [qsc("freeze", name="STAR", account=ALICE.address, amount=10)]).ok
     assert chain.send(BOB, [qsc("pause", name="STAR", paused=True)]).codespace == "unauthorized"
     assert chain.send(OWNER, [qsc("pause", name="STAR", paused=True)]).ok
-    move = qsc("transfer", name="STAR", to=BOB.address, amount=1)
-    assert chain.send(ALICE, [move]).codespace == "paused"
-    chain.send(ALICE, [qsc("approve", name="STAR", spender=BOB.address, amount=5)])
-    spend = qsc("transfer_from", name="STAR", owner=ALICE.address, to=BOB.address, amount=1)
-    assert chain.send(BOB, [spend]).codespace == "paused"
+    calls = [
+        (BANKER, qsc("issue", name="STAR", to=ALICE.address, amount=1)),
+        (ALICE, qsc("transfer", name="STAR", to=BOB.address, amount=1)),
+        (ALICE, qsc("approve", name="STAR", spender=BOB.address, amount=7)),
+        (BOB, qsc("transfer_from", name="STAR", owner=ALICE.address, to=BOB.address, amount=1)),
+        (OWNER, qsc("freeze", name="STAR", account=ALICE.address, amount=1)),
+        (OWNER, qsc("unfreeze", name="STAR", account=ALICE.address, amount=1)),
+        (OWNER, qsc("pause", name="STAR", paused=True)),
+    ]
+    for who, msg in calls:
+        assert chain.send(who, [msg]).codespace == "paused", msg["type"]
+    assert (bal(chain, ALICE)["balance"], bal(chain, ALICE)["frozen"]) == (1000, 10)
+    assert chain.app.query("qsc/token", b"STAR").value["supply"] == 1000
+    allowance = chain.app.query("qsc/allowance", dumps(["STAR", ALICE.address, BOB.address]))
+    assert allowance.value["amount"] == 5
+    assert chain.send(BOB, [qsc("pause", name="STAR", paused=False)]).codespace == "unauthorized"
     assert chain.send(OWNER, [qsc("pause", name="STAR", paused=False)]).ok
-    assert chain.send(ALICE, [move]).ok
+    for who, msg in calls[:-1]:
+        assert chain.send(who, [msg]).ok, msg["type"]
 
 
 def test_transaction_as_mining_settles_each_period():
