@@ -126,6 +126,7 @@ class Genesis:
                 if key not in merged[section] and section != "fees":
                     raise ValueError(f"unknown param {section}.{key}")
                 merged[section][key] = value
+        _validate_shares(merged)
         return merged
 
     def allocated(self) -> int:
@@ -277,6 +278,23 @@ def _addr(text: str) -> bytes:
 def _check_addr(addr: bytes) -> None:
     if not isinstance(addr, bytes) or len(addr) != 20:
         raise ValueError("addresses are 20 bytes")
+
+
+# Basis-point shares that split one amount: each 0..10000 and together at most the whole.
+SHARES = {
+    "distribution": ("proposer_bps", "community_bps"),  # the rest: the signers of the block
+    "qsc": ("holders_bps", "community_bps"),  # the rest of a QSC payment's fee: the packaging fee
+}
+
+
+def _validate_shares(params: dict[str, Any]) -> None:
+    for section, keys in SHARES.items():
+        values = [params[section][k] for k in keys]
+        for key, value in zip(keys, values, strict=True):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
+                raise ValueError(f"{section}.{key} must be 0..10000 basis points")
+        if sum(values) > 10_000:
+            raise ValueError(f"{section}: {' + '.join(keys)} = {sum(values)} > 10000 (100%)")
 
 
 def _check_units(value: Any, what: str, allow_zero: bool = False) -> None:
