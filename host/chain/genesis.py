@@ -20,7 +20,6 @@ UNITS_PER_QOS = 10_000
 TOTAL_SUPPLY = 10_000_000_000 * UNITS_PER_QOS  # 1e14 units
 GENESIS_SUPPLY = TOTAL_SUPPLY * 49 // 100  # 4.9e13 units
 MINED_SUPPLY = TOTAL_SUPPLY - GENESIS_SUPPLY  # 5.1e13 units
-YEAR_SECONDS = 365 * 86400 + 21600  # Julian year: 4 years = 126,230,400 s
 CHAIN_ID_RE = re.compile(r"^[a-z0-9-]{1,32}$")
 
 DEFAULT_PARAMS: dict[str, Any] = {
@@ -46,7 +45,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
     },
     "lock": {"cliff_months": 12, "months": 24, "month_seconds": 30 * 86400},
     "mint": {
-        "period_seconds": 4 * YEAR_SECONDS,
+        "period_seconds": 4 * 365 * 86400,  # table 2.1's arithmetic: 4 years of 365 days
+        "max_block_seconds": 60,  # a block mints at most this much of the schedule (halts)
         # 25.5e8, 12.75e8, 6.375e8, 3.1875e8, 1.59375e8, 0.796875e8, 0.796875e8 QOS in units
         "periods": [
             255_000_000_000_000 // 10,
@@ -127,6 +127,10 @@ class Genesis:
                     raise ValueError(f"unknown param {section}.{key}")
                 merged[section][key] = value
         _validate_shares(merged)
+        for key in ("period_seconds", "max_block_seconds"):
+            value = merged["mint"][key]
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"mint.{key} must be a whole number of seconds > 0")
         return merged
 
     def allocated(self) -> int:
