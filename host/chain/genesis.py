@@ -42,6 +42,9 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "identity/register": 1_000,
         "qcp/send": 1_000,
         "qcp/relay": 100,
+        "gov/spend": 10_000,
+        "gov/deposit": 100,
+        "gov/vote": 100,
     },
     "lock": {"cliff_months": 12, "months": 24, "month_seconds": 30 * 86400},
     "mint": {
@@ -75,6 +78,13 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "remove_quorum_den": 3,
     },
     "qsc": {"settle_seconds": 86400, "holders_bps": 8000, "community_bps": 2000},
+    "gov": {
+        "min_deposit": 1_000 * UNITS_PER_QOS,  # a proposal opens for votes at this deposit
+        "deposit_seconds": 2 * 86400,
+        "voting_seconds": 7 * 86400,
+        "quorum_bps": 3340,  # of the voting power (bonded stake, or a QSC token's supply)
+        "threshold_bps": 5000,  # yes must exceed this share of yes + no
+    },
 }
 
 
@@ -127,10 +137,14 @@ class Genesis:
                     raise ValueError(f"unknown param {section}.{key}")
                 merged[section][key] = value
         _validate_shares(merged)
-        for key in ("period_seconds", "max_block_seconds"):
-            value = merged["mint"][key]
+        for section, key in POSITIVE:
+            value = merged[section][key]
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"mint.{key} must be a whole number of seconds > 0")
+                raise ValueError(f"{section}.{key} must be a whole number > 0")
+        for key in ("quorum_bps", "threshold_bps"):
+            value = merged["gov"][key]
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
+                raise ValueError(f"gov.{key} must be 0..10000 basis points")
         return merged
 
     def allocated(self) -> int:
@@ -283,6 +297,9 @@ def _check_addr(addr: bytes) -> None:
     if not isinstance(addr, bytes) or len(addr) != 20:
         raise ValueError("addresses are 20 bytes")
 
+
+POSITIVE = (("mint", "period_seconds"), ("mint", "max_block_seconds"), ("gov", "min_deposit"),
+            ("gov", "deposit_seconds"), ("gov", "voting_seconds"))
 
 # Basis-point shares that split one amount: each 0..10000 and together at most the whole.
 SHARES = {
