@@ -69,9 +69,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "renew_seconds": 30 * 86400,  # 时效: voting power lapses unless renewed within this
         "volume_bps": 1000,  # 交易量: up to +10% election weight by share of tx volume
         "min_self_bond": 10_000,
-        "signed_window": 100,
         "min_signed_bps": 5000,
-        "downtime_jail_seconds": 600,
         "downtime_slash_bps": 1,
         "double_sign_slash_bps": 500,
         "remove_quorum_num": 2,

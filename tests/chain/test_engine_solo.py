@@ -303,7 +303,7 @@ def test_a_validator_the_solo_engine_cannot_ask_to_sign_is_never_jailed(key):
         accounts=[GenesisAccount(account(0).address, 1_000 * QOS)],
         validators=[GenesisValidator(account(99).address, key.pubkey, 11 * QOS),
                     GenesisValidator(big.address, sha256(b"big").digest(), 989 * QOS)],
-        params={"staking": {"signed_window": 4, "epoch_blocks": 3}},
+        params={"staking": {"min_signed_bps": 10_000, "epoch_blocks": 3}},
     )
     engine.init_chain(genesis)
     engine.handshake()
@@ -311,7 +311,7 @@ def test_a_validator_the_solo_engine_cannot_ask_to_sign_is_never_jailed(key):
     for _ in range(12):
         engine.produce_block()
     val = app.query("staking/validator", big.address).value
-    assert val["jailed_until"] == 0 and val["tokens"] == 989 * QOS
+    assert val["barred_epoch"] == -1 and val["tokens"] == 989 * QOS
     for height in range(1, 13):
         block = store.raw_block(height)
         assert verify_commit(CHAIN, block["header_bytes"], block["commit"], store.valset(height))

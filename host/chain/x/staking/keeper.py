@@ -87,8 +87,8 @@ class StakingKeeper:
             raise TxError(Code.ALREADY_EXISTS, "consensus key already in use")
         val = {"operator": op, "cons_pubkey": cons_pubkey, "moniker": moniker,
                "commission": commission, "tokens": 0, "shares": 0, "index": 0,
-               "jailed_until": 0.0, "barred_epoch": -1, "removed": False, "missed": 0,
-               "window_start": ctx.height, "remove_votes": [], "created": ctx.height}
+               "barred_epoch": -1, "removed": False, "missed": 0, "missed_epoch": 0,
+               "remove_votes": [], "created": ctx.height}
         ctx.put(CONS + cons, op)
         self.set_validator(ctx, val)
         return val
@@ -207,10 +207,6 @@ class StakingKeeper:
             self.bank.pool_add(ctx, "community", total)
         return total
 
-    def jail(self, ctx: Ctx, val: dict, seconds: float, reason: str) -> None:
-        val["jailed_until"] = max(val["jailed_until"], ctx.time + seconds)
-        ctx.emit("jail", validator=val["operator"], until=val["jailed_until"], reason=reason)
-
     def bar_for_period(self, ctx: Ctx, val: dict, reason: str) -> None:
         """White paper 3.1.4: lose this consensus period's vote and its election."""
         val["barred_epoch"] = epoch(ctx)
@@ -225,8 +221,7 @@ class StakingKeeper:
         return True
 
     def is_active_candidate(self, ctx: Ctx, val: dict) -> bool:
-        return (not val["removed"] and val["jailed_until"] <= ctx.time
-                and val["barred_epoch"] < epoch(ctx))
+        return not val["removed"] and val["barred_epoch"] < epoch(ctx)
 
     def live_weight(self, ctx: Ctx, val: dict) -> int:
         """Stake whose 时效 has not lapsed: delegations renewed within renew_seconds."""
