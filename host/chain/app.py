@@ -273,7 +273,6 @@ class Application:
         for mod in self.modules:
             mod.begin_block(ctx, block)
         results = [self._deliver(ctx, bytes(raw)) for raw in block.txs]
-        ctx.ok_txs = sum(1 for r in results if r.code == 0)
         updates: list[ValidatorUpdate] = []
         for mod in self.modules:
             updates.extend(mod.end_block(ctx, block))

@@ -67,7 +67,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "epoch_blocks": 100,  # the super-node set is re-elected every epoch
         "unbonding_seconds": 21 * 86400,
         "renew_seconds": 30 * 86400,  # 时效: voting power lapses unless renewed within this
-        "volume_bps": 1000,  # 交易量: up to +10% election weight by share of tx volume
+        "volume_bps": 1000,  # 交易量: up to +10% election weight by share of the fees paid
+        "volume_full_fees": 100 * UNITS_PER_QOS,  # fees per epoch below which the bonus shrinks
         "min_self_bond": 10_000,
         "min_signed_bps": 5000,
         "downtime_slash_bps": 1,
@@ -297,7 +298,8 @@ def _check_addr(addr: bytes) -> None:
 
 
 POSITIVE = (("mint", "period_seconds"), ("mint", "max_block_seconds"), ("gov", "min_deposit"),
-            ("gov", "deposit_seconds"), ("gov", "voting_seconds"))
+            ("gov", "deposit_seconds"), ("gov", "voting_seconds"), ("staking", "volume_full_fees"),
+            ("staking", "epoch_blocks"))
 
 # Basis-point shares that split one amount: each 0..10000 and together at most the whole.
 SHARES = {

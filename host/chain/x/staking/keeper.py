@@ -6,7 +6,7 @@ Keys:
     staking/del/<op20><del20>     {"shares", "index", "renewed"} one delegation
     staking/unb/<t:8><n:8>        {"delegator", "validator", "amount", "complete"} unbonding entry
     staking/set                   {cons_pubkey: power} the active super-node set last sent
-    staking/volume                {op20: txs} tx volume of proposers in the current epoch
+    staking/volume                {op20: units} fees paid in blocks it proposed this epoch
     staking/unb_seq               counter for unbonding keys
     staking/ev/<cons20><h:8><kind> height at which that evidence was punished (so only once)
 Tokens of validators and delegations sit in the bank pool "bonded"; unbonding ones in "unbonding".
@@ -236,7 +236,9 @@ class StakingKeeper:
         """The next super-node set: top max_validators by live stake weighted by tx volume."""
         params = ctx.params["staking"]
         volume: dict = ctx.get(VOLUME) or {}
-        total_volume = sum(volume.values())
+        # A floor under the total: a period with little fee volume hands out little bonus, so a
+        # cheap tx or two cannot buy a node the whole +volume_bps.
+        total_volume = max(sum(volume.values()), params["volume_full_fees"])
         ranked = []
         for val in self.validators(ctx):
             if not self.is_active_candidate(ctx, val):
@@ -245,9 +247,8 @@ class StakingKeeper:
             if self_dl is None or token_value(val, self_dl["shares"]) < params["min_self_bond"]:
                 continue
             weight = self.live_weight(ctx, val)
-            if total_volume:
-                bonus = params["volume_bps"] * volume.get(val["operator"], 0) // total_volume
-                weight = weight * (10_000 + bonus) // 10_000
+            bonus = params["volume_bps"] * volume.get(val["operator"], 0) // total_volume
+            weight = weight * (10_000 + bonus) // 10_000
             power = weight // POWER_UNIT
             if power > 0:
                 ranked.append((-power, val["operator"], val["cons_pubkey"], power))

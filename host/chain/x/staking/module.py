@@ -93,11 +93,14 @@ class StakingModule(AppModule):
     def end_block(self, ctx: Ctx, block: BlockInfo) -> list[ValidatorUpdate]:
         keeper = self.keeper
         keeper.mature_unbondings(ctx)
-        if ctx.ok_txs and block.proposer:
+        # 交易量: the fees this block's txs paid to the validators (the fees pool was emptied by
+        # distribution at the block's start), credited to the block's proposer.
+        fees = self.bank.pool(ctx, "fees")
+        if fees and block.proposer:
             val = keeper.by_cons(ctx, block.proposer)
             if val is not None:
                 volume = ctx.get(VOLUME) or {}
-                volume[val["operator"]] = volume.get(val["operator"], 0) + ctx.ok_txs
+                volume[val["operator"]] = volume.get(val["operator"], 0) + fees
                 ctx.put(VOLUME, volume)
         current = keeper.active_set(ctx)
         if ctx.height % ctx.params["staking"]["epoch_blocks"] == 0:
