@@ -126,13 +126,13 @@ def test_expired_voting_power_lapses_until_renewed():
     assert res.codespace == "not_found"
 
 
-def proposed_by_0(chain: Chain, txs: int, fee_each: int = 100) -> None:
-    """`txs` transfers (each paying `fee_each` units) in blocks proposed by validator 0, then to
-    the end of the period."""
+def proposed_by_0(chain: Chain, txs: int) -> None:
+    """`txs` transfers (100 units of fees each) in blocks proposed by validator 0, then blocks
+    to the end of the period."""
     from tests.chain.helpers import signed_tx, transfer
 
     cons0 = cons_address(cons_key(0).pubkey)
-    assert chain.app.params["fees"]["bank/transfer"] == fee_each
+    assert chain.app.params["fees"]["bank/transfer"] == 100
     for n in range(1, txs + 1):
         chain.block([signed_tx(account(0), n, [transfer(account(1), 1)])], proposer=cons0)
     while chain.app.info().last_height % 5 != 0:
