@@ -67,6 +67,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "epoch_blocks": 100,  # the super-node set is re-elected every epoch
         "unbonding_seconds": 21 * 86400,
         "renew_seconds": 30 * 86400,  # 时效: voting power lapses unless renewed within this
+        "renew_quorum_bps": 6667,  # 时效 applies while this share of bonded stake is renewed
         "volume_bps": 1000,  # 交易量: up to +10% election weight by share of the fees paid
         "volume_full_fees": 100 * UNITS_PER_QOS,  # fees per epoch below which the bonus shrinks
         "min_self_bond": 10_000,
@@ -140,10 +141,10 @@ class Genesis:
             value = merged[section][key]
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{section}.{key} must be a whole number > 0")
-        for key in ("quorum_bps", "threshold_bps"):
-            value = merged["gov"][key]
+        for section, key in BASIS_POINTS:
+            value = merged[section][key]
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
-                raise ValueError(f"gov.{key} must be 0..10000 basis points")
+                raise ValueError(f"{section}.{key} must be 0..10000 basis points")
         return merged
 
     def allocated(self) -> int:
@@ -300,6 +301,10 @@ def _check_addr(addr: bytes) -> None:
 POSITIVE = (("mint", "period_seconds"), ("mint", "max_block_seconds"), ("gov", "min_deposit"),
             ("gov", "deposit_seconds"), ("gov", "voting_seconds"), ("staking", "volume_full_fees"),
             ("staking", "epoch_blocks"))
+
+BASIS_POINTS = (("gov", "quorum_bps"), ("gov", "threshold_bps"), ("staking", "renew_quorum_bps"),
+                ("staking", "min_signed_bps"), ("staking", "volume_bps"),
+                ("staking", "double_sign_slash_bps"), ("staking", "downtime_slash_bps"))
 
 # Basis-point shares that split one amount: each 0..10000 and together at most the whole.
 SHARES = {

@@ -109,21 +109,57 @@ def test_max_21_super_nodes_by_stake():
     assert sum(1 for v in created if v["power"] == 0) >= 4
 
 
+def renew(chain: Chain, n: int) -> None:
+    op = account(n).address
+    assert chain.send(account(n), [{"type": "staking/renew", "validator": op}]).ok
+
+
 def test_expired_voting_power_lapses_until_renewed():
-    chain = new_chain(2, staking={"renew_seconds": 40})
-    ops = [account(100), account(101)]
-    # Only validator 1 renews; after 40 s validator 0's stake no longer counts.
+    chain = new_chain(4, staking={"renew_seconds": 40})
+    # Validators 1..3 renew (75% of the stake); after 40 s validator 0's stake no longer counts.
     for _ in range(3):
         until_epoch(chain)
-        chain.send(ops[1], [{"type": "staking/renew", "validator": ops[1].address}])
+        for n in (101, 102, 103):
+            renew(chain, n)
     until_epoch(chain)
     assert power_of(chain, 101) > 0
     assert power_of(chain, 100) == 0
-    chain.send(ops[0], [{"type": "staking/renew", "validator": ops[0].address}])
+    renew(chain, 100)
     until_epoch(chain)
     assert power_of(chain, 100) > 0
-    res = chain.send(account(3), [{"type": "staking/renew", "validator": ops[0].address}])
+    res = chain.send(account(3), [{"type": "staking/renew", "validator": account(100).address}])
     assert res.codespace == "not_found"
+
+
+def test_when_too_few_renew_the_election_falls_back_to_bonded_stake():
+    """The issue's cases: nobody renews (the old set was kept with stale powers forever), or one
+    node's delegators renew (the set shrank to that node). Below renew_quorum_bps of live stake
+    the election counts bonded stake, so powers stay current and the set stays whole."""
+    chain = new_chain(4, staking={"renew_seconds": 40})
+    chain.block(advance=41)  # everyone lapsed
+    more = {"type": "staking/delegate", "validator": account(101).address, "amount": 5_000 * QOS}
+    assert chain.send(account(0), [more]).ok  # only this delegation is live: 5,000 of 45,000
+    until_epoch(chain)
+    assert [power_of(chain, n) for n in (100, 101, 102, 103)] == [10_000, 15_000, 10_000, 10_000]
+
+
+def test_lapsed_stake_earns_nothing():
+    chain = new_chain(2, staking={"renew_seconds": 40})
+    op = account(100).address
+    for n in (0, 1):
+        msg = {"type": "staking/delegate", "validator": op, "amount": 10_000 * QOS}
+        assert chain.send(account(n), [msg]).ok
+    chain.block(advance=41)  # both lapsed; account 0 renews, account 1 does not
+    assert chain.send(account(0), [{"type": "staking/renew", "validator": op}]).ok
+    for _ in range(5):
+        chain.block()
+    balances = [chain.balance(account(n)) for n in (0, 1)]
+    community = chain.app.query("distribution/pools").value["community"]
+    for n in (0, 1):  # renewing pays out: the live one its rewards, the lapsed one nothing
+        assert chain.send(account(n), [{"type": "staking/renew", "validator": op}]).ok
+    earned = [chain.balance(account(n)) - balances[n] + 100 for n in (0, 1)]
+    assert earned[0] > 0 and earned[1] == 0
+    assert chain.app.query("distribution/pools").value["community"] > community
 
 
 def proposed_by_0(chain: Chain, txs: int) -> None:
@@ -251,3 +287,14 @@ def test_double_sign_also_cuts_unbondings_started_after_the_infraction():
     before = chain.balance(a)
     chain.block(advance=31)
     assert chain.balance(a) - before == 1_000 * QOS * 9_500 // 10_000
+
+
+def test_genesis_refuses_economic_params_out_of_range():
+    import pytest
+
+    for bad in ({"staking": {"renew_quorum_bps": 10_001}}, {"staking": {"min_signed_bps": -1}},
+                {"gov": {"quorum_bps": True}}, {"staking": {"volume_full_fees": 0}},
+                {"staking": {"epoch_blocks": 0}}, {"mint": {"max_block_seconds": 0}},
+                {"distribution": {"proposer_bps": 9_000, "community_bps": 2_000}}):
+        with pytest.raises(ValueError):
+            make_genesis(params=bad).validate()

@@ -103,12 +103,25 @@ class StakingKeeper:
         return [(k[len(DEL) + 20 :], v) for k, v in ctx.items(DEL + op)]
 
     def settle(self, ctx: Ctx, val: dict, delegator: bytes, dl: dict) -> None:
-        """Pay a delegation's accrued rewards into its owner's balance (from the rewards pool)."""
+        """Pay a delegation's accrued rewards into its owner's balance (from the rewards pool).
+        A lapsed delegation (时效 over) earns nothing: what accrued since it was last settled
+        goes to the community pool. Everyone is settled every payout_blocks, so a delegation
+        loses at most that many blocks of rewards earned just before it lapsed."""
         owed = pending_reward(val, dl)
         dl["index"] = val["index"]
-        if owed > 0:
-            self.bank.move_from_pool(ctx, "rewards", delegator, owed)
-            ctx.emit("reward", delegator=delegator, validator=val["operator"], amount=owed)
+        if owed <= 0:
+            return
+        if self.lapsed(ctx, dl):
+            self.bank.pool_sub(ctx, "rewards", owed)
+            self.bank.pool_add(ctx, "community", owed)
+            ctx.emit("reward_forfeit", delegator=delegator, validator=val["operator"],
+                     amount=owed)
+            return
+        self.bank.move_from_pool(ctx, "rewards", delegator, owed)
+        ctx.emit("reward", delegator=delegator, validator=val["operator"], amount=owed)
+
+    def lapsed(self, ctx: Ctx, dl: dict) -> bool:
+        return dl["renewed"] < ctx.time - ctx.params["staking"]["renew_seconds"]
 
     def bond(self, ctx: Ctx, val: dict, delegator: bytes, amount: int) -> None:
         if val["removed"]:
@@ -225,35 +238,49 @@ class StakingKeeper:
 
     def live_weight(self, ctx: Ctx, val: dict) -> int:
         """Stake whose 时效 has not lapsed: delegations renewed within renew_seconds."""
-        horizon = ctx.time - ctx.params["staking"]["renew_seconds"]
-        live = 0
-        for _, dl in self.delegations_of(ctx, val["operator"]):
-            if dl["renewed"] >= horizon:
-                live += token_value(val, dl["shares"])
-        return live
+        delegations = self.delegations_of(ctx, val["operator"])
+        return sum(token_value(val, dl["shares"]) for _, dl in delegations
+                   if not self.lapsed(ctx, dl))
+
+    def election_weights(self, ctx: Ctx, candidates: list[dict]) -> dict[bytes, int]:
+        """Each candidate's stake for the election: live stake (时效) while at least
+        renew_quorum_bps of the candidates' bonded stake is live; below that, bonded stake, so
+        a renewal by few (or by nobody) neither shrinks the set to the few nor freezes stale
+        powers."""
+        live = {val["operator"]: self.live_weight(ctx, val) for val in candidates}
+        bonded = sum(val["tokens"] for val in candidates)
+        quorum = ctx.params["staking"]["renew_quorum_bps"]
+        if sum(live.values()) * 10_000 >= quorum * bonded:
+            return live
+        ctx.emit("election_fallback", live=sum(live.values()), bonded=bonded)
+        return {val["operator"]: val["tokens"] for val in candidates}
 
     def election(self, ctx: Ctx) -> dict[bytes, int]:
-        """The next super-node set: top max_validators by live stake weighted by tx volume."""
+        """The next super-node set: top max_validators by stake (election_weights) weighted by
+        tx volume."""
         params = ctx.params["staking"]
         volume: dict = ctx.get(VOLUME) or {}
         # A floor under the total: a period with little fee volume hands out little bonus, so a
         # cheap tx or two cannot buy a node the whole +volume_bps.
         total_volume = max(sum(volume.values()), params["volume_full_fees"])
+        candidates = [val for val in self.validators(ctx) if self._eligible(ctx, val)]
+        stakes = self.election_weights(ctx, candidates)
         ranked = []
-        for val in self.validators(ctx):
-            if not self.is_active_candidate(ctx, val):
-                continue
-            self_dl = self.delegation(ctx, val["operator"], val["operator"])
-            if self_dl is None or token_value(val, self_dl["shares"]) < params["min_self_bond"]:
-                continue
-            weight = self.live_weight(ctx, val)
+        for val in candidates:
             bonus = params["volume_bps"] * volume.get(val["operator"], 0) // total_volume
-            weight = weight * (10_000 + bonus) // 10_000
-            power = weight // POWER_UNIT
+            power = stakes[val["operator"]] * (10_000 + bonus) // 10_000 // POWER_UNIT
             if power > 0:
                 ranked.append((-power, val["operator"], val["cons_pubkey"], power))
         ranked.sort()
         return {cons_pk: power for _, _, cons_pk, power in ranked[: params["max_validators"]]}
+
+    def _eligible(self, ctx: Ctx, val: dict) -> bool:
+        """Not barred or removed, and still holding its own min_self_bond."""
+        if not self.is_active_candidate(ctx, val):
+            return False
+        self_dl = self.delegation(ctx, val["operator"], val["operator"])
+        min_bond = ctx.params["staking"]["min_self_bond"]
+        return self_dl is not None and token_value(val, self_dl["shares"]) >= min_bond
 
     def active_set(self, ctx: Ctx) -> dict[bytes, int]:
         return ctx.get(SET) or {}
