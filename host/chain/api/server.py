@@ -27,6 +27,7 @@ from host.core.errors import Code, TxError
 if TYPE_CHECKING:
     from host.chain.app import Application
     from host.chain.engine.privval import ValidatorKey
+    from host.chain.indexer import Indexer
 
 MAX_BODY = 1 << 20
 DEFAULT_WAIT = 30.0
@@ -62,6 +63,7 @@ class Route:
     summary: str
     params: tuple[Param, ...] = ()
     body: str | None = None  # a request body description (POST)
+    content: str = "application/json"  # what a 200 answer carries
 
 
 HEIGHT_Q = Param("height", "query", "state at this height (default: latest)", "integer")
@@ -118,7 +120,7 @@ ROUTES: tuple[Route, ...] = (
         (Param("key", "path", "the key bytes, hex", required=True), HEIGHT_Q, PROVE_Q),
     ),
     Route("GET", "/openapi.json", "openapi", "this document"),
-    Route("GET", "/metrics", "metrics", "Prometheus metrics (text format)"),
+    Route("GET", "/metrics", "metrics", "Prometheus metrics (text format)", content="text/plain"),
     Route("GET", "/ws", "websocket", "websocket: {type: new_block|tx, ...} events as JSON"),
 )
 
@@ -132,22 +134,47 @@ def module_route(query: QueryRoute) -> Route:
 
 
 def make_api(
-    app: Application, engine: Engine, validator_key: ValidatorKey | None
+    app: Application,
+    engine: Engine,
+    validator_key: ValidatorKey | None,
+    indexer: Indexer | None = None,
+    cors_origins: tuple[str, ...] = (),
 ) -> web.Application:
-    """The REST API over ``app`` and ``engine``; ``validator_key`` signs QCP headers."""
+    """The REST API over ``app`` and ``engine``; ``validator_key`` signs QCP headers; the
+    explorer's routes read ``indexer`` (default: an in-memory one fed at commit)."""
+    from host.chain.api.cors import cors_middleware
+    from host.chain.api.index_routes import IndexApi
+    from host.chain.api.pages import Pages
+
     api = Api(app, engine, validator_key)
-    web_app = web.Application(client_max_size=MAX_BODY, middlewares=[_errors])
+    middlewares = [cors_middleware(cors_origins), _errors]
+    web_app = web.Application(client_max_size=MAX_BODY, middlewares=middlewares)
     for route in ROUTES:
         web_app.router.add_route(route.method, route.path, getattr(api, route.handler))
+    IndexApi(app, engine, indexer or _memory_indexer(engine)).add_routes(web_app)
     for module in app.modules:
         for query in module.routes():
             web_app.router.add_route("GET", query.path, api.module_query(query))
+    Pages().add_routes(web_app)
     return web_app
 
 
+def _memory_indexer(engine: Engine) -> Indexer:
+    from host.chain.indexer import Indexer
+
+    indexer = Indexer(engine.recorder.store)
+    indexer.catch_up()
+    engine.recorder.on_commit.append(indexer.at_commit)
+    return indexer
+
+
 def api_routes(app: Application) -> tuple[Route, ...]:
-    """Every route the API serves: its own, then the modules'."""
-    return ROUTES + tuple(module_route(q) for m in app.modules for q in m.routes())
+    """Every route the API serves: its own, the explorer's, the modules', the pages."""
+    from host.chain.api.index_routes import INDEX_ROUTES
+    from host.chain.api.pages import PAGE_ROUTES
+
+    modules = tuple(module_route(q) for m in app.modules for q in m.routes())
+    return ROUTES + INDEX_ROUTES + modules + PAGE_ROUTES
 
 
 @web.middleware

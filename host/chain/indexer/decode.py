@@ -1,0 +1,101 @@
+"""What a committed tx says, for people: its decoded messages and the accounts it touches.
+
+Addresses in messages are raw 20-byte values; events carry them as bech32 text (x/context.py).
+Both are read here, once, for the index (who a tx concerns) and for the explorer's tx view.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from host.core.errors import TxError
+from host.core.keys import (
+    ACCOUNT_HRP,
+    VALIDATOR_HRP,
+    AddressError,
+    address_from_pubkey,
+    decode_address,
+    encode_address,
+)
+from host.core.tx import decode_signed_tx
+
+ADDRESS_LEN = 20
+SIGNER = 1  # role bits in the index: the account signed the tx
+PARTY = 2  # a message or an event of someone else's tx names it (a recipient, a validator...)
+
+
+def decoded(raw: bytes) -> dict[str, Any] | None:
+    """The signed tx as JSON-able values (addresses bech32, other bytes hex), or None if the
+    bytes do not decode (a block may carry a tx that failed to decode)."""
+    try:
+        tx, pubkey, _, _ = decode_signed_tx(raw)
+    except TxError:
+        return None
+    return {
+        "signer": encode_address(address_from_pubkey(pubkey)),
+        "pubkey": pubkey.hex(),
+        "chain": tx["chain"],
+        "nonce": tx["nonce"],
+        "fee": tx["fee"],
+        "memo": tx.get("memo", ""),
+        "msgs": [readable(m) for m in tx["msgs"]],
+    }
+
+
+def readable(value: Any) -> Any:
+    """A message field as JSON: 20-byte values are account addresses, other bytes hex."""
+    if isinstance(value, bytes | bytearray):
+        raw = bytes(value)
+        return encode_address(raw) if len(raw) == ADDRESS_LEN else raw.hex()
+    if isinstance(value, dict):
+        return {str(k): readable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [readable(v) for v in value]
+    return value
+
+
+def parties(raw: bytes, events_json: str | None) -> dict[bytes, int]:
+    """address -> role bits of every account the tx concerns."""
+    roles: dict[bytes, int] = {}
+    try:
+        tx, pubkey, _, _ = decode_signed_tx(raw)
+    except TxError:
+        return roles
+    signer = address_from_pubkey(pubkey)
+    roles[signer] = SIGNER
+    for addr in _message_addresses(tx["msgs"]) + _event_addresses(events_json):
+        if addr != signer:  # events name the signer as "sender": that is no second role
+            roles[addr] = PARTY
+    return roles
+
+
+def _message_addresses(value: Any) -> list[bytes]:
+    if isinstance(value, bytes | bytearray):
+        return [bytes(value)] if len(value) == ADDRESS_LEN else []
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list | tuple):
+        return [a for v in value for a in _message_addresses(v)]
+    return []
+
+
+def _event_addresses(events_json: str | None) -> list[bytes]:
+    found = []
+    for event in json.loads(events_json) if events_json else []:
+        for text in event["attributes"].values():
+            addr = bech32_address(text)
+            if addr is not None:
+                found.append(addr)
+    return found
+
+
+def bech32_address(text: str) -> bytes | None:
+    """The 20 bytes of a qosacc1.../qosval1... address, None for any other text."""
+    for hrp in (ACCOUNT_HRP, VALIDATOR_HRP):
+        if text.startswith(hrp + "1"):
+            try:
+                return decode_address(text, hrp)
+            except AddressError:
+                return None
+    return None
