@@ -1,0 +1,74 @@
+// The pages' words in English and Chinese; the browser's language picks, the switch overrides.
+const WORDS = {
+  en: {
+    title: "QOS Explorer", wallet: "Wallet", search: "Height, tx hash, address, validator or token",
+    go: "Search", home: "Home", blocks: "Blocks", txs: "Transactions", validators: "Validators",
+    tokens: "QSC tokens", mint: "Mint schedule", gov: "Governance", chain: "Chain",
+    addChain: "Add a chain's API URL", add: "Add", live: "live", offline: "not live",
+    latestBlocks: "Latest blocks", latestTxs: "Latest transactions", height: "Height",
+    hash: "Hash", time: "Time", numTxs: "Txs", proposer: "Proposer", appHash: "App hash",
+    block: "Block", tx: "Transaction", status: "Status", ok: "Success", failed: "Failed",
+    signer: "Signer", fee: "Fee", nonce: "Nonce", memo: "Memo", messages: "Messages",
+    events: "Events", type: "Type", account: "Account", balance: "Balance", locked: "Locked",
+    qscBalances: "QSC balances", frozen: "Frozen", delegations: "Delegations",
+    validator: "Validator", shares: "Shares", amount: "Amount", history: "History",
+    role: "Role", roleSigner: "sent", roleParty: "received / named", older: "Older",
+    newest: "Newest", none: "Nothing yet", moniker: "Moniker", operator: "Operator",
+    power: "Power", commission: "Commission", bonded: "Bonded", missed: "Missed (epoch)",
+    state: "State", active: "active", inactive: "inactive", jailed: "barred",
+    removed: "removed", name: "Name", supply: "Supply", cap: "Supply cap", paused: "Paused",
+    owner: "Owner", banker: "Banker", miningFees: "Mining fees", fund: "Fund",
+    credits: "Credits", yes: "yes", no: "no", period: "Period", start: "Start",
+    planned: "Planned", minted: "Minted", skipped: "Skipped", totalMinted: "Minted in all", due: "Due by now",
+    proposals: "Proposals", kind: "Kind", result: "Result", deposit: "Deposit",
+    notFound: "Not found", error: "Error", loading: "Loading…", code: "Code", log: "Log",
+    index: "Index", txCount: "transactions", votes: "Votes", nothingFound: "Nothing found for",
+    chainId: "Chain ID", latestHeight: "Latest height", engine: "Engine",
+  },
+  zh: {
+    title: "QOS 区块浏览器", wallet: "钱包", search: "高度、交易哈希、地址、验证人或代币",
+    go: "搜索", home: "首页", blocks: "区块", txs: "交易", validators: "验证人",
+    tokens: "QSC 代币", mint: "增发计划", gov: "治理", chain: "链",
+    addChain: "添加一条链的 API 地址", add: "添加", live: "实时", offline: "未连接",
+    latestBlocks: "最新区块", latestTxs: "最新交易", height: "高度",
+    hash: "哈希", time: "时间", numTxs: "交易数", proposer: "出块者", appHash: "状态哈希",
+    block: "区块", tx: "交易", status: "状态", ok: "成功", failed: "失败",
+    signer: "签名者", fee: "手续费", nonce: "序号", memo: "备注", messages: "消息",
+    events: "事件", type: "类型", account: "账户", balance: "余额", locked: "锁定",
+    qscBalances: "QSC 余额", frozen: "冻结", delegations: "委托",
+    validator: "验证人", shares: "份额", amount: "数量", history: "历史",
+    role: "角色", roleSigner: "发出", roleParty: "收到 / 相关", older: "更早",
+    newest: "最新", none: "暂无", moniker: "名称", operator: "运营地址",
+    power: "投票权", commission: "佣金", bonded: "绑定", missed: "漏签（本周期）",
+    state: "状态", active: "活跃", inactive: "未活跃", jailed: "禁止",
+    removed: "已移除", name: "名称", supply: "供应量", cap: "供应上限", paused: "暂停",
+    owner: "所有者", banker: "发行方", miningFees: "挖矿手续费", fund: "基金",
+    credits: "积分", yes: "是", no: "否", period: "周期", start: "开始",
+    planned: "计划", minted: "已增发", skipped: "跳过", totalMinted: "累计增发", due: "截至目前应增发",
+    proposals: "提案", kind: "种类", result: "结果", deposit: "押金",
+    notFound: "未找到", error: "错误", loading: "加载中…", code: "代码", log: "日志",
+    index: "序号", txCount: "笔交易", votes: "投票", nothingFound: "未找到",
+    chainId: "链 ID", latestHeight: "最新高度", engine: "引擎",
+  },
+};
+
+export const LANGS = { en: "English", zh: "中文" };
+
+export function chosenLang() {
+  const saved = localStorage.getItem("qos.lang");
+  if (saved && WORDS[saved]) return saved;
+  const first = (navigator.languages && navigator.languages[0]) || navigator.language || "en";
+  return first.toLowerCase().startsWith("zh") ? "zh" : "en";
+}
+
+let current = chosenLang();
+
+export function lang() { return current; }
+
+export function setLang(code) {
+  current = WORDS[code] ? code : "en";
+  localStorage.setItem("qos.lang", current);
+  document.documentElement.lang = current === "zh" ? "zh-CN" : "en";
+}
+
+export function t(key) { return WORDS[current][key] ?? WORDS.en[key] ?? key; }

@@ -1,0 +1,194 @@
+"""The explorer in a real browser (headless chromium) against a live solo node: navigate, search
+by height, hash and address, page through an account's history, follow new blocks live, switch
+language, read it at a phone's width, and load nothing from outside the node's origin."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from tests.explorer.browser import launch, screenshot
+from tests.explorer.conftest import TOKEN, account
+
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright not installed (pip install -e '.[dev]')"
+)
+expect = sync_api.expect
+WAIT = 20_000  # ms: the most any element may take to appear
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """A page with every request it made and every script error it raised."""
+
+    def __init__(self, browser, live, **options) -> None:
+        self.context = browser.new_context(**options)
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        self.expected: list[str] = []  # errors a test provokes on purpose (text they contain)
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("response", lambda r: r.status >= 400 and self.errors.append(
+            f"{r.status} {r.url}"))
+        self.live = live
+
+    def open(self, route: str = "") -> sync_api.Page:
+        self.page.goto(f"{self.live.url}/explorer{route}")
+        self.settled()
+        return self.page
+
+    def settled(self) -> None:
+        """Wait until the view of the location's #route is drawn."""
+        self.page.wait_for_function(
+            "() => { const m = document.getElementById('main');"
+            " return m.getAttribute('aria-busy') === 'false' && m.dataset.shown === location.hash"
+            " && !location.hash.startsWith('#/search/'); }",
+            timeout=WAIT,
+        )
+
+    def search(self, text: str) -> None:
+        self.page.fill("#search", text)
+        self.page.click("#go")
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def visit(browser, live):
+    visits: list[Visit] = []
+
+    def make(**options) -> Visit:
+        options.setdefault("locale", "en-US")
+        visits.append(Visit(browser, live, **options))
+        return visits[-1]
+
+    yield make
+    for v in visits:
+        unexpected = [e for e in v.errors if not any(x in e for x in v.expected)]
+        assert not unexpected, unexpected
+        v.close()
+
+
+def test_home_shows_latest_blocks_and_txs_live(visit, live):
+    v = visit(viewport={"width": 1200, "height": 800})
+    page = v.open()
+    expect(page.locator("#latest-blocks tbody tr").first).to_be_visible()
+    expect(page.locator("#live")).to_have_class("live", timeout=WAIT)
+    receipt = live.send(account(2), [{"type": "bank/transfer", "to": account(0).address,
+                                      "amount": 3}])
+    # the new tx appears without a reload: the websocket's new_block redraws the lists
+    expect(page.locator(f"#latest-txs a[href='#/tx/{receipt['hash']}']")).to_be_visible(
+        timeout=WAIT)
+    screenshot(page, "home")
+
+
+def test_search_by_height_hash_address_and_token(visit, live):
+    v = visit()
+    page = v.open()
+    receipt = live.receipts[0]
+    v.search(str(receipt["height"]))
+    expect(page.locator("h2")).to_have_text(f"Block {receipt['height']}", timeout=WAIT)
+    v.search(receipt["hash"])
+    expect(page.locator("h2")).to_have_text("Transaction", timeout=WAIT)
+    v.settled()
+    expect(page.locator(".msg h4").first).to_have_text("bank/transfer")
+    expect(page.locator("main")).to_contain_text(account(1).address_string)
+    screenshot(page, "tx")
+    v.search(account(1).address_string)
+    expect(page.locator("#address")).to_have_text(account(1).address_string, timeout=WAIT)
+    expect(page.locator("#balance")).to_contain_text("QOS")
+    v.search(TOKEN.lower())
+    expect(page.locator("h2")).to_contain_text(TOKEN, timeout=WAIT)
+    v.expected.append("404 " + live.url + "/search?q=no%20such%20thing")
+    v.search("no such thing")
+    expect(page.locator(".error")).to_contain_text("Not found", timeout=WAIT)
+
+
+def test_page_through_account_history(visit, live):
+    bob = account(1)
+    while True:  # enough history for three pages of 20
+        status, doc = live.get(f"/accounts/{bob.address_string}/txs?limit=100")
+        if len(doc["items"]) > 45:
+            break
+        for _ in range(10):
+            live.send(account(0), [{"type": "bank/transfer", "to": bob.address, "amount": 1}])
+    expected = [t["hash"] for t in doc["items"]]
+    v = visit(viewport={"width": 1000, "height": 900})
+    page = v.open(f"#/account/{bob.address_string}")
+    seen: list[str] = []
+    for _ in range(3):
+        links = page.locator("#history tbody tr td:first-child a")
+        expect(links.first).to_be_visible(timeout=WAIT)
+        seen += [re.sub(r"^#/tx/", "", h) for h in links.evaluate_all(
+            "as => as.map(a => a.getAttribute('href'))")]
+        if page.locator("#history a.older").count() == 0:
+            break
+        page.click("#history a.older")
+        v.settled()
+    assert seen == expected[: len(seen)] and len(seen) >= 45
+    screenshot(page, "account")
+    page.click("#history a.newest")
+    v.settled()
+    first = page.locator("#history tbody tr td:first-child a").first.get_attribute("href")
+    assert first == f"#/tx/{expected[0]}"
+
+
+def test_other_views_render(visit, live):
+    while live.get("/status")[1]["height"] <= 21:  # a full first page of blocks (0.2 s each)
+        time.sleep(0.2)
+    v = visit()
+    page = v.open("#/validators")
+    expect(page.locator("main tbody tr").first).to_contain_text("active")
+    v.open("#/tokens")
+    expect(page.locator("main tbody tr").first).to_contain_text(TOKEN)
+    v.open("#/mint")
+    expect(page.locator("svg.chart rect.planned").first).to_be_attached()
+    screenshot(page, "mint")
+    v.open("#/gov")
+    expect(page.locator("main h2")).to_have_text("Proposals")
+    v.open("#/blocks")
+    expect(page.locator("main tbody tr")).to_have_count(20)
+
+
+def test_chinese_by_browser_language_and_switch(visit):
+    v = visit(locale="zh-CN")
+    page = v.open()
+    expect(page.locator("#brand")).to_have_text("QOS 区块浏览器")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    screenshot(page, "home-zh")
+    page.select_option("#lang", "en")
+    expect(page.locator("#brand")).to_have_text("QOS Explorer")
+    page.reload()
+    expect(page.locator("#brand")).to_have_text("QOS Explorer")  # the choice is kept
+
+
+def test_phone_width_has_no_sideways_scroll(visit):
+    v = visit(viewport={"width": 375, "height": 740}, is_mobile=True, device_scale_factor=1)
+    page = v.open(f"#/account/{account(0).address_string}")
+    expect(page.locator("#history tbody tr").first).to_be_visible(timeout=WAIT)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the page is {width}px wide at a 375px viewport"
+    screenshot(page, "account-phone")
+
+
+def test_pages_load_nothing_from_outside_the_node(visit, live):
+    v = visit()
+    for route in ("", "#/blocks", f"#/account/{account(1).address_string}", "#/mint",
+                  "#/tokens", "#/validators", f"#/tx/{live.receipts[0]['hash']}"):
+        v.open(route)
+    v.page.goto(f"{live.url}/wallet")
+    origin = live.url
+    outside = [u for u in v.requests
+               if not (u.startswith(origin + "/") or u.startswith(origin.replace("http", "ws", 1)))]
+    assert v.requests and not outside, outside
