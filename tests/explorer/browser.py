@@ -31,8 +31,8 @@ def launch(playwright):  # noqa: ANN001, ANN201 - Playwright's own types
                                       args=["--no-sandbox", "--disable-gpu"])
 
 
-def screenshot(page, name: str) -> Path:  # noqa: ANN001
+def screenshot(page, name: str, full_page: bool = False) -> Path:  # noqa: ANN001
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTEFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=False)
+    page.screenshot(path=str(path), full_page=full_page)
     return path

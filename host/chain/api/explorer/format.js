@@ -9,18 +9,17 @@ export function esc(value) {
 
 function group(digits) { return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
 
-export function qos(units) {
+// QOS and QSC amounts alike: units of 10^-4, four decimals, then the denomination
+export function qos(units, denom = "QOS") {
   if (units === null || units === undefined) return "–";
   const value = BigInt(units);
   const sign = value < 0n ? "-" : "";
   const abs = value < 0n ? -value : value;
   const frac = String(abs % UNITS).padStart(4, "0");
-  return `${sign}${group(String(abs / UNITS))}.${frac} QOS`;
+  return `${sign}${group(String(abs / UNITS))}.${frac} ${denom}`;
 }
 
-export function tokens(amount, name) {
-  return `${group(String(amount ?? 0))} ${esc(name)}`;
-}
+export function tokens(amount, name) { return qos(amount ?? 0, esc(name)); }
 
 export function count(value) { return group(String(value ?? 0)); }
 
