@@ -99,7 +99,11 @@ def bridge(emulator) -> Iterator[str]:
             time.sleep(0.05)
     yield url
     proc.terminate()
-    proc.wait(10)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:  # still draining a browser's keep-alive connection
+        proc.kill()
+        proc.wait(10)
 
 
 @pytest.fixture(scope="module")

@@ -116,6 +116,8 @@ async function connect(event) {
 async function sign(event) {
   event.preventDefault();
   $("confirm").hidden = false;
+  $("pages").innerHTML = "";
+  progress("");
   let tx;
   let views;
   try {
