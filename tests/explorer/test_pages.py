@@ -192,3 +192,37 @@ def test_pages_load_nothing_from_outside_the_node(visit, live):
     outside = [u for u in v.requests
                if not (u.startswith(origin + "/") or u.startswith(origin.replace("http", "ws", 1)))]
     assert v.requests and not outside, outside
+
+
+# docs/protocol.md section 3's test vector: the wallet's det-CBOR and bech32 in the browser
+VECTOR_TX = (
+    "a56366656518b4646d656d6f60646d73677381a362746f54000102030405060708090a0b0c0d0e0f101112136474"
+    "7970656d62616e6b2f7472616e7366657266616d6f756e741a0001e20865636861696e68716f732d74657374656e"
+    "6f6e636501"
+)
+ALICE = "qosacc1qqqsyqcyq5rqwzqfpg9scrgwpugpzysnzgwjr8"
+
+
+def test_wallet_codec_matches_the_protocol_vector(visit, live):
+    v = visit()
+    v.page.goto(f"{live.url}/wallet")
+    result = v.page.evaluate(
+        """async (alice) => {
+            const { encode, toHex } = await import('/assets/cbor.js');
+            const { decodeAddress } = await import('/assets/bech32.js');
+            const to = decodeAddress(alice);
+            const tx = { chain: 'qos-test', nonce: 1, fee: 180, memo: '',
+                         msgs: [{ type: 'bank/transfer', to, amount: 123400 }] };
+            const bad = [];
+            for (const text of [alice.slice(0, -1) + 'q', 'qosval' + alice.slice(6), 'cosmos1x']) {
+                try { decodeAddress(text, ['qosacc']); } catch (e) { bad.push(e.message); }
+            }
+            return { hex: toHex(encode(tx)), to: toHex(to), bad,
+                     big: toHex(encode(2n ** 63n - 1n)), neg: toHex(encode(-1)) };
+        }""",
+        ALICE,
+    )
+    assert result["hex"] == VECTOR_TX
+    assert result["to"] == bytes(range(20)).hex()
+    assert len(result["bad"]) == 3  # a bad checksum, a wrong prefix, not ours: all refused
+    assert result["big"] == "1b7fffffffffffffff" and result["neg"] == "20"

@@ -96,7 +96,7 @@ class IndexApi:
     def _summary(self, at: Position) -> dict[str, Any]:
         tx = self.blocks.tx_at(*at)
         assert tx is not None, at  # the index only names stored txs
-        body = decoded(bytes.fromhex(tx["tx"]))
+        body = decoded(bytes.fromhex(tx["tx"]), tx["code"] == 0)
         return {
             "hash": tx["hash"],
             "height": tx["height"],
@@ -104,7 +104,7 @@ class IndexApi:
             "code": tx["code"],
             "codespace": tx["codespace"],
             "time_ns": self.blocks.block_time(at.height),
-            "signer": body["signer"] if body else None,
+            "signer": body["signer"] if body and body["signature_valid"] else None,
             "fee": body["fee"] if body else None,
             "msgs": [_msg_line(m) for m in body["msgs"]] if body else [],
         }
@@ -115,7 +115,7 @@ class IndexApi:
         tx = self.blocks.tx(tx_hash)
         if tx is None:
             raise ApiError(404, f"no committed tx {tx_hash.hex()}")
-        body = decoded(bytes.fromhex(tx["tx"]))
+        body = decoded(bytes.fromhex(tx["tx"]), tx["code"] == 0)
         time_ns = self.blocks.block_time(tx["height"])
         return _json({**tx, "time_ns": time_ns, "decoded": body})
 

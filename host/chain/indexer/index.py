@@ -106,8 +106,8 @@ class Indexer:
 
     def _index(self, low: int, high: int) -> None:
         rows: list[tuple[bytes, int, int, int]] = []
-        for height, index, _, raw, _, events in self.blocks.executed_txs(low, high):
-            rows.extend((a, height, index, r) for a, r in parties(raw, events).items())
+        for height, index, _, raw, code, events in self.blocks.executed_txs(low, high):
+            rows.extend((a, height, index, r) for a, r in parties(raw, events, code == 0).items())
         hashes = [(h, height) for height, h in self.blocks.block_hashes(low, high)]
         self.db.execute("BEGIN IMMEDIATE")
         try:

@@ -108,7 +108,9 @@ const views = {
     return `<h2>${esc(t("tx"))}</h2>`
       + fields([[t("hash"), `<span class="mono">${esc(x.hash)}</span>`], [t("status"), status(x.code)],
         [t("height"), link.block(x.height)], [t("time"), time(x.time_ns)],
-        [t("signer"), link.account(d.signer, d.signer)], [t("fee"), qos(d.fee)],
+        [t("signer"), d.signature_valid === false
+          ? `<span class="bad">${esc(d.signer)} (${esc(t("badSignature"))})</span>`
+          : link.account(d.signer, d.signer)], [t("fee"), qos(d.fee)],
         [t("nonce"), esc(d.nonce)], [t("memo"), esc(d.memo)],
         ...(x.code ? [[t("log"), esc(x.log)]] : [])])
       + `<h3>${esc(t("messages"))}</h3>` + d.msgs.map(messageBox).join("")
