@@ -10,6 +10,7 @@ import time
 import pytest
 
 from tests.explorer.browser import launch, screenshot
+from tests.explorer.conftest import CHAIN as CHAIN_ID
 from tests.explorer.conftest import TOKEN, account
 
 sync_api = pytest.importorskip(
@@ -226,3 +227,35 @@ def test_wallet_codec_matches_the_protocol_vector(visit, live):
     assert result["to"] == bytes(range(20)).hex()
     assert len(result["bad"]) == 3  # a bad checksum, a wrong prefix, not ours: all refused
     assert result["big"] == "1b7fffffffffffffff" and result["neg"] == "20"
+
+
+def test_one_explorer_shows_another_chain_that_allows_its_origin(visit, live, tmp_path):
+    """A business chain's node lists the explorer's origin in cors_origins: the explorer served
+    by the base chain's node reads it; without the entry the browser refuses, as it should."""
+    from host.chain.node import BackgroundNode, NodeConfig
+    from host.cli.qosd import main as qosd
+    from host.devtools.ports import free_block
+
+    def other_chain(name: str, origins: list[str]) -> BackgroundNode:
+        home = tmp_path / name
+        assert qosd(["init", "--home", str(home), "--chain-id", name, "--block-interval", "0.2",
+                     "--api", f"127.0.0.1:{free_block(1)}"]) == 0
+        config = NodeConfig.load(home / "config" / "node.toml")
+        config.cors_origins = origins
+        config.save(home / "config" / "node.toml")
+        return BackgroundNode(home)
+
+    with other_chain("qos-biz-one", [live.url]) as allowed, other_chain("qos-biz-two", []) as shut:
+        v = visit()
+        page = v.open()
+        for node in (allowed, shut):
+            page.once("dialog", lambda dialog, url=node.url: dialog.accept(url))
+            page.select_option("#chain", "+")
+            v.settled()
+            expect(page.locator("#chain")).to_have_value(node.url)
+        page.select_option("#chain", allowed.url)
+        expect(page.locator("main .fields dd").first).to_have_text("qos-biz-one", timeout=WAIT)
+        page.select_option("#chain", shut.url)
+        expect(page.locator("main .error")).to_be_visible(timeout=WAIT)
+        page.select_option("#chain", live.url)
+        expect(page.locator("main .fields dd").first).to_have_text(CHAIN_ID, timeout=WAIT)
