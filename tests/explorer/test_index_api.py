@@ -79,7 +79,14 @@ def test_decoded_tx_and_holdings(live):
     assert status == 200 and held["account"]["balance"] > 10**6 * QOS
     assert held["qsc"] == [{**held["qsc"][0], "name": TOKEN, "balance": 1200}]
     alice = live.get(f"/accounts/{account(0).address_string}/holdings")[1]
-    assert alice["delegations"][0]["tokens"] == 100 * QOS
+    delegation = alice["delegations"][0]
+    assert delegation["tokens"] == 100 * QOS
+    assert delegation["expires"] == delegation["renewed"] + 30 * 86400  # the default 时效
+    status, details = live.get("/validators/details")
+    assert status == 200 and details["renew_seconds"] == 30 * 86400
+    val = details["validators"][0]
+    assert val["volume"] > 0  # the solo validator proposed every block with a fee
+    assert 0 <= val["uptime_bps"] <= 10_000 and 1 <= details["blocks_into_epoch"] <= 100
     tokens = live.get("/qsc")[1]["tokens"]
     assert tokens[0]["name"] == TOKEN and tokens[0]["supply"] == 5000 and "mining" in tokens[0]
 

@@ -151,6 +151,8 @@ def test_other_views_render(visit, live):
     v = visit()
     page = v.open("#/validators")
     expect(page.locator("main tbody tr").first).to_contain_text("active")
+    expect(page.locator("main tbody tr").first).to_contain_text("%")  # commission, uptime
+    screenshot(page, "validators")
     v.open("#/tokens")
     expect(page.locator("main tbody tr").first).to_contain_text(TOKEN)
     v.open("#/mint")

@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+import cbor2
 from aiohttp import web
 
 from host.chain.api.server import ApiError, Param, Route, _json, parse_hex, parse_int
+from host.chain.app import K_PARAMS
 from host.chain.indexer import Indexer, Position
 from host.chain.indexer.decode import PARTY, SIGNER, decoded
 from host.chain.indexer.index import ROLES, CursorError
+from host.chain.x.staking.keeper import VOLUME
 from host.core import cbor
 from host.core.keys import AddressError, encode_address, parse_address
 
@@ -48,6 +51,9 @@ INDEX_ROUTES: tuple[Route, ...] = (
     Route("GET", "/accounts/{address}/holdings", "holdings",
           "an account's QOS balance, QSC balances and delegations", (ADDRESS_P,)),
     Route("GET", "/qsc", "qsc_tokens", "every QSC token with its mining figures"),
+    Route("GET", "/validators/details", "validator_details",
+          "staking validators with this epoch's fee volume (交易量) and uptime, and the 时效 "
+          "(renewal period) of delegations"),
     Route("GET", "/search", "search",
           "what a text names: a height, a tx or block hash, an address, a validator (operator "
           "or moniker) or a QSC token -> {kind, id}",
@@ -132,10 +138,36 @@ class IndexApi:
             operator = parse_address(val["operator"])
             found = self._value("staking/delegation", cbor.dumps([address, operator]))
             if found:
+                renew = self._staking_params().get("renew_seconds")
+                expires = found["renewed"] + renew if renew is not None else None
                 delegations.append({"validator": val["operator"], "moniker": val.get("moniker"),
-                                    **found})
+                                    **found, "expires": expires})
         return _json({"address": encode_address(address), "account": account, "qsc": qsc,
                       "delegations": delegations})
+
+    async def validator_details(self, request: web.Request) -> web.Response:
+        params = self._staking_params()
+        volume = self._stored(VOLUME) or {}
+        epoch = params.get("epoch_blocks", 0)
+        height = self.blocks.last_executed_height()
+        into_epoch = (height % epoch or epoch) if epoch else 0
+        validators = self._value("staking/validators") or []
+        for val in validators:
+            val["volume"] = volume.get(parse_address(val["operator"]), 0)
+            signed = max(0, into_epoch - val["missed"])
+            val["uptime_bps"] = signed * 10_000 // into_epoch if into_epoch else None
+        return _json({"validators": validators, "epoch_blocks": epoch,
+                      "blocks_into_epoch": into_epoch,
+                      "renew_seconds": params.get("renew_seconds")})
+
+    def _staking_params(self) -> dict[str, Any]:
+        return (self._stored(K_PARAMS) or {}).get("staking", {})
+
+    def _stored(self, key: bytes) -> Any:
+        """A module's stored value read through the public store query (modules keep
+        det-CBOR with byte-string keys in places, which plain CBOR reads)."""
+        result = self.app.query("store", key)
+        return cbor2.loads(result.value) if result.code == 0 and result.value else None
 
     async def qsc_tokens(self, request: web.Request) -> web.Response:
         tokens = self._value("qsc/tokens") or []

@@ -134,21 +134,24 @@ const views = {
       + table([t("name"), t("balance"), t("frozen")],
         held.qsc.map((q) => [link.token(q.name), tokens(q.balance, q.name), tokens(q.frozen || 0, q.name)]))
       + `<h3>${esc(t("delegations"))}</h3>`
-      + table([t("validator"), t("amount"), t("shares")],
-        held.delegations.map((d) => [link.account(d.validator, d.moniker || d.validator), qos(d.tokens), count(d.shares)]))
+      + table([t("validator"), t("amount"), t("shares"), t("expires")],
+        held.delegations.map((d) => [link.account(d.validator, d.moniker || d.validator), qos(d.tokens), count(d.shares),
+          d.expires && d.expires * 1000 < Date.now() ? `<span class="bad">${esc(t("lapsed"))}</span>` : seconds(d.expires)]))
       + `<section id="history"><h3>${esc(t("history"))}</h3>`
       + table([t("hash"), t("height"), t("type"), t("role"), t("status"), t("time")], rows)
       + pager(`#/account/${esc(held.address)}`, page.next, cursor) + "</section>";
   },
 
   async validators() {
-    const [staking, engine] = await Promise.all([get("/staking/validators"), get("/validators").catch(() => ({ validators: [] }))]);
-    const vals = staking.value || [];
-    const rows = vals.map((v) => [esc(v.moniker), link.account(v.operator), count(v.power), qos(v.tokens),
-      percent(v.commission), count(v.missed), esc(stateOf(v))]);
+    const [details, engine] = await Promise.all([get("/validators/details"), get("/validators").catch(() => ({ validators: [] }))]);
+    const rows = details.validators.map((v) => [esc(v.moniker), link.account(v.operator), count(v.power), qos(v.tokens),
+      percent(v.commission), qos(v.volume), v.uptime_bps === null ? "–" : percent(v.uptime_bps),
+      count(v.missed), esc(stateOf(v))]);
     return `<h2>${esc(t("validators"))}</h2>`
-      + table([t("moniker"), t("operator"), t("power"), t("bonded"), t("commission"), t("missed"), t("state")], rows)
-      + `<p class="note">${esc(t("engine"))}: ${count(engine.validators.length)}</p>`;
+      + table([t("moniker"), t("operator"), t("power"), t("bonded"), t("commission"), t("volume"), t("uptime"), t("missed"), t("state")], rows)
+      + `<p class="note">${esc(t("epochNote"))}: ${count(details.blocks_into_epoch)} / ${count(details.epoch_blocks)} · `
+      + `${esc(t("renewNote"))}: ${count(Math.round((details.renew_seconds || 0) / 86400))} ${esc(t("days"))} · `
+      + `${esc(t("engine"))}: ${count(engine.validators.length)}</p>`;
   },
 
   async tokens() {
