@@ -16,11 +16,11 @@ from collections.abc import Iterator
 import pytest
 
 from host.core.keys import parse_address
-from host.core.tx import transfer
+from host.core.tx import qsc_issue, transfer
 from host.devtools.micropython import find_tool
 from host.devtools.ports import free_block
 from tests.explorer.browser import launch, screenshot
-from tests.explorer.conftest import QOS, account
+from tests.explorer.conftest import QOS, TOKEN, account
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright not installed (pip install -e '.[dev]')"
@@ -68,6 +68,11 @@ class Presser:
             except WrongState:
                 continue  # the screen changed before the press arrived: look again
             answered = screen["seq"]
+
+
+def qsc_balance(live, who) -> int:
+    held = live.get(f"/accounts/{who.address_string}/holdings")[1]["qsc"]
+    return next((q["balance"] for q in held if q["name"] == TOKEN), 0)
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +125,7 @@ def test_sign_a_transfer_on_the_device_and_follow_it_to_commit(browser, live, em
     with Client.open(emulator.wire_path) as client:
         address = client.get_address(0, 0)
     live.send(account(0), [transfer(parse_address(address), 1000 * QOS)])
+    live.send(account(2), [qsc_issue(TOKEN, parse_address(address), 5000)])  # account 2 banks it
     before = live.get(f"/accounts/{account(2).address_string}")[1]["value"]["balance"]
 
     context = browser.new_context(locale="en-US", viewport={"width": 420, "height": 900})
@@ -157,6 +163,25 @@ def test_sign_a_transfer_on_the_device_and_follow_it_to_commit(browser, live, em
         page.click("#sign")
         expect(page.locator("#committed")).to_have_text("Committed", timeout=WAIT)
         assert "Delegate" in page.locator("#pages .page h4").all_inner_texts()
+
+        star_before = qsc_balance(live, account(1))
+        page.select_option("#kind", "qsc")
+        page.select_option("#token", TOKEN)
+        page.fill("#to", account(1).address_string)
+        page.fill("#amount", "0.1")
+        page.click("#sign")
+        expect(page.locator("#committed")).to_have_text("Committed", timeout=WAIT)
+        assert qsc_balance(live, account(1)) - star_before == 1000
+        expect(page.locator("#pages")).to_contain_text("0.1000 STAR")
+
+        # a cross-chain transfer to a chain this one has not registered: the device signs what
+        # it showed, the chain refuses it in its block, and the page says why
+        page.select_option("#kind", "qcp")
+        page.fill("#to-chain", "qos-biz-9")
+        page.fill("#amount", "2")
+        page.click("#sign")
+        expect(page.locator("#failed")).to_contain_text("qos-biz-9", timeout=WAIT)
+        assert any(t.startswith("QCP send") for t in user.titles)
     assert page_titles[0] == "Sign transaction" and "Send QOS" in page_titles
     # every page the wallet said the device would show, the device showed
     assert all(any(d.startswith(p) for d in device_titles) for p in page_titles), (

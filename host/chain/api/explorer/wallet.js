@@ -145,8 +145,10 @@ async function sign(event) {
     if (!response.ok) throw new Error(receipt.error);
     progress(`${esc(t("waitingCommit"))} <a class="mono" href="/explorer#/tx/${esc(receipt.hash)}">${esc(receipt.hash.slice(0, 16))}…</a>`);
     const done = await follow(receipt.hash);
-    const word = done.code === 0 ? t("committed") : t("failed");
-    progress(`<span id="committed" class="${done.code === 0 ? "ok" : "bad"}">${esc(word)}</span> `
+    const outcome = done.code === 0
+      ? `<span id="committed" class="ok">${esc(t("committed"))}</span>`
+      : `<span id="failed" class="bad">${esc(t("failed"))}: ${esc(done.codespace)}: ${esc(done.log)}</span>`;
+    progress(`${outcome} `
       + `${esc(t("height"))} <a href="/explorer#/block/${esc(done.height)}">${esc(done.height)}</a> · `
       + `<a class="mono" href="/explorer#/tx/${esc(done.hash)}">${esc(done.hash.slice(0, 16))}…</a>`, done.code === 0 ? "ok" : "bad");
     await refreshAccount();
