@@ -52,14 +52,15 @@ class Visit:
         """Wait until the view of the location's #route is drawn."""
         self.page.wait_for_function(
             "() => { const m = document.getElementById('main');"
-            " return m.getAttribute('aria-busy') === 'false' && m.dataset.shown === location.hash"
-            " && !location.hash.startsWith('#/search/'); }",
+            " return m.getAttribute('aria-busy') === 'false' && m.dataset.shown === location.hash;"
+            " }",
             timeout=WAIT,
         )
 
     def search(self, text: str) -> None:
         self.page.fill("#search", text)
         self.page.click("#go")
+        self.settled()  # the search view has sent the page on to what it found
 
     def close(self) -> None:
         self.context.close()

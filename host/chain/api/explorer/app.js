@@ -228,21 +228,27 @@ function eventsTable(list) {
 }
 
 // ---- routing ------------------------------------------------------------------------------
+let drawing = 0;  // the latest show(): an older one that finishes late draws nothing
 async function show() {
-  const [path, search] = location.hash.replace(/^#\/?/, "").split("?");
+  const hash = location.hash;
+  const mine = ++drawing;
+  const [path, search] = hash.replace(/^#\/?/, "").split("?");
   const [name, ...args] = path.split("/").map(decodeURIComponent);
   const view = views[name || "home"];
   const target = main();
   target.setAttribute("aria-busy", "true");
+  let html;
   try {
-    target.innerHTML = view ? await view(args, new URLSearchParams(search || ""))
+    html = view ? await view(args, new URLSearchParams(search || ""))
       : `<p class="error">${esc(t("notFound"))}</p>`;
   } catch (err) {
     const word = err.status === 404 ? t("notFound") : t("error");
-    target.innerHTML = `<p class="error" role="alert">${esc(word)}: ${esc(err.message)}</p>`;
+    html = `<p class="error" role="alert">${esc(word)}: ${esc(err.message)}</p>`;
   }
+  if (mine !== drawing) return;
+  target.innerHTML = html;
   target.setAttribute("aria-busy", "false");
-  target.dataset.shown = location.hash;  // what the page shows now (tests wait on it)
+  target.dataset.shown = hash;  // what the page shows now (tests wait on it)
   document.body.dataset.view = name || "home";
 }
 
