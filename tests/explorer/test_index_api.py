@@ -158,6 +158,8 @@ def test_cors_off_by_default_own_origin_allowed(live):
 def test_index_catches_up_and_openapi_lists_routes(live):
     status, doc = live.get("/index/status")
     assert status == 200 and doc["indexed_height"] == doc["height"] > 0
+    status, doc = live.get("/index/qcp")
+    assert status == 200 and doc["counterparties"] == []  # no QCP traffic on this chain
     paths = live.get("/openapi.json")[1]["paths"]
     for path in ("/accounts/{address}/txs", "/search", "/blocks", "/txs", "/qsc"):
         assert path in paths, path

@@ -99,3 +99,36 @@ def test_the_tx_view_says_when_a_failed_txs_signature_is_made_up():
     true = decoded(envelope(victim, to, 1), ok=False)
     assert true is not None and true["signature_valid"] is True
     assert decoded(b"\xff", ok=False) is None
+
+
+def test_qcp_counterparties_are_counted_from_events():
+    sender, to = account(11), account(12)
+    store = BlockStore()
+    out = Event("qcp_out", {"to_chain": "qos-biz-1", "seq": "1", "sender": "x"})
+    back = Event("qcp_in", {"from_chain": "qos-biz-1", "seq": "1", "ok": "True"})
+    other = Event("qcp_out", {"to_chain": "qos-biz-2", "seq": "1", "sender": "x"})
+    not_qcp = Event("transfer", {"to_chain": "qos-fake", "amount": "1"})
+    commit(store, 1, [envelope(sender, to, 1)], [TxResult(events=[out, not_qcp])])
+    commit(store, 2, [envelope(sender, to, 2), envelope(sender, to, 3)],
+           [TxResult(events=[back]), TxResult(events=[other])])
+    indexer = Indexer(store)
+    indexer.catch_up()
+    assert indexer.counterparties() == [
+        {"chain": "qos-biz-1", "events": 2, "last_height": 2},
+        {"chain": "qos-biz-2", "events": 1, "last_height": 2},
+    ]
+
+
+def test_an_index_of_another_schema_version_is_rebuilt(tmp_path):
+    sender, to = account(13), account(14)
+    store = BlockStore()
+    commit(store, 1, [envelope(sender, to, 1)], [transfer_ok(sender, to)])
+    first = Indexer(store, tmp_path / "index.db")
+    first.catch_up()
+    first.db.execute("UPDATE meta SET value = 0 WHERE key = 'schema'")  # as an older version
+    first.db.execute("DELETE FROM account_txs")  # ...that did not index this
+    first.close()
+    again = Indexer(store, tmp_path / "index.db")
+    assert again.indexed_height() == 0
+    assert again.catch_up() == 1
+    assert again.account_history(to.address, None, 10) == [(Position(1, 0), PARTY)]

@@ -161,6 +161,8 @@ def test_other_views_render(visit, live):
     screenshot(page, "mint")
     v.open("#/gov")
     expect(page.locator("main h2")).to_have_text("Proposals")
+    v.open("#/qcp")
+    expect(page.locator("main h2")).to_have_text("Cross-chain (QCP)")
     v.open("#/blocks")
     expect(page.locator("main tbody tr")).to_have_count(20)
 

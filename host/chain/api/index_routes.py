@@ -59,6 +59,8 @@ INDEX_ROUTES: tuple[Route, ...] = (
           "or moniker) or a QSC token -> {kind, id}",
           (Param("q", "query", "the text to look up", required=True),)),
     Route("GET", "/index/status", "index_status", "the indexer's height and the node's"),
+    Route("GET", "/index/qcp", "qcp_counterparties",
+          "every chain QCP events have named, with its outbound/inbound sequence numbers"),
 )
 
 
@@ -174,6 +176,12 @@ class IndexApi:
         for token in tokens:
             token["mining"] = self._value("qsc/mining", token["name"].encode())
         return _json({"tokens": tokens})
+
+    async def qcp_counterparties(self, request: web.Request) -> web.Response:
+        chains = self.indexer.counterparties()
+        for chain in chains:
+            chain["seq"] = self._value("qcp/seq", chain["chain"].encode())
+        return _json({"counterparties": chains})
 
     async def index_status(self, request: web.Request) -> web.Response:
         return _json({"indexed_height": self.indexer.indexed_height(),

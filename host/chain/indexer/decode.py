@@ -28,6 +28,7 @@ SIGNER = 1  # role bits in the index: the account signed the tx
 PARTY = 2  # a message or an event of someone else's tx names it (a recipient, a validator...)
 BECH32_CACHE = 100_000  # addresses remembered (about 10 MB at most)
 _BECH32_SEEN: dict[str, bytes | None] = {}
+COUNTERPARTY_ATTRIBUTES = ("to_chain", "from_chain")  # x/qcp's events
 
 
 def decoded(raw: bytes, ok: bool) -> dict[str, Any] | None:
@@ -109,6 +110,16 @@ def _event_addresses(events_json: str | None) -> list[bytes]:
             addr = bech32_address(text)
             if addr is not None:
                 found.append(addr)
+    return found
+
+
+def counterparty_chains(events_json: str | None) -> list[str]:
+    """The other chains a tx's QCP events name (a packet queued to one, or received from one)."""
+    found = []
+    for event in json.loads(events_json) if events_json else []:
+        if event["type"].startswith("qcp"):
+            attributes = event["attributes"]
+            found += [attributes[k] for k in COUNTERPARTY_ATTRIBUTES if k in attributes]
     return found
 
 

@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 from host.chain.engine.blockstore import BlockStore
-from host.chain.indexer.decode import PARTY, SIGNER, parties
+from host.chain.indexer.decode import PARTY, SIGNER, counterparty_chains, parties
 
 log = logging.getLogger("qos.indexer")
 
 BATCH_BLOCKS = 500  # blocks per index transaction while catching up
+SCHEMA_VERSION = 1  # bump when the tables change: an older index.db is rebuilt
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -33,6 +34,11 @@ CREATE TABLE IF NOT EXISTS account_txs (
     idx INTEGER NOT NULL,
     role INTEGER NOT NULL,        -- bits: 1 signed it, 2 a message or event names the account
     PRIMARY KEY (address, height, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counterparties (
+    chain TEXT PRIMARY KEY,       -- a chain a QCP event of this chain names (to_chain/from_chain)
+    events INTEGER NOT NULL,      -- how many such events
+    last_height INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS block_hashes (
     hash BLOB PRIMARY KEY,
@@ -76,7 +82,21 @@ class Indexer:
         if path is not None:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")  # rebuilt from the block store if lost
+        self._open_schema()
+
+    def _open_schema(self) -> None:
+        """A file written by another version of this schema is emptied and filled again from
+        the block store (it holds nothing the block store does not)."""
         self.db.executescript(_SCHEMA)
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is not None and row[0] == SCHEMA_VERSION:
+            return
+        self.db.executescript(
+            "DROP TABLE account_txs; DROP TABLE counterparties; DROP TABLE block_hashes; "
+            "DELETE FROM meta;"
+        )
+        self.db.executescript(_SCHEMA)
+        self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
 
     def close(self) -> None:
         self.db.close()
@@ -106,13 +126,20 @@ class Indexer:
 
     def _index(self, low: int, high: int) -> None:
         rows: list[tuple[bytes, int, int, int]] = []
+        chains: list[tuple[str, int]] = []
         for height, index, _, raw, code, events in self.blocks.executed_txs(low, high):
             rows.extend((a, height, index, r) for a, r in parties(raw, events, code == 0).items())
+            chains.extend((chain, height) for chain in counterparty_chains(events))
         hashes = [(h, height) for height, h in self.blocks.block_hashes(low, high)]
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.executemany("INSERT OR REPLACE INTO account_txs VALUES (?, ?, ?, ?)", rows)
             self.db.executemany("INSERT OR REPLACE INTO block_hashes VALUES (?, ?)", hashes)
+            self.db.executemany(
+                "INSERT INTO counterparties VALUES (?, 1, ?) ON CONFLICT (chain) DO UPDATE SET "
+                "events = events + 1, last_height = excluded.last_height",
+                chains,
+            )
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('height', ?)", (high,))
         except BaseException:
             self.db.execute("ROLLBACK")
@@ -135,6 +162,13 @@ class Indexer:
                 (address, start.height, start.tx_index, ROLES[role], limit),
             )
         ]
+
+    def counterparties(self) -> list[dict]:
+        """The chains QCP events have named, busiest first."""
+        rows = self.db.execute(
+            "SELECT chain, events, last_height FROM counterparties ORDER BY events DESC, chain"
+        )
+        return [{"chain": c, "events": n, "last_height": h} for c, n, h in rows]
 
     def block_height(self, block_hash: bytes) -> int | None:
         row = self.db.execute(

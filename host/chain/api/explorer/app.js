@@ -189,6 +189,15 @@ const views = {
       + table([t("period"), t("start"), t("planned"), t("due"), t("minted"), t("skipped")], rows);
   },
 
+  async qcp() {
+    const list = (await get("/index/qcp")).counterparties;
+    const rows = list.map((c) => [esc(c.chain), count(c.seq?.out), count(c.seq?.in), count(c.events),
+      link.block(c.last_height)]);
+    return `<h2>${esc(t("qcp"))}</h2>`
+      + table([t("chain"), t("seqOut"), t("seqIn"), t("qcpEvents"), t("lastSeen")], rows)
+      + `<p class="note">${esc(t("qcpNote"))}</p>`;
+  },
+
   async gov() {
     const list = (await get("/gov/proposals")).value || [];
     const rows = list.map((p) => [esc(p.id), esc(p.kind), esc(p.status), esc(p.result ?? ""),
