@@ -164,3 +164,20 @@ def test_index_catches_up_and_openapi_lists_routes(live):
     for path in ("/accounts/{address}/txs", "/search", "/blocks", "/txs", "/qsc"):
         assert path in paths, path
     assert paths["/accounts/{address}/txs"]["get"]["responses"]["400"]
+
+
+def test_pages_are_served_and_nothing_else_of_the_tree(live):
+    status, headers, body = live.call("/explorer")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert b'src="/assets/app.js"' in body
+    status, headers, _ = live.call("/assets/app.js")
+    assert status == 200 and "javascript" in headers["Content-Type"]
+    status, _, body = live.call("/wallet")
+    assert status == 200 and b"wallet.js" in body
+    request_root = live.call("/")
+    assert request_root[0] == 200 and b"app.js" in request_root[2]  # followed the redirect
+    # the asset route serves the explorer's own files by plain name, nothing around them
+    for path in ("/assets/..%2Fpages.py", "/assets/%2E%2E%2Fserver.py", "/assets/pages.py",
+                 "/assets/index.html", "/assets/.hidden.js", "/assets/nope.js"):
+        status, _, body = live.call(path)
+        assert status == 404 and b"no asset" in body, path
