@@ -78,4 +78,6 @@ def live(tmp_path_factory) -> LiveNode:
         chain.send(alice, [qsc_transfer(TOKEN, bob.address, 1200)])
         operator = chain.get("/staking/validators")[1]["value"][0]["operator"]
         chain.send(alice, [delegate(parse_address(operator), 100 * QOS)])
+        chain.send(carol, [{"type": "gov/spend", "pool": "community", "recipient": carol.address,
+                          "amount": 1, "deposit": 1000 * QOS}])
         yield chain

@@ -200,10 +200,22 @@ const views = {
 
   async gov() {
     const list = (await get("/gov/proposals")).value || [];
-    const rows = list.map((p) => [esc(p.id), esc(p.kind), esc(p.status), esc(p.result ?? ""),
-      qos(p.deposit), link.account(p.proposer)]);
+    const rows = list.map((p) => [`<a href="#/proposal/${esc(p.id)}">${esc(p.id)}</a>`, esc(p.kind),
+      esc(p.status), esc(p.result ?? ""), qos(p.deposit), link.account(p.proposer)]);
     return `<h2>${esc(t("proposals"))}</h2>`
       + table(["#", t("kind"), t("status"), t("result"), t("deposit"), t("proposer")], rows);
+  },
+
+  async proposal([id]) {
+    const p = (await get(`/gov/proposals/${encodeURIComponent(id)}`)).value;
+    const content = Object.entries(p.content).map(([k, v]) => [k, fieldValue(k, v)]);
+    return `<h2>${esc(t("proposal"))} ${esc(p.id)}</h2>`
+      + fields([[t("kind"), esc(p.kind)], [t("status"), esc(p.status)], [t("result"), esc(p.result || "–")],
+        [t("proposer"), link.account(p.proposer, p.proposer)], [t("deposit"), qos(p.deposit)],
+        [t("depositEnd"), seconds(p.deposit_end)], [t("votingEnd"), seconds(p.voting_end)], ...content])
+      + `<h3>${esc(t("votes"))}</h3>`
+      + table([t("account"), t("vote")], Object.entries(p.votes || {}).map(([a, o]) => [link.account(a, a), esc(o)]))
+      + `<h3>${esc(t("tally"))}</h3>` + fields(Object.entries(p.tally || {}).map(([k, v]) => [k, esc(typeof v === "object" ? JSON.stringify(v) : v)]));
   },
 
   async search([text]) {
