@@ -132,3 +132,25 @@ def test_an_index_of_another_schema_version_is_rebuilt(tmp_path):
     assert again.indexed_height() == 0
     assert again.catch_up() == 1
     assert again.account_history(to.address, None, 10) == [(Position(1, 0), PARTY)]
+
+
+def test_a_blocks_own_events_put_it_in_the_named_accounts_history():
+    from host.chain.indexer.index import BLOCK_EVENTS
+
+    sender, to, delegator = account(15), account(16), account(17)
+    store = BlockStore()
+    store.save_block(1, sha256(b"1").digest(), 10**9, bytes(20), {}, [envelope(sender, to, 1)])
+    reward = Event("reward", {"delegator": encode_address(delegator.address), "amount": "7"})
+    store.save_results(1, sha256(b"app 1").digest(), [transfer_ok(sender, to)], [reward], [])
+    indexer = Indexer(store)
+    indexer.catch_up()
+    from host.chain.indexer.decode import BLOCK
+
+    assert indexer.account_history(delegator.address, None, 10) == [
+        (Position(1, BLOCK_EVENTS), BLOCK)
+    ]
+    assert indexer.account_history(delegator.address, None, 10, role="signer") == []
+    # the cursor of a block-events item pages on to the txs of the same block
+    assert indexer.account_history(to.address, Position(1, BLOCK_EVENTS), 10) == [
+        (Position(1, 0), PARTY)
+    ]

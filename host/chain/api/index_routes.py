@@ -16,8 +16,8 @@ from aiohttp import web
 from host.chain.api.server import ApiError, Param, Route, _json, parse_hex, parse_int
 from host.chain.app import K_PARAMS
 from host.chain.indexer import Indexer, Position
-from host.chain.indexer.decode import PARTY, SIGNER, decoded
-from host.chain.indexer.index import ROLES, CursorError
+from host.chain.indexer.decode import BLOCK, PARTY, SIGNER, decoded
+from host.chain.indexer.index import BLOCK_EVENTS, ROLES, CursorError
 from host.chain.x.staking.keeper import VOLUME
 from host.core import cbor
 from host.core.keys import AddressError, encode_address, parse_address
@@ -45,9 +45,11 @@ INDEX_ROUTES: tuple[Route, ...] = (
           "a committed tx with its messages decoded, its events and its block time",
           (Param("hash", "path", "SHA-256 of the tx bytes, hex", required=True),)),
     Route("GET", "/accounts/{address}/txs", "account_txs",
-          "txs an account signed or is named in (recipient, validator...), newest first, paged",
+          "txs an account signed or is named in (recipient, validator...), and blocks whose own "
+          "events name it (rewards, unlocks...), newest first, paged",
           (ADDRESS_P, LIMIT_Q, CURSOR_Q,
-           Param("role", "query", "any (default) | signer | party: what the account was"))),
+           Param("role", "query",
+                 "any (default) | signer | party | block: what the account was"))),
     Route("GET", "/accounts/{address}/holdings", "holdings",
           "an account's QOS balance, QSC balances and delegations", (ADDRESS_P,)),
     Route("GET", "/qsc", "qsc_tokens", "every QSC token with its mining figures"),
@@ -98,8 +100,17 @@ class IndexApi:
         if role not in ROLES:
             raise ApiError(400, f"role: {role!r} must be one of {', '.join(ROLES)}")
         found = self.indexer.account_history(address, _cursor(request), limit + 1, role)
-        items = [{**self._summary(p), "role": _roles(r)} for p, r in found[:limit]]
+        items = [{**self._history_item(p, address), "role": _roles(r)} for p, r in found[:limit]]
         return _page(items, [p for p, _ in found], limit)
+
+    def _history_item(self, at: Position, address: bytes) -> dict[str, Any]:
+        if at.tx_index != BLOCK_EVENTS:
+            return {"kind": "tx", **self._summary(at)}
+        named = encode_address(address)
+        events = [e for e in self.blocks.block_events(at.height)
+                  if named in e["attributes"].values()]
+        return {"kind": "block_events", "height": at.height, "index": at.tx_index,
+                "time_ns": self.blocks.block_time(at.height), "events": events}
 
     def _summary(self, at: Position) -> dict[str, Any]:
         tx = self.blocks.tx_at(*at)
@@ -268,7 +279,8 @@ def _page(items: list[dict], found: list[Position], limit: int) -> web.Response:
 
 
 def _roles(bits: int) -> list[str]:
-    return [name for name, bit in (("signer", SIGNER), ("party", PARTY)) if bits & bit]
+    names = (("signer", SIGNER), ("party", PARTY), ("block", BLOCK))
+    return [name for name, bit in names if bits & bit]
 
 
 def _msg_line(msg: dict[str, Any]) -> dict[str, Any]:

@@ -235,15 +235,19 @@ class BlockStore:
         keys = ("height", "hash", "time_ns", "proposer", "num_txs")
         return [jsonable(dict(zip(keys, row, strict=True))) for row in rows]
 
+    def block_events(self, height: int) -> list[dict]:
+        row = self.db.execute("SELECT events FROM blocks WHERE height = ?", (height,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else []
+
     def block_time(self, height: int) -> int | None:
         row = self.db.execute("SELECT time_ns FROM blocks WHERE height = ?", (height,))
         found = row.fetchone()
         return found[0] if found else None
 
-    def block_hashes(self, low: int, high: int) -> list[tuple[int, bytes]]:
-        """(height, block hash) of executed blocks in heights [low, high]."""
+    def executed_blocks(self, low: int, high: int) -> list[tuple[int, bytes, str]]:
+        """(height, block hash, block events JSON) of executed blocks in heights [low, high]."""
         return self.db.execute(
-            "SELECT height, hash FROM blocks WHERE height BETWEEN ? AND ? "
+            "SELECT height, hash, events FROM blocks WHERE height BETWEEN ? AND ? "
             "AND app_hash IS NOT NULL ORDER BY height",
             (low, high),
         ).fetchall()

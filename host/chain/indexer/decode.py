@@ -26,6 +26,7 @@ from host.core.tx import decode_signed_tx
 ADDRESS_LEN = 20
 SIGNER = 1  # role bits in the index: the account signed the tx
 PARTY = 2  # a message or an event of someone else's tx names it (a recipient, a validator...)
+BLOCK = 4  # a block's own events name it (a reward, an unlock, an unbonding completed, a slash)
 BECH32_CACHE = 100_000  # addresses remembered (about 10 MB at most)
 _BECH32_SEEN: dict[str, bytes | None] = {}
 COUNTERPARTY_ATTRIBUTES = ("to_chain", "from_chain")  # x/qcp's events
@@ -87,7 +88,7 @@ def parties(raw: bytes, events_json: str | None, ok: bool) -> dict[bytes, int]:
             return roles
     signer = address_from_pubkey(pubkey)
     roles[signer] = SIGNER
-    for addr in _message_addresses(tx.get("msgs", [])) + _event_addresses(events_json):
+    for addr in _message_addresses(tx.get("msgs", [])) + event_addresses(events_json):
         if addr != signer:  # events name the signer as "sender": that is no second role
             roles[addr] = PARTY
     return roles
@@ -103,7 +104,8 @@ def _message_addresses(value: Any) -> list[bytes]:
     return []
 
 
-def _event_addresses(events_json: str | None) -> list[bytes]:
+def event_addresses(events_json: str | None) -> list[bytes]:
+    """Every address an event list (JSON, as the block store keeps it) names, in order."""
     found = []
     for event in json.loads(events_json) if events_json else []:
         for text in event["attributes"].values():

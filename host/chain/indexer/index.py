@@ -19,12 +19,19 @@ from pathlib import Path
 from typing import NamedTuple
 
 from host.chain.engine.blockstore import BlockStore
-from host.chain.indexer.decode import PARTY, SIGNER, counterparty_chains, parties
+from host.chain.indexer.decode import (
+    BLOCK,
+    PARTY,
+    SIGNER,
+    counterparty_chains,
+    event_addresses,
+    parties,
+)
 
 log = logging.getLogger("qos.indexer")
 
 BATCH_BLOCKS = 500  # blocks per index transaction while catching up
-SCHEMA_VERSION = 1  # bump when the tables change: an older index.db is rebuilt
+SCHEMA_VERSION = 2  # bump when the tables change: an older index.db is rebuilt
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -32,7 +39,8 @@ CREATE TABLE IF NOT EXISTS account_txs (
     address BLOB NOT NULL,
     height INTEGER NOT NULL,
     idx INTEGER NOT NULL,
-    role INTEGER NOT NULL,        -- bits: 1 signed it, 2 a message or event names the account
+    role INTEGER NOT NULL,        -- bits: 1 signed it, 2 a message or event names the account,
+                                  -- 4 the block's own events name it (idx = BLOCK_EVENTS)
     PRIMARY KEY (address, height, idx)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counterparties (
@@ -47,7 +55,9 @@ CREATE TABLE IF NOT EXISTS block_hashes (
 """
 
 _CURSOR = re.compile(r"([0-9]{1,19})\.([0-9]{1,9})")
-ROLES = {"any": SIGNER | PARTY, "signer": SIGNER, "party": PARTY}
+ROLES = {"any": SIGNER | PARTY | BLOCK, "signer": SIGNER, "party": PARTY, "block": BLOCK}
+# The place in a block's history of its own (begin/end-block) events: after every tx
+BLOCK_EVENTS = 999_999_999
 
 
 class CursorError(ValueError):
@@ -130,7 +140,10 @@ class Indexer:
         for height, index, _, raw, code, events in self.blocks.executed_txs(low, high):
             rows.extend((a, height, index, r) for a, r in parties(raw, events, code == 0).items())
             chains.extend((chain, height) for chain in counterparty_chains(events))
-        hashes = [(h, height) for height, h in self.blocks.block_hashes(low, high)]
+        hashes = []
+        for height, block_hash, events in self.blocks.executed_blocks(low, high):
+            hashes.append((block_hash, height))
+            rows.extend((a, height, BLOCK_EVENTS, BLOCK) for a in event_addresses(events))
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.executemany("INSERT OR REPLACE INTO account_txs VALUES (?, ?, ?, ?)", rows)

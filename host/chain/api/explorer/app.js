@@ -124,9 +124,12 @@ const views = {
       get(`/accounts/${encodeURIComponent(address)}/txs?limit=${PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`),
     ]);
     const acc = held.account;
-    const rows = page.items.map((x) => [link.tx(x.hash), link.block(x.height), msgSummary(x.msgs),
-      x.role.map((r) => esc(t(r === "signer" ? "roleSigner" : "roleParty"))).join(", "),
-      status(x.code), time(x.time_ns)]);
+    const roleWords = { signer: "roleSigner", party: "roleParty", block: "roleBlock" };
+    const rows = page.items.map((x) => (x.kind === "block_events"
+      ? [`<a href="#/block/${esc(x.height)}">${esc(t("blockEvents"))}</a>`, link.block(x.height),
+        x.events.map((e) => esc(e.type)).join(", "), esc(t("roleBlock")), "–", time(x.time_ns)]
+      : [link.tx(x.hash), link.block(x.height), msgSummary(x.msgs),
+        x.role.map((r) => esc(t(roleWords[r]))).join(", "), status(x.code), time(x.time_ns)]));
     return `<h2>${esc(t("account"))}</h2><p class="mono wrap" id="address">${esc(held.address)}</p>`
       + fields([[t("balance"), `<span id="balance">${qos(acc.balance)}</span>`],
         [t("locked"), qos(acc.locked)], [t("nonce"), esc(acc.nonce)]])
