@@ -48,7 +48,9 @@ function status(code) {
 }
 
 function msgSummary(msgs) {
-  return msgs.map((m) => esc(m.type)).join(", ");
+  return msgs.map((m) => esc(m.type)
+    + (m.amount !== undefined && typeof m.amount !== "object" ? ` <small>${qos(m.amount, esc(m.name || "QOS"))}</small>` : ""))
+    .join(", ");
 }
 
 function blockRows(items) {
