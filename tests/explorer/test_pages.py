@@ -227,7 +227,13 @@ def test_wallet_codec_matches_the_protocol_vector(visit, live):
             for (const text of [alice.slice(0, -1) + 'q', 'qosval' + alice.slice(6), 'cosmos1x']) {
                 try { decodeAddress(text, ['qosacc']); } catch (e) { bad.push(e.message); }
             }
-            return { hex: toHex(encode(tx)), to: toHex(to), bad,
+            const { parseAmount } = await import('/assets/wallet.js');
+            const amounts = ['1', '0.0001', '12.34', '922337203685477.5807']
+                .map((a) => String(parseAmount(a)));
+            for (const text of ['1.23456', '-1', '1e3', '', '0x10', '1.2.3']) {
+                try { parseAmount(text); amounts.push('accepted ' + text); } catch (e) { }
+            }
+            return { hex: toHex(encode(tx)), to: toHex(to), bad, amounts,
                      big: toHex(encode(2n ** 63n - 1n)), neg: toHex(encode(-1)) };
         }""",
         ALICE,
@@ -236,6 +242,8 @@ def test_wallet_codec_matches_the_protocol_vector(visit, live):
     assert result["to"] == bytes(range(20)).hex()
     assert len(result["bad"]) == 3  # a bad checksum, a wrong prefix, not ours: all refused
     assert result["big"] == "1b7fffffffffffffff" and result["neg"] == "20"
+    # amounts as the device shows them: four decimals at most, never rounded (protocol.md 2)
+    assert result["amounts"] == ["10000", "1", "123400", str(2**63 - 1)]
 
 
 def test_one_explorer_shows_another_chain_that_allows_its_origin(visit, live, tmp_path):
