@@ -28,7 +28,9 @@ async function device(method, params = {}) {
 export function parseAmount(text) {
   const match = /^\s*(\d+)(?:\.(\d{1,4}))?\s*$/.exec(text);
   if (!match) throw new Error(t("badAmount"));
-  return BigInt(match[1]) * 10000n + BigInt((match[2] || "").padEnd(4, "0"));
+  const units = BigInt(match[1]) * 10000n + BigInt((match[2] || "").padEnd(4, "0"));
+  if (units >= 2n ** 63n) throw new Error(t("badAmount"));  // every amount is below 2^63 units
+  return units;
 }
 
 // ---- what the device will show (firmware/codec/tx.py describe()) ----------------------------
