@@ -276,6 +276,10 @@ async function show() {
   target.setAttribute("aria-busy", "false");
   target.dataset.shown = hash;  // what the page shows now (tests wait on it)
   document.body.dataset.view = name || "home";
+  for (const a of document.querySelectorAll("nav a")) {
+    const here = a.getAttribute("href") === `#/${name || ""}`;
+    if (here) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  }
 }
 
 let refresh = null;
