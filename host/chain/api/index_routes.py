@@ -67,6 +67,8 @@ INDEX_ROUTES: tuple[Route, ...] = (
 
 
 class IndexApi:
+    routes = INDEX_ROUTES
+
     def __init__(self, app: Application, engine: Engine, indexer: Indexer) -> None:
         self.app = app
         self.engine = engine

@@ -28,6 +28,8 @@ PAGE_ROUTES: tuple[Route, ...] = (
 
 
 class Pages:
+    routes = PAGE_ROUTES
+
     def add_routes(self, web_app: web.Application) -> None:
         for route in PAGE_ROUTES:
             web_app.router.add_route(route.method, route.path, getattr(self, route.handler))
