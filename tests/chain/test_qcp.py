@@ -100,7 +100,7 @@ def _relay_tx(chain: Chain, who, relays: list[dict], nonce: int | None = None) -
     return signed_tx(who, nonce, relays, chain=chain.genesis.chain_id)
 
 
-def test_check_tx_refuses_a_relay_that_lost_the_race():
+def test_check_tx_admits_proven_relays_in_order_only():
     a, b = two_chains()
     payload = {"type": "identity/register", "profile_hash": bytes(32)}
     for _ in range(3):
@@ -109,21 +109,23 @@ def test_check_tx_refuses_a_relay_that_lost_the_race():
     winner, loser = RELAYER, account(2)
     first = _relay_tx(b, winner, [r1])
     assert b.app.check_tx(first).code == 0
-    # The competing relayer brings the same packet: refused before it can cost a fee.
+    # A competing relayer's proven copy is admitted (the first copy's tx may still fail, see
+    # the griefing test); in the block the later copy fails on the sequence.
     late = _relay_tx(b, loser, [r1])
-    refused = b.app.check_tx(late)
-    assert refused.codespace == "bad_sequence" and "expected 2" in refused.log
-    # A batch skipping a seq is refused whole and moves nothing: seq 2 is still the next one.
-    assert b.app.check_tx(_relay_tx(b, loser, [r3])).codespace == "bad_sequence"
-    assert b.app.check_tx(_relay_tx(b, loser, [r2, r2])).codespace == "bad_sequence"
-    assert b.app.check_tx(_relay_tx(b, loser, [r2, r3])).code == 0
+    assert b.app.check_tx(late).code == 0
+    # A batch leaving a gap is refused whole and moves nothing: seq 2 is still the next one.
+    nonce = b.next_nonce(loser) + 1
+    assert b.app.check_tx(_relay_tx(b, loser, [r3], nonce)).codespace == "bad_sequence"
+    assert b.app.check_tx(_relay_tx(b, loser, [r2, r2], nonce)).code == 0  # copies: admitted
+    assert b.app.check_tx(_relay_tx(b, winner, [r2, r3], b.next_nonce(winner) + 1)).code == 0
     # Admission checks change no state; the block still runs the handler's own check.
     assert b.app.query("qcp/seq", b"qos-a").value["in"] == 0
     res = b.block([first, late])
     assert [r.codespace for r in res.tx_results] == ["ok", "bad_sequence"]
     assert b.app.query("qcp/seq", b"qos-a").value["in"] == 1
-    # After the commit the view is the committed state again: seq 2 is next, 1 is refused.
-    assert b.app.check_tx(_relay_tx(b, winner, [r1])).codespace == "bad_sequence"
+    # After the commit the view is the committed state again: seq 1 is refused, 2.. is next.
+    refused = b.app.check_tx(_relay_tx(b, winner, [r1]))
+    assert refused.codespace == "bad_sequence" and "expected 2..2" in refused.log
     assert b.app.check_tx(_relay_tx(b, winner, [r2, r3])).code == 0
 
 
@@ -138,3 +140,30 @@ def test_check_tx_counts_consecutive_relays_from_one_relayer():
     assert [b.app.check_tx(raw).code for raw in txs] == [0, 0]
     assert all(r.ok for r in b.block(txs).tx_results)
     assert b.app.query("qcp/seq", b"qos-a").value["in"] == 2
+
+
+def test_griefing_relay_cannot_take_the_honest_relays_slot():
+    """The attack of issue 10: a bogus relay with the next seq (a forged proof, or a header signed
+    by the wrong keys) used to be admitted to the mempool and reserve the seq, so the honest
+    relay was refused and the bogus one then failed in the block: 100 units a block blocked the
+    channel. Now check_tx verifies the header and the proof before the seq counts."""
+    a, b = two_chains()
+    payload = {"type": "identity/register", "profile_hash": bytes(32)}
+    assert a.send(USER, [{"type": "qcp/send", "to_chain": "qos-b", "payload": payload}]).ok
+    honest = proof_of(a, "qos-b", 1, A_VALS)
+    forged = {**honest, "proof": a.app.query("store", b"bank/acc/" + USER.address,
+                                             prove=True).proof}
+    wrong_keys = proof_of(a, "qos-b", 1, B_VALS)
+    griefer = account(2)
+    for bogus in (forged, wrong_keys):
+        assert b.app.check_tx(_relay_tx(b, griefer, [bogus])).codespace == "bad_proof"
+    # A genuine relay copied into a tx made to fail (a transfer it cannot pay) is admitted, but
+    # it does not lock the honest relayer out either: both go in, the honest one lands.
+    copied = _relay_tx(b, griefer, [honest, {"type": "bank/transfer", "to": USER.address,
+                                             "amount": 10**15}])
+    assert b.app.check_tx(copied).code == 0
+    fair = _relay_tx(b, RELAYER, [honest])
+    assert b.app.check_tx(fair).code == 0
+    res = b.block([copied, fair])
+    assert [r.codespace for r in res.tx_results] == ["insufficient_funds", "ok"]
+    assert b.app.query("qcp/seq", b"qos-a").value["in"] == 1

@@ -109,6 +109,25 @@ def _check_header(info: dict, raw: bytes, chain: str, height: int) -> bytes:
     return header["app_hash"]
 
 
+def _verified_relay(ctx: Ctx, msg: Msg) -> tuple[dict, str]:
+    """The relayed packet and its source chain, once the header is signed by more than 2/3 of
+    the source's registered power and the Merkle proof shows the packet's exact bytes at
+    qcp/out/<this chain>/<seq> under the header's app hash (header h + 1 carries the app hash
+    after h). Changes nothing: check_tx runs it as well as the handler."""
+    packet, proof, header = msg.get("packet"), msg.get("proof"), msg.get("header")
+    if not isinstance(packet, dict) or not isinstance(proof, bytes) \
+            or not isinstance(header, bytes):
+        raise TxError(Code.BAD_ENCODING, "qcp/relay needs packet, proof and header")
+    src: str = packet["from_chain"]  # the codec checked the packet's fields
+    info = _registered(ctx, src)
+    if packet["to_chain"] != ctx.chain_id:
+        raise TxError(Code.INVALID_REQUEST, "packet is not addressed to this chain")
+    app_hash = _check_header(info, header, src, packet["height"] + 1)
+    if not verify_proof(app_hash, out_key(ctx.chain_id, packet["seq"]), enc(packet), proof):
+        raise TxError(Code.BAD_PROOF, "Merkle proof does not show this packet in the source state")
+    return packet, src
+
+
 class QcpModule(AppModule):
     name = "qcp"
 
@@ -144,24 +163,11 @@ class QcpModule(AppModule):
         enqueue(ctx, to_chain, ctx.signer, payload)
 
     def relay(self, ctx: Ctx, msg: Msg) -> None:
-        packet, proof, header = msg.get("packet"), msg.get("proof"), msg.get("header")
-        if not isinstance(packet, dict) or not isinstance(proof, bytes) \
-                or not isinstance(header, bytes):
-            raise TxError(Code.BAD_ENCODING, "qcp/relay needs packet, proof and header")
-        src: str = packet["from_chain"]  # the codec checked the packet's fields
-        info = _registered(ctx, src)
-        if packet["to_chain"] != ctx.chain_id:
-            raise TxError(Code.INVALID_REQUEST, "packet is not addressed to this chain")
+        packet, src = _verified_relay(ctx, msg)
         seq: int = packet["seq"]
-        height: int = packet["height"]
         expected = (ctx.get(IN_SEQ + src.encode()) or 0) + 1
         if seq != expected:
             raise TxError(Code.BAD_SEQUENCE, f"seq {seq}, expected {expected}")
-        app_hash = _check_header(info, header, src, height + 1)
-        if not verify_proof(app_hash, out_key(ctx.chain_id, seq), enc(packet), proof):
-            raise TxError(
-                Code.BAD_PROOF, "Merkle proof does not show this packet in the source state"
-            )
         ctx.put(IN_SEQ + src.encode(), seq)
         payload = packet["payload"]
         if payload.get("type") == RESULT_TYPE:
@@ -175,21 +181,25 @@ class QcpModule(AppModule):
         ctx.emit("qcp_in", from_chain=src, seq=seq, ok=ok)
 
     def check_relay_admission(self, ctx: Ctx, msg: Msg, admitted: dict) -> None:
-        """check_tx only: refuse a relay whose packet is not the next one from its chain, counting
-        the relays admitted since the last commit (``admitted``: from_chain -> last seq; updated).
+        """check_tx only: refuse a relay that is sure to fail, counting the relays admitted since
+        the last commit (``admitted``: from_chain -> highest seq admitted; updated).
 
-        Without it a relayer that lost the race to another would only learn so in the block, and
-        pay the relay fee for nothing. The handler still checks the seq when the block executes.
+        The header and the Merkle proof are verified first: an unproven relay must not count,
+        or a griefer's bogus relay for the next seq would lock the honest one out of the block
+        (issue 10). A proven relay for a seq already admitted is admitted too: the tx that
+        carries the first copy may still fail in the block (a griefer can append a message it
+        cannot pay), so it must not lock out the honest copy either; the later copy fails with
+        bad_sequence and its relayer pays one relay fee. Refused: a seq already received
+        (committed) and a seq that leaves a gap after the highest one admitted.
         """
-        packet = msg["packet"]  # the codec checked its shape
-        src = packet["from_chain"]
-        last = admitted.get(src)
-        if last is None:
-            last = ctx.get(IN_SEQ + src.encode()) or 0
-        if packet["seq"] != last + 1:
-            raise TxError(Code.BAD_SEQUENCE, f"seq {packet['seq']}, expected {last + 1} "
-                          "(counting relays already admitted to the mempool)")
-        admitted[src] = packet["seq"]
+        packet, src = _verified_relay(ctx, msg)
+        received = ctx.get(IN_SEQ + src.encode()) or 0
+        highest = max(admitted.get(src, 0), received)
+        seq = packet["seq"]
+        if not received < seq <= highest + 1:
+            raise TxError(Code.BAD_SEQUENCE, f"seq {seq}, expected {received + 1}.."
+                          f"{highest + 1} (counting relays already admitted to the mempool)")
+        admitted[src] = max(highest, seq)
 
     def _execute(self, ctx: Ctx, src: str, sender: bytes, payload: dict) -> tuple[bool, str]:
         branch = ctx.branch()
