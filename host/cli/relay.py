@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 def register(commands: argparse._SubParsersAction) -> None:
     cmd = commands.add_parser(
         "relay", help="relay QCP packets between two chains (A <-> B) until interrupted",
-        description="Carry qcp/send packets and their results between two QOS chains, with "
-                    "Merkle proofs and headers signed by the source validators.")
+        description="Carry QCP packets, their acks and timeouts between two QOS chains, with "
+                    "Merkle proofs and headers signed by the proving chain's validators.")
     cmd.add_argument("--a", action="append", required=True, metavar="URL",
                      help="REST URL of chain A; repeat for more A validator nodes (their header "
                           "signatures are merged until > 2/3 of the power signs)")
