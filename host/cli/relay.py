@@ -24,7 +24,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     cmd.add_argument("--b", action="append", required=True, metavar="URL",
                      help="REST URL of chain B; repeat like --a")
     cmd.add_argument("--key", required=True, help="the relayer's local key file (pays the fees)")
-    cmd.add_argument("--poll", type=float, default=1.0, help="seconds between polls (default 1)")
+    cmd.add_argument("--poll", type=float, default=1.0,
+                     help="seconds between polls while a chain's /ws event stream is down "
+                          "(default 1); otherwise every new block wakes the relayer")
     cmd.add_argument("--fee", type=int, default=DEFAULT_FEE,
                      help=f"fee limit per relay tx, units (default {DEFAULT_FEE})")
     cmd.add_argument("--batch", type=int, default=8,

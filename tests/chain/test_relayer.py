@@ -272,6 +272,29 @@ def test_late_transfer_is_refunded_through_the_relayer(net):
     assert net.voucher(net.b_url, RECIPIENT.address, f"qcp/{A}/QOS") == vouchers
 
 
+def test_an_idle_relayer_wakes_on_new_blocks_not_its_poll_interval(net):
+    """Idle, the relayer sleeps until the next block on either chain (its /ws events): a packet
+    queued while it sleeps moves long before a 10-minute poll would come round."""
+    relayer = Relayer([net.a_url], [net.b_url], RELAYER, poll_interval=600,
+                      backoff_base=0.05, backoff_cap=0.5)
+    net.relay_until([fast_relayer(net)], net.fully_relayed)
+
+    async def scenario():
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(relayer.run(stop))
+        try:
+            await _until(lambda: len(relayer.stats) == 2)  # both tasks ran a round: now idle
+            await asyncio.sleep(0.5)
+            seq = await asyncio.to_thread(net.send_cross)
+            await _until(lambda: net.result_on_a(seq) is not None, timeout=60)
+        finally:
+            stop.set()
+            await task
+
+    net.run(scenario(), 120)
+    assert relayer.stats[f"{A}->{B}"].delivered == 1
+
+
 def _rejected(status: int, doc: dict) -> str:
     """The codespace of a relay tx the chain did not accept (admission or block)."""
     assert status in (200, 400), doc

@@ -19,6 +19,9 @@ One task per target chain (so one submitter per chain and account: no nonce race
    submit it with `wait=commit`, and re-read the cursors. A failed batch is retried one message
    per tx until one lands.
 
+With nothing to do, a task sleeps until the next block on either chain (each chain's /ws
+`new_block` events), or at most `poll_interval` while an event stream is down.
+
 Network errors and 5xx answers are retried with capped exponential backoff and jitter (the
 original QOS relayer, cassini, gave up on the first error).
 """
@@ -114,7 +117,16 @@ class Relayer:
                 raise RelayError(f"both URLs serve the same chain {a.chain_id}")
             log.info("relaying %s <-> %s as %s", a.chain_id, b.chain_id,
                      self.account.address_string)
-            await asyncio.gather(self._direction(a, b, stop), self._direction(b, a, stop))
+            wakes = [asyncio.Event(), asyncio.Event()]  # one per task: a block on either chain
+            followers = [asyncio.ensure_future(self._follow(side, wakes, stop))
+                         for side in (a, b)]
+            try:
+                await asyncio.gather(self._direction(a, b, stop, wakes[0]),
+                                     self._direction(b, a, stop, wakes[1]))
+            finally:
+                for follower in followers:
+                    follower.cancel()
+                await asyncio.gather(*followers, return_exceptions=True)
 
     async def _identify(self, side: Side, stop: asyncio.Event) -> None:
         backoff = Backoff(self.backoff_base, self.backoff_cap)
@@ -127,7 +139,28 @@ class Relayer:
             except NodeUnreachable as exc:
                 await self._pause(stop, backoff, f"{side.name}: {exc}")
 
-    async def _direction(self, src: Side, dst: Side, stop: asyncio.Event) -> None:
+    async def _follow(self, side: Side, wakes: list[asyncio.Event], stop: asyncio.Event) -> None:
+        """Wake the tasks on every new block of `side` (its /ws event stream), so a packet moves
+        in the block after it is queued; the poll interval stays the fallback while the stream
+        is down (reconnected with backoff)."""
+        import aiohttp
+
+        backoff = Backoff(self.backoff_base, self.backoff_cap)
+        client = side.primary
+        while client.session is not None and not stop.is_set():
+            try:
+                async with client.session.ws_connect(f"{client.url}/ws", heartbeat=30) as ws:
+                    backoff.reset()
+                    async for msg in ws:
+                        if msg.type == aiohttp.WSMsgType.TEXT and '"new_block"' in msg.data:
+                            for wake in wakes:
+                                wake.set()
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                log.debug("%s: event stream unavailable (%s); polling meanwhile", side.name, exc)
+            await _wait(stop, backoff.next_delay())
+
+    async def _direction(self, src: Side, dst: Side, stop: asyncio.Event,
+                         wake: asyncio.Event) -> None:
         name = f"{src.chain_id}->{dst.chain_id}"
         stats = self.stats.setdefault(name, Stats())
         backoff = Backoff(self.backoff_base, self.backoff_cap)
@@ -145,7 +178,8 @@ class Relayer:
                 continue
             backoff.reset()
             if not moved:
-                await _wait(stop, self.poll_interval)
+                await _wait_either(stop, wake, self.poll_interval)
+                wake.clear()
 
     async def _pause(self, stop: asyncio.Event, backoff: Backoff, why: str) -> None:
         delay = backoff.next_delay()
@@ -225,6 +259,16 @@ class Relayer:
 def _done(kind: str, target: Channel) -> int:
     """The target's cursor for a kind of message: packets received, or own packets resolved."""
     return target.received if kind == "packet" else target.acked
+
+
+async def _wait_either(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    """Until `stop` or `wake` is set, or `seconds` pass."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in (stop, wake)]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
