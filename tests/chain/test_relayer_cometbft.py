@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -37,7 +38,11 @@ def get(url: str) -> tuple[int, dict]:
 
 
 def submit(url: str, chain: str, who: Account, msg: dict) -> dict:
-    nonce = get(f"{url}/accounts/{who.address.hex()}")[1]["value"]["nonce"] + 1
+    deadline = time.monotonic() + 60  # a node just started may not have run its genesis yet
+    while (answer := get(f"{url}/accounts/{who.address.hex()}"))[0] != 200:
+        assert time.monotonic() < deadline, answer
+        time.sleep(0.2)
+    nonce = answer[1]["value"]["nonce"] + 1
     request = urllib.request.Request(f"{url}/txs?wait=commit", method="POST",
                                      data=sign_relay_tx(who, chain, nonce, [msg]))
     request.add_header("Content-Type", "application/cbor")
