@@ -67,6 +67,8 @@ MESSAGES = {
     "qcp/ack": (("chain", CHAIN), ("seq", POSITIVE), ("ack", BLOB), ("proof", BLOB),
                 ("header", BLOB)),
     "qcp/timeout": (("chain", CHAIN), ("seq", POSITIVE), ("proof", BLOB), ("header", BLOB)),
+    "qcp/update_client": (("chain", CHAIN), ("header", BLOB), ("proof", BLOB)),
+    "qcp/misbehaviour": (("chain", CHAIN), ("header", BLOB), ("conflicting", BLOB)),
     "gov/spend": (("pool", TEXT), ("recipient", ADDR), ("amount", AMOUNT), ("deposit", AMOUNT0)),
     "gov/deposit": (("proposal", POSITIVE), ("amount", AMOUNT)),
     "gov/vote": (("proposal", POSITIVE), ("option", TEXT)),
@@ -74,7 +76,7 @@ MESSAGES = {
 
 # Messages whose chain field names the other end of a QCP channel: never the tx's own chain.
 _OTHER_CHAIN = {"qcp/send": "to_chain", "qcp/transfer": "to_chain", "qcp/ack": "chain",
-                "qcp/timeout": "chain"}
+                "qcp/timeout": "chain", "qcp/update_client": "chain", "qcp/misbehaviour": "chain"}
 
 _RULES = {
     ADDR: "must be a 20-byte address",
@@ -278,6 +280,8 @@ TITLES = {
     "qcp/relay": "QCP relay",
     "qcp/ack": "QCP ack",
     "qcp/timeout": "QCP timeout",
+    "qcp/update_client": "QCP client",
+    "qcp/misbehaviour": "QCP conflict",
     "gov/spend": "Gov spend",
     "gov/deposit": "Gov deposit",
     "gov/vote": "Gov vote",
@@ -292,7 +296,7 @@ LABELS = {
     "name": "Token", "payload": "Payload", "packet": "Packet", "pool": "Pool",
     "recipient": "Recipient", "deposit": "Deposit", "proposal": "Proposal", "option": "Vote",
     "denom": "Denom", "receiver": "Receiver", "timeout_height": "Timeout height",
-    "timeout_time": "Timeout time", "chain": "Chain", "ack": "Ack",
+    "timeout_time": "Timeout time", "chain": "Chain", "ack": "Ack", "conflicting": "Conflicting",
 }
 
 

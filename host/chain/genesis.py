@@ -45,6 +45,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "qcp/relay": 100,
         "qcp/ack": 100,
         "qcp/timeout": 100,
+        "qcp/update_client": 100,
+        "qcp/misbehaviour": 100,
         "gov/spend": 10_000,
         "gov/deposit": 100,
         "gov/vote": 100,

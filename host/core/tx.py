@@ -70,6 +70,8 @@ MESSAGES: dict[str, Fields] = {
     "qcp/ack": (("chain", CHAIN), ("seq", POSITIVE), ("ack", BLOB), ("proof", BLOB),
                 ("header", BLOB)),
     "qcp/timeout": (("chain", CHAIN), ("seq", POSITIVE), ("proof", BLOB), ("header", BLOB)),
+    "qcp/update_client": (("chain", CHAIN), ("header", BLOB), ("proof", BLOB)),
+    "qcp/misbehaviour": (("chain", CHAIN), ("header", BLOB), ("conflicting", BLOB)),
     "gov/spend": (("pool", TEXT), ("recipient", ADDR), ("amount", AMOUNT), ("deposit", AMOUNT0)),
     "gov/deposit": (("proposal", POSITIVE), ("amount", AMOUNT)),
     "gov/vote": (("proposal", POSITIVE), ("option", TEXT)),
@@ -77,7 +79,7 @@ MESSAGES: dict[str, Fields] = {
 
 # Messages whose chain field names the other end of a QCP channel: never the tx's own chain.
 _OTHER_CHAIN = {"qcp/send": "to_chain", "qcp/transfer": "to_chain", "qcp/ack": "chain",
-                "qcp/timeout": "chain"}
+                "qcp/timeout": "chain", "qcp/update_client": "chain", "qcp/misbehaviour": "chain"}
 
 _RULES = {
     ADDR: "must be a 20-byte address",
@@ -481,6 +483,14 @@ def qcp_ack(chain: str, seq: int, ack: bytes, proof: bytes, header: bytes) -> Ms
 
 def qcp_timeout(chain: str, seq: int, proof: bytes, header: bytes) -> Msg:
     return _msg("qcp/timeout", chain=chain, seq=seq, proof=proof, header=header)
+
+
+def qcp_update_client(chain: str, header: bytes, proof: bytes) -> Msg:
+    return _msg("qcp/update_client", chain=chain, header=header, proof=proof)
+
+
+def qcp_misbehaviour(chain: str, header: bytes, conflicting: bytes) -> Msg:
+    return _msg("qcp/misbehaviour", chain=chain, header=header, conflicting=conflicting)
 
 
 # ------------------------------------------------------------------ Tx and SignedTx

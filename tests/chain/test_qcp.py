@@ -353,3 +353,63 @@ def test_forged_time_or_absence_proofs_are_refused():
         res = a.send(RELAYER, [{**msg, "proof": dumps(forged)}])
         assert res.codespace == "bad_proof", res.log
     assert seqs(a, "qos-b")["acked"] == 0
+
+
+# ---- the client: validator-set updates and conflicting headers -------------------------------
+
+
+def update_msg(src: Chain, signers) -> dict:
+    """B's active set (staking/set) proven at its latest height, under a header signed by
+    `signers`."""
+    header, h = header_of(src, signers)
+    q = src.app.query("store", b"staking/set", height=h, prove=True)
+    assert q.code == 0 and q.raw is not None
+    return {"type": "qcp/update_client", "chain": cid(src), "header": header,
+            "proof": dumps({"set": q.raw, "proof": q.proof})}
+
+
+def test_client_follows_the_source_set_and_a_removed_validator_no_longer_counts():
+    a, b = two_chains()
+    b.block()
+    real = [cons_key(0)]  # b's one genesis validator; a registered B_VALS for it
+    assert a.send(RELAYER, [update_msg(b, B_VALS[:2])]).codespace == "bad_proof"  # 20 of 40
+    forged = update_msg(b, B_VALS)
+    forged["proof"] = dumps({"set": cbor2.dumps({B_VALS[0].pubkey: 1}, canonical=True),
+                             "proof": cbor2.loads(forged["proof"])["proof"]})
+    assert a.send(RELAYER, [forged]).codespace == "bad_proof"
+    update = update_msg(b, B_VALS[:3])
+    ok(a.send(RELAYER, [update]))
+    client = cbor2.loads(a.app.query("store", b"qcp/chain/qos-b").raw)
+    assert [pk for pk, _ in client["validators"]] == [real[0].pubkey]
+    assert a.send(RELAYER, [update]).codespace == "bad_proof"  # its signers no longer count
+    assert a.send(RELAYER, [update_msg(b, real)]).codespace == "bad_sequence"  # not newer
+    # The old keys no longer count; the source's real validator does.
+    ok(b.send(USER, [transfer("qos-a", "QOS", 10)]))
+    assert a.send(RELAYER, [relay_msg(b, "qos-a", 1, B_VALS)]).codespace == "bad_proof"
+    ok(a.send(RELAYER, [relay_msg(b, "qos-a", 1, real)]))
+    assert asset(a, "qcp/qos-b/QOS", USER) == 10
+
+
+def test_conflicting_headers_freeze_the_client_and_nothing_is_accepted_after():
+    a, b = two_chains()
+    a.block()
+    ok(a.send(USER, [transfer("qos-b", "QOS", 10)]))
+    relay = relay_msg(a, "qos-b", 1)
+    h = a.app.info().last_height
+    honest = make_header("qos-a", h + 1, a.app.store.root_at(h), A_VALS)
+    lie = make_header("qos-a", h + 1, bytes(32), A_VALS[:3])  # the same keys sign another state
+    other_height = make_header("qos-a", h, a.app.store.root_at(h - 1), A_VALS)
+    weak = make_header("qos-a", h + 1, bytes(32), A_VALS[:2])
+
+    def evidence(first, second):
+        return {"type": "qcp/misbehaviour", "chain": "qos-a", "header": first,
+                "conflicting": second}
+
+    assert b.send(RELAYER, [evidence(honest, honest)]).codespace == "invalid_request"
+    assert b.send(RELAYER, [evidence(honest, other_height)]).codespace == "invalid_request"
+    assert b.send(RELAYER, [evidence(honest, weak)]).codespace == "bad_proof"
+    ok(b.send(RELAYER, [evidence(honest, lie)]))
+    assert b.send(RELAYER, [relay]).codespace == "frozen"
+    assert b.send(USER, [transfer("qos-a", "QOS", 10)]).codespace == "frozen"
+    assert b.send(RELAYER, [evidence(honest, lie)]).codespace == "frozen"
+    assert seqs(b, "qos-a")["in"] == 0

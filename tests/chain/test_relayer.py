@@ -565,8 +565,21 @@ def test_header_signatures_are_merged_from_several_validator_nodes(tmp_path_fact
         assert (relay.signed_power, relay.total_power) == (20, 25)
         assert len(cbor.loads(relay.message["header"])["sigs"]) == 2
         relayer = fast_relayer(net, a_urls=[net.a_url, signers[0].url, signers[1].url])
-        net.relay_until([relayer], lambda: net.result_on_a(seq) is not None)
+        node_key = ValidatorKey.load(net.nodes[0].home / "config" / "priv_validator_key.json")
+
+        def client_follows() -> list:
+            return net.run(net._with_client(net.b_url,
+                                            lambda c: c.qcp_registered_validators(A)))
+
+        net.relay_until([relayer], lambda: net.result_on_a(seq) is not None
+                        and [pk for pk, _ in client_follows()] == [node_key.pubkey])
         assert net.balance(net.b_url, RECIPIENT.address) == 10**6 * QOS + AMOUNT
+        # Idle, the relayer updated B's client of A to A's real active set (A's one node):
+        # the second key and the liar, never A's validators, no longer count on B.
+        assert relayer.stats[f"{A}->{B}"].updates == 1
+        again = net.build(net.send_cross(), [net.a_url, signers[0].url, signers[1].url])
+        assert again.signed_power == again.total_power  # A's node alone holds all the power
+        assert [pk for pk, _ in cbor.loads(again.message["header"])["sigs"]] == [node_key.pubkey]
         for signer in signers:
             net.run(signer.runner.cleanup())
     finally:

@@ -84,8 +84,11 @@ def test_twenty_kill_9s_under_traffic_both_ways_lose_and_duplicate_nothing(tmp_p
         assert net.balance(net.a_url, escrow_address(B)) == escrow_a0 + sent["a"]
         assert net.balance(net.b_url, escrow_address(A)) == sent["b"]
         assert sent["a"] < QOS  # the amounts above are units, far below any fee rounding
-        # the kills hit a relayer at work: many of its lives delivered something before dying
-        working = sum("delivered at height" in life.read_text() for life in lives[:KILLS])
+        # The kills hit a relayer at work: many of its lives submitted something before dying
+        # (delivered, or found the rival faster).
+        working = sum(any(mark in life.read_text() for mark in ("delivered at height",
+                                                                "skipping", "did not take"))
+                      for life in lives[:KILLS])
         assert working >= KILLS // 4, working
     finally:
         for proc in (victim, rival):

@@ -206,6 +206,7 @@ TITLES = {
     "staking/renew": "Renew validator", "staking/vote_remove": "Vote remove",
     "identity/register": "Register ID", "qcp/send": "QCP send", "qcp/relay": "QCP relay",
     "qcp/transfer": "QCP transfer", "qcp/ack": "QCP ack", "qcp/timeout": "QCP timeout",
+    "qcp/update_client": "QCP client", "qcp/misbehaviour": "QCP conflict",
     "gov/spend": "Gov spend", "gov/deposit": "Gov deposit",
     "gov/vote": "Gov vote",
 }

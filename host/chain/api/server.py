@@ -375,7 +375,10 @@ class Api:
                         break
                     reader = asyncio.ensure_future(ws.receive())  # clients need not talk
                     continue
-                await ws.send_str(json.dumps(getter.result(), default=_default))
+                try:
+                    await ws.send_str(json.dumps(getter.result(), default=_default))
+                except ConnectionResetError:  # the client went away (a relayer killed with -9)
+                    break
                 if not recorder.is_subscribed(queue) and queue.empty():
                     await ws.close(code=1008, message=b"too slow: events dropped")
                     break

@@ -48,8 +48,8 @@ class Side:
 class Proven:
     """One message for the target chain, with what the relayer checked it against."""
 
-    kind: str  # "packet" (qcp/relay), "ack" (qcp/ack) or "timeout" (qcp/timeout)
-    seq: int
+    kind: str  # "packet" (qcp/relay), "ack" (qcp/ack), "timeout" or "update" (of the client)
+    seq: int  # the packet's seq; for an update, the header's height
     message: dict
     what: str = ""  # for the log: the payload's type, the ack's outcome
     signed_power: int = 0
@@ -157,6 +157,28 @@ async def build_timeout(prover: Side, target: Side, seq: int) -> Proven | None:
                         canonical=True)
     return Proven("timeout", seq, qcp_timeout(prover.chain_id, seq, proof, header),
                   f"late at height {height}", signed, total)
+
+
+async def build_client_update(prover: Side, target: Side) -> Proven | None:
+    """If target's client of `prover` holds another validator set than prover's active one
+    (its staking/set), the update that makes it follow, signed by the set target holds now;
+    None while they agree."""
+    import cbor2
+
+    from host.chain.x.staking.keeper import SET
+    from host.core.tx import qcp_update_client
+
+    registered = await target.primary.qcp_registered_validators(prover.chain_id)
+    raw, proof, height = await _proved(prover, SET)
+    if raw is None or registered is None:
+        return None
+    active = {pk: power for pk, power in cbor2.loads(raw).items() if power > 0}
+    if active == dict(registered):
+        return None
+    header, signed, total = await signed_header(prover, target, height + 1, [(SET, raw, proof)])
+    message = qcp_update_client(prover.chain_id, header,
+                                cbor2.dumps({"set": raw, "proof": proof}, canonical=True))
+    return Proven("update", height + 1, message, f"{len(active)} validators", signed, total)
 
 
 async def signed_header(src: Side, dst: Side, height: int,

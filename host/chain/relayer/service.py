@@ -15,6 +15,8 @@ One task per target chain (so one submitter per chain and account: no nonce race
    (`acked + 1 .. in`), with the proof of the source's `qcp/ack/<dst>/<seq>`;
 4. a timeout: the target's next unresolved packet, when the source has not received it and is
    past its timeout (absence of the ack and the block time proven at one height);
+   otherwise a client update, when the target's client of the source holds another validator
+   set than the source's active one (its proven staking/set);
 5. sign one tx per kind with as many consecutive messages as fit (`batch`, the tx size limit),
    submit it with `wait=commit`, and re-read the cursors. A failed batch is retried one message
    per tx until one lands.
@@ -41,6 +43,7 @@ from host.chain.relayer.relay import (
     RelayError,
     Side,
     build_ack,
+    build_client_update,
     build_relay,
     build_timeout,
     channel,
@@ -80,6 +83,7 @@ class Stats:
     delivered: int = 0  # packets
     acks: int = 0
     timeouts: int = 0
+    updates: int = 0  # client updates (the source's validator set changed)
     txs: int = 0  # txs that landed (a tx carries a batch)
     skipped: int = 0  # batches someone else delivered first
     failures: int = 0
@@ -210,8 +214,10 @@ class Relayer:
             return list(await asyncio.gather(*(build_ack(src, dst, s) for s in seqs)))
         if there.acked < there.out:
             timeout = await build_timeout(src, dst, there.acked + 1)
-            return [timeout] if timeout is not None else []
-        return []
+            if timeout is not None:
+                return [timeout]
+        update = await build_client_update(src, dst)
+        return [update] if update is not None else []
 
     async def _deliver(self, src: Side, dst: Side, batch: list[Proven], stats: Stats) -> int:
         """Submit one kind of consecutive messages in one tx (as many as fit); returns how many
@@ -228,7 +234,7 @@ class Relayer:
             return len(batch)
         # Rejected, failed in the block, or not committed in time: the chain decides what
         # happened; if dst moved past (another relayer, or our tx after all), move on.
-        if _done(kind, await channel(dst, src.chain_id)) >= first:
+        if await _done(kind, src, dst, first):
             stats.skipped += 1
             log.info("%s -> %s %s %d..%d: already delivered; skipping", src.chain_id,
                      dst.chain_id, kind, first, last)
@@ -250,15 +256,22 @@ class Relayer:
             stats.acks += 1
             log.info("%s -> %s: ack (%s) of %s's seq %d delivered at height %s", src.chain_id,
                      dst.chain_id, item.what, dst.chain_id, item.seq, height)
-        else:
+        elif item.kind == "timeout":
             stats.timeouts += 1
             log.info("%s -> %s: timeout of %s's seq %d (%s) delivered at height %s",
                      src.chain_id, dst.chain_id, dst.chain_id, item.seq, item.what, height)
+        else:
+            stats.updates += 1
+            log.info("%s -> %s: client of %s updated to header %d (%s) at height %s",
+                     src.chain_id, dst.chain_id, src.chain_id, item.seq, item.what, height)
 
 
-def _done(kind: str, target: Channel) -> int:
-    """The target's cursor for a kind of message: packets received, or own packets resolved."""
-    return target.received if kind == "packet" else target.acked
+async def _done(kind: str, src: Side, dst: Side, first: int) -> bool:
+    """Whether dst already has what a failed batch carried (another relayer was faster)."""
+    if kind == "update":
+        return await build_client_update(src, dst) is None
+    there: Channel = await channel(dst, src.chain_id)
+    return (there.received if kind == "packet" else there.acked) >= first
 
 
 async def _wait_either(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:

@@ -2,7 +2,9 @@
 timeouts and token transfer. docs/qcp.md is the specification; this is one implementation.
 
 Keys on chain C, for each registered chain X:
-    qcp/chain/<X>          {"validators": [[pubkey32, power], ...]}  registered at genesis
+    qcp/chain/<X>          {"validators": [[pubkey32, power], ...], "height", "frozen"}: X's
+                           client: the set registered at genesis, then updated from X's proven
+                           staking/set (at header height "height"); frozen by conflicting headers
     qcp/out/<X>/<seq>      det-CBOR Packet queued to X (immutable; seq from 1)
     qcp/out_seq/<X>        last seq queued to X
     qcp/acked/<X>          last seq to X resolved by a proven ack or a proven timeout (in order)
@@ -26,6 +28,7 @@ from host.chain.x.context import Ctx, bech, dec, enc
 from host.chain.x.module import AdmissionCheck, AppModule, Handler, Query, QueryRoute, Router
 from host.chain.x.qcp import routes
 from host.chain.x.qcp.tokens import TOKENS_TYPE, Tokens, check_denom
+from host.chain.x.staking.keeper import SET as VALIDATOR_SET
 from host.core.errors import Code, TxError
 from host.core.tx import AMOUNT_LIMIT, Msg, check_payload
 
@@ -88,11 +91,16 @@ def timed_out(packet: dict, height: int, time: float) -> bool:
 
 
 def _registered(ctx: Ctx, chain_id: Any) -> dict:
+    """The client of a registered chain that is not frozen: nothing is sent to or accepted from
+    a chain whose validators were caught signing conflicting headers."""
     if not isinstance(chain_id, str):
         raise TxError(Code.BAD_ENCODING, "chain id must be text")
     info = ctx.get(CHAIN + chain_id.encode())
     if info is None:
         raise TxError(Code.UNKNOWN_CHAIN, f"chain {chain_id!r} is not registered")
+    if info.get("frozen"):
+        raise TxError(Code.FROZEN, f"the client of {chain_id} is frozen: its validators signed "
+                      "conflicting headers")
     return info
 
 
@@ -168,7 +176,8 @@ class QcpModule(AppModule):
 
     def handlers(self) -> dict[str, Handler]:
         return {"qcp/send": self.send, "qcp/transfer": self.transfer, "qcp/relay": self.relay,
-                "qcp/ack": self.ack, "qcp/timeout": self.timeout}
+                "qcp/ack": self.ack, "qcp/timeout": self.timeout,
+                "qcp/update_client": self.update_client, "qcp/misbehaviour": self.misbehaviour}
 
     def admission_checks(self) -> dict[str, AdmissionCheck]:
         return {"qcp/relay": self.check_relay_admission, "qcp/ack": self.check_ack_admission,
@@ -185,8 +194,49 @@ class QcpModule(AppModule):
             if chain.chain_id == genesis.chain_id:
                 raise ValueError("a chain cannot register itself for QCP")
             ctx.put(CHAIN + chain.chain_id.encode(),
-                    {"validators": [[pk, power] for pk, power in chain.validators]})
+                    {"validators": [[pk, power] for pk, power in chain.validators], "height": 0,
+                     "frozen": False})
         return []
+
+    # ---- the client of another chain: follow its validator set, freeze on conflict ---------
+
+    def update_client(self, ctx: Ctx, msg: Msg) -> None:
+        """Adopt X's active validator set (its staking/set) proven under a newer header that
+        more than 2/3 of the set registered now signed: removed validators stop counting."""
+        chain = msg["chain"]
+        info = _registered(ctx, chain)
+        height, app_hash = _check_header(info, msg["header"], chain)
+        if height <= info["height"]:
+            raise TxError(Code.BAD_SEQUENCE, f"header {height} is not newer than the client's "
+                          f"{info['height']}")
+        try:
+            proof = dec(msg["proof"])
+            raw, path = proof["set"], proof["proof"]
+            ok = isinstance(proof, dict) and len(proof) == 2 and isinstance(raw, bytes) \
+                and isinstance(path, bytes)
+        except Exception:
+            ok = False
+        if not ok or not verify_proof(app_hash, VALIDATOR_SET, raw, path):
+            raise TxError(Code.BAD_PROOF, "proof must show the chain's staking/set {set, proof}")
+        validators = sorted([pk, power] for pk, power in dec(raw).items() if power > 0)
+        if not validators:
+            raise TxError(Code.INVALID_REQUEST, f"{chain} has no active validator at {height}")
+        ctx.put(CHAIN + chain.encode(), {"validators": validators, "height": height,
+                                         "frozen": False})
+        ctx.emit("qcp_client_update", chain=chain, height=height, validators=len(validators))
+
+    def misbehaviour(self, ctx: Ctx, msg: Msg) -> None:
+        """Two valid headers of X for one height with different app hashes: X's registered
+        validators equivocated, so its client freezes and nothing from X is accepted after."""
+        chain = msg["chain"]
+        info = _registered(ctx, chain)
+        first = _check_header(info, msg["header"], chain)
+        second = _check_header(info, msg["conflicting"], chain)
+        if first[0] != second[0] or first[1] == second[1]:
+            raise TxError(Code.INVALID_REQUEST, "the headers do not conflict (one height, two "
+                          "app hashes)")
+        ctx.put(CHAIN + chain.encode(), {**info, "frozen": True})
+        ctx.emit("qcp_client_frozen", chain=chain, height=first[0])
 
     # ---- the source: queue ------------------------------------------------------------------
 
