@@ -11,7 +11,15 @@ from host.chain.genesis import GenesisChain
 from host.chain.x.qcp.module import LAST_TIME, ack_key, out_key, result_key, shadow_address
 from host.chain.x.qcp.tokens import escrow_address
 from host.core.cbor import dumps
-from tests.chain.helpers import Chain, account, cons_key, make_genesis, make_header, signed_tx
+from tests.chain.helpers import (
+    QOS,
+    Chain,
+    account,
+    cons_key,
+    make_genesis,
+    make_header,
+    signed_tx,
+)
 
 A_VALS = [cons_key(i) for i in range(4)]
 B_VALS = [cons_key(10 + i) for i in range(4)]
@@ -20,11 +28,11 @@ USER, RELAYER, OTHER = account(0), account(1), account(3)
 IDENTITY = {"type": "identity/register", "profile_hash": bytes(32)}
 
 
-def two_chains() -> tuple[Chain, Chain]:
+def two_chains(b_params: dict | None = None) -> tuple[Chain, Chain]:
     ga = make_genesis()
     ga.chain_id = "qos-a"
     ga.chains = [GenesisChain("qos-b", [(v.pubkey, 10) for v in B_VALS])]
-    gb = make_genesis()
+    gb = make_genesis(params=b_params)
     gb.chain_id = "qos-b"
     gb.chains = [GenesisChain("qos-a", [(v.pubkey, 10) for v in A_VALS])]
     return Chain(genesis=ga), Chain(genesis=gb)
@@ -269,23 +277,31 @@ def test_qos_round_trip_escrows_mints_burns_and_releases():
     assert b.app.query("store", b"bank/asset_supply/qcp/qos-a/QOS").value == dumps(4_000)
 
 
-def test_qsc_goes_out_and_an_error_ack_on_the_way_home_refunds_the_voucher():
+def test_qsc_round_trip_and_an_error_ack_on_the_way_home_refunds_the_voucher():
     a, b = two_chains()
     make_token(a)
     ok(a.send(USER, [transfer("qos-b", "ABC", 900)]))
     assert qsc(a, "ABC", USER) == 10**9 - 900
     ok(b.send(RELAYER, [relay_msg(a, "qos-b", 1)]))
     assert asset(b, "qcp/qos-a/ABC", USER) == 900
-    # the owner pauses ABC on A; the voucher sent home cannot be released there
+    ok(a.send(RELAYER, [ack_msg(b, "qos-a", 1)]))
+    # 100 go home to OTHER: burned on B, released from A's escrow
+    ok(b.send(USER, [transfer("qos-a", "qcp/qos-a/ABC", 100, receiver=OTHER)]))
+    ok(a.send(RELAYER, [relay_msg(b, "qos-a", 1)]))
+    assert qsc(a, "ABC", OTHER) == 100
+    ok(b.send(RELAYER, [ack_msg(a, "qos-b", 1)]))
+    assert result(b, "qos-a", 1) == {"ok": True, "log": "ok"}
+    assert asset(b, "qcp/qos-a/ABC", USER) == 800
+    # the owner pauses ABC on A; a voucher sent home now cannot be released there
     ok(a.send(USER, [{"type": "qsc/pause", "name": "ABC", "paused": True}]))
     ok(b.send(USER, [transfer("qos-a", "qcp/qos-a/ABC", 400)]))
-    assert asset(b, "qcp/qos-a/ABC", USER) == 500  # burned on B
-    ok(a.send(RELAYER, [relay_msg(b, "qos-a", 1)]))
-    ack = a.app.query("qcp/ack", dumps(["qos-b", 1])).value
+    assert asset(b, "qcp/qos-a/ABC", USER) == 400  # burned on B
+    ok(a.send(RELAYER, [relay_msg(b, "qos-a", 2)]))
+    ack = a.app.query("qcp/ack", dumps(["qos-b", 2])).value
     assert ack["ok"] is False and "paused" in ack["log"]
-    assert qsc(a, "ABC", escrow_address("qos-b")) == 900  # nothing left the escrow
-    ok(b.send(RELAYER, [ack_msg(a, "qos-b", 1)]))
-    assert asset(b, "qcp/qos-a/ABC", USER) == 900  # the voucher is minted back
+    assert qsc(a, "ABC", escrow_address("qos-b")) == 800  # nothing left the escrow
+    ok(b.send(RELAYER, [ack_msg(a, "qos-b", 2)]))
+    assert asset(b, "qcp/qos-a/ABC", USER) == 800  # the voucher is minted back
 
 
 def test_transfer_refuses_what_the_sender_cannot_send():
@@ -387,6 +403,25 @@ def test_client_follows_the_source_set_and_a_removed_validator_no_longer_counts(
     ok(b.send(USER, [transfer("qos-a", "QOS", 10)]))
     assert a.send(RELAYER, [relay_msg(b, "qos-a", 1, B_VALS)]).codespace == "bad_proof"
     ok(a.send(RELAYER, [relay_msg(b, "qos-a", 1, real)]))
+    assert asset(a, "qcp/qos-b/QOS", USER) == 10
+
+
+def test_client_follows_a_validator_set_rotation_over_many_blocks():
+    a, b = two_chains(b_params={"staking": {"epoch_blocks": 5}})
+    b.block()
+    old, new = cons_key(0), cons_key(50)
+    ok(a.send(RELAYER, [update_msg(b, B_VALS)]))  # A follows B's real set: `old` alone
+    ok(b.send(account(2), [{"type": "staking/create_validator", "cons_pubkey": new.pubkey,
+                            "moniker": "node50", "commission": 500,
+                            "self_bond": 100_000 * QOS}]))
+    for _ in range(12):  # two elections pass: `new` holds 10 times `old`'s power
+        b.block()
+    set_now = cbor2.loads(b.app.query("store", b"staking/set").raw)
+    assert set_now[new.pubkey] > 2 * set_now[old.pubkey]
+    ok(b.send(USER, [transfer("qos-a", "QOS", 10)]))
+    ok(a.send(RELAYER, [update_msg(b, [old])]))  # signed by the set A's client holds
+    assert a.send(RELAYER, [relay_msg(b, "qos-a", 1, [old])]).codespace == "bad_proof"
+    ok(a.send(RELAYER, [relay_msg(b, "qos-a", 1, [new])]))
     assert asset(a, "qcp/qos-b/QOS", USER) == 10
 
 

@@ -206,9 +206,9 @@ class QcpModule(AppModule):
         chain = msg["chain"]
         info = _registered(ctx, chain)
         height, app_hash = _check_header(info, msg["header"], chain)
-        if height <= info["height"]:
+        if height <= info.get("height", 0):
             raise TxError(Code.BAD_SEQUENCE, f"header {height} is not newer than the client's "
-                          f"{info['height']}")
+                          f"{info.get('height', 0)}")
         try:
             proof = dec(msg["proof"])
             raw, path = proof["set"], proof["proof"]
