@@ -69,6 +69,7 @@ MESSAGES = {
     "qcp/timeout": (("chain", CHAIN), ("seq", POSITIVE), ("proof", BLOB), ("header", BLOB)),
     "qcp/update_client": (("chain", CHAIN), ("header", BLOB), ("proof", BLOB)),
     "qcp/misbehaviour": (("chain", CHAIN), ("header", BLOB), ("conflicting", BLOB)),
+    "qcp/register": (("chain", CHAIN), ("validators", BLOB), ("deposit", AMOUNT)),
     "gov/spend": (("pool", TEXT), ("recipient", ADDR), ("amount", AMOUNT), ("deposit", AMOUNT0)),
     "gov/deposit": (("proposal", POSITIVE), ("amount", AMOUNT)),
     "gov/vote": (("proposal", POSITIVE), ("option", TEXT)),
@@ -76,7 +77,8 @@ MESSAGES = {
 
 # Messages whose chain field names the other end of a QCP channel: never the tx's own chain.
 _OTHER_CHAIN = {"qcp/send": "to_chain", "qcp/transfer": "to_chain", "qcp/ack": "chain",
-                "qcp/timeout": "chain", "qcp/update_client": "chain", "qcp/misbehaviour": "chain"}
+                "qcp/timeout": "chain", "qcp/update_client": "chain", "qcp/misbehaviour": "chain",
+                "qcp/register": "chain"}
 
 _RULES = {
     ADDR: "must be a 20-byte address",
@@ -282,6 +284,7 @@ TITLES = {
     "qcp/timeout": "QCP timeout",
     "qcp/update_client": "QCP client",
     "qcp/misbehaviour": "QCP conflict",
+    "qcp/register": "QCP register",
     "gov/spend": "Gov spend",
     "gov/deposit": "Gov deposit",
     "gov/vote": "Gov vote",
@@ -297,6 +300,7 @@ LABELS = {
     "recipient": "Recipient", "deposit": "Deposit", "proposal": "Proposal", "option": "Vote",
     "denom": "Denom", "receiver": "Receiver", "timeout_height": "Timeout height",
     "timeout_time": "Timeout time", "chain": "Chain", "ack": "Ack", "conflicting": "Conflicting",
+    "validators": "Validators",
 }
 
 

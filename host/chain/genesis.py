@@ -47,6 +47,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "qcp/timeout": 100,
         "qcp/update_client": 100,
         "qcp/misbehaviour": 100,
+        "qcp/register": 1_000,
         "gov/spend": 10_000,
         "gov/deposit": 100,
         "gov/vote": 100,

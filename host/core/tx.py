@@ -72,6 +72,7 @@ MESSAGES: dict[str, Fields] = {
     "qcp/timeout": (("chain", CHAIN), ("seq", POSITIVE), ("proof", BLOB), ("header", BLOB)),
     "qcp/update_client": (("chain", CHAIN), ("header", BLOB), ("proof", BLOB)),
     "qcp/misbehaviour": (("chain", CHAIN), ("header", BLOB), ("conflicting", BLOB)),
+    "qcp/register": (("chain", CHAIN), ("validators", BLOB), ("deposit", AMOUNT)),
     "gov/spend": (("pool", TEXT), ("recipient", ADDR), ("amount", AMOUNT), ("deposit", AMOUNT0)),
     "gov/deposit": (("proposal", POSITIVE), ("amount", AMOUNT)),
     "gov/vote": (("proposal", POSITIVE), ("option", TEXT)),
@@ -79,7 +80,8 @@ MESSAGES: dict[str, Fields] = {
 
 # Messages whose chain field names the other end of a QCP channel: never the tx's own chain.
 _OTHER_CHAIN = {"qcp/send": "to_chain", "qcp/transfer": "to_chain", "qcp/ack": "chain",
-                "qcp/timeout": "chain", "qcp/update_client": "chain", "qcp/misbehaviour": "chain"}
+                "qcp/timeout": "chain", "qcp/update_client": "chain", "qcp/misbehaviour": "chain",
+                "qcp/register": "chain"}
 
 _RULES = {
     ADDR: "must be a 20-byte address",
@@ -491,6 +493,11 @@ def qcp_update_client(chain: str, header: bytes, proof: bytes) -> Msg:
 
 def qcp_misbehaviour(chain: str, header: bytes, conflicting: bytes) -> Msg:
     return _msg("qcp/misbehaviour", chain=chain, header=header, conflicting=conflicting)
+
+
+def qcp_register(chain: str, validators: bytes, deposit: int) -> Msg:
+    """Register `chain` for QCP; `validators`: det-CBOR [[pubkey32, power], ...] (docs/qcp.md)."""
+    return _msg("qcp/register", chain=chain, validators=validators, deposit=deposit)
 
 
 # ------------------------------------------------------------------ Tx and SignedTx

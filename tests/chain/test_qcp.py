@@ -448,3 +448,35 @@ def test_conflicting_headers_freeze_the_client_and_nothing_is_accepted_after():
     assert b.send(USER, [transfer("qos-a", "QOS", 10)]).codespace == "frozen"
     assert b.send(RELAYER, [evidence(honest, lie)]).codespace == "frozen"
     assert seqs(b, "qos-a")["in"] == 0
+
+
+def test_a_chain_joins_a_running_chain_by_tx_with_a_deposit():
+    a, _ = two_chains()
+    gc = make_genesis()
+    gc.chain_id = "qos-c"
+    gc.chains = [GenesisChain("qos-a", [(v.pubkey, 10) for v in A_VALS])]
+    c = Chain(genesis=gc)
+    c_vals = [cons_key(20), cons_key(21)]
+    validators = dumps([[v.pubkey, 5] for v in c_vals])
+    deposit = 1_000 * QOS
+    register = {"type": "qcp/register", "chain": "qos-c", "validators": validators,
+                "deposit": deposit}
+    for bad, code in (({"deposit": deposit - 1}, "invalid_amount"),
+                      ({"validators": dumps([[c_vals[0].pubkey, 0]])}, "bad_encoding"),
+                      ({"validators": dumps([[c_vals[0].pubkey, 1]] * 2)}, "bad_encoding"),
+                      ({"validators": b"\xff"}, "bad_encoding"),
+                      ({"chain": "qos-b"}, "already_exists")):
+        assert a.send(USER, [{**register, **bad}]).codespace == code, bad
+    before = a.balance(USER)
+    ok(a.send(USER, [register]))
+    assert a.balance(USER) == before - deposit - 1_000
+    client = a.app.query("qcp/client", b"qos-c").value
+    assert client["number"] == 2 and client["frozen"] is False  # qos-b, from genesis, is 1
+    assert a.app.query("qcp/client", b"qos-b").value["number"] == 1
+    assert a.send(USER, [register]).codespace == "already_exists"
+    # the new chain's packets are accepted under its registered validators
+    c.block()
+    ok(c.send(USER, [transfer("qos-a", "QOS", 25)]))
+    assert a.send(RELAYER, [relay_msg(c, "qos-a", 1, c_vals[:1])]).codespace == "bad_proof"
+    ok(a.send(RELAYER, [relay_msg(c, "qos-a", 1, c_vals)]))
+    assert asset(a, "qcp/qos-c/QOS", USER) == 25

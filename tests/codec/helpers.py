@@ -192,7 +192,7 @@ def messages(draw: Callable, chain: str) -> dict[str, Any]:
         to_chain = draw(chains.filter(lambda c: c != chain))
         return htx.qcp_send(to_chain, draw(plain_messages))
     if kind in ("qcp/transfer", "qcp/ack", "qcp/timeout", "qcp/update_client",
-                "qcp/misbehaviour"):
+                "qcp/misbehaviour", "qcp/register"):
         other = draw(chains.filter(lambda c: c != chain))
         msg = draw(plain_message(kind))
         return {**msg, ("to_chain" if kind == "qcp/transfer" else "chain"): other}
@@ -212,7 +212,7 @@ def txs(draw: Callable, max_msgs: int = 4) -> dict[str, Any]:
 
 
 def every_message() -> list[dict[str, Any]]:
-    """One message of every type (26), the QCP ones last, built by host/core."""
+    """One message of every type (27), the QCP ones last, built by host/core."""
     alice, bob = bytes(range(20)), bytes(range(20, 40))
     return [
         htx.transfer(alice, 1),
@@ -241,4 +241,5 @@ def every_message() -> list[dict[str, Any]]:
         htx.qcp_timeout("biz", 4, b"proof", b"header"),
         htx.qcp_update_client("biz", b"header", b"proof"),
         htx.qcp_misbehaviour("biz", b"header", b"other header"),
+        htx.qcp_register("biz", b"validators", 10**7),
     ]

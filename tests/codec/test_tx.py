@@ -207,6 +207,7 @@ TITLES = {
     "identity/register": "Register ID", "qcp/send": "QCP send", "qcp/relay": "QCP relay",
     "qcp/transfer": "QCP transfer", "qcp/ack": "QCP ack", "qcp/timeout": "QCP timeout",
     "qcp/update_client": "QCP client", "qcp/misbehaviour": "QCP conflict",
+    "qcp/register": "QCP register",
     "gov/spend": "Gov spend", "gov/deposit": "Gov deposit",
     "gov/vote": "Gov vote",
 }

@@ -2,9 +2,12 @@
 timeouts and token transfer. docs/qcp.md is the specification; this is one implementation.
 
 Keys on chain C, for each registered chain X:
-    qcp/chain/<X>          {"validators": [[pubkey32, power], ...], "height", "frozen"}: X's
-                           client: the set registered at genesis, then updated from X's proven
-                           staking/set (at header height "height"); frozen by conflicting headers
+    qcp/chain/<X>          {"validators": [[pubkey32, power], ...], "height", "frozen", "number"}:
+                           X's client: the set registered (at genesis or by qcp/register), then
+                           updated from X's proven staking/set (at header height "height");
+                           frozen by conflicting headers; "number" is X's registration number
+                           (the BIP44 account' of its keys, DESIGN.md)
+    qcp/numbers            last registration number given (the base chain itself is 0)
     qcp/out/<X>/<seq>      det-CBOR Packet queued to X (immutable; seq from 1)
     qcp/out_seq/<X>        last seq queued to X
     qcp/acked/<X>          last seq to X resolved by a proven ack or a proven timeout (in order)
@@ -39,6 +42,10 @@ ACKED = b"qcp/acked/"
 RESULT = b"qcp/result/"
 IN_SEQ = b"qcp/in_seq/"
 ACK = b"qcp/ack/"
+NUMBERS = b"qcp/numbers"
+DEPOSITS = "qcp_deposits"  # x/bank pool holding registration deposits
+REGISTER_DEPOSIT = 1_000 * 10_000  # units: 1000 QOS, so that squatting chain ids costs
+MAX_VALIDATORS = 100
 LAST_TIME = b"app/last_time"  # the application's block time (float seconds): proves a chain's time
 HEADER_DOMAIN = "qos/qcp-header/1"
 DEFAULT_TIMEOUT_SECONDS = 86_400  # a packet sent without a timeout times out a day later
@@ -177,14 +184,16 @@ class QcpModule(AppModule):
     def handlers(self) -> dict[str, Handler]:
         return {"qcp/send": self.send, "qcp/transfer": self.transfer, "qcp/relay": self.relay,
                 "qcp/ack": self.ack, "qcp/timeout": self.timeout,
-                "qcp/update_client": self.update_client, "qcp/misbehaviour": self.misbehaviour}
+                "qcp/update_client": self.update_client, "qcp/misbehaviour": self.misbehaviour,
+                "qcp/register": self.register}
 
     def admission_checks(self) -> dict[str, AdmissionCheck]:
         return {"qcp/relay": self.check_relay_admission, "qcp/ack": self.check_ack_admission,
                 "qcp/timeout": self.check_ack_admission}
 
     def queries(self) -> dict[str, Query]:
-        return {"qcp/out": self.query_out, "qcp/seq": self.query_seq, "qcp/ack": self.query_ack}
+        return {"qcp/out": self.query_out, "qcp/seq": self.query_seq, "qcp/ack": self.query_ack,
+                "qcp/client": self.query_client}
 
     def routes(self) -> tuple[QueryRoute, ...]:
         return routes.ROUTES
@@ -193,10 +202,39 @@ class QcpModule(AppModule):
         for chain in genesis.chains:
             if chain.chain_id == genesis.chain_id:
                 raise ValueError("a chain cannot register itself for QCP")
-            ctx.put(CHAIN + chain.chain_id.encode(),
-                    {"validators": [[pk, power] for pk, power in chain.validators], "height": 0,
-                     "frozen": False})
+            self._new_client(ctx, chain.chain_id, [[pk, power] for pk, power in chain.validators])
         return []
+
+    def _new_client(self, ctx: Ctx, chain: str, validators: list) -> int:
+        number = (ctx.get(NUMBERS) or 0) + 1
+        ctx.put(NUMBERS, number)
+        ctx.put(CHAIN + chain.encode(), {"validators": sorted(validators), "height": 0,
+                                         "frozen": False, "number": number})
+        return number
+
+    def register(self, ctx: Ctx, msg: Msg) -> None:
+        """A chain joins while this one runs: its validator set becomes its client, it gets the
+        next number, and the signer's deposit goes to the qcp_deposits pool."""
+        chain, deposit = msg["chain"], msg["deposit"]
+        if ctx.get(CHAIN + chain.encode()) is not None:
+            raise TxError(Code.ALREADY_EXISTS, f"chain {chain} is already registered")
+        try:
+            validators = dec(msg["validators"])
+            ok = isinstance(validators, list) and 1 <= len(validators) <= MAX_VALIDATORS and all(
+                isinstance(v, list) and len(v) == 2 and isinstance(v[0], bytes)
+                and len(v[0]) == 32 and isinstance(v[1], int) and not isinstance(v[1], bool)
+                and 0 < v[1] < AMOUNT_LIMIT for v in validators)
+            ok = ok and len({bytes(v[0]) for v in validators}) == len(validators)
+        except Exception:
+            ok = False
+        if not ok:
+            raise TxError(Code.BAD_ENCODING, "validators must be det-CBOR [[pubkey32, power > 0], "
+                          f"...] of 1..{MAX_VALIDATORS} distinct keys")
+        if deposit < REGISTER_DEPOSIT:
+            raise TxError(Code.INVALID_AMOUNT, f"deposit {deposit} < {REGISTER_DEPOSIT}")
+        self.tokens.bank.move_to_pool(ctx, ctx.signer, DEPOSITS, deposit)
+        number = self._new_client(ctx, chain, validators)
+        ctx.emit("qcp_register", chain=chain, number=number, owner=ctx.signer, deposit=deposit)
 
     # ---- the client of another chain: follow its validator set, freeze on conflict ---------
 
@@ -221,8 +259,7 @@ class QcpModule(AppModule):
         validators = sorted([pk, power] for pk, power in dec(raw).items() if power > 0)
         if not validators:
             raise TxError(Code.INVALID_REQUEST, f"{chain} has no active validator at {height}")
-        ctx.put(CHAIN + chain.encode(), {"validators": validators, "height": height,
-                                         "frozen": False})
+        ctx.put(CHAIN + chain.encode(), {**info, "validators": validators, "height": height})
         ctx.emit("qcp_client_update", chain=chain, height=height, validators=len(validators))
 
     def misbehaviour(self, ctx: Ctx, msg: Msg) -> None:
@@ -447,6 +484,14 @@ class QcpModule(AppModule):
         if ack is None:
             raise TxError(Code.NOT_FOUND, f"no ack of packet {seq} from {from_chain}")
         return key, ack
+
+    def query_client(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
+        key = CHAIN + data
+        info = ctx.get(key)
+        if info is None:
+            raise TxError(Code.NOT_FOUND, f"chain {data.decode('ascii', 'replace')} is not "
+                          "registered")
+        return key, {**info, "validators": [[pk.hex(), p] for pk, p in info["validators"]]}
 
     def query_seq(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
         chain = data.decode("ascii", "replace")

@@ -11,6 +11,10 @@ def _out(chain: str, seq: str) -> bytes:
 
 
 ROUTES = (
+    QueryRoute("/qcp/{chain}/client", "qcp/client",
+               "this chain's client of that chain: validators, update height, frozen, number",
+               lambda chain: chain_param(chain).encode(),
+               (PathParam("chain", "the other chain's id"),)),
     QueryRoute("/qcp/{chain}/seq", "qcp/seq",
                "QCP sequence numbers: last queued (out), received (in), resolved (acked)",
                lambda chain: chain_param(chain).encode(),
