@@ -586,6 +586,31 @@ def test_header_signatures_are_merged_from_several_validator_nodes(tmp_path_fact
         net.close()
 
 
+def test_relayer_reports_conflicting_headers_and_the_client_freezes(tmp_path_factory):
+    """A node holding A's validator key answers header requests with another app hash: the
+    relayer sees two headers of one height, each signed by all of A's power, submits them as
+    evidence, and B's client of A freezes before the packet is delivered."""
+    net = Network(tmp_path_factory.mktemp("relay3"))
+    try:
+        node_key = ValidatorKey.load(net.nodes[0].home / "config" / "priv_validator_key.json")
+        twin = HeaderSigner(node_key, net.a_url, liar=True)
+        net.run(twin.start())
+        net.send_cross()
+        relayer = fast_relayer(net, a_urls=[net.a_url, twin.url])
+
+        def frozen() -> bool:
+            status, doc = net.run(net._with_client(
+                net.b_url, lambda c: c.get(f"/qcp/{A}/client")))
+            return status == 200 and doc["value"]["frozen"] is True
+
+        net.relay_until([relayer], frozen)
+        assert relayer.stats[f"{A}->{B}"].evidence == 1
+        assert net.seqs(net.b_url, A)[1] == 0  # nothing from A was accepted
+        net.run(twin.runner.cleanup())
+    finally:
+        net.close()
+
+
 def test_check_packet_refuses_a_wrong_answer():
     good = {"from_chain": A, "to_chain": B, "seq": 3, "sender": bytes(20),
             "payload": transfer(RECIPIENT.address, 1), "timeout_height": 0, "timeout_time": 9}

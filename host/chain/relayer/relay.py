@@ -31,6 +31,16 @@ class RelayError(Exception):
     (another relayer, more signers up). Node failures are rest.NodeError, retried the same way."""
 
 
+class Equivocation(RelayError):
+    """Two headers of one height of a chain, each signed by more than 2/3 of the power the other
+    chain holds for it, with different app hashes: evidence that freezes that client."""
+
+    def __init__(self, chain: str, height: int, message: dict) -> None:
+        super().__init__(f"{chain}'s validators signed two app hashes for header {height}")
+        self.height = height
+        self.message = message
+
+
 @dataclass
 class Side:
     """One chain: its primary REST client (queries, txs) and every node that may sign headers."""
@@ -48,7 +58,7 @@ class Side:
 class Proven:
     """One message for the target chain, with what the relayer checked it against."""
 
-    kind: str  # "packet" (qcp/relay), "ack" (qcp/ack), "timeout" or "update" (of the client)
+    kind: str  # "packet" (qcp/relay), "ack" (qcp/ack), "timeout", "update" or "misbehaviour"
     seq: int  # the packet's seq; for an update, the header's height
     message: dict
     what: str = ""  # for the log: the payload's type, the ack's outcome
@@ -194,6 +204,14 @@ async def signed_header(src: Side, dst: Side, height: int,
     powers = dict(registered)
     total = sum(powers.values())
     by_hash = await _header_signatures(src, dst.chain_id, height, powers)
+    strong = [h for h, sigs in sorted(by_hash.items())
+              if 3 * sum(powers[pk] for pk in sigs) > 2 * total]
+    if len(strong) > 1:
+        from host.core.tx import qcp_misbehaviour
+
+        first, second = (encode_header(src.chain_id, height, h, sorted(by_hash[h].items()))
+                         for h in strong[:2])
+        raise Equivocation(src.chain_id, height, qcp_misbehaviour(src.chain_id, first, second))
     app_hash = next((h for h in by_hash
                      if all(verify_proof(h, k, v, p) for k, v, p in checks)), None)
     if app_hash is None:

@@ -39,6 +39,7 @@ from typing import Any
 from host.chain.relayer import DEFAULT_FEE
 from host.chain.relayer.relay import (
     Channel,
+    Equivocation,
     Proven,
     RelayError,
     Side,
@@ -84,6 +85,7 @@ class Stats:
     acks: int = 0
     timeouts: int = 0
     updates: int = 0  # client updates (the source's validator set changed)
+    evidence: int = 0  # conflicting headers reported (the client froze)
     txs: int = 0  # txs that landed (a tx carries a batch)
     skipped: int = 0  # batches someone else delivered first
     failures: int = 0
@@ -198,7 +200,11 @@ class Relayer:
         always re-read from the chains."""
         moved = 0
         while stop is None or not stop.is_set():
-            batch = await self._next_batch(src, dst, stats.batch_limit or self.batch)
+            try:
+                batch = await self._next_batch(src, dst, stats.batch_limit or self.batch)
+            except Equivocation as exc:  # report it: dst freezes its client of src
+                log.error("%s -> %s: %s; submitting the evidence", src.chain_id, dst.chain_id, exc)
+                batch = [Proven("misbehaviour", exc.height, exc.message, str(exc))]
             if not batch:
                 return moved
             moved += await self._deliver(src, dst, batch, stats)
@@ -260,6 +266,10 @@ class Relayer:
             stats.timeouts += 1
             log.info("%s -> %s: timeout of %s's seq %d (%s) delivered at height %s",
                      src.chain_id, dst.chain_id, dst.chain_id, item.seq, item.what, height)
+        elif item.kind == "misbehaviour":
+            stats.evidence += 1
+            log.error("%s -> %s: client of %s frozen by the evidence at height %s",
+                      src.chain_id, dst.chain_id, src.chain_id, height)
         else:
             stats.updates += 1
             log.info("%s -> %s: client of %s updated to header %d (%s) at height %s",
@@ -270,6 +280,9 @@ async def _done(kind: str, src: Side, dst: Side, first: int) -> bool:
     """Whether dst already has what a failed batch carried (another relayer was faster)."""
     if kind == "update":
         return await build_client_update(src, dst) is None
+    if kind == "misbehaviour":
+        status, doc = await dst.primary.get(f"/qcp/{src.chain_id}/client")
+        return status == 200 and doc["value"]["frozen"] is True
     there: Channel = await channel(dst, src.chain_id)
     return (there.received if kind == "packet" else there.acked) >= first
 
