@@ -20,7 +20,8 @@ from host.chain.node import Node, NodeConfig
 from host.chain.relayer.relay import RelayError, Side, build_relay, check_packet, sign_relay_tx
 from host.chain.relayer.service import Backoff, Relayer, Stats
 from host.chain.rest import NodeClient
-from host.chain.x.qcp.module import encode_header, header_sign_bytes, shadow_address
+from host.chain.x.qcp.client import encode_header, header_sign_bytes
+from host.chain.x.qcp.module import shadow_address
 from host.core import cbor
 from host.core.keys import Account
 from host.core.tx import qcp_send, qcp_transfer, transfer

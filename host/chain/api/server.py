@@ -260,7 +260,7 @@ class Api:
         return _json(self.engine.status())
 
     async def qcp_header(self, request: web.Request) -> web.Response:
-        from host.chain.x.qcp.module import encode_header, header_sign_bytes
+        from host.chain.x.qcp.client import encode_header, header_sign_bytes
 
         height = parse_int(request.match_info["height"], "height", low=2)
         key = self.validator_key

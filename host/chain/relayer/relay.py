@@ -11,15 +11,8 @@ from dataclasses import dataclass
 
 from host.chain.relayer import DEFAULT_FEE
 from host.chain.rest import BadAnswer, NodeClient, NodeError
-from host.chain.x.qcp.module import (
-    LAST_TIME,
-    ack_key,
-    decode_packet,
-    encode_header,
-    header_sign_bytes,
-    out_key,
-    timed_out,
-)
+from host.chain.x.qcp.client import encode_header, header_sign_bytes
+from host.chain.x.qcp.module import LAST_TIME, ack_key, decode_packet, out_key, timed_out
 from host.core.keys import Account
 
 log = logging.getLogger("qos.relay")

@@ -1,13 +1,7 @@
 """x/qcp: one ordered channel per pair of registered chains, with proven acknowledgements, proven
 timeouts and token transfer. docs/qcp.md is the specification; this is one implementation.
 
-Keys on chain C, for each registered chain X:
-    qcp/chain/<X>          {"validators": [[pubkey32, power], ...], "height", "frozen", "number"}:
-                           X's client: the set registered (at genesis or by qcp/register), then
-                           updated from X's proven staking/set (at header height "height");
-                           frozen by conflicting headers; "number" is X's registration number
-                           (the BIP44 account' of its keys, DESIGN.md)
-    qcp/numbers            last registration number given (the base chain itself is 0)
+Keys on chain C, for each registered chain X (X's client, qcp/chain/<X>, is client.py's):
     qcp/out/<X>/<seq>      det-CBOR Packet queued to X (immutable; seq from 1)
     qcp/out_seq/<X>        last seq queued to X
     qcp/acked/<X>          last seq to X resolved by a proven ack or a proven timeout (in order)
@@ -17,7 +11,7 @@ Keys on chain C, for each registered chain X:
                            absence in a proven state is the proof that the packet was not received
 
 Every message from another chain (qcp/relay, qcp/ack, qcp/timeout) carries a header of that chain
-signed by more than 2/3 of the power this chain registered for it, and Merkle proofs under the
+signed by more than 2/3 of the power in this chain's client of it, and Merkle proofs under the
 header's app hash; check_tx verifies them too, so an unproven message never takes a sequence.
 """
 
@@ -27,27 +21,21 @@ from typing import Any
 
 from host.chain.store import verify_proof
 from host.chain.types import ValidatorUpdate
-from host.chain.x.context import Ctx, bech, dec, enc
+from host.chain.x.context import Ctx, bech, dec
 from host.chain.x.module import AdmissionCheck, AppModule, Handler, Query, QueryRoute, Router
 from host.chain.x.qcp import routes
+from host.chain.x.qcp.client import Clients, check_header, registered
 from host.chain.x.qcp.tokens import TOKENS_TYPE, Tokens, check_denom
-from host.chain.x.staking.keeper import SET as VALIDATOR_SET
 from host.core.errors import Code, TxError
 from host.core.tx import AMOUNT_LIMIT, Msg, check_payload
 
-CHAIN = b"qcp/chain/"
 OUT = b"qcp/out/"
 OUT_SEQ = b"qcp/out_seq/"
 ACKED = b"qcp/acked/"
 RESULT = b"qcp/result/"
 IN_SEQ = b"qcp/in_seq/"
 ACK = b"qcp/ack/"
-NUMBERS = b"qcp/numbers"
-DEPOSITS = "qcp_deposits"  # x/bank pool holding registration deposits
-REGISTER_DEPOSIT = 1_000 * 10_000  # units: 1000 QOS, so that squatting chain ids costs
-MAX_VALIDATORS = 100
 LAST_TIME = b"app/last_time"  # the application's block time (float seconds): proves a chain's time
-HEADER_DOMAIN = "qos/qcp-header/1"
 DEFAULT_TIMEOUT_SECONDS = 86_400  # a packet sent without a timeout times out a day later
 MAX_LOG = 256  # bytes of an ack's log
 PACKET_KEYS = frozenset(("from_chain", "to_chain", "seq", "sender", "payload", "timeout_height",
@@ -79,67 +67,10 @@ def shadow_address(from_chain: str, sender: bytes) -> bytes:
     return sha256(b"qcp/shadow/" + from_chain.encode() + b"/" + sender).digest()[:20]
 
 
-def header_sign_bytes(chain: str, height: int, app_hash: bytes) -> bytes:
-    return enc([HEADER_DOMAIN, chain, height, app_hash])
-
-
-def encode_header(
-    chain: str, height: int, app_hash: bytes, sigs: list[tuple[bytes, bytes]]
-) -> bytes:
-    """A signed header from (pubkey, sig) pairs over header_sign_bytes, as the chains check it."""
-    return enc({"chain": chain, "height": height, "app_hash": app_hash,
-                "sigs": [[pk, sig] for pk, sig in sigs]})
-
-
 def timed_out(packet: dict, height: int, time: float) -> bool:
     """Whether `packet` is late on its destination at block `height` with block time `time`."""
     return bool((packet["timeout_height"] and height >= packet["timeout_height"])
                 or (packet["timeout_time"] and time >= packet["timeout_time"]))
-
-
-def _registered(ctx: Ctx, chain_id: Any) -> dict:
-    """The client of a registered chain that is not frozen: nothing is sent to or accepted from
-    a chain whose validators were caught signing conflicting headers."""
-    if not isinstance(chain_id, str):
-        raise TxError(Code.BAD_ENCODING, "chain id must be text")
-    info = ctx.get(CHAIN + chain_id.encode())
-    if info is None:
-        raise TxError(Code.UNKNOWN_CHAIN, f"chain {chain_id!r} is not registered")
-    if info.get("frozen"):
-        raise TxError(Code.FROZEN, f"the client of {chain_id} is frozen: its validators signed "
-                      "conflicting headers")
-    return info
-
-
-def _check_header(info: dict, raw: bytes, chain: str) -> tuple[int, bytes]:
-    """(height, app hash) of a header of `chain` signed by more than 2/3 of its registered power.
-    Header H carries the app hash after block H - 1 (CometBFT's convention)."""
-    from host.core.keys import verify
-
-    try:
-        header = dec(raw)
-        ok = (isinstance(header, dict) and header.get("chain") == chain
-              and isinstance(header.get("height"), int) and header["height"] >= 2
-              and isinstance(header.get("app_hash"), bytes) and len(header["app_hash"]) == 32
-              and isinstance(header.get("sigs"), list))
-    except Exception:
-        ok = False
-    if not ok:
-        raise TxError(Code.BAD_PROOF, f"header must be a header of chain {chain!r}")
-    powers = {bytes(pk): p for pk, p in info["validators"]}
-    msg = header_sign_bytes(chain, header["height"], header["app_hash"])
-    signed: set[bytes] = set()
-    for item in header["sigs"]:
-        if not (isinstance(item, list) and len(item) == 2):
-            raise TxError(Code.BAD_PROOF, "malformed header signature")
-        pk, sig = item
-        if pk in powers and pk not in signed and verify(pk, msg, sig):
-            signed.add(pk)
-    if 3 * sum(powers[pk] for pk in signed) <= 2 * sum(powers.values()):
-        raise TxError(
-            Code.BAD_PROOF, "header is not signed by more than 2/3 of the source validators"
-        )
-    return header["height"], header["app_hash"]
 
 
 def decode_packet(raw: bytes) -> dict:
@@ -180,12 +111,14 @@ class QcpModule(AppModule):
     def __init__(self, router: Router, tokens: Tokens) -> None:
         self.router = router  # relayed payloads run through the application's message router
         self.tokens = tokens
+        self.clients = Clients(tokens.bank)
 
     def handlers(self) -> dict[str, Handler]:
         return {"qcp/send": self.send, "qcp/transfer": self.transfer, "qcp/relay": self.relay,
                 "qcp/ack": self.ack, "qcp/timeout": self.timeout,
-                "qcp/update_client": self.update_client, "qcp/misbehaviour": self.misbehaviour,
-                "qcp/register": self.register}
+                "qcp/update_client": self.clients.update_client,
+                "qcp/misbehaviour": self.clients.misbehaviour,
+                "qcp/register": self.clients.register}
 
     def admission_checks(self) -> dict[str, AdmissionCheck]:
         return {"qcp/relay": self.check_relay_admission, "qcp/ack": self.check_ack_admission,
@@ -193,7 +126,7 @@ class QcpModule(AppModule):
 
     def queries(self) -> dict[str, Query]:
         return {"qcp/out": self.query_out, "qcp/seq": self.query_seq, "qcp/ack": self.query_ack,
-                "qcp/client": self.query_client}
+                "qcp/client": self.clients.query}
 
     def routes(self) -> tuple[QueryRoute, ...]:
         return routes.ROUTES
@@ -202,84 +135,15 @@ class QcpModule(AppModule):
         for chain in genesis.chains:
             if chain.chain_id == genesis.chain_id:
                 raise ValueError("a chain cannot register itself for QCP")
-            self._new_client(ctx, chain.chain_id, [[pk, power] for pk, power in chain.validators])
+            self.clients.new_client(ctx, chain.chain_id,
+                                    [[pk, power] for pk, power in chain.validators])
         return []
-
-    def _new_client(self, ctx: Ctx, chain: str, validators: list) -> int:
-        number = (ctx.get(NUMBERS) or 0) + 1
-        ctx.put(NUMBERS, number)
-        ctx.put(CHAIN + chain.encode(), {"validators": sorted(validators), "height": 0,
-                                         "frozen": False, "number": number})
-        return number
-
-    def register(self, ctx: Ctx, msg: Msg) -> None:
-        """A chain joins while this one runs: its validator set becomes its client, it gets the
-        next number, and the signer's deposit goes to the qcp_deposits pool."""
-        chain, deposit = msg["chain"], msg["deposit"]
-        if ctx.get(CHAIN + chain.encode()) is not None:
-            raise TxError(Code.ALREADY_EXISTS, f"chain {chain} is already registered")
-        try:
-            validators = dec(msg["validators"])
-            ok = isinstance(validators, list) and 1 <= len(validators) <= MAX_VALIDATORS and all(
-                isinstance(v, list) and len(v) == 2 and isinstance(v[0], bytes)
-                and len(v[0]) == 32 and isinstance(v[1], int) and not isinstance(v[1], bool)
-                and 0 < v[1] < AMOUNT_LIMIT for v in validators)
-            ok = ok and len({bytes(v[0]) for v in validators}) == len(validators)
-        except Exception:
-            ok = False
-        if not ok:
-            raise TxError(Code.BAD_ENCODING, "validators must be det-CBOR [[pubkey32, power > 0], "
-                          f"...] of 1..{MAX_VALIDATORS} distinct keys")
-        if deposit < REGISTER_DEPOSIT:
-            raise TxError(Code.INVALID_AMOUNT, f"deposit {deposit} < {REGISTER_DEPOSIT}")
-        self.tokens.bank.move_to_pool(ctx, ctx.signer, DEPOSITS, deposit)
-        number = self._new_client(ctx, chain, validators)
-        ctx.emit("qcp_register", chain=chain, number=number, owner=ctx.signer, deposit=deposit)
-
-    # ---- the client of another chain: follow its validator set, freeze on conflict ---------
-
-    def update_client(self, ctx: Ctx, msg: Msg) -> None:
-        """Adopt X's active validator set (its staking/set) proven under a newer header that
-        more than 2/3 of the set registered now signed: removed validators stop counting."""
-        chain = msg["chain"]
-        info = _registered(ctx, chain)
-        height, app_hash = _check_header(info, msg["header"], chain)
-        if height <= info.get("height", 0):
-            raise TxError(Code.BAD_SEQUENCE, f"header {height} is not newer than the client's "
-                          f"{info.get('height', 0)}")
-        try:
-            proof = dec(msg["proof"])
-            raw, path = proof["set"], proof["proof"]
-            ok = isinstance(proof, dict) and len(proof) == 2 and isinstance(raw, bytes) \
-                and isinstance(path, bytes)
-        except Exception:
-            ok = False
-        if not ok or not verify_proof(app_hash, VALIDATOR_SET, raw, path):
-            raise TxError(Code.BAD_PROOF, "proof must show the chain's staking/set {set, proof}")
-        validators = sorted([pk, power] for pk, power in dec(raw).items() if power > 0)
-        if not validators:
-            raise TxError(Code.INVALID_REQUEST, f"{chain} has no active validator at {height}")
-        ctx.put(CHAIN + chain.encode(), {**info, "validators": validators, "height": height})
-        ctx.emit("qcp_client_update", chain=chain, height=height, validators=len(validators))
-
-    def misbehaviour(self, ctx: Ctx, msg: Msg) -> None:
-        """Two valid headers of X for one height with different app hashes: X's registered
-        validators equivocated, so its client freezes and nothing from X is accepted after."""
-        chain = msg["chain"]
-        info = _registered(ctx, chain)
-        first = _check_header(info, msg["header"], chain)
-        second = _check_header(info, msg["conflicting"], chain)
-        if first[0] != second[0] or first[1] == second[1]:
-            raise TxError(Code.INVALID_REQUEST, "the headers do not conflict (one height, two "
-                          "app hashes)")
-        ctx.put(CHAIN + chain.encode(), {**info, "frozen": True})
-        ctx.emit("qcp_client_frozen", chain=chain, height=first[0])
 
     # ---- the source: queue ------------------------------------------------------------------
 
     def _enqueue(self, ctx: Ctx, to_chain: str, payload: dict, timeout_height: int = 0,
                  timeout_time: int = 0) -> int:
-        _registered(ctx, to_chain)
+        registered(ctx, to_chain)
         if not timeout_height and not timeout_time:
             timeout_time = int(ctx.time) + DEFAULT_TIMEOUT_SECONDS
         seq = (ctx.get(OUT_SEQ + to_chain.encode()) or 0) + 1
@@ -297,7 +161,7 @@ class QcpModule(AppModule):
     def transfer(self, ctx: Ctx, msg: Msg) -> None:
         """Escrow (or burn, for a voucher going home) and queue a qcp/tokens packet."""
         to_chain, denom, value = msg["to_chain"], check_denom(msg["denom"]), msg["amount"]
-        _registered(ctx, to_chain)
+        registered(ctx, to_chain)
         self.tokens.send(ctx, to_chain, denom, ctx.signer, value)
         seq = self._enqueue(ctx, to_chain, {"type": TOKENS_TYPE, "denom": denom, "amount": value,
                                             "receiver": msg["receiver"]},
@@ -313,10 +177,10 @@ class QcpModule(AppModule):
         raw = msg["packet"]
         packet = decode_packet(raw)
         src = packet["from_chain"]
-        info = _registered(ctx, src)
+        info = registered(ctx, src)
         if packet["to_chain"] != ctx.chain_id:
             raise TxError(Code.INVALID_REQUEST, "packet is not addressed to this chain")
-        _, app_hash = _check_header(info, msg["header"], src)
+        _, app_hash = check_header(info, msg["header"], src)
         if not verify_proof(app_hash, out_key(ctx.chain_id, packet["seq"]), raw, msg["proof"]):
             raise TxError(Code.BAD_PROOF, "Merkle proof does not show this packet in the source "
                           "state")
@@ -374,9 +238,9 @@ class QcpModule(AppModule):
         """(our packet, its ack) once the destination's header and the proof of the ack's exact
         bytes at qcp/ack/<this chain>/<seq> in its state check out."""
         chain, seq = msg["chain"], msg["seq"]
-        info = _registered(ctx, chain)
+        info = registered(ctx, chain)
         packet = self._own_packet(ctx, chain, seq)
-        _, app_hash = _check_header(info, msg["header"], chain)
+        _, app_hash = check_header(info, msg["header"], chain)
         if not verify_proof(app_hash, ack_key(ctx.chain_id, seq), msg["ack"], msg["proof"]):
             raise TxError(Code.BAD_PROOF, "Merkle proof does not show this ack in the "
                           "destination state")
@@ -390,9 +254,9 @@ class QcpModule(AppModule):
         """Our packet, once the destination's state after block h (header h + 1) is proven to
         hold no ack for it while h and that state's block time are past its timeout."""
         chain, seq = msg["chain"], msg["seq"]
-        info = _registered(ctx, chain)
+        info = registered(ctx, chain)
         packet = self._own_packet(ctx, chain, seq)
-        header_height, app_hash = _check_header(info, msg["header"], chain)
+        header_height, app_hash = check_header(info, msg["header"], chain)
         try:
             proof = dec(msg["proof"])
             parts = (proof["absence"], proof["time"], proof["time_proof"])
@@ -484,14 +348,6 @@ class QcpModule(AppModule):
         if ack is None:
             raise TxError(Code.NOT_FOUND, f"no ack of packet {seq} from {from_chain}")
         return key, ack
-
-    def query_client(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
-        key = CHAIN + data
-        info = ctx.get(key)
-        if info is None:
-            raise TxError(Code.NOT_FOUND, f"chain {data.decode('ascii', 'replace')} is not "
-                          "registered")
-        return key, {**info, "validators": [[pk.hex(), p] for pk, p in info["validators"]]}
 
     def query_seq(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
         chain = data.decode("ascii", "replace")
