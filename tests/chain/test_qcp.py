@@ -480,3 +480,29 @@ def test_a_chain_joins_a_running_chain_by_tx_with_a_deposit():
     assert a.send(RELAYER, [relay_msg(c, "qos-a", 1, c_vals[:1])]).codespace == "bad_proof"
     ok(a.send(RELAYER, [relay_msg(c, "qos-a", 1, c_vals)]))
     assert asset(a, "qcp/qos-c/QOS", USER) == 25
+
+
+def test_a_voucher_travels_on_to_a_third_chain_and_back():
+    """qos-a's QOS reaches qos-c through qos-b as qcp/qos-b/qcp/qos-a/QOS: qos-b escrows its
+    voucher for qos-c like any token; on the way back qos-c burns and qos-b releases it."""
+    a, b = two_chains()
+    gc = make_genesis()
+    gc.chain_id = "qos-c"
+    gc.chains = [GenesisChain("qos-b", [(v.pubkey, 10) for v in B_VALS])]
+    c = Chain(genesis=gc)
+    ok(b.send(USER, [{"type": "qcp/register", "chain": "qos-c", "deposit": 1_000 * QOS,
+                      "validators": dumps([[cons_key(30).pubkey, 1]])}]))
+    ok(a.send(USER, [transfer("qos-b", "QOS", 600)]))
+    ok(b.send(RELAYER, [relay_msg(a, "qos-b", 1)]))
+    hop = "qcp/qos-a/QOS"
+    ok(b.send(USER, [transfer("qos-c", hop, 250)]))
+    assert asset(b, hop, escrow_address("qos-c")) == 250
+    c.block()
+    ok(c.send(RELAYER, [relay_msg(b, "qos-c", 1)]))
+    far = "qcp/qos-b/qcp/qos-a/QOS"
+    assert asset(c, far, USER) == 250
+    ok(c.send(USER, [transfer("qos-b", far, 100)]))
+    assert asset(c, far, USER) == 150  # burned: it goes home to qos-b
+    ok(b.send(RELAYER, [relay_msg(c, "qos-b", 1, [cons_key(30)])]))
+    assert asset(b, hop, escrow_address("qos-c")) == 150
+    assert asset(b, hop, USER) == 600 - 250 + 100
