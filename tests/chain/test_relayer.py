@@ -575,7 +575,7 @@ def test_header_signatures_are_merged_from_several_validator_nodes(tmp_path_fact
         net.relay_until([relayer], lambda: net.result_on_a(seq) is not None
                         and [pk for pk, _ in client_follows()] == [node_key.pubkey])
         assert net.balance(net.b_url, RECIPIENT.address) == 10**6 * QOS + AMOUNT
-        # Idle, the relayer updated B's client of A to A's real active set (A's one node):
+        # The relayer first updated B's client of A to A's real active set (A's one node):
         # the second key and the liar, never A's validators, no longer count on B.
         assert relayer.stats[f"{A}->{B}"].updates == 1
         again = net.build(net.send_cross(), [net.a_url, signers[0].url, signers[1].url])

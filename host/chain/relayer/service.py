@@ -15,8 +15,8 @@ One task per target chain (so one submitter per chain and account: no nonce race
    (`acked + 1 .. in`), with the proof of the source's `qcp/ack/<dst>/<seq>`;
 4. a timeout: the target's next unresolved packet, when the source has not received it and is
    past its timeout (absence of the ack and the block time proven at one height);
-   otherwise a client update, when the target's client of the source holds another validator
-   set than the source's active one (its proven staking/set);
+   before all of these, a client update when the target's client of the source holds another
+   validator set than the source's active one (its proven staking/set);
 5. sign one tx per kind with as many consecutive messages as fit (`batch`, the tx size limit),
    submit it with `wait=commit`, and re-read the cursors. A failed batch is retried one message
    per tx until one lands.
@@ -211,8 +211,13 @@ class Relayer:
         return moved
 
     async def _next_batch(self, src: Side, dst: Side, limit: int) -> list[Proven]:
+        # The client first: an update needs > 2/3 of the set dst holds, so it must not fall
+        # behind more than 1/3 of src's changes, busy or not.
+        update = await build_client_update(src, dst)
+        if update is not None:
+            return [update]
         here, there = await asyncio.gather(channel(src, dst.chain_id), channel(dst, src.chain_id))
-        if there.received < here.out:  # packets first: they keep the ordered channel moving
+        if there.received < here.out:  # then packets: they keep the ordered channel moving
             seqs = range(there.received + 1, min(here.out, there.received + limit) + 1)
             return list(await asyncio.gather(*(build_relay(src, dst, s) for s in seqs)))
         if there.acked < here.received:
@@ -222,8 +227,7 @@ class Relayer:
             timeout = await build_timeout(src, dst, there.acked + 1)
             if timeout is not None:
                 return [timeout]
-        update = await build_client_update(src, dst)
-        return [update] if update is not None else []
+        return []
 
     async def _deliver(self, src: Side, dst: Side, batch: list[Proven], stats: Stats) -> int:
         """Submit one kind of consecutive messages in one tx (as many as fit); returns how many
