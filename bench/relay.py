@@ -141,6 +141,8 @@ async def _measure(bench: Bench) -> None:
     ref = await bench.reference()
     print(f"block interval {BLOCK_INTERVAL} s; reference: transfer submit->commit on B "
           f"{ref * 1000:.0f} ms/tx ({1 / ref:.1f} tx/s, one client)")
+    seq = await bench.queue(1)  # warm-up: the first round also updates both chains' clients
+    await bench.relayed(8, lambda: bench.acked_on_a(seq))
     seq = await bench.queue(1)
     one_way = await bench.relayed(8, lambda: bench.delivered_on_b(seq))
     seq = await bench.queue(1)
