@@ -1,6 +1,8 @@
 """QCP across engines: a chain under real CometBFT (one validator) and a solo-engine chain, each
 registering the other's validator key; the relayer moves QOS from the CometBFT chain to the solo
-chain and home again, acks proven both ways, with header signatures from each node's API."""
+chain and home again, acks proven both ways. Headers of the CometBFT chain are its signed headers
+with the commit of its validators (RPC /commit), checked by the solo chain's client; a forged one
+is refused."""
 
 from __future__ import annotations
 
@@ -97,6 +99,19 @@ def relay_until(a_url: str, b_url: str, done, timeout: float = 90) -> None:
     asyncio.run(go())
 
 
+async def _build(comet_url: str, solo_url: str, seq: int):
+    import aiohttp
+
+    from host.chain.relayer.relay import Side, build_relay
+    from host.chain.rest import NodeClient
+
+    async with aiohttp.ClientSession() as session:
+        comet = Side("A", [NodeClient(comet_url, session)], COMET)
+        comet.rpc = (await comet.primary.status())["cometbft_rpc"]
+        solo = Side("B", [NodeClient(solo_url, session)], SOLO)
+        return await build_relay(comet, solo, seq)
+
+
 def test_tokens_round_trip_between_a_cometbft_chain_and_a_solo_chain(tmp_path: Path):
     from host.devtools.testnet import Testnet, cometbft_binary, free_base_port
 
@@ -135,6 +150,16 @@ def test_tokens_round_trip_between_a_cometbft_chain_and_a_solo_chain(tmp_path: P
         assert balance(comet_url, USER.address) == user + QOS
         assert balance(comet_url, escrow_address(SOLO)) == 3 * QOS
         assert voucher(solo_url, RECIPIENT.address, f"qcp/{COMET}/QOS") == 3 * QOS
+        # The relay used a CometBFT light header; one with another app hash is refused.
+        sent = submit(comet_url, COMET, USER, qcp_transfer(SOLO, "QOS", RECIPIENT.address, QOS))
+        assert sent["code"] == 0, sent
+        relay = asyncio.run(_build(comet_url, solo_url, 2)).message
+        header = cbor.loads(relay["header"])
+        assert set(header) == {"chain", "height", "app_hash", "cometbft"}
+        forged = cbor.dumps({**header, "app_hash": bytes(32)})
+        refused = submit(solo_url, SOLO, RELAYER, {**relay, "header": forged})
+        assert refused["codespace"] == "bad_proof", refused
+        assert submit(solo_url, SOLO, RELAYER, relay)["code"] == 0
     finally:
         solo.stop()
         net.stop()

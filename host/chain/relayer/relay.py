@@ -41,6 +41,7 @@ class Side:
     name: str  # "A" or "B", for logs
     clients: list[NodeClient]
     chain_id: str = ""
+    rpc: str = ""  # CometBFT's RPC URL when the chain runs CometBFT: headers come from commits
 
     @property
     def primary(self) -> NodeClient:
@@ -196,6 +197,8 @@ async def signed_header(src: Side, dst: Side, height: int,
         raise RelayError(f"{dst.chain_id} has not registered {src.chain_id} for QCP")
     powers = dict(registered)
     total = sum(powers.values())
+    if src.rpc:
+        return await _commit_header(src, height, checks, powers)
     by_hash = await _header_signatures(src, dst.chain_id, height, powers)
     strong = [h for h, sigs in sorted(by_hash.items())
               if 3 * sum(powers[pk] for pk in sigs) > 2 * total]
@@ -217,6 +220,42 @@ async def signed_header(src: Side, dst: Side, height: int,
     if 3 * signed <= 2 * total:
         raise RelayError(_too_little_power(src.chain_id, height, signed, total))
     return encode_header(src.chain_id, height, app_hash, sigs), signed, total
+
+
+async def _commit_header(src: Side, height: int, checks: list[tuple[bytes, bytes | None, bytes]],
+                         powers: dict[bytes, int]) -> tuple[bytes, int, int]:
+    """Header `height` of a CometBFT chain with the commit its validators signed in consensus
+    (RPC /commit), in the QCP form of cometbft.py; waits a few blocks for it to be committed."""
+    import aiohttp
+
+    from host.chain.store import verify_proof
+    from host.chain.x.context import enc
+    from host.chain.x.qcp.cometbft import commit_signers, light_header
+
+    session = src.primary.session
+    if session is None:
+        raise RelayError(f"{src.name}: no HTTP session")
+    for _ in range(50):
+        try:
+            async with session.get(f"{src.rpc}/commit", params={"height": str(height)},
+                                   timeout=aiohttp.ClientTimeout(total=10)) as resp:
+                doc = await resp.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise RelayError(f"{src.name}: CometBFT RPC {src.rpc}: {exc}") from None
+        if isinstance(doc, dict) and "result" in doc:
+            break
+        await asyncio.sleep(0.2)  # block `height` is not committed yet
+    else:
+        raise RelayError(f"{src.name}: CometBFT has no commit for height {height} yet")
+    header = light_header(doc["result"]["signed_header"])
+    if not all(verify_proof(header["app_hash"], k, v, p) for k, v, p in checks):
+        raise RelayError(f"{src.name}: the proofs do not verify under CometBFT header {height}")
+    signers = commit_signers(header["chain"], height, header["app_hash"], header["cometbft"],
+                             powers)
+    signed, total = sum(powers[pk] for pk in signers), sum(powers.values())
+    if 3 * signed <= 2 * total:
+        raise RelayError(_too_little_power(src.chain_id, height, signed, total))
+    return enc(header), signed, total
 
 
 async def _header_signatures(src: Side, dst_chain: str, height: int,

@@ -141,6 +141,9 @@ class Relayer:
                 # Only the primary must answer: an extra URL only adds header signatures, and a
                 # signature from a node of another chain fails verification and is ignored.
                 side.chain_id = await side.primary.chain_id()
+                status = await side.primary.status()
+                if status.get("engine") == "cometbft":  # headers from consensus commits
+                    side.rpc = str(status.get("cometbft_rpc") or "")
                 return
             except NodeUnreachable as exc:
                 await self._pause(stop, backoff, f"{side.name}: {exc}")

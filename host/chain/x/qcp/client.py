@@ -57,22 +57,35 @@ def registered(ctx: Ctx, chain_id: Any) -> dict:
 
 
 def check_header(info: dict, raw: bytes, chain: str) -> tuple[int, bytes]:
-    """(height, app hash) of a header of `chain` signed by more than 2/3 of its registered power.
-    Header H carries the app hash after block H - 1 (CometBFT's convention)."""
-    from host.core.keys import verify
-
+    """(height, app hash) of a header of `chain` signed by more than 2/3 of the client's power:
+    a QCP header (signatures over header_sign_bytes) or a CometBFT light header (the commit of
+    its validators, cometbft.py). Header H carries the app hash after block H - 1."""
     try:
         header = dec(raw)
         ok = (isinstance(header, dict) and header.get("chain") == chain
               and isinstance(header.get("height"), int) and header["height"] >= 2
               and isinstance(header.get("app_hash"), bytes) and len(header["app_hash"]) == 32
-              and isinstance(header.get("sigs"), list))
+              and (isinstance(header.get("sigs"), list) or "cometbft" in header))
     except Exception:
         ok = False
     if not ok:
         raise TxError(Code.BAD_PROOF, f"header must be a header of chain {chain!r}")
     powers = {bytes(pk): p for pk, p in info["validators"]}
-    msg = header_sign_bytes(chain, header["height"], header["app_hash"])
+    if "cometbft" in header:
+        signed = _commit_signers(header, powers)
+    else:
+        signed = _header_signers(header, powers)
+    if 3 * sum(powers[pk] for pk in signed) <= 2 * sum(powers.values()):
+        raise TxError(
+            Code.BAD_PROOF, "header is not signed by more than 2/3 of the source validators"
+        )
+    return header["height"], header["app_hash"]
+
+
+def _header_signers(header: dict, powers: dict[bytes, int]) -> set[bytes]:
+    from host.core.keys import verify
+
+    msg = header_sign_bytes(header["chain"], header["height"], header["app_hash"])
     signed: set[bytes] = set()
     for item in header["sigs"]:
         if not (isinstance(item, list) and len(item) == 2):
@@ -80,11 +93,17 @@ def check_header(info: dict, raw: bytes, chain: str) -> tuple[int, bytes]:
         pk, sig = item
         if pk in powers and pk not in signed and verify(pk, msg, sig):
             signed.add(pk)
-    if 3 * sum(powers[pk] for pk in signed) <= 2 * sum(powers.values()):
-        raise TxError(
-            Code.BAD_PROOF, "header is not signed by more than 2/3 of the source validators"
-        )
-    return header["height"], header["app_hash"]
+    return signed
+
+
+def _commit_signers(header: dict, powers: dict[bytes, int]) -> set[bytes]:
+    from host.chain.x.qcp.cometbft import commit_signers
+
+    try:
+        return commit_signers(header["chain"], header["height"], header["app_hash"],
+                              header["cometbft"], powers)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+        raise TxError(Code.BAD_PROOF, "malformed CometBFT light header") from None
 
 
 class Clients:
