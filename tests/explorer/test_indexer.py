@@ -106,16 +106,24 @@ def test_qcp_counterparties_are_counted_from_events():
     store = BlockStore()
     out = Event("qcp_out", {"to_chain": "qos-biz-1", "seq": "1", "sender": "x"})
     back = Event("qcp_in", {"from_chain": "qos-biz-1", "seq": "1", "ok": "True"})
-    other = Event("qcp_out", {"to_chain": "qos-biz-2", "seq": "1", "sender": "x"})
+    other = Event("qcp_transfer", {"to_chain": "qos-biz-2", "seq": "1", "denom": "QOS"})
+    late = Event("qcp_resolved", {"to_chain": "qos-biz-2", "seq": "1", "ok": "False",
+                                  "timeout": "True"})
+    acked = Event("qcp_resolved", {"to_chain": "qos-biz-1", "seq": "1", "ok": "True",
+                                   "timeout": "False"})
+    registered = Event("qcp_register", {"chain": "qos-biz-3", "number": "7"})
     not_qcp = Event("transfer", {"to_chain": "qos-fake", "amount": "1"})
-    commit(store, 1, [envelope(sender, to, 1)], [TxResult(events=[out, not_qcp])])
+    commit(store, 1, [envelope(sender, to, 1)], [TxResult(events=[out, not_qcp, registered])])
     commit(store, 2, [envelope(sender, to, 2), envelope(sender, to, 3)],
-           [TxResult(events=[back]), TxResult(events=[other])])
+           [TxResult(events=[back, acked]), TxResult(events=[other, late])])
     indexer = Indexer(store)
     indexer.catch_up()
     assert indexer.counterparties() == [
-        {"chain": "qos-biz-1", "events": 2, "last_height": 2},
-        {"chain": "qos-biz-2", "events": 1, "last_height": 2},
+        {"chain": "qos-biz-1", "last_height": 2,
+         "events": {"qcp_out": 1, "qcp_in": 1, "qcp_resolved_ok": 1}},
+        {"chain": "qos-biz-2", "last_height": 2,
+         "events": {"qcp_transfer": 1, "qcp_resolved_timeout": 1}},
+        {"chain": "qos-biz-3", "last_height": 1, "events": {"qcp_register": 1}},
     ]
 
 

@@ -62,7 +62,8 @@ INDEX_ROUTES: tuple[Route, ...] = (
           (Param("q", "query", "the text to look up", required=True),)),
     Route("GET", "/index/status", "index_status", "the indexer's height and the node's"),
     Route("GET", "/index/qcp", "qcp_counterparties",
-          "every chain QCP events have named, with its outbound/inbound sequence numbers"),
+          "every chain QCP events have named: event counts by kind (packets, transfers, "
+          "acks, timeouts, client updates), sequence numbers and this chain's client of it"),
 )
 
 
@@ -193,7 +194,10 @@ class IndexApi:
     async def qcp_counterparties(self, request: web.Request) -> web.Response:
         chains = self.indexer.counterparties()
         for chain in chains:
-            chain["seq"] = self._value("qcp/seq", chain["chain"].encode())
+            name = chain["chain"].encode()
+            chain["seq"] = self._value("qcp/seq", name)
+            client = self._value("qcp/client", name)
+            chain["client"] = client and {**client, "validators": len(client["validators"])}
         return _json({"counterparties": chains})
 
     async def index_status(self, request: web.Request) -> web.Response:

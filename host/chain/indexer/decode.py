@@ -29,7 +29,7 @@ PARTY = 2  # a message or an event of someone else's tx names it (a recipient, a
 BLOCK = 4  # a block's own events name it (a reward, an unlock, an unbonding completed, a slash)
 BECH32_CACHE = 100_000  # addresses remembered (about 10 MB at most)
 _BECH32_SEEN: dict[str, bytes | None] = {}
-COUNTERPARTY_ATTRIBUTES = ("to_chain", "from_chain")  # x/qcp's events
+COUNTERPARTY_ATTRIBUTES = ("to_chain", "from_chain", "chain")  # x/qcp's events name chains so
 
 
 def decoded(raw: bytes, ok: bool) -> dict[str, Any] | None:
@@ -115,13 +115,20 @@ def event_addresses(events_json: str | None) -> list[bytes]:
     return found
 
 
-def counterparty_chains(events_json: str | None) -> list[str]:
-    """The other chains a tx's QCP events name (a packet queued to one, or received from one)."""
+def counterparty_events(events_json: str | None) -> list[tuple[str, str]]:
+    """(other chain, kind) of a tx's QCP events: a packet queued to a chain or received from
+    it, a client registered or updated, a packet resolved (split by its outcome)."""
     found = []
     for event in json.loads(events_json) if events_json else []:
-        if event["type"].startswith("qcp"):
-            attributes = event["attributes"]
-            found += [attributes[k] for k in COUNTERPARTY_ATTRIBUTES if k in attributes]
+        kind, attributes = event["type"], event["attributes"]
+        if not kind.startswith("qcp"):
+            continue
+        if kind == "qcp_resolved":
+            if attributes.get("timeout") == "True":
+                kind += "_timeout"
+            else:
+                kind += "_ok" if attributes.get("ok") == "True" else "_failed"
+        found += [(attributes[k], kind) for k in COUNTERPARTY_ATTRIBUTES if k in attributes]
     return found
 
 

@@ -23,7 +23,7 @@ from host.chain.indexer.decode import (
     BLOCK,
     PARTY,
     SIGNER,
-    counterparty_chains,
+    counterparty_events,
     event_addresses,
     parties,
 )
@@ -31,7 +31,7 @@ from host.chain.indexer.decode import (
 log = logging.getLogger("qos.indexer")
 
 BATCH_BLOCKS = 500  # blocks per index transaction while catching up
-SCHEMA_VERSION = 2  # bump when the tables change: an older index.db is rebuilt
+SCHEMA_VERSION = 3  # bump when the tables change: an older index.db is rebuilt
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -44,9 +44,11 @@ CREATE TABLE IF NOT EXISTS account_txs (
     PRIMARY KEY (address, height, idx)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counterparties (
-    chain TEXT PRIMARY KEY,       -- a chain a QCP event of this chain names (to_chain/from_chain)
+    chain TEXT NOT NULL,          -- a chain a QCP event of this chain names
+    kind TEXT NOT NULL,           -- the event's type (qcp_resolved split into ok/failed/timeout)
     events INTEGER NOT NULL,      -- how many such events
-    last_height INTEGER NOT NULL
+    last_height INTEGER NOT NULL,
+    PRIMARY KEY (chain, kind)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS block_hashes (
     hash BLOB PRIMARY KEY,
@@ -136,10 +138,10 @@ class Indexer:
 
     def _index(self, low: int, high: int) -> None:
         rows: list[tuple[bytes, int, int, int]] = []
-        chains: list[tuple[str, int]] = []
+        chains: list[tuple[str, str, int]] = []
         for height, index, _, raw, code, events in self.blocks.executed_txs(low, high):
             rows.extend((a, height, index, r) for a, r in parties(raw, events, code == 0).items())
-            chains.extend((chain, height) for chain in counterparty_chains(events))
+            chains.extend((chain, kind, height) for chain, kind in counterparty_events(events))
         hashes = []
         for height, block_hash, events in self.blocks.executed_blocks(low, high):
             hashes.append((block_hash, height))
@@ -149,8 +151,8 @@ class Indexer:
             self.db.executemany("INSERT OR REPLACE INTO account_txs VALUES (?, ?, ?, ?)", rows)
             self.db.executemany("INSERT OR REPLACE INTO block_hashes VALUES (?, ?)", hashes)
             self.db.executemany(
-                "INSERT INTO counterparties VALUES (?, 1, ?) ON CONFLICT (chain) DO UPDATE SET "
-                "events = events + 1, last_height = excluded.last_height",
+                "INSERT INTO counterparties VALUES (?, ?, 1, ?) ON CONFLICT (chain, kind) DO "
+                "UPDATE SET events = events + 1, last_height = excluded.last_height",
                 chains,
             )
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('height', ?)", (high,))
@@ -177,11 +179,16 @@ class Indexer:
         ]
 
     def counterparties(self) -> list[dict]:
-        """The chains QCP events have named, busiest first."""
-        rows = self.db.execute(
-            "SELECT chain, events, last_height FROM counterparties ORDER BY events DESC, chain"
-        )
-        return [{"chain": c, "events": n, "last_height": h} for c, n, h in rows]
+        """The chains QCP events have named, busiest first: per chain, how many events of each
+        kind and the last height one was seen at."""
+        chains: dict[str, dict] = {}
+        for chain, kind, n, height in self.db.execute(
+            "SELECT chain, kind, events, last_height FROM counterparties ORDER BY chain, kind"
+        ):
+            entry = chains.setdefault(chain, {"chain": chain, "events": {}, "last_height": 0})
+            entry["events"][kind] = n
+            entry["last_height"] = max(entry["last_height"], height)
+        return sorted(chains.values(), key=lambda c: (-sum(c["events"].values()), c["chain"]))
 
     def block_height(self, block_hash: bytes) -> int | None:
         row = self.db.execute(

@@ -196,10 +196,18 @@ const views = {
 
   async qcp() {
     const list = (await get("/index/qcp")).counterparties;
-    const rows = list.map((c) => [esc(c.chain), count(c.seq?.out), count(c.seq?.in), count(c.events),
-      link.block(c.last_height)]);
+    const n = (c, kind) => count(c.events[kind] || 0);
+    const rows = list.map((c) => {
+      const seq = c.seq || { out: 0, in: 0, acked: 0 };
+      const client = c.client ? `#${esc(c.client.number)} · ${esc(t("height"))} ${count(c.client.height)}`
+        + (c.client.frozen ? ` · <span class="bad">${esc(t("frozen"))}</span>` : "") : "–";
+      return [esc(c.chain), client, count(seq.out), count(seq.in), count(seq.acked),
+        count(Math.max(0, seq.out - seq.acked)), n(c, "qcp_resolved_timeout"), n(c, "qcp_transfer"),
+        link.block(c.last_height)];
+    });
     return `<h2>${esc(t("qcp"))}</h2>`
-      + table([t("chain"), t("seqOut"), t("seqIn"), t("qcpEvents"), t("lastSeen")], rows)
+      + table([t("chain"), t("client"), t("seqOut"), t("seqIn"), t("acked"), t("inFlight"),
+        t("timeouts"), t("transfers"), t("lastSeen")], rows)
       + `<p class="note">${esc(t("qcpNote"))}</p>`;
   },
 
