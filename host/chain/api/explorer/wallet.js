@@ -34,14 +34,13 @@ export function parseAmount(text) {
 }
 
 // ---- what the device will show (firmware/codec/tx.py describe()) ----------------------------
-const TITLES = { "bank/transfer": "Send QOS", "qsc/transfer": "Send QSC", "staking/delegate": "Delegate", "qcp/send": "QCP send" };
+const TITLES = { "bank/transfer": "Send QOS", "qsc/transfer": "Send QSC", "staking/delegate": "Delegate", "qcp/transfer": "QCP transfer" };
 
 function msgLines(msg, view) {
   const lines = [];
-  if (msg.type === "qcp/send") {
-    lines.push(["To chain", msg.to_chain]);
-    for (const [k, v] of msgLines(msg.payload, view.payload)) lines.push([`Payload ${k}`, v]);
-    return lines;
+  if (msg.type === "qcp/transfer") {
+    return [["To chain", msg.to_chain], ["Denom", msg.denom], ["Receiver", view.to],
+      ["Amount", qos(msg.amount, "").trim()], ["Timeouts", t("chainDefault")]];
   }
   if (msg.name) lines.push(["Token", msg.name]);
   if (view.to) lines.push(["To", view.to]);
@@ -69,8 +68,10 @@ function message(kind) {
   }
   const chain = $("to-chain").value.trim();
   if (!/^[a-z0-9-]{1,32}$/.test(chain)) throw new Error(t("badChain"));
-  const payload = { type: "bank/transfer", to: decodeAddress(to, ["qosacc"]), amount };
-  return [{ type: "qcp/send", to_chain: chain, payload }, { payload: { to } }];
+  // QOS escrowed here, a voucher there (docs/qcp.md); no timeouts given: the chain's default
+  const msg = { type: "qcp/transfer", to_chain: chain, denom: "QOS", receiver: decodeAddress(to, ["qosacc"]),
+    amount, timeout_height: 0, timeout_time: 0 };
+  return [msg, { to }];
 }
 
 function showKind() {
