@@ -51,7 +51,8 @@ INDEX_ROUTES: tuple[Route, ...] = (
            Param("role", "query",
                  "any (default) | signer | party | block: what the account was"))),
     Route("GET", "/accounts/{address}/holdings", "holdings",
-          "an account's QOS balance, QSC balances and delegations", (ADDRESS_P,)),
+          "an account's QOS balance, QSC balances, delegations and vouchers of other chains' "
+          "tokens", (ADDRESS_P,)),
     Route("GET", "/qsc", "qsc_tokens", "every QSC token with its mining figures"),
     Route("GET", "/validators/details", "validator_details",
           "staking validators with this epoch's fee volume (交易量) and uptime, and the 时效 "
@@ -158,8 +159,9 @@ class IndexApi:
                 expires = found["renewed"] + renew if renew is not None else None
                 delegations.append({"validator": val["operator"], "moniker": val.get("moniker"),
                                     **found, "expires": expires})
+        assets = (self._value("bank/assets", address) or {}).get("assets", {})
         return _json({"address": encode_address(address), "account": account, "qsc": qsc,
-                      "delegations": delegations})
+                      "delegations": delegations, "vouchers": assets})
 
     async def validator_details(self, request: web.Request) -> web.Response:
         params = self._staking_params()

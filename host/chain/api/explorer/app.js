@@ -142,6 +142,8 @@ const views = {
       + table([t("validator"), t("amount"), t("shares"), t("expires")],
         held.delegations.map((d) => [link.account(d.validator, d.moniker || d.validator), qos(d.tokens), count(d.shares),
           d.expires && d.expires * 1000 < Date.now() ? `<span class="bad">${esc(t("lapsed"))}</span>` : seconds(d.expires)]))
+      + (Object.keys(held.vouchers || {}).length ? `<h3>${esc(t("vouchers"))}</h3>`
+        + table([t("denom"), t("balance")], Object.entries(held.vouchers).map(([d, v]) => [esc(d), qos(v, "")])) : "")
       + `<section id="history"><h3>${esc(t("history"))}</h3>`
       + table([t("hash"), t("height"), t("type"), t("role"), t("status"), t("time")], rows)
       + pager(`#/account/${esc(held.address)}`, page.next, cursor) + "</section>";
