@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from tests.chain.test_relayer import A, B, QOS, RECIPIENT, USER, Network, fast_relayer
+from tests.chain.test_relayer import QOS, RECIPIENT, USER, A, B, Network, fast_relayer
 
 
 def counterparties(url: str) -> dict[str, dict]:
