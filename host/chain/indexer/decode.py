@@ -65,7 +65,7 @@ def readable(value: Any) -> Any:
     return value
 
 
-def parties(raw: bytes, events_json: str | None, ok: bool) -> dict[bytes, int]:
+def parties(raw: bytes, events: list[dict], ok: bool) -> dict[bytes, int]:
     """address -> role bits of every account the tx concerns.
 
     A tx that succeeded was decoded strictly and its signature verified by the application, so
@@ -88,7 +88,7 @@ def parties(raw: bytes, events_json: str | None, ok: bool) -> dict[bytes, int]:
             return roles
     signer = address_from_pubkey(pubkey)
     roles[signer] = SIGNER
-    for addr in _message_addresses(tx.get("msgs", [])) + event_addresses(events_json):
+    for addr in _message_addresses(tx.get("msgs", [])) + event_addresses(events):
         if addr != signer:  # events name the signer as "sender": that is no second role
             roles[addr] = PARTY
     return roles
@@ -104,10 +104,15 @@ def _message_addresses(value: Any) -> list[bytes]:
     return []
 
 
-def event_addresses(events_json: str | None) -> list[bytes]:
-    """Every address an event list (JSON, as the block store keeps it) names, in order."""
+def events_of(events_json: str | None) -> list[dict]:
+    """An event list as the block store keeps it (JSON), read once per tx or block."""
+    return json.loads(events_json) if events_json else []
+
+
+def event_addresses(events: list[dict]) -> list[bytes]:
+    """Every address an event list names, in order."""
     found = []
-    for event in json.loads(events_json) if events_json else []:
+    for event in events:
         for text in event["attributes"].values():
             addr = bech32_address(text)
             if addr is not None:
@@ -115,11 +120,11 @@ def event_addresses(events_json: str | None) -> list[bytes]:
     return found
 
 
-def counterparty_events(events_json: str | None) -> list[tuple[str, str]]:
+def counterparty_events(events: list[dict]) -> list[tuple[str, str]]:
     """(other chain, kind) of a tx's QCP events: a packet queued to a chain or received from
     it, a client registered or updated, a packet resolved (split by its outcome)."""
     found = []
-    for event in json.loads(events_json) if events_json else []:
+    for event in events:
         kind, attributes = event["type"], event["attributes"]
         if not kind.startswith("qcp"):
             continue

@@ -25,6 +25,7 @@ from host.chain.indexer.decode import (
     SIGNER,
     counterparty_events,
     event_addresses,
+    events_of,
     parties,
 )
 
@@ -139,13 +140,15 @@ class Indexer:
     def _index(self, low: int, high: int) -> None:
         rows: list[tuple[bytes, int, int, int]] = []
         chains: list[tuple[str, str, int]] = []
-        for height, index, _, raw, code, events in self.blocks.executed_txs(low, high):
+        for height, index, _, raw, code, events_json in self.blocks.executed_txs(low, high):
+            events = events_of(events_json)
             rows.extend((a, height, index, r) for a, r in parties(raw, events, code == 0).items())
             chains.extend((chain, kind, height) for chain, kind in counterparty_events(events))
         hashes = []
-        for height, block_hash, events in self.blocks.executed_blocks(low, high):
+        for height, block_hash, block_json in self.blocks.executed_blocks(low, high):
             hashes.append((block_hash, height))
-            rows.extend((a, height, BLOCK_EVENTS, BLOCK) for a in event_addresses(events))
+            block_events = events_of(block_json)
+            rows.extend((a, height, BLOCK_EVENTS, BLOCK) for a in event_addresses(block_events))
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.db.executemany("INSERT OR REPLACE INTO account_txs VALUES (?, ?, ?, ?)", rows)
