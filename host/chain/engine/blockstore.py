@@ -207,6 +207,61 @@ class BlockStore:
             "executed": row[3] is not None,
         }
 
+    # ---- export / import (qosd export, qosd init --from-export) ----------------------------
+    def export_block(self, height: int) -> dict | None:
+        """The stored rows of block `height` and its txs, JSON-able (bytes as hex), exactly as
+        import_block writes them back."""
+        row = self.db.execute(
+            "SELECT hash, time_ns, proposer, header, commit_sig, app_hash, events, "
+            "validator_updates FROM blocks WHERE height = ?",
+            (height,),
+        ).fetchone()
+        if row is None:
+            return None
+        txs = self.db.execute(
+            "SELECT raw, code, codespace, log, events FROM txs WHERE height = ? ORDER BY idx",
+            (height,),
+        )
+        return {
+            "height": height,
+            "hash": row[0].hex(),
+            "time_ns": row[1],
+            "proposer": row[2].hex(),
+            "header": row[3].hex(),
+            "commit": row[4].hex() if row[4] is not None else None,
+            "app_hash": row[5].hex() if row[5] is not None else None,
+            "events": row[6],
+            "validator_updates": row[7],
+            "txs": [
+                {"tx": raw.hex(), "code": code, "codespace": space, "log": log, "events": events}
+                for raw, code, space, log, events in txs
+            ],
+        }
+
+    def import_block(self, block: dict) -> None:
+        """Write back a block exported by export_block (the caller has verified it)."""
+        from hashlib import sha256
+
+        height = block["height"]
+        raws = [bytes.fromhex(t["tx"]) for t in block["txs"]]
+        commit = block["commit"]
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO blocks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (height, bytes.fromhex(block["hash"]), block["time_ns"],
+                 bytes.fromhex(block["proposer"]), bytes.fromhex(block["header"]),
+                 bytes.fromhex(commit) if commit is not None else None, len(raws),
+                 bytes.fromhex(block["app_hash"]), block["events"], block["validator_updates"]),
+            )
+            db.executemany(
+                "INSERT INTO txs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (height, i, sha256(raw).digest(), raw, t["code"], t["codespace"], t["log"],
+                     t["events"])
+                    for i, (raw, t) in enumerate(zip(raws, block["txs"], strict=True))
+                ],
+            )
+
     def _transaction(self) -> _Tx:
         return _Tx(self.db)
 
