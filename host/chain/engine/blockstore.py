@@ -41,6 +41,17 @@ CREATE TABLE IF NOT EXISTS txs (
     PRIMARY KEY (height, idx)
 );
 CREATE INDEX IF NOT EXISTS txs_by_hash ON txs (hash);
+CREATE TABLE IF NOT EXISTS pending_txs (
+    hash BLOB PRIMARY KEY,         -- acknowledged to a client (202), not yet committed or dropped
+    raw BLOB NOT NULL,
+    since REAL NOT NULL            -- unix seconds it was acknowledged
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dropped_txs (
+    hash BLOB PRIMARY KEY,         -- left the mempool without being committed
+    reason TEXT NOT NULL,
+    height INTEGER NOT NULL,       -- the last committed height when it was dropped
+    at REAL NOT NULL               -- unix seconds
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS valsets (
     height INTEGER PRIMARY KEY,    -- the validator set that signs block `height` (solo engine)
     vals BLOB NOT NULL             -- det-CBOR [[pubkey, power], ...]
@@ -72,7 +83,18 @@ class BlockStore:
             self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         self.db.executescript(_SCHEMA)
 
+        # Acknowledgements are written per tx: synchronous=NORMAL on their own connection keeps
+        # them through a process crash (the WAL is in the OS before the 202 goes out) without
+        # an fsync per tx; a power loss may forget the last few, blocks never.
+        self.ack_db = self.db
+        if path is not None:
+            self.ack_db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+            self.ack_db.execute("PRAGMA synchronous=NORMAL")
+            self.ack_db.execute("PRAGMA busy_timeout=10000")
+
     def close(self) -> None:
+        if self.ack_db is not self.db:
+            self.ack_db.close()
         self.db.close()
 
     # ---- writes -----------------------------------------------------------------------------
@@ -206,6 +228,41 @@ class BlockStore:
             "events": json.loads(row[6]) if row[6] else [],
             "executed": row[3] is not None,
         }
+
+    # ---- acknowledged txs: pending until committed or dropped --------------------------------
+    def add_pending(self, tx_hash: bytes, raw: bytes, since: float) -> None:
+        self.ack_db.execute(
+            "INSERT OR IGNORE INTO pending_txs VALUES (?, ?, ?)", (tx_hash, raw, since)
+        )
+
+    def settle_pending(self, tx_hashes: list[bytes]) -> None:
+        """The txs of a committed block are no longer pending."""
+        with _Tx(self.ack_db) as db:
+            db.executemany("DELETE FROM pending_txs WHERE hash = ?", [(h,) for h in tx_hashes])
+
+    def drop_pending(self, tx_hash: bytes, reason: str, height: int, at: float) -> None:
+        with _Tx(self.ack_db) as db:
+            db.execute("DELETE FROM pending_txs WHERE hash = ?", (tx_hash,))
+            db.execute(
+                "INSERT OR REPLACE INTO dropped_txs VALUES (?, ?, ?, ?)",
+                (tx_hash, reason, height, at),
+            )
+
+    def pending(self) -> list[tuple[bytes, bytes, float]]:
+        """(hash, raw, since) of each acknowledged tx not yet committed or dropped, oldest first."""
+        return list(self.ack_db.execute("SELECT hash, raw, since FROM pending_txs ORDER BY since"))
+
+    def pending_since(self, tx_hash: bytes) -> float | None:
+        row = self.ack_db.execute(
+            "SELECT since FROM pending_txs WHERE hash = ?", (tx_hash,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def dropped(self, tx_hash: bytes) -> dict | None:
+        row = self.ack_db.execute(
+            "SELECT reason, height, at FROM dropped_txs WHERE hash = ?", (tx_hash,)
+        ).fetchone()
+        return {"reason": row[0], "height": row[1], "at": row[2]} if row else None
 
     # ---- export / import (qosd export, qosd init --from-export) ----------------------------
     def export_block(self, height: int) -> dict | None:

@@ -80,6 +80,9 @@ class CometEngine:
     def committed(self, height: int) -> None:
         self.recorder.committed(height)
 
+    def dropped(self, tx_hash: bytes, reason: str) -> None:
+        self.recorder.dropped(tx_hash, reason)
+
     # ---- what the API calls -------------------------------------------------------------------
     async def wait_failed(self) -> BaseException:
         """CometBFT runs (and fails) in its own process; nothing here stops on its own."""
@@ -125,7 +128,7 @@ class CometEngine:
             raise EngineUnavailable(f"broadcast_tx_sync: {text}") from exc
         code = int(res.get("code", 0))
         if code == 0:
-            self.recorder.accepted(tx_hash)
+            self.recorder.accepted(tx_hash, raw)
         else:
             self.recorder.rejected()
         codespace = res.get("codespace") or ("ok" if code == 0 else "")
