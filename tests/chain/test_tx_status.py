@@ -172,3 +172,51 @@ def test_a_cometbft_recheck_failure_is_a_drop(tmp_path):
     assert engine.abci._check_tx(pb.abci.RequestCheckTx(tx=first, type=recheck)).code == 0
     assert engine.recorder.tx_status(sha256(first).digest())["status"] == "unknown"
     assert engine.recorder.counters["txs_dropped"] == 1
+
+
+def test_txs_lost_in_a_cometbft_restart_are_sent_again_or_reported_dropped(tmp_path):
+    """CometBFT's mempool dies with it. Txs the node acknowledged before are broadcast again
+    after the first block of the new CometBFT session: committed, or dropped with the reason."""
+    import signal
+
+    from host.chain.rest import BlockingNodeClient, NodeUnreachable
+    from tests.chain.helpers import one_validator_cometbft_net
+
+    net, funded = one_validator_cometbft_net(tmp_path, CHAIN)
+    val = net.validators[0]
+    lost = signed_tx(funded, 1, [transfer(account(1), 7)], chain=CHAIN)
+    twin = signed_tx(funded, 1, [transfer(account(2), 9)], chain=CHAIN)  # the same nonce
+    client = BlockingNodeClient(val.api_url, timeout=60)
+
+    def status(raw: bytes) -> tuple[int, dict]:
+        return client.get(f"/txs/{sha256(raw).hexdigest()}")
+
+    try:
+        net.start()
+        assert val.comet is not None
+        val.comet.send_signal(signal.SIGKILL)
+        val.comet.wait()
+        # what the node wrote when it acknowledged two txs that were in CometBFT's mempool
+        store = BlockStore(val.home / "data" / "blocks.db")
+        for offset, raw in enumerate((lost, twin)):
+            store.add_pending(sha256(raw).digest(), raw, time.time() - 10 + offset)
+        store.close()
+        assert status(lost)[0] == 202 and status(twin)[0] == 202
+        net.start_validator(0)
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if status(lost)[0] != 202 and status(twin)[0] != 202:
+                    break
+            except NodeUnreachable:
+                pass
+            assert time.monotonic() < deadline, "the pending txs were not settled"
+            time.sleep(0.2)
+        code, committed = status(lost)
+        assert code == 200 and committed["code"] == 0, committed
+        code, dropped = status(twin)
+        assert code == 410 and "lost in a CometBFT restart" in dropped["reason"], dropped
+        assert "bad_nonce" in dropped["reason"]
+    finally:
+        client.close()
+        net.stop()

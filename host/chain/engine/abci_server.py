@@ -60,6 +60,9 @@ class BlockListener(Protocol):
     def dropped(self, tx_hash: bytes, reason: str) -> None:
         """CometBFT's recheck refused a tx: it leaves the mempool uncommitted."""
 
+    def session_started(self) -> None:
+        """CometBFT connected while no connection was open: it (re)started, mempool empty."""
+
 
 class AbciServer:
     """Serve ``app`` to CometBFT; ``listener`` (optional) hears about each block."""
@@ -128,6 +131,8 @@ class AbciServer:
                 os.unlink(where)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self._connections and self.listener is not None:
+            self.listener.session_started()
         self._connections.add(writer)
         buf = bytearray()
         try:
