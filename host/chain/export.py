@@ -44,6 +44,13 @@ def export_home(home: Path) -> dict[str, Any]:
     try:
         info = app.info()
         height = info.last_height
+        if blocks.last_height() > height:
+            # signed but not executed (a crash mid-block): the node replays it on start; a
+            # home imported without it would sign another block at that height
+            raise RuntimeError(
+                f"{home}: block {blocks.last_height()} is signed but not executed yet; start "
+                "the node once (it replays the block), stop it, then export"
+            )
         valsets = {}
         for h in range(max(height, 1), height + 3):
             validators = blocks.valset(h)

@@ -322,3 +322,24 @@ def test_a_bad_export_is_one_line_and_writes_nothing(exported, tmp_path, how, me
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not new.exists()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_export_refuses_a_home_with_a_signed_block_not_yet_executed(exported, tmp_path, capsys):
+    """After a crash between storing a signed block and executing it, the export would leave that
+    block out and the imported home would sign a second block at its height."""
+    import shutil
+
+    from host.chain.engine.blockstore import BlockStore
+    from host.cli.qosd import main as qosd
+
+    home = tmp_path / "crashed"
+    shutil.copytree(exported[0], home)
+    store = BlockStore(home / "data" / "blocks.db")
+    top = store.raw_block(store.last_height())
+    store.save_block(top["height"] + 1, b"\x01" * 32, top["time_ns"] + 1, top["proposer"],
+                     top["header"], [])
+    store.close()
+    capsys.readouterr()
+    assert qosd(["export", "--home", str(home), "--out", str(tmp_path / "x.json")]) == 1
+    assert "signed but not executed" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()
