@@ -104,6 +104,8 @@ def every_kind_of_tx() -> list[txlib.Tx]:
         txlib.Tx(CHAIN, 10, 5, [txlib.edit_validator("node one", 500)]),
         txlib.Tx(CHAIN, 11, 5, [txlib.register_identity(bytes(range(32)))]),
         txlib.Tx(CHAIN, 12, 5, [txlib.qcp_send("biz-1", txlib.transfer(a, 42))]),
+        txlib.Tx(CHAIN, 13, 5, [txlib.gov_spend("qsc_fund/GOLD", a, 5, 10**7),
+                                txlib.gov_deposit(1, 10**7), txlib.gov_vote(1, "abstain")]),
     ]
 
 

@@ -62,6 +62,9 @@ MESSAGES = {
     "identity/register": (("profile_hash", HASH32),),
     "qcp/send": (("to_chain", CHAIN), ("payload", PAYLOAD)),
     "qcp/relay": (("packet", PACKET), ("proof", BLOB), ("header", BLOB)),
+    "gov/spend": (("pool", TEXT), ("recipient", ADDR), ("amount", AMOUNT), ("deposit", AMOUNT0)),
+    "gov/deposit": (("proposal", POSITIVE), ("amount", AMOUNT)),
+    "gov/vote": (("proposal", POSITIVE), ("option", TEXT)),
 }
 
 # Only ever the payload of a result packet inside qcp/relay (section 4).
@@ -286,6 +289,9 @@ TITLES = {
     "identity/register": "Register ID",
     "qcp/send": "QCP send",
     "qcp/relay": "QCP relay",
+    "gov/spend": "Gov spend",
+    "gov/deposit": "Gov deposit",
+    "gov/vote": "Gov vote",
     RESULT_TYPE: "QCP result",
 }
 
@@ -296,7 +302,8 @@ LABELS = {
     "self_bond": "Self bond", "validator": "Validator", "profile_hash": "Profile hash",
     "to_chain": "To chain", "from_chain": "From chain", "seq": "Sequence", "height": "Height",
     "sender": "Sender", "proof": "Proof", "header": "Header", "ok": "Outcome", "log": "Log",
-    "name": "Token", "payload": "Payload", "packet": "Packet",
+    "name": "Token", "payload": "Payload", "packet": "Packet", "pool": "Pool",
+    "recipient": "Recipient", "deposit": "Deposit", "proposal": "Proposal", "option": "Vote",
 }
 
 

@@ -24,7 +24,8 @@ Query paths (data = the key bytes, usually a 20-byte address or a UTF-8 name):
     "qsc/allowance"         det-CBOR [name, owner, spender]
     "staking/validators"    -> list;  "staking/validator": operator addr
     "staking/delegation"    det-CBOR [delegator, validator]
-    "mint/schedule"         -> periods, minted, cap;  "distribution/pools" -> {pool: units}
+    "mint/schedule"         -> periods, minted, skipped, cap;  "distribution/pools" -> {pool: units}
+    "gov/proposal"          8-byte big-endian id -> proposal, tally, votes;  "gov/proposals" -> list
     "identity/get"          addr
     "qcp/out"               det-CBOR [to_chain, seq] -> packet;  "qcp/seq": chain id -> in/out
 Module queries answer JSON-able values (addresses bech32); QueryResult.key is the store key behind
@@ -64,6 +65,8 @@ from host.chain.x.bank.keeper import BankKeeper
 from host.chain.x.bank.module import BankModule
 from host.chain.x.context import Ctx
 from host.chain.x.distribution.module import DistributionModule
+from host.chain.x.gov.keeper import GovKeeper
+from host.chain.x.gov.module import GovModule
 from host.chain.x.identity.module import IdentityModule
 from host.chain.x.mint.module import MintModule
 from host.chain.x.module import AdmissionCheck, AppModule, Query, Router
@@ -105,14 +108,16 @@ def build_modules(bank: BankKeeper, router: Router) -> list[AppModule]:
     """The modules, each given the keepers it declares. Order matters: begin-block runs in this
     order (locks, slashing, mint, rewards), end-block too."""
     staking = StakingKeeper(bank)
+    qsc = QscKeeper()
     return [
         BankModule(bank),
         StakingModule(staking, bank),
         MintModule(bank),
         DistributionModule(bank, staking),
-        QscModule(QscKeeper(), bank),
+        QscModule(qsc, bank),
         IdentityModule(),
         QcpModule(router),
+        GovModule(GovKeeper(bank, staking, qsc), bank),  # after x/qsc: tallies see settled funds
     ]
 
 
@@ -268,7 +273,6 @@ class Application:
         for mod in self.modules:
             mod.begin_block(ctx, block)
         results = [self._deliver(ctx, bytes(raw)) for raw in block.txs]
-        ctx.ok_txs = sum(1 for r in results if r.code == 0)
         updates: list[ValidatorUpdate] = []
         for mod in self.modules:
             updates.extend(mod.end_block(ctx, block))

@@ -20,7 +20,6 @@ UNITS_PER_QOS = 10_000
 TOTAL_SUPPLY = 10_000_000_000 * UNITS_PER_QOS  # 1e14 units
 GENESIS_SUPPLY = TOTAL_SUPPLY * 49 // 100  # 4.9e13 units
 MINED_SUPPLY = TOTAL_SUPPLY - GENESIS_SUPPLY  # 5.1e13 units
-YEAR_SECONDS = 365 * 86400 + 21600  # Julian year: 4 years = 126,230,400 s
 CHAIN_ID_RE = re.compile(r"^[a-z0-9-]{1,32}$")
 
 DEFAULT_PARAMS: dict[str, Any] = {
@@ -43,10 +42,14 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "identity/register": 1_000,
         "qcp/send": 1_000,
         "qcp/relay": 100,
+        "gov/spend": 10_000,
+        "gov/deposit": 100,
+        "gov/vote": 100,
     },
     "lock": {"cliff_months": 12, "months": 24, "month_seconds": 30 * 86400},
     "mint": {
-        "period_seconds": 4 * YEAR_SECONDS,
+        "period_seconds": 4 * 365 * 86400,  # table 2.1's arithmetic: 4 years of 365 days
+        "max_block_seconds": 60,  # a block mints at most this much of the schedule (halts)
         # 25.5e8, 12.75e8, 6.375e8, 3.1875e8, 1.59375e8, 0.796875e8, 0.796875e8 QOS in units
         "periods": [
             255_000_000_000_000 // 10,
@@ -64,18 +67,24 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "epoch_blocks": 100,  # the super-node set is re-elected every epoch
         "unbonding_seconds": 21 * 86400,
         "renew_seconds": 30 * 86400,  # 时效: voting power lapses unless renewed within this
-        "volume_bps": 1000,  # 交易量: up to +10% election weight by share of tx volume
+        "renew_quorum_bps": 6667,  # 时效 applies while this share of bonded stake is renewed
+        "volume_bps": 1000,  # 交易量: up to +10% election weight by share of the fees paid
+        "volume_full_fees": 100 * UNITS_PER_QOS,  # fees per epoch below which the bonus shrinks
         "min_self_bond": 10_000,
-        "signed_window": 100,
         "min_signed_bps": 5000,
-        "downtime_jail_seconds": 600,
         "downtime_slash_bps": 1,
         "double_sign_slash_bps": 500,
-        "double_sign_jail_seconds": 86400,
         "remove_quorum_num": 2,
         "remove_quorum_den": 3,
     },
     "qsc": {"settle_seconds": 86400, "holders_bps": 8000, "community_bps": 2000},
+    "gov": {
+        "min_deposit": 1_000 * UNITS_PER_QOS,  # a proposal opens for votes at this deposit
+        "deposit_seconds": 2 * 86400,
+        "voting_seconds": 7 * 86400,
+        "quorum_bps": 3340,  # of the voting power (bonded stake, or a QSC token's supply)
+        "threshold_bps": 5000,  # yes must exceed this share of yes + no
+    },
 }
 
 
@@ -127,6 +136,15 @@ class Genesis:
                 if key not in merged[section] and section != "fees":
                     raise ValueError(f"unknown param {section}.{key}")
                 merged[section][key] = value
+        _validate_shares(merged)
+        for section, key in POSITIVE:
+            value = merged[section][key]
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{section}.{key} must be a whole number > 0")
+        for section, key in BASIS_POINTS:
+            value = merged[section][key]
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
+                raise ValueError(f"{section}.{key} must be 0..10000 basis points")
         return merged
 
     def allocated(self) -> int:
@@ -278,6 +296,31 @@ def _addr(text: str) -> bytes:
 def _check_addr(addr: bytes) -> None:
     if not isinstance(addr, bytes) or len(addr) != 20:
         raise ValueError("addresses are 20 bytes")
+
+
+POSITIVE = (("mint", "period_seconds"), ("mint", "max_block_seconds"), ("gov", "min_deposit"),
+            ("gov", "deposit_seconds"), ("gov", "voting_seconds"), ("staking", "volume_full_fees"),
+            ("staking", "epoch_blocks"))
+
+BASIS_POINTS = (("gov", "quorum_bps"), ("gov", "threshold_bps"), ("staking", "renew_quorum_bps"),
+                ("staking", "min_signed_bps"), ("staking", "volume_bps"),
+                ("staking", "double_sign_slash_bps"), ("staking", "downtime_slash_bps"))
+
+# Basis-point shares that split one amount: each 0..10000 and together at most the whole.
+SHARES = {
+    "distribution": ("proposer_bps", "community_bps"),  # the rest: the signers of the block
+    "qsc": ("holders_bps", "community_bps"),  # the rest of a QSC payment's fee: the packaging fee
+}
+
+
+def _validate_shares(params: dict[str, Any]) -> None:
+    for section, keys in SHARES.items():
+        values = [params[section][k] for k in keys]
+        for key, value in zip(keys, values, strict=True):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
+                raise ValueError(f"{section}.{key} must be 0..10000 basis points")
+        if sum(values) > 10_000:
+            raise ValueError(f"{section}: {' + '.join(keys)} = {sum(values)} > 10000 (100%)")
 
 
 def _check_units(value: Any, what: str, allow_zero: bool = False) -> None:

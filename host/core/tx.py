@@ -63,6 +63,9 @@ MESSAGES: dict[str, Fields] = {
     "identity/register": (("profile_hash", HASH32),),
     "qcp/send": (("to_chain", CHAIN), ("payload", PAYLOAD)),
     "qcp/relay": (("packet", PACKET), ("proof", BLOB), ("header", BLOB)),
+    "gov/spend": (("pool", TEXT), ("recipient", ADDR), ("amount", AMOUNT), ("deposit", AMOUNT0)),
+    "gov/deposit": (("proposal", POSITIVE), ("amount", AMOUNT)),
+    "gov/vote": (("proposal", POSITIVE), ("option", TEXT)),
 }
 
 RESULT_TYPE = "qcp/result"  # only ever the payload of a result packet (section 4)
@@ -444,6 +447,21 @@ def vote_remove(validator: bytes | str) -> Msg:
 
 def register_identity(profile_hash: bytes) -> Msg:
     return _msg("identity/register", profile_hash=profile_hash)
+
+
+def gov_spend(pool: str, recipient: bytes | str, amount: int, deposit: int = 0) -> Msg:
+    """Propose paying `amount` from a pool (community, genesis_reserve, qsc_fund/<NAME>)."""
+    return _msg("gov/spend", pool=pool, recipient=address_bytes(recipient), amount=amount,
+                deposit=deposit)
+
+
+def gov_deposit(proposal: int, amount: int) -> Msg:
+    return _msg("gov/deposit", proposal=proposal, amount=amount)
+
+
+def gov_vote(proposal: int, option: str) -> Msg:
+    """option: yes, no or abstain."""
+    return _msg("gov/vote", proposal=proposal, option=option)
 
 
 def qcp_send(to_chain: str, payload: Msg) -> Msg:

@@ -18,11 +18,13 @@ import pytest
 from host.chain.app import Application
 from host.chain.engine.base import MempoolFull
 from host.chain.engine.blockstore import BlockStore
-from host.chain.engine.privval import ValidatorKey, cons_address
+from host.chain.engine.privval import ValidatorKey
 from host.chain.engine.solo import (
     SoloEngine,
     apply_updates,
+    commit_sign_bytes,
     merkle_root,
+    valset_hash,
     verify_commit,
 )
 from host.chain.genesis import Genesis, GenesisAccount, GenesisValidator
@@ -86,7 +88,8 @@ def test_blocks_are_signed_linked_and_carry_the_previous_app_hash(key):
         assert header["height"] == height and header["chain"] == CHAIN
         assert header["prev"] == previous
         assert block["hash"] == sha256(block["header_bytes"]).digest()
-        assert verify_commit(CHAIN, block["header_bytes"], block["commit"])
+        signers = engine.store.valset(height)
+        assert verify_commit(CHAIN, block["header_bytes"], block["commit"], signers)
         assert block["app_hash"] == app_hashes[height]
         if height > 1:  # CometBFT rule: the header of H carries the app hash after H-1
             assert header["app_hash"] == app_hashes[height - 1]
@@ -94,7 +97,45 @@ def test_blocks_are_signed_linked_and_carry_the_previous_app_hash(key):
         previous = block["hash"]
     # a commit over a tampered header does not verify
     tampered = dict(engine.store.raw_block(2)["header"], time=1)
-    assert not verify_commit(CHAIN, cbor.dumps(tampered), engine.store.raw_block(2)["commit"])
+    commit = engine.store.raw_block(2)["commit"]
+    assert not verify_commit(CHAIN, cbor.dumps(tampered), commit, engine.store.valset(2))
+
+
+def _signed_header(signers: list[ValidatorUpdate], keys: list[ValidatorKey], height: int = 7):
+    """A header committing to `signers` and a commit carrying the signatures of `keys`."""
+    header_bytes = cbor.dumps({"chain": CHAIN, "height": height, "validators_hash":
+                               valset_hash(signers)})
+    block_hash = sha256(header_bytes).digest()
+    message = commit_sign_bytes(CHAIN, height, block_hash)
+    sigs = [{"address": k.address, "pubkey": k.pubkey, "sig": k.sign(message)} for k in keys]
+    return header_bytes, {"height": height, "hash": block_hash, "sigs": sigs}
+
+
+def test_a_commit_needs_more_than_two_thirds_of_the_power():
+    """Attack: a block signed by a key holding 1.1% of the set's power (the issue's case)."""
+    minor, major = ValidatorKey(b"\x01" * 32), ValidatorKey(b"\x02" * 32)
+    outsider = ValidatorKey(b"\x03" * 32)
+    signers = sorted([ValidatorUpdate(minor.pubkey, 11), ValidatorUpdate(major.pubkey, 989)],
+                     key=lambda v: v.pubkey)
+    header, commit = _signed_header(signers, [minor])
+    assert not verify_commit(CHAIN, header, commit, signers)
+    header, commit = _signed_header(signers, [minor, minor, minor, outsider])
+    assert not verify_commit(CHAIN, header, commit, signers)  # repeats and outsiders spoil it
+    header, commit = _signed_header(signers, [major])
+    assert verify_commit(CHAIN, header, commit, signers)
+    header, commit = _signed_header(signers, [major, minor])
+    assert verify_commit(CHAIN, header, commit, signers)
+    # ... but only against the set the header commits to
+    assert not verify_commit(CHAIN, header, commit, [ValidatorUpdate(major.pubkey, 989)])
+    # and a forged signature spoils the commit even beside enough good ones
+    bad = dict(commit, sigs=commit["sigs"] + [dict(commit["sigs"][1], sig=bytes(64))])
+    assert not verify_commit(CHAIN, header, bad, signers)
+    assert not verify_commit(CHAIN, header, dict(commit, sigs=[]), signers)
+    # exactly 2/3 is not more than 2/3
+    even = sorted([ValidatorUpdate(minor.pubkey, 1), ValidatorUpdate(major.pubkey, 2)],
+                  key=lambda v: v.pubkey)
+    header, commit = _signed_header(even, [major])
+    assert not verify_commit(CHAIN, header, commit, even)
 
 
 def test_every_accepted_tx_is_committed_exactly_once(key):
@@ -218,30 +259,73 @@ def test_validator_updates_take_effect_two_blocks_later():
     assert apply_updates([a], [ValidatorUpdate(b"a" * 32, 3)]) == [ValidatorUpdate(b"a" * 32, 3)]
 
 
-def test_validator_set_bookkeeping_follows_h_plus_2(key):
+def test_the_solo_engine_runs_its_own_key_alone_with_h_plus_2_bookkeeping(key):
+    """One validator by construction: the app may elect others (staking does not know the
+    engine), but they are never asked to sign here, so they are neither counted absent nor
+    jailed; the local key's power follows the app's updates at H+2."""
     engine = make_engine(None, key, block_interval=1)
     engine.handshake()
     engine.produce_block()
-    # an update recorded for block 2 becomes the set of block 4, not block 3
-    new = ValidatorUpdate(sha256(b"new validator").digest(), 1)
+    other = ValidatorUpdate(sha256(b"new validator").digest(), 1)
     original = engine.app.finalize_block
+    updates = {2: [other, ValidatorUpdate(key.pubkey, 7)], 4: [ValidatorUpdate(key.pubkey, 0)]}
 
     def with_update(block):
         result = original(block)
-        if block.height == 2:
-            result.validator_updates = [new]
+        result.validator_updates = updates.get(block.height, [])
         return result
 
     engine.app.finalize_block = with_update
     engine.produce_block()
-    assert new not in engine.store.valset(3)
-    assert new in engine.store.valset(4)
-    engine.produce_block()  # block 3: signed by the old set
-    assert len(engine.store.raw_block(3)["header"]["votes"]) == 1
-    engine.produce_block()  # block 4: the new validator is in the set ...
-    engine.produce_block()  # ... so the votes for block 4 (in block 5) report it absent
-    votes = engine.store.raw_block(5)["header"]["votes"]
-    assert [cons_address(new.pubkey), False, 1] in votes
+    assert engine.store.valset(3) == [ValidatorUpdate(key.pubkey, 10_000)]
+    assert engine.store.valset(4) == [ValidatorUpdate(key.pubkey, 7)]  # H+2, not H+1
+    for _ in range(4):
+        engine.produce_block()
+    for height in range(2, 7):
+        header = engine.store.raw_block(height)["header"]
+        assert [v[0] for v in header["votes"]] == [key.address]  # only the signer is reported
+        assert header["votes"][0][1] is True
+    # the app dropped the local key (jailed, voted out): the engine keeps it as its one signer
+    assert engine.store.valset(7) == [ValidatorUpdate(key.pubkey, 7)]
+    block = engine.store.raw_block(6)
+    assert verify_commit(CHAIN, block["header_bytes"], block["commit"], engine.store.valset(6))
+
+
+def test_a_validator_the_solo_engine_cannot_ask_to_sign_is_never_jailed(key):
+    """The issue's case: the local key holds 1.1% of the genesis stake, another validator 98.9%.
+    The solo engine signs alone; the other is not reported absent, so downtime never jails it."""
+    app, store = Application(None), BlockStore(None)
+    engine = SoloEngine(app, store, key, CHAIN, block_interval=1)
+    big = account(98)
+    genesis = Genesis(
+        chain_id=CHAIN,
+        genesis_time=time.time() - 10,
+        accounts=[GenesisAccount(account(0).address, 1_000 * QOS)],
+        validators=[GenesisValidator(account(99).address, key.pubkey, 11 * QOS),
+                    GenesisValidator(big.address, sha256(b"big").digest(), 989 * QOS)],
+        params={"staking": {"min_signed_bps": 10_000, "epoch_blocks": 3}},
+    )
+    engine.init_chain(genesis)
+    engine.handshake()
+    assert engine.store.valset(1) == [ValidatorUpdate(key.pubkey, 11)]
+    for _ in range(12):
+        engine.produce_block()
+    val = app.query("staking/validator", big.address).value
+    assert val["barred_epoch"] == -1 and val["tokens"] == 989 * QOS
+    for height in range(1, 13):
+        block = store.raw_block(height)
+        assert verify_commit(CHAIN, block["header_bytes"], block["commit"], store.valset(height))
+
+
+def test_the_solo_engine_refuses_a_genesis_that_does_not_elect_its_key(key):
+    engine = SoloEngine(Application(None), BlockStore(None), key, CHAIN)
+    genesis = Genesis(
+        chain_id=CHAIN,
+        genesis_time=time.time(),
+        validators=[GenesisValidator(account(98).address, sha256(b"big").digest(), 10 * QOS)],
+    )
+    with pytest.raises(RuntimeError, match="one validator"):
+        engine.init_chain(genesis)
 
 
 def test_merkle_root_matches_rfc6962():

@@ -110,8 +110,7 @@ def genesis():
     params = {"qsc": {"settle_seconds": 20}, "mint": {"period_seconds": 30},
               "lock": {"month_seconds": 2},
               "staking": {"epoch_blocks": 3, "unbonding_seconds": 10, "renew_seconds": 20,
-                          "signed_window": 4, "downtime_jail_seconds": 10,
-                          "double_sign_jail_seconds": 10}}
+                          "min_signed_bps": 5000}}
     return make_genesis(n_accounts=N, balance=2_000_000 * QOS, params=params,
                         locks=[(N + 1, 4_801)])
 

@@ -34,6 +34,8 @@ class Model:
 
     def apply(self, kind: str, s: int, a: int, b: int, n: int) -> bool:
         """Run one op as user s; False when the chain must refuse it (and change nothing)."""
+        if self.paused and (kind != "pause" or n % 5 == 1):
+            return False  # a paused token refuses every call but the owner's unpause
         if kind == "issue":
             if s != 1 or n == 0 or self.supply + n > CAP:
                 return False
@@ -66,7 +68,7 @@ class Model:
         return True
 
     def _move(self, src: int, dst: int, n: int) -> bool:
-        if n == 0 or self.paused or self.bal[src] - self.frozen[src] < n:
+        if n == 0 or self.bal[src] - self.frozen[src] < n:
             return False
         self.bal[src] -= n
         self.bal[dst] += n

@@ -173,7 +173,8 @@ def plain_message(kind: str) -> st.SearchStrategy:
         htx.AMOUNT0: st.one_of(st.just(0), amounts), htx.NAME: names,
         htx.BOOL: st.booleans(), htx.KEY32: st.binary(min_size=32, max_size=32),
         htx.HASH32: st.binary(min_size=32, max_size=32), htx.MONIKER: monikers,
-        htx.COMMISSION: st.integers(0, 10_000),
+        htx.COMMISSION: st.integers(0, 10_000), htx.POSITIVE: st.integers(1, 2**63 - 1),
+        htx.TEXT: memos,
     }
     fields = {name: field_values[k] for name, k in htx.MESSAGES[kind]}
     return st.fixed_dictionaries({"type": st.just(kind), **fields})
@@ -216,7 +217,7 @@ def txs(draw: Callable, max_msgs: int = 4) -> dict[str, Any]:
 
 
 def every_message() -> list[dict[str, Any]]:
-    """One message of every type (19), both kinds of packet payload last, built by host/core."""
+    """One message of every type (22), both kinds of packet payload last, built by host/core."""
     alice, bob = bytes(range(20)), bytes(range(20, 40))
     transfer = htx.transfer(bob, 5)
     result = htx.qcp_result(2, False, "no funds")
@@ -237,6 +238,9 @@ def every_message() -> list[dict[str, Any]]:
         htx.renew(alice),
         htx.vote_remove(alice),
         htx.register_identity(b"\x0a" * 32),
+        htx.gov_spend("community", bob, 5, 10**7),
+        htx.gov_deposit(1, 10**7),
+        htx.gov_vote(1, "yes"),
         htx.qcp_send("biz", htx.qsc_transfer("ABC", bob, 1)),
         htx.qcp_relay(htx.qcp_packet("biz", "qos", 3, 10, alice, transfer), b"proof", b"header"),
         htx.qcp_relay(htx.qcp_packet("biz", "qos", 4, 11, alice, result), b"proof", b"header"),

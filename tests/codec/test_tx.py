@@ -204,6 +204,8 @@ TITLES = {
     "staking/delegate": "Delegate", "staking/unbond": "Unbond",
     "staking/renew": "Renew validator", "staking/vote_remove": "Vote remove",
     "identity/register": "Register ID", "qcp/send": "QCP send", "qcp/relay": "QCP relay",
+    "gov/spend": "Gov spend", "gov/deposit": "Gov deposit",
+    "gov/vote": "Gov vote",
 }
 
 

@@ -2,10 +2,16 @@
 
 It follows CometBFT's rules so the application behaves the same under both engines: the header of
 block H carries the app hash after H-1; validator updates returned for H take effect at H+2; the
-votes passed to finalize_block(H) describe who signed H-1 (here only the solo validator signs, so
-any other validator in the set is reported absent). Each block is written to the block store
-before the application executes it; after a crash (kill -9 anywhere) the engine replays the
-stored blocks the application has not committed and checks it reaches the same app hash.
+votes passed to finalize_block(H) describe who signed H-1. Its validator set is its own key alone,
+by construction: genesis must elect that key (init_chain refuses otherwise); later updates of its
+power apply at H+2, the app's removal of it is not run (it stays the one signer), and validators
+the app elects besides it are not run here, so they are never asked to sign, never reported absent
+and never jailed for downtime (they earn no block rewards under this engine either; a multi-node
+chain runs CometBFT). Each commit holds more than 2/3 of that set's power (verify_commit).
+
+Each block is written to the block store before the application executes it; after a crash
+(kill -9 anywhere) the engine replays the stored blocks the application has not committed and
+checks it reaches the same app hash.
 
 Signed header (det-CBOR map, SHA-256 of its encoding is the block hash):
     {"chain", "height", "time" (unix ns), "prev" (previous block hash), "app_hash" (after H-1),
@@ -70,20 +76,36 @@ def commit_sign_bytes(chain_id: str, height: int, block_hash: bytes) -> bytes:
     return cbor.dumps([COMMIT_DOMAIN, chain_id, height, block_hash])
 
 
-def verify_commit(chain_id: str, header_bytes: bytes, commit: dict) -> bool:
-    """Check a solo block's commit: the hash matches the header and every signature verifies."""
+def verify_commit(
+    chain_id: str, header_bytes: bytes, commit: dict, validators: list[ValidatorUpdate]
+) -> bool:
+    """Check a block's commit against the validator set its header commits to (CometBFT's rule):
+    the hash matches the header, the header's validators_hash is that of `validators`, each
+    signature is by a distinct member and verifies, and the signers hold more than 2/3 of the
+    set's power. A signature by an outsider, a repeated signer or a bad signature spoils it."""
     from host.core.keys import verify
 
     block_hash = sha256(header_bytes).digest()
-    header = cbor.loads(header_bytes)
+    try:
+        header = cbor.loads(header_bytes)
+    except cbor.CBORError:
+        return False
+    if not isinstance(header, dict) or header.get("validators_hash") != valset_hash(validators):
+        return False
     if commit.get("hash") != block_hash or commit.get("height") != header.get("height"):
         return False
+    members = {cons_address(v.pubkey): v for v in validators}
     message = commit_sign_bytes(chain_id, header["height"], block_hash)
-    sigs = commit.get("sigs") or []
-    return bool(sigs) and all(
-        cons_address(s["pubkey"]) == s["address"] and verify(s["pubkey"], message, s["sig"])
-        for s in sigs
-    )
+    signed: set[bytes] = set()
+    for sig in commit.get("sigs") or []:
+        member = members.get(sig.get("address"))
+        if member is None or sig["address"] in signed or sig.get("pubkey") != member.pubkey:
+            return False
+        if not verify(member.pubkey, message, sig.get("sig")):
+            return False
+        signed.add(sig["address"])
+    power = sum(members[a].power for a in signed)
+    return power * 3 > sum(v.power for v in validators) * 2
 
 
 class SoloEngine:
@@ -132,7 +154,12 @@ class SoloEngine:
         if self.app.info().last_height != 0 or self.store.last_height() != 0:
             raise RuntimeError("init_chain on a node that already has blocks")
         result = self.app.init_chain(genesis)
-        validators = apply_updates([], result.validators)
+        validators = self._own(apply_updates([], result.validators))
+        if not validators:
+            raise RuntimeError(
+                "the solo engine runs one validator, its own key "
+                f"{self.key.address.hex()}, and the genesis does not elect it"
+            )
         self._save_valset(1, validators)
         self._save_valset(2, validators)
 
@@ -294,7 +321,7 @@ class SoloEngine:
         if len(result.tx_results) != len(txs):
             raise RuntimeError("the application returned a result count != the block's txs")
         base = self._load_valset(height + 1) or self.validators
-        self._save_valset(height + 2, apply_updates(base, result.validator_updates))
+        self._save_valset(height + 2, apply_updates(base, self._own(result.validator_updates)))
         self.recorder.executed(height, txs, result)
         return result
 
@@ -325,6 +352,16 @@ class SoloEngine:
                 continue
             why = f"{result.codespace}: {result.log}" if result.code else "the mempool is full"
             self.recorder.dropped(tx_hash, f"not readmitted after a restart: {why}")
+
+    def _own(self, updates: list[ValidatorUpdate]) -> list[ValidatorUpdate]:
+        """The updates the solo engine can run: its own key's, never its removal (it is the
+        one signer by construction). The rest of the app's elected set is not asked to sign
+        here, so it is never reported absent (no downtime where nobody could sign)."""
+        mine = [u for u in updates if u.pubkey == self.key.pubkey and u.power > 0]
+        if len(mine) != len(updates):
+            log.info("the solo engine signs alone; %d other validator update(s) not run here",
+                     len(updates) - len(mine))
+        return mine
 
     def _save_valset(self, height: int, validators: list[ValidatorUpdate]) -> None:
         self.store.save_valset(height, validators)

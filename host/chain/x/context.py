@@ -77,7 +77,6 @@ class Ctx:
         self.events: list[Event] = []
         self.fee_by_msg: list[int] = []  # the fee each message of the running tx paid
         self.msg_index = 0
-        self.ok_txs = 0  # successful txs in the current block (the proposer's 交易量)
 
     def get(self, key: bytes) -> Any:
         raw = self.store.get(key)

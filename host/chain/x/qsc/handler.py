@@ -1,4 +1,7 @@
-"""qsc/* message handlers (ERC20 semantics, plus freeze and pause by the token's owner)."""
+"""qsc/* message handlers (ERC20 semantics, plus freeze and pause by the token's owner).
+
+Every call but the owner's unpause goes through QscKeeper.usable_token, so a paused token
+refuses them all."""
 
 from __future__ import annotations
 
@@ -42,7 +45,7 @@ class MsgServer:
         ctx.emit("qsc_create", name=name, owner=ctx.signer, banker=banker, supply_cap=cap)
 
     def issue(self, ctx: Ctx, msg: Msg) -> None:
-        tok = self.keeper.must_token(ctx, msg.get("name"))
+        tok = self.keeper.usable_token(ctx, msg.get("name"))
         to = address(msg.get("to"), "to")
         value = amount(msg.get("amount"))
         if ctx.signer != tok["banker"]:
@@ -56,7 +59,7 @@ class MsgServer:
         ctx.emit("qsc_issue", name=tok["name"], to=to, amount=value)
 
     def transfer(self, ctx: Ctx, msg: Msg) -> None:
-        tok = self.keeper.must_token(ctx, msg.get("name"))
+        tok = self.keeper.usable_token(ctx, msg.get("name"))
         to = address(msg.get("to"), "to")
         value = amount(msg.get("amount"))
         self.keeper.move(ctx, tok, ctx.signer, to, value)
@@ -64,14 +67,14 @@ class MsgServer:
         ctx.emit("qsc_transfer", name=tok["name"], sender=ctx.signer, recipient=to, amount=value)
 
     def approve(self, ctx: Ctx, msg: Msg) -> None:
-        tok = self.keeper.must_token(ctx, msg.get("name"))
+        tok = self.keeper.usable_token(ctx, msg.get("name"))
         spender = address(msg.get("spender"), "spender")
         value = amount(msg.get("amount"), allow_zero=True)
         self.keeper.set_allowance(ctx, tok["name"], ctx.signer, spender, value)
         ctx.emit("qsc_approve", name=tok["name"], owner=ctx.signer, spender=spender, amount=value)
 
     def transfer_from(self, ctx: Ctx, msg: Msg) -> None:
-        tok = self.keeper.must_token(ctx, msg.get("name"))
+        tok = self.keeper.usable_token(ctx, msg.get("name"))
         owner = address(msg.get("owner"), "owner")
         to = address(msg.get("to"), "to")
         value = amount(msg.get("amount"))
@@ -84,8 +87,10 @@ class MsgServer:
         ctx.emit("qsc_transfer", name=tok["name"], sender=owner, recipient=to, amount=value,
                  spender=ctx.signer)
 
-    def _owned(self, ctx: Ctx, msg: Msg) -> dict:
-        tok = self.keeper.must_token(ctx, msg.get("name"))
+    def _owned(self, ctx: Ctx, msg: Msg, *, paused_ok: bool = False) -> dict:
+        """The token if the signer owns it; a paused token only for the owner's unpause."""
+        lookup = self.keeper.must_token if paused_ok else self.keeper.usable_token
+        tok = lookup(ctx, msg.get("name"))
         if ctx.signer != tok["owner"]:
             raise TxError(Code.UNAUTHORIZED, "only the token's owner may do this")
         return tok
@@ -114,10 +119,10 @@ class MsgServer:
         ctx.emit("qsc_unfreeze", name=tok["name"], account=who, amount=value, frozen=h["frozen"])
 
     def pause(self, ctx: Ctx, msg: Msg) -> None:
-        tok = self._owned(ctx, msg)
         paused = msg.get("paused")
         if not isinstance(paused, bool):
             raise TxError(Code.BAD_ENCODING, "paused must be a bool")
+        tok = self._owned(ctx, msg, paused_ok=not paused)
         tok["paused"] = paused
         self.keeper.set_token(ctx, tok)
         ctx.emit("qsc_pause", name=tok["name"], paused=paused)

@@ -48,6 +48,14 @@ class QscKeeper:
             raise TxError(Code.NOT_FOUND, f"no QSC token {name}")
         return tok
 
+    def usable_token(self, ctx: Ctx, name) -> dict:
+        """The token for a state-changing call: refused while its owner has paused it (white
+        paper 4.3, "pause all calls"); only the owner's unpause passes a paused token."""
+        tok = self.must_token(ctx, name)
+        if tok["paused"]:
+            raise TxError(Code.PAUSED, f"{tok['name']} is paused by its owner")
+        return tok
+
     def set_token(self, ctx: Ctx, tok: dict) -> None:
         ctx.put(TOKEN + tok["name"].encode(), tok)
 
@@ -79,8 +87,6 @@ class QscKeeper:
         self.set_holding(ctx, name, addr, h)
 
     def move(self, ctx: Ctx, tok: dict, sender: bytes, to: bytes, amount: int) -> None:
-        if tok["paused"]:
-            raise TxError(Code.PAUSED, f"{tok['name']} transfers are paused by its owner")
         self.debit(ctx, tok["name"], sender, amount)
         self.credit(ctx, tok["name"], to, amount)
 

@@ -1,13 +1,15 @@
 """Transaction as mining (white paper 4.3), settled once per period (params qsc.settle_seconds).
 
-For every successful QSC payment (qsc/transfer, qsc/transfer_from) the QOS fee that message paid
-leaves the validators' fee pool and is held for the token. At the end of the period:
-  * holders_bps (80%) of those fees go to the token's holders pro rata to their balances
-    (frozen included), floor remainders and the other 20% to the token's community fund;
-  * payer and payee each earn QSC worth half the fee at the period's average rate (QOS units per
-    QSC unit). The chain has no price oracle: a token's rate is fixed at creation from params
-    qsc.rate (default 1:1) and the period average of a constant is that constant. Mining never
-    issues past the token's supply cap; what the cap refuses is reported in the settle event.
+For every successful QSC payment (qsc/transfer, qsc/transfer_from) between two accounts, the
+payment fee, (holders_bps + community_bps) of the QOS fee that message paid, leaves the
+validators' fee pool and is held for the token; the rest of the fee stays with the super nodes as
+the packaging fee (4.3 item 1; none with the defaults, the paper's 80% + 20%). Each period:
+  * holders_bps (80%) of the message's fee go to the token's holders pro rata to their balances
+    (frozen included), community_bps (20%) and floor remainders to the token's community fund;
+  * payer and payee each earn QSC worth half the payment fee at the period's average rate (QOS
+    units per QSC unit). The chain has no price oracle: a token's rate is fixed at creation
+    (1:1) and the period average of a constant is that constant. Mining never issues past the
+    token's supply cap; what the cap refuses is reported in the settle event.
 """
 
 from __future__ import annotations
@@ -33,7 +35,14 @@ class QscMining:
         self.bank = bank
 
     def record_payment(self, ctx: Ctx, tok: dict, payer: bytes, payee: bytes) -> None:
-        fee = ctx.fee_by_msg[ctx.msg_index] if ctx.fee_by_msg else 0
+        """Take the payment-fee share of the message's fee for the token and credit both sides.
+        Paying oneself is no value exchange: it mines nothing, and its fee stays an ordinary fee
+        for the super nodes (else a holder would get its share of its own fee back)."""
+        if payer == payee:
+            return
+        params = ctx.params["qsc"]
+        paid = ctx.fee_by_msg[ctx.msg_index] if ctx.fee_by_msg else 0
+        fee = paid * (params["holders_bps"] + params["community_bps"]) // 10_000
         if fee <= 0:
             return
         name = tok["name"]
@@ -64,7 +73,8 @@ class QscMining:
         tok = self.keeper.must_token(ctx, name)
         params = ctx.params["qsc"]
         fees = self.bank.pool(ctx, fees_pool(name))
-        to_holders = fees * params["holders_bps"] // 10_000
+        shares = params["holders_bps"] + params["community_bps"]
+        to_holders = fees * params["holders_bps"] // shares if shares else 0
         paid = 0
         if tok["supply"] > 0 and to_holders:
             for addr, h in self.keeper.holders(ctx, name):

@@ -6,8 +6,9 @@ Keys:
     staking/del/<op20><del20>     {"shares", "index", "renewed"} one delegation
     staking/unb/<t:8><n:8>        {"delegator", "validator", "amount", "complete"} unbonding entry
     staking/set                   {cons_pubkey: power} the active super-node set last sent
-    staking/volume                {op20: txs} tx volume of proposers in the current epoch
+    staking/volume                {op20: units} fees paid in blocks it proposed this epoch
     staking/unb_seq               counter for unbonding keys
+    staking/ev/<cons20><h:8><kind> height at which that evidence was punished (so only once)
 Tokens of validators and delegations sit in the bank pool "bonded"; unbonding ones in "unbonding".
 """
 
@@ -26,9 +27,16 @@ UNB = b"staking/unb/"
 SET = b"staking/set"
 VOLUME = b"staking/volume"
 UNB_SEQ = b"staking/unb_seq"
+EVIDENCE = b"staking/ev/"
 UNB_NEXT = b"staking/unb_next"  # earliest completion time of any entry (skip work until then)
 SCALE = 10**18  # reward index precision
 POWER_UNIT = 10_000  # 1 QOS of live weighted stake = 1 unit of consensus power
+
+
+def epoch(ctx: Ctx) -> int:
+    """The consensus period of the running block: blocks 1..E are period 0, and the election in
+    block E (closing period 0) picks the set of period 1; genesis belongs to period 0."""
+    return max(ctx.height - 1, 0) // ctx.params["staking"]["epoch_blocks"]
 
 
 def cons_address(pubkey: bytes) -> bytes:
@@ -79,7 +87,7 @@ class StakingKeeper:
             raise TxError(Code.ALREADY_EXISTS, "consensus key already in use")
         val = {"operator": op, "cons_pubkey": cons_pubkey, "moniker": moniker,
                "commission": commission, "tokens": 0, "shares": 0, "index": 0,
-               "jailed_until": 0.0, "removed": False, "missed": 0, "window_start": ctx.height,
+               "barred_epoch": -1, "removed": False, "missed": 0, "missed_epoch": 0,
                "remove_votes": [], "created": ctx.height}
         ctx.put(CONS + cons, op)
         self.set_validator(ctx, val)
@@ -95,12 +103,25 @@ class StakingKeeper:
         return [(k[len(DEL) + 20 :], v) for k, v in ctx.items(DEL + op)]
 
     def settle(self, ctx: Ctx, val: dict, delegator: bytes, dl: dict) -> None:
-        """Pay a delegation's accrued rewards into its owner's balance (from the rewards pool)."""
+        """Pay a delegation's accrued rewards into its owner's balance (from the rewards pool).
+        A lapsed delegation (时效 over) earns nothing: what accrued since it was last settled
+        goes to the community pool. Everyone is settled every payout_blocks, so a delegation
+        loses at most that many blocks of rewards earned just before it lapsed."""
         owed = pending_reward(val, dl)
         dl["index"] = val["index"]
-        if owed > 0:
-            self.bank.move_from_pool(ctx, "rewards", delegator, owed)
-            ctx.emit("reward", delegator=delegator, validator=val["operator"], amount=owed)
+        if owed <= 0:
+            return
+        if self.lapsed(ctx, dl):
+            self.bank.pool_sub(ctx, "rewards", owed)
+            self.bank.pool_add(ctx, "community", owed)
+            ctx.emit("reward_forfeit", delegator=delegator, validator=val["operator"],
+                     amount=owed)
+            return
+        self.bank.move_from_pool(ctx, "rewards", delegator, owed)
+        ctx.emit("reward", delegator=delegator, validator=val["operator"], amount=owed)
+
+    def lapsed(self, ctx: Ctx, dl: dict) -> bool:
+        return dl["renewed"] < ctx.time - ctx.params["staking"]["renew_seconds"]
 
     def bond(self, ctx: Ctx, val: dict, delegator: bytes, amount: int) -> None:
         if val["removed"]:
@@ -199,43 +220,67 @@ class StakingKeeper:
             self.bank.pool_add(ctx, "community", total)
         return total
 
-    def jail(self, ctx: Ctx, val: dict, seconds: float, reason: str) -> None:
-        val["jailed_until"] = max(val["jailed_until"], ctx.time + seconds)
-        ctx.emit("jail", validator=val["operator"], until=val["jailed_until"], reason=reason)
+    def bar_for_period(self, ctx: Ctx, val: dict, reason: str) -> None:
+        """White paper 3.1.4: lose this consensus period's vote and its election."""
+        val["barred_epoch"] = epoch(ctx)
+        ctx.emit("bar", validator=val["operator"], epoch=val["barred_epoch"], reason=reason)
+
+    def first_report(self, ctx: Ctx, cons: bytes, height: int, kind: str) -> bool:
+        """True once per (validator, infraction height, kind): a replayed report punishes nobody."""
+        key = EVIDENCE + cons + height.to_bytes(8, "big") + kind.encode()
+        if ctx.get(key) is not None:
+            return False
+        ctx.put(key, ctx.height)
+        return True
 
     def is_active_candidate(self, ctx: Ctx, val: dict) -> bool:
-        return not val["removed"] and val["jailed_until"] <= ctx.time
+        return not val["removed"] and val["barred_epoch"] < epoch(ctx)
 
     def live_weight(self, ctx: Ctx, val: dict) -> int:
         """Stake whose 时效 has not lapsed: delegations renewed within renew_seconds."""
-        horizon = ctx.time - ctx.params["staking"]["renew_seconds"]
-        live = 0
-        for _, dl in self.delegations_of(ctx, val["operator"]):
-            if dl["renewed"] >= horizon:
-                live += token_value(val, dl["shares"])
-        return live
+        delegations = self.delegations_of(ctx, val["operator"])
+        return sum(token_value(val, dl["shares"]) for _, dl in delegations
+                   if not self.lapsed(ctx, dl))
+
+    def election_weights(self, ctx: Ctx, candidates: list[dict]) -> dict[bytes, int]:
+        """Each candidate's stake for the election: live stake (时效) while at least
+        renew_quorum_bps of the candidates' bonded stake is live; below that, bonded stake, so
+        a renewal by few (or by nobody) neither shrinks the set to the few nor freezes stale
+        powers."""
+        live = {val["operator"]: self.live_weight(ctx, val) for val in candidates}
+        bonded = sum(val["tokens"] for val in candidates)
+        quorum = ctx.params["staking"]["renew_quorum_bps"]
+        if sum(live.values()) * 10_000 >= quorum * bonded:
+            return live
+        ctx.emit("election_fallback", live=sum(live.values()), bonded=bonded)
+        return {val["operator"]: val["tokens"] for val in candidates}
 
     def election(self, ctx: Ctx) -> dict[bytes, int]:
-        """The next super-node set: top max_validators by live stake weighted by tx volume."""
+        """The next super-node set: top max_validators by stake (election_weights) weighted by
+        tx volume."""
         params = ctx.params["staking"]
         volume: dict = ctx.get(VOLUME) or {}
-        total_volume = sum(volume.values())
+        # A floor under the total: a period with little fee volume hands out little bonus, so a
+        # cheap tx or two cannot buy a node the whole +volume_bps.
+        total_volume = max(sum(volume.values()), params["volume_full_fees"])
+        candidates = [val for val in self.validators(ctx) if self._eligible(ctx, val)]
+        stakes = self.election_weights(ctx, candidates)
         ranked = []
-        for val in self.validators(ctx):
-            if not self.is_active_candidate(ctx, val):
-                continue
-            self_dl = self.delegation(ctx, val["operator"], val["operator"])
-            if self_dl is None or token_value(val, self_dl["shares"]) < params["min_self_bond"]:
-                continue
-            weight = self.live_weight(ctx, val)
-            if total_volume:
-                bonus = params["volume_bps"] * volume.get(val["operator"], 0) // total_volume
-                weight = weight * (10_000 + bonus) // 10_000
-            power = weight // POWER_UNIT
+        for val in candidates:
+            bonus = params["volume_bps"] * volume.get(val["operator"], 0) // total_volume
+            power = stakes[val["operator"]] * (10_000 + bonus) // 10_000 // POWER_UNIT
             if power > 0:
                 ranked.append((-power, val["operator"], val["cons_pubkey"], power))
         ranked.sort()
         return {cons_pk: power for _, _, cons_pk, power in ranked[: params["max_validators"]]}
+
+    def _eligible(self, ctx: Ctx, val: dict) -> bool:
+        """Not barred or removed, and still holding its own min_self_bond."""
+        if not self.is_active_candidate(ctx, val):
+            return False
+        self_dl = self.delegation(ctx, val["operator"], val["operator"])
+        min_bond = ctx.params["staking"]["min_self_bond"]
+        return self_dl is not None and token_value(val, self_dl["shares"]) >= min_bond
 
     def active_set(self, ctx: Ctx) -> dict[bytes, int]:
         return ctx.get(SET) or {}
