@@ -8,12 +8,14 @@ home from it that continues the same chain at height+1 on the solo engine:
      "last_block": {...} | null                      block `height` as the block store holds it
                                                      (signed header, commit, txs, results),
      "valsets": {"<h>": [[pubkey hex, power], ...]}  the engine's validator sets for heights
-                                                     height..height+2 (who signs what comes next)}
+                                                     height..height+2 (who signed the last block,
+                                                     who signs what comes next)}
 
 The import trusts nothing in the file: the state must hash to app_hash (the Merkle root is a
-function of the key/value set only), the last block's header must hash to its id, carry a valid
-commit, commit to its txs and to the next validator set, and record the same app hash; the
-validator key must be in the set that signs block height+1. The home is built in a temporary
+function of the key/value set only); the last block's header must hash to its id, carry a
+commit by more than 2/3 of the set exported for its height, commit to its txs and to the next
+validator set, and record the same app hash; the validator key must be in the set that signs
+block height+1. The home is built in a temporary
 directory beside the target and renamed into place only when all of that holds, so a bad export
 changes nothing.
 """
@@ -114,7 +116,10 @@ def import_home(home: Path, doc: dict[str, Any], key_path: Path, write_config) -
         raise ValueError(f"{key_path}: this validator key is not in the set that signs block "
                          f"{height + 1}; the imported chain could not continue with it")
     if height:
-        _check_last_block(last_block, chain_id, height, app_hash, valsets[height + 1])
+        if height not in valsets:
+            raise ValueError(f"export has no validator set for height {height} (who signed "
+                             "its last block)")
+        _check_last_block(last_block, chain_id, height, app_hash, valsets)
     elif last_block is not None:
         raise ValueError("export is malformed (a last block at height 0)")
     tmp = home.parent / f".{home.name}.import-{os.getpid()}"
@@ -151,8 +156,9 @@ def _valset(rows: Any) -> list:
 
 
 def _check_last_block(block: Any, chain_id: str, height: int, app_hash: bytes,
-                      next_set: list) -> None:
-    """Block `height` must be the signed block whose execution gave app_hash."""
+                      valsets: dict[int, list]) -> None:
+    """Block `height` must be the block signed by > 2/3 of its set whose execution gave
+    app_hash, and name the set exported for height+1."""
     from host.chain.engine.solo import merkle_root, valset_hash, verify_commit
     from host.core import cbor
 
@@ -167,7 +173,7 @@ def _check_last_block(block: Any, chain_id: str, height: int, app_hash: bytes,
             and header["chain"] == chain_id
             and header["height"] == height
             and header["time"] == block["time_ns"]
-            and verify_commit(chain_id, header_bytes, commit)
+            and verify_commit(chain_id, header_bytes, commit, valsets[height])
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"export's last block is malformed ({exc!r})") from None
@@ -175,7 +181,7 @@ def _check_last_block(block: Any, chain_id: str, height: int, app_hash: bytes,
         raise ValueError(f"export's block {height} is not a validly signed block of {chain_id}")
     if header["txs_hash"] != merkle_root(txs):
         raise ValueError(f"export's block {height} txs do not match its header")
-    if header["next_validators_hash"] != valset_hash(next_set):
+    if header["next_validators_hash"] != valset_hash(valsets[height + 1]):
         raise ValueError(f"export's validator set for {height + 1} is not the one block "
                          f"{height} names")
     if block.get("app_hash") != app_hash.hex():
