@@ -201,8 +201,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     finally:
         lock.release()
     text = json.dumps(doc, indent=1, sort_keys=True)
-    if args.out:
-        args.out.write_text(text + "\n")
+    if args.out:  # whole or not at all: a cut-short file would only fail the import later
+        partial = args.out.with_name(f".{args.out.name}.partial")
+        partial.write_text(text + "\n")
+        partial.replace(args.out)
     else:
         print(text)
     return 0

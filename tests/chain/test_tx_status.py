@@ -220,3 +220,20 @@ def test_txs_lost_in_a_cometbft_restart_are_sent_again_or_reported_dropped(tmp_p
     finally:
         client.close()
         net.stop()
+
+
+def test_drops_are_remembered_for_a_bounded_number_of_blocks():
+    from host.chain.engine.recorder import DROPS_KEPT_BLOCKS, Recorder
+    from host.chain.types import BlockResult
+
+    recorder = Recorder(BlockStore(None))
+    recorder.last_height = 5
+    recorder.dropped(b"\x01" * 32, "failed recheck")
+
+    def commit(height: int) -> str:
+        recorder.executed(height, [], BlockResult([], [], [], b"\x00" * 32))
+        recorder.committed(height)
+        return recorder.tx_status(b"\x01" * 32)["status"]
+
+    assert commit(DROPS_KEPT_BLOCKS) == "dropped"  # 5 >= DROPS_KEPT_BLOCKS - DROPS_KEPT_BLOCKS
+    assert commit(DROPS_KEPT_BLOCKS + 1000) == "unknown"

@@ -248,6 +248,10 @@ class BlockStore:
                 (tx_hash, reason, height, at),
             )
 
+    def prune_dropped(self, below_height: int) -> None:
+        """Forget drops recorded before `below_height` (their status becomes unknown)."""
+        self.ack_db.execute("DELETE FROM dropped_txs WHERE height < ?", (below_height,))
+
     def pending(self) -> list[tuple[bytes, bytes, float]]:
         """(hash, raw, since) of each acknowledged tx not yet committed or dropped, oldest first."""
         return list(self.ack_db.execute("SELECT hash, raw, since FROM pending_txs ORDER BY since"))

@@ -19,6 +19,7 @@ from host.chain.types import BlockResult
 
 SUBSCRIBER_QUEUE = 100_000  # events a slow websocket client may lag behind before it is cut off
 LATENCY_WINDOW = 20000  # recent submit->commit latencies kept for the metrics
+DROPS_KEPT_BLOCKS = 100_000  # a drop is answered for this many blocks (days at 3 s), then unknown
 
 
 class Recorder:
@@ -71,6 +72,8 @@ class Recorder:
         self.counters["blocks_committed"] += 1
         hashes = [sha256(tx).digest() for tx in txs]
         self.store.settle_pending(hashes)
+        if height % 1000 == 0:
+            self.store.prune_dropped(height - DROPS_KEPT_BLOCKS)
         for index, (tx_hash, res) in enumerate(zip(hashes, result.tx_results, strict=True)):
             self.counters["txs_committed" if res.code == 0 else "txs_failed"] += 1
             started = self._submitted.pop(tx_hash, None)
