@@ -113,7 +113,7 @@ def test_acknowledged_txs_survive_a_restart(tmp_path):
                 assert client.submit(raw, wait="check")[0] == 202
         # a tx acknowledged by a replaced mempool (nonce 1 again, so it cannot pass after
         # `first` commits): written the way the node records acknowledgements
-        node.node.engine.recorder.store.add_pending(sha256(stale).digest(), stale, time.time())
+        node.node.engine.recorder.store.add_pending([(sha256(stale).digest(), stale, time.time())])
     config.block_interval, config.max_block_txs = 0.2, 1
     with BackgroundNode(home, config) as node:
         recorder = node.node.engine.recorder
@@ -199,7 +199,7 @@ def test_txs_lost_in_a_cometbft_restart_are_sent_again_or_reported_dropped(tmp_p
         # what the node wrote when it acknowledged two txs that were in CometBFT's mempool
         store = BlockStore(val.home / "data" / "blocks.db")
         for offset, raw in enumerate((lost, twin)):
-            store.add_pending(sha256(raw).digest(), raw, time.time() - 10 + offset)
+            store.add_pending([(sha256(raw).digest(), raw, time.time() - 10 + offset)])
         store.close()
         assert status(lost)[0] == 202 and status(twin)[0] == 202
         net.start_validator(0)
@@ -237,3 +237,44 @@ def test_drops_are_remembered_for_a_bounded_number_of_blocks():
 
     assert commit(DROPS_KEPT_BLOCKS) == "dropped"  # 5 >= DROPS_KEPT_BLOCKS - DROPS_KEPT_BLOCKS
     assert commit(DROPS_KEPT_BLOCKS + 1000) == "unknown"
+
+
+def test_a_202_survives_kill_9_of_the_node(tmp_path):
+    """The acknowledgement is on disk before the 202 leaves: a node killed right after it
+    still has the tx after a restart, and commits it."""
+    import subprocess
+    import sys
+
+    from host.chain.rest import BlockingNodeClient, NodeUnreachable
+
+    home = _home(tmp_path)
+    toml = home / "config" / "node.toml"
+    toml.write_text(toml.read_text().replace("block_interval = 3.0", "block_interval = 3600.0"))
+    api = NodeConfig.load(toml).api_listen
+    repo = Path(__file__).resolve().parents[2]
+    start = [sys.executable, "-m", "host.cli.qosd", "--log-level", "WARNING", "start",
+             "--home", str(home)]
+    first, _ = _spend_twice()
+    tx_hash = sha256(first).hexdigest()
+
+    def run_until(predicate) -> None:
+        proc = subprocess.Popen(start, cwd=repo, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            with BlockingNodeClient(f"http://{api}", timeout=30) as client:
+                deadline = time.monotonic() + 60
+                while True:
+                    assert proc.poll() is None and time.monotonic() < deadline
+                    try:
+                        if predicate(client):
+                            return
+                    except NodeUnreachable:
+                        pass
+                    time.sleep(0.05)
+        finally:
+            proc.kill()  # SIGKILL: no shutdown code runs
+            proc.wait(30)
+
+    run_until(lambda client: client.submit(first, wait="check")[0] == 202)
+    toml.write_text(toml.read_text().replace("block_interval = 3600.0", "block_interval = 0.2"))
+    run_until(lambda client: client.get(f"/txs/{tx_hash}")[1]["status"] == "committed")

@@ -320,6 +320,7 @@ class Api:
         if result.code != 0:
             rejected = f"tx rejected: {result.codespace}: {result.log}"
             raise ApiError(http_status(result.code), rejected, **body)
+        await self.engine.recorder.acks_written()  # on disk before the client is told
         if wait == "check":
             return _json({**body, "status": "accepted"}, 202)
         settled = await self.engine.recorder.wait_for_tx(result.tx_hash, timeout)

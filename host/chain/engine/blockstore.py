@@ -230,10 +230,10 @@ class BlockStore:
         }
 
     # ---- acknowledged txs: pending until committed or dropped --------------------------------
-    def add_pending(self, tx_hash: bytes, raw: bytes, since: float) -> None:
-        self.ack_db.execute(
-            "INSERT OR IGNORE INTO pending_txs VALUES (?, ?, ?)", (tx_hash, raw, since)
-        )
+    def add_pending(self, acks: list[tuple[bytes, bytes, float]]) -> None:
+        """(hash, raw, since) of txs acknowledged to clients, in one transaction."""
+        with _Tx(self.ack_db) as db:
+            db.executemany("INSERT OR IGNORE INTO pending_txs VALUES (?, ?, ?)", acks)
 
     def settle_pending(self, tx_hashes: list[bytes]) -> None:
         """The txs of a committed block are no longer pending."""
