@@ -109,10 +109,12 @@ class CometEngine:
         block."""
         import base64
 
+        sent = 0
         try:
             for tx_hash, raw, since in self.store.pending():
                 if since >= cutoff:
                     break
+                sent += 1
                 try:
                     res = await self.rpc("broadcast_tx_sync", tx=base64.b64encode(raw).decode())
                 except RpcError as exc:
@@ -125,7 +127,8 @@ class CometEngine:
                     self.recorder.dropped(
                         tx_hash, f"lost in a CometBFT restart and refused again: {reason}"
                     )
-            log.info("txs pending from before the CometBFT restart broadcast again")
+            if sent:
+                log.info("%d txs pending from before the CometBFT session broadcast again", sent)
         except EngineError as exc:
             log.warning("broadcasting pending txs again after the next block: %s", exc)
             self._lost_before = cutoff
