@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
@@ -91,7 +92,9 @@ def load_export(path: Path) -> dict[str, Any]:
     return doc
 
 
-def import_home(home: Path, doc: dict[str, Any], key_path: Path, write_config) -> Imported:
+def import_home(
+    home: Path, doc: dict[str, Any], key_path: Path, write_config: Callable[[Path, str], None]
+) -> Imported:
     """Build `home` from an export; write_config(tmp_home, chain_id) writes node.toml.
     Raises ValueError (nothing written) when the export or the key does not hold."""
     from host.chain.engine.privval import ValidatorKey
