@@ -63,7 +63,7 @@ def _inputs() -> dict[str, bytes]:
         htx.transfer(alice, 1), htx.qsc_transfer("ABC", bob, 5), htx.delegate(alice, 10**8),
         htx.create_validator(b"\x01" * 32, "node", 500, 10**8),
     ) * 4, memo="sixteen messages")
-    packet = htx.qcp_packet("biz", "qos", 1, 9, alice, htx.transfer(bob, 5))
+    packet = b"\x01" * 200
     relay = htx.Tx("qos", 3, 0, (
         htx.qcp_relay(packet, b"\x02" * 4096, b"\x03" * 4096),
         htx.qcp_relay(packet, b"\x04" * 1500, b"\x05" * 2000),

@@ -35,7 +35,7 @@ CHAIN = 11
 TEXT = 12  # UTF-8, 0..256 bytes (memo, result log)
 BLOB = 13  # byte string 1..4096 (proof, header)
 PAYLOAD = 14  # a non-qcp message
-PACKET = 15  # QcpPacket
+UINT = 15  # 0 <= n < 2^63 (a timeout; 0 = none)
 MSGS = 16
 
 TX_FIELDS = (("chain", CHAIN), ("nonce", POSITIVE), ("fee", AMOUNT0), ("msgs", MSGS),
@@ -61,18 +61,24 @@ MESSAGES = {
     "staking/vote_remove": (("validator", VALADDR),),
     "identity/register": (("profile_hash", HASH32),),
     "qcp/send": (("to_chain", CHAIN), ("payload", PAYLOAD)),
-    "qcp/relay": (("packet", PACKET), ("proof", BLOB), ("header", BLOB)),
+    "qcp/transfer": (("to_chain", CHAIN), ("denom", TEXT), ("receiver", ADDR), ("amount", AMOUNT),
+                     ("timeout_height", UINT), ("timeout_time", UINT)),
+    "qcp/relay": (("packet", BLOB), ("proof", BLOB), ("header", BLOB)),
+    "qcp/ack": (("chain", CHAIN), ("seq", POSITIVE), ("ack", BLOB), ("proof", BLOB),
+                ("header", BLOB)),
+    "qcp/timeout": (("chain", CHAIN), ("seq", POSITIVE), ("proof", BLOB), ("header", BLOB)),
+    "qcp/update_client": (("chain", CHAIN), ("header", BLOB), ("proof", BLOB)),
+    "qcp/misbehaviour": (("chain", CHAIN), ("header", BLOB), ("conflicting", BLOB)),
+    "qcp/register": (("chain", CHAIN), ("validators", BLOB), ("deposit", AMOUNT)),
     "gov/spend": (("pool", TEXT), ("recipient", ADDR), ("amount", AMOUNT), ("deposit", AMOUNT0)),
     "gov/deposit": (("proposal", POSITIVE), ("amount", AMOUNT)),
     "gov/vote": (("proposal", POSITIVE), ("option", TEXT)),
 }
 
-# Only ever the payload of a result packet inside qcp/relay (section 4).
-RESULT_TYPE = "qcp/result"
-RESULT_FIELDS = (("seq", POSITIVE), ("ok", BOOL), ("log", TEXT))
-
-PACKET_FIELDS = (("from_chain", CHAIN), ("to_chain", CHAIN), ("seq", POSITIVE),
-                 ("height", POSITIVE), ("sender", ADDR), ("payload", PAYLOAD))
+# Messages whose chain field names the other end of a QCP channel: never the tx's own chain.
+_OTHER_CHAIN = {"qcp/send": "to_chain", "qcp/transfer": "to_chain", "qcp/ack": "chain",
+                "qcp/timeout": "chain", "qcp/update_client": "chain", "qcp/misbehaviour": "chain",
+                "qcp/register": "chain"}
 
 _RULES = {
     ADDR: "must be a 20-byte address",
@@ -80,6 +86,7 @@ _RULES = {
     AMOUNT: "must be an integer > 0 and < 2^63",
     AMOUNT0: "must be an integer >= 0 and < 2^63",
     POSITIVE: "must be an integer >= 1 and < 2^63",
+    UINT: "must be an integer >= 0 and < 2^63",
     NAME: "must be 1..8 letters A-Z and not QOS",
     BOOL: "must be true or false",
     KEY32: "must be a 32-byte string",
@@ -162,23 +169,9 @@ def _check_msg(msg, path, chain, allow_qcp):
     if not allow_qcp and kind.startswith("qcp/"):
         _fail(path + ".type", "a qcp payload may not be a qcp/* message")
     _check_map(msg, MESSAGES[kind], path, chain, "type")
-    if kind == "qcp/send" and msg["to_chain"] == chain:
-        _fail(path + ".to_chain", "must differ from the tx chain")
-
-
-def _check_packet(pkt, path, chain):
-    _check_keys(pkt, PACKET_FIELDS, path, None)
-    for name, kind in PACKET_FIELDS[:-1]:
-        _check_field(kind, pkt[name], path + "." + name, chain)
-    if pkt["to_chain"] != chain:
-        _fail(path + ".to_chain", "must equal the tx chain")
-    if pkt["from_chain"] == chain:
-        _fail(path + ".from_chain", "must differ from the tx chain")
-    payload = pkt["payload"]
-    if isinstance(payload, dict) and payload.get("type") == RESULT_TYPE:
-        _check_map(payload, RESULT_FIELDS, path + ".payload", chain, "type")
-    else:
-        _check_msg(payload, path + ".payload", chain, False)
+    other = _OTHER_CHAIN.get(kind)
+    if other is not None and msg[other] == chain:
+        _fail(path + "." + other, "must differ from the tx chain")
 
 
 def _is_int(v):
@@ -199,9 +192,6 @@ def _check_field(kind, v, path, chain):
     if kind == PAYLOAD:
         _check_msg(v, path, chain, False)
         return
-    if kind == PACKET:
-        _check_packet(v, path, chain)
-        return
     if not _field_ok(kind, v):
         _fail(path, _RULES[kind])
 
@@ -217,7 +207,7 @@ def _field_ok(kind, v):
         return v is True or v is False
     if kind == AMOUNT:
         return _is_int(v) and 0 < v < AMOUNT_LIMIT
-    if kind == AMOUNT0:
+    if kind == AMOUNT0 or kind == UINT:
         return _is_int(v) and 0 <= v < AMOUNT_LIMIT
     if kind == POSITIVE:
         return _is_int(v) and 1 <= v < AMOUNT_LIMIT
@@ -288,11 +278,16 @@ TITLES = {
     "staking/vote_remove": "Vote remove",
     "identity/register": "Register ID",
     "qcp/send": "QCP send",
+    "qcp/transfer": "QCP transfer",
     "qcp/relay": "QCP relay",
+    "qcp/ack": "QCP ack",
+    "qcp/timeout": "QCP timeout",
+    "qcp/update_client": "QCP client",
+    "qcp/misbehaviour": "QCP conflict",
+    "qcp/register": "QCP register",
     "gov/spend": "Gov spend",
     "gov/deposit": "Gov deposit",
     "gov/vote": "Gov vote",
-    RESULT_TYPE: "QCP result",
 }
 
 LABELS = {
@@ -300,14 +295,18 @@ LABELS = {
     "spender": "Spender", "owner": "Owner", "account": "Account", "paused": "Transfers",
     "cons_pubkey": "Consensus key", "moniker": "Moniker", "commission": "Commission",
     "self_bond": "Self bond", "validator": "Validator", "profile_hash": "Profile hash",
-    "to_chain": "To chain", "from_chain": "From chain", "seq": "Sequence", "height": "Height",
-    "sender": "Sender", "proof": "Proof", "header": "Header", "ok": "Outcome", "log": "Log",
+    "to_chain": "To chain", "seq": "Sequence", "proof": "Proof", "header": "Header",
     "name": "Token", "payload": "Payload", "packet": "Packet", "pool": "Pool",
     "recipient": "Recipient", "deposit": "Deposit", "proposal": "Proposal", "option": "Vote",
+    "denom": "Denom", "receiver": "Receiver", "timeout_height": "Timeout height",
+    "timeout_time": "Timeout time", "chain": "Chain", "ack": "Ack", "conflicting": "Conflicting",
+    "validators": "Validators",
 }
 
 
 def format_amount(units, denom=NATIVE):
+    if denom is None:
+        return "%d.%04d" % (units // UNITS, units % UNITS)
     return "%d.%04d %s" % (units // UNITS, units % UNITS, denom)
 
 
@@ -344,9 +343,9 @@ def describe(tx, signer=None):
 
 def _describe_msg(blocks, msg):
     kind = msg["type"]
-    fields = RESULT_FIELDS if kind == RESULT_TYPE else MESSAGES[kind]
-    denom = msg.get("name", NATIVE)
-    for name, ftype in fields:
+    # A QCP transfer's denom is free text, shown escaped on its own line, not after the amount.
+    denom = None if "denom" in msg else msg.get("name", NATIVE)
+    for name, ftype in MESSAGES[kind]:
         v = msg[name]
         label = LABELS[name]
         if ftype == ADDR:
@@ -368,31 +367,16 @@ def _describe_msg(blocks, msg):
             put(blocks, label, _bool_text(name, v))
         elif ftype == TEXT or ftype == MONIKER:
             put_text(blocks, label, v)
-        elif ftype == PAYLOAD or ftype == PACKET:
-            _describe_nested(blocks, label, v)
+        elif ftype == PAYLOAD:
+            put(blocks, label, TITLES[v["type"]])
+            _describe_msg(blocks, v)
         else:
             put(blocks, label, str(v))
-
-
-def _describe_nested(blocks, label, v):
-    if "type" in v:  # a payload message
-        put(blocks, label, TITLES[v["type"]])
-        _describe_msg(blocks, v)
-        return
-    blocks.append([label + ":"])
-    for name, ftype in PACKET_FIELDS[:-1]:
-        if ftype == ADDR:
-            _put_split(blocks, LABELS[name], _bech32("qosacc", v[name]))
-        else:
-            put(blocks, LABELS[name], str(v[name]))
-    _describe_nested(blocks, "Payload", v["payload"])
 
 
 def _bool_text(name, v):
     if name == "paused":
         return "stopped" if v else "resumed"
-    if name == "ok":
-        return "success" if v else "failure"
     return "yes" if v else "no"
 
 

@@ -27,7 +27,9 @@ Query paths (data = the key bytes, usually a 20-byte address or a UTF-8 name):
     "mint/schedule"         -> periods, minted, skipped, cap;  "distribution/pools" -> {pool: units}
     "gov/proposal"          8-byte big-endian id -> proposal, tally, votes;  "gov/proposals" -> list
     "identity/get"          addr
-    "qcp/out"               det-CBOR [to_chain, seq] -> packet;  "qcp/seq": chain id -> in/out
+    "bank/assets"           addr -> {denom: balance} of vouchers (QCP tokens from other chains)
+    "qcp/out"               det-CBOR [to_chain, seq] -> packet;  "qcp/ack": [from_chain, seq]
+    "qcp/seq"               chain id -> out/in/acked
 Module queries answer JSON-able values (addresses bech32); QueryResult.key is the store key behind
 the answer, and prove=True adds QueryResult.raw (its exact stored bytes) and a Merkle proof of
 key -> raw against the app hash of QueryResult.height (which is in header height+1); verify with
@@ -61,6 +63,7 @@ from host.chain.types import (
     ValidatorUpdate,
     VoteInfo,
 )
+from host.chain.x.bank.assets import AssetKeeper
 from host.chain.x.bank.keeper import BankKeeper
 from host.chain.x.bank.module import BankModule
 from host.chain.x.context import Ctx
@@ -71,6 +74,7 @@ from host.chain.x.identity.module import IdentityModule
 from host.chain.x.mint.module import MintModule
 from host.chain.x.module import AdmissionCheck, AppModule, Query, Router
 from host.chain.x.qcp.module import QcpModule
+from host.chain.x.qcp.tokens import Tokens
 from host.chain.x.qsc.keeper import QscKeeper
 from host.chain.x.qsc.module import QscModule
 from host.chain.x.staking.keeper import StakingKeeper
@@ -109,14 +113,15 @@ def build_modules(bank: BankKeeper, router: Router) -> list[AppModule]:
     order (locks, slashing, mint, rewards), end-block too."""
     staking = StakingKeeper(bank)
     qsc = QscKeeper()
+    assets = AssetKeeper()
     return [
-        BankModule(bank),
+        BankModule(bank, assets),
         StakingModule(staking, bank),
         MintModule(bank),
         DistributionModule(bank, staking),
         QscModule(qsc, bank),
         IdentityModule(),
-        QcpModule(router),
+        QcpModule(router, Tokens(bank, qsc, assets)),
         GovModule(GovKeeper(bank, staking, qsc), bank),  # after x/qsc: tallies see settled funds
     ]
 

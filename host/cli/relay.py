@@ -16,15 +16,17 @@ if TYPE_CHECKING:
 def register(commands: argparse._SubParsersAction) -> None:
     cmd = commands.add_parser(
         "relay", help="relay QCP packets between two chains (A <-> B) until interrupted",
-        description="Carry qcp/send packets and their results between two QOS chains, with "
-                    "Merkle proofs and headers signed by the source validators.")
+        description="Carry QCP packets, their acks and timeouts between two QOS chains, with "
+                    "Merkle proofs and headers signed by the proving chain's validators.")
     cmd.add_argument("--a", action="append", required=True, metavar="URL",
                      help="REST URL of chain A; repeat for more A validator nodes (their header "
                           "signatures are merged until > 2/3 of the power signs)")
     cmd.add_argument("--b", action="append", required=True, metavar="URL",
                      help="REST URL of chain B; repeat like --a")
     cmd.add_argument("--key", required=True, help="the relayer's local key file (pays the fees)")
-    cmd.add_argument("--poll", type=float, default=1.0, help="seconds between polls (default 1)")
+    cmd.add_argument("--poll", type=float, default=1.0,
+                     help="seconds between polls while a chain's /ws event stream is down "
+                          "(default 1); otherwise every new block wakes the relayer")
     cmd.add_argument("--fee", type=int, default=DEFAULT_FEE,
                      help=f"fee limit per relay tx, units (default {DEFAULT_FEE})")
     cmd.add_argument("--batch", type=int, default=8,

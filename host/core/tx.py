@@ -32,7 +32,7 @@ NATIVE = "QOS"
 
 # Field kinds (the same names and meaning as on the device).
 ADDR, VALADDR, AMOUNT, AMOUNT0, POSITIVE, NAME, BOOL, KEY32, HASH32 = range(9)
-MONIKER, COMMISSION, CHAIN, TEXT, BLOB, PAYLOAD, PACKET, MSGS = range(9, 17)
+MONIKER, COMMISSION, CHAIN, TEXT, BLOB, PAYLOAD, UINT, MSGS = range(9, 17)
 
 Fields = tuple[tuple[str, int], ...]
 Msg = dict[str, Any]  # a message (or a tx, packet or payload) as decoded CBOR: field -> value
@@ -62,18 +62,26 @@ MESSAGES: dict[str, Fields] = {
     "staking/vote_remove": (("validator", VALADDR),),
     "identity/register": (("profile_hash", HASH32),),
     "qcp/send": (("to_chain", CHAIN), ("payload", PAYLOAD)),
-    "qcp/relay": (("packet", PACKET), ("proof", BLOB), ("header", BLOB)),
+    "qcp/transfer": (
+        ("to_chain", CHAIN), ("denom", TEXT), ("receiver", ADDR), ("amount", AMOUNT),
+        ("timeout_height", UINT), ("timeout_time", UINT),
+    ),
+    "qcp/relay": (("packet", BLOB), ("proof", BLOB), ("header", BLOB)),
+    "qcp/ack": (("chain", CHAIN), ("seq", POSITIVE), ("ack", BLOB), ("proof", BLOB),
+                ("header", BLOB)),
+    "qcp/timeout": (("chain", CHAIN), ("seq", POSITIVE), ("proof", BLOB), ("header", BLOB)),
+    "qcp/update_client": (("chain", CHAIN), ("header", BLOB), ("proof", BLOB)),
+    "qcp/misbehaviour": (("chain", CHAIN), ("header", BLOB), ("conflicting", BLOB)),
+    "qcp/register": (("chain", CHAIN), ("validators", BLOB), ("deposit", AMOUNT)),
     "gov/spend": (("pool", TEXT), ("recipient", ADDR), ("amount", AMOUNT), ("deposit", AMOUNT0)),
     "gov/deposit": (("proposal", POSITIVE), ("amount", AMOUNT)),
     "gov/vote": (("proposal", POSITIVE), ("option", TEXT)),
 }
 
-RESULT_TYPE = "qcp/result"  # only ever the payload of a result packet (section 4)
-RESULT_FIELDS: Fields = (("seq", POSITIVE), ("ok", BOOL), ("log", TEXT))
-PACKET_FIELDS: Fields = (
-    ("from_chain", CHAIN), ("to_chain", CHAIN), ("seq", POSITIVE), ("height", POSITIVE),
-    ("sender", ADDR), ("payload", PAYLOAD),
-)
+# Messages whose chain field names the other end of a QCP channel: never the tx's own chain.
+_OTHER_CHAIN = {"qcp/send": "to_chain", "qcp/transfer": "to_chain", "qcp/ack": "chain",
+                "qcp/timeout": "chain", "qcp/update_client": "chain", "qcp/misbehaviour": "chain",
+                "qcp/register": "chain"}
 
 _RULES = {
     ADDR: "must be a 20-byte address",
@@ -81,6 +89,7 @@ _RULES = {
     AMOUNT: "must be an integer > 0 and < 2^63",
     AMOUNT0: "must be an integer >= 0 and < 2^63",
     POSITIVE: "must be an integer >= 1 and < 2^63",
+    UINT: "must be an integer >= 0 and < 2^63",
     NAME: "must be 1..8 letters A-Z and not QOS",
     BOOL: "must be true or false",
     KEY32: "must be a 32-byte string",
@@ -216,23 +225,14 @@ def _check_msg(msg: Any, path: str, chain: Any, allow_qcp: bool) -> None:
     if not allow_qcp and kind.startswith("qcp/"):
         _fail(f"{path}.type", "a qcp payload may not be a qcp/* message")
     _check_map(msg, MESSAGES[kind], path, chain, "type", _MESSAGE_KEYS[kind])
-    if kind == "qcp/send" and msg["to_chain"] == chain:
-        _fail(f"{path}.to_chain", "must differ from the tx chain")
+    other = _OTHER_CHAIN.get(kind)
+    if other is not None and msg[other] == chain:
+        _fail(f"{path}.{other}", "must differ from the tx chain")
 
 
-def _check_packet(pkt: Any, path: str, chain: Any) -> None:
-    _check_keys(pkt, PACKET_FIELDS, path, None, _PACKET_KEYS)
-    for name, kind in PACKET_FIELDS[:-1]:
-        _check_field(kind, pkt[name], f"{path}.{name}", chain)
-    if pkt["to_chain"] != chain:
-        _fail(f"{path}.to_chain", "must equal the tx chain")
-    if pkt["from_chain"] == chain:
-        _fail(f"{path}.from_chain", "must differ from the tx chain")
-    payload = pkt["payload"]
-    if isinstance(payload, dict) and payload.get("type") == RESULT_TYPE:
-        _check_map(payload, RESULT_FIELDS, f"{path}.payload", chain, "type", _RESULT_KEYS)
-    else:
-        _check_msg(payload, f"{path}.payload", chain, False)
+def check_payload(payload: Any) -> None:
+    """A QCP packet's payload message (any message but qcp/*): x/qcp checks what it receives."""
+    _check_msg(payload, "payload", None, False)
 
 
 def _check_field(kind: int, v: Any, path: str, chain: Any) -> None:
@@ -243,8 +243,6 @@ def _check_field(kind: int, v: Any, path: str, chain: Any) -> None:
             _check_msg(msg, f"{path}[{i}]", chain, True)
     elif kind == PAYLOAD:
         _check_msg(v, path, chain, False)
-    elif kind == PACKET:
-        _check_packet(v, path, chain)
     elif not _field_ok(kind, v):
         _fail(path, _RULES[kind], _code_of(kind))
 
@@ -294,7 +292,7 @@ _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _PRINTABLE_ASCII = frozenset(chr(c) for c in range(0x20, 0x7F))
 _name_chars_ok = _text_of(1, 8, _NAME_CHARS)
 
-# One predicate per scalar field kind (the composite kinds MSGS, PAYLOAD, PACKET are walked).
+# One predicate per scalar field kind (the composite kinds MSGS and PAYLOAD are walked).
 _VALUE_OK: dict[int, ValueCheck] = {
     ADDR: _bytes_of(20, 20),
     VALADDR: _bytes_of(20, 20),
@@ -305,6 +303,7 @@ _VALUE_OK: dict[int, ValueCheck] = {
     AMOUNT: _int_in(1, AMOUNT_LIMIT - 1),
     AMOUNT0: _int_in(0, AMOUNT_LIMIT - 1),
     POSITIVE: _int_in(1, AMOUNT_LIMIT - 1),
+    UINT: _int_in(0, AMOUNT_LIMIT - 1),
     COMMISSION: _int_in(0, 10_000),
     TEXT: lambda v: isinstance(v, str) and _utf8_len(v) <= MAX_MEMO,
     NAME: lambda v: _name_chars_ok(v) and v != NATIVE,
@@ -314,8 +313,6 @@ _VALUE_OK: dict[int, ValueCheck] = {
 _TX_KEYS = frozenset(name for name, _ in TX_FIELDS)
 _MESSAGE_KEYS = {kind: frozenset(["type", *(name for name, _ in fields)])
                  for kind, fields in MESSAGES.items()}
-_PACKET_KEYS = frozenset(name for name, _ in PACKET_FIELDS)
-_RESULT_KEYS = frozenset(["type", *(name for name, _ in RESULT_FIELDS)])
 
 
 # ------------------------------------------------------------------ sign bytes
@@ -372,8 +369,7 @@ def _msg(kind: str, **fields: Any) -> Msg:
     """Builds a message and checks its own fields (relations to the tx chain wait for the Tx)."""
     msg = {"type": kind, **fields}
     for name, field_kind in MESSAGES[kind]:
-        if field_kind != PACKET:
-            _check_field(field_kind, msg[name], f"{kind}.{name}", None)
+        _check_field(field_kind, msg[name], f"{kind}.{name}", None)
     return msg
 
 
@@ -468,22 +464,40 @@ def qcp_send(to_chain: str, payload: Msg) -> Msg:
     return _msg("qcp/send", to_chain=to_chain, payload=payload)
 
 
-def qcp_packet(
-    from_chain: str, to_chain: str, seq: int, height: int, sender: bytes | str,
-    payload: Msg,
+def qcp_transfer(
+    to_chain: str, denom: str, receiver: bytes | str, amount: int, timeout_height: int = 0,
+    timeout_time: int = 0,
 ) -> Msg:
-    return {"from_chain": from_chain, "to_chain": to_chain, "seq": seq, "height": height,
-            "sender": address_bytes(sender), "payload": payload}
+    """Move `amount` of `denom` to `receiver` on `to_chain` (docs/qcp.md); timeouts 0 = none,
+    both 0 = the chain's default."""
+    return _msg("qcp/transfer", to_chain=to_chain, denom=denom, receiver=address_bytes(receiver),
+                amount=amount, timeout_height=timeout_height, timeout_time=timeout_time)
 
 
-def qcp_result(seq: int, ok: bool, log: str = "") -> Msg:
-    result = {"type": RESULT_TYPE, "seq": seq, "ok": ok, "log": log}
-    _check_map(result, RESULT_FIELDS, RESULT_TYPE, None, "type")
-    return result
-
-
-def qcp_relay(packet: Msg, proof: bytes, header: bytes) -> Msg:
+def qcp_relay(packet: bytes, proof: bytes, header: bytes) -> Msg:
+    """`packet`: the exact stored bytes of the source's qcp/out/<this chain>/<seq>."""
     return _msg("qcp/relay", packet=packet, proof=proof, header=header)
+
+
+def qcp_ack(chain: str, seq: int, ack: bytes, proof: bytes, header: bytes) -> Msg:
+    return _msg("qcp/ack", chain=chain, seq=seq, ack=ack, proof=proof, header=header)
+
+
+def qcp_timeout(chain: str, seq: int, proof: bytes, header: bytes) -> Msg:
+    return _msg("qcp/timeout", chain=chain, seq=seq, proof=proof, header=header)
+
+
+def qcp_update_client(chain: str, header: bytes, proof: bytes) -> Msg:
+    return _msg("qcp/update_client", chain=chain, header=header, proof=proof)
+
+
+def qcp_misbehaviour(chain: str, header: bytes, conflicting: bytes) -> Msg:
+    return _msg("qcp/misbehaviour", chain=chain, header=header, conflicting=conflicting)
+
+
+def qcp_register(chain: str, validators: bytes, deposit: int) -> Msg:
+    """Register `chain` for QCP; `validators`: det-CBOR [[pubkey32, power], ...] (docs/qcp.md)."""
+    return _msg("qcp/register", chain=chain, validators=validators, deposit=deposit)
 
 
 # ------------------------------------------------------------------ Tx and SignedTx

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from host.chain.app import Application
 from host.chain.genesis import Genesis, GenesisAccount, GenesisLock, GenesisValidator
 from host.chain.types import BlockInfo, VoteInfo
-from host.chain.x.qcp.module import encode_header, header_sign_bytes
+from host.chain.x.qcp.client import encode_header, header_sign_bytes
 from host.core.cbor import dumps
 from host.core.keys import Account
 

@@ -1,6 +1,7 @@
 """QCP across two solo nodes through the REST API alone: chain A queues a packet, a relayer
 reads it with its Merkle proof (/qcp/{chain}/out/{seq}?prove=true) and A's validator-signed
-header (/qcp/header/{h}), and chain B accepts the relay, runs the payload and queues the result."""
+header (/qcp/header/{h}), chain B accepts the relay, runs the payload and writes its ack, which
+goes back to A the same way (/qcp/{chain}/ack/{seq}?prove=true)."""
 
 from __future__ import annotations
 
@@ -61,6 +62,15 @@ def submit(url: str, chain: str, sender: Account, nonce: int, msg: dict) -> dict
         return json.loads(exc.read())
 
 
+def signed_header(url: str, height: int) -> tuple[bytes, bytes]:
+    """The node's signed header `height` (it carries the app hash after height - 1)."""
+    deadline = time.monotonic() + 30
+    while (answer := get(f"{url}/qcp/header/{height}"))[0] != 200:
+        assert time.monotonic() < deadline, answer
+        time.sleep(0.1)
+    return bytes.fromhex(answer[1]["header"]), bytes.fromhex(answer[1]["app_hash"])
+
+
 def test_a_packet_relayed_between_two_solo_nodes_through_the_api(tmp_path):
     key_a = ValidatorKey(sha256(b"chain a validator").digest())
     key_b = ValidatorKey(sha256(b"chain b validator").digest())
@@ -78,36 +88,36 @@ def test_a_packet_relayed_between_two_solo_nodes_through_the_api(tmp_path):
         packet_bytes = bytes.fromhex(out["raw"])
         packet = cbor.loads(packet_bytes)
         assert packet["seq"] == 1 and packet["to_chain"] == "chain-b"
-        # the proof is for state at packet height h; header h+1 carries that app hash
-        height = packet["height"]
-        assert out["height"] >= height
-        status, proved = get(f"{url_a}/store/{out['key']}?prove=1&height={height}")
-        assert status == 200
-        deadline = time.monotonic() + 30
-        while (status := get(f"{url_a}/qcp/header/{height + 1}")[0]) != 200:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        header_doc = get(f"{url_a}/qcp/header/{height + 1}")[1]
-        header = bytes.fromhex(header_doc["header"])
-        assert verify_proof(bytes.fromhex(header_doc["app_hash"]), bytes.fromhex(out["key"]),
-                            packet_bytes, bytes.fromhex(proved["proof"]))
-        relay = {"type": "qcp/relay", "packet": packet,
-                 "proof": bytes.fromhex(proved["proof"]), "header": header}
+        # the proof is for the state after height h; header h+1 carries that app hash
+        height = out["height"]
+        header, app_hash = signed_header(url_a, height + 1)
+        assert verify_proof(app_hash, bytes.fromhex(out["key"]), packet_bytes,
+                            bytes.fromhex(out["proof"]))
+        relay = {"type": "qcp/relay", "packet": packet_bytes,
+                 "proof": bytes.fromhex(out["proof"]), "header": header}
         relayed = submit(url_b, "chain-b", account(1), 1, relay)
         assert relayed["code"] == 0, relayed
         status, seq = get(f"{url_b}/qcp/chain-a/seq")
         assert status == 200 and seq["value"]["in"] == 1
-        status, result = get(f"{url_b}/qcp/chain-a/out/1")  # the outcome goes back to A
-        assert status == 200 and result["value"]["payload"]["type"] == "qcp/result"
         # replaying the same packet is refused: the sequence moved on
         again = submit(url_b, "chain-b", account(1), 2, relay)
         assert again["code"] != 0 and again["codespace"] == "bad_sequence"
         # a header signed by the wrong chain's key does not verify on B
         forged = cbor.loads(header)
         forged["sigs"] = [[key_b.pubkey, key_b.sign(b"x" * 64)]]
-        bad = submit(url_b, "chain-b", account(1), 2, {**relay, "packet": {**packet, "seq": 2},
-                                                      "header": cbor.dumps(forged)})
-        assert bad["code"] != 0
+        bad = submit(url_b, "chain-b", account(1), 2, {**relay, "header": cbor.dumps(forged)})
+        assert bad["code"] != 0 and bad["codespace"] == "bad_proof"
+        # the ack B wrote (an error: the sender's shadow account on B holds nothing) goes back
+        # to A with its proof under B's header
+        status, ack = get(f"{url_b}/qcp/chain-a/ack/1?prove=true")
+        assert status == 200 and ack["value"]["ok"] is False, ack
+        assert ack["value"]["log"].startswith("unknown_account"), ack
+        header_b, _ = signed_header(url_b, ack["height"] + 1)
+        acked = submit(url_a, "chain-a", account(1), 1, {
+            "type": "qcp/ack", "chain": "chain-b", "seq": 1, "ack": bytes.fromhex(ack["raw"]),
+            "proof": bytes.fromhex(ack["proof"]), "header": header_b})
+        assert acked["code"] == 0, acked
+        assert get(f"{url_a}/qcp/chain-b/seq")[1]["value"]["acked"] == 1
     finally:
         a.stop()
         b.stop()

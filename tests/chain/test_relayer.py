@@ -1,7 +1,8 @@
 """The QCP relayer between two real solo nodes (in-process, loopback ports): chain qos-ra sends,
-chain qos-rb executes, results come back; forgeries and out-of-order packets are rejected by the
-destination; restarts and competing relayers never deliver twice; an outage is retried; header
-signatures are merged from several validator nodes until > 2/3 of the registered power signs."""
+chain qos-rb executes, proven acks come back; tokens go out and home again; a late packet is
+refunded; forgeries and out-of-order packets are rejected by the destination; restarts and
+competing relayers never deliver twice; an outage is retried; header signatures are merged from
+several validator nodes until > 2/3 of the registered power signs."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from host.chain.node import Node, NodeConfig
 from host.chain.relayer.relay import RelayError, Side, build_relay, check_packet, sign_relay_tx
 from host.chain.relayer.service import Backoff, Relayer, Stats
 from host.chain.rest import NodeClient
-from host.chain.x.qcp.module import encode_header, header_sign_bytes, shadow_address
+from host.chain.x.qcp.client import encode_header, header_sign_bytes
+from host.chain.x.qcp.module import shadow_address
 from host.core import cbor
 from host.core.keys import Account
-from host.core.tx import qcp_send, transfer
+from host.core.tx import qcp_send, qcp_transfer, transfer
 from host.devtools import ports
 
 pytestmark = pytest.mark.timeout(120)
@@ -72,7 +74,7 @@ class Network:
 
     def __init__(self, root: Path, more_a_validators: list[tuple[bytes, int]] = ()) -> None:
         ha = init_home(root, A, [USER.address, RELAYER.address, RIVAL.address])
-        hb = init_home(root, B, [RELAYER.address, RIVAL.address, SHADOW])
+        hb = init_home(root, B, [RELAYER.address, RIVAL.address, SHADOW, RECIPIENT.address])
         register(ha, B, hb)
         register(hb, A, ha, more_a_validators)
         self.nodes = [Node(h, NodeConfig.load(h / "config" / "node.toml")) for h in (ha, hb)]
@@ -103,6 +105,19 @@ class Network:
     def seqs(self, url: str, other: str) -> tuple[int, int]:
         return self.run(self._with_client(url, lambda c: c.qcp_seqs(other)))
 
+    def acked(self, url: str, other: str) -> int:
+        async def get(client: NodeClient) -> int:
+            return (await client.get(f"/qcp/{other}/seq"))[1]["value"]["acked"]
+
+        return self.run(self._with_client(url, get))
+
+    def voucher(self, url: str, address: bytes, denom: str) -> int:
+        async def get(client: NodeClient) -> int:
+            status, doc = await client.get(f"/accounts/{address.hex()}/assets")
+            return doc["value"]["assets"].get(denom, 0) if status == 200 else 0
+
+        return self.run(self._with_client(url, get))
+
     def balance(self, url: str, address: bytes) -> int:
         async def get(client: NodeClient) -> int:
             status, doc = await client.get(f"/accounts/{address.hex()}")
@@ -110,12 +125,12 @@ class Network:
 
         return self.run(self._with_client(url, get))
 
-    def result_on_a(self, seq: int) -> dict | None:
+    def result_on_a(self, seq: int, url: str = "", other: str = B) -> dict | None:
         async def get(client: NodeClient):
-            status, doc = await client.get(f"/store/{f'qcp/result/{B}/{seq}'.encode().hex()}")
+            status, doc = await client.get(f"/store/{f'qcp/result/{other}/{seq}'.encode().hex()}")
             return cbor.loads(bytes.fromhex(doc["raw"])) if status == 200 else None
 
-        return self.run(self._with_client(self.a_url, get))
+        return self.run(self._with_client(url or self.a_url, get))
 
     def submit(self, url: str, raw: bytes) -> tuple[int, dict]:
         return self.run(self._with_client(url, lambda c: c.submit(raw)))
@@ -127,6 +142,18 @@ class Network:
         status, doc = self.submit(self.a_url, sign_relay_tx(USER, A, self.user_nonce, msgs))
         assert status == 200 and doc["code"] == 0, doc
         return self.seqs(self.a_url, B)[0]
+
+    def send_tokens(self, url: str, chain: str, to: str, who: Account, denom: str, amount: int,
+                    timeout_time: int = 0) -> int:
+        """`who` on `chain` sends `amount` of `denom` to RECIPIENT (or USER) on `to`."""
+        receiver = RECIPIENT if who is USER else USER
+        nonce = self.run(_nonce(url, who))
+        msg = qcp_transfer(to, denom, receiver.address, amount, 0, timeout_time)
+        status, doc = self.submit(url, sign_relay_tx(who, chain, nonce, [msg]))
+        assert status == 200 and doc["code"] == 0, doc
+        if who is USER and chain == A:
+            self.user_nonce = nonce
+        return self.seqs(url, to)[0]
 
     def sides(self, session, a_urls: list[str] | None = None) -> tuple[Side, Side]:
         a = Side("A", [NodeClient(u, session) for u in (a_urls or [self.a_url])], A)
@@ -161,9 +188,11 @@ class Network:
         self.run(go(), timeout + 30)
 
     def fully_relayed(self) -> bool:
+        """Every packet both ways received and its ack back at its source."""
         a_out, a_in = self.seqs(self.a_url, B)
         b_out, b_in = self.seqs(self.b_url, A)
-        return b_in == a_out and a_in == b_out
+        return (b_in == a_out and a_in == b_out and self.acked(self.a_url, B) == a_out
+                and self.acked(self.b_url, A) == b_out)
 
 
 @pytest.fixture(scope="module")
@@ -187,13 +216,84 @@ def test_transfer_runs_once_on_b_and_result_returns_to_a(net):
     assert net.balance(net.b_url, RECIPIENT.address) == before + AMOUNT
     assert net.seqs(net.b_url, A)[1] == seq
     stats = relayer.stats
-    assert stats[f"{A}->{B}"].delivered == 1 and stats[f"{B}->{A}"].results == 1
+    assert stats[f"{A}->{B}"].delivered == 1 and stats[f"{B}->{A}"].acks == 1
     # another second of polling delivers nothing again
     again = fast_relayer(net)
     until = time.monotonic() + 1.0
     net.relay_until([again], lambda: time.monotonic() > until)
     assert net.balance(net.b_url, RECIPIENT.address) == before + AMOUNT
-    assert all(s.delivered == 0 for s in again.stats.values())
+    assert all(s.delivered == s.acks == 0 for s in again.stats.values())
+
+
+def test_tokens_go_out_and_home_again_through_the_relayer(net):
+    """QOS from A to B becomes the voucher qcp/qos-ra/QOS on B; sent home, it is burned on B and
+    A's escrow releases it. Every ack comes back proven."""
+    from host.chain.x.qcp.tokens import escrow_address
+
+    voucher = f"qcp/{A}/QOS"
+    escrow = escrow_address(B)
+    escrowed = net.balance(net.a_url, escrow)
+    seq = net.send_tokens(net.a_url, A, B, USER, "QOS", 5 * QOS)
+    net.relay_until([fast_relayer(net)], lambda: net.result_on_a(seq) is not None)
+    assert net.result_on_a(seq) == {"ok": True, "log": "ok"}
+    held = net.voucher(net.b_url, RECIPIENT.address, voucher)
+    assert held >= 5 * QOS
+    assert net.balance(net.a_url, escrow) == escrowed + 5 * QOS
+    user = net.balance(net.a_url, USER.address)
+    back = net.send_tokens(net.b_url, B, A, RECIPIENT, voucher, 2 * QOS)
+    net.relay_until([fast_relayer(net)],
+                    lambda: net.result_on_a(back, net.b_url, A) is not None)
+    assert net.result_on_a(back, net.b_url, A) == {"ok": True, "log": "ok"}
+    assert net.voucher(net.b_url, RECIPIENT.address, voucher) == held - 2 * QOS
+    assert net.balance(net.a_url, USER.address) == user + 2 * QOS
+    assert net.balance(net.a_url, escrow) == escrowed + 3 * QOS
+
+
+def test_late_transfer_is_refunded_through_the_relayer(net):
+    """No relayer runs until the packet is past its timeout: the relayer then brings the proven
+    timeout (or delivers the late packet, which B records as timed out, and brings its error
+    ack): either way A refunds once, and B mints nothing."""
+    import time as clock
+
+    from host.chain.x.qcp.tokens import escrow_address
+
+    net.relay_until([fast_relayer(net)], net.fully_relayed)
+    escrow = escrow_address(B)
+    escrowed = net.balance(net.a_url, escrow)
+    vouchers = net.voucher(net.b_url, RECIPIENT.address, f"qcp/{A}/QOS")
+    seq = net.send_tokens(net.a_url, A, B, USER, "QOS", 3 * QOS, timeout_time=int(clock.time()))
+    assert net.balance(net.a_url, escrow) == escrowed + 3 * QOS
+    user = net.balance(net.a_url, USER.address)
+    clock.sleep(1.5)  # B's blocks pass the timeout time
+    net.relay_until([fast_relayer(net)], net.fully_relayed)
+    outcome = net.result_on_a(seq)
+    assert outcome["ok"] is False and outcome["log"].startswith("timeout"), outcome
+    assert net.balance(net.a_url, USER.address) == user + 3 * QOS
+    assert net.balance(net.a_url, escrow) == escrowed
+    assert net.voucher(net.b_url, RECIPIENT.address, f"qcp/{A}/QOS") == vouchers
+
+
+def test_an_idle_relayer_wakes_on_new_blocks_not_its_poll_interval(net):
+    """Idle, the relayer sleeps until the next block on either chain (its /ws events): a packet
+    queued while it sleeps moves long before a 10-minute poll would come round."""
+    relayer = Relayer([net.a_url], [net.b_url], RELAYER, poll_interval=600,
+                      backoff_base=0.05, backoff_cap=0.5)
+    net.relay_until([fast_relayer(net)], net.fully_relayed)
+
+    async def scenario():
+        stop = asyncio.Event()
+        task = asyncio.ensure_future(relayer.run(stop))
+        try:
+            await _until(lambda: len(relayer.stats) == 2)  # both tasks ran a round: now idle
+            await asyncio.sleep(0.5)
+            seq = await asyncio.to_thread(net.send_cross)
+            await _until(lambda: net.result_on_a(seq) is not None, timeout=60)
+        finally:
+            stop.set()
+            await task
+
+    net.run(scenario(), 120)
+    assert relayer.stats[f"{A}->{B}"].delivered == 1
 
 
 def _rejected(status: int, doc: dict) -> str:
@@ -218,24 +318,25 @@ def test_failed_payload_comes_back_as_a_failed_result(net):
 def test_tampered_relay_is_rejected_and_changes_nothing(net, tamper):
     seq = net.send_cross()
     relay = net.build(seq)
-    packet, proof, header = dict(relay.packet), relay.proof, relay.header
-    height = packet["height"] + 1
+    packet, proof, header = (relay.message[k] for k in ("packet", "proof", "header"))
+    fields = cbor.loads(header)
+    height, app_hash = fields["height"], fields["app_hash"]
     if tamper == "proof":  # a valid proof, of another key
         other = net.build(seq - 1) if seq > 1 else None
-        proof = other.proof if other else bytes(len(proof))
+        proof = other.message["proof"] if other else bytes(len(proof))
     elif tamper == "payload":
-        packet["payload"] = transfer(RECIPIENT.address, AMOUNT * 1000)
+        forged = cbor.loads(packet)
+        forged["payload"] = transfer(RECIPIENT.address, AMOUNT * 1000)
+        packet = cbor.dumps(forged)
     elif tamper == "header_key":  # right app hash, signed by a key B never registered
         forger = ValidatorKey(sha256(b"forger").digest())
-        sig = forger.sign(header_sign_bytes(A, height, relay.app_hash))
-        header = encode_header(A, height, relay.app_hash, [(forger.pubkey, sig)])
+        sig = forger.sign(header_sign_bytes(A, height, app_hash))
+        header = encode_header(A, height, app_hash, [(forger.pubkey, sig)])
     elif tamper == "header_app_hash":  # the registered key's signature, moved to another hash
-        sigs = cbor.loads(header)["sigs"]
-        header = encode_header(A, height, bytes(32), [tuple(s) for s in sigs])
+        header = encode_header(A, height, bytes(32), [tuple(s) for s in fields["sigs"]])
     elif tamper == "header_height":
-        header = cbor.loads(header)
-        header["height"] += 1
-        header = cbor.dumps(header)
+        fields["height"] += 1
+        header = cbor.dumps(fields)
     before = net.balance(net.b_url, RECIPIENT.address)
     received = net.seqs(net.b_url, A)[1]
     nonce = net.run(_nonce(net.b_url, RELAYER))
@@ -264,7 +365,7 @@ def test_out_of_order_seq_is_rejected(net):
     before = net.balance(net.b_url, RECIPIENT.address)
     ahead = net.build(second)  # a perfectly proved packet, but B expects `first`
     nonce = net.run(_nonce(net.b_url, RELAYER))
-    raw = sign_relay_tx(RELAYER, B, nonce, [ahead.message()])
+    raw = sign_relay_tx(RELAYER, B, nonce, [ahead.message])
     assert _rejected(*net.submit(net.b_url, raw)) == "bad_sequence"
     assert net.seqs(net.b_url, A)[1] == first - 1
     assert net.balance(net.b_url, RECIPIENT.address) == before
@@ -272,7 +373,7 @@ def test_out_of_order_seq_is_rejected(net):
     assert net.balance(net.b_url, RECIPIENT.address) == before + 2 * AMOUNT
     # replaying an already delivered packet is rejected too
     nonce = net.run(_nonce(net.b_url, RELAYER))
-    raw = sign_relay_tx(RELAYER, B, nonce, [ahead.message()])
+    raw = sign_relay_tx(RELAYER, B, nonce, [ahead.message])
     assert _rejected(*net.submit(net.b_url, raw)) == "bad_sequence"
 
 
@@ -301,7 +402,8 @@ def test_restart_and_competing_relayers_deliver_nothing_twice(net):
     # a restarted relayer and a rival with its own key race for the rest
     net.relay_until([fast_relayer(net), fast_relayer(net, RIVAL)], net.fully_relayed)
     assert net.balance(net.b_url, RECIPIENT.address) == before + count * AMOUNT
-    assert net.seqs(net.b_url, A) == (b_out0 + count, a_out0 + count)  # one result per packet
+    assert net.seqs(net.b_url, A) == (b_out0, a_out0 + count)  # each packet received once
+    assert net.acked(net.a_url, B) == a_out0 + count  # and resolved once
     for seq in range(a_out0 + 1, a_out0 + count + 1):
         assert net.result_on_a(seq) == {"ok": True, "log": "ok"}
 
@@ -316,7 +418,7 @@ def test_batches_many_packets_per_tx(net):
     assert net.seqs(net.b_url, A)[1] == last == received + 12
     assert net.balance(net.b_url, RECIPIENT.address) == before + 12 * AMOUNT
     forward, back = relayer.stats[f"{A}->{B}"], relayer.stats[f"{B}->{A}"]
-    assert forward.delivered == 12 and back.results == 12
+    assert forward.delivered == 12 and back.acks == 12
     assert 3 <= forward.txs < 12 and back.txs < 12  # batched, at most 5 per tx
 
 
@@ -462,21 +564,59 @@ def test_header_signatures_are_merged_from_several_validator_nodes(tmp_path_fact
             net.build(seq, [net.a_url, signers[1].url])
         relay = net.build(seq, [net.a_url, signers[1].url, signers[0].url])
         assert (relay.signed_power, relay.total_power) == (20, 25)
-        assert len(cbor.loads(relay.header)["sigs"]) == 2
+        assert len(cbor.loads(relay.message["header"])["sigs"]) == 2
         relayer = fast_relayer(net, a_urls=[net.a_url, signers[0].url, signers[1].url])
-        net.relay_until([relayer], lambda: net.result_on_a(seq) is not None)
-        assert net.balance(net.b_url, RECIPIENT.address) == AMOUNT
+        node_key = ValidatorKey.load(net.nodes[0].home / "config" / "priv_validator_key.json")
+
+        def client_follows() -> list:
+            return net.run(net._with_client(net.b_url,
+                                            lambda c: c.qcp_registered_validators(A)))
+
+        net.relay_until([relayer], lambda: net.result_on_a(seq) is not None
+                        and [pk for pk, _ in client_follows()] == [node_key.pubkey])
+        assert net.balance(net.b_url, RECIPIENT.address) == 10**6 * QOS + AMOUNT
+        # The relayer first updated B's client of A to A's real active set (A's one node):
+        # the second key and the liar, never A's validators, no longer count on B.
+        assert relayer.stats[f"{A}->{B}"].updates == 1
+        again = net.build(net.send_cross(), [net.a_url, signers[0].url, signers[1].url])
+        assert again.signed_power == again.total_power  # A's node alone holds all the power
+        assert [pk for pk, _ in cbor.loads(again.message["header"])["sigs"]] == [node_key.pubkey]
         for signer in signers:
             net.run(signer.runner.cleanup())
     finally:
         net.close()
 
 
+def test_relayer_reports_conflicting_headers_and_the_client_freezes(tmp_path_factory):
+    """A node holding A's validator key answers header requests with another app hash: the
+    relayer sees two headers of one height, each signed by all of A's power, submits them as
+    evidence, and B's client of A freezes before the packet is delivered."""
+    net = Network(tmp_path_factory.mktemp("relay3"))
+    try:
+        node_key = ValidatorKey.load(net.nodes[0].home / "config" / "priv_validator_key.json")
+        twin = HeaderSigner(node_key, net.a_url, liar=True)
+        net.run(twin.start())
+        net.send_cross()
+        relayer = fast_relayer(net, a_urls=[net.a_url, twin.url])
+
+        def frozen() -> bool:
+            status, doc = net.run(net._with_client(
+                net.b_url, lambda c: c.get(f"/qcp/{A}/client")))
+            return status == 200 and doc["value"]["frozen"] is True
+
+        net.relay_until([relayer], frozen)
+        assert relayer.stats[f"{A}->{B}"].evidence == 1
+        assert net.seqs(net.b_url, A)[1] == 0  # nothing from A was accepted
+        net.run(twin.runner.cleanup())
+    finally:
+        net.close()
+
+
 def test_check_packet_refuses_a_wrong_answer():
-    good = {"from_chain": A, "to_chain": B, "seq": 3, "height": 9, "sender": bytes(20),
-            "payload": transfer(RECIPIENT.address, 1)}
+    good = {"from_chain": A, "to_chain": B, "seq": 3, "sender": bytes(20),
+            "payload": transfer(RECIPIENT.address, 1), "timeout_height": 0, "timeout_time": 9}
     assert check_packet(cbor.dumps(good), A, B, 3) == good
-    for bad in ({**good, "seq": 4}, {**good, "to_chain": A}, {**good, "height": 0}):
+    for bad in ({**good, "seq": 4}, {**good, "to_chain": A}, {**good, "timeout_time": -1}):
         with pytest.raises(RelayError):
             check_packet(cbor.dumps(bad), A, B, 3)
     with pytest.raises(RelayError, match="det-CBOR"):
@@ -548,4 +688,4 @@ def test_relay_command_runs_until_sigterm(net, tmp_path):
         output, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0, output
     assert f"{A} -> {B} seq {seq}: bank/transfer delivered" in output
-    assert f"{B} -> {A} seq" in output and "stopped:" in output
+    assert f"{B} -> {A}: ack (ok) of {A}'s seq {seq}" in output and "stopped:" in output

@@ -174,7 +174,8 @@ def plain_message(kind: str) -> st.SearchStrategy:
         htx.BOOL: st.booleans(), htx.KEY32: st.binary(min_size=32, max_size=32),
         htx.HASH32: st.binary(min_size=32, max_size=32), htx.MONIKER: monikers,
         htx.COMMISSION: st.integers(0, 10_000), htx.POSITIVE: st.integers(1, 2**63 - 1),
-        htx.TEXT: memos,
+        htx.TEXT: memos, htx.CHAIN: chains, htx.BLOB: st.binary(min_size=1, max_size=300),
+        htx.UINT: st.one_of(st.just(0), st.integers(0, 2**63 - 1)),
     }
     fields = {name: field_values[k] for name, k in htx.MESSAGES[kind]}
     return st.fixed_dictionaries({"type": st.just(kind), **fields})
@@ -190,17 +191,11 @@ def messages(draw: Callable, chain: str) -> dict[str, Any]:
     if kind == "qcp/send":
         to_chain = draw(chains.filter(lambda c: c != chain))
         return htx.qcp_send(to_chain, draw(plain_messages))
-    if kind == "qcp/relay":
-        from_chain = draw(chains.filter(lambda c: c != chain))
-        if draw(st.booleans()):
-            payload = htx.qcp_result(draw(st.integers(1, 2**63 - 1)), draw(st.booleans()),
-                                     draw(memos))
-        else:
-            payload = draw(plain_messages)
-        packet = htx.qcp_packet(from_chain, chain, draw(st.integers(1, 2**63 - 1)),
-                                draw(st.integers(1, 2**63 - 1)), draw(addrs), payload)
-        return htx.qcp_relay(packet, draw(st.binary(min_size=1, max_size=300)),
-                             draw(st.binary(min_size=1, max_size=300)))
+    if kind in ("qcp/transfer", "qcp/ack", "qcp/timeout", "qcp/update_client",
+                "qcp/misbehaviour", "qcp/register"):
+        other = draw(chains.filter(lambda c: c != chain))
+        msg = draw(plain_message(kind))
+        return {**msg, ("to_chain" if kind == "qcp/transfer" else "chain"): other}
     return draw(plain_message(kind))
 
 
@@ -217,10 +212,8 @@ def txs(draw: Callable, max_msgs: int = 4) -> dict[str, Any]:
 
 
 def every_message() -> list[dict[str, Any]]:
-    """One message of every type (22), both kinds of packet payload last, built by host/core."""
+    """One message of every type (27), the QCP ones last, built by host/core."""
     alice, bob = bytes(range(20)), bytes(range(20, 40))
-    transfer = htx.transfer(bob, 5)
-    result = htx.qcp_result(2, False, "no funds")
     return [
         htx.transfer(alice, 1),
         htx.qsc_create("ABC", alice, 10**12),
@@ -242,6 +235,11 @@ def every_message() -> list[dict[str, Any]]:
         htx.gov_deposit(1, 10**7),
         htx.gov_vote(1, "yes"),
         htx.qcp_send("biz", htx.qsc_transfer("ABC", bob, 1)),
-        htx.qcp_relay(htx.qcp_packet("biz", "qos", 3, 10, alice, transfer), b"proof", b"header"),
-        htx.qcp_relay(htx.qcp_packet("biz", "qos", 4, 11, alice, result), b"proof", b"header"),
+        htx.qcp_transfer("biz", "qcp/biz/ABC", bob, 5, 120, 1_800_000_000),
+        htx.qcp_relay(b"packet", b"proof", b"header"),
+        htx.qcp_ack("biz", 3, b"ack", b"proof", b"header"),
+        htx.qcp_timeout("biz", 4, b"proof", b"header"),
+        htx.qcp_update_client("biz", b"header", b"proof"),
+        htx.qcp_misbehaviour("biz", b"header", b"other header"),
+        htx.qcp_register("biz", b"validators", 10**7),
     ]

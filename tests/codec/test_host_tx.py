@@ -129,9 +129,10 @@ def test_builders_reject_bad_fields_and_tx_checks_relations():
         htx.qcp_send("biz", htx.qcp_send("x", htx.transfer(ALICE, 1)))
     with pytest.raises(htx.TxError, match="to_chain: must differ from the tx chain"):
         htx.Tx("biz", 1, 0, (htx.qcp_send("biz", htx.transfer(ALICE, 1)),))
-    packet = htx.qcp_packet("biz", "other", 1, 1, ALICE, htx.transfer(BOB, 1))
-    with pytest.raises(htx.TxError, match="packet.to_chain: must equal the tx chain"):
-        htx.Tx("qos", 1, 0, (htx.qcp_relay(packet, b"p", b"h"),))
+    with pytest.raises(htx.TxError, match="chain: must differ from the tx chain"):
+        htx.Tx("qos", 1, 0, (htx.qcp_ack("qos", 1, b"a", b"p", b"h"),))
+    with pytest.raises(htx.TxError, match="to_chain: must differ from the tx chain"):
+        htx.Tx("qos", 1, 0, (htx.qcp_transfer("qos", "QOS", ALICE, 1),))
     with pytest.raises(htx.TxError, match="tx.msgs: must be a list of 1..16"):
         htx.Tx("qos", 1, 0, ())
     with pytest.raises(htx.TxError, match="tx.memo"):

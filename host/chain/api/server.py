@@ -268,7 +268,7 @@ class Api:
         return _json(self.engine.status())
 
     async def qcp_header(self, request: web.Request) -> web.Response:
-        from host.chain.x.qcp.module import encode_header, header_sign_bytes
+        from host.chain.x.qcp.client import encode_header, header_sign_bytes
 
         height = parse_int(request.match_info["height"], "height", low=2)
         key = self.validator_key
@@ -390,7 +390,10 @@ class Api:
                         break
                     reader = asyncio.ensure_future(ws.receive())  # clients need not talk
                     continue
-                await ws.send_str(json.dumps(getter.result(), default=_default))
+                try:
+                    await ws.send_str(json.dumps(getter.result(), default=_default))
+                except ConnectionResetError:  # the client went away (a relayer killed with -9)
+                    break
                 if not recorder.is_subscribed(queue) and queue.empty():
                     await ws.close(code=1008, message=b"too slow: events dropped")
                     break

@@ -1,5 +1,7 @@
-"""Building one relay: fetch a packet with its proof and the source validators' header
-signatures, check them the way the destination chain will, and sign the relay tx."""
+"""Building what a relayer submits (docs/qcp.md section 7): a packet relay, an ack or a timeout,
+each with its Merkle proofs at the prover chain's latest height h and header h + 1 signed by that
+chain's validators, checked locally the way the receiving chain will check it (a message that
+would fail costs a fee)."""
 
 from __future__ import annotations
 
@@ -8,55 +10,28 @@ import logging
 from dataclasses import dataclass
 
 from host.chain.relayer import DEFAULT_FEE
-from host.chain.rest import NodeClient, NodeError
-from host.chain.x.qcp.module import encode_header, header_sign_bytes, out_key
+from host.chain.rest import BadAnswer, NodeClient, NodeError
+from host.chain.x.qcp.client import encode_header, header_sign_bytes
+from host.chain.x.qcp.module import LAST_TIME, ack_key, decode_packet, out_key, timed_out
 from host.core.keys import Account
 
 log = logging.getLogger("qos.relay")
 
 
-
 class RelayError(Exception):
-    """A relay that cannot be made now (a packet that is not the one asked for, too few
+    """A message that cannot be made now (an answer that is not the one asked for, too few
     signatures, a refused tx): logged and retried after a pause, since the chains may move on
     (another relayer, more signers up). Node failures are rest.NodeError, retried the same way."""
 
 
-# ---- building a relay -------------------------------------------------------------------------
+class Equivocation(RelayError):
+    """Two headers of one height of a chain, each signed by more than 2/3 of the power the other
+    chain holds for it, with different app hashes: evidence that freezes that client."""
 
-
-@dataclass
-class Relay:
-    """Everything one `qcp/relay` message carries, plus what the relayer checked it against."""
-
-    packet: dict
-    proof: bytes
-    header: bytes
-    app_hash: bytes
-    signed_power: int = 0
-    total_power: int = 0
-
-    def message(self) -> dict:
-        from host.core.tx import qcp_relay
-
-        return qcp_relay(self.packet, self.proof, self.header)
-
-
-def check_packet(raw: bytes, src: str, dst: str, seq: int) -> dict:
-    """Decode a packet read from the source and make sure it is the one we asked for."""
-    from host.core import cbor
-
-    try:
-        packet = cbor.loads(raw)
-    except cbor.CBORError as exc:
-        raise RelayError(f"packet {seq} from {src} is not det-CBOR ({exc})") from None
-    expected = {"from_chain": src, "to_chain": dst, "seq": seq}
-    if not isinstance(packet, dict) or any(packet.get(k) != v for k, v in expected.items()):
-        raise RelayError(f"{src} answered a different packet than {src} -> {dst} seq {seq}")
-    height = packet.get("height")
-    if not isinstance(height, int) or height < 1:
-        raise RelayError(f"packet {seq} from {src} has no valid height")
-    return packet
+    def __init__(self, chain: str, height: int, message: dict) -> None:
+        super().__init__(f"{chain}'s validators signed two app hashes for header {height}")
+        self.height = height
+        self.message = message
 
 
 @dataclass
@@ -66,42 +41,221 @@ class Side:
     name: str  # "A" or "B", for logs
     clients: list[NodeClient]
     chain_id: str = ""
+    rpc: str = ""  # CometBFT's RPC URL when the chain runs CometBFT: headers come from commits
 
     @property
     def primary(self) -> NodeClient:
         return self.clients[0]
 
 
-async def build_relay(src: Side, dst: Side, seq: int) -> Relay:
-    """Fetch packet `seq` from src with its proof and a header signed by src's validators, and
-    check it locally the way dst will: proof under the header's app hash, > 2/3 of the power."""
+@dataclass
+class Proven:
+    """One message for the target chain, with what the relayer checked it against."""
+
+    kind: str  # "packet" (qcp/relay), "ack" (qcp/ack), "timeout", "update" or "misbehaviour"
+    seq: int  # the packet's seq; for an update, the header's height
+    message: dict
+    what: str = ""  # for the log: the payload's type, the ack's outcome
+    signed_power: int = 0
+    total_power: int = 0
+
+
+@dataclass
+class Channel:
+    """One chain's cursors towards the other (GET /qcp/<other>/seq)."""
+
+    out: int  # last seq it queued to the other chain
+    received: int  # last seq it received from the other chain
+    acked: int  # last seq of its own it resolved (ack or timeout)
+
+
+async def channel(side: Side, other: str) -> Channel:
+    status, doc = await side.primary.get(f"/qcp/{other}/seq")
+    value = doc.get("value") if status == 200 else None
+    cursors = [value.get(k) for k in ("out", "in", "acked")] if isinstance(value, dict) else []
+    checked = [c for c in cursors if isinstance(c, int) and c >= 0]
+    if len(checked) != 3:
+        raise BadAnswer(f"{side.primary.url}: qcp seq for {other}: HTTP {status}: "
+                        f"{doc.get('error', doc)}")
+    return Channel(*checked)
+
+
+def check_packet(raw: bytes, src: str, dst: str, seq: int) -> dict:
+    """Decode a packet read from the source and make sure it is the one we asked for."""
+    from host.core.errors import TxError
+
+    try:
+        packet = decode_packet(raw)
+    except TxError as exc:
+        raise RelayError(f"packet {seq} from {src}: {exc.log}") from None
+    expected = {"from_chain": src, "to_chain": dst, "seq": seq}
+    if any(packet.get(k) != v for k, v in expected.items()):
+        raise RelayError(f"{src} answered a different packet than {src} -> {dst} seq {seq}")
+    return packet
+
+
+async def _proved(side: Side, key: bytes, height: int = 0) -> tuple[bytes | None, bytes, int]:
+    """(stored bytes or None when absent, Merkle proof, state height) of a key on `side`."""
+    status, doc = await side.primary.store(key, height, prove=True)
+    try:
+        if status not in (200, 404) or not doc.get("proof"):
+            raise ValueError(f"HTTP {status}: {doc.get('error', doc)}")
+        raw = bytes.fromhex(doc["raw"]) if status == 200 else None
+        return raw, bytes.fromhex(doc["proof"]), int(doc["height"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadAnswer(f"{side.primary.url}: proof of {key!r}: {exc}") from None
+
+
+async def build_relay(src: Side, dst: Side, seq: int) -> Proven:
+    """Packet `seq` of src for dst, proven at src's latest height."""
+    raw, proof, height = await _proved(src, out_key(dst.chain_id, seq))
+    if raw is None:
+        raise RelayError(f"{src.name}: no packet {seq} to {dst.chain_id}")
+    packet = check_packet(raw, src.chain_id, dst.chain_id, seq)
+    header, signed, total = await signed_header(src, dst, height + 1,
+                                                [(out_key(dst.chain_id, seq), raw, proof)])
+    from host.core.tx import qcp_relay
+
+    return Proven("packet", seq, qcp_relay(raw, proof, header),
+                  str(packet["payload"].get("type")), signed, total)
+
+
+async def build_ack(prover: Side, target: Side, seq: int) -> Proven:
+    """The ack `prover` wrote for target's packet `seq`, for target to resolve it."""
+    from host.core import cbor
+    from host.core.tx import qcp_ack
+
+    key = ack_key(target.chain_id, seq)
+    raw, proof, height = await _proved(prover, key)
+    if raw is None:
+        raise RelayError(f"{prover.name}: no ack of {target.chain_id}'s packet {seq} yet")
+    header, signed, total = await signed_header(prover, target, height + 1, [(key, raw, proof)])
+    outcome = "ok" if cbor.loads(raw).get("ok") is True else "error"
+    return Proven("ack", seq, qcp_ack(prover.chain_id, seq, raw, proof, header), outcome,
+                  signed, total)
+
+
+async def build_timeout(prover: Side, target: Side, seq: int) -> Proven | None:
+    """A proof that target's packet `seq` can no longer be received on `prover` (no ack there
+    at a height and time past its timeout), or None while it is not late."""
+    import cbor2
+
+    from host.core.tx import qcp_timeout
+
+    raw_packet, _, _ = await _proved(target, out_key(prover.chain_id, seq))
+    if raw_packet is None:
+        raise RelayError(f"{target.name}: no packet {seq} to {prover.chain_id}")
+    packet = check_packet(raw_packet, target.chain_id, prover.chain_id, seq)
+    key = ack_key(target.chain_id, seq)
+    ack, absence, height = await _proved(prover, key)
+    if ack is not None:
+        return None  # received after all: its ack resolves it
+    time_raw, time_proof, at = await _proved(prover, LAST_TIME, height)
+    if time_raw is None or at != height:
+        raise RelayError(f"{prover.name}: no block time at height {height}")
+    if not timed_out(packet, height, cbor2.loads(time_raw)):
+        return None
+    header, signed, total = await signed_header(
+        prover, target, height + 1, [(key, None, absence), (LAST_TIME, time_raw, time_proof)])
+    proof = cbor2.dumps({"absence": absence, "time": time_raw, "time_proof": time_proof},
+                        canonical=True)
+    return Proven("timeout", seq, qcp_timeout(prover.chain_id, seq, proof, header),
+                  f"late at height {height}", signed, total)
+
+
+async def build_client_update(prover: Side, target: Side) -> Proven | None:
+    """If target's client of `prover` holds another validator set than prover's active one
+    (its staking/set), the update that makes it follow, signed by the set target holds now;
+    None while they agree."""
+    import cbor2
+
+    from host.chain.x.staking.keeper import SET
+    from host.core.tx import qcp_update_client
+
+    registered = await target.primary.qcp_registered_validators(prover.chain_id)
+    raw, proof, height = await _proved(prover, SET)
+    if raw is None or registered is None:
+        return None
+    active = {pk: power for pk, power in cbor2.loads(raw).items() if power > 0}
+    if active == dict(registered):
+        return None
+    header, signed, total = await signed_header(prover, target, height + 1, [(SET, raw, proof)])
+    message = qcp_update_client(prover.chain_id, header,
+                                cbor2.dumps({"set": raw, "proof": proof}, canonical=True))
+    return Proven("update", height + 1, message, f"{len(active)} validators", signed, total)
+
+
+async def signed_header(src: Side, dst: Side, height: int,
+                        checks: list[tuple[bytes, bytes | None, bytes]]) -> tuple[bytes, int, int]:
+    """Header `height` of src, signed by more than 2/3 of the power dst registered for src, over
+    the app hash under which every (key, value or None, proof) of `checks` verifies; with the
+    signed and the total power."""
     from host.chain.store import verify_proof
 
     registered = await dst.primary.qcp_registered_validators(src.chain_id)
     if registered is None:
         raise RelayError(f"{dst.chain_id} has not registered {src.chain_id} for QCP")
     powers = dict(registered)
-    raw, _, _ = await src.primary.qcp_packet(dst.chain_id, seq)
-    packet = check_packet(raw, src.chain_id, dst.chain_id, seq)
-    height = packet["height"]
-    proved_raw, proof, at = await src.primary.qcp_packet(dst.chain_id, seq, height)
-    if proved_raw != raw or proof is None or at != height:
-        raise RelayError(f"{src.name}: packet {seq} changed or lacks a proof at height {height}")
-    key = out_key(dst.chain_id, seq)
-    by_hash = await _header_signatures(src, dst.chain_id, height + 1, powers)
     total = sum(powers.values())
-    if not by_hash:
-        raise RelayError(_too_little_power(src.chain_id, height + 1, 0, total))
-    app_hash = next((h for h in by_hash if verify_proof(h, key, raw, proof)), None)
+    if src.rpc:
+        return await _commit_header(src, height, checks, powers)
+    by_hash = await _header_signatures(src, dst.chain_id, height, powers)
+    strong = [h for h, sigs in sorted(by_hash.items())
+              if 3 * sum(powers[pk] for pk in sigs) > 2 * total]
+    if len(strong) > 1:
+        from host.core.tx import qcp_misbehaviour
+
+        first, second = (encode_header(src.chain_id, height, h, sorted(by_hash[h].items()))
+                         for h in strong[:2])
+        raise Equivocation(src.chain_id, height, qcp_misbehaviour(src.chain_id, first, second))
+    app_hash = next((h for h in by_hash
+                     if all(verify_proof(h, k, v, p) for k, v, p in checks)), None)
     if app_hash is None:
-        raise RelayError(f"{src.name}: no signed header {height + 1} of {src.chain_id} under "
-                         f"which the proof of packet {seq} verifies")
+        if not by_hash:
+            raise RelayError(_too_little_power(src.chain_id, height, 0, total))
+        raise RelayError(f"{src.name}: no signed header {height} of {src.chain_id} under "
+                         f"which the proofs verify")
     sigs = sorted(by_hash[app_hash].items())
     signed = sum(powers[pk] for pk, _ in sigs)
     if 3 * signed <= 2 * total:
-        raise RelayError(_too_little_power(src.chain_id, height + 1, signed, total))
-    header = encode_header(src.chain_id, height + 1, app_hash, sigs)
-    return Relay(packet, proof, header, app_hash, signed, total)
+        raise RelayError(_too_little_power(src.chain_id, height, signed, total))
+    return encode_header(src.chain_id, height, app_hash, sigs), signed, total
+
+
+async def _commit_header(src: Side, height: int, checks: list[tuple[bytes, bytes | None, bytes]],
+                         powers: dict[bytes, int]) -> tuple[bytes, int, int]:
+    """Header `height` of a CometBFT chain with the commit its validators signed in consensus
+    (RPC /commit), in the QCP form of cometbft.py; waits a few blocks for it to be committed."""
+    import aiohttp
+
+    from host.chain.store import verify_proof
+    from host.chain.x.context import enc
+    from host.chain.x.qcp.cometbft import commit_signers, light_header
+
+    session = src.primary.session
+    if session is None:
+        raise RelayError(f"{src.name}: no HTTP session")
+    for _ in range(50):
+        try:
+            async with session.get(f"{src.rpc}/commit", params={"height": str(height)},
+                                   timeout=aiohttp.ClientTimeout(total=10)) as resp:
+                doc = await resp.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise RelayError(f"{src.name}: CometBFT RPC {src.rpc}: {exc}") from None
+        if isinstance(doc, dict) and "result" in doc:
+            break
+        await asyncio.sleep(0.2)  # block `height` is not committed yet
+    else:
+        raise RelayError(f"{src.name}: CometBFT has no commit for height {height} yet")
+    header = light_header(doc["result"]["signed_header"])
+    if not all(verify_proof(header["app_hash"], k, v, p) for k, v, p in checks):
+        raise RelayError(f"{src.name}: the proofs do not verify under CometBFT header {height}")
+    signers = commit_signers(header["chain"], height, header["app_hash"], header["cometbft"],
+                             powers)
+    signed, total = sum(powers[pk] for pk in signers), sum(powers.values())
+    if 3 * signed <= 2 * total:
+        raise RelayError(_too_little_power(src.chain_id, height, signed, total))
+    return enc(header), signed, total
 
 
 async def _header_signatures(src: Side, dst_chain: str, height: int,
@@ -148,17 +302,17 @@ def sign_relay_tx(account: Account, chain_id: str, nonce: int, messages: list[di
     return SignedTx(tx, account.pubkey, account.sign(tx.sign_bytes())).encode()
 
 
-def fit_relays(account: Account, chain_id: str, nonce: int, relays: list[Relay],
-               fee: int) -> tuple[bytes, list[Relay]]:
-    """Sign a tx with the longest prefix of `relays` that fits the chain's tx size limit."""
+def fit_batch(account: Account, chain_id: str, nonce: int, items: list[Proven],
+              fee: int) -> tuple[bytes, list[Proven]]:
+    """Sign a tx with the longest prefix of `items` that fits the chain's tx size limit."""
     from host.core.errors import TxError
 
-    for count in range(len(relays), 0, -1):
+    for count in range(len(items), 0, -1):
         try:
-            messages = [r.message() for r in relays[:count]]
-            return sign_relay_tx(account, chain_id, nonce, messages, fee), relays[:count]
+            messages = [item.message for item in items[:count]]
+            return sign_relay_tx(account, chain_id, nonce, messages, fee), items[:count]
         except TxError as exc:
             if count == 1:
-                raise RelayError(f"packet {relays[0].packet['seq']} cannot be relayed: "
+                raise RelayError(f"{items[0].kind} {items[0].seq} cannot be relayed: "
                                  f"{exc}") from None
     raise RelayError("nothing to relay")

@@ -1,21 +1,29 @@
-"""The QCP relayer: carries packets between two QOS chains, each reached through its REST API.
+"""The QCP relayer: carries packets, acks and timeouts between two QOS chains, each reached
+through its REST API (docs/qcp.md section 7).
 
-For each direction (A -> B and B -> A) it repeats:
+One task per target chain (so one submitter per chain and account: no nonce races), repeating:
 
-1. read B's last received seq from A (`GET B/qcp/A/seq`, field `in`) and A's last queued seq
-   for B (`GET A/qcp/B/seq`, field `out`); the chain is the only cursor, so a restart or a
-   competing relayer never makes us deliver twice (and B rejects duplicates anyway);
-2. fetch packets `in + 1` ... (up to `batch` of them; `GET A/qcp/B/out/<seq>`), then each
-   one's Merkle proof at the packet's height h (`...?height=h&prove=true`);
-3. collect header signatures for height h + 1 (header h + 1 carries the app hash after h) from
-   every URL given for A (`GET A/qcp/header/<h+1>`; each validator's node signs with its key),
-   and check locally that the proof verifies under that app hash and that the signers hold
-   more than 2/3 of the power B has registered for A: a relay that would fail costs a fee;
-4. sign one tx of consecutive `qcp/relay` messages (as many as fit the tx size limit) with
-   the relayer's key for B, submit it with `wait=commit`, and re-read B's seq before the
-   next batch. A failed batch is retried one packet per tx until one lands.
+1. read both chains' cursors (`GET X/qcp/<other>/seq`: `out`, `in`, `acked`); the chains are the
+   only cursor, so a restart or a competing relayer never makes us deliver twice (and the target
+   rejects duplicates anyway);
+2. packets: the source's packets `in + 1 .. out` the target has not received, each proven at the
+   source's latest height h with header h + 1 (`GET src/qcp/<dst>/out/<seq>?prove=true`,
+   `GET src/qcp/header/<h+1>` from every URL given for the source: each validator's node signs
+   with its key); the header's signers must hold more than 2/3 of the power the target
+   registered for the source, checked locally: a message that would fail costs a fee;
+3. acks: the target's own packets the source has received but the target has not resolved
+   (`acked + 1 .. in`), with the proof of the source's `qcp/ack/<dst>/<seq>`;
+4. a timeout: the target's next unresolved packet, when the source has not received it and is
+   past its timeout (absence of the ack and the block time proven at one height);
+   before all of these, a client update when the target's client of the source holds another
+   validator set than the source's active one (its proven staking/set);
+5. sign one tx per kind with as many consecutive messages as fit (`batch`, the tx size limit),
+   submit it with `wait=commit`, and re-read the cursors. A failed batch is retried one message
+   per tx until one lands.
 
-Result packets (B's `qcp/result` answers) travel back the same way in the other direction.
+With nothing to do, a task sleeps until the next block on either chain (each chain's /ws
+`new_block` events), or at most `poll_interval` while an event stream is down.
+
 Network errors and 5xx answers are retried with capped exponential backoff and jitter (the
 original QOS relayer, cassini, gave up on the first error).
 """
@@ -30,11 +38,17 @@ from typing import Any
 
 from host.chain.relayer import DEFAULT_FEE
 from host.chain.relayer.relay import (
-    Relay,
+    Channel,
+    Equivocation,
+    Proven,
     RelayError,
     Side,
+    build_ack,
+    build_client_update,
     build_relay,
-    fit_relays,
+    build_timeout,
+    channel,
+    fit_batch,
 )
 from host.chain.rest import NodeClient, NodeError, NodeUnreachable
 from host.core.keys import Account
@@ -65,9 +79,14 @@ class Backoff:
 
 @dataclass
 class Stats:
-    delivered: int = 0
-    txs: int = 0  # relay txs that landed (a tx carries a batch)
-    results: int = 0
+    """What one task delivered to its target chain."""
+
+    delivered: int = 0  # packets
+    acks: int = 0
+    timeouts: int = 0
+    updates: int = 0  # client updates (the source's validator set changed)
+    evidence: int = 0  # conflicting headers reported (the client froze)
+    txs: int = 0  # txs that landed (a tx carries a batch)
     skipped: int = 0  # batches someone else delivered first
     failures: int = 0
     batch_limit: int = 0  # 0: the relayer's batch size; 1 after a failed batch
@@ -104,7 +123,16 @@ class Relayer:
                 raise RelayError(f"both URLs serve the same chain {a.chain_id}")
             log.info("relaying %s <-> %s as %s", a.chain_id, b.chain_id,
                      self.account.address_string)
-            await asyncio.gather(self._direction(a, b, stop), self._direction(b, a, stop))
+            wakes = [asyncio.Event(), asyncio.Event()]  # one per task: a block on either chain
+            followers = [asyncio.ensure_future(self._follow(side, wakes, stop))
+                         for side in (a, b)]
+            try:
+                await asyncio.gather(self._direction(a, b, stop, wakes[0]),
+                                     self._direction(b, a, stop, wakes[1]))
+            finally:
+                for follower in followers:
+                    follower.cancel()
+                await asyncio.gather(*followers, return_exceptions=True)
 
     async def _identify(self, side: Side, stop: asyncio.Event) -> None:
         backoff = Backoff(self.backoff_base, self.backoff_cap)
@@ -113,11 +141,35 @@ class Relayer:
                 # Only the primary must answer: an extra URL only adds header signatures, and a
                 # signature from a node of another chain fails verification and is ignored.
                 side.chain_id = await side.primary.chain_id()
+                status = await side.primary.status()
+                if status.get("engine") == "cometbft":  # headers from consensus commits
+                    side.rpc = str(status.get("cometbft_rpc") or "")
                 return
             except NodeUnreachable as exc:
                 await self._pause(stop, backoff, f"{side.name}: {exc}")
 
-    async def _direction(self, src: Side, dst: Side, stop: asyncio.Event) -> None:
+    async def _follow(self, side: Side, wakes: list[asyncio.Event], stop: asyncio.Event) -> None:
+        """Wake the tasks on every new block of `side` (its /ws event stream), so a packet moves
+        in the block after it is queued; the poll interval stays the fallback while the stream
+        is down (reconnected with backoff)."""
+        import aiohttp
+
+        backoff = Backoff(self.backoff_base, self.backoff_cap)
+        client = side.primary
+        while client.session is not None and not stop.is_set():
+            try:
+                async with client.session.ws_connect(f"{client.url}/ws", heartbeat=30) as ws:
+                    backoff.reset()
+                    async for msg in ws:
+                        if msg.type == aiohttp.WSMsgType.TEXT and '"new_block"' in msg.data:
+                            for wake in wakes:
+                                wake.set()
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                log.debug("%s: event stream unavailable (%s); polling meanwhile", side.name, exc)
+            await _wait(stop, backoff.next_delay())
+
+    async def _direction(self, src: Side, dst: Side, stop: asyncio.Event,
+                         wake: asyncio.Event) -> None:
         name = f"{src.chain_id}->{dst.chain_id}"
         stats = self.stats.setdefault(name, Stats())
         backoff = Backoff(self.backoff_base, self.backoff_cap)
@@ -135,7 +187,8 @@ class Relayer:
                 continue
             backoff.reset()
             if not moved:
-                await _wait(stop, self.poll_interval)
+                await _wait_either(stop, wake, self.poll_interval)
+                wake.clear()
 
     async def _pause(self, stop: asyncio.Event, backoff: Backoff, why: str) -> None:
         delay = backoff.next_delay()
@@ -144,59 +197,111 @@ class Relayer:
 
     async def relay_pending(self, src: Side, dst: Side, stats: Stats,
                             stop: asyncio.Event | None = None) -> int:
-        """Deliver every packet src has queued for dst that dst has not received; returns how
-        many this relayer delivered. The cursor is always re-read from dst."""
+        """Deliver to dst everything src has for it: src's packets dst has not received, acks
+        of dst's packets src received, and the timeout of dst's next packet if src can no
+        longer receive it. Returns how many messages this relayer delivered; the cursors are
+        always re-read from the chains."""
         moved = 0
         while stop is None or not stop.is_set():
-            out, _ = await src.primary.qcp_seqs(dst.chain_id)
-            _, received = await dst.primary.qcp_seqs(src.chain_id)
-            if received >= out:
+            try:
+                batch = await self._next_batch(src, dst, stats.batch_limit or self.batch)
+            except Equivocation as exc:  # report it: dst freezes its client of src
+                log.error("%s -> %s: %s; submitting the evidence", src.chain_id, dst.chain_id, exc)
+                batch = [Proven("misbehaviour", exc.height, exc.message, str(exc))]
+            if not batch:
                 return moved
-            count = min(out - received, stats.batch_limit or self.batch)
-            seqs = range(received + 1, received + 1 + count)
-            relays = list(await asyncio.gather(*(build_relay(src, dst, s) for s in seqs)))
-            moved += await self._deliver(src, dst, relays, stats)
+            moved += await self._deliver(src, dst, batch, stats)
         return moved
 
-    async def _deliver(self, src: Side, dst: Side, relays: list[Relay], stats: Stats) -> int:
-        """Submit consecutive relays in one tx (as many as fit); returns how many landed."""
+    async def _next_batch(self, src: Side, dst: Side, limit: int) -> list[Proven]:
+        # The client first: an update needs > 2/3 of the set dst holds, so it must not fall
+        # behind more than 1/3 of src's changes, busy or not.
+        update = await build_client_update(src, dst)
+        if update is not None:
+            return [update]
+        here, there = await asyncio.gather(channel(src, dst.chain_id), channel(dst, src.chain_id))
+        if there.received < here.out:  # then packets: they keep the ordered channel moving
+            seqs = range(there.received + 1, min(here.out, there.received + limit) + 1)
+            return list(await asyncio.gather(*(build_relay(src, dst, s) for s in seqs)))
+        if there.acked < here.received:
+            seqs = range(there.acked + 1, min(here.received, there.acked + limit) + 1)
+            return list(await asyncio.gather(*(build_ack(src, dst, s) for s in seqs)))
+        if there.acked < there.out:
+            timeout = await build_timeout(src, dst, there.acked + 1)
+            if timeout is not None:
+                return [timeout]
+        return []
+
+    async def _deliver(self, src: Side, dst: Side, batch: list[Proven], stats: Stats) -> int:
+        """Submit one kind of consecutive messages in one tx (as many as fit); returns how many
+        landed."""
         nonce = await dst.primary.next_nonce(self.account.address)
-        raw, relays = fit_relays(self.account, dst.chain_id, nonce, relays, self.fee)
-        first, last = relays[0].packet["seq"], relays[-1].packet["seq"]
+        raw, batch = fit_batch(self.account, dst.chain_id, nonce, batch, self.fee)
+        kind, first, last = batch[0].kind, batch[0].seq, batch[-1].seq
         status, doc = await dst.primary.submit(raw)
         if status == 200 and doc.get("code") == 0:
-            for relay in relays:
-                self._log_delivered(src, dst, relay, doc.get("height"), stats)
+            for item in batch:
+                self._log_delivered(src, dst, item, doc.get("height"), stats)
             stats.txs += 1
             stats.batch_limit = 0  # back to full batches
-            return len(relays)
+            return len(batch)
         # Rejected, failed in the block, or not committed in time: the chain decides what
         # happened; if dst moved past (another relayer, or our tx after all), move on.
-        _, received = await dst.primary.qcp_seqs(src.chain_id)
-        if received >= first:
+        if await _done(kind, src, dst, first):
             stats.skipped += 1
-            log.info("%s -> %s seq %d..%d: already delivered (received %d); skipping",
-                     src.chain_id, dst.chain_id, first, last, received)
+            log.info("%s -> %s %s %d..%d: already delivered; skipping", src.chain_id,
+                     dst.chain_id, kind, first, last)
             return 0
-        if len(relays) > 1:
-            stats.batch_limit = 1  # find the packet that fails: one at a time until a success
+        if len(batch) > 1:
+            stats.batch_limit = 1  # find the message that fails: one at a time until a success
         reason = doc.get("error") or f"{doc.get('codespace')}: {doc.get('log')}"
-        raise RelayError(f"{dst.chain_id} did not take seq {first}..{last} (HTTP {status}): "
+        raise RelayError(f"{dst.chain_id} did not take {kind} {first}..{last} (HTTP {status}): "
                          f"{reason}")
 
     @staticmethod
-    def _log_delivered(src: Side, dst: Side, relay: Relay, height: Any, stats: Stats) -> None:
-        seq, payload = relay.packet["seq"], relay.packet["payload"]
-        stats.delivered += 1
-        if payload.get("type") == "qcp/result":
-            stats.results += 1
-            log.info("%s -> %s seq %d: result of our seq %d (ok=%s) delivered at height %s",
-                     src.chain_id, dst.chain_id, seq, payload.get("seq"), payload.get("ok"),
-                     height)
-        else:
+    def _log_delivered(src: Side, dst: Side, item: Proven, height: Any, stats: Stats) -> None:
+        if item.kind == "packet":
+            stats.delivered += 1
             log.info("%s -> %s seq %d: %s delivered at height %s (signed power %d/%d)",
-                     src.chain_id, dst.chain_id, seq, payload.get("type"), height,
-                     relay.signed_power, relay.total_power)
+                     src.chain_id, dst.chain_id, item.seq, item.what, height,
+                     item.signed_power, item.total_power)
+        elif item.kind == "ack":
+            stats.acks += 1
+            log.info("%s -> %s: ack (%s) of %s's seq %d delivered at height %s", src.chain_id,
+                     dst.chain_id, item.what, dst.chain_id, item.seq, height)
+        elif item.kind == "timeout":
+            stats.timeouts += 1
+            log.info("%s -> %s: timeout of %s's seq %d (%s) delivered at height %s",
+                     src.chain_id, dst.chain_id, dst.chain_id, item.seq, item.what, height)
+        elif item.kind == "misbehaviour":
+            stats.evidence += 1
+            log.error("%s -> %s: client of %s frozen by the evidence at height %s",
+                      src.chain_id, dst.chain_id, src.chain_id, height)
+        else:
+            stats.updates += 1
+            log.info("%s -> %s: client of %s updated to header %d (%s) at height %s",
+                     src.chain_id, dst.chain_id, src.chain_id, item.seq, item.what, height)
+
+
+async def _done(kind: str, src: Side, dst: Side, first: int) -> bool:
+    """Whether dst already has what a failed batch carried (another relayer was faster)."""
+    if kind == "update":
+        return await build_client_update(src, dst) is None
+    if kind == "misbehaviour":
+        status, doc = await dst.primary.get(f"/qcp/{src.chain_id}/client")
+        return status == 200 and doc["value"]["frozen"] is True
+    there: Channel = await channel(dst, src.chain_id)
+    return (there.received if kind == "packet" else there.acked) >= first
+
+
+async def _wait_either(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    """Until `stop` or `wake` is set, or `seconds` pass."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in (stop, wake)]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from host.chain.types import BlockInfo, ValidatorUpdate
 from host.chain.x.bank import routes
+from host.chain.x.bank.assets import ASSET, AssetKeeper
 from host.chain.x.bank.handler import MsgServer
 from host.chain.x.bank.keeper import ACC, LOCK, SUPPLY, BankKeeper
 from host.chain.x.context import Ctx, bech
@@ -16,14 +17,16 @@ from host.core.errors import Code, TxError
 class BankModule(AppModule):
     name = "bank"
 
-    def __init__(self, keeper: BankKeeper) -> None:
+    def __init__(self, keeper: BankKeeper, assets: AssetKeeper) -> None:
         self.keeper = keeper
+        self.assets = assets
 
     def handlers(self) -> dict[str, Handler]:
         return MsgServer(self.keeper).routes()
 
     def queries(self) -> dict[str, Query]:
-        return {"bank/account": self.query_account, "app/supply": self.query_supply}
+        return {"bank/account": self.query_account, "app/supply": self.query_supply,
+                "bank/assets": self.query_assets}
 
     def routes(self) -> tuple[QueryRoute, ...]:
         return routes.ROUTES
@@ -61,5 +64,10 @@ class BankModule(AppModule):
             "pools": self.keeper.pools(ctx),
         }
 
+    def query_assets(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
+        if len(data) != 20:
+            raise TxError(Code.INVALID_REQUEST, "bank/assets needs a 20-byte address")
+        return ASSET + data, {"address": bech(data), "assets": self.assets.holdings(ctx, data)}
+
     def invariants(self, ctx: Ctx) -> list[str]:
-        return self.keeper.invariants(ctx)
+        return self.keeper.invariants(ctx) + self.assets.invariants(ctx)

@@ -1,5 +1,6 @@
-"""x/qcp's REST routes. The node's own header signature (/qcp/header/{height}) is the API's: it
-needs the validator key and the block store, which no module has."""
+"""x/qcp's REST routes (what a relayer reads, docs/qcp.md section 7). The node's own header
+signature (/qcp/header/{height}) is the API's: it needs the validator key and the block store,
+which no module has."""
 
 from host.chain.x.context import enc
 from host.chain.x.module import PathParam, QueryRoute, chain_param, int_param
@@ -10,10 +11,19 @@ def _out(chain: str, seq: str) -> bytes:
 
 
 ROUTES = (
-    QueryRoute("/qcp/{chain}/seq", "qcp/seq", "outbound/inbound QCP sequence numbers",
+    QueryRoute("/qcp/{chain}/client", "qcp/client",
+               "this chain's client of that chain: validators, update height, frozen, number",
+               lambda chain: chain_param(chain).encode(),
+               (PathParam("chain", "the other chain's id"),)),
+    QueryRoute("/qcp/{chain}/seq", "qcp/seq",
+               "QCP sequence numbers: last queued (out), received (in), resolved (acked)",
                lambda chain: chain_param(chain).encode(),
                (PathParam("chain", "the other chain's id"),), height=False, prove=False),
     QueryRoute("/qcp/{chain}/out/{seq}", "qcp/out", "an outbound QCP packet with its proof", _out,
                (PathParam("chain", "destination chain id"),
+                PathParam("seq", "sequence number", "integer"))),
+    QueryRoute("/qcp/{chain}/ack/{seq}", "qcp/ack",
+               "the ack this chain wrote on receiving that chain's packet, with its proof", _out,
+               (PathParam("chain", "source chain id"),
                 PathParam("seq", "sequence number", "integer"))),
 )

@@ -1,0 +1,192 @@
+"""x/qcp's clients of other chains: what a chain trusts about another (docs/qcp.md section 1).
+
+Keys:
+    qcp/chain/<X>   {"validators": [[pubkey32, power], ...] (sorted), "height", "frozen", "number"}:
+                    the set registered for X (at genesis or by qcp/register), then updated from
+                    X's proven staking/set (under header "height"); frozen by conflicting
+                    headers; "number" is X's registration number (its BIP44 account', DESIGN.md)
+    qcp/numbers     last registration number given (the base chain itself is 0)
+
+A header of X is trusted when the registered keys whose ed25519 signature over
+det-CBOR ["qos/qcp-header/1", chain, height, app_hash] verifies hold more than 2/3 of the power.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from host.chain.store import verify_proof
+from host.chain.x.bank.keeper import BankKeeper
+from host.chain.x.context import Ctx, dec, enc
+from host.chain.x.staking.keeper import SET as VALIDATOR_SET
+from host.core.errors import Code, TxError
+from host.core.tx import AMOUNT_LIMIT, Msg
+
+CHAIN = b"qcp/chain/"
+NUMBERS = b"qcp/numbers"
+DEPOSITS = "qcp_deposits"  # x/bank pool holding registration deposits
+REGISTER_DEPOSIT = 1_000 * 10_000  # units: 1000 QOS, so that squatting chain ids costs
+MAX_VALIDATORS = 100
+HEADER_DOMAIN = "qos/qcp-header/1"
+
+
+def header_sign_bytes(chain: str, height: int, app_hash: bytes) -> bytes:
+    return enc([HEADER_DOMAIN, chain, height, app_hash])
+
+
+def encode_header(
+    chain: str, height: int, app_hash: bytes, sigs: list[tuple[bytes, bytes]]
+) -> bytes:
+    """A signed header from (pubkey, sig) pairs over header_sign_bytes, as the chains check it."""
+    return enc({"chain": chain, "height": height, "app_hash": app_hash,
+                "sigs": [[pk, sig] for pk, sig in sigs]})
+
+
+def registered(ctx: Ctx, chain_id: Any) -> dict:
+    """The client of a registered chain that is not frozen: nothing is sent to or accepted from
+    a chain whose validators were caught signing conflicting headers."""
+    if not isinstance(chain_id, str):
+        raise TxError(Code.BAD_ENCODING, "chain id must be text")
+    info = ctx.get(CHAIN + chain_id.encode())
+    if info is None:
+        raise TxError(Code.UNKNOWN_CHAIN, f"chain {chain_id!r} is not registered")
+    if info.get("frozen"):
+        raise TxError(Code.FROZEN, f"the client of {chain_id} is frozen: its validators signed "
+                      "conflicting headers")
+    return info
+
+
+def check_header(info: dict, raw: bytes, chain: str) -> tuple[int, bytes]:
+    """(height, app hash) of a header of `chain` signed by more than 2/3 of the client's power:
+    a QCP header (signatures over header_sign_bytes) or a CometBFT light header (the commit of
+    its validators, cometbft.py). Header H carries the app hash after block H - 1."""
+    try:
+        header = dec(raw)
+        ok = (isinstance(header, dict) and header.get("chain") == chain
+              and isinstance(header.get("height"), int) and header["height"] >= 2
+              and isinstance(header.get("app_hash"), bytes) and len(header["app_hash"]) == 32
+              and (isinstance(header.get("sigs"), list) or "cometbft" in header))
+    except Exception:
+        ok = False
+    if not ok:
+        raise TxError(Code.BAD_PROOF, f"header must be a header of chain {chain!r}")
+    powers = {bytes(pk): p for pk, p in info["validators"]}
+    if "cometbft" in header:
+        signed = _commit_signers(header, powers)
+    else:
+        signed = _header_signers(header, powers)
+    if 3 * sum(powers[pk] for pk in signed) <= 2 * sum(powers.values()):
+        raise TxError(
+            Code.BAD_PROOF, "header is not signed by more than 2/3 of the source validators"
+        )
+    return header["height"], header["app_hash"]
+
+
+def _header_signers(header: dict, powers: dict[bytes, int]) -> set[bytes]:
+    from host.core.keys import verify
+
+    msg = header_sign_bytes(header["chain"], header["height"], header["app_hash"])
+    signed: set[bytes] = set()
+    for item in header["sigs"]:
+        if not (isinstance(item, list) and len(item) == 2):
+            raise TxError(Code.BAD_PROOF, "malformed header signature")
+        pk, sig = item
+        if pk in powers and pk not in signed and verify(pk, msg, sig):
+            signed.add(pk)
+    return signed
+
+
+def _commit_signers(header: dict, powers: dict[bytes, int]) -> set[bytes]:
+    from host.chain.x.qcp.cometbft import commit_signers
+
+    try:
+        return commit_signers(header["chain"], header["height"], header["app_hash"],
+                              header["cometbft"], powers)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+        raise TxError(Code.BAD_PROOF, "malformed CometBFT light header") from None
+
+
+class Clients:
+    """Registration, validator-set updates and freezing of the clients (the keys above)."""
+
+    def __init__(self, bank: BankKeeper) -> None:
+        self.bank = bank  # takes registration deposits
+
+    def new_client(self, ctx: Ctx, chain: str, validators: list) -> int:
+        number = (ctx.get(NUMBERS) or 0) + 1
+        ctx.put(NUMBERS, number)
+        ctx.put(CHAIN + chain.encode(), {"validators": sorted(validators), "height": 0,
+                                         "frozen": False, "number": number})
+        return number
+
+    def register(self, ctx: Ctx, msg: Msg) -> None:
+        """A chain joins while this one runs: its validator set becomes its client, it gets the
+        next number, and the signer's deposit goes to the qcp_deposits pool."""
+        chain, deposit = msg["chain"], msg["deposit"]
+        if ctx.get(CHAIN + chain.encode()) is not None:
+            raise TxError(Code.ALREADY_EXISTS, f"chain {chain} is already registered")
+        try:
+            validators = dec(msg["validators"])
+            ok = isinstance(validators, list) and 1 <= len(validators) <= MAX_VALIDATORS and all(
+                isinstance(v, list) and len(v) == 2 and isinstance(v[0], bytes)
+                and len(v[0]) == 32 and isinstance(v[1], int) and not isinstance(v[1], bool)
+                and 0 < v[1] < AMOUNT_LIMIT for v in validators)
+            ok = ok and len({bytes(v[0]) for v in validators}) == len(validators)
+        except Exception:
+            ok = False
+        if not ok:
+            raise TxError(Code.BAD_ENCODING, "validators must be det-CBOR [[pubkey32, power > 0], "
+                          f"...] of 1..{MAX_VALIDATORS} distinct keys")
+        if deposit < REGISTER_DEPOSIT:
+            raise TxError(Code.INVALID_AMOUNT, f"deposit {deposit} < {REGISTER_DEPOSIT}")
+        self.bank.move_to_pool(ctx, ctx.signer, DEPOSITS, deposit)
+        number = self.new_client(ctx, chain, validators)
+        ctx.emit("qcp_register", chain=chain, number=number, owner=ctx.signer, deposit=deposit)
+
+    # ---- the client of another chain: follow its validator set, freeze on conflict ---------
+
+    def update_client(self, ctx: Ctx, msg: Msg) -> None:
+        """Adopt X's active validator set (its staking/set) proven under a newer header that
+        more than 2/3 of the set registered now signed: removed validators stop counting."""
+        chain = msg["chain"]
+        info = registered(ctx, chain)
+        height, app_hash = check_header(info, msg["header"], chain)
+        if height <= info.get("height", 0):
+            raise TxError(Code.BAD_SEQUENCE, f"header {height} is not newer than the client's "
+                          f"{info.get('height', 0)}")
+        try:
+            proof = dec(msg["proof"])
+            raw, path = proof["set"], proof["proof"]
+            ok = isinstance(proof, dict) and len(proof) == 2 and isinstance(raw, bytes) \
+                and isinstance(path, bytes)
+        except Exception:
+            ok = False
+        if not ok or not verify_proof(app_hash, VALIDATOR_SET, raw, path):
+            raise TxError(Code.BAD_PROOF, "proof must show the chain's staking/set {set, proof}")
+        validators = sorted([pk, power] for pk, power in dec(raw).items() if power > 0)
+        if not validators:
+            raise TxError(Code.INVALID_REQUEST, f"{chain} has no active validator at {height}")
+        ctx.put(CHAIN + chain.encode(), {**info, "validators": validators, "height": height})
+        ctx.emit("qcp_client_update", chain=chain, height=height, validators=len(validators))
+
+    def misbehaviour(self, ctx: Ctx, msg: Msg) -> None:
+        """Two valid headers of X for one height with different app hashes: X's registered
+        validators equivocated, so its client freezes and nothing from X is accepted after."""
+        chain = msg["chain"]
+        info = registered(ctx, chain)
+        first = check_header(info, msg["header"], chain)
+        second = check_header(info, msg["conflicting"], chain)
+        if first[0] != second[0] or first[1] == second[1]:
+            raise TxError(Code.INVALID_REQUEST, "the headers do not conflict (one height, two "
+                          "app hashes)")
+        ctx.put(CHAIN + chain.encode(), {**info, "frozen": True})
+        ctx.emit("qcp_client_frozen", chain=chain, height=first[0])
+
+    def query(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
+        key = CHAIN + data
+        info = ctx.get(key)
+        if info is None:
+            raise TxError(Code.NOT_FOUND, f"chain {data.decode('ascii', 'replace')} is not "
+                          "registered")
+        return key, {**info, "validators": [[pk.hex(), p] for pk, p in info["validators"]]}
+
