@@ -2,7 +2,8 @@
 
 Home directory layout (written by `qosd init` / `qosd testnet`):
     config/node.toml               this file's NodeConfig
-    config/genesis.json            solo: the app genesis (host.chain.genesis JSON);
+    config/genesis.json            solo: the app genesis (host.chain.genesis JSON; absent in a
+                                   home made by `qosd init --from-export`, host/chain/export.py);
                                    cometbft: CometBFT's genesis with that JSON as app_state
     config/priv_validator_key.json the validator's consensus key (CometBFT format)
     data/app.db                    application state (host.chain.store)
@@ -171,7 +172,7 @@ class Node:
             mempool_txs=self.config.mempool_txs,
             create_empty_blocks=self.config.create_empty_blocks,
         )
-        if store.valset(1) is None:
+        if store.last_height() == 0 and store.valset(1) is None:  # fresh (not imported)
             genesis = json.loads((self.home / "config" / "genesis.json").read_text())
             if genesis.get("chain_id") != self.config.chain_id:
                 raise ValueError("genesis.json chain_id differs from node.toml's chain_id")

@@ -125,7 +125,8 @@ class NodeClient:
         self, raw: bytes, wait: str = "commit", timeout: float = COMMIT_TIMEOUT
     ) -> Answer:
         """POST a signed tx. wait="check": 202 admitted; "commit": 200 committed (see `code`),
-        504 not committed in time. 400 refused (see `codespace`)."""
+        410 admitted then dropped (see `reason`), 504 not committed in time (still pending:
+        GET /txs/{hash} follows it). 400 refused (see `codespace`)."""
         if wait == "check":
             return await self.request("POST", "/txs?wait=check", raw)
         return await self.request("POST", f"/txs?wait=commit&timeout={timeout:g}", raw,

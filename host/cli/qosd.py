@@ -4,6 +4,7 @@ qosd init --home DIR [--chain-id ID] [--account ADDR=UNITS ...]   a one-validato
 qosd start --home DIR                                             run it (solo or cometbft)
 qosd testnet --validators 4 --dir DIR                             a loopback CometBFT network
 qosd export --home DIR [--out FILE]                               the committed state as JSON
+qosd init --home DIR --from-export FILE --validator-key KEY      continue that state in a new home
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     init = sub.add_parser("init", help="create a solo node home (keys, genesis, config)")
     init.add_argument("--home", required=True, type=Path)
-    init.add_argument("--chain-id", default="qos-local")
+    init.add_argument("--chain-id", default=None, help="default qos-local")
     init.add_argument("--block-interval", type=float, default=3.0, help="seconds (default 3)")
     init.add_argument("--api", default="127.0.0.1:1317", help="API listen HOST:PORT")
     init.add_argument(
@@ -33,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDR=UNITS",
         help="a genesis balance (repeatable); 1 QOS = 10^4 units",
     )
+    init.add_argument("--from-export", type=Path, default=None, metavar="FILE",
+                      help="continue the chain `qosd export` wrote, at the same app hash")
+    init.add_argument("--validator-key", type=Path, default=None, metavar="KEY",
+                      help="with --from-export: the priv_validator_key.json of the exported node")
     init.set_defaults(func=cmd_init)
 
     start = sub.add_parser("start", help="run the node in the foreground")
@@ -87,6 +92,11 @@ def cmd_init(args: argparse.Namespace) -> int:
     home: Path = args.home
     if (home / "config").exists():
         raise FileExistsError(f"{home}/config exists; refusing to overwrite a node")
+    if args.from_export is not None:
+        return _init_from_export(args)
+    if args.validator_key is not None:
+        raise ValueError("--validator-key goes with --from-export")
+    args.chain_id = args.chain_id or "qos-local"
     accounts = [_parse_account(a) for a in args.account]
     config = NodeConfig(
         chain_id=args.chain_id, block_interval=args.block_interval, api_listen=args.api
@@ -110,6 +120,32 @@ def cmd_init(args: argparse.Namespace) -> int:
     print(f"initialised {args.chain_id} in {home}")
     print(f"  validator {key.address.hex()}  operator {operator.address_string}")
     print(f"  operator key file: {home / 'config' / 'operator_key.json'}")
+    return 0
+
+
+def _init_from_export(args: argparse.Namespace) -> int:
+    from host.chain.export import import_home, load_export
+    from host.chain.node import NodeConfig
+
+    if args.account:
+        raise ValueError("--account cannot change an exported state")
+    if args.validator_key is None:
+        raise ValueError("--from-export needs --validator-key (the exported node's "
+                         "config/priv_validator_key.json): the solo engine signs with it")
+    doc = load_export(args.from_export)
+    if args.chain_id is not None and args.chain_id != doc.get("chain_id"):
+        raise ValueError(f"--chain-id {args.chain_id} differs from the export's chain id")
+
+    def write_config(tmp: Path, chain_id: str) -> None:
+        config = NodeConfig(
+            chain_id=chain_id, block_interval=args.block_interval, api_listen=args.api
+        )
+        config.validate()
+        config.save(tmp / "config" / "node.toml")
+
+    done = import_home(args.home, doc, args.validator_key, write_config)
+    print(f"imported {done.chain_id} at height {done.height} (app hash {done.app_hash.hex()}) "
+          f"into {args.home}; the next block is {done.height + 1}")
     return 0
 
 
@@ -152,7 +188,7 @@ def cmd_testnet(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from host.chain.app import Application
+    from host.chain.export import export_home
     from host.chain.homelock import HomeLock
 
     path = args.home / "data" / "app.db"
@@ -161,20 +197,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     lock = HomeLock(args.home)  # a running node would change the state under the dump
     lock.acquire()
     try:
-        app = Application(path)
-        info = app.info()
-        state = {key.hex(): value.hex() for key, value in app.store.iterate(b"")}
+        doc = export_home(args.home)
     finally:
         lock.release()
-    doc = {
-        "chain_id": info.chain_id,
-        "height": info.last_height,
-        "app_hash": info.last_app_hash.hex(),
-        "state": state,
-    }
     text = json.dumps(doc, indent=1, sort_keys=True)
-    if args.out:
-        args.out.write_text(text + "\n")
+    if args.out:  # whole or not at all: a cut-short file would only fail the import later
+        partial = args.out.with_name(f".{args.out.name}.partial")
+        partial.write_text(text + "\n")
+        partial.replace(args.out)
     else:
         print(text)
     return 0

@@ -207,3 +207,139 @@ def test_qosd_testnet_brings_back_a_node_killed_9(tmp_path):
         net.send_signal(signal.SIGINT)
         out = net.communicate(timeout=60)[0].decode()
     assert "restart 1" in out, out
+
+
+# ---- qosd export -> qosd init --from-export ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A solo node that committed a transfer, stopped, exported: (home, export file, receiver)."""
+    from host.chain.node import BackgroundNode
+    from host.cli.qosd import main as qosd
+    from tests.chain.helpers import account, signed_tx, transfer
+
+    root = tmp_path_factory.mktemp("export")
+    home, sender, receiver = root / "old", account(0), account(1)
+    assert qosd(["init", "--home", str(home), "--chain-id", CHAIN, "--block-interval", "0.2",
+                 "--api", f"127.0.0.1:{free_block(1)}",
+                 "--account", f"{sender.address_string}=1000000000"]) == 0
+    with BackgroundNode(home) as node, BlockingNodeClient(node.url, timeout=60) as client:
+        status, doc = client.submit(signed_tx(sender, 1, [transfer(receiver, 5000)], chain=CHAIN))
+        assert status == 200 and doc["code"] == 0, doc
+    out = root / "export.json"
+    assert qosd(["export", "--home", str(home), "--out", str(out)]) == 0
+    return home, out, receiver
+
+
+def _import(tmp_path: Path, home: Path, export: Path, port: int = 0) -> tuple[int, str, Path]:
+    """Run `qosd init --from-export` in a subprocess: (exit status, stderr, the new home)."""
+    new = tmp_path / "new"
+    result = subprocess.run(
+        [sys.executable, "-m", "host.cli.qosd", "init", "--home", str(new), "--from-export",
+         str(export), "--validator-key", str(home / "config" / "priv_validator_key.json"),
+         "--block-interval", "0.2", "--api", f"127.0.0.1:{port or free_block(1)}"],
+        cwd=REPO, capture_output=True, timeout=120,
+    )
+    return result.returncode, result.stderr.decode(), new
+
+
+def test_an_export_seeds_a_new_home_at_the_same_app_hash_and_the_chain_goes_on(exported,
+                                                                                tmp_path):
+    from host.chain.app import Application
+    from host.chain.engine.blockstore import BlockStore
+    from host.chain.node import BackgroundNode
+
+    home, export, receiver = exported
+    doc = json.loads(export.read_text())
+    height = doc["height"]
+    assert height >= 1 and doc["last_block"]["hash"]
+    code, err, new = _import(tmp_path, home, export)
+    assert code == 0, err
+    app = Application(new / "data" / "app.db")
+    assert (app.info().last_height, app.info().last_app_hash.hex()) == (height, doc["app_hash"])
+    assert app.query("bank/account", receiver.address).value["balance"] == 5000
+    app.close()
+    assert _import(tmp_path, home, export)[0] == 1  # never over an existing home
+    with BackgroundNode(new) as node, BlockingNodeClient(node.url, timeout=60) as client:
+        deadline = time.monotonic() + 60
+        while client.status()["height"] < height + 2:
+            assert time.monotonic() < deadline, "the imported chain made no blocks"
+            time.sleep(0.1)
+    blocks = BlockStore(new / "data" / "blocks.db")
+    following = blocks.raw_block(height + 1)
+    blocks.close()
+    # block height+1 links to the exported block and carries the exported state's app hash
+    assert following["header"]["prev"].hex() == doc["last_block"]["hash"]
+    assert following["header"]["app_hash"].hex() == doc["app_hash"]
+
+
+def _damaged(doc: dict, how: str) -> dict:
+    doc = json.loads(json.dumps(doc))
+    if how == "state value":
+        key = sorted(doc["state"])[-1]
+        doc["state"][key] = doc["state"][key][:-2] + ("00" if doc["state"][key][-2:] != "00"
+                                                      else "01")
+    elif how == "state key dropped":
+        del doc["state"][sorted(doc["state"])[0]]
+    elif how == "app hash and block":  # the state hashes right, but no signed block led there
+        doc["app_hash"] = doc["last_block"]["app_hash"] = "00" * 32
+    elif how == "header":
+        doc["last_block"]["header"] = doc["last_block"]["header"][:-2] + "00"
+    elif how == "no valsets":
+        doc["valsets"] = {}
+    elif how == "format":
+        doc["format"] = "something-else"
+    return doc
+
+
+@pytest.mark.parametrize("how, message", [
+    ("truncated", "not JSON"),
+    ("format", "not a qosd export"),
+    ("state value", "the file is damaged"),
+    ("state key dropped", "the file is damaged"),
+    ("app hash and block", "the file is damaged"),
+    ("header", "not a validly signed block"),
+    ("no valsets", "no validator set for height"),
+    ("foreign key", "not in the set that signs block"),
+])
+def test_a_bad_export_is_one_line_and_writes_nothing(exported, tmp_path, how, message):
+    home, export, _ = exported
+    bad = tmp_path / "bad.json"
+    if how == "truncated":
+        bad.write_text(export.read_text()[: len(export.read_text()) // 2])
+    else:
+        bad.write_text(json.dumps(_damaged(json.loads(export.read_text()), how)))
+    if how == "foreign key":
+        from host.chain.engine.privval import ValidatorKey
+
+        other = tmp_path / "other"
+        ValidatorKey.generate().save(tmp_path / "other_key.json")
+        (other / "config").mkdir(parents=True)
+        (tmp_path / "other_key.json").rename(other / "config" / "priv_validator_key.json")
+        home = other
+    code, err, new = _import(tmp_path, home, bad)
+    assert code == 1 and message in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not new.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_export_refuses_a_home_with_a_signed_block_not_yet_executed(exported, tmp_path, capsys):
+    """After a crash between storing a signed block and executing it, the export would leave that
+    block out and the imported home would sign a second block at its height."""
+    import shutil
+
+    from host.chain.engine.blockstore import BlockStore
+    from host.cli.qosd import main as qosd
+
+    home = tmp_path / "crashed"
+    shutil.copytree(exported[0], home)
+    store = BlockStore(home / "data" / "blocks.db")
+    top = store.raw_block(store.last_height())
+    store.save_block(top["height"] + 1, b"\x01" * 32, top["time_ns"] + 1, top["proposer"],
+                     top["header"], [])
+    store.close()
+    capsys.readouterr()
+    assert qosd(["export", "--home", str(home), "--out", str(tmp_path / "x.json")]) == 1
+    assert "signed but not executed" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()

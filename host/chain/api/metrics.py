@@ -43,6 +43,7 @@ def render_metrics(engine: Any) -> str:
         "txs_failed": "Txs committed with a non-zero code since start.",
         "txs_accepted": "Txs admitted by check_tx since start.",
         "txs_rejected": "Txs refused at admission since start.",
+        "txs_dropped": "Admitted txs that left the mempool uncommitted (failed recheck).",
     }
     for name, value in recorder.counters.items():
         metric(f"{name}_total", "counter", help_texts.get(name, name), value)

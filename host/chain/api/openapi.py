@@ -71,5 +71,13 @@ def _responses(route: Any) -> dict[str, Any]:
     if route.handler == "submit_tx":
         responses["202"] = {"description": "accepted into the mempool", "content": {ok_type: {}}}
         responses["503"] = {"description": "mempool full or engine unavailable", **error}
+        responses["410"] = {"description": "wait=commit: accepted, then dropped (reason)", **error}
         responses["504"] = {"description": "not committed within the timeout", **error}
+    if route.handler == "get_tx":
+        responses["200"]["description"] = "committed: the tx, its height and result"
+        responses["202"] = {"description": "pending: acknowledged, not yet in a block",
+                            "content": {ok_type: {}}}
+        responses["404"]["description"] = "unknown to this node"
+        responses["410"] = {"description": "dropped from the mempool uncommitted (reason)",
+                            **error}
     return responses

@@ -35,10 +35,10 @@ MAX_WAIT = 120.0
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
+    def __init__(self, status_code: int, message: str, /, **extra: Any) -> None:
         super().__init__(message)
-        self.status = status
-        self.extra = extra
+        self.status = status_code
+        self.extra = extra  # more fields of the JSON body (a tx's "status" among them)
 
 
 def http_status(code: int) -> int:
@@ -92,7 +92,9 @@ ROUTES: tuple[Route, ...] = (
         "GET",
         "/txs/{hash}",
         "get_tx",
-        "a committed tx and its result",
+        "a tx's status: 200 committed (the tx, its height and result), 202 pending "
+        "(acknowledged, not yet in a block), 410 dropped (left the mempool uncommitted; "
+        "`reason`), 404 unknown; each body has `status`",
         (Param("hash", "path", "SHA-256 of the tx bytes, hex", required=True),),
     ),
     Route("GET", "/blocks/latest", "latest_block", "the newest block"),
@@ -121,7 +123,13 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("GET", "/openapi.json", "openapi", "this document"),
     Route("GET", "/metrics", "metrics", "Prometheus metrics (text format)", content="text/plain"),
-    Route("GET", "/ws", "websocket", "websocket: {type: new_block|tx, ...} events as JSON"),
+    Route(
+        "GET",
+        "/ws",
+        "websocket",
+        "websocket: {type: new_block|tx|tx_dropped, ...} events as JSON; tx_dropped carries "
+        "hash, reason and the height it was dropped at",
+    ),
 )
 
 
@@ -339,19 +347,26 @@ class Api:
         if result.code != 0:
             rejected = f"tx rejected: {result.codespace}: {result.log}"
             raise ApiError(http_status(result.code), rejected, **body)
+        await self.engine.recorder.acks_written()  # on disk before the client is told
         if wait == "check":
             return _json({**body, "status": "accepted"}, 202)
-        committed = await self.engine.recorder.wait_for_tx(result.tx_hash, timeout)
-        if committed is None:
-            raise ApiError(504, "tx accepted but not committed in time (or dropped)", **body)
-        return _json({**body, **committed, "status": "committed"})
+        settled = await self.engine.recorder.wait_for_tx(result.tx_hash, timeout)
+        if settled is None:
+            raise ApiError(504, "tx accepted but not committed in time; it is still pending "
+                           "(GET /txs/{hash} follows it)", **body, status="pending")
+        if settled["status"] == "dropped":
+            raise ApiError(410, f"tx dropped: {settled['reason']}", **{**body, **settled})
+        return _json({**body, **settled})
 
     async def get_tx(self, request: web.Request) -> web.Response:
         tx_hash = parse_hex(request.match_info["hash"], "hash", 32)
-        found = self.engine.recorder.store.tx(tx_hash)
-        if found is None:
-            raise ApiError(404, f"no committed tx {tx_hash.hex()}")
-        return _json(found)
+        found = self.engine.recorder.tx_status(tx_hash)
+        status = found["status"]
+        if status == "unknown":
+            raise ApiError(404, f"tx {tx_hash.hex()} unknown to this node", **found)
+        if status == "dropped":
+            raise ApiError(410, f"tx dropped: {found['reason']}", **found)
+        return _json(found, 202 if status == "pending" else 200)
 
     # ---- blocks -------------------------------------------------------------------------------
     async def latest_block(self, request: web.Request) -> web.Response:

@@ -1,9 +1,20 @@
-"""The CometBFT v0.38 ABCI++ protobuf messages, compiled from CometBFT's own .proto files.
+"""The CometBFT v0.38 ABCI++ protobuf messages, shipped compiled with the package.
 
-cosmpy ships compiled v0.38 messages, but it pins protobuf < 6 and an old PyNaCl, which conflicts
-with the rest of this project; so we compile the .proto files that `go install cometbft@v0.38.x`
-leaves in the Go module cache, with grpcio-tools' bundled protoc, into a descriptor set (cached),
-and build the message classes from it at run time. No generated Python is checked in.
+cometbft-v0.38.19.pb beside this file is the FileDescriptorSet protoc makes from CometBFT's own
+.proto files (tendermint/abci/types.proto, tendermint/types/types.proto and what they import);
+the message classes are built from it at run time, so running a node needs neither Go nor its
+module cache. A descriptor set rather than generated _pb2.py modules: generated code is tied to
+the protobuf runtime that made it (protobuf 5+ refuses older gencode and the reverse), while a
+descriptor set loads in every protobuf from 4.25 to 7, the range this project supports. (cosmpy
+ships compiled v0.38 messages, but pins protobuf < 6 and an old PyNaCl.)
+
+Regenerate it after a CometBFT upgrade (needs `go install cometbft@VERSION`, which leaves the
+.proto files in the Go module cache, and grpcio-tools, whose bundled protoc compiles them):
+
+    python -m host.chain.engine.abci_proto
+
+tests/chain/test_abci_proto.py recompiles the .proto files where they are present and checks the
+shipped set is what they give.
 """
 
 from __future__ import annotations
@@ -11,6 +22,7 @@ from __future__ import annotations
 import functools
 import os
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,10 +31,21 @@ COMETBFT_MODULE = "github.com/cometbft/cometbft"
 COMETBFT_VERSION = "v0.38.19"
 GOGOPROTO_MODULE = "github.com/cosmos/gogoproto"
 PROTO_FILES = ("tendermint/abci/types.proto", "tendermint/types/types.proto")
+SHIPPED = f"cometbft-{COMETBFT_VERSION}.pb"
 
 
 class ProtoUnavailable(RuntimeError):
-    """The CometBFT .proto files are not on this machine (CometBFT was not built with Go here)."""
+    """The CometBFT messages cannot be built here (protobuf missing, or no .proto to compile)."""
+
+
+def shipped_descriptor_set() -> bytes:
+    """The compiled descriptor set that ships with the package."""
+    from importlib.resources import files
+
+    return (files(__package__) / SHIPPED).read_bytes()
+
+
+# ---- regenerating the shipped set from the .proto files (developers, the check in tests) -------
 
 
 def _gomodcache() -> Path:
@@ -48,35 +71,27 @@ def _newest(base: Path, module: str, prefix: str) -> Path | None:
 
 
 def proto_roots() -> tuple[Path, Path]:
-    """(cometbft proto dir, gogoproto module dir); $QOS_COMETBFT_PROTO overrides the first."""
+    """(cometbft proto dir, gogoproto module dir) in the Go module cache."""
     base = _gomodcache()
-    override = os.environ.get("QOS_COMETBFT_PROTO")
-    exact = base / f"{COMETBFT_MODULE}@{COMETBFT_VERSION}"
-    comet = Path(override) if override else (exact if exact.is_dir() else None)
-    if comet is None:
-        found = _newest(base, COMETBFT_MODULE, "v0.38.")
-        comet = found
-    if comet is not None and (comet / "proto").is_dir():
-        comet = comet / "proto"
+    comet = base / f"{COMETBFT_MODULE}@{COMETBFT_VERSION}" / "proto"
     gogo = _newest(base, GOGOPROTO_MODULE, "v1.")
-    if comet is None or not (comet / PROTO_FILES[0]).is_file() or gogo is None:
+    if not (comet / PROTO_FILES[0]).is_file() or gogo is None:
         raise ProtoUnavailable(
-            f"CometBFT v0.38 .proto files not found under {base}; install CometBFT with "
+            f"CometBFT {COMETBFT_VERSION} .proto files not found under {base}; they come with "
             f"`go install {COMETBFT_MODULE}/cmd/cometbft@{COMETBFT_VERSION}` (make setup does)"
         )
     return comet, gogo
 
 
-def _cache_path(comet: Path) -> Path:
-    root = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "qos"
-    return root / f"cometbft-{comet.parent.name.split('@')[-1]}.pb"
-
-
-def _compile(comet: Path, gogo: Path) -> bytes:
+def compile_descriptor_set() -> bytes:
+    """protoc (grpcio-tools' bundled one) over the .proto files in the Go module cache."""
     from importlib.resources import files
 
-    from grpc_tools import protoc
-
+    comet, gogo = proto_roots()
+    try:
+        from grpc_tools import protoc
+    except ImportError as exc:
+        raise ProtoUnavailable(f"compiling the .proto files needs grpcio-tools ({exc})") from exc
     well_known = str(files("grpc_tools") / "_proto")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "set.pb"
@@ -87,20 +102,11 @@ def _compile(comet: Path, gogo: Path) -> bytes:
         return out.read_bytes()
 
 
-def descriptor_set_bytes() -> bytes:
-    comet, gogo = proto_roots()
-    cache = _cache_path(comet)
-    if cache.is_file():
-        return cache.read_bytes()
-    data = _compile(comet, gogo)
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(cache)
-    except OSError:
-        pass  # a read-only home only costs a recompile next time
-    return data
+def regenerate() -> Path:
+    """Write the shipped descriptor set anew from the .proto files."""
+    target = Path(__file__).with_name(SHIPPED)
+    target.write_bytes(compile_descriptor_set())
+    return target
 
 
 class Messages:
@@ -138,10 +144,10 @@ class _Namespace:
 @functools.cache
 def messages() -> Messages:
     try:
-        return Messages(descriptor_set_bytes())
+        return Messages(shipped_descriptor_set())
     except ImportError as exc:  # the cometbft extra is not installed
         raise ProtoUnavailable(
-            f"the CometBFT engine needs protobuf and grpcio-tools ({exc}): "
+            f"the CometBFT engine needs protobuf ({exc}): "
             "pip install 'qos-signer[cometbft]' (make setup installs it)"
         ) from exc
 
@@ -173,3 +179,10 @@ def decode_uvarint(buf: bytes | bytearray | memoryview, pos: int = 0) -> tuple[i
     if len(buf) - pos >= 10:
         raise ValueError("varint longer than 10 bytes")
     return None
+
+
+if __name__ == "__main__":
+    try:
+        print(f"wrote {regenerate()}")
+    except ProtoUnavailable as exc:
+        sys.exit(f"abci_proto: {exc}")

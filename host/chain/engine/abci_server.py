@@ -17,6 +17,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from hashlib import sha256
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -56,6 +57,12 @@ class BlockListener(Protocol):
     def committed(self, height: int) -> None:
         """After app.commit()."""
 
+    def dropped(self, tx_hash: bytes, reason: str) -> None:
+        """CometBFT's recheck refused a tx: it leaves the mempool uncommitted."""
+
+    def session_started(self) -> None:
+        """CometBFT connected while no connection was open: it (re)started, mempool empty."""
+
 
 class AbciServer:
     """Serve ``app`` to CometBFT; ``listener`` (optional) hears about each block."""
@@ -70,6 +77,7 @@ class AbciServer:
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.StreamWriter] = set()
         self._last_finalized: int | None = None
+        self._recheck = self.pb.enum_value("tendermint.abci.CheckTxType", "RECHECK")
         self.requests_served = 0
         self._handlers: dict[str, Callable[[Any], Any]] = {
             "echo": self._echo,
@@ -123,6 +131,8 @@ class AbciServer:
                 os.unlink(where)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self._connections and self.listener is not None:
+            self.listener.session_started()
         self._connections.add(writer)
         buf = bytearray()
         try:
@@ -250,6 +260,10 @@ class AbciServer:
             return self.pb.abci.ResponseCheckTx(
                 code=Code.INTERNAL, log=f"internal error: {exc}", codespace=Code.INTERNAL.label
             )
+        if result.code != 0 and req.type == self._recheck and self.listener is not None:
+            # CometBFT removes a tx that fails its recheck from the mempool: a drop
+            reason = f"failed recheck: {result.codespace}: {result.log}"
+            self.listener.dropped(sha256(req.tx).digest(), reason)
         return self.pb.abci.ResponseCheckTx(
             code=result.code,
             log=result.log,

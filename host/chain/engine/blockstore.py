@@ -41,6 +41,17 @@ CREATE TABLE IF NOT EXISTS txs (
     PRIMARY KEY (height, idx)
 );
 CREATE INDEX IF NOT EXISTS txs_by_hash ON txs (hash);
+CREATE TABLE IF NOT EXISTS pending_txs (
+    hash BLOB PRIMARY KEY,         -- acknowledged to a client (202), not yet committed or dropped
+    raw BLOB NOT NULL,
+    since REAL NOT NULL            -- unix seconds it was acknowledged
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dropped_txs (
+    hash BLOB PRIMARY KEY,         -- left the mempool without being committed
+    reason TEXT NOT NULL,
+    height INTEGER NOT NULL,       -- the last committed height when it was dropped
+    at REAL NOT NULL               -- unix seconds
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS valsets (
     height INTEGER PRIMARY KEY,    -- the validator set that signs block `height` (solo engine)
     vals BLOB NOT NULL             -- det-CBOR [[pubkey, power], ...]
@@ -72,7 +83,18 @@ class BlockStore:
             self.db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         self.db.executescript(_SCHEMA)
 
+        # Acknowledgements are written per tx: synchronous=NORMAL on their own connection keeps
+        # them through a process crash (the WAL is in the OS before the 202 goes out) without
+        # an fsync per tx; a power loss may forget the last few, blocks never.
+        self.ack_db = self.db
+        if path is not None:
+            self.ack_db = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+            self.ack_db.execute("PRAGMA synchronous=NORMAL")
+            self.ack_db.execute("PRAGMA busy_timeout=10000")
+
     def close(self) -> None:
+        if self.ack_db is not self.db:
+            self.ack_db.close()
         self.db.close()
 
     # ---- writes -----------------------------------------------------------------------------
@@ -258,6 +280,100 @@ class BlockStore:
             "SELECT hash FROM txs WHERE height = ? AND idx = ?", (height, index)
         ).fetchone()
         return self.tx(row[0]) if row else None
+
+    # ---- acknowledged txs: pending until committed or dropped --------------------------------
+    def add_pending(self, acks: list[tuple[bytes, bytes, float]]) -> None:
+        """(hash, raw, since) of txs acknowledged to clients, in one transaction."""
+        with _Tx(self.ack_db) as db:
+            db.executemany("INSERT OR IGNORE INTO pending_txs VALUES (?, ?, ?)", acks)
+
+    def settle_pending(self, tx_hashes: list[bytes]) -> None:
+        """The txs of a committed block are no longer pending."""
+        with _Tx(self.ack_db) as db:
+            db.executemany("DELETE FROM pending_txs WHERE hash = ?", [(h,) for h in tx_hashes])
+
+    def drop_pending(self, tx_hash: bytes, reason: str, height: int, at: float) -> None:
+        with _Tx(self.ack_db) as db:
+            db.execute("DELETE FROM pending_txs WHERE hash = ?", (tx_hash,))
+            db.execute(
+                "INSERT OR REPLACE INTO dropped_txs VALUES (?, ?, ?, ?)",
+                (tx_hash, reason, height, at),
+            )
+
+    def prune_dropped(self, below_height: int) -> None:
+        """Forget drops recorded before `below_height` (their status becomes unknown)."""
+        self.ack_db.execute("DELETE FROM dropped_txs WHERE height < ?", (below_height,))
+
+    def pending(self) -> list[tuple[bytes, bytes, float]]:
+        """(hash, raw, since) of each acknowledged tx not yet committed or dropped, oldest first."""
+        return list(self.ack_db.execute("SELECT hash, raw, since FROM pending_txs ORDER BY since"))
+
+    def pending_since(self, tx_hash: bytes) -> float | None:
+        row = self.ack_db.execute(
+            "SELECT since FROM pending_txs WHERE hash = ?", (tx_hash,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def dropped(self, tx_hash: bytes) -> dict | None:
+        row = self.ack_db.execute(
+            "SELECT reason, height, at FROM dropped_txs WHERE hash = ?", (tx_hash,)
+        ).fetchone()
+        return {"reason": row[0], "height": row[1], "at": row[2]} if row else None
+
+    # ---- export / import (qosd export, qosd init --from-export) ----------------------------
+    def export_block(self, height: int) -> dict | None:
+        """The stored rows of block `height` and its txs, JSON-able (bytes as hex), exactly as
+        import_block writes them back."""
+        row = self.db.execute(
+            "SELECT hash, time_ns, proposer, header, commit_sig, app_hash, events, "
+            "validator_updates FROM blocks WHERE height = ?",
+            (height,),
+        ).fetchone()
+        if row is None:
+            return None
+        txs = self.db.execute(
+            "SELECT raw, code, codespace, log, events FROM txs WHERE height = ? ORDER BY idx",
+            (height,),
+        )
+        return {
+            "height": height,
+            "hash": row[0].hex(),
+            "time_ns": row[1],
+            "proposer": row[2].hex(),
+            "header": row[3].hex(),
+            "commit": row[4].hex() if row[4] is not None else None,
+            "app_hash": row[5].hex() if row[5] is not None else None,
+            "events": row[6],
+            "validator_updates": row[7],
+            "txs": [
+                {"tx": raw.hex(), "code": code, "codespace": space, "log": log, "events": events}
+                for raw, code, space, log, events in txs
+            ],
+        }
+
+    def import_block(self, block: dict) -> None:
+        """Write back a block exported by export_block (the caller has verified it)."""
+        from hashlib import sha256
+
+        height = block["height"]
+        raws = [bytes.fromhex(t["tx"]) for t in block["txs"]]
+        commit = block["commit"]
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO blocks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (height, bytes.fromhex(block["hash"]), block["time_ns"],
+                 bytes.fromhex(block["proposer"]), bytes.fromhex(block["header"]),
+                 bytes.fromhex(commit) if commit is not None else None, len(raws),
+                 bytes.fromhex(block["app_hash"]), block["events"], block["validator_updates"]),
+            )
+            db.executemany(
+                "INSERT INTO txs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (height, i, sha256(raw).digest(), raw, t["code"], t["codespace"], t["log"],
+                     t["events"])
+                    for i, (raw, t) in enumerate(zip(raws, block["txs"], strict=True))
+                ],
+            )
 
     def _transaction(self) -> _Tx:
         return _Tx(self.db)

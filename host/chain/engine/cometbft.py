@@ -3,6 +3,14 @@
 CometBFT owns consensus, the mempool and the signed block store; this side records each block's
 txs and results as FinalizeBlock/Commit pass by (so the API reads txs and blocks locally and wakes
 tx waiters at commit), and forwards submitted txs to CometBFT's RPC (broadcast_tx_sync).
+
+CometBFT keeps its mempool in memory only, and it restarts whenever it or this app process dies
+(it exits when it loses the ABCI connection). Txs this node acknowledged before such a restart
+are then in no mempool and, unless another validator holds them, would never commit, and nothing
+rechecks them. So after the first block committed in a new CometBFT session, the txs still
+pending from before it are broadcast again: CometBFT takes back each it lost (or answers
+"already exists" for one a client re-sent), and one that no longer passes CheckTx is reported
+dropped with the reason.
 """
 
 from __future__ import annotations
@@ -38,6 +46,8 @@ class CometEngine:
         self.abci = AbciServer(app, abci_address, listener=self)
         self._session: Any = None
         self._last_hash = b""
+        self._lost_before: float | None = None  # a CometBFT session began: txs acked earlier
+        self._resubmitting: asyncio.Task | None = None
 
     @property
     def chain_id(self) -> str:
@@ -55,6 +65,8 @@ class CometEngine:
         await self.abci.start()
 
     async def stop(self) -> None:
+        if self._resubmitting is not None:
+            self._resubmitting.cancel()
         await self.abci.close()
         if self._session is not None:
             await self._session.close()
@@ -79,6 +91,49 @@ class CometEngine:
 
     def committed(self, height: int) -> None:
         self.recorder.committed(height)
+        if self._lost_before is not None and self._resubmitting is None:
+            cutoff, self._lost_before = self._lost_before, None
+            self._resubmitting = asyncio.get_running_loop().create_task(self._resubmit(cutoff))
+
+    def session_started(self) -> None:
+        import time
+
+        self._lost_before = time.time()
+
+    def dropped(self, tx_hash: bytes, reason: str) -> None:
+        self.recorder.dropped(tx_hash, reason)
+
+    async def _resubmit(self, cutoff: float) -> None:
+        """Broadcast again, in the order they were acknowledged, the txs pending since before
+        `cutoff` (a CometBFT restart); if CometBFT cannot take them now, try after the next
+        block."""
+        import base64
+
+        sent = 0
+        try:
+            for tx_hash, raw, since in self.store.pending():
+                if since >= cutoff:
+                    break
+                sent += 1
+                try:
+                    res = await self.rpc("broadcast_tx_sync", tx=base64.b64encode(raw).decode())
+                except RpcError as exc:
+                    if "already exists" in str(exc):
+                        continue  # a client sent it again since: CometBFT holds it
+                    raise
+                code = int(res.get("code", 0))
+                if code != 0:
+                    reason = f"{res.get('codespace', '')}: {res.get('log', '')}"
+                    self.recorder.dropped(
+                        tx_hash, f"lost in a CometBFT restart and refused again: {reason}"
+                    )
+            if sent:
+                log.info("%d txs pending from before the CometBFT session broadcast again", sent)
+        except EngineError as exc:
+            log.warning("broadcasting pending txs again after the next block: %s", exc)
+            self._lost_before = cutoff
+        finally:
+            self._resubmitting = None
 
     # ---- what the API calls -------------------------------------------------------------------
     async def wait_failed(self) -> BaseException:
@@ -125,7 +180,7 @@ class CometEngine:
             raise EngineUnavailable(f"broadcast_tx_sync: {text}") from exc
         code = int(res.get("code", 0))
         if code == 0:
-            self.recorder.accepted(tx_hash)
+            self.recorder.accepted(tx_hash, raw)
         else:
             self.recorder.rejected()
         codespace = res.get("codespace") or ("ok" if code == 0 else "")

@@ -213,6 +213,7 @@ class SoloEngine:
     # ---- the block loop ---------------------------------------------------------------------
     async def start(self) -> None:
         self.handshake()
+        self._readmit()
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="solo-engine")
 
@@ -296,8 +297,8 @@ class SoloEngine:
         self._app_hash = result.app_hash
         # _execute saved the set for height + 2 a moment ago
         self.validators, self.next_validators = self.next_validators, self._valset(height + 2)
-        self._after_commit(txs)
         self.recorder.committed(height)
+        self._after_commit(txs)
         return height
 
     def _last_votes(self, height: int) -> list:
@@ -329,9 +330,28 @@ class SoloEngine:
         for raw in committed:
             self.mempool.remove(sha256(raw).digest())
         for tx_hash, raw in list(self.mempool.txs.items()):
-            if self.app.check_tx(raw).code != 0:
+            result = self.app.check_tx(raw)
+            if result.code != 0:
                 self.mempool.remove(tx_hash)
-                self.recorder.forget(tx_hash)
+                self.recorder.dropped(
+                    tx_hash, f"failed recheck after block {self.height}: "
+                    f"{result.codespace}: {result.log}"
+                )
+
+    def _readmit(self) -> None:
+        """Txs acknowledged before a restart go back into the mempool in their order, or are
+        reported dropped when they no longer pass check_tx (the mempool itself is not kept)."""
+        for tx_hash, raw, _ in self.store.pending():
+            found = self.store.tx(tx_hash)
+            if found is not None and found["executed"]:
+                self.store.settle_pending([tx_hash])
+                continue
+            result = self.app.check_tx(raw)
+            if result.code == 0 and not self.mempool.full_for(raw):
+                self.mempool.add(tx_hash, raw)
+                continue
+            why = f"{result.codespace}: {result.log}" if result.code else "the mempool is full"
+            self.recorder.dropped(tx_hash, f"not readmitted after a restart: {why}")
 
     def _own(self, updates: list[ValidatorUpdate]) -> list[ValidatorUpdate]:
         """The updates the solo engine can run: its own key's, never its removal (it is the
@@ -373,7 +393,7 @@ class SoloEngine:
         result.tx_hash = tx_hash
         if result.code == 0:
             self.mempool.add(tx_hash, raw)
-            self.recorder.accepted(tx_hash)
+            self.recorder.accepted(tx_hash, raw)
             if not self.create_empty_blocks:
                 self._wake.set()
         else:

@@ -1,0 +1,280 @@
+"""Mempool durability: a tx acknowledged with 202 ends committed or reported dropped, never lost.
+
+GET /txs/{hash} answers committed (200) / pending (202) / dropped (410, with the reason) /
+unknown (404); the websocket sends `tx_dropped`; the pending set survives a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from hashlib import sha256
+from pathlib import Path
+
+from host.chain.engine.blockstore import BlockStore
+from host.chain.node import BackgroundNode, NodeConfig
+from host.devtools.ports import free_block
+from tests.chain.helpers import account, signed_tx, transfer
+
+CHAIN = "qos-status-test"
+BALANCE = 1_000_000
+FEE = 100  # the required fee of one bank/transfer (DEFAULT_PARAMS)
+
+
+def _home(tmp_path: Path) -> Path:
+    from host.cli.qosd import main as qosd
+
+    home = tmp_path / "node"
+    assert qosd(["init", "--home", str(home), "--chain-id", CHAIN, "--api",
+                 f"127.0.0.1:{free_block(1)}", "--account",
+                 f"{account(0).address_string}={BALANCE}"]) == 0
+    return home
+
+
+def _spend_twice() -> tuple[bytes, bytes]:
+    """Two txs of one sender that each pass check_tx (which counts fees, not transfers) but
+    not both: the first moves everything but its fee away, so the second cannot pay its fee."""
+    sender = account(0)
+    first = signed_tx(sender, 1, [transfer(account(1), BALANCE - FEE)], fee=FEE, chain=CHAIN)
+    second = signed_tx(sender, 2, [transfer(account(2), 1)], fee=FEE, chain=CHAIN)
+    return first, second
+
+
+def test_a_tx_invalidated_on_recheck_is_reported_dropped(tmp_path):
+    import aiohttp
+
+    home = _home(tmp_path)
+    config = NodeConfig.load(home / "config" / "node.toml")
+    config.block_interval, config.max_block_txs = 1.5, 1  # the two txs go in separate blocks
+    first, second = _spend_twice()
+    first_hash, second_hash = sha256(first).hexdigest(), sha256(second).hexdigest()
+
+    async def flow(url: str) -> tuple[dict, dict]:
+        cbor = {"Content-Type": "application/cbor"}
+        async with aiohttp.ClientSession() as http, http.ws_connect(url + "/ws") as ws:
+            while (await ws.receive_json(timeout=30))["type"] != "new_block":
+                pass  # submit just after a block: both txs are pending for a while
+            for raw in (first, second):
+                async with http.post(url + "/txs", data=raw, headers=cbor) as resp:
+                    assert resp.status == 202, await resp.text()
+            async with http.get(f"{url}/txs/{second_hash}") as resp:
+                assert resp.status == 202 and (await resp.json())["status"] == "pending"
+            seen: dict[str, dict] = {}
+            while "tx_dropped" not in seen:
+                event = await ws.receive_json(timeout=30)
+                seen.setdefault(event["type"], event)
+            async with http.get(f"{url}/txs/{second_hash}") as resp:
+                assert resp.status == 410
+                status = await resp.json()
+            return seen, status
+
+    with BackgroundNode(home, config) as node:
+        seen, status = asyncio.run(flow(node.url))
+        from host.chain.rest import BlockingNodeClient
+
+        with BlockingNodeClient(node.url) as client:
+            code, committed = client.get(f"/txs/{first_hash}")
+            assert code == 200 and committed["status"] == "committed", committed
+            code, unknown = client.get("/txs/" + "ab" * 32)
+            assert code == 404 and unknown["status"] == "unknown"
+    assert seen["tx"]["hash"] == first_hash and seen["tx"]["code"] == 0
+    dropped = seen["tx_dropped"]
+    assert dropped["hash"] == second_hash and "insufficient_funds" in dropped["reason"], dropped
+    assert status["status"] == "dropped" and status["reason"] == dropped["reason"]
+    assert status["height"] == committed["height"]  # dropped by the recheck after that block
+
+
+def test_wait_commit_answers_410_when_the_tx_is_dropped(tmp_path):
+    from host.chain.rest import BlockingNodeClient
+
+    home = _home(tmp_path)
+    config = NodeConfig.load(home / "config" / "node.toml")
+    config.block_interval, config.max_block_txs = 0.3, 1
+    first, second = _spend_twice()
+    with BackgroundNode(home, config) as node, BlockingNodeClient(node.url) as client:
+        assert client.submit(first, wait="check")[0] == 202
+        code, doc = client.submit(second, wait="commit")
+    assert code == 410 and doc["status"] == "dropped" and "insufficient_funds" in doc["reason"]
+
+
+def test_acknowledged_txs_survive_a_restart(tmp_path):
+    """Txs acknowledged but not yet in a block when the node stopped are readmitted and
+    committed; one that no longer passes check_tx is reported dropped, not forgotten."""
+    home = _home(tmp_path)
+    config = NodeConfig.load(home / "config" / "node.toml")
+    config.block_interval = 3600.0  # no block while the node first runs
+    first, second = _spend_twice()
+    stale = signed_tx(account(0), 1, [transfer(account(3), 5)], fee=FEE, chain=CHAIN)
+    with BackgroundNode(home, config) as node:
+        from host.chain.rest import BlockingNodeClient
+
+        with BlockingNodeClient(node.url) as client:
+            for raw in (first, second):
+                assert client.submit(raw, wait="check")[0] == 202
+        # a tx acknowledged by a replaced mempool (nonce 1 again, so it cannot pass after
+        # `first` commits): written the way the node records acknowledgements
+        node.node.engine.recorder.store.add_pending([(sha256(stale).digest(), stale, time.time())])
+    config.block_interval, config.max_block_txs = 0.2, 1
+    with BackgroundNode(home, config) as node:
+        recorder = node.node.engine.recorder
+
+        def status(raw: bytes) -> str:
+            return recorder.tx_status(sha256(raw).digest())["status"]
+
+        async def settled() -> None:
+            while "pending" in {status(raw) for raw in (first, second, stale)}:
+                await asyncio.sleep(0.05)
+
+        asyncio.run_coroutine_threadsafe(settled(), node.loop).result(60)
+        assert (status(first), status(second), status(stale)) == (
+            "committed", "dropped", "dropped")
+        reasons = {r: recorder.tx_status(sha256(r).digest()).get("reason") for r in (second,
+                                                                                      stale)}
+    assert "bad_nonce" in reasons[stale] and "not readmitted after a restart" in reasons[stale]
+    assert "insufficient_funds" in reasons[second]
+    store = BlockStore(home / "data" / "blocks.db")
+    assert store.pending() == []
+    store.close()
+
+
+def test_a_cometbft_recheck_failure_is_a_drop(tmp_path):
+    """CometBFT removes a tx that fails CheckTx(RECHECK) from its mempool: the ABCI server
+    reports it to the engine, which records it."""
+    from host.chain.app import Application
+    from host.chain.engine.cometbft import CometEngine
+    from host.chain.engine.privval import ValidatorKey
+    from host.chain.genesis import Genesis, GenesisAccount, GenesisValidator
+    from tests.chain.test_engine_abci import _pb
+
+    pb = _pb()
+    app = Application(None)
+    app.init_chain(Genesis(
+        chain_id=CHAIN, genesis_time=1_700_000_000.0,
+        accounts=[GenesisAccount(account(0).address, BALANCE)],
+        validators=[GenesisValidator(account(9).address, ValidatorKey.generate().pubkey,
+                                     10**9)],
+    ))
+    engine = CometEngine(app, BlockStore(None), "unix:///nonexistent", "http://127.0.0.1:1")
+    _, second = _spend_twice()
+    recheck = pb.enum_value("tendermint.abci.CheckTxType", "RECHECK")
+    new = pb.enum_value("tendermint.abci.CheckTxType", "NEW")
+    wrong_nonce = signed_tx(account(0), 5, [transfer(account(2), 1)], fee=FEE, chain=CHAIN)
+    tx_hash = sha256(wrong_nonce).digest()
+    # refused at the door: a rejection (the client was told), not a drop
+    engine.abci._check_tx(pb.abci.RequestCheckTx(tx=wrong_nonce, type=new))
+    assert engine.recorder.tx_status(tx_hash)["status"] == "unknown"
+    engine.abci._check_tx(pb.abci.RequestCheckTx(tx=wrong_nonce, type=recheck))
+    status = engine.recorder.tx_status(tx_hash)
+    assert status["status"] == "dropped" and "bad_nonce" in status["reason"], status
+    assert engine.recorder.counters["txs_dropped"] == 1
+    # a recheck that passes is no drop
+    first, _ = _spend_twice()
+    assert engine.abci._check_tx(pb.abci.RequestCheckTx(tx=first, type=recheck)).code == 0
+    assert engine.recorder.tx_status(sha256(first).digest())["status"] == "unknown"
+    assert engine.recorder.counters["txs_dropped"] == 1
+
+
+def test_txs_lost_in_a_cometbft_restart_are_sent_again_or_reported_dropped(tmp_path):
+    """CometBFT's mempool dies with it. Txs the node acknowledged before are broadcast again
+    after the first block of the new CometBFT session: committed, or dropped with the reason."""
+    import signal
+
+    from host.chain.rest import BlockingNodeClient, NodeUnreachable
+    from tests.chain.helpers import one_validator_cometbft_net
+
+    net, funded = one_validator_cometbft_net(tmp_path, CHAIN)
+    val = net.validators[0]
+    lost = signed_tx(funded, 1, [transfer(account(1), 7)], chain=CHAIN)
+    twin = signed_tx(funded, 1, [transfer(account(2), 9)], chain=CHAIN)  # the same nonce
+    client = BlockingNodeClient(val.api_url, timeout=60)
+
+    def status(raw: bytes) -> tuple[int, dict]:
+        return client.get(f"/txs/{sha256(raw).hexdigest()}")
+
+    try:
+        net.start()
+        assert val.comet is not None
+        val.comet.send_signal(signal.SIGKILL)
+        val.comet.wait()
+        # what the node wrote when it acknowledged two txs that were in CometBFT's mempool
+        store = BlockStore(val.home / "data" / "blocks.db")
+        for offset, raw in enumerate((lost, twin)):
+            store.add_pending([(sha256(raw).digest(), raw, time.time() - 10 + offset)])
+        store.close()
+        assert status(lost)[0] == 202 and status(twin)[0] == 202
+        net.start_validator(0)
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if status(lost)[0] != 202 and status(twin)[0] != 202:
+                    break
+            except NodeUnreachable:
+                pass
+            assert time.monotonic() < deadline, "the pending txs were not settled"
+            time.sleep(0.2)
+        code, committed = status(lost)
+        assert code == 200 and committed["code"] == 0, committed
+        code, dropped = status(twin)
+        assert code == 410 and "lost in a CometBFT restart" in dropped["reason"], dropped
+        assert "bad_nonce" in dropped["reason"]
+    finally:
+        client.close()
+        net.stop()
+
+
+def test_drops_are_remembered_for_a_bounded_number_of_blocks():
+    from host.chain.engine.recorder import DROPS_KEPT_BLOCKS, Recorder
+    from host.chain.types import BlockResult
+
+    recorder = Recorder(BlockStore(None))
+    recorder.last_height = 5
+    recorder.dropped(b"\x01" * 32, "failed recheck")
+
+    def commit(height: int) -> str:
+        recorder.executed(height, [], BlockResult([], [], [], b"\x00" * 32))
+        recorder.committed(height)
+        return recorder.tx_status(b"\x01" * 32)["status"]
+
+    assert commit(DROPS_KEPT_BLOCKS) == "dropped"  # 5 >= DROPS_KEPT_BLOCKS - DROPS_KEPT_BLOCKS
+    assert commit(DROPS_KEPT_BLOCKS + 1000) == "unknown"
+
+
+def test_a_202_survives_kill_9_of_the_node(tmp_path):
+    """The acknowledgement is on disk before the 202 leaves: a node killed right after it
+    still has the tx after a restart, and commits it."""
+    import subprocess
+    import sys
+
+    from host.chain.rest import BlockingNodeClient, NodeUnreachable
+
+    home = _home(tmp_path)
+    toml = home / "config" / "node.toml"
+    toml.write_text(toml.read_text().replace("block_interval = 3.0", "block_interval = 3600.0"))
+    api = NodeConfig.load(toml).api_listen
+    repo = Path(__file__).resolve().parents[2]
+    start = [sys.executable, "-m", "host.cli.qosd", "--log-level", "WARNING", "start",
+             "--home", str(home)]
+    first, _ = _spend_twice()
+    tx_hash = sha256(first).hexdigest()
+
+    def run_until(predicate) -> None:
+        proc = subprocess.Popen(start, cwd=repo, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            with BlockingNodeClient(f"http://{api}", timeout=30) as client:
+                deadline = time.monotonic() + 60
+                while True:
+                    assert proc.poll() is None and time.monotonic() < deadline
+                    try:
+                        if predicate(client):
+                            return
+                    except NodeUnreachable:
+                        pass
+                    time.sleep(0.05)
+        finally:
+            proc.kill()  # SIGKILL: no shutdown code runs
+            proc.wait(30)
+
+    run_until(lambda client: client.submit(first, wait="check")[0] == 202)
+    toml.write_text(toml.read_text().replace("block_interval = 3600.0", "block_interval = 0.2"))
+    run_until(lambda client: client.get(f"/txs/{tx_hash}")[1]["status"] == "committed")
