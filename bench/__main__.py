@@ -1,7 +1,7 @@
 import importlib
 import sys
 
-AREAS = ("crypto", "signer", "qrng", "chain", "app", "codec", "relay", "heap", "pin")
+AREAS = ("crypto", "signer", "qrng", "chain", "app", "codec", "relay", "heap", "pin", "explorer")
 
 
 def main(argv: list[str]) -> int:

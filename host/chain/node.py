@@ -8,6 +8,7 @@ Home directory layout (written by `qosd init` / `qosd testnet`):
     config/priv_validator_key.json the validator's consensus key (CometBFT format)
     data/app.db                    application state (host.chain.store)
     data/blocks.db                 blocks and tx results (host.chain.engine.blockstore)
+    data/index.db                  the explorer's index (host.chain.indexer; rebuilt if deleted)
     data/LOCK                      held (flock) by the running node: one process per home
 """
 
@@ -16,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import signal
 import tomllib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from host.chain.engine.blockstore import BlockStore
     from host.chain.engine.privval import ValidatorKey
     from host.chain.engine.solo import SoloEngine
+    from host.chain.indexer import Indexer
 
 log = logging.getLogger("qos.node")
 
@@ -47,6 +50,9 @@ class NodeConfig:
     mempool_txs: int = 50000  # solo
     abci_listen: str = "unix://data/abci.sock"  # cometbft: where CometBFT's proxy_app connects
     cometbft_rpc: str = "http://127.0.0.1:26657"  # cometbft: its RPC, for broadcast_tx_sync
+    # browser origins (scheme://host[:port], or "*") whose pages may call this API; the
+    # explorer this node serves is on its own origin and needs none (docs/explorer.md)
+    cors_origins: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: Path) -> NodeConfig:
@@ -70,6 +76,9 @@ class NodeConfig:
         host, sep, port = self.api_listen.rpartition(":")
         if not sep or not port.isdigit():
             raise ValueError(f"api_listen {self.api_listen!r}: expected HOST:PORT")
+        for origin in self.cors_origins:
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", str(origin)):
+                raise ValueError(f"cors_origins: {origin!r} is not '*' or scheme://host[:port]")
 
     def save(self, path: Path) -> None:
         lines = ["# QOS node settings (qosd); see host/chain/node.py"]
@@ -87,6 +96,7 @@ class Node:
         self.app: Application | None = None
         self.engine: Engine | None = None
         self.validator_key: ValidatorKey | None = None  # signs QCP headers (/qcp/header)
+        self.indexer: Indexer | None = None
         self._runner: web.AppRunner | None = None
         self.api_port: int | None = None
         self._lock = HomeLock(self.home)
@@ -123,7 +133,17 @@ class Node:
 
             engine = CometEngine(app, store, self._abci_address(), self.config.cometbft_rpc)
         self.app, self.engine = app, engine
+        self.indexer = self._index(store, engine, data)
         return app, engine
+
+    @staticmethod
+    def _index(store: BlockStore, engine: Engine, data: Path) -> Indexer:
+        from host.chain.indexer import Indexer
+
+        indexer = Indexer(store, data / "index.db")
+        indexer.catch_up()  # what was committed while no indexer ran (or index.db was deleted)
+        engine.recorder.on_commit.append(indexer.at_commit)
+        return indexer
 
     def _load_validator_key(self) -> ValidatorKey | None:
         from host.chain.engine.privval import ValidatorKey
@@ -178,7 +198,13 @@ class Node:
         from host.chain.api.server import make_api
 
         host, _, port = self.config.api_listen.rpartition(":")
-        runner = web.AppRunner(make_api(app, engine, self.validator_key), access_log=None)
+        from host.chain.api.index_routes import IndexApi
+        from host.chain.api.pages import Pages
+
+        assert self.indexer is not None  # open() made it
+        explorer = (IndexApi(app, engine, self.indexer), Pages())
+        api = make_api(app, engine, self.validator_key, explorer, tuple(self.config.cors_origins))
+        runner = web.AppRunner(api, access_log=None)
         self._runner = runner
         await runner.setup()
         try:
@@ -195,6 +221,9 @@ class Node:
             self._runner = None
         if self.engine is not None:
             await self.engine.stop()
+        if self.indexer is not None:
+            self.indexer.close()
+            self.indexer = None
         self._lock.release()
 
 

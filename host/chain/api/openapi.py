@@ -60,7 +60,7 @@ def spec(routes: tuple) -> dict[str, Any]:
 
 def _responses(route: Any) -> dict[str, Any]:
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    ok_type = "text/plain" if route.handler == "metrics" else "application/json"
+    ok_type = route.content
     responses: dict[str, Any] = {"200": {"description": "ok", "content": {ok_type: {}}}}
     if route.handler == "websocket":
         return {"101": {"description": "switching to the websocket protocol"}}

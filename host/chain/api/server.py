@@ -13,8 +13,9 @@ import base64
 import binascii
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import WSMsgType, web
 from aiohttp.typedefs import Handler
@@ -62,6 +63,7 @@ class Route:
     summary: str
     params: tuple[Param, ...] = ()
     body: str | None = None  # a request body description (POST)
+    content: str = "application/json"  # what a 200 answer carries
 
 
 HEIGHT_Q = Param("height", "query", "state at this height (default: latest)", "integer")
@@ -120,7 +122,7 @@ ROUTES: tuple[Route, ...] = (
         (Param("key", "path", "the key bytes, hex", required=True), HEIGHT_Q, PROVE_Q),
     ),
     Route("GET", "/openapi.json", "openapi", "this document"),
-    Route("GET", "/metrics", "metrics", "Prometheus metrics (text format)"),
+    Route("GET", "/metrics", "metrics", "Prometheus metrics (text format)", content="text/plain"),
     Route(
         "GET",
         "/ws",
@@ -139,23 +141,43 @@ def module_route(query: QueryRoute) -> Route:
     return Route("GET", query.path, query.query.replace("/", "_"), query.summary, params)
 
 
+class RouteSet(Protocol):
+    """Routes served beside the node's own (the explorer's, its pages): mounted by make_api
+    and listed in the OpenAPI document, without this module importing them."""
+
+    routes: tuple[Route, ...]
+
+    def add_routes(self, web_app: web.Application) -> None: ...
+
+
 def make_api(
-    app: Application, engine: Engine, validator_key: ValidatorKey | None
+    app: Application,
+    engine: Engine,
+    validator_key: ValidatorKey | None,
+    extras: Sequence[RouteSet] = (),
+    cors_origins: tuple[str, ...] = (),
 ) -> web.Application:
-    """The REST API over ``app`` and ``engine``; ``validator_key`` signs QCP headers."""
-    api = Api(app, engine, validator_key)
-    web_app = web.Application(client_max_size=MAX_BODY, middlewares=[_errors])
+    """The REST API over ``app`` and ``engine``; ``validator_key`` signs QCP headers; ``extras``
+    add their routes; ``cors_origins`` may call it from a browser (host/chain/api/cors.py)."""
+    from host.chain.api.cors import cors_middleware
+
+    api = Api(app, engine, validator_key, tuple(extras))
+    middlewares = [cors_middleware(cors_origins), _errors]
+    web_app = web.Application(client_max_size=MAX_BODY, middlewares=middlewares)
     for route in ROUTES:
         web_app.router.add_route(route.method, route.path, getattr(api, route.handler))
+    for extra in extras:
+        extra.add_routes(web_app)
     for module in app.modules:
         for query in module.routes():
             web_app.router.add_route("GET", query.path, api.module_query(query))
     return web_app
 
 
-def api_routes(app: Application) -> tuple[Route, ...]:
-    """Every route the API serves: its own, then the modules'."""
-    return ROUTES + tuple(module_route(q) for m in app.modules for q in m.routes())
+def api_routes(app: Application, extras: Sequence[RouteSet] = ()) -> tuple[Route, ...]:
+    """Every route the API serves: its own, the extras', then the modules'."""
+    added = tuple(route for extra in extras for route in extra.routes)
+    return ROUTES + added + tuple(module_route(q) for m in app.modules for q in m.routes())
 
 
 @web.middleware
@@ -226,11 +248,16 @@ def parse_hex(text: str, what: str, length: int | None = None) -> bytes:
 
 class Api:
     def __init__(
-        self, app: Application, engine: Engine, validator_key: ValidatorKey | None
+        self,
+        app: Application,
+        engine: Engine,
+        validator_key: ValidatorKey | None,
+        extras: tuple[RouteSet, ...] = (),
     ) -> None:
         self.app = app
         self.engine = engine
         self.validator_key = validator_key
+        self.extras = extras
 
     # ---- queries ----------------------------------------------------------------------------
     def _query(self, request: web.Request, path: str, data: bytes = b"") -> web.Response:
@@ -367,7 +394,7 @@ class Api:
     async def openapi(self, request: web.Request) -> web.Response:
         from host.chain.api.openapi import spec
 
-        return _json(spec(api_routes(self.app)))
+        return _json(spec(api_routes(self.app, self.extras)))
 
     async def metrics(self, request: web.Request) -> web.Response:
         text = render_metrics(self.engine)

@@ -229,6 +229,58 @@ class BlockStore:
             "executed": row[3] is not None,
         }
 
+    def executed_txs(self, low: int, high: int) -> list[tuple[int, int, bytes, bytes, int, str]]:
+        """(height, index, hash, raw, code, events JSON) of executed txs in heights [low, high]
+        in chain order: what the indexer (host/chain/indexer) reads at commit."""
+        return self.db.execute(
+            "SELECT height, idx, hash, raw, code, events FROM txs WHERE height BETWEEN ? AND ? "
+            "AND code IS NOT NULL ORDER BY height, idx",
+            (low, high),
+        ).fetchall()
+
+    def recent_txs(self, before: tuple[int, int], limit: int) -> list[tuple[int, int]]:
+        """(height, index) of up to `limit` executed txs strictly before `before`, newest
+        first."""
+        return self.db.execute(
+            "SELECT height, idx FROM txs WHERE (height, idx) < (?, ?) AND code IS NOT NULL "
+            "ORDER BY height DESC, idx DESC LIMIT ?",
+            (*before, limit),
+        ).fetchall()
+
+    def recent_blocks(self, below: int, limit: int) -> list[dict]:
+        """Summaries of up to `limit` executed blocks below height `below`, newest first."""
+        rows = self.db.execute(
+            "SELECT height, hash, time_ns, proposer, num_txs FROM blocks WHERE height < ? "
+            "AND app_hash IS NOT NULL ORDER BY height DESC LIMIT ?",
+            (below, limit),
+        )
+        keys = ("height", "hash", "time_ns", "proposer", "num_txs")
+        return [jsonable(dict(zip(keys, row, strict=True))) for row in rows]
+
+    def block_events(self, height: int) -> list[dict]:
+        row = self.db.execute("SELECT events FROM blocks WHERE height = ?", (height,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else []
+
+    def block_time(self, height: int) -> int | None:
+        row = self.db.execute("SELECT time_ns FROM blocks WHERE height = ?", (height,))
+        found = row.fetchone()
+        return found[0] if found else None
+
+    def executed_blocks(self, low: int, high: int) -> list[tuple[int, bytes, str]]:
+        """(height, block hash, block events JSON) of executed blocks in heights [low, high]."""
+        return self.db.execute(
+            "SELECT height, hash, events FROM blocks WHERE height BETWEEN ? AND ? "
+            "AND app_hash IS NOT NULL ORDER BY height",
+            (low, high),
+        ).fetchall()
+
+    def tx_at(self, height: int, index: int) -> dict | None:
+        """The tx at (height, index), shaped like tx()."""
+        row = self.db.execute(
+            "SELECT hash FROM txs WHERE height = ? AND idx = ?", (height, index)
+        ).fetchone()
+        return self.tx(row[0]) if row else None
+
     # ---- acknowledged txs: pending until committed or dropped --------------------------------
     def add_pending(self, acks: list[tuple[bytes, bytes, float]]) -> None:
         """(hash, raw, since) of txs acknowledged to clients, in one transaction."""

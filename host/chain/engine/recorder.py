@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 from hashlib import sha256
 
 from host.chain.engine.blockstore import BlockStore, events_json
@@ -43,6 +44,7 @@ class Recorder:
         self.last_height = store.last_executed_height()
         self.last_block_time = 0.0
         self.last_app_hash = b""
+        self.on_commit: list[Callable[[int], object]] = []  # e.g. the explorer's indexer
 
     # ---- mempool side ---------------------------------------------------------------------
     def accepted(self, tx_hash: bytes, raw: bytes) -> None:
@@ -136,6 +138,8 @@ class Recorder:
                     ],
                 }
             )
+        for listener in self.on_commit:
+            listener(height)
 
     def dropped(self, tx_hash: bytes, reason: str) -> None:
         """A tx left the mempool without being committed (it failed a recheck): recorded with
