@@ -6,7 +6,7 @@ import struct
 import zlib
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from host.bridge import framing
@@ -83,6 +83,9 @@ def test_truncated_frame_then_more_frames_resynchronises(first, second, data):
     # Enough of them to outlast the longest length the truncated header can announce (< 800).
     count = 2 + 800 // (len(second) + 9)
     stream = truncated + framing.encode_frame(second) * count
+    # Unless the bytes that follow happen to complete the cut frame exactly (its missing CRC bytes
+    # equal to the next frame's first ones): then it is a valid frame, and decoding it is right.
+    assume(not stream.startswith(framing.encode_frame(first)))
     assert frames_of(decode_all([stream])) == [second] * count
 
 
