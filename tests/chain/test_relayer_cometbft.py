@@ -24,19 +24,12 @@ from host.chain.x.qcp.tokens import escrow_address
 from host.core import cbor
 from host.core.keys import Account
 from host.core.tx import qcp_transfer
+from tests.chain.test_api_qcp import get
 from tests.chain.test_relayer import QOS, RECIPIENT, RELAYER, USER, init_home
 
 pytestmark = pytest.mark.timeout(240)
 
 COMET, SOLO = "qos-rc", "qos-rs"
-
-
-def get(url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def submit(url: str, chain: str, who: Account, msg: dict) -> dict:

@@ -14,6 +14,7 @@ from host.chain.node import BackgroundNode
 from host.core import cbor
 from host.core.keys import Account, parse_address
 from host.core.tx import delegate, qsc_create, qsc_issue, qsc_transfer, transfer
+from tests.explorer.browser import launch
 
 CHAIN = "qos-explorer-test"
 QOS = 10_000
@@ -57,6 +58,18 @@ class LiveNode:
         self.nonces[sender.address] = nonce
         self.receipts.append(receipt)
         return receipt
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless chromium for a module's page tests (tests/explorer/browser.py)."""
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright not installed (pip install -e '.[dev]')"
+    )
+    with sync_api.sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="session")

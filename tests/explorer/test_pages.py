@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.explorer.browser import launch, screenshot
+from tests.explorer.browser import screenshot
 from tests.explorer.conftest import CHAIN as CHAIN_ID
 from tests.explorer.conftest import TOKEN, account
 
@@ -18,14 +18,6 @@ sync_api = pytest.importorskip(
 )
 expect = sync_api.expect
 WAIT = 20_000  # ms: the most any element may take to appear
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
 
 
 class Visit:

@@ -19,7 +19,7 @@ from host.core.keys import parse_address
 from host.core.tx import qsc_issue, transfer
 from host.devtools.micropython import find_tool
 from host.devtools.ports import free_block
-from tests.explorer.browser import launch, screenshot
+from tests.explorer.browser import screenshot
 from tests.explorer.conftest import QOS, TOKEN, account
 
 sync_api = pytest.importorskip(
@@ -109,14 +109,6 @@ def bridge(emulator) -> Iterator[str]:
     except subprocess.TimeoutExpired:  # still draining a browser's keep-alive connection
         proc.kill()
         proc.wait(10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = launch(playwright)
-        yield browser
-        browser.close()
 
 
 def test_sign_a_transfer_on_the_device_and_follow_it_to_commit(browser, live, emulator, bridge):
