@@ -132,7 +132,7 @@ def stage(out: Path, board: str, production: bool) -> Path:
         dst = out / name
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dst)
-    (out / "buildflags.py").write_text(firmware.buildflags_source(production))
+    (out / "buildflags.py").write_text(firmware.buildflags_source(production, board))
     # The image has no filesystem files: the BIP39 word list is frozen as a bytes constant (in
     # flash, not on the heap) that the board glue writes to its filesystem for crypto.bip39.
     words = (firmware.FIRMWARE_DIR / "crypto" / "bip39_english.txt").read_bytes()
