@@ -17,9 +17,7 @@ def start(flash, count, flags):
         if chosen is not None:
             import vfs
 
-            n, size = chosen
-            start = flash.block_size  # after the header block
-            image = memoryview(flash.slot_memory(n))[start:start + size]
+            n, image = chosen
             vfs.mount(vfs.VfsRom(image), MOUNT)
             sys.path.insert(0, MOUNT)
             return n
@@ -35,14 +33,19 @@ def _newest_good(flash, count, flags):
     found = slots.headers(flash, count)
     order = sorted([n for n in range(count) if found[n] is not None], key=lambda n: -found[n][0])
     for n in order:
-        if flash.slot_memory(n) is None:
-            return None  # the flash is not mapped: nothing can run from it
         _, manifest_bytes, signatures = found[n]
         try:
             m = release.check(manifest_bytes, signatures, keys)
             release.fits(m, flags, slots.capacity(flash.slot(n)))
         except release.Refused:
             continue
-        if slots.image_sha512(flash.slot(n), m["size"]) == m["sha512"]:
-            return n, m["size"]
+        memory = flash.slot_memory(n)
+        if memory is None:
+            return None  # the flash is not mapped: nothing can run from it
+        # What is hashed is what runs: the image in memory, after the header block.
+        image = memoryview(memory)[flash.block_size:flash.block_size + m["size"]]
+        from crypto.sha512 import SHA512
+
+        if SHA512(image).digest() == m["sha512"]:
+            return n, image
     return None

@@ -170,9 +170,11 @@ def build(
     production: bool = False,
     version: str | None = None,
     update_keys: UpdateKeys | None = None,
+    keep_source: bool = True,
 ) -> Path:
     """Builds the tree for ``board`` into ``out`` (replaced if it exists); returns ``out``.
-    ``version`` replaces the sources' VERSION; ``update_keys`` are the vendor keys it trusts."""
+    ``version`` replaces the sources' VERSION; ``update_keys`` are the vendor keys it trusts;
+    ``keep_source`` False compiles KEEP_SOURCE too (a release is imported, never run by name)."""
     if board not in BOARDS:
         raise BuildError(f"unknown board {board!r}: one of {', '.join(BOARDS)}")
     march = BOARDS[board]
@@ -186,7 +188,7 @@ def build(
         dst.parent.mkdir(parents=True, exist_ok=True)
         if not name.endswith(".py"):
             shutil.copyfile(src, dst)  # data: the word list
-        elif name in KEEP_SOURCE and board != "unix":
+        elif name in KEEP_SOURCE and board != "unix" and keep_source:
             shutil.copyfile(src, dst)
         else:
             _compile(src, dst.with_suffix(".mpy"), march, name)

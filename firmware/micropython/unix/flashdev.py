@@ -20,6 +20,14 @@ OLD_SIZE = BLOCK_SIZE * FS_BLOCKS  # images made before the secret region existe
 PRE_SLOTS_SIZE = BLOCK_SIZE * SLOTS_START  # images made before the update slots: they grow
 
 
+def erased(dev, block):
+    """True if the first bytes of ``block`` were never written (a LittleFS superblock that is
+    not there yet: the filesystem is new)."""
+    head = bytearray(16)
+    dev.readblocks(block, head)
+    return head == b"\xff" * 16
+
+
 def slot_window(dev, n):
     return Window(dev, SLOTS_START + n * SLOT_BLOCKS, SLOT_BLOCKS)
 
@@ -83,7 +91,7 @@ class FlashImage:
         self.f = open(path, "r+b")
         # New when neither LittleFS superblock was ever written: the boot step opens the image
         # before the board does, so its size alone cannot tell.
-        self.fresh = self._erased(0) and self._erased(1)
+        self.fresh = erased(self, 0) and erased(self, 1)
 
     def _format_image(self, start):
         # Erased blocks from ``start`` to the end; from 0 the filesystem is new as well.
@@ -91,11 +99,6 @@ class FlashImage:
         with open(self.path, "ab" if start else "wb") as f:
             for _ in range(start, self.blocks):
                 f.write(blank)
-
-    def _erased(self, block):
-        head = bytearray(16)
-        self.readblocks(block, head)
-        return head == b"\xff" * 16
 
     def filesystem(self):
         return Window(self, 0, FS_BLOCKS)
