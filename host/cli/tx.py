@@ -126,16 +126,18 @@ def _send(args: argparse.Namespace, msgs: list[dict]) -> int:
     with rest.BlockingNodeClient(args.node) as node:
         chain_id = args.chain_id or node.chain_id()
         nonce = args.nonce if args.nonce is not None else node.next_nonce(address)
+
         def build(fee: int) -> Tx:
             try:
                 return txlib.Tx(chain_id, nonce, fee, tuple(msgs), args.memo)  # checked once
             except ValueError as exc:  # TxError and AddressError are ValueErrors
                 raise CommandError(f"bad tx: {exc}") from None
 
-        if args.fee is None:  # a blank signature has the real one's size
+        fee = args.fee
+        if fee is None:  # a blank signature has the real one's size
             sized = txlib.SignedTx(build(0), signer.pubkey, bytes(64)).encode()
-            args.fee = node.fee_for([m["type"] for m in msgs], len(sized))
-        tx = build(args.fee)
+            fee = node.fee_for([m["type"] for m in msgs], len(sized))
+        tx = build(fee)
         raw = signer.sign(tx)
         if args.dry_run:
             print_json({"signer": encode_address(address), "signed_tx": raw.hex()})
