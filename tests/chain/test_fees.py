@@ -247,3 +247,11 @@ def test_estimate_is_the_minimum_the_node_enforces_plus_the_tip_to_enter():
     asyncio.run(crowd())
     [(_, busy)] = api_call(engine, ["/fees/estimate?types=bank/transfer"])
     assert busy["tip"] == 41 and busy["fee"] == TRANSFER_WEIGHT + 41
+
+
+def test_the_estimate_route_is_in_the_openapi_document():
+    engine = solo(mempool_txs=10)
+    [(status, spec)] = api_call(engine, ["/openapi.json"])
+    assert status == 200
+    names = {p["name"] for p in spec["paths"]["/fees/estimate"]["get"]["parameters"]}
+    assert names == {"types", "bytes"}
