@@ -33,6 +33,7 @@ class Mempool:
         self.by_sender: dict[bytes, deque[bytes]] = {}
         self.size_bytes = 0
         self._arrivals = count()
+        self._floor: int | None = None  # the cheapest tail's tip, until the next add or remove
 
     def __len__(self) -> int:
         return len(self.txs)
@@ -51,12 +52,14 @@ class Mempool:
         self.pending[tx_hash] = Pending(raw, signer, tip, next(self._arrivals))
         self.by_sender.setdefault(signer, deque()).append(tx_hash)
         self.size_bytes += len(raw)
+        self._floor = None
 
     def remove(self, tx_hash: bytes) -> None:
         raw = self.txs.pop(tx_hash, None)
         if raw is None:
             return
         self.size_bytes -= len(raw)
+        self._floor = None
         entry = self.pending.pop(tx_hash)
         queue = self.by_sender[entry.signer]
         queue.remove(tx_hash)
@@ -68,6 +71,8 @@ class Mempool:
         senders first, each with a tip below `tip`; None when no such choice makes room."""
         if not self.full_for(raw):
             return []
+        if tip <= self._cheapest_tail():  # a flood that cannot evict costs one comparison each
+            return None
         tails = self._tails(exclude=signer)
         cut = {sender: len(queue) for sender, queue in self.by_sender.items()}
         chosen: list[bytes] = []
@@ -128,8 +133,10 @@ class Mempool:
         return tails
 
     def _cheapest_tail(self) -> int:
-        tails = self._tails()
-        return tails[0][0] if tails else 0
+        if self._floor is None:
+            tails = self._tails()
+            self._floor = tails[0][0] if tails else 0
+        return self._floor
 
     def _push(self, heap: list[tuple[int, int, bytes]], sender: bytes, tx_hash: bytes,
               tail: bool) -> None:
