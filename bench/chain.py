@@ -375,9 +375,9 @@ def network(users: list[Account], rate: float | None = None, batch: int = 1) -> 
             _wait_http(net.validators[0].api_url, "/blocks/2")
             per_sender = presign(users, NET_TXS if rate is None else int(rate * 10))
             apis = [v.api_url for v in net.validators]
-            ws = net.validators[0].api_url.replace("http", "ws") + "/ws"
+            commits = comet_listen(net.validators[0].rpc_url)  # observed as for the reference
             out = profiled(net, lambda: asyncio.run(drive(
-                by_client(per_sender), qos_submit(apis, batch), qos_listen(ws), rate, batch)))
+                by_client(per_sender), qos_submit(apis, batch), commits, rate, batch)))
             with BlockingNodeClient(apis[0]) as node:
                 out["blocks"] = node.status()["height"]
             return out
