@@ -240,8 +240,6 @@ class Testnet:
             ("p2p", "handshake_timeout", '"5s"'),
             ("p2p", "persistent_peers_max_dial_period", '"2s"'),
             ("mempool", "size", "20000"),
-            ("storage", "discard_abci_responses", "true"),
-            ("tx_index", "indexer", '"null"'),
             ("instrumentation", "prometheus", "false"),
         ]
         settings += [("consensus", k, f'"{v}"') for k, v in consensus.items()]
