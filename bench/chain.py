@@ -34,9 +34,9 @@ QOS = 10_000
 SENDERS = 400
 SOLO_TXS = 8_000
 HTTP_TXS = 6_000
-NET_TXS = 6_000
-KV_TXS = 10_000
-BATCH = 100  # txs per POST /txs/batch in the batch rows
+NET_TXS = 12_000
+KV_TXS = 20_000
+BATCHES = (100, 300)  # txs per POST /txs/batch in the batch rows
 WORKERS = 32
 REPO = Path(__file__).resolve().parents[1]
 
@@ -457,7 +457,7 @@ def network_rows() -> list[tuple[str, dict]]:
         print("cometbft not installed: 4-validator network skipped")
         return rows
     rows.append(("reference: 4 x CometBFT kvstore, saturated", kv))
-    for batch in (1, BATCH):
+    for batch in (1, *BATCHES):
         net = network(users, batch=batch)
         assert net is not None
         how = "POST /txs" if batch == 1 else f"POST /txs/batch of {batch}"
