@@ -310,6 +310,11 @@ def test_a_batch_through_cometbft_is_admitted_in_order_across_rpc_batches(tmp_pa
 
     try:
         net.start()
+        with BlockingNodeClient(val.api_url, timeout=60) as client:
+            deadline = time.monotonic() + 60
+            while client.get("/blocks/1")[0] != 200:  # CometBFT's RPC is up and making blocks
+                assert time.monotonic() < deadline, "no first block"
+                time.sleep(0.2)
         results = asyncio.run(submit())
         assert [r["status"] for r in results] == ["accepted"] * 5 + ["rejected"] + [
             "accepted"] * 5
