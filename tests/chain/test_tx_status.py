@@ -330,3 +330,58 @@ def test_a_batch_through_cometbft_is_admitted_in_order_across_rpc_batches(tmp_pa
             assert client.get(f"/txs/{sha256(skipped).hexdigest()}")[0] == 404
     finally:
         net.stop()
+
+
+def test_a_batch_cut_short_by_cometbft_keeps_what_it_took(tmp_path):
+    """CometBFT's RPC answers the first JSON-RPC batch, then is gone: the txs of the first batch
+    are acknowledged (pending on the node), the rest are 'unavailable', none is lost between."""
+    from aiohttp import web
+
+    from host.chain.app import Application
+    from host.chain.engine.base import EngineUnavailable
+    from host.chain.engine.cometbft import CometEngine
+    from host.devtools.ports import free_block
+
+    port = free_block(1)
+    raws = [signed_tx(account(0), n, [transfer(account(1), n)], chain=CHAIN) for n in (1, 2, 3)]
+
+    async def run() -> list:
+        served = []
+
+        async def rpc(request: web.Request) -> web.Response:
+            calls = await request.json()
+            served.append(len(calls))
+            asyncio.get_running_loop().call_soon(stop.set)  # gone after this answer
+            return web.json_response([{"jsonrpc": "2.0", "id": c["id"],
+                                       "result": {"code": 0, "log": "", "codespace": ""}}
+                                      for c in calls])
+
+        stop = asyncio.Event()
+        server = web.Application()
+        server.router.add_post("/", rpc)
+        runner = web.AppRunner(server)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        engine = CometEngine(Application(None), BlockStore(None), f"unix://{tmp_path}/abci.sock",
+                             f"http://127.0.0.1:{port}", rpc_batch=2)
+        await engine.start()
+        try:
+            async def cut() -> None:
+                await stop.wait()
+                await runner.cleanup()
+
+            cutter = asyncio.create_task(cut())
+            results = await engine.broadcast_batch(raws)
+            await cutter
+            await engine.recorder.acks_written()
+            assert served == [2]
+            statuses = [engine.recorder.tx_status(sha256(raw).digest())["status"]
+                        for raw in raws]
+            return [results, statuses]
+        finally:
+            await engine.stop()
+
+    results, statuses = asyncio.run(run())
+    assert [r.code for r in results[:2]] == [0, 0]
+    assert isinstance(results[2], EngineUnavailable)
+    assert statuses == ["pending", "pending", "unknown"]

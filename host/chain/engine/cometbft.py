@@ -188,20 +188,26 @@ class CometEngine:
         return self._admitted(raw, answer[0])
 
     async def broadcast_batch(self, raws: list[bytes]) -> list[TxResult | EngineError]:
-        """JSON-RPC batches of broadcast_tx_sync calls: one HTTP round trip per rpc_batch txs."""
+        """JSON-RPC batches of broadcast_tx_sync calls: one HTTP round trip per rpc_batch txs.
+        Each batch's answers are recorded before the next is sent, so if CometBFT stops answering
+        midway the txs it took are still acknowledged and the rest are EngineUnavailable."""
         import base64
 
         calls = [{"jsonrpc": "2.0", "id": i, "method": "broadcast_tx_sync",
                   "params": {"tx": base64.b64encode(raw).decode()}} for i, raw in enumerate(raws)]
-        answers = []
-        for i in range(0, len(calls), self.rpc_batch):
-            answers += await self._post(calls[i : i + self.rpc_batch])
         results: list[TxResult | EngineError] = []
-        for raw, answer in zip(raws, answers, strict=True):
+        for i in range(0, len(calls), self.rpc_batch):
             try:
-                results.append(self._admitted(raw, answer))
-            except EngineError as exc:
-                results.append(exc)
+                answers = await self._post(calls[i : i + self.rpc_batch])
+            except EngineUnavailable as exc:
+                if not results:
+                    raise
+                return results + [exc] * (len(raws) - len(results))
+            for raw, answer in zip(raws[i : i + self.rpc_batch], answers, strict=True):
+                try:
+                    results.append(self._admitted(raw, answer))
+                except EngineError as exc:
+                    results.append(exc)
         return results
 
     def _admitted(self, raw: bytes, answer: Any) -> TxResult:
