@@ -97,7 +97,7 @@ ROUTES: tuple[Route, ...] = (
         f"submit up to {MAX_BATCH} signed txs in one request, admitted in order (as if POSTed "
         "one after the other): 200 with `results`, per tx {hash, code, codespace, log, status: "
         "accepted | rejected | unavailable}; an accepted tx is acknowledged as by 202 from "
-        "POST /txs, an unavailable one (mempool full) may be sent again",
+        "POST /txs, an unavailable one (mempool full, engine gone midway) may be sent again",
         body='application/json {"txs": [SignedTx as hex or base64, ...]}',
     ),
     Route(
