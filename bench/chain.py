@@ -6,9 +6,15 @@ cost of any tx), and the application alone (check_tx for each tx, then finalize_
 blocks, SQLite file), the ceiling any engine can reach with this app; each engine figure is given
 as a ratio to both.
 
+The 4-validator CometBFT network has its own reference in the same run: the same topology and
+CometBFT settings running CometBFT's built-in kvstore app, driven by the same load generator
+(32 clients to the validators' broadcast_tx_sync); each QOS network row is a ratio to it, with
+the CPU each kind of process spent per tx (the profile behind the ratio).
+
 Latency is submit -> commit: for the in-process engine from check_tx acceptance to the commit of
-the block holding the tx; over HTTP from just before the POST to the arrival of the tx's commit
-event on the node's websocket (/ws), as a client would see it.
+the block holding the tx; for the solo node over HTTP from just before the POST to the arrival
+of the tx's commit event on the node's websocket (/ws), as a client would see it; for the
+4-validator networks (QOS and kvstore alike) to the NewBlock event of validator 0's CometBFT.
 """
 
 from __future__ import annotations
