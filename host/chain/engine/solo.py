@@ -28,7 +28,7 @@ import logging
 import time
 from hashlib import sha256
 
-from host.chain.engine.base import Application, MempoolFull
+from host.chain.engine.base import Application, EngineError, MempoolFull
 from host.chain.engine.blockstore import BlockStore
 from host.chain.engine.mempool import Mempool
 from host.chain.engine.privval import ValidatorKey, cons_address
@@ -399,6 +399,15 @@ class SoloEngine:
         else:
             self.recorder.rejected()
         return result
+
+    async def broadcast_batch(self, raws: list[bytes]) -> list[TxResult | EngineError]:
+        results: list[TxResult | EngineError] = []
+        for raw in raws:
+            try:
+                results.append(await self.broadcast(raw))
+            except MempoolFull as exc:
+                results.append(exc)
+        return results
 
     # ---- status -----------------------------------------------------------------------------
     def status(self) -> dict:
