@@ -6,9 +6,15 @@ cost of any tx), and the application alone (check_tx for each tx, then finalize_
 blocks, SQLite file), the ceiling any engine can reach with this app; each engine figure is given
 as a ratio to both.
 
+The 4-validator CometBFT network has its own reference in the same run: the same topology and
+CometBFT settings running CometBFT's built-in kvstore app, driven by the same load generator
+(32 clients to the validators' broadcast_tx_sync); each QOS network row is a ratio to it, with
+the CPU each kind of process spent per tx (the profile behind the ratio).
+
 Latency is submit -> commit: for the in-process engine from check_tx acceptance to the commit of
-the block holding the tx; over HTTP from just before the POST to the arrival of the tx's commit
-event on the node's websocket (/ws), as a client would see it.
+the block holding the tx; for the solo node over HTTP from just before the POST to the arrival
+of the tx's commit event on the node's websocket (/ws), as a client would see it; for the
+4-validator networks (QOS and kvstore alike) to the NewBlock event of validator 0's CometBFT.
 """
 
 from __future__ import annotations
@@ -20,8 +26,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Awaitable, Callable
 from hashlib import sha256
 from pathlib import Path
+from typing import Any
 
 from host.core import cbor
 from host.core.keys import Account
@@ -31,7 +40,9 @@ QOS = 10_000
 SENDERS = 400
 SOLO_TXS = 8_000
 HTTP_TXS = 6_000
-NET_TXS = 3_000
+NET_TXS = 12_000
+KV_TXS = 20_000
+BATCHES = (100, 300)  # txs per POST /txs/batch in the batch rows
 WORKERS = 32
 REPO = Path(__file__).resolve().parents[1]
 
@@ -152,73 +163,154 @@ def solo_in_process(users: list[Account], txs: list[bytes], interval: float) -> 
         return out
 
 
-# ---- over HTTP: a load generator and a websocket listener ---------------------------------------
+# ---- over HTTP: a load generator and a commit listener -----------------------------------------
+
+# One client's submission of a batch of txs (a batch of one: a single request): per tx, True when
+# acknowledged, False when refused, None when the node cannot take it now (retried shortly).
+Submit = Callable[[Any, int, list[bytes]], Awaitable[list[bool | None]]]
+# Commits as a client sees them: calls back with each committed tx's hash (hex) as it arrives.
+Listen = Callable[[Any, Callable[[str], None]], Awaitable[None]]
 
 
-async def drive_http(
-    api_urls: list[str], ws_url: str, per_sender: list[list[bytes]], rate: float | None = None
+async def drive(
+    queues: list[list[bytes]], submit: Submit, listen: Listen, rate: float | None = None,
+    batch: int = 1,
 ) -> dict:
-    """WORKERS concurrent submitters (each owns a fixed set of senders, so nonces stay ordered),
-    as fast as the node answers or paced to `rate` tx/s in total; commit times come from the
-    websocket's tx events."""
+    """len(queues) concurrent clients, each submitting its own txs in order, `batch` per request,
+    as fast as the node answers or paced to `rate` tx/s in total; commit times come from
+    `listen`. Latency is from just before a tx's request to its commit arriving."""
     import aiohttp
-
-    from host.chain.rest import NodeClient, NodeUnreachable
 
     submitted: dict[str, float] = {}
     committed: dict[str, float] = {}
     refused = 0
-    total = sum(len(p) for p in per_sender)
+    total = sum(len(q) for q in queues)
+    all_done = asyncio.Event()
+
+    def on_commit(tx_hash: str) -> None:
+        if tx_hash in submitted and tx_hash not in committed:
+            committed[tx_hash] = time.perf_counter()
+            if len(committed) >= total - refused:
+                all_done.set()
+
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
-        ws = await session.ws_connect(ws_url, heartbeat=30)
-        all_done = asyncio.Event()
 
-        async def listen() -> None:
-            async for msg in ws:
-                event = json.loads(msg.data)
-                if event.get("type") == "tx" and event["hash"] in submitted:
-                    committed[event["hash"]] = time.perf_counter()
-                    if len(committed) >= total - refused:
-                        all_done.set()
-
-        async def worker(w: int) -> None:
+        async def client(w: int) -> None:
             nonlocal refused
-            mine = [p for k, p in enumerate(per_sender) if k % WORKERS == w]
-            node = NodeClient(api_urls[w % len(api_urls)], session, timeout=120)
-            gap = WORKERS / rate if rate else 0.0
-            due = time.perf_counter() + gap * w / WORKERS
-            for raw in interleave(mine):
+            gap = batch * len(queues) / rate if rate else 0.0
+            due = time.perf_counter() + gap * w / len(queues)
+            mine = queues[w]
+            for i in range(0, len(mine), batch):
                 if gap:
                     due += gap
                     await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                tx_hash = sha256(raw).hexdigest()
-                submitted[tx_hash] = time.perf_counter()
-                while True:
-                    try:
-                        status, _ = await node.submit(raw, wait="check")
-                    except NodeUnreachable:  # 503, mempool full: back off, try again
+                todo = mine[i : i + batch]
+                deadline = time.perf_counter() + 60
+                while todo:
+                    if time.perf_counter() > deadline:
+                        raise TimeoutError(f"client {w}: the node would not take txs for 60 s")
+                    now = time.perf_counter()
+                    for raw in todo:
+                        submitted.setdefault(sha256(raw).hexdigest(), now)
+                    answers = await submit(session, w, todo)
+                    for raw, ok in zip(todo, answers, strict=True):
+                        if ok is False:
+                            refused += 1
+                            submitted.pop(sha256(raw).hexdigest(), None)
+                    todo = [raw for raw, ok in zip(todo, answers, strict=True) if ok is None]
+                    if todo:  # mempool full or node busy: back off, send the rest again
                         await asyncio.sleep(0.2)
-                        continue
-                    if status != 202:
-                        refused += 1
-                        submitted.pop(tx_hash, None)
-                    break
 
-        listener = asyncio.create_task(listen())
+        listener = asyncio.create_task(listen(session, on_commit))
+        await asyncio.sleep(0.5)  # subscribed before the first tx
         start = time.perf_counter()
-        await asyncio.gather(*(worker(w) for w in range(WORKERS)))
+        await asyncio.gather(*(client(w) for w in range(len(queues))))
         submit_elapsed = time.perf_counter() - start
+        if len(committed) >= total - refused:
+            all_done.set()
         try:
             await asyncio.wait_for(all_done.wait(), 120)
         except TimeoutError:
             pass
         listener.cancel()
-        await ws.close()
     lat = [committed[h] - submitted[h] for h in committed]
     end = max(committed.values()) if committed else time.perf_counter()
     return {"tps": len(committed) / (end - start), "p50": pct(lat, 0.5), "p99": pct(lat, 0.99),
             "committed": len(committed), "refused": refused,
             "offered": total / submit_elapsed}
+
+
+def by_client(per_sender: list[list[bytes]]) -> list[list[bytes]]:
+    """WORKERS clients, each owning a fixed set of senders (so each sender's nonces stay in
+    order), its txs interleaved over them."""
+    return [interleave([p for k, p in enumerate(per_sender) if k % WORKERS == w])
+            for w in range(WORKERS)]
+
+
+def qos_submit(api_urls: list[str], batch: int) -> Submit:
+    """POST /txs (one tx a request) or POST /txs/batch to the validators' REST APIs, client w
+    to validator w mod n."""
+    from host.chain.rest import NodeClient, NodeUnreachable
+
+    async def submit(session: Any, w: int, txs: list[bytes]) -> list[bool | None]:
+        node = NodeClient(api_urls[w % len(api_urls)], session, timeout=120)
+        try:
+            if batch == 1:
+                status, _ = await node.submit(txs[0], wait="check")
+                return [status == 202]
+            results = await node.submit_batch(txs)
+        except NodeUnreachable:  # 503: mempool full or engine away
+            return [None] * len(txs)
+        return [None if r["status"] == "unavailable" else r["status"] == "accepted"
+                for r in results]
+
+    return submit
+
+
+def qos_listen(ws_url: str) -> Listen:
+    """The node's websocket (/ws): a `tx` event per committed tx."""
+
+    async def listen(session: Any, on_commit: Callable[[str], None]) -> None:
+        async with session.ws_connect(ws_url, heartbeat=30) as ws:
+            async for msg in ws:
+                event = json.loads(msg.data)
+                if event.get("type") == "tx":
+                    on_commit(event["hash"])
+
+    return listen
+
+
+def comet_submit(rpc_urls: list[str]) -> Submit:
+    """CometBFT's JSON-RPC `broadcast_tx_sync`, one tx a request, client w to validator w mod n."""
+    import base64
+
+    async def submit(session: Any, w: int, txs: list[bytes]) -> list[bool | None]:
+        body = {"jsonrpc": "2.0", "id": 1, "method": "broadcast_tx_sync",
+                "params": {"tx": base64.b64encode(txs[0]).decode()}}
+        async with session.post(rpc_urls[w % len(rpc_urls)], json=body) as resp:
+            doc = await resp.json(content_type=None)
+        if "error" in doc:
+            return [None if "mempool is full" in str(doc["error"]) else False]
+        return [int(doc["result"]["code"]) == 0]
+
+    return submit
+
+
+def comet_listen(rpc_url: str) -> Listen:
+    """CometBFT's websocket: a NewBlock event per block, carrying its txs."""
+    import base64
+
+    async def listen(session: Any, on_commit: Callable[[str], None]) -> None:
+        ws_url = rpc_url.replace("http", "ws") + "/websocket"
+        async with session.ws_connect(ws_url, heartbeat=30, max_msg_size=0) as ws:
+            await ws.send_json({"jsonrpc": "2.0", "id": 1, "method": "subscribe",
+                                "params": {"query": "tm.event='NewBlock'"}})
+            async for msg in ws:
+                data = json.loads(msg.data).get("result", {}).get("data", {})
+                for tx in data.get("value", {}).get("block", {}).get("data", {}).get("txs") or []:
+                    on_commit(sha256(base64.b64decode(tx)).hexdigest())
+
+    return listen
 
 
 def _wait_http(url: str, path: str = "/status", timeout: float = 60) -> None:
@@ -265,13 +357,17 @@ def solo_http(users: list[Account], interval: float, rate: float | None = None) 
             url = f"http://127.0.0.1:{port}"
             _wait_http(url)
             per_sender = presign(users, HTTP_TXS if rate is None else int(rate * 10))
-            return asyncio.run(drive_http([url], f"ws://127.0.0.1:{port}/ws", per_sender, rate))
+            return asyncio.run(drive(by_client(per_sender), qos_submit([url], 1),
+                                     qos_listen(f"ws://127.0.0.1:{port}/ws"), rate))
         finally:
             proc.terminate()
             proc.wait(30)
 
 
-def network(users: list[Account], rate: float | None = None) -> dict | None:
+def network(users: list[Account], rate: float | None = None, batch: int = 1) -> dict | None:
+    """The QOS 4-validator network (`qosd testnet` settings), WORKERS clients to the validators'
+    REST APIs, `batch` txs per request."""
+    from host.chain.rest import BlockingNodeClient
     from host.devtools import testnet as localnet
 
     if localnet.cometbft_binary() is None:
@@ -285,15 +381,107 @@ def network(users: list[Account], rate: float | None = None) -> dict | None:
             _wait_http(net.validators[0].api_url, "/blocks/2")
             per_sender = presign(users, NET_TXS if rate is None else int(rate * 10))
             apis = [v.api_url for v in net.validators]
-            ws = net.validators[0].api_url.replace("http", "ws") + "/ws"
-            out = asyncio.run(drive_http(apis, ws, per_sender, rate))
-            from host.chain.rest import BlockingNodeClient
-
+            commits = comet_listen(net.validators[0].rpc_url)  # observed as for the reference
+            out = profiled(net, lambda: asyncio.run(drive(
+                by_client(per_sender), qos_submit(apis, batch), commits, rate, batch)))
             with BlockingNodeClient(apis[0]) as node:
                 out["blocks"] = node.status()["height"]
             return out
         finally:
             net.stop()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def profiled(net: Any, run: Callable[[], dict]) -> dict:
+    """run(), with the CPU time each kind of process spent during it, in ms per committed tx:
+    the qosd processes (app), the cometbft processes, and this load generator."""
+    procs = {"app": [v.app for v in net.validators if v.app is not None],
+             "cometbft": [v.comet for v in net.validators if v.comet is not None]}
+    before = {k: sum(cpu_seconds(p.pid) for p in ps) for k, ps in procs.items()}
+    own = time.process_time()
+    out = run()
+    per_tx = 1000 / max(1, out["committed"])
+    for kind, ps in procs.items():
+        if ps:
+            out[f"{kind} ms/tx"] = (sum(cpu_seconds(p.pid) for p in ps) - before[kind]) * per_tx
+    out["loadgen ms/tx"] = (time.process_time() - own) * per_tx
+    return out
+
+
+def kvstore_network(rate: float | None = None) -> dict | None:
+    """The reference: the same 4-validator topology and CometBFT settings with CometBFT's
+    built-in kvstore app, WORKERS clients to the validators' RPC `broadcast_tx_sync`."""
+    from host.devtools import testnet as localnet
+
+    if localnet.cometbft_binary() is None:
+        return None
+    count = KV_TXS if rate is None else int(rate * 10)
+    txs = [b"bench%06d=%d" % (n, n) for n in range(count)]
+    queues = [txs[w::WORKERS] for w in range(WORKERS)]
+    with tempfile.TemporaryDirectory() as tmp:
+        net = localnet.Testnet.create_builtin(Path(tmp) / "net", 4,
+                                              base_port=localnet.free_base_port())
+        try:
+            net.start()
+            rpcs = [v.rpc_url for v in net.validators]
+            _wait_block(rpcs[0], 2)
+            out = profiled(net, lambda: asyncio.run(
+                drive(queues, comet_submit(rpcs), comet_listen(rpcs[0]), rate)))
+            with urllib.request.urlopen(rpcs[0] + "/status", timeout=10) as resp:
+                status = json.loads(resp.read())
+            out["blocks"] = int(status["result"]["sync_info"]["latest_block_height"])
+            return out
+        finally:
+            net.stop()
+
+
+def _wait_block(rpc_url: str, height: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(rpc_url + "/status", timeout=2) as resp:
+                info = json.loads(resp.read())["result"]["sync_info"]
+            if int(info["latest_block_height"]) >= height:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{rpc_url}: no block {height} after {timeout:.0f} s")
+
+
+def network_rows() -> list[tuple[str, dict]]:
+    """The 4-validator rows, each with the kvstore reference measured in the same run."""
+    users = senders()
+    rows: list[tuple[str, dict]] = []
+    kv = kvstore_network()
+    if kv is None:
+        print("cometbft not installed: 4-validator network skipped")
+        return rows
+    rows.append(("reference: 4 x CometBFT kvstore, saturated", kv))
+    for batch in (1, *BATCHES):
+        net = network(users, batch=batch)
+        assert net is not None
+        how = "POST /txs" if batch == 1 else f"POST /txs/batch of {batch}"
+        rows.append((f"4 validators, saturated, {how}", net))
+    for rate in (100, 300):
+        rows.append((f"reference: 4 x kvstore, offered {rate} tx/s", kvstore_network(rate) or {}))
+        rows.append((f"4 validators, offered {rate} tx/s, POST /txs", network(users, rate) or {}))
+    return rows
+
+
+def print_network(rows: list[tuple[str, dict]]) -> None:
+    ref = rows[0][1]["tps"] if rows else float("nan")
+    print(f"{'4 validators, CometBFT 0.38':50} {'tx/s':>8} {'vs kvstore':>10} {'p50 s':>7} "
+          f"{'p99 s':>7}")
+    for name, r in rows:
+        extra = {k: round(v, 2) for k, v in r.items() if k not in ("tps", "p50", "p99")}
+        print(f"{name:50} {r['tps']:8,.0f} {r['tps'] / ref:10.2f} {r['p50']:7.3f} "
+              f"{r['p99']:7.3f}   {extra}", flush=True)
 
 
 def main() -> None:
@@ -311,14 +499,13 @@ def main() -> None:
         rows.append((f"solo engine in-process, {interval:g} s blocks", solo))
     rows.append(("solo node over REST (qosd, 0.5 s blocks), saturated", solo_http(users, 0.5)))
     rows.append(("solo node over REST, offered 300 tx/s for 10 s", solo_http(users, 0.5, 300)))
-    net = network(users)
-    if net is not None:
-        rows.append(("4 validators, CometBFT 0.38, saturated", net))
-        rows.append(("4 validators, CometBFT 0.38, offered 100 tx/s", network(users, 100)))
-    else:
-        print("cometbft not installed: 4-validator network skipped")
     print(f"{'engine':55} {'tx/s':>8} {'vs app':>7} {'vs verify':>9} {'p50 s':>7} {'p99 s':>7}")
     for name, r in rows:
         extra = {k: round(v, 1) for k, v in r.items() if k not in ("tps", "p50", "p99")}
         print(f"{name:55} {r['tps']:8,.0f} {r['tps'] / ref['tps']:7.2f} "
               f"{r['tps'] / floor['tps']:9.2f} {r['p50']:7.3f} {r['p99']:7.3f}   {extra}")
+    print_network(network_rows())
+
+
+if __name__ == "__main__":  # python -m bench.chain: the 4-validator rows only
+    print_network(network_rows())

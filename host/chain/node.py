@@ -50,6 +50,9 @@ class NodeConfig:
     mempool_txs: int = 50000  # solo
     abci_listen: str = "unix://data/abci.sock"  # cometbft: where CometBFT's proxy_app connects
     cometbft_rpc: str = "http://127.0.0.1:26657"  # cometbft: its RPC, for broadcast_tx_sync
+    # cometbft: calls per JSON-RPC batch (POST /txs/batch); at most CometBFT's [rpc]
+    # max_request_batch_size, whose default is 10
+    cometbft_rpc_batch: int = 10
     # browser origins (scheme://host[:port], or "*") whose pages may call this API; the
     # explorer this node serves is on its own origin and needs none (docs/explorer.md)
     cors_origins: list[str] = field(default_factory=list)
@@ -73,6 +76,8 @@ class NodeConfig:
             raise ValueError(f"engine must be 'solo' or 'cometbft', not {self.engine!r}")
         if not self.block_interval > 0:
             raise ValueError("block_interval must be > 0 seconds")
+        if not isinstance(self.cometbft_rpc_batch, int) or self.cometbft_rpc_batch < 1:
+            raise ValueError("cometbft_rpc_batch must be an integer >= 1")
         host, sep, port = self.api_listen.rpartition(":")
         if not sep or not port.isdigit():
             raise ValueError(f"api_listen {self.api_listen!r}: expected HOST:PORT")
@@ -131,7 +136,8 @@ class Node:
         else:
             from host.chain.engine.cometbft import CometEngine
 
-            engine = CometEngine(app, store, self._abci_address(), self.config.cometbft_rpc)
+            engine = CometEngine(app, store, self._abci_address(), self.config.cometbft_rpc,
+                                 self.config.cometbft_rpc_batch)
         self.app, self.engine = app, engine
         self.indexer = self._index(store, engine, data)
         return app, engine

@@ -22,6 +22,7 @@ DEFAULT_URL = "http://127.0.0.1:1317"
 DEFAULT_TIMEOUT = 10.0
 COMMIT_TIMEOUT = 30.0  # seconds the node waits for a tx to commit (its API allows <= 120)
 CBOR = "application/cbor"
+JSON = "application/json"
 QCP_REGISTRY = b"qcp/chain/"  # x/qcp's key of a registered chain
 
 Answer = tuple[int, dict[str, Any]]  # HTTP status and JSON body
@@ -65,7 +66,8 @@ class NodeClient:
 
     # ---- HTTP ---------------------------------------------------------------------------------
     async def request(
-        self, method: str, path: str, body: bytes | None = None, timeout: float | None = None
+        self, method: str, path: str, body: bytes | None = None, timeout: float | None = None,
+        content_type: str = CBOR,
     ) -> Answer:
         """One request: (status, JSON body). 5xx other than 504 (a commit wait that timed out,
         which says something about the tx) raises NodeUnreachable, as does a network error."""
@@ -73,7 +75,7 @@ class NodeClient:
 
         if self.session is None:
             self.session = aiohttp.ClientSession()
-        headers = {"Content-Type": CBOR} if body is not None else {}
+        headers = {"Content-Type": content_type} if body is not None else {}
         limit = aiohttp.ClientTimeout(total=timeout or self.timeout)
         try:
             async with self.session.request(
@@ -148,6 +150,19 @@ class NodeClient:
             return await self.request("POST", "/txs?wait=check", raw)
         return await self.request("POST", f"/txs?wait=commit&timeout={timeout:g}", raw,
                                   timeout=timeout + 10)
+
+    async def submit_batch(self, raws: list[bytes]) -> list[dict[str, Any]]:
+        """POST /txs/batch: the txs admitted in order; per tx {hash, code, codespace, log,
+        status: accepted | rejected | unavailable}. A refused request raises BadAnswer."""
+        import base64
+        import json
+
+        body = json.dumps({"txs": [base64.b64encode(raw).decode() for raw in raws]}).encode()
+        status, doc = await self.request("POST", "/txs/batch", body, content_type=JSON)
+        results = doc.get("results")
+        if status != 200 or not isinstance(results, list) or len(results) != len(raws):
+            raise BadAnswer(f"{self.url}/txs/batch: HTTP {status}: {doc.get('error', doc)}")
+        return results
 
     async def store(self, key: bytes, height: int = 0, prove: bool = False) -> Answer:
         """A raw state key: 200 with the value, 404 absent; both with a proof when asked."""

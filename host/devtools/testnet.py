@@ -35,6 +35,12 @@ FAST_CONSENSUS = {
     "timeout_commit": "300ms",
 }
 
+# broadcast_tx_sync calls per JSON-RPC batch from a node to its CometBFT (POST /txs/batch):
+# CometBFT's default of 10 costs an HTTP round trip per 10 txs. 100 of the largest txs (12 KiB,
+# 16 KiB in base64) need a 2 MB request body, above CometBFT's default max_body_bytes (1 MB).
+RPC_BATCH = 100
+RPC_MAX_BODY = 2_000_000
+
 
 def cometbft_binary() -> str | None:
     """The cometbft binary: $COMETBFT, the venv's bin, then PATH."""
@@ -118,6 +124,7 @@ class Testnet:
     root: Path
     validators: list[Validator] = field(default_factory=list)
     chain_id: str = "qos-testnet"
+    builtin_app: str = ""  # e.g. "kvstore": CometBFT runs its own app, no qosd (a reference)
 
     # ---- configuration ----------------------------------------------------------------------
     @classmethod
@@ -170,6 +177,7 @@ class Testnet:
                 api_listen=f"127.0.0.1:{val.ports.api}",
                 abci_listen=f"tcp://127.0.0.1:{val.ports.abci}",
                 cometbft_rpc=val.rpc_url,
+                cometbft_rpc_batch=RPC_BATCH,
             ).save(home / "config" / "node.toml")
             net.validators.append(val)
         keys = [
@@ -214,12 +222,15 @@ class Testnet:
             for other in self.validators
             if other is not val
         )
+        proxy_app = self.builtin_app or f"tcp://127.0.0.1:{val.ports.abci}"
         settings = [
             ("", "moniker", f'"node{val.index}"'),
-            ("", "proxy_app", f'"tcp://127.0.0.1:{val.ports.abci}"'),
+            ("", "proxy_app", f'"{proxy_app}"'),
             ("", "log_level", '"info"'),
             ("rpc", "laddr", f'"tcp://127.0.0.1:{val.ports.rpc}"'),
             ("rpc", "timeout_broadcast_tx_commit", '"30s"'),
+            ("rpc", "max_request_batch_size", str(RPC_BATCH)),
+            ("rpc", "max_body_bytes", str(RPC_MAX_BODY)),
             ("p2p", "laddr", f'"tcp://127.0.0.1:{val.ports.p2p}"'),
             ("p2p", "persistent_peers", f'"{peers}"'),
             ("p2p", "pex", "false"),
@@ -235,6 +246,43 @@ class Testnet:
         for section, key, value in settings:
             text = set_toml(text, section, key, value)
         path.write_text(text)
+
+    @classmethod
+    def create_builtin(
+        cls,
+        root: Path | str,
+        count: int = 4,
+        app: str = "kvstore",
+        chain_id: str = "kvstore-reference",
+        base_port: int = 26600,
+        consensus: dict[str, str] | None = None,
+    ) -> Testnet:
+        """The same topology and CometBFT settings with CometBFT's built-in `app` (kvstore) in
+        place of qosd: the reference the QOS network's throughput is measured against."""
+        from host.chain.engine.privval import ValidatorKey
+
+        binary = cometbft_binary()
+        if binary is None:
+            raise RuntimeError("cometbft not found (make setup installs it with go install)")
+        root = Path(root)
+        if root.exists() and any(root.iterdir()):
+            raise FileExistsError(f"{root} is not empty")
+        net = cls(root, chain_id=chain_id, builtin_app=app)
+        for i in range(count):
+            val = Validator(i, root / f"node{i}", Ports(base_port, i))
+            subprocess.run([binary, "init", "--home", str(val.comet_home)], check=True,
+                           capture_output=True)
+            val.node_id = _node_id(val.comet_home / "config" / "node_key.json")
+            net.validators.append(val)
+        keys = [ValidatorKey.load(v.comet_home / "config" / "priv_validator_key.json")
+                for v in net.validators]
+        powers = {key.pubkey: 10 for key in keys}
+        genesis = _comet_genesis(net, {}, keys, powers)
+        del genesis["app_state"]
+        for val in net.validators:
+            (val.comet_home / "config" / "genesis.json").write_text(json.dumps(genesis, indent=2))
+            net._write_config(val, consensus or FAST_CONSENSUS, None)
+        return net
 
     @classmethod
     def load(cls, root: Path | str) -> Testnet:
@@ -259,11 +307,14 @@ class Testnet:
         for val in self.validators:
             self.start_validator(val.index, wait=False)
         for val in self.validators:
-            _wait_http(val.api_url + "/status", timeout)
+            _wait_http(self._status_url(val), timeout)
+
+    def _status_url(self, val: Validator) -> str:
+        return (val.rpc_url if self.builtin_app else val.api_url) + "/status"
 
     def start_validator(self, index: int, wait: bool = True, timeout: float = 60.0) -> None:
         val = self.validators[index]
-        if val.app is None or val.app.poll() is not None:
+        if not self.builtin_app and (val.app is None or val.app.poll() is not None):
             log = open(val.home / "app.log", "ab")  # noqa: SIM115 - owned by the child
             val.app = subprocess.Popen(
                 [sys.executable, "-m", "host.cli.qosd", "start", "--home", str(val.home)],
@@ -282,7 +333,7 @@ class Testnet:
             log.close()
         val.paused = False
         if wait:
-            _wait_http(val.api_url + "/status", timeout)
+            _wait_http(self._status_url(val), timeout)
 
     def supervise(self, max_restarts: int = 5) -> list[str]:
         """Restart each validator whose app or CometBFT process exited (at most `max_restarts`

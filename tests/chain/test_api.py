@@ -159,6 +159,55 @@ def test_rejected_and_malformed_txs_are_4xx_with_a_reason(node):
     assert status == 413
 
 
+def test_a_batch_is_admitted_in_order_with_a_result_per_tx(node):
+    sender, receiver = account(2), account(0)
+    nonce = node.get(f"/accounts/{sender.address_string}")[1]["value"]["nonce"]
+    good = [signed(sender, nonce + k, [transfer(receiver, k)]) for k in (1, 2, 3)]
+    gap = signed(sender, nonce + 9, [transfer(receiver, 9)])  # a nonce that skips ahead
+    batch = [good[0], good[1], b"\xa1\x61x\x01", gap, good[2], good[0]]
+    body = json.dumps({"txs": [raw.hex() for raw in batch]}).encode()
+    status, _, out = node.call("POST", "/txs/batch", body, "application/json")
+    assert status == 200, out
+    results = json.loads(out)["results"]
+    assert [r["status"] for r in results] == [
+        "accepted", "accepted", "rejected", "rejected", "accepted", "rejected"]
+    assert [r["codespace"] for r in results[2:]] == [
+        "bad_encoding", "bad_nonce", "ok", "already_exists"]
+    assert [r["hash"] for r in results] == [sha256(raw).hexdigest() for raw in batch]
+    # each accepted tx is acknowledged as by POST /txs: it commits (or is reported dropped)
+    for raw in good:
+        tx_hash = sha256(raw).hexdigest()
+        assert node.get(f"/txs/{tx_hash}")[0] in (200, 202)
+    settled = [asyncio.run_coroutine_threadsafe(
+        node.node.engine.recorder.wait_for_tx(sha256(raw).digest(), 30), node.loop).result(40)
+        for raw in good]
+    assert [s["status"] for s in settled] == ["committed"] * 3
+    assert all(s["code"] == 0 for s in settled)
+    assert node.get(f"/txs/{sha256(gap).hexdigest()}")[0] == 404
+    node.nonces[sender.address] = nonce + 3
+
+
+def test_a_malformed_batch_is_400_and_admits_nothing(node):
+    sender = account(2)
+    nonce = node.get(f"/accounts/{sender.address_string}")[1]["value"]["nonce"]
+    raw = signed(sender, nonce + 1, [transfer(account(0), 1)])
+    accepted = node.node.engine.recorder.counters["txs_accepted"]
+    cases = [
+        (b"", "JSON"),
+        (b"[1, 2]", "JSON"),
+        (json.dumps({"txs": raw.hex()}).encode(), "JSON"),
+        (json.dumps({"txs": []}).encode(), "1 to 1000"),
+        (json.dumps({"txs": [raw.hex()] * 1001}).encode(), "1 to 1000"),
+        (json.dumps({"txs": [raw.hex(), "zz!"]}).encode(), "txs[1]: neither hex nor base64"),
+        (json.dumps({"txs": [raw.hex(), ""]}).encode(), "empty"),
+    ]
+    for body, reason in cases:
+        status, _, out = node.call("POST", "/txs/batch", body, "application/json")
+        assert status == 400 and reason in json.loads(out)["error"], (body[:40], out)
+    assert node.node.engine.recorder.counters["txs_accepted"] == accepted
+    assert node.get(f"/txs/{sha256(raw).hexdigest()}")[0] == 404
+
+
 def test_bad_parameters_are_400_and_absent_things_404(node):
     for path, needle in (
         ("/accounts/qosacc1notanaddress", "address"),

@@ -318,6 +318,12 @@ def test_four_validators_survive_kill_pause_and_partition(tmp_path):
         )
         progress(1)
         top = min(height(v) for v in net.validators)
+        # 0 silently dropped: GET /txs/{hash} says committed or dropped (with a reason) for
+        # every accepted tx; these senders never reuse a nonce, so none should be dropped either
+        statuses = Counter(http("GET", f"{url0}/txs/{h}")[1].get("status") for h in accepted)
+        silent = sum(n for status, n in statuses.items() if status not in ("committed", "dropped"))
+        assert silent == 0, f"{silent} accepted txs neither committed nor dropped: {statuses}"
+        assert statuses["dropped"] == 0, statuses
 
         # no fork and identical app hashes at every height, on every validator
         seen: Counter[str] = Counter()

@@ -278,3 +278,110 @@ def test_a_202_survives_kill_9_of_the_node(tmp_path):
     run_until(lambda client: client.submit(first, wait="check")[0] == 202)
     toml.write_text(toml.read_text().replace("block_interval = 3600.0", "block_interval = 0.2"))
     run_until(lambda client: client.get(f"/txs/{tx_hash}")[1]["status"] == "committed")
+
+
+def test_a_batch_through_cometbft_is_admitted_in_order_across_rpc_batches(tmp_path):
+    """POST /txs/batch on a CometBFT node: the txs go to CometBFT's RPC in JSON-RPC batches of
+    cometbft_rpc_batch (here 4, CometBFT's limit set to 4 too, so 11 txs take 3); each tx's
+    answer is its own, in order, and every accepted tx commits."""
+    import asyncio
+
+    from host.chain.node import NodeConfig
+    from host.chain.rest import BlockingNodeClient, NodeClient
+    from host.devtools.testnet import set_toml
+    from tests.chain.helpers import one_validator_cometbft_net
+
+    net, funded = one_validator_cometbft_net(tmp_path, CHAIN)
+    val = net.validators[0]
+    config_path = val.home / "config" / "node.toml"
+    config = NodeConfig.load(config_path)
+    config.cometbft_rpc_batch = 4
+    config.save(config_path)
+    comet_config = val.comet_home / "config" / "config.toml"
+    comet_config.write_text(set_toml(comet_config.read_text(), "rpc", "max_request_batch_size",
+                                     "4"))
+    good = [signed_tx(funded, n, [transfer(account(1), n)], chain=CHAIN) for n in range(1, 11)]
+    skipped = signed_tx(funded, 20, [transfer(account(1), 20)], chain=CHAIN)
+    batch = good[:5] + [skipped] + good[5:]
+
+    async def submit() -> list[dict]:
+        async with NodeClient(val.api_url, timeout=60) as node:
+            return await node.submit_batch(batch)
+
+    try:
+        net.start()
+        with BlockingNodeClient(val.api_url, timeout=60) as client:
+            deadline = time.monotonic() + 60
+            while client.get("/blocks/1")[0] != 200:  # CometBFT's RPC is up and making blocks
+                assert time.monotonic() < deadline, "no first block"
+                time.sleep(0.2)
+        results = asyncio.run(submit())
+        assert [r["status"] for r in results] == ["accepted"] * 5 + ["rejected"] + [
+            "accepted"] * 5
+        assert results[5]["codespace"] == "bad_nonce"
+        assert [r["hash"] for r in results] == [sha256(raw).hexdigest() for raw in batch]
+        with BlockingNodeClient(val.api_url, timeout=60) as client:
+            deadline = time.monotonic() + 60
+            for raw in good:
+                while (answer := client.get(f"/txs/{sha256(raw).hexdigest()}"))[0] == 202:
+                    assert time.monotonic() < deadline, "the accepted txs did not commit"
+                    time.sleep(0.2)
+                assert answer[0] == 200 and answer[1]["code"] == 0, answer
+            assert client.get(f"/txs/{sha256(skipped).hexdigest()}")[0] == 404
+    finally:
+        net.stop()
+
+
+def test_a_batch_cut_short_by_cometbft_keeps_what_it_took(tmp_path):
+    """CometBFT's RPC answers the first JSON-RPC batch, then is gone: the txs of the first batch
+    are acknowledged (pending on the node), the rest are 'unavailable', none is lost between."""
+    from aiohttp import web
+
+    from host.chain.app import Application
+    from host.chain.engine.base import EngineUnavailable
+    from host.chain.engine.cometbft import CometEngine
+    from host.devtools.ports import free_block
+
+    port = free_block(1)
+    raws = [signed_tx(account(0), n, [transfer(account(1), n)], chain=CHAIN) for n in (1, 2, 3)]
+
+    async def run() -> list:
+        served = []
+
+        async def rpc(request: web.Request) -> web.Response:
+            calls = await request.json()
+            served.append(len(calls))
+            asyncio.get_running_loop().call_soon(stop.set)  # gone after this answer
+            return web.json_response([{"jsonrpc": "2.0", "id": c["id"],
+                                       "result": {"code": 0, "log": "", "codespace": ""}}
+                                      for c in calls])
+
+        stop = asyncio.Event()
+        server = web.Application()
+        server.router.add_post("/", rpc)
+        runner = web.AppRunner(server)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        engine = CometEngine(Application(None), BlockStore(None), f"unix://{tmp_path}/abci.sock",
+                             f"http://127.0.0.1:{port}", rpc_batch=2)
+        await engine.start()
+        try:
+            async def cut() -> None:
+                await stop.wait()
+                await runner.cleanup()
+
+            cutter = asyncio.create_task(cut())
+            results = await engine.broadcast_batch(raws)
+            await cutter
+            await engine.recorder.acks_written()
+            assert served == [2]
+            statuses = [engine.recorder.tx_status(sha256(raw).digest())["status"]
+                        for raw in raws]
+            return [results, statuses]
+        finally:
+            await engine.stop()
+
+    results, statuses = asyncio.run(run())
+    assert [r.code for r in results[:2]] == [0, 0]
+    assert isinstance(results[2], EngineUnavailable)
+    assert statuses == ["pending", "pending", "unknown"]

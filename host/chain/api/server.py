@@ -15,6 +15,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from hashlib import sha256
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import WSMsgType, web
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from host.chain.engine.privval import ValidatorKey
 
 MAX_BODY = 1 << 20
+MAX_BATCH = 1000  # txs in one POST /txs/batch
 DEFAULT_WAIT = 30.0
 MAX_WAIT = 120.0
 
@@ -87,6 +89,16 @@ ROUTES: tuple[Route, ...] = (
             Param("timeout", "query", "seconds to wait for commit (default 30, max 120)", "number"),
         ),
         body='application/cbor: the raw SignedTx; or application/json {"tx": hex or base64}',
+    ),
+    Route(
+        "POST",
+        "/txs/batch",
+        "submit_batch",
+        f"submit up to {MAX_BATCH} signed txs in one request, admitted in order (as if POSTed "
+        "one after the other): 200 with `results`, per tx {hash, code, codespace, log, status: "
+        "accepted | rejected | unavailable}; an accepted tx is acknowledged as by 202 from "
+        "POST /txs, an unavailable one (mempool full, engine gone midway) may be sent again",
+        body='application/json {"txs": [SignedTx as hex or base64, ...]}',
     ),
     Route(
         "GET",
@@ -358,6 +370,25 @@ class Api:
             raise ApiError(410, f"tx dropped: {settled['reason']}", **{**body, **settled})
         return _json({**body, **settled})
 
+    async def submit_batch(self, request: web.Request) -> web.Response:
+        raws = await _batch_body(request)
+        try:
+            results = await self.engine.broadcast_batch(raws)
+        except EngineUnavailable as exc:
+            raise ApiError(503, f"engine unavailable: {exc}") from None
+        out: list[dict[str, Any]] = []
+        for raw, result in zip(raws, results, strict=True):
+            if isinstance(result, EngineError):
+                out.append({"hash": sha256(raw).hexdigest(), "code": None,
+                            "codespace": "unavailable", "log": str(result),
+                            "status": "unavailable"})
+            else:
+                out.append({"hash": result.tx_hash.hex(), "code": result.code,
+                            "codespace": result.codespace, "log": result.log,
+                            "status": "accepted" if result.code == 0 else "rejected"})
+        await self.engine.recorder.acks_written()  # on disk before the client is told
+        return _json({"results": out})
+
     async def get_tx(self, request: web.Request) -> web.Response:
         tx_hash = parse_hex(request.match_info["hash"], "hash", 32)
         found = self.engine.recorder.tx_status(tx_hash)
@@ -442,6 +473,34 @@ def _timeout(text: str | None) -> float:
     return value
 
 
+async def _batch_body(request: web.Request) -> list[bytes]:
+    """The txs of a batch: JSON {"txs": [hex or base64 SignedTx, ...]}."""
+    try:
+        texts = json.loads(await request.read())["txs"]
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        raise ApiError(400, 'body must be JSON {"txs": ["<hex or base64 SignedTx>", ...]}'
+                       ) from None
+    if not texts or len(texts) > MAX_BATCH:
+        raise ApiError(400, f"a batch holds 1 to {MAX_BATCH} txs, not {len(texts)}")
+    raws = [_decode_text_tx(text, f"txs[{i}]") for i, text in enumerate(texts)]
+    if not all(raws):
+        raise ApiError(400, "a tx in the batch is empty")
+    return raws
+
+
+def _decode_text_tx(text: str, what: str) -> bytes:
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        pass
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, f"{what}: neither hex nor base64") from None
+
+
 async def _tx_body(request: web.Request) -> bytes:
     body = await request.read()
     if not body:
@@ -455,11 +514,4 @@ async def _tx_body(request: web.Request) -> bytes:
             raise TypeError
     except (ValueError, KeyError, TypeError):
         raise ApiError(400, 'JSON body must be {"tx": "<hex or base64 SignedTx>"}') from None
-    try:
-        return bytes.fromhex(text)
-    except ValueError:
-        pass
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise ApiError(400, "tx: neither hex nor base64") from None
+    return _decode_text_tx(text, "tx")

@@ -153,9 +153,12 @@ class AbciServer:
             writer.close()
 
     def _handle_buffer(self, buf: bytearray, writer: asyncio.StreamWriter) -> bool:
-        """Answer every complete request in buf (consuming it); True if a Flush was among them."""
+        """Answer every complete request in buf (consuming it); True if a Flush was among them.
+        The answers go out in one write: CometBFT pipelines requests (a recheck sends the whole
+        mempool before its Flush), and one socket send per answer cost more than the answer."""
         flush = False
         pos = 0
+        out = bytearray()
         while True:
             head = decode_uvarint(buf, pos)
             if head is None:
@@ -168,12 +171,14 @@ class AbciServer:
             request = self.pb.abci.Request.FromString(bytes(buf[start : start + length]))
             pos = start + length
             kind = request.WhichOneof("value")
-            response = self.handle(request)
-            out = response.SerializeToString()
-            writer.write(encode_uvarint(len(out)) + out)
+            answer = self.handle(request).SerializeToString()
+            out += encode_uvarint(len(answer))
+            out += answer
             if kind == "flush":
                 flush = True
         del buf[:pos]
+        if out:
+            writer.write(out)
         return flush
 
     def handle(self, request: Any) -> Any:

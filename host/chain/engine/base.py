@@ -66,6 +66,12 @@ class Engine(Protocol):
         MempoolFull or EngineUnavailable when the engine cannot decide now."""
         ...
 
+    async def broadcast_batch(self, raws: list[bytes]) -> list[TxResult | EngineError]:
+        """broadcast() of each tx in order, in one round trip where the engine allows: per tx
+        its TxResult, or the MempoolFull/EngineUnavailable that kept it out. Raises
+        EngineUnavailable when the engine does not answer at all."""
+        ...
+
     def status(self) -> dict[str, Any]: ...
 
     async def validator_set(self) -> list[dict[str, Any]]:

@@ -37,9 +37,11 @@ class CometEngine:
     name = "cometbft"
 
     def __init__(
-        self, app: Application, store: BlockStore, abci_address: str, rpc_url: str
+        self, app: Application, store: BlockStore, abci_address: str, rpc_url: str,
+        rpc_batch: int = 10,
     ) -> None:
         self.app = app
+        self.rpc_batch = rpc_batch  # CometBFT refuses JSON-RPC batches over its configured size
         self.store = store
         self.rpc_url = rpc_url.rstrip("/")
         self.recorder = Recorder(store)
@@ -143,48 +145,95 @@ class CometEngine:
     async def rpc(self, method: str, **params: Any) -> Any:
         """A CometBFT JSON-RPC call: its `result`, or RpcError with its error; EngineUnavailable
         when CometBFT does not answer."""
+        answer = (await self._post({"jsonrpc": "2.0", "id": 1, "method": method,
+                                    "params": params}))[0]
+        if isinstance(answer, RpcError):
+            raise answer
+        return answer
+
+    async def _post(self, body: dict | list[dict]) -> list[Any]:
+        """POST one JSON-RPC call or a batch of them (CometBFT runs a batch's calls in order):
+        per call its `result` or an RpcError, in the order of the calls."""
         import aiohttp
 
         if self._session is None:
             raise EngineUnavailable("engine not started")
-        body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+        calls = body if isinstance(body, list) else [body]
         try:
             async with self._session.post(self.rpc_url, json=body) as resp:
                 doc = await resp.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
             raise EngineUnavailable(f"CometBFT RPC {self.rpc_url}: {exc}") from exc
-        if not isinstance(doc, dict) or ("error" not in doc and "result" not in doc):
-            raise EngineUnavailable(f"CometBFT RPC {self.rpc_url}: not a JSON-RPC answer")
-        if "error" in doc:
-            err = doc["error"]
-            raise RpcError(f"{err.get('message', '')}: {err.get('data', '')}".strip(": "))
-        return doc["result"]
+        answers = doc if isinstance(body, list) and isinstance(doc, list) else [doc]
+        by_id = {a.get("id"): a for a in answers if isinstance(a, dict)}
+        out: list[Any] = []
+        for call in calls:
+            answer = by_id.get(call["id"])
+            if answer is None or ("error" not in answer and "result" not in answer):
+                raise EngineUnavailable(
+                    f"CometBFT RPC {self.rpc_url}: not a JSON-RPC answer: {str(doc)[:300]}")
+            if "error" in answer:
+                err = answer["error"]
+                message = f"{err.get('message', '')}: {err.get('data', '')}".strip(": ")
+                out.append(RpcError(message))
+            else:
+                out.append(answer["result"])
+        return out
 
     async def broadcast(self, raw: bytes) -> TxResult:
         import base64
+
+        answer = await self._post({"jsonrpc": "2.0", "id": 0, "method": "broadcast_tx_sync",
+                                   "params": {"tx": base64.b64encode(raw).decode()}})
+        return self._admitted(raw, answer[0])
+
+    async def broadcast_batch(self, raws: list[bytes]) -> list[TxResult | EngineError]:
+        """JSON-RPC batches of broadcast_tx_sync calls: one HTTP round trip per rpc_batch txs.
+        Each batch's answers are recorded before the next is sent, so if CometBFT stops answering
+        midway the txs it took are still acknowledged and the rest are EngineUnavailable."""
+        import base64
+
+        calls = [{"jsonrpc": "2.0", "id": i, "method": "broadcast_tx_sync",
+                  "params": {"tx": base64.b64encode(raw).decode()}} for i, raw in enumerate(raws)]
+        results: list[TxResult | EngineError] = []
+        for i in range(0, len(calls), self.rpc_batch):
+            try:
+                answers = await self._post(calls[i : i + self.rpc_batch])
+            except EngineUnavailable as exc:
+                if not results:
+                    raise
+                return results + [exc] * (len(raws) - len(results))
+            for raw, answer in zip(raws[i : i + self.rpc_batch], answers, strict=True):
+                try:
+                    results.append(self._admitted(raw, answer))
+                except EngineError as exc:
+                    results.append(exc)
+        return results
+
+    def _admitted(self, raw: bytes, answer: Any) -> TxResult:
+        """The TxResult of CometBFT's answer to broadcast_tx_sync(raw) (recorded as accepted or
+        rejected); MempoolFull or EngineUnavailable when CometBFT could not decide."""
         from hashlib import sha256
 
         tx_hash = sha256(raw).digest()
-        try:
-            res = await self.rpc("broadcast_tx_sync", tx=base64.b64encode(raw).decode())
-        except RpcError as exc:
-            text = str(exc)
+        if isinstance(answer, RpcError):
+            text = str(answer)
             if "already exists" in text:
                 self.recorder.rejected()
                 return TxResult.failed(Code.ALREADY_EXISTS, text, tx_hash)
             if "mempool is full" in text:
-                raise MempoolFull(text) from exc
+                raise MempoolFull(text) from answer
             if "too large" in text:
                 self.recorder.rejected()
                 return TxResult.failed(Code.TX_TOO_LARGE, text, tx_hash)
-            raise EngineUnavailable(f"broadcast_tx_sync: {text}") from exc
-        code = int(res.get("code", 0))
+            raise EngineUnavailable(f"broadcast_tx_sync: {text}") from answer
+        code = int(answer.get("code", 0))
         if code == 0:
             self.recorder.accepted(tx_hash, raw)
         else:
             self.recorder.rejected()
-        codespace = res.get("codespace") or ("ok" if code == 0 else "")
-        return TxResult(code, res.get("log", ""), codespace, tx_hash=tx_hash)
+        codespace = answer.get("codespace") or ("ok" if code == 0 else "")
+        return TxResult(code, answer.get("log", ""), codespace, tx_hash=tx_hash)
 
     def status(self) -> dict:
         info = self.app.info()

@@ -28,7 +28,7 @@ import logging
 import time
 from hashlib import sha256
 
-from host.chain.engine.base import Application, MempoolFull
+from host.chain.engine.base import Application, EngineError, MempoolFull
 from host.chain.engine.blockstore import BlockStore
 from host.chain.engine.mempool import Mempool
 from host.chain.engine.privval import ValidatorKey, cons_address
@@ -412,6 +412,15 @@ class SoloEngine:
             self.mempool.remove(tx_hash)
             self.recorder.dropped(tx_hash, f"evicted from the full mempool by a tip of "
                                   f"{admitted.tip}; resubmit with a higher fee")
+
+    async def broadcast_batch(self, raws: list[bytes]) -> list[TxResult | EngineError]:
+        results: list[TxResult | EngineError] = []
+        for raw in raws:
+            try:
+                results.append(await self.broadcast(raw))
+            except MempoolFull as exc:
+                results.append(exc)
+        return results
 
     # ---- status -----------------------------------------------------------------------------
     def status(self) -> dict:
