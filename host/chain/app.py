@@ -49,6 +49,7 @@ from typing import Any
 
 import cbor2
 
+from host.chain.fees import minimum_fee
 from host.chain.genesis import GENESIS_SUPPLY, Genesis
 from host.chain.store import CacheKV, MerkleStore, Tree
 from host.chain.types import (
@@ -242,16 +243,18 @@ class Application:
                   time=0.0, params=self.params, genesis_time=self.genesis_time)
         tx_hash = sha256(raw).digest()
         try:
-            tx, signer, fee, _ = self._admit(ctx, raw, tx_hash, self._check_nonce,
-                                             self._check_spent)
+            tx, signer, minimum, _ = self._admit(ctx, raw, tx_hash, self._check_nonce,
+                                                 self._check_spent)
             views = self._run_admission_checks(ctx, tx)
         except TxError as err:
             self._verified.pop(tx_hash, None)  # remember only txs waiting in the mempool
             return TxResult.failed(err.code, err.log, tx_hash)
         self._check_views.update(views)
         self._check_nonce[signer] = tx["nonce"]
+        fee = tx["fee"]
         self._check_spent[signer] = self._check_spent.get(signer, 0) + fee
-        return TxResult(0, "ok", "ok", fee=fee, signer=signer, nonce=tx["nonce"], tx_hash=tx_hash)
+        return TxResult(0, "ok", "ok", fee=fee, signer=signer, nonce=tx["nonce"], tx_hash=tx_hash,
+                        tip=fee - minimum)
 
     @_locked
     def finalize_block(self, block: BlockInfo) -> BlockResult:
@@ -365,8 +368,9 @@ class Application:
         self, ctx: Ctx, raw: bytes, tx_hash: bytes, nonces: dict, spent: dict,
         delivering: bool = False,
     ) -> tuple[dict, bytes, int, dict]:
-        """Decode and authenticate a tx; returns (tx, signer, required fee, signer's account).
-        No state change."""
+        """Decode and authenticate a tx; returns (tx, signer, minimum fee, signer's account).
+        The signer pays the whole fee offered (tx["fee"]); the part above the minimum is the
+        tip (host/chain/fees.py). No state change."""
         if len(raw) > MAX_TX_BYTES:
             raise TxError(Code.TX_TOO_LARGE, f"tx larger than {MAX_TX_BYTES} bytes")
         tx, signer = self._authenticate(raw, tx_hash, delivering)
@@ -376,16 +380,15 @@ class Application:
         expected = nonces.get(signer, acc["nonce"]) + 1
         if tx["nonce"] != expected:
             raise TxError(Code.BAD_NONCE, f"nonce {tx['nonce']}, expected {expected}")
-        fees = self.params["fees"]
-        required = 0
         for msg in tx["msgs"]:
             if msg["type"] not in self.router:
                 raise TxError(Code.BAD_ENCODING, f"message type {msg['type']!r} not handled here")
-            required += fees.get(msg["type"], 0)
+        required = minimum_fee(self.params, (m["type"] for m in tx["msgs"]), len(raw))
         if tx["fee"] < required:
-            raise TxError(Code.INSUFFICIENT_FEE, f"fee limit {tx['fee']} < required {required}")
-        if acc["balance"] - spent.get(signer, 0) < required:
-            raise TxError(Code.INSUFFICIENT_FUNDS, f"balance cannot pay the fee {required}")
+            raise TxError(Code.INSUFFICIENT_FEE,
+                          f"fee {tx['fee']} < minimum {required} ({len(raw)} bytes)")
+        if acc["balance"] - spent.get(signer, 0) < tx["fee"]:
+            raise TxError(Code.INSUFFICIENT_FUNDS, f"balance cannot pay the fee {tx['fee']}")
         return tx, signer, required, acc
 
     def _run_admission_checks(self, ctx: Ctx, tx: dict) -> dict[str, dict]:
@@ -425,10 +428,11 @@ class Application:
     def _deliver(self, ctx: Ctx, raw: bytes) -> TxResult:
         tx_hash = sha256(raw).digest()
         try:
-            tx, signer, fee, acc = self._admit(ctx, raw, tx_hash, {}, {}, delivering=True)
+            tx, signer, _, acc = self._admit(ctx, raw, tx_hash, {}, {}, delivering=True)
         except TxError as err:
             # not chargeable: the proposer should not have included it
             return TxResult.failed(err.code, err.log, tx_hash)
+        fee = tx["fee"]
         acc["nonce"] = tx["nonce"]
         acc["balance"] -= fee
         self.bank.set_account(ctx, signer, acc)

@@ -52,6 +52,10 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "gov/deposit": 100,
         "gov/vote": 100,
     },
+    # The minimum fee's size term (host/chain/fees.py): per byte of the signed tx beyond the
+    # allowance, which covers a typical message, so only bulky txs (many messages, QCP proofs,
+    # long memos) pay for their bytes. Offers above the minimum are tips.
+    "fee_market": {"per_byte": 1, "free_bytes": 512},
     "lock": {"cliff_months": 12, "months": 24, "month_seconds": 30 * 86400},
     "mint": {
         "period_seconds": 4 * 365 * 86400,  # table 2.1's arithmetic: 4 years of 365 days
@@ -143,6 +147,7 @@ class Genesis:
                     raise ValueError(f"unknown param {section}.{key}")
                 merged[section][key] = value
         _validate_shares(merged)
+        _validate_fees(merged)
         for section, key in POSITIVE:
             value = merged[section][key]
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -327,6 +332,14 @@ def _validate_shares(params: dict[str, Any]) -> None:
                 raise ValueError(f"{section}.{key} must be 0..10000 basis points")
         if sum(values) > 10_000:
             raise ValueError(f"{section}: {' + '.join(keys)} = {sum(values)} > 10000 (100%)")
+
+
+def _validate_fees(params: dict[str, Any]) -> None:
+    """Message weights and the size term are whole units >= 0 (each bounded as an amount)."""
+    weights = [(f"fees.{name}", value) for name, value in params["fees"].items()]
+    market = [(f"fee_market.{name}", value) for name, value in params["fee_market"].items()]
+    for what, value in weights + market:
+        _check_units(value, what, allow_zero=True)
 
 
 def _check_units(value: Any, what: str, allow_zero: bool = False) -> None:

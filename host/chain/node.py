@@ -204,11 +204,12 @@ class Node:
         from host.chain.api.server import make_api
 
         host, _, port = self.config.api_listen.rpartition(":")
+        from host.chain.api.fees import FeeApi
         from host.chain.api.index_routes import IndexApi
         from host.chain.api.pages import Pages
 
         assert self.indexer is not None  # open() made it
-        explorer = (IndexApi(app, engine, self.indexer), Pages())
+        explorer = (IndexApi(app, engine, self.indexer), Pages(), FeeApi(app, engine))
         api = make_api(app, engine, self.validator_key, explorer, tuple(self.config.cors_origins))
         runner = web.AppRunner(api, access_log=None)
         self._runner = runner

@@ -9,8 +9,11 @@ API documents raises ``BadAnswer``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
+
+from host.chain.fees import fit_fee, minimum_fee
 
 if TYPE_CHECKING:
     import aiohttp
@@ -122,6 +125,20 @@ class NodeClient:
             return int(doc["value"]["nonce"]) + 1
         except (KeyError, TypeError, ValueError) as exc:
             raise BadAnswer(f"{self.url}: account {address.hex()}: HTTP {status}: {exc}") from None
+
+    async def fee_for(self, msg_types: Sequence[str], size_at_zero_fee: int) -> int:
+        """The fee to offer for a signed tx of `msg_types` that is `size_at_zero_fee` bytes with
+        fee 0: the node's minimum for its exact size plus the tip the node suggests now
+        (GET /fees/estimate)."""
+        doc = await self._ok(f"/fees/estimate?types={quote(','.join(msg_types), safe='/,')}")
+        try:
+            rules = {"fees": dict(doc["weights"]),
+                     "fee_market": {"per_byte": int(doc["per_byte"]),
+                                    "free_bytes": int(doc["free_bytes"])}}
+            tip = int(doc["tip"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadAnswer(f"{self.url}/fees/estimate: {exc!r} in {doc}") from None
+        return fit_fee(size_at_zero_fee, lambda size: minimum_fee(rules, msg_types, size), tip)
 
     async def submit(
         self, raw: bytes, wait: str = "commit", timeout: float = COMMIT_TIMEOUT
@@ -255,6 +272,9 @@ class BlockingNodeClient:
 
     def next_nonce(self, address: bytes) -> int:
         return self.call(lambda c: c.next_nonce(address))
+
+    def fee_for(self, msg_types: Sequence[str], size_at_zero_fee: int) -> int:
+        return self.call(lambda c: c.fee_for(msg_types, size_at_zero_fee))
 
     def submit(self, raw: bytes, wait: str = "commit", timeout: float = COMMIT_TIMEOUT) -> Answer:
         return self.call(lambda c: c.submit(raw, wait, timeout))

@@ -69,10 +69,11 @@ class TxResult:
     log: str = ""
     codespace: str = ""  # the stable code name, e.g. "bad_nonce"
     events: list[Event] = field(default_factory=list)
-    fee: int = 0  # units charged (0 if check_tx / not charged)
+    fee: int = 0  # units charged (check_tx: the fee offered; 0 when refused)
     signer: bytes = b""  # 20-byte signer address when the tx decoded
     nonce: int = 0
     tx_hash: bytes = b""  # SHA-256 of the raw tx bytes
+    tip: int = 0  # check_tx: the fee offered above the minimum (orders the solo mempool)
 
     @classmethod
     def failed(cls, code: Code, log: str = "", tx_hash: bytes = b"") -> TxResult:

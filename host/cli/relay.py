@@ -7,7 +7,7 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from host.chain.relayer import DEFAULT_FEE, MAX_BATCH
+from host.chain.relayer import MAX_BATCH
 
 if TYPE_CHECKING:
     from host.chain.relayer.service import Relayer
@@ -27,8 +27,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     cmd.add_argument("--poll", type=float, default=1.0,
                      help="seconds between polls while a chain's /ws event stream is down "
                           "(default 1); otherwise every new block wakes the relayer")
-    cmd.add_argument("--fee", type=int, default=DEFAULT_FEE,
-                     help=f"fee limit per relay tx, units (default {DEFAULT_FEE})")
+    cmd.add_argument("--fee", type=int, default=None,
+                     help="fee per relay tx, units, paid in full (default: the destination "
+                     "node's estimate for the tx's size)")
     cmd.add_argument("--batch", type=int, default=8,
                      help="packets per relay tx, 1..16 (default 8)")
     cmd.add_argument("--log-level", default="INFO", help="DEBUG | INFO | WARNING | ERROR")
@@ -47,7 +48,8 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"qos relay: --log-level {args.log_level!r} is not a log level", file=sys.stderr)
         return 2
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not args.poll > 0 or args.fee < 0 or not 1 <= args.batch <= MAX_BATCH:
+    bad_fee = args.fee is not None and args.fee < 0
+    if not args.poll > 0 or bad_fee or not 1 <= args.batch <= MAX_BATCH:
         print(f"qos relay: --poll must be > 0, --fee >= 0, --batch in 1..{MAX_BATCH}",
               file=sys.stderr)
         return 2

@@ -46,15 +46,14 @@ def _tx_cmd(
     )
     cmd.add_argument("--chain-id", default=None, help="default: ask the node")
     cmd.add_argument("--nonce", type=int, default=None, help="default: account nonce + 1")
-    cmd.add_argument("--fee", type=int, default=None, help="fee limit in units (default: node's)")
+    cmd.add_argument("--fee", type=int, default=None,
+                     help="fee offered and paid, in units (default: the node's estimate, "
+                     "GET /fees/estimate: the minimum for this tx plus the suggested tip)")
     cmd.add_argument("--memo", default="")
     cmd.add_argument("--no-wait", action="store_true", help="return after check_tx")
     cmd.add_argument("--dry-run", action="store_true", help="print the signed tx, do not send")
     cmd.set_defaults(func=func)
     return cmd
-
-
-FEE_PER_MSG = 20_000  # default fee limit per message: covers the costliest message's fee
 
 
 def tx_transfer(args: argparse.Namespace) -> int:
@@ -127,11 +126,18 @@ def _send(args: argparse.Namespace, msgs: list[dict]) -> int:
     with rest.BlockingNodeClient(args.node) as node:
         chain_id = args.chain_id or node.chain_id()
         nonce = args.nonce if args.nonce is not None else node.next_nonce(address)
-        fee = args.fee if args.fee is not None else FEE_PER_MSG * len(msgs)
-        try:
-            tx = txlib.Tx(chain_id, nonce, fee, tuple(msgs), args.memo)  # checked, encoded once
-        except ValueError as exc:  # TxError and AddressError are ValueErrors
-            raise CommandError(f"bad tx: {exc}") from None
+
+        def build(fee: int) -> Tx:
+            try:
+                return txlib.Tx(chain_id, nonce, fee, tuple(msgs), args.memo)  # checked once
+            except ValueError as exc:  # TxError and AddressError are ValueErrors
+                raise CommandError(f"bad tx: {exc}") from None
+
+        fee = args.fee
+        if fee is None:  # a blank signature has the real one's size
+            sized = txlib.SignedTx(build(0), signer.pubkey, bytes(64)).encode()
+            fee = node.fee_for([m["type"] for m in msgs], len(sized))
+        tx = build(fee)
         raw = signer.sign(tx)
         if args.dry_run:
             print_json({"signer": encode_address(address), "signed_tx": raw.hex()})

@@ -17,7 +17,7 @@ class Code(IntEnum):
     BAD_SIGNATURE = 2
     WRONG_CHAIN_ID = 3
     BAD_NONCE = 4
-    INSUFFICIENT_FEE = 5  # fee limit below the required fee
+    INSUFFICIENT_FEE = 5  # fee below the minimum (host/chain/fees.py)
     INSUFFICIENT_FUNDS = 6
     UNKNOWN_ACCOUNT = 7
     INVALID_AMOUNT = 8  # zero, negative, >= 2^63

@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from host.chain.app import Application
-from host.chain.genesis import Genesis, GenesisAccount, GenesisLock, GenesisValidator
+from host.chain.fees import fit_fee, minimum_fee
+from host.chain.genesis import (
+    DEFAULT_PARAMS,
+    Genesis,
+    GenesisAccount,
+    GenesisLock,
+    GenesisValidator,
+)
 from host.chain.types import BlockInfo, VoteInfo
 from host.chain.x.qcp.client import encode_header, header_sign_bytes
 from host.core.cbor import dumps
@@ -29,11 +36,20 @@ def cons_key(n: int) -> Account:
     return Account.from_ed25519_seed(sha256(b"consensus %d" % n).digest())
 
 
-def signed_tx(acc: Account, nonce: int, msgs: list[dict], fee: int = 100_000, chain: str = CHAIN,
-              memo: str = "") -> bytes:
-    tx = {"chain": chain, "nonce": nonce, "fee": fee, "msgs": msgs, "memo": memo}
-    sig = acc.sign(dumps(["qos/tx/1", chain, tx]))
-    return dumps({"tx": tx, "pubkey": acc.pubkey, "sig": sig})
+def signed_tx(acc: Account, nonce: int, msgs: list[dict], fee: int | None = None,
+              chain: str = CHAIN, memo: str = "", params: dict | None = None) -> bytes:
+    """A signed tx; `fee` defaults to the exact minimum under `params` (DEFAULT_PARAMS): no
+    tip."""
+    def encode(offer: int, sign: bool = False) -> bytes:
+        tx = {"chain": chain, "nonce": nonce, "fee": offer, "msgs": msgs, "memo": memo}
+        sig = acc.sign(dumps(["qos/tx/1", chain, tx])) if sign else bytes(64)
+        return dumps({"tx": tx, "pubkey": acc.pubkey, "sig": sig})
+
+    if fee is None:
+        types = [m["type"] for m in msgs]
+        rules = params or DEFAULT_PARAMS
+        fee = fit_fee(len(encode(0)), lambda size: minimum_fee(rules, types, size))
+    return encode(fee, sign=True)
 
 
 def make_header(chain: str, height: int, app_hash: bytes, signers: list[Account]) -> bytes:
@@ -96,9 +112,10 @@ class Chain:
             assert self.app.check_invariants() == []
         return result
 
-    def send(self, acc: Account, msgs: list[dict], fee: int = 100_000, **kw):
+    def send(self, acc: Account, msgs: list[dict], fee: int | None = None, **kw):
         nonce = self.next_nonce(acc)
-        result = self.block([signed_tx(acc, nonce, msgs, fee, chain=self.genesis.chain_id)], **kw)
+        raw = signed_tx(acc, nonce, msgs, fee, chain=self.genesis.chain_id, params=self.app.params)
+        result = self.block([raw], **kw)
         return result.tx_results[0]
 
     def next_nonce(self, acc: Account) -> int:

@@ -467,9 +467,16 @@ def test_the_tx_path_checks_and_encodes_a_tx_once(node, tmp_path, monkeypatch, c
         for signer in (["--key", str(key_file)], ["--device", peer.path]):
             calls = _count_tx_work(monkeypatch)
             assert qos("tx", "transfer", *signer, "--node", node.url, account(5).address_string,
-                       "1") == 0
+                       "1", "--fee", "1000") == 0
             assert json.loads(capsys.readouterr().out)["code"] == 0
             assert calls == {"check": 1, "encode": 1, "decode": 0}, signer
+            monkeypatch.undo()
+            # the default fee sizes the tx once more (GET /fees/estimate prices its bytes)
+            calls = _count_tx_work(monkeypatch)
+            assert qos("tx", "transfer", *signer, "--node", node.url, account(5).address_string,
+                       "1") == 0
+            assert json.loads(capsys.readouterr().out)["code"] == 0
+            assert calls == {"check": 2, "encode": 2, "decode": 0}, signer
             monkeypatch.undo()
     finally:
         peer.close()

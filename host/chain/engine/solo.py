@@ -348,7 +348,7 @@ class SoloEngine:
                 continue
             result = self.app.check_tx(raw)
             if result.code == 0 and not self.mempool.full_for(raw):
-                self.mempool.add(tx_hash, raw)
+                self.mempool.add(tx_hash, raw, result.signer, result.tip)
                 continue
             why = f"{result.codespace}: {result.log}" if result.code else "the mempool is full"
             self.recorder.dropped(tx_hash, f"not readmitted after a restart: {why}")
@@ -387,18 +387,31 @@ class SoloEngine:
         if tx_hash in self.mempool:
             self.recorder.rejected()
             return TxResult.failed(Code.ALREADY_EXISTS, "tx already in the mempool", tx_hash)
-        if self.mempool.full_for(raw):
-            raise MempoolFull(f"mempool full ({len(self.mempool)} txs); retry after a block")
         result = self.app.check_tx(raw)
         result.tx_hash = tx_hash
         if result.code == 0:
-            self.mempool.add(tx_hash, raw)
+            self._make_room(raw, result)
+            self.mempool.add(tx_hash, raw, result.signer, result.tip)
             self.recorder.accepted(tx_hash, raw)
             if not self.create_empty_blocks:
                 self._wake.set()
         else:
             self.recorder.rejected()
         return result
+
+    def _make_room(self, raw: bytes, admitted: TxResult) -> None:
+        """Evict cheaper txs when the mempool is full, or refuse the admitted tx (its check
+        view then stands until the next block, so its sender retries after one)."""
+        evicted = self.mempool.evictions_for(raw, admitted.signer, admitted.tip)
+        if evicted is None:
+            raise MempoolFull(
+                f"mempool full ({len(self.mempool)} txs) and tip {admitted.tip} does not beat "
+                "the cheapest waiting tx: offer a higher fee, or retry after a block"
+            )
+        for tx_hash in evicted:
+            self.mempool.remove(tx_hash)
+            self.recorder.dropped(tx_hash, f"evicted from the full mempool by a tip of "
+                                  f"{admitted.tip}; resubmit with a higher fee")
 
     async def broadcast_batch(self, raws: list[bytes]) -> list[TxResult | EngineError]:
         results: list[TxResult | EngineError] = []

@@ -36,7 +36,6 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from host.chain.relayer import DEFAULT_FEE
 from host.chain.relayer.relay import (
     Channel,
     Equivocation,
@@ -101,7 +100,7 @@ class Relayer:
     b_urls: list[str]
     account: Account  # pays the relay fees on both chains
     poll_interval: float = 1.0
-    fee: int = DEFAULT_FEE
+    fee: int | None = None  # per relay tx; None: the destination's estimate (GET /fees/estimate)
     batch: int = 8  # packets per relay tx (1..16); the tx size limit may cut a batch shorter
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
@@ -236,7 +235,11 @@ class Relayer:
         """Submit one kind of consecutive messages in one tx (as many as fit); returns how many
         landed."""
         nonce = await dst.primary.next_nonce(self.account.address)
-        raw, batch = fit_batch(self.account, dst.chain_id, nonce, batch, self.fee)
+        fee = self.fee
+        if fee is None:  # the destination's reference fee for this batch's exact size
+            sized, batch = fit_batch(self.account, dst.chain_id, nonce, batch, 0)
+            fee = await dst.primary.fee_for([item.message["type"] for item in batch], len(sized))
+        raw, batch = fit_batch(self.account, dst.chain_id, nonce, batch, fee)
         kind, first, last = batch[0].kind, batch[0].seq, batch[-1].seq
         status, doc = await dst.primary.submit(raw)
         if status == 200 and doc.get("code") == 0:

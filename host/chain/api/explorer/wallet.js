@@ -52,7 +52,7 @@ function msgLines(msg, view) {
 function pages(tx, views) {
   const out = [["Sign transaction", [["Chain", tx.chain], ["Account", `${ACCOUNT}/${INDEX}`], ["Nonce", String(tx.nonce)], ["Messages", String(tx.msgs.length)]]]];
   tx.msgs.forEach((m, i) => out.push([TITLES[m.type], msgLines(m, views[i])]));
-  out.push(["Fee and memo", [["Fee limit", qos(tx.fee)], ["Memo", tx.memo ? JSON.stringify(tx.memo) : "(none)"]]]);
+  out.push(["Fee and memo", [["Fee", qos(tx.fee)], ["Memo", tx.memo ? JSON.stringify(tx.memo) : "(none)"]]]);
   return out;
 }
 
@@ -116,6 +116,14 @@ async function connect(event) {
   }
 }
 
+// The node's reference fee (GET /fees/estimate): its minimum for this tx's size plus the tip it
+// suggests. The size counts the envelope (pubkey, signature, keys) at its most, 128 bytes.
+async function estimatedFee(tx) {
+  const types = tx.msgs.map((m) => m.type).join(",");
+  const quote = await get(`/fees/estimate?types=${encodeURIComponent(types)}&bytes=${encode(tx).length + 128}`);
+  return quote.fee;
+}
+
 async function sign(event) {
   event.preventDefault();
   $("confirm").hidden = false;
@@ -126,7 +134,8 @@ async function sign(event) {
   try {
     const [status, acc] = await Promise.all([get("/status"), get(`/accounts/${address}`).catch(() => ({ value: { nonce: 0 } }))]);
     const [msg, view] = message($("kind").value);
-    tx = { chain: status.chain_id, nonce: acc.value.nonce + 1, fee: parseAmount($("fee").value), msgs: [msg], memo: $("memo").value };
+    tx = { chain: status.chain_id, nonce: acc.value.nonce + 1, fee: 0, msgs: [msg], memo: $("memo").value };
+    tx.fee = $("fee").value.trim() ? parseAmount($("fee").value) : await estimatedFee(tx);
     views = [view];
   } catch (err) {
     progress(`${esc(t("error"))}: ${esc(err.message)}`, "error");
