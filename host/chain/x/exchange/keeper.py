@@ -1,7 +1,7 @@
 """Pool state and the pools' exact integer arithmetic.
 
 Keys:
-    exchange/pool/<NAME>         {"name","qos","qsc","shares","cum","last_ms","start_cum","start_ms"}
+    exchange/pool/<NAME>        {"name","qos","qsc","shares","cum","last_ms","start_cum","start_ms"}
     exchange/share/<NAME>/<addr> int   liquidity shares an account holds
 The QOS reserve sits in the x/bank pool "exchange/<NAME>"; the QSC reserve is in no account's
 holding, and x/qsc counts it in the token's supply (qsc_reserve).
