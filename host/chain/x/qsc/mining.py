@@ -102,8 +102,8 @@ class QscMining:
 
     def settle(self, ctx: Ctx, name: str) -> None:
         tok = self.keeper.must_token(ctx, name)
+        num, den = self.rate(ctx, tok)  # before the market's QOS income changes its price
         fees, paid = self._pay_fees(ctx, tok)
-        num, den = self.rate(ctx, tok)
         exchanged, minted, refused = self._mine(ctx, tok, num, den)
         released = self._release_reserve(ctx, tok, exchanged)
         self.keeper.set_token(ctx, tok)
