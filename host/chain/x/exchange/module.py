@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from host.chain.x.context import Ctx, bech, dec
+from host.chain.x.context import Ctx, bech
 from host.chain.x.exchange import routes
 from host.chain.x.exchange.handler import MsgServer
 from host.chain.x.exchange.keeper import LOCKED_SHARES, POOL, ExchangeKeeper, share_key
-from host.chain.x.module import AppModule, Handler, Query, QueryRoute
-from host.core.errors import Code, TxError
+from host.chain.x.module import AppModule, Handler, Query, QueryRoute, cbor_items
 
 
 class ExchangeModule(AppModule):
@@ -39,10 +38,7 @@ class ExchangeModule(AppModule):
         return POOL, [self._pool_json(ctx, pool) for pool in self.keeper.pools(ctx)]
 
     def query_shares(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
-        try:
-            name, addr = dec(data)
-        except (ValueError, TypeError, EOFError):
-            raise TxError(Code.INVALID_REQUEST, "data must be det-CBOR [name, address]") from None
+        name, addr = cbor_items(data, 2)
         self.keeper.must_pool(ctx, name)
         return share_key(name, addr), {"name": name, "address": bech(addr),
                                        "shares": self.keeper.shares_of(ctx, name, addr)}

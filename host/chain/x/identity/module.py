@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from host.chain.x.context import Ctx, address, bech, dec
+from host.chain.x.context import Ctx, address, bech
 from host.chain.x.identity import routes
-from host.chain.x.module import AppModule, Handler, Query, QueryRoute
+from host.chain.x.module import AppModule, Handler, Query, QueryRoute, cbor_items
 from host.chain.x.qsc.keeper import QscKeeper
 from host.core.errors import Code, TxError
 from host.core.tx import Msg
@@ -154,10 +154,7 @@ class IdentityModule(AppModule):
                         for key, att in ctx.items(prefix)]
 
     def query_attestation(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
-        try:
-            subject, token = dec(data)
-        except (ValueError, TypeError, EOFError):
-            raise TxError(Code.INVALID_REQUEST, "data must be det-CBOR [address, token]") from None
+        subject, token = cbor_items(data, 2)
         att = ctx.get(attest_key(subject, token))
         if att is None:
             raise TxError(Code.NOT_FOUND, f"{token} has not attested {bech(subject)}")

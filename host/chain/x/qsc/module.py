@@ -6,13 +6,12 @@ from typing import Any
 
 from host.chain.types import BlockInfo, ValidatorUpdate
 from host.chain.x.bank.keeper import BankKeeper
-from host.chain.x.context import Ctx, bech, dec
-from host.chain.x.module import AppModule, Handler, Query, QueryRoute
+from host.chain.x.context import Ctx, bech
+from host.chain.x.module import AppModule, Handler, Query, QueryRoute, cbor_items
 from host.chain.x.qsc import routes
 from host.chain.x.qsc.handler import MsgServer
 from host.chain.x.qsc.keeper import MINING, TOKEN, QscKeeper, allow_key, bal_key
 from host.chain.x.qsc.mining import Market, QscMining, fees_pool, fund_pool
-from host.core.errors import Code, TxError
 
 
 class QscModule(AppModule):
@@ -48,13 +47,13 @@ class QscModule(AppModule):
         return TOKEN + data, _tok_json(self.keeper.must_token(ctx, name))
 
     def query_balance(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
-        name, addr = _items(data, 2)
+        name, addr = cbor_items(data, 2)
         self.keeper.must_token(ctx, name)
         h = self.keeper.holding(ctx, name, addr)
         return bal_key(name, addr), {"name": name, "address": bech(addr), **h}
 
     def query_allowance(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
-        name, owner, spender = _items(data, 3)
+        name, owner, spender = cbor_items(data, 3)
         self.keeper.must_token(ctx, name)
         return allow_key(name, owner, spender), {
             "name": name, "owner": bech(owner), "spender": bech(spender),
@@ -94,12 +93,3 @@ def _tok_json(tok: dict) -> dict:
             "supply_cap": tok["supply_cap"], "supply": tok["supply"], "paused": tok["paused"],
             "rate": tok["rate"]}
 
-
-def _items(data: bytes, n: int) -> list:
-    try:
-        items = dec(data)
-    except Exception:
-        items = None
-    if not isinstance(items, list) or len(items) != n:
-        raise TxError(Code.INVALID_REQUEST, f"data must be det-CBOR of a {n}-item array")
-    return items
