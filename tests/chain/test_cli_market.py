@@ -1,5 +1,5 @@
-"""`qos tx` for the market, reserve and identity messages: the CLI builds and signs each (dry run,
-key file), and the chain runs what it signed; bad arguments exit 1 with a reason, sending nothing."""
+"""`qos tx` for the market, reserve and identity messages: the CLI builds and signs each (dry
+run, key file), and the chain runs what it signed; bad arguments exit 1 with a reason."""
 
 from __future__ import annotations
 
