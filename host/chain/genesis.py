@@ -92,7 +92,12 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "remove_quorum_den": 3,
     },
     "qsc": {"settle_seconds": 86400, "holders_bps": 8000, "community_bps": 2000},
-    "exchange": {"swap_fee_bps": 30},  # a trade's fee, left in the pool for its providers
+    "exchange": {
+        "swap_fee_bps": 30,  # a trade's fee, left in the pool for its providers
+        # a market's price sets its token's mining rate only while its time-weighted QOS reserve
+        # over the settlement period is at least this (else the creation rate: thin markets)
+        "min_depth": 10_000 * UNITS_PER_QOS,
+    },
     "gov": {
         "min_deposit": 1_000 * UNITS_PER_QOS,  # a proposal opens for votes at this deposit
         "deposit_seconds": 2 * 86400,
@@ -315,7 +320,7 @@ def _check_addr(addr: bytes) -> None:
 
 POSITIVE = (("mint", "period_seconds"), ("mint", "max_block_seconds"), ("gov", "min_deposit"),
             ("gov", "deposit_seconds"), ("gov", "voting_seconds"), ("staking", "volume_full_fees"),
-            ("staking", "epoch_blocks"))
+            ("staking", "epoch_blocks"), ("exchange", "min_depth"))
 
 BASIS_POINTS = (("gov", "quorum_bps"), ("gov", "threshold_bps"), ("staking", "renew_quorum_bps"),
                 ("staking", "min_signed_bps"), ("staking", "volume_bps"),

@@ -36,10 +36,10 @@ def token(chain: Chain) -> dict:
     return chain.app.query("qsc/token", b"STAR").value
 
 
-def new_chain(qos_per_qsc: int | None = 2, cap: int = 10**15) -> Chain:
+def new_chain(qos_per_qsc: int | None = 2, cap: int = 10**15, **params) -> Chain:
     """STAR issued to everyone; with a market opened at `qos_per_qsc` unless None."""
     chain = Chain(genesis=make_genesis(n_accounts=7, params={
-        "qsc": {"settle_seconds": DAY}, "fees": {"qsc/transfer": FEE}}))
+        "qsc": {"settle_seconds": DAY}, "fees": {"qsc/transfer": FEE}, **params}))
     assert chain.send(OWNER, [qsc("create", banker=BANKER.address, supply_cap=cap)]).ok
     for who in (LP, ALICE, BOB, CAROL, DAVE):
         assert chain.send(BANKER, [qsc("issue", to=who.address, amount=10 * DEPTH)]).ok
@@ -79,6 +79,24 @@ def test_without_a_market_mining_falls_back_to_the_creation_rate():
     settle = run_to_settlement(chain)
     assert settle["rate"] == "1/1"
     assert star(chain, BOB) == before + 1000 + FEE // 2
+
+
+def _mined_through_a_thin_market(min_depth: int) -> dict:
+    """Attack: STAR has no market; ALICE opens one with 2 QOS units against 10^6 STAR (a price
+    of 2e-6 QOS per STAR) and pays BOB, hoping to mine half a fee's worth at that price."""
+    chain = new_chain(qos_per_qsc=None, exchange={"min_depth": min_depth})
+    assert chain.send(ALICE, [{"type": "exchange/add_liquidity", "name": "STAR", "qos": 2,
+                               "max_qsc": 10**6, "min_shares": 0}]).ok
+    assert chain.send(ALICE, [pay(BOB, 1000)]).ok
+    return run_to_settlement(chain)
+
+
+def test_a_thin_market_does_not_set_the_mining_rate():
+    settle = _mined_through_a_thin_market(min_depth=10_000 * 10_000)  # the default
+    assert settle["rate"] == "1/1" and settle["mined"] == str(FEE)
+    # the same with the depth floor at one unit: the attack would have worked
+    settle = _mined_through_a_thin_market(min_depth=1)
+    assert int(settle["mined"]) > 10**9
 
 
 def test_wash_trading_mines_nothing():

@@ -1,7 +1,8 @@
 """Pool state and the pools' exact integer arithmetic.
 
 Keys:
-    exchange/pool/<NAME>        {"name","qos","qsc","shares","cum","last_ms","start_cum","start_ms"}
+    exchange/pool/<NAME>        {"name","qos","qsc","shares","cum","depth","last_ms","start_cum",
+                                 "start_depth","start_ms"}
     exchange/share/<NAME>/<addr> int   liquidity shares an account holds
 The QOS reserve sits in the x/bank pool "exchange/<NAME>"; the QSC reserve is in no account's
 holding, and x/qsc counts it in the token's supply (qsc_reserve).
@@ -17,7 +18,10 @@ QSC unit, times PRICE_SCALE) times the milliseconds it stood, brought up to date
 change of the reserves with the reserves as they were. A price set inside a block therefore counts
 only from that block's time to the next change, never within the block it was set in.
 `start_cum`/`start_ms` mark the start of the settlement period, so the period's time-weighted
-average price is (cum - start_cum) / ((now - start_ms) * PRICE_SCALE).
+average price is (cum - start_cum) / ((now - start_ms) * PRICE_SCALE). `depth` accumulates the QOS
+reserve the same way: a market whose time-weighted QOS depth over the period is below
+`exchange.min_depth` gives no rate (x/qsc then mines at the creation rate), so nobody can open a
+thin market for a token at a silly price and mine its QSC by the million.
 """
 
 from __future__ import annotations
@@ -52,8 +56,9 @@ def now_ms(ctx: Ctx) -> int:
 def accrue(pool: dict, at_ms: int) -> None:
     """Bring the price accumulator up to `at_ms` with the reserves as they stand."""
     if at_ms > pool["last_ms"]:
-        price = pool["qos"] * PRICE_SCALE // pool["qsc"]
-        pool["cum"] += price * (at_ms - pool["last_ms"])
+        elapsed = at_ms - pool["last_ms"]
+        pool["cum"] += pool["qos"] * PRICE_SCALE // pool["qsc"] * elapsed
+        pool["depth"] += pool["qos"] * elapsed
         pool["last_ms"] = at_ms
 
 
@@ -116,7 +121,7 @@ class ExchangeKeeper:
                                                     f"sqrt(qos * qsc) must exceed {LOCKED_SHARES}")
             at = now_ms(ctx)
             pool = {"name": name, "qos": 0, "qsc": 0, "shares": LOCKED_SHARES, "cum": 0,
-                    "last_ms": at, "start_cum": 0, "start_ms": at}
+                    "depth": 0, "last_ms": at, "start_cum": 0, "start_depth": 0, "start_ms": at}
             shares = minted - LOCKED_SHARES
         else:
             accrue(pool, now_ms(ctx))
@@ -194,14 +199,16 @@ class ExchangeKeeper:
     # ---- the settlement period's average price ------------------------------------------------
     def period_rate(self, ctx: Ctx, name: str) -> tuple[int, int] | None:
         """The time-weighted QOS-per-QSC price since the period began (or the pool opened), as
-        (numerator, denominator); None without a pool or with no time elapsed."""
+        (numerator, denominator); None without a pool, with no time elapsed, or when the pool's
+        time-weighted QOS depth was below exchange.min_depth."""
         pool = self.pool(ctx, name)
         if pool is None:
             return None
         accrue(pool, now_ms(ctx))
         elapsed = pool["last_ms"] - pool["start_ms"]
         weighted = pool["cum"] - pool["start_cum"]
-        if elapsed <= 0 or weighted <= 0:
+        depth = pool["depth"] - pool["start_depth"]
+        if elapsed <= 0 or weighted <= 0 or depth < ctx.params["exchange"]["min_depth"] * elapsed:
             return None
         return weighted, elapsed * PRICE_SCALE
 
@@ -209,7 +216,8 @@ class ExchangeKeeper:
         """Open a new averaging window on every pool (at a settlement boundary)."""
         for pool in self.pools(ctx):
             accrue(pool, now_ms(ctx))
-            pool["start_cum"], pool["start_ms"] = pool["cum"], pool["last_ms"]
+            pool["start_cum"], pool["start_depth"] = pool["cum"], pool["depth"]
+            pool["start_ms"] = pool["last_ms"]
             self.set_pool(ctx, pool)
 
     def invariants(self, ctx: Ctx) -> list[str]:

@@ -45,13 +45,15 @@ class ExchangeModule(AppModule):
 
     @staticmethod
     def _pool_json(ctx: Ctx, pool: dict) -> dict:
-        """Reserves and the accumulator as stored (queries run without a block time): the
+        """Reserves and the accumulators as stored (queries run without a block time): the
         period's average price up to the pool's last change is (cum - start_cum) / ((last_ms -
-        start_ms) * 10^18) QOS units per QSC unit."""
+        start_ms) * 10^18) QOS units per QSC unit, its average QOS depth (depth - start_depth) /
+        (last_ms - start_ms)."""
         return {"name": pool["name"], "qos": pool["qos"], "qsc": pool["qsc"],
                 "shares": pool["shares"], "locked_shares": LOCKED_SHARES,
                 "spot_qos_per_qsc": f"{pool['qos']}/{pool['qsc']}", "cum": str(pool["cum"]),
-                "last_ms": pool["last_ms"], "start_cum": str(pool["start_cum"]),
+                "depth": str(pool["depth"]), "last_ms": pool["last_ms"],
+                "start_cum": str(pool["start_cum"]), "start_depth": str(pool["start_depth"]),
                 "start_ms": pool["start_ms"]}
 
     def invariants(self, ctx: Ctx) -> list[str]:
