@@ -127,8 +127,9 @@ class IdentityModule(AppModule):
 
     def unattest(self, ctx: Ctx, msg: Msg) -> None:
         subject = address(msg.get("subject"), "subject")
-        token = self.qsc.must_token(ctx, msg.get("token"))["name"]
-        if self.qsc.must_token(ctx, token)["owner"] != ctx.signer:
+        tok = self.qsc.must_token(ctx, msg.get("token"))
+        token = tok["name"]
+        if tok["owner"] != ctx.signer:
             raise TxError(Code.UNAUTHORIZED, f"only {token}'s owner withdraws its attestations")
         if ctx.get(attest_key(subject, token)) is None:
             raise TxError(Code.NOT_FOUND, f"{token} has not attested {bech(subject)}")
