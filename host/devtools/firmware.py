@@ -166,7 +166,7 @@ def romfs_image(tree: Path) -> bytes:
     import contextlib
     import io
 
-    from mpremote.romfs import make_romfs
+    from mpremote.romfs import make_romfs  # type: ignore[import-untyped]
 
     with contextlib.redirect_stdout(io.StringIO()):  # it lists every file it adds
         return bytes(make_romfs(str(tree), mpy_cross=False))

@@ -120,7 +120,8 @@ def mpy_cross() -> Path:
     if exe.exists():
         return exe
     out.mkdir(parents=True, exist_ok=True)
-    _make(["-C", str(src / "mpy-cross"), f"BUILD={out}", f"PROG={exe}"], out / "build.log")
+    # the port's make puts the program at $(BUILD)/$(PROG)
+    _make(["-C", str(src / "mpy-cross"), f"BUILD={out}", f"PROG={exe.name}"], out / "build.log")
     return exe
 
 
