@@ -1,7 +1,8 @@
 import importlib
 import sys
 
-AREAS = ("crypto", "signer", "qrng", "chain", "app", "codec", "relay", "heap", "pin", "explorer")
+AREAS = ("crypto", "signer", "qrng", "chain", "app", "codec", "relay", "heap", "pin", "explorer",
+         "market")
 
 
 def main(argv: list[str]) -> int:

@@ -176,6 +176,25 @@ def test_unknown_message_type_is_refused_without_a_prompt(device, debug):
     assert not debug.state()["busy"]
 
 
+NODE_ONLY = [txlib.swap("GOLD", "QOS", 10, 1), txlib.add_liquidity("GOLD", 10, 10),
+             txlib.remove_liquidity("GOLD", 1), txlib.qsc_reserve("GOLD", 5, 50),
+             txlib.update_identity(bytes(32)), txlib.revoke_identity(),
+             txlib.attest_identity(other_address(0), "GOLD", bytes(32)),
+             txlib.unattest_identity(other_address(0), "GOLD")]
+
+
+@pytest.mark.parametrize("msg", NODE_ONLY, ids=lambda msg: msg["type"])
+def test_message_types_the_node_runs_but_the_device_cannot_show_are_refused_by_name(
+    device, debug, msg
+):
+    """The node's x/exchange, qsc/reserve and identity updates are newer than this firmware: it
+    refuses them, naming the type, and never prompts (docs/protocol.md section 3)."""
+    tx = txlib.Tx(CHAIN, 1, 5, [msg])
+    with pytest.raises(BadParams, match=f"unknown message type '{msg['type']}'"):
+        device.sign_tx(tx)
+    assert not debug.state()["busy"]
+
+
 @pytest.mark.parametrize(
     "mutate",
     [

@@ -26,7 +26,10 @@ Query paths (data = the key bytes, usually a 20-byte address or a UTF-8 name):
     "staking/delegation"    det-CBOR [delegator, validator]
     "mint/schedule"         -> periods, minted, skipped, cap;  "distribution/pools" -> {pool: units}
     "gov/proposal"          8-byte big-endian id -> proposal, tally, votes;  "gov/proposals" -> list
-    "identity/get"          addr
+    "identity/get"          addr;  "identity/attestations": addr;  "identity/attestation":
+                            det-CBOR [addr, token name]
+    "exchange/pool"         name -> reserves, shares, price accumulator;  "exchange/pools" -> list
+    "exchange/shares"       det-CBOR [name, addr]
     "bank/assets"           addr -> {denom: balance} of vouchers (QCP tokens from other chains)
     "qcp/out"               det-CBOR [to_chain, seq] -> packet;  "qcp/ack": [from_chain, seq]
     "qcp/seq"               chain id -> out/in/acked
@@ -69,6 +72,8 @@ from host.chain.x.bank.keeper import BankKeeper
 from host.chain.x.bank.module import BankModule
 from host.chain.x.context import Ctx
 from host.chain.x.distribution.module import DistributionModule
+from host.chain.x.exchange.keeper import ExchangeKeeper
+from host.chain.x.exchange.module import ExchangeModule
 from host.chain.x.gov.keeper import GovKeeper
 from host.chain.x.gov.module import GovModule
 from host.chain.x.identity.module import IdentityModule
@@ -115,13 +120,15 @@ def build_modules(bank: BankKeeper, router: Router) -> list[AppModule]:
     staking = StakingKeeper(bank)
     qsc = QscKeeper()
     assets = AssetKeeper()
+    exchange = ExchangeKeeper(bank, qsc)
     return [
         BankModule(bank, assets),
         StakingModule(staking, bank),
         MintModule(bank),
         DistributionModule(bank, staking),
-        QscModule(qsc, bank),
-        IdentityModule(),
+        QscModule(qsc, bank, exchange),  # mines at the x/exchange market's average rate
+        ExchangeModule(exchange),
+        IdentityModule(qsc),
         QcpModule(router, Tokens(bank, qsc, assets)),
         GovModule(GovKeeper(bank, staking, qsc), bank),  # after x/qsc: tallies see settled funds
     ]

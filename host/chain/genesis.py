@@ -33,6 +33,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "qsc/freeze": 100,
         "qsc/unfreeze": 100,
         "qsc/pause": 100,
+        "qsc/reserve": 1_000,
         "staking/create_validator": 18_000,
         "staking/edit_validator": 1_000,
         "staking/delegate": 100,
@@ -40,6 +41,13 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "staking/renew": 100,
         "staking/vote_remove": 100,
         "identity/register": 1_000,
+        "identity/update": 1_000,
+        "identity/revoke": 100,
+        "identity/attest": 1_000,
+        "identity/unattest": 100,
+        "exchange/add_liquidity": 100,
+        "exchange/remove_liquidity": 100,
+        "exchange/swap": 100,
         "qcp/send": 1_000,
         "qcp/transfer": 1_000,
         "qcp/relay": 100,
@@ -88,6 +96,12 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "remove_quorum_den": 3,
     },
     "qsc": {"settle_seconds": 86400, "holders_bps": 8000, "community_bps": 2000},
+    "exchange": {
+        "swap_fee_bps": 30,  # a trade's fee, left in the pool for its providers
+        # a market's price sets its token's mining rate only while its time-weighted QOS reserve
+        # over the settlement period is at least this (else the creation rate: thin markets)
+        "min_depth": 10_000 * UNITS_PER_QOS,
+    },
     "gov": {
         "min_deposit": 1_000 * UNITS_PER_QOS,  # a proposal opens for votes at this deposit
         "deposit_seconds": 2 * 86400,
@@ -311,11 +325,12 @@ def _check_addr(addr: bytes) -> None:
 
 POSITIVE = (("mint", "period_seconds"), ("mint", "max_block_seconds"), ("gov", "min_deposit"),
             ("gov", "deposit_seconds"), ("gov", "voting_seconds"), ("staking", "volume_full_fees"),
-            ("staking", "epoch_blocks"))
+            ("staking", "epoch_blocks"), ("exchange", "min_depth"))
 
 BASIS_POINTS = (("gov", "quorum_bps"), ("gov", "threshold_bps"), ("staking", "renew_quorum_bps"),
                 ("staking", "min_signed_bps"), ("staking", "volume_bps"),
-                ("staking", "double_sign_slash_bps"), ("staking", "downtime_slash_bps"))
+                ("staking", "double_sign_slash_bps"), ("staking", "downtime_slash_bps"),
+                ("exchange", "swap_fee_bps"))
 
 # Basis-point shares that split one amount: each 0..10000 and together at most the whole.
 SHARES = {

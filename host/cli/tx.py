@@ -30,6 +30,71 @@ def register(commands: argparse._SubParsersAction) -> None:
         sub, "msg", "any message given as JSON (addresses as bech32, bytes as hex)", tx_msg
     )
     raw.add_argument("msg_json", help='e.g. \'{"type":"qsc/transfer","name":"AB",...}\'')
+    _register_market(sub)
+    _register_identity(sub)
+
+
+def _register_market(sub: argparse._SubParsersAction) -> None:
+    """x/exchange and the QSC reserve (docs/protocol.md section 4)."""
+    from host.core import tx as txlib
+
+    cmd = _built_cmd(sub, "swap", "trade on a QOS/QSC market (exchange/swap)", lambda a: txlib.swap(
+        a.name, a.sell, parse_units(a.amount) if a.sell == "QOS" else qsc_units(a.amount),
+        qsc_units(a.min_out) if a.sell == "QOS" else parse_units(a.min_out)))
+    cmd.add_argument("name", help="the QSC token whose market it is")
+    cmd.add_argument("sell", help="what to sell: QOS or the token's name")
+    cmd.add_argument("amount", help="how much: QOS in units or '1.5qos', QSC in units")
+    cmd.add_argument("--min-out", default="0", help="refuse if it buys less (slippage limit)")
+    cmd = _built_cmd(sub, "add-liquidity", "deposit QOS and QSC into a market (opens it)",
+                     lambda a: txlib.add_liquidity(a.name, parse_units(a.qos),
+                                                   qsc_units(a.max_qsc), qsc_units(a.min_shares)))
+    cmd.add_argument("name")
+    cmd.add_argument("qos", help="QOS to deposit, units or '1.5qos'")
+    cmd.add_argument("max_qsc", help="at most this much QSC (the opening deposit takes all)")
+    cmd.add_argument("--min-shares", default="0", help="refuse fewer shares than this")
+    cmd = _built_cmd(sub, "remove-liquidity", "burn market shares for both reserves",
+                     lambda a: txlib.remove_liquidity(a.name, qsc_units(a.shares),
+                                                      parse_units(a.min_qos), qsc_units(a.min_qsc)))
+    cmd.add_argument("name")
+    cmd.add_argument("shares")
+    cmd.add_argument("--min-qos", default="0")
+    cmd.add_argument("--min-qsc", default="0")
+    cmd = _built_cmd(sub, "qsc-reserve", "lock a token's reserve, released with value exchanged",
+                     lambda a: txlib.qsc_reserve(a.name, qsc_units(a.amount),
+                                                 qsc_units(a.full_volume)))
+    cmd.add_argument("name")
+    cmd.add_argument("amount", help="QSC units locked for the owner")
+    cmd.add_argument("full_volume", help="QSC exchanged at which all of it is released")
+
+
+def _register_identity(sub: argparse._SubParsersAction) -> None:
+    """x/identity (docs/protocol.md section 4)."""
+    from host.core import tx as txlib
+
+    cmd = _built_cmd(sub, "identity-register", "register this address's identity",
+                     lambda a: txlib.register_identity(hash32(a.profile_hash)))
+    cmd.add_argument("profile_hash", help="64 hex digits")
+    cmd = _built_cmd(sub, "identity-update", "change this identity's profile hash",
+                     lambda a: txlib.update_identity(hash32(a.profile_hash)))
+    cmd.add_argument("profile_hash", help="64 hex digits")
+    _built_cmd(sub, "identity-revoke", "revoke this identity (for good)",
+               lambda a: txlib.revoke_identity())
+    cmd = _built_cmd(sub, "attest", "attest a claim about a user, as a QSC token's owner",
+                     lambda a: txlib.attest_identity(a.subject, a.token, hash32(a.claim_hash)))
+    cmd.add_argument("subject", help="the user's address (qosacc1...)")
+    cmd.add_argument("token", help="your QSC token's name")
+    cmd.add_argument("claim_hash", help="64 hex digits: the hash of what you checked")
+    cmd = _built_cmd(sub, "unattest", "withdraw an attestation",
+                     lambda a: txlib.unattest_identity(a.subject, a.token))
+    cmd.add_argument("subject")
+    cmd.add_argument("token")
+
+
+def _built_cmd(sub: argparse._SubParsersAction, name: str, help_text: str,
+               build: Callable[[argparse.Namespace], dict]) -> argparse.ArgumentParser:
+    cmd = _tx_cmd(sub, name, help_text, tx_built)
+    cmd.set_defaults(build=build)
+    return cmd
 
 
 def _tx_cmd(
@@ -66,6 +131,15 @@ def tx_transfer(args: argparse.Namespace) -> int:
     return _send(args, [msg])
 
 
+def tx_built(args: argparse.Namespace) -> int:
+    """A command whose message its parser's `build` makes from the arguments."""
+    try:
+        msg = args.build(args)
+    except ValueError as exc:  # TxError and AddressError are ValueErrors
+        raise CommandError(str(exc)) from None
+    return _send(args, [msg])
+
+
 def tx_msg(args: argparse.Namespace) -> int:
     import json
 
@@ -86,6 +160,20 @@ def parse_units(text: str) -> int:
     if not lowered.isdigit():
         raise ValueError(f"amount {text!r}: units (digits) or a decimal ending in 'qos'")
     return int(lowered)
+
+
+def qsc_units(text: str) -> int:
+    """QSC amounts and share counts: whole units, digits only."""
+    if not text.isascii() or not text.isdigit():
+        raise ValueError(f"{text!r}: a whole number of units (digits)")
+    return int(text)
+
+
+def hash32(text: str) -> bytes:
+    value = bytes.fromhex(text) if len(text) == 64 else b""
+    if len(value) != 32:
+        raise ValueError(f"{text!r}: a hash is 64 hex digits")
+    return value
 
 
 def message_from_json(doc: object) -> dict:

@@ -37,6 +37,7 @@ class Code(IntEnum):
     EXPIRED = 22
     TX_TOO_LARGE = 23
     UNKNOWN_QUERY = 24
+    SLIPPAGE = 25  # an exchange trade would pay out less than the signer's stated minimum
     INTERNAL = 99
 
     @property

@@ -51,6 +51,7 @@ MESSAGES: dict[str, Fields] = {
     "qsc/freeze": (("name", NAME), ("account", ADDR), ("amount", AMOUNT)),
     "qsc/unfreeze": (("name", NAME), ("account", ADDR), ("amount", AMOUNT)),
     "qsc/pause": (("name", NAME), ("paused", BOOL)),
+    "qsc/reserve": (("name", NAME), ("amount", AMOUNT), ("full_volume", AMOUNT)),
     "staking/create_validator": (
         ("cons_pubkey", KEY32), ("moniker", MONIKER), ("commission", COMMISSION),
         ("self_bond", AMOUNT),
@@ -61,6 +62,15 @@ MESSAGES: dict[str, Fields] = {
     "staking/renew": (("validator", VALADDR),),
     "staking/vote_remove": (("validator", VALADDR),),
     "identity/register": (("profile_hash", HASH32),),
+    "identity/update": (("profile_hash", HASH32),),
+    "identity/revoke": (),
+    "identity/attest": (("subject", ADDR), ("token", NAME), ("claim_hash", HASH32)),
+    "identity/unattest": (("subject", ADDR), ("token", NAME)),
+    "exchange/add_liquidity": (("name", NAME), ("qos", AMOUNT), ("max_qsc", AMOUNT),
+                               ("min_shares", AMOUNT0)),
+    "exchange/remove_liquidity": (("name", NAME), ("shares", AMOUNT), ("min_qos", AMOUNT0),
+                                  ("min_qsc", AMOUNT0)),
+    "exchange/swap": (("name", NAME), ("sell", TEXT), ("amount", AMOUNT), ("min_out", AMOUNT0)),
     "qcp/send": (("to_chain", CHAIN), ("payload", PAYLOAD)),
     "qcp/transfer": (
         ("to_chain", CHAIN), ("denom", TEXT), ("receiver", ADDR), ("amount", AMOUNT),
@@ -443,6 +453,45 @@ def vote_remove(validator: bytes | str) -> Msg:
 
 def register_identity(profile_hash: bytes) -> Msg:
     return _msg("identity/register", profile_hash=profile_hash)
+
+
+def qsc_reserve(name: str, amount: int, full_volume: int) -> Msg:
+    """Lock `amount` of the token for its owner, released in step with value exchanged: all of
+    it once `full_volume` units of QSC have changed hands (docs/economics.md)."""
+    return _msg("qsc/reserve", name=name, amount=amount, full_volume=full_volume)
+
+
+def update_identity(profile_hash: bytes) -> Msg:
+    return _msg("identity/update", profile_hash=profile_hash)
+
+
+def revoke_identity() -> Msg:
+    return _msg("identity/revoke")
+
+
+def attest_identity(subject: bytes | str, token: str, claim_hash: bytes) -> Msg:
+    """The owner of QSC token `token` attests `claim_hash` about `subject` (a user of its scene)."""
+    return _msg("identity/attest", subject=address_bytes(subject), token=token,
+                claim_hash=claim_hash)
+
+
+def unattest_identity(subject: bytes | str, token: str) -> Msg:
+    return _msg("identity/unattest", subject=address_bytes(subject), token=token)
+
+
+def add_liquidity(name: str, qos: int, max_qsc: int, min_shares: int = 0) -> Msg:
+    return _msg("exchange/add_liquidity", name=name, qos=qos, max_qsc=max_qsc,
+                min_shares=min_shares)
+
+
+def remove_liquidity(name: str, shares: int, min_qos: int = 0, min_qsc: int = 0) -> Msg:
+    return _msg("exchange/remove_liquidity", name=name, shares=shares, min_qos=min_qos,
+                min_qsc=min_qsc)
+
+
+def swap(name: str, sell: str, amount: int, min_out: int) -> Msg:
+    """Sell `amount` of `sell` ("QOS" or the token's name) in the QOS/`name` pool."""
+    return _msg("exchange/swap", name=name, sell=sell, amount=amount, min_out=min_out)
 
 
 def gov_spend(pool: str, recipient: bytes | str, amount: int, deposit: int = 0) -> Msg:

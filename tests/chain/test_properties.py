@@ -186,7 +186,8 @@ def test_failed_included_tx_moves_only_fee_and_nonce(sender, amount):
 PATHS = ["store", "bank/account", "app/supply", "qsc/token", "qsc/tokens", "qsc/balance",
          "qsc/allowance", "qsc/mining", "staking/validators", "staking/validator",
          "staking/delegation", "mint/schedule", "distribution/pools", "identity/get", "qcp/out",
-         "qcp/seq", "nope"]
+         "qcp/seq", "exchange/pool", "exchange/pools", "exchange/shares", "identity/attestations",
+         "identity/attestation", "nope"]
 FUZZ_CHAIN = Chain(genesis=genesis())
 
 

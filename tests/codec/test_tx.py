@@ -12,7 +12,18 @@ from hypothesis import strategies as st
 from host.core import cbor
 from host.core import tx as htx
 
-from .helpers import collect, every_message, fw_error, fw_value, hexs, run_firmware, txs
+from .helpers import (
+    DEVICE_KINDS,
+    HOST_ONLY_KINDS,
+    collect,
+    device_messages,
+    every_message,
+    fw_error,
+    fw_value,
+    hexs,
+    run_firmware,
+    txs,
+)
 
 
 def _host_decode(data: bytes) -> tuple[bool, str]:
@@ -26,7 +37,8 @@ def _host_decode(data: bytes) -> tuple[bool, str]:
 def test_generated_txs_decode_and_sign_identically():
     # one tx per message type, so every type is covered whatever the random draw holds
     fixed = [
-        {"chain": "qos", "nonce": 1, "fee": 0, "msgs": [msg], "memo": ""} for msg in every_message()
+        {"chain": "qos", "nonce": 1, "fee": 0, "msgs": [msg], "memo": ""}
+        for msg in device_messages()
     ]
     cases = fixed + collect(txs(), 200)
     encoded = [cbor.dumps(t) for t in cases]
@@ -40,7 +52,20 @@ def test_generated_txs_decode_and_sign_identically():
         assert host.sign_bytes() == expected
         assert ok, (t, payload)
         assert payload == expected.hex()
-    assert kinds == set(htx.MESSAGES)  # every message type went through both sides
+    assert kinds == DEVICE_KINDS  # every message type the device knows went through both sides
+
+
+def test_the_device_refuses_the_types_it_cannot_show_by_name():
+    """The node runs types the firmware has not learnt yet (HOST_ONLY_KINDS): the device must
+    refuse them with an error naming the type, never show or sign something else."""
+    host_only = [m for m in every_message() if m["type"] in HOST_ONLY_KINDS]
+    assert {m["type"] for m in host_only} == set(HOST_ONLY_KINDS)
+    txs_ = [{"chain": "qos", "nonce": 1, "fee": 0, "msgs": [m], "memo": ""} for m in host_only]
+    answers = run_firmware([(op, hexs(cbor.dumps(t))) for t in txs_ for op in ("tx", "desc")])
+    for (ok, payload), t in zip(answers, [t for t in txs_ for _ in "td"], strict=True):
+        assert not ok
+        assert fw_error(payload) == ("TxError", f"tx.msgs[0].type: unknown message type "
+                                                f"{t['msgs'][0]['type']!r}"), payload
 
 
 BAD_VALUES: list[Any] = [
@@ -73,7 +98,7 @@ EDGES[htx.HASH32] = EDGES[htx.KEY32]
 
 def _kinds_by_name() -> dict[str, list[int]]:
     kinds: dict[str, list[int]] = {}
-    tables = [htx.TX_FIELDS, *htx.MESSAGES.values()]
+    tables = [htx.TX_FIELDS, *(htx.MESSAGES[k] for k in DEVICE_KINDS)]
     for table in tables:
         for name, kind in table:
             if kind in EDGES:
@@ -278,7 +303,7 @@ def _escaped(text: str) -> str:
 
 def test_describe_shows_every_signed_field_within_the_screen():
     cases = collect(txs(max_msgs=5), 80)
-    every = every_message()  # the longest titles, 16 messages, both kinds of packet payload
+    every = device_messages()  # the longest titles, 16 messages, both kinds of packet payload
     cases.append({"chain": "q" * 32, "nonce": 2**63 - 1, "fee": 2**63 - 1, "msgs": every[:16],
                   "memo": "\\ \u4e2d" * 36})
     cases.append({"chain": "qos", "nonce": 1, "fee": 0, "msgs": every[16:], "memo": ""})
@@ -415,7 +440,7 @@ def _replaced(tx: dict[str, Any], path: tuple, value: Any) -> dict[str, Any]:
 
 def test_every_field_at_its_edges_gets_the_same_verdict():
     encoded = []
-    for msg in every_message():
+    for msg in device_messages():
         tx = {"chain": "qos", "nonce": 1, "fee": 0, "msgs": [msg], "memo": ""}
         flat = {**tx, "msg": msg}  # paths into the message start with "msg"
         for path in _leaf_paths(flat):

@@ -140,4 +140,17 @@ def int_param(text: str, what: str, low: int = 0) -> int:
     return value
 
 
+def cbor_items(data: bytes, n: int) -> list:
+    """A query's data that must be the det-CBOR of an n-item array (e.g. [name, address])."""
+    from host.chain.x.context import dec
+
+    try:
+        items = dec(data)
+    except Exception:  # cbor2's decode errors are of several classes; any of them is bad data
+        items = None
+    if not isinstance(items, list) or len(items) != n:
+        raise TxError(Code.INVALID_REQUEST, f"data must be det-CBOR of a {n}-item array")
+    return items
+
+
 ADDRESS = PathParam("address", "account address, bech32 qosacc1... (or 40 hex digits)")

@@ -28,6 +28,7 @@ class MsgServer:
             "qsc/freeze": self.freeze,
             "qsc/unfreeze": self.unfreeze,
             "qsc/pause": self.pause,
+            "qsc/reserve": self.reserve,
         }
 
     def create(self, ctx: Ctx, msg: Msg) -> None:
@@ -50,9 +51,10 @@ class MsgServer:
         value = amount(msg.get("amount"))
         if ctx.signer != tok["banker"]:
             raise TxError(Code.UNAUTHORIZED, "only the banker issues")
-        if tok["supply"] + value > tok["supply_cap"]:
-            cap = tok["supply_cap"]
-            raise TxError(Code.CAP_EXCEEDED, f"supply {tok['supply']} + {value} > cap {cap}")
+        if value > self.keeper.room(ctx, tok):
+            locked = self.keeper.locked_reserve(ctx, tok["name"])
+            raise TxError(Code.CAP_EXCEEDED, f"supply {tok['supply']} + locked reserve {locked} "
+                                             f"+ {value} > cap {tok['supply_cap']}")
         tok["supply"] += value
         self.keeper.set_token(ctx, tok)
         self.keeper.credit(ctx, tok["name"], to, value)
@@ -63,7 +65,7 @@ class MsgServer:
         to = address(msg.get("to"), "to")
         value = amount(msg.get("amount"))
         self.keeper.move(ctx, tok, ctx.signer, to, value)
-        self.mining.record_payment(ctx, tok, ctx.signer, to)
+        self.mining.record_payment(ctx, tok, ctx.signer, to, value)
         ctx.emit("qsc_transfer", name=tok["name"], sender=ctx.signer, recipient=to, amount=value)
 
     def approve(self, ctx: Ctx, msg: Msg) -> None:
@@ -83,7 +85,7 @@ class MsgServer:
             raise TxError(Code.INSUFFICIENT_ALLOWANCE, f"allowance {allowed} < {value}")
         self.keeper.move(ctx, tok, owner, to, value)
         self.keeper.set_allowance(ctx, tok["name"], owner, ctx.signer, allowed - value)
-        self.mining.record_payment(ctx, tok, owner, to)
+        self.mining.record_payment(ctx, tok, owner, to, value)
         ctx.emit("qsc_transfer", name=tok["name"], sender=owner, recipient=to, amount=value,
                  spender=ctx.signer)
 
@@ -126,3 +128,21 @@ class MsgServer:
         tok["paused"] = paused
         self.keeper.set_token(ctx, tok)
         ctx.emit("qsc_pause", name=tok["name"], paused=paused)
+
+    def reserve(self, ctx: Ctx, msg: Msg) -> None:
+        """The scene operator's reserve (4.3): `amount` locked for the owner, counted against the
+        cap, released in step with value exchanged (QscMining.settle), all of it once
+        `full_volume` QSC have changed hands. Once per token."""
+        tok = self._owned(ctx, msg)
+        value = amount(msg.get("amount"))
+        full_volume = amount(msg.get("full_volume"), "full_volume")
+        if self.keeper.reserve(ctx, tok["name"]) is not None:
+            raise TxError(Code.ALREADY_EXISTS, f"{tok['name']} already has a reserve")
+        if value > self.keeper.room(ctx, tok):
+            raise TxError(Code.CAP_EXCEEDED, f"reserve {value} > room under the cap "
+                                             f"{self.keeper.room(ctx, tok)}")
+        self.keeper.set_reserve(ctx, tok["name"], {"total": value, "released": 0,
+                                                   "full_volume": full_volume, "volume": 0,
+                                                   "owner": tok["owner"]})
+        ctx.emit("qsc_reserve", name=tok["name"], owner=tok["owner"], amount=value,
+                 full_volume=full_volume)

@@ -5,8 +5,14 @@ Keys:
     qsc/bal/<NAME>/<addr20>          {"balance": int, "frozen": int}     (frozen <= balance)
     qsc/allow/<NAME>/<owner><spender> int
     qsc/mining/<NAME>                {"fees": int, "credits": int}        current period totals
-    qsc/credit/<NAME>/<addr20>       int  QOS-valued mining credit earned this period
+    qsc/credit/<NAME>/<addr20>       {"fee","in","out"} this period: QOS-valued mining credit
+                                     (half the payment fee of each payment it took part in) and
+                                     the QSC it received and sent in those payments
+    qsc/reserve/<NAME>               {"total","released","full_volume","volume","owner"}: QSC
+                                     locked for the owner, released in step with value exchanged
     qsc/period                       int  index of the current settlement period
+A token's supply is what exists outside its locked reserve: the holdings plus the QSC side of its
+x/exchange market. supply + locked reserve never exceeds the cap.
 Pools (x/bank): "qsc_fees/<NAME>" QOS fees awaiting settlement, "qsc_fund/<NAME>" the token's
 community fund.
 """
@@ -21,6 +27,7 @@ BAL = b"qsc/bal/"
 ALLOW = b"qsc/allow/"
 MINING = b"qsc/mining/"
 CREDIT = b"qsc/credit/"
+RESERVE = b"qsc/reserve/"
 PERIOD = b"qsc/period"
 
 
@@ -55,6 +62,20 @@ class QscKeeper:
         if tok["paused"]:
             raise TxError(Code.PAUSED, f"{tok['name']} is paused by its owner")
         return tok
+
+    def reserve(self, ctx: Ctx, name: str) -> dict | None:
+        return ctx.get(RESERVE + name.encode())
+
+    def set_reserve(self, ctx: Ctx, name: str, reserve: dict) -> None:
+        ctx.put(RESERVE + name.encode(), reserve)
+
+    def locked_reserve(self, ctx: Ctx, name: str) -> int:
+        reserve = self.reserve(ctx, name)
+        return 0 if reserve is None else reserve["total"] - reserve["released"]
+
+    def room(self, ctx: Ctx, tok: dict) -> int:
+        """How much more may come into existence: the cap less supply and locked reserve."""
+        return tok["supply_cap"] - tok["supply"] - self.locked_reserve(ctx, tok["name"])
 
     def set_token(self, ctx: Ctx, tok: dict) -> None:
         ctx.put(TOKEN + tok["name"].encode(), tok)

@@ -6,22 +6,22 @@ from typing import Any
 
 from host.chain.types import BlockInfo, ValidatorUpdate
 from host.chain.x.bank.keeper import BankKeeper
-from host.chain.x.context import Ctx, bech, dec
-from host.chain.x.module import AppModule, Handler, Query, QueryRoute
+from host.chain.x.context import Ctx, bech
+from host.chain.x.module import AppModule, Handler, Query, QueryRoute, cbor_items
 from host.chain.x.qsc import routes
 from host.chain.x.qsc.handler import MsgServer
 from host.chain.x.qsc.keeper import MINING, TOKEN, QscKeeper, allow_key, bal_key
-from host.chain.x.qsc.mining import QscMining, fees_pool, fund_pool
-from host.core.errors import Code, TxError
+from host.chain.x.qsc.mining import Market, QscMining, fees_pool, fund_pool
 
 
 class QscModule(AppModule):
     name = "qsc"
 
-    def __init__(self, keeper: QscKeeper, bank: BankKeeper) -> None:
+    def __init__(self, keeper: QscKeeper, bank: BankKeeper, market: Market) -> None:
         self.keeper = keeper
         self.bank = bank
-        self.mining = QscMining(keeper, bank)
+        self.market = market
+        self.mining = QscMining(keeper, bank, market)
 
     def handlers(self) -> dict[str, Handler]:
         return MsgServer(self.keeper, self.mining).routes()
@@ -47,13 +47,13 @@ class QscModule(AppModule):
         return TOKEN + data, _tok_json(self.keeper.must_token(ctx, name))
 
     def query_balance(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
-        name, addr = _items(data, 2)
+        name, addr = cbor_items(data, 2)
         self.keeper.must_token(ctx, name)
         h = self.keeper.holding(ctx, name, addr)
         return bal_key(name, addr), {"name": name, "address": bech(addr), **h}
 
     def query_allowance(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
-        name, owner, spender = _items(data, 3)
+        name, owner, spender = cbor_items(data, 3)
         self.keeper.must_token(ctx, name)
         return allow_key(name, owner, spender), {
             "name": name, "owner": bech(owner), "spender": bech(spender),
@@ -66,18 +66,20 @@ class QscModule(AppModule):
         name = data.decode("ascii", "replace")
         self.keeper.must_token(ctx, name)
         state = ctx.get(MINING + data) or {"fees": 0, "credits": 0}
-        return MINING + data, {**state, "fund": self.bank.pool(ctx, fund_pool(name))}
+        reserve = self.keeper.reserve(ctx, name)
+        return MINING + data, {**state, "fund": self.bank.pool(ctx, fund_pool(name)),
+                               "reserve": reserve and {**reserve, "owner": bech(reserve["owner"])}}
 
     def invariants(self, ctx: Ctx) -> list[str]:
         problems = []
         for _, tok in ctx.items(TOKEN):
             name = tok["name"]
             held = self.keeper.holders(ctx, name)
-            total = sum(h["balance"] for _, h in held)
+            total = sum(h["balance"] for _, h in held) + self.market.qsc_reserve(ctx, name)
             if total != tok["supply"]:
-                problems.append(f"qsc: {name} balances {total} != supply {tok['supply']}")
-            if tok["supply"] > tok["supply_cap"]:
-                problems.append(f"qsc: {name} supply over cap")
+                problems.append(f"qsc: {name} balances + market {total} != supply {tok['supply']}")
+            if self.keeper.room(ctx, tok) < 0:
+                problems.append(f"qsc: {name} supply + locked reserve over cap")
             if any(not 0 <= h["frozen"] <= h["balance"] for _, h in held):
                 problems.append(f"qsc: {name} frozen outside [0, balance]")
             pending = (ctx.get(MINING + name.encode()) or {"fees": 0})["fees"]
@@ -91,12 +93,3 @@ def _tok_json(tok: dict) -> dict:
             "supply_cap": tok["supply_cap"], "supply": tok["supply"], "paused": tok["paused"],
             "rate": tok["rate"]}
 
-
-def _items(data: bytes, n: int) -> list:
-    try:
-        items = dec(data)
-    except Exception:
-        items = None
-    if not isinstance(items, list) or len(items) != n:
-        raise TxError(Code.INVALID_REQUEST, f"data must be det-CBOR of a {n}-item array")
-    return items
