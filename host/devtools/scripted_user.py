@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from host.bridge.debuglink import DebugLink
-from host.bridge.exceptions import NoReply, WrongState
+from host.bridge.exceptions import TransportError, WrongState
 
 Decide = Callable[[dict[str, Any], dict[str, Any]], str]
 
@@ -74,7 +74,7 @@ class ScriptedUser:
                 raise TimeoutError("the call did not finish while the user kept answering")
             try:
                 screen = self.link.screen(fb=False)
-            except NoReply:  # the device restarts as the call ends (an installed update)
+            except TransportError:  # it restarts as the call ends (an update), or lost power
                 continue
             waiting = str(screen.get("footer", "")).startswith("cancel")
             # Every draw has its own seq, so a dialog identical to the one just answered (a word
