@@ -185,7 +185,13 @@ class NodeClient:
             raise BadAnswer(f"{self.url}: header {height} answer is malformed ({exc})") from None
 
     async def qcp_registered_validators(self, chain: str) -> list[tuple[bytes, int]] | None:
-        """The validator set this chain registered for `chain` (None: not registered)."""
+        """The validator set this chain's client of `chain` holds (None: not registered)."""
+        client = await self.qcp_client(chain)
+        return None if client is None else client["validators"]
+
+    async def qcp_client(self, chain: str) -> dict | None:
+        """This chain's client of `chain` (docs/qcp.md section 3; None: not registered), its
+        validators as (pubkey, power) pairs."""
         from host.core import cbor
 
         status, doc = await self.store(QCP_REGISTRY + chain.encode())
@@ -195,7 +201,8 @@ class NodeClient:
             raise BadAnswer(f"{self.url}: registry of {chain}: HTTP {status}: {doc.get('error')}")
         try:
             info = cbor.loads(bytes.fromhex(doc["raw"]))
-            return [(bytes(pk), int(power)) for pk, power in info["validators"]]
+            validators = [(bytes(pk), int(power)) for pk, power in info["validators"]]
+            return {**info, "validators": validators}
         except (cbor.CBORError, KeyError, TypeError, ValueError) as exc:
             raise BadAnswer(f"{self.url}: registry of {chain} is malformed ({exc})") from None
 

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from host.chain.relayer import DEFAULT_FEE
 from host.chain.rest import BadAnswer, NodeClient, NodeError
-from host.chain.x.qcp.client import encode_header, header_sign_bytes
-from host.chain.x.qcp.module import LAST_TIME, ack_key, decode_packet, out_key, timed_out
+from host.chain.x.qcp.client import LAST_TIME, encode_header, header_sign_bytes
+from host.chain.x.qcp.module import ack_key, decode_packet, out_key, timed_out
 from host.core.keys import Account
 
 log = logging.getLogger("qos.relay")
@@ -163,26 +164,92 @@ async def build_timeout(prover: Side, target: Side, seq: int) -> Proven | None:
                   f"late at height {height}", signed, total)
 
 
-async def build_client_update(prover: Side, target: Side) -> Proven | None:
-    """If target's client of `prover` holds another validator set than prover's active one
-    (its staking/set), the update that makes it follow, signed by the set target holds now;
-    None while they agree."""
+async def build_client_update(prover: Side, target: Side) -> list[Proven]:
+    """The updates that bring target's client of `prover` to prover's active set (its
+    staking/set), or refresh it once half its trusting period has passed in prover's time:
+    one update, or several by bisection (bisect_updates) when the set moved too far for one.
+    Empty while the client is current."""
+    import cbor2
+
+    from host.chain.x.staking.keeper import SET
+
+    client = await target.primary.qcp_client(prover.chain_id)
+    raw, _, height = await _proved(prover, SET)
+    if raw is None or client is None or client.get("frozen"):
+        return []
+    time_raw, _, _ = await _proved(prover, LAST_TIME, height)
+    trusted = dict(client["validators"])
+    active = {pk: power for pk, power in cbor2.loads(raw).items() if power > 0}
+    stale = time_raw is not None and \
+        cbor2.loads(time_raw) >= client["time"] + client["trusting_period"] / 2
+    if active == trusted and not stale:
+        return []
+
+    async def update_at(h: int, keys: dict[bytes, int]) -> Candidate:
+        return await _update_candidate(prover, h, keys)
+
+    return await bisect_updates(trusted, max(client["height"] - 1, 0), height, update_at)
+
+
+@dataclass
+class Candidate:
+    """An update of a client proven at one height: its message, the keys that signed its
+    header and the set it proves."""
+
+    proven: Proven
+    signed: set[bytes]
+    validators: dict[bytes, int]
+
+
+async def bisect_updates(trusted: dict[bytes, int], low: int, high: int,
+                         update_at: Callable[[int, dict[bytes, int]], Awaitable[Candidate]],
+                         ) -> list[Proven]:
+    """CometBFT's bisection: the updates, in order, that move a client trusting `trusted` (as
+    of state height `low`) to the state at `high`. `update_at(h, trusted)` proves the set at
+    state height h under header h + 1, with its signers among the trusted and proven keys.
+    A candidate the chain would refuse (client.trusts_update) is retried halfway between the
+    last trusted height and it; an accepted one becomes the trust. Updates that do not change
+    the set are not sent, except the last (it carries the newest time)."""
+    from host.chain.x.qcp.client import trusts_update
+
+    path: list[Proven] = []
+    pivot = high
+    while True:
+        candidate = await update_at(pivot, trusted)
+        if trusts_update(trusted, candidate.signed, candidate.validators):
+            if candidate.validators != trusted or pivot == high:
+                path.append(candidate.proven)
+            if pivot == high:
+                return path
+            trusted, low, pivot = candidate.validators, pivot, high
+        elif pivot - low <= 1:
+            raise RelayError(f"no header between state heights {low} and {high} is trusted "
+                             "by the client's set: the client must be registered again")
+        else:
+            pivot = (low + pivot) // 2
+
+
+async def _update_candidate(prover: Side, height: int, trusted: dict[bytes, int]) -> Candidate:
     import cbor2
 
     from host.chain.x.staking.keeper import SET
     from host.core.tx import qcp_update_client
 
-    registered = await target.primary.qcp_registered_validators(prover.chain_id)
-    raw, proof, height = await _proved(prover, SET)
-    if raw is None or registered is None:
-        return None
-    active = {pk: power for pk, power in cbor2.loads(raw).items() if power > 0}
-    if active == dict(registered):
-        return None
-    header, signed, total = await signed_header(prover, target, height + 1, [(SET, raw, proof)])
-    message = qcp_update_client(prover.chain_id, header,
-                                cbor2.dumps({"set": raw, "proof": proof}, canonical=True))
-    return Proven("update", height + 1, message, f"{len(active)} validators", signed, total)
+    raw, proof, _ = await _proved(prover, SET, height)
+    time_raw, time_proof, _ = await _proved(prover, LAST_TIME, height)
+    if raw is None or time_raw is None:
+        raise RelayError(f"{prover.name}: no validator set or time at height {height}")
+    validators = {pk: power for pk, power in cbor2.loads(raw).items() if power > 0}
+    header, signers = await header_signers_at(
+        prover, height + 1, [(SET, raw, proof), (LAST_TIME, time_raw, time_proof)],
+        {**trusted, **validators})
+    message = qcp_update_client(prover.chain_id, header, cbor2.dumps(
+        {"set": raw, "proof": proof, "time": time_raw, "time_proof": time_proof},
+        canonical=True))
+    signed = sum(validators.get(pk, 0) for pk in signers)
+    proven = Proven("update", height + 1, message, f"{len(validators)} validators", signed,
+                    sum(validators.values()))
+    return Candidate(proven, signers, validators)
 
 
 async def signed_header(src: Side, dst: Side, height: int,
@@ -190,16 +257,28 @@ async def signed_header(src: Side, dst: Side, height: int,
     """Header `height` of src, signed by more than 2/3 of the power dst registered for src, over
     the app hash under which every (key, value or None, proof) of `checks` verifies; with the
     signed and the total power."""
-    from host.chain.store import verify_proof
-
     registered = await dst.primary.qcp_registered_validators(src.chain_id)
     if registered is None:
         raise RelayError(f"{dst.chain_id} has not registered {src.chain_id} for QCP")
     powers = dict(registered)
-    total = sum(powers.values())
+    header, signers = await header_signers_at(src, height, checks, powers)
+    signed, total = sum(powers[pk] for pk in signers), sum(powers.values())
+    if 3 * signed <= 2 * total:
+        raise RelayError(_too_little_power(src.chain_id, height, signed, total))
+    return header, signed, total
+
+
+async def header_signers_at(src: Side, height: int,
+                            checks: list[tuple[bytes, bytes | None, bytes]],
+                            powers: dict[bytes, int]) -> tuple[bytes, set[bytes]]:
+    """Header `height` of src over the app hash under which every check verifies, with the
+    keys of `powers` that signed it."""
+    from host.chain.store import verify_proof
+
     if src.rpc:
         return await _commit_header(src, height, checks, powers)
-    by_hash = await _header_signatures(src, dst.chain_id, height, powers)
+    total = sum(powers.values())
+    by_hash = await _header_signatures(src, height, powers)
     strong = [h for h, sigs in sorted(by_hash.items())
               if 3 * sum(powers[pk] for pk in sigs) > 2 * total]
     if len(strong) > 1:
@@ -216,14 +295,11 @@ async def signed_header(src: Side, dst: Side, height: int,
         raise RelayError(f"{src.name}: no signed header {height} of {src.chain_id} under "
                          f"which the proofs verify")
     sigs = sorted(by_hash[app_hash].items())
-    signed = sum(powers[pk] for pk, _ in sigs)
-    if 3 * signed <= 2 * total:
-        raise RelayError(_too_little_power(src.chain_id, height, signed, total))
-    return encode_header(src.chain_id, height, app_hash, sigs), signed, total
+    return encode_header(src.chain_id, height, app_hash, sigs), {pk for pk, _ in sigs}
 
 
 async def _commit_header(src: Side, height: int, checks: list[tuple[bytes, bytes | None, bytes]],
-                         powers: dict[bytes, int]) -> tuple[bytes, int, int]:
+                         powers: dict[bytes, int]) -> tuple[bytes, set[bytes]]:
     """Header `height` of a CometBFT chain with the commit its validators signed in consensus
     (RPC /commit), in the QCP form of cometbft.py; waits a few blocks for it to be committed."""
     import aiohttp
@@ -252,15 +328,12 @@ async def _commit_header(src: Side, height: int, checks: list[tuple[bytes, bytes
         raise RelayError(f"{src.name}: the proofs do not verify under CometBFT header {height}")
     signers = commit_signers(header["chain"], height, header["app_hash"], header["cometbft"],
                              powers)
-    signed, total = sum(powers[pk] for pk in signers), sum(powers.values())
-    if 3 * signed <= 2 * total:
-        raise RelayError(_too_little_power(src.chain_id, height, signed, total))
-    return enc(header), signed, total
+    return enc(header), signers
 
 
-async def _header_signatures(src: Side, dst_chain: str, height: int,
+async def _header_signatures(src: Side, height: int,
                              powers: dict[bytes, int]) -> dict[bytes, dict[bytes, bytes]]:
-    """Valid signatures of src's header `height` by keys dst registered, grouped by the app hash
+    """Valid signatures of src's header `height` by keys of `powers`, grouped by the app hash
     they sign (nodes that disagree are sorted out by the proof). Only the primary must answer."""
     from host.core.keys import verify
 
@@ -279,8 +352,8 @@ async def _header_signatures(src: Side, dst_chain: str, height: int,
             continue
         app_hash, pubkey, sig = answer
         if pubkey not in powers:
-            log.warning("%s: %s signs headers with a key %s has not registered; ignored",
-                        src.name, client.url, dst_chain)
+            log.warning("%s: %s signs headers with a key the client does not hold; ignored",
+                        src.name, client.url)
         elif verify(pubkey, header_sign_bytes(src.chain_id, height, app_hash), sig):
             by_hash.setdefault(app_hash, {})[pubkey] = sig
         else:

@@ -214,11 +214,11 @@ class Relayer:
         return moved
 
     async def _next_batch(self, src: Side, dst: Side, limit: int) -> list[Proven]:
-        # The client first: an update needs > 2/3 of the set dst holds, so it must not fall
-        # behind more than 1/3 of src's changes, busy or not.
-        update = await build_client_update(src, dst)
-        if update is not None:
-            return [update]
+        # The client first: headers need > 2/3 of the set dst holds, so it follows src's set
+        # (bisecting when it moved far) and is refreshed before its trusting period ends.
+        updates = await build_client_update(src, dst)
+        if updates:
+            return updates
         here, there = await asyncio.gather(channel(src, dst.chain_id), channel(dst, src.chain_id))
         if there.received < here.out:  # then packets: they keep the ordered channel moving
             seqs = range(there.received + 1, min(here.out, there.received + limit) + 1)
@@ -286,7 +286,7 @@ class Relayer:
 async def _done(kind: str, src: Side, dst: Side, first: int) -> bool:
     """Whether dst already has what a failed batch carried (another relayer was faster)."""
     if kind == "update":
-        return await build_client_update(src, dst) is None
+        return not await build_client_update(src, dst)
     if kind == "misbehaviour":
         status, doc = await dst.primary.get(f"/qcp/{src.chain_id}/client")
         return status == 200 and doc["value"]["frozen"] is True

@@ -24,7 +24,7 @@ from host.chain.types import ValidatorUpdate
 from host.chain.x.context import Ctx, bech, dec
 from host.chain.x.module import AdmissionCheck, AppModule, Handler, Query, QueryRoute, Router
 from host.chain.x.qcp import routes
-from host.chain.x.qcp.client import Clients, check_header, registered
+from host.chain.x.qcp.client import LAST_TIME, Clients, check_header, registered
 from host.chain.x.qcp.tokens import TOKENS_TYPE, Tokens, check_denom
 from host.core.errors import Code, TxError
 from host.core.tx import AMOUNT_LIMIT, Msg, check_payload
@@ -35,7 +35,6 @@ ACKED = b"qcp/acked/"
 RESULT = b"qcp/result/"
 IN_SEQ = b"qcp/in_seq/"
 ACK = b"qcp/ack/"
-LAST_TIME = b"app/last_time"  # the application's block time (float seconds): proves a chain's time
 DEFAULT_TIMEOUT_SECONDS = 86_400  # a packet sent without a timeout times out a day later
 MAX_LOG = 256  # bytes of an ack's log
 PACKET_KEYS = frozenset(("from_chain", "to_chain", "seq", "sender", "payload", "timeout_height",
