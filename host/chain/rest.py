@@ -171,18 +171,19 @@ class NodeClient:
             raise BadAnswer(f"{self.url}: packet {seq} answer has no raw bytes")
         return raw, proof, at
 
-    async def qcp_header_signature(self, height: int) -> tuple[bytes, bytes, bytes] | None:
-        """(app_hash, pubkey, sig) this node signs for header `height`; None if it cannot."""
-        status, doc = await self.get(f"/qcp/header/{height}")
+    async def signed_block(self, height: int) -> tuple[bytes, list[tuple[bytes, bytes]]] | None:
+        """(det-CBOR header, commit's (pubkey, sig) pairs) of a solo-engine block; None if this
+        node has no such block."""
+        status, doc = await self.get(f"/blocks/{height}/signed")
         if status == 404:
             return None
         if status != 200:
-            raise BadAnswer(f"{self.url}: header {height}: HTTP {status}: {doc.get('error')}")
+            raise BadAnswer(f"{self.url}: block {height}: HTTP {status}: {doc.get('error')}")
         try:
-            return (bytes.fromhex(doc["app_hash"]), bytes.fromhex(doc["pubkey"]),
-                    bytes.fromhex(doc["sig"]))
+            return bytes.fromhex(doc["header"]), [(bytes.fromhex(pk), bytes.fromhex(sig))
+                                                  for pk, sig in doc["sigs"]]
         except (KeyError, TypeError, ValueError) as exc:
-            raise BadAnswer(f"{self.url}: header {height} answer is malformed ({exc})") from None
+            raise BadAnswer(f"{self.url}: block {height} answer is malformed ({exc})") from None
 
     async def qcp_registered_validators(self, chain: str) -> list[tuple[bytes, int]] | None:
         """The validator set this chain's client of `chain` holds (None: not registered)."""

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from host.chain.relayer import DEFAULT_FEE
 from host.chain.rest import BadAnswer, NodeClient, NodeError
-from host.chain.x.qcp.client import LAST_TIME, encode_header, header_sign_bytes
+from host.chain.x.context import dec
+from host.chain.x.qcp.client import LAST_TIME, block_header
 from host.chain.x.qcp.module import ack_key, decode_packet, out_key, timed_out
 from host.core.keys import Account
 
@@ -278,24 +279,21 @@ async def header_signers_at(src: Side, height: int,
     if src.rpc:
         return await _commit_header(src, height, checks, powers)
     total = sum(powers.values())
-    by_hash = await _header_signatures(src, height, powers)
-    strong = [h for h, sigs in sorted(by_hash.items())
-              if 3 * sum(powers[pk] for pk in sigs) > 2 * total]
+    blocks = await _signed_blocks(src, height, powers)
+    strong = {dec(block)["app_hash"]: header for header, (block, signers) in blocks.items()
+              if 3 * sum(powers[pk] for pk in signers) > 2 * total}
     if len(strong) > 1:
         from host.core.tx import qcp_misbehaviour
 
-        first, second = (encode_header(src.chain_id, height, h, sorted(by_hash[h].items()))
-                         for h in strong[:2])
+        first, second = list(strong.values())[:2]
         raise Equivocation(src.chain_id, height, qcp_misbehaviour(src.chain_id, first, second))
-    app_hash = next((h for h in by_hash
-                     if all(verify_proof(h, k, v, p) for k, v, p in checks)), None)
-    if app_hash is None:
-        if not by_hash:
-            raise RelayError(_too_little_power(src.chain_id, height, 0, total))
-        raise RelayError(f"{src.name}: no signed header {height} of {src.chain_id} under "
-                         f"which the proofs verify")
-    sigs = sorted(by_hash[app_hash].items())
-    return encode_header(src.chain_id, height, app_hash, sigs), {pk for pk, _ in sigs}
+    for header, (block, signers) in blocks.items():
+        if all(verify_proof(dec(block)["app_hash"], k, v, p) for k, v, p in checks):
+            return header, signers
+    if not blocks:
+        raise RelayError(_too_little_power(src.chain_id, height, 0, total))
+    raise RelayError(f"{src.name}: no signed block {height} of {src.chain_id} under which the "
+                     "proofs verify")
 
 
 async def _commit_header(src: Side, height: int, checks: list[tuple[bytes, bytes | None, bytes]],
@@ -331,35 +329,43 @@ async def _commit_header(src: Side, height: int, checks: list[tuple[bytes, bytes
     return enc(header), signers
 
 
-async def _header_signatures(src: Side, height: int,
-                             powers: dict[bytes, int]) -> dict[bytes, dict[bytes, bytes]]:
-    """Valid signatures of src's header `height` by keys of `powers`, grouped by the app hash
-    they sign (nodes that disagree are sorted out by the proof). Only the primary must answer."""
-    from host.core.keys import verify
+async def _signed_blocks(src: Side, height: int, powers: dict[bytes, int],
+                         ) -> dict[bytes, tuple[bytes, set[bytes]]]:
+    """src's block `height` as each of its nodes serves it, as QCP headers keeping only the
+    signatures of keys in `powers` that verify: {header: (block, signers)}. Two blocks each
+    signed by > 2/3 are an equivocation. Only the primary must answer (it is waited for)."""
+    from host.chain.x.qcp.client import header_signers, parse_header
+    from host.core.errors import TxError
 
-    answers = await asyncio.gather(*(c.qcp_header_signature(height) for c in src.clients),
+    for _ in range(100):  # block `height` is the one after the proven state: wait for it
+        if await src.primary.signed_block(height) is not None:
+            break
+        await asyncio.sleep(0.1)
+    answers = await asyncio.gather(*(c.signed_block(height) for c in src.clients),
                                    return_exceptions=True)
-    by_hash: dict[bytes, dict[bytes, bytes]] = {}
+    blocks: dict[bytes, tuple[bytes, set[bytes]]] = {}
     for client, answer in zip(src.clients, answers, strict=True):
         if isinstance(answer, NodeError | RelayError):
             if client is src.primary:
                 raise answer
-            log.warning("%s: header signer unavailable: %s", src.name, answer)  # others may do
+            log.warning("%s: block source unavailable: %s", src.name, answer)  # others may do
             continue
         if isinstance(answer, BaseException):
             raise answer
         if answer is None:
             continue
-        app_hash, pubkey, sig = answer
-        if pubkey not in powers:
-            log.warning("%s: %s signs headers with a key the client does not hold; ignored",
-                        src.name, client.url)
-        elif verify(pubkey, header_sign_bytes(src.chain_id, height, app_hash), sig):
-            by_hash.setdefault(app_hash, {})[pubkey] = sig
-        else:
-            log.warning("%s: a node gave a bad header signature for height %d; ignored",
-                        src.name, height)
-    return by_hash
+        block, sigs = answer
+        try:
+            header = block_header(block, [(pk, sig) for pk, sig in sigs if pk in powers])
+            signers = header_signers(parse_header(header, src.chain_id), powers)
+        except (TxError, KeyError, TypeError, ValueError) as exc:
+            log.warning("%s: %s served a bad block %d: %s; ignored", src.name, client.url,
+                        height, exc)
+            continue
+        if signers:
+            header = block_header(block, [(pk, sig) for pk, sig in sigs if pk in signers])
+            blocks[header] = (block, signers)
+    return blocks
 
 
 def _too_little_power(chain: str, height: int, signed: int, total: int) -> str:

@@ -10,13 +10,16 @@ Keys:
                     registration number (its BIP44 account', DESIGN.md)
     qcp/numbers     last registration number given (the base chain itself is 0)
 
-A header of X is trusted when the registered keys whose ed25519 signature over
-det-CBOR ["qos/qcp-header/1", chain, height, app_hash] verifies hold more than 2/3 of the power.
+A header of X is one of X's blocks as its engine signed it in consensus: a solo-engine block
+(its det-CBOR header and commit signatures, engine/solo.py) or a CometBFT signed header
+(cometbft.py). It is trusted when the client's keys whose signature verifies hold more than
+2/3 of the power.
 An update of the client's set may also skip ahead (trusts_update).
 """
 
 from __future__ import annotations
 
+from hashlib import sha256
 from typing import Any
 
 from host.chain.store import verify_proof
@@ -31,20 +34,16 @@ NUMBERS = b"qcp/numbers"
 DEPOSITS = "qcp_deposits"  # x/bank pool holding registration deposits
 REGISTER_DEPOSIT = 1_000 * 10_000  # units: 1000 QOS, so that squatting chain ids costs
 MAX_VALIDATORS = 100
-HEADER_DOMAIN = "qos/qcp-header/1"
 LAST_TIME = b"app/last_time"  # the application's block time (float seconds): proves a chain's time
 UPDATE_PROOF_KEYS = frozenset(("set", "proof", "time", "time_proof"))
 
 
-def header_sign_bytes(chain: str, height: int, app_hash: bytes) -> bytes:
-    return enc([HEADER_DOMAIN, chain, height, app_hash])
-
-
-def encode_header(
-    chain: str, height: int, app_hash: bytes, sigs: list[tuple[bytes, bytes]]
-) -> bytes:
-    """A signed header from (pubkey, sig) pairs over header_sign_bytes, as the chains check it."""
-    return enc({"chain": chain, "height": height, "app_hash": app_hash,
+def block_header(block: bytes, sigs: list[tuple[bytes, bytes]]) -> bytes:
+    """The QCP header of a solo-engine block: `block` is its signed det-CBOR header, `sigs` the
+    (pubkey, signature) pairs of its commit."""
+    fields = dec(block)
+    return enc({"chain": fields["chain"], "height": fields["height"],
+                "app_hash": fields["app_hash"], "block": block,
                 "sigs": [[pk, sig] for pk, sig in sigs]})
 
 
@@ -68,7 +67,7 @@ def registered(ctx: Ctx, chain_id: Any) -> dict:
 
 def check_header(info: dict, raw: bytes, chain: str) -> tuple[int, bytes]:
     """(height, app hash) of a header of `chain` signed by more than 2/3 of the client's power:
-    a QCP header (signatures over header_sign_bytes) or a CometBFT light header (the commit of
+    a solo-engine block with its commit signatures or a CometBFT light header (the commit of
     its validators, cometbft.py). Header H carries the app hash after block H - 1."""
     header = parse_header(raw, chain)
     powers = {bytes(pk): p for pk, p in info["validators"]}
@@ -86,7 +85,8 @@ def parse_header(raw: bytes, chain: str) -> dict:
         ok = (isinstance(header, dict) and header.get("chain") == chain
               and isinstance(header.get("height"), int) and header["height"] >= 2
               and isinstance(header.get("app_hash"), bytes) and len(header["app_hash"]) == 32
-              and (isinstance(header.get("sigs"), list) or "cometbft" in header))
+              and ("cometbft" in header or (isinstance(header.get("block"), bytes)
+                                            and isinstance(header.get("sigs"), list))))
     except Exception:
         ok = False
     if not ok:
@@ -98,7 +98,7 @@ def header_signers(header: dict, powers: dict[bytes, int]) -> set[bytes]:
     """The keys of `powers` whose signature of `header` verifies."""
     if "cometbft" in header:
         return _commit_signers(header, powers)
-    return _header_signers(header, powers)
+    return _block_signers(header, powers)
 
 
 def more_than(signed: set[bytes], powers: dict[bytes, int], num: int, den: int) -> bool:
@@ -123,10 +123,21 @@ def expired(info: dict, now: float) -> bool:
     return now >= info["time"] + info["trusting_period"]
 
 
-def _header_signers(header: dict, powers: dict[bytes, int]) -> set[bytes]:
+def _block_signers(header: dict, powers: dict[bytes, int]) -> set[bytes]:
+    """The keys whose commit signature of the solo-engine block verifies, once the block is
+    shown to be of this chain, height and app hash."""
+    from host.chain.engine.solo import commit_sign_bytes
     from host.core.keys import verify
 
-    msg = header_sign_bytes(header["chain"], header["height"], header["app_hash"])
+    try:
+        block = dec(header["block"])
+        ok = isinstance(block, dict) and all(block.get(k) == header[k]
+                                             for k in ("chain", "height", "app_hash"))
+    except Exception:
+        ok = False
+    if not ok:
+        raise TxError(Code.BAD_PROOF, "the block is not the header's chain, height and app hash")
+    msg = commit_sign_bytes(header["chain"], header["height"], sha256(header["block"]).digest())
     signed: set[bytes] = set()
     for item in header["sigs"]:
         if not (isinstance(item, list) and len(item) == 2):
