@@ -121,7 +121,7 @@ def build_modules(bank: BankKeeper, router: Router) -> list[AppModule]:
         DistributionModule(bank, staking),
         QscModule(qsc, bank),
         IdentityModule(),
-        QcpModule(router, Tokens(bank, qsc, assets)),
+        QcpModule(router, Tokens(bank, qsc, assets), staking),
         GovModule(GovKeeper(bank, staking, qsc), bank),  # after x/qsc: tallies see settled funds
     ]
 

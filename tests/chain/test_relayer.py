@@ -573,15 +573,25 @@ def test_the_relayer_updates_a_client_by_the_one_third_rule(tmp_path_factory):
         net.close()
 
 
-def test_relayer_reports_conflicting_headers_and_the_client_freezes(tmp_path_factory):
+def test_relayer_reports_conflicting_blocks_the_client_freezes_and_the_offender_pays(
+        tmp_path_factory):
     """A node holding A's validator key serves another block of the same height: the relayer
-    sees two blocks of one height, each signed by all of A's power, submits them as evidence,
-    and B's client of A freezes before the packet is delivered."""
+    sees two blocks of one height, each signed by all of A's power, and submits them as
+    evidence to both chains: B's client of A freezes before the packet is delivered, and A
+    slashes and bars its validator, once."""
     net = Network(tmp_path_factory.mktemp("relay3"))
     try:
         node_key = ValidatorKey.load(net.nodes[0].home / "config" / "priv_validator_key.json")
         twin = TwinNode(node_key, net.a_url)
         net.run(twin.start())
+
+        def validator() -> dict:
+            status, doc = net.run(net._with_client(net.a_url,
+                                                   lambda c: c.get("/staking/validators")))
+            assert status == 200, doc
+            return doc["value"][0]
+
+        before = validator()
         net.send_cross()
         relayer = fast_relayer(net, a_urls=[net.a_url, twin.url])
 
@@ -590,8 +600,12 @@ def test_relayer_reports_conflicting_headers_and_the_client_freezes(tmp_path_fac
                 net.b_url, lambda c: c.get(f"/qcp/{A}/client")))
             return status == 200 and doc["value"]["frozen"] is True
 
-        net.relay_until([relayer], frozen)
-        assert relayer.stats[f"{A}->{B}"].evidence == 1
+        net.relay_until([relayer], lambda: frozen() and validator()["tokens"] < before["tokens"])
+        assert relayer.stats[f"{A}->{B}"].evidence == 1  # B's client froze
+        assert relayer.stats[f"{B}->{A}"].evidence == 1  # A punished its validator
+        after = validator()
+        assert after["tokens"] == before["tokens"] - before["tokens"] * 500 // 10_000
+        assert after["barred_epoch"] != before["barred_epoch"]
         assert net.seqs(net.b_url, A)[1] == 0  # nothing from A was accepted
         net.run(twin.runner.cleanup())
     finally:

@@ -54,7 +54,8 @@ class Side:
 class Proven:
     """One message for the target chain, with what the relayer checked it against."""
 
-    kind: str  # "packet" (qcp/relay), "ack" (qcp/ack), "timeout", "update" or "misbehaviour"
+    kind: str  # "packet" (qcp/relay), "ack" (qcp/ack), "timeout", "update", "misbehaviour"
+    # (freezes the target's client) or "evidence" (the target punishes its own validators)
     seq: int  # the packet's seq; for an update, the header's height
     message: dict
     what: str = ""  # for the log: the payload's type, the ack's outcome

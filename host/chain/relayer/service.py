@@ -16,7 +16,9 @@ One task per target chain (so one submitter per chain and account: no nonce race
 4. a timeout: the target's next unresolved packet, when the source has not received it and is
    past its timeout (absence of the ack and the block time proven at one height);
    before all of these, a client update when the target's client of the source holds another
-   validator set than the source's active one (its proven staking/set);
+   validator set than the source's active one (its proven staking/set), by bisection if one
+   header is not enough, or when half its trusting period has passed; and first of all the
+   evidence of an equivocation of the target's own validators that the other task found;
 5. sign one tx per kind with as many consecutive messages as fit (`batch`, the tx size limit),
    submit it with `wait=commit`, and re-read the cursors. A failed batch is retried one message
    per tx until one lands.
@@ -85,7 +87,7 @@ class Stats:
     acks: int = 0
     timeouts: int = 0
     updates: int = 0  # client updates (the source's validator set changed)
-    evidence: int = 0  # conflicting headers reported (the client froze)
+    evidence: int = 0  # conflicting headers reported (the client froze, or the offenders paid)
     txs: int = 0  # txs that landed (a tx carries a batch)
     skipped: int = 0  # batches someone else delivered first
     failures: int = 0
@@ -95,7 +97,8 @@ class Stats:
 @dataclass
 class Relayer:
     """Relays both ways between chains A and B (lists of REST URLs; the first is the primary,
-    the rest are further validator nodes whose header signatures are needed for > 2/3)."""
+    the rest are further nodes whose signed blocks are compared: two signed blocks of one
+    height are an equivocation)."""
 
     a_urls: list[str]
     b_urls: list[str]
@@ -106,6 +109,9 @@ class Relayer:
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     stats: dict[str, Stats] = field(default_factory=dict)
+    # chain id -> {height: qcp/misbehaviour carrying its own validators' conflicting headers,
+    # for the task that submits to that chain; None once taken (each height reported once)}
+    evidence: dict[str, dict[int, dict | None]] = field(default_factory=dict)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Relay until `stop` is set (or the task is cancelled)."""
@@ -205,15 +211,23 @@ class Relayer:
         while stop is None or not stop.is_set():
             try:
                 batch = await self._next_batch(src, dst, stats.batch_limit or self.batch)
-            except Equivocation as exc:  # report it: dst freezes its client of src
+            except Equivocation as exc:  # report it: dst freezes its client of src, and src
+                # punishes the offenders (the task that submits to src takes it from here)
                 log.error("%s -> %s: %s; submitting the evidence", src.chain_id, dst.chain_id, exc)
                 batch = [Proven("misbehaviour", exc.height, exc.message, str(exc))]
+                self.evidence.setdefault(src.chain_id, {}).setdefault(
+                    exc.height, {**exc.message, "chain": dst.chain_id})
             if not batch:
                 return moved
             moved += await self._deliver(src, dst, batch, stats)
         return moved
 
     async def _next_batch(self, src: Side, dst: Side, limit: int) -> list[Proven]:
+        pending = self.evidence.get(dst.chain_id, {})
+        for height, message in pending.items():
+            if message is not None:
+                pending[height] = None
+                return [Proven("evidence", height, message, "own validators equivocated")]
         # The client first: headers need > 2/3 of the set dst holds, so it follows src's set
         # (bisecting when it moved far) and is refreshed before its trusting period ends.
         updates = await build_client_update(src, dst)
@@ -277,6 +291,10 @@ class Relayer:
             stats.evidence += 1
             log.error("%s -> %s: client of %s frozen by the evidence at height %s",
                       src.chain_id, dst.chain_id, src.chain_id, height)
+        elif item.kind == "evidence":
+            stats.evidence += 1
+            log.error("%s -> %s: %s's validators punished for equivocating, at height %s",
+                      src.chain_id, dst.chain_id, dst.chain_id, height)
         else:
             stats.updates += 1
             log.info("%s -> %s: client of %s updated to header %d (%s) at height %s",
@@ -290,6 +308,8 @@ async def _done(kind: str, src: Side, dst: Side, first: int) -> bool:
     if kind == "misbehaviour":
         status, doc = await dst.primary.get(f"/qcp/{src.chain_id}/client")
         return status == 200 and doc["value"]["frozen"] is True
+    if kind == "evidence":
+        return True  # refused: already punished, or not evidence after all; not retried
     there: Channel = await channel(dst, src.chain_id)
     return (there.received if kind == "packet" else there.acked) >= first
 

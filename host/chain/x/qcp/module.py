@@ -26,6 +26,7 @@ from host.chain.x.module import AdmissionCheck, AppModule, Handler, Query, Query
 from host.chain.x.qcp import routes
 from host.chain.x.qcp.client import LAST_TIME, Clients, check_header, registered
 from host.chain.x.qcp.tokens import TOKENS_TYPE, Tokens, check_denom
+from host.chain.x.staking.keeper import StakingKeeper
 from host.core.errors import Code, TxError
 from host.core.tx import AMOUNT_LIMIT, Msg, check_payload
 
@@ -107,10 +108,10 @@ def _ack_log(log: str) -> str:
 class QcpModule(AppModule):
     name = "qcp"
 
-    def __init__(self, router: Router, tokens: Tokens) -> None:
+    def __init__(self, router: Router, tokens: Tokens, staking: StakingKeeper) -> None:
         self.router = router  # relayed payloads run through the application's message router
         self.tokens = tokens
-        self.clients = Clients(tokens.bank)
+        self.clients = Clients(tokens.bank, staking)
 
     def handlers(self) -> dict[str, Handler]:
         return {"qcp/send": self.send, "qcp/transfer": self.transfer, "qcp/relay": self.relay,
