@@ -12,18 +12,15 @@ Two parts, both on the compiled firmware tree the emulator runs (.mpy, 192 KB he
   server (a real `qos pin-server` process): locked with an unlock waiting for the server's
   reply (the request's session and the stretched PIN held), and unlocked through it.
 
-The reference for the emulator figures is the same compiled tree with the firmware's crypto,
-storage, apps, boot code and emulator glue of commit REFERENCE_COMMIT, the last one before the
-crypto-erase vault and the PIN server (issue 8). It is measured in the same run; it is skipped,
-with a note, where git or that commit is not available or its tree no longer runs with the rest.
+The emulator runs its firmware in place from a mapped ROMFS image, as a board runs frozen code
+from flash (host/devtools/xip.py). The reference for its figures, measured in the same run, is
+the same compiled tree loaded from a directory, the unix port's way and a stock MicroPython
+board's (`qos fw flash` copies .mpy files to its filesystem): bytecode, constants and strings
+then take heap.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tarfile
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -33,8 +30,6 @@ from host.devtools import micropython
 MNEMONIC = "legal winner thank year wave sausage worth useful legal winner thank yellow"
 PIN = "1234"
 SIGN_MESSAGES = 16
-# The last commit before the crypto-erase vault and the PIN server.
-REFERENCE_COMMIT = "730ed84"
 
 # Prepares the tables (MODE "load": the shipped constants are imported; MODE "build": built from
 # scratch, the reference) after the key code is loaded. With LEAVE >= 0, ballast blocks first
@@ -128,53 +123,6 @@ def table_figures(tree: Path) -> dict[str, int | None]:
     }
 
 
-# What REFERENCE_COMMIT contributes to the reference tree: (path in the repo, path in the tree).
-REFERENCE_FILES = (
-    ("firmware/crypto", "crypto"),
-    ("firmware/storage", "storage"),
-    ("firmware/apps", "apps"),
-    ("firmware/main.py", "main.py"),
-    ("firmware/micropython/unix/emulator.py", "emulator.py"),
-    ("firmware/micropython/unix/board.py", "board.py"),
-    ("firmware/micropython/unix/flashdev.py", "flashdev.py"),
-)
-
-
-def reference_tree(tree: Path, workdir: Path) -> Path | None:
-    """``tree`` with REFERENCE_FILES compiled from REFERENCE_COMMIT, or None without git."""
-    from host.devtools import firmware
-
-    archive = workdir / "reference.tar"
-    with archive.open("wb") as out:
-        proc = subprocess.run(
-            ["git", "-C", str(Path(__file__).resolve().parents[1]), "archive", REFERENCE_COMMIT]
-            + [repo_path for repo_path, _ in REFERENCE_FILES],
-            stdout=out,
-            stderr=subprocess.DEVNULL,
-        )
-    if proc.returncode != 0:
-        return None
-    src = workdir / "src"
-    with tarfile.open(archive) as tar:
-        tar.extractall(src, filter="data")
-    ref = workdir / "tree"
-    shutil.copytree(tree, ref)
-    for package in ("crypto", "storage", "apps"):
-        shutil.rmtree(ref / package)
-    for repo_path, tree_path in REFERENCE_FILES:
-        origin = src / repo_path
-        files = sorted(origin.iterdir()) if origin.is_dir() else [origin]
-        for file in files:
-            name = f"{tree_path}/{file.name}" if origin.is_dir() else tree_path
-            target = ref / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if file.suffix == ".py":
-                firmware._compile(file, target.with_suffix(".mpy"), "x64", name)
-            else:
-                shutil.copyfile(file, target)
-    return ref
-
-
 def _transfer_tx(count: int) -> bytes:
     from host.core import keys
     from host.core import tx as txlib
@@ -192,17 +140,15 @@ def _wait_busy(debug: Any, busy: bool) -> None:
     raise RuntimeError(f"the device did not become {'busy' if busy else 'idle'}")
 
 
-def device_heap(tree: Path | None = None) -> dict[str, tuple[int, int]]:
-    """(used, free) bytes per state, from an emulator running ``tree`` (default: the current
-    firmware's debug build)."""
+def device_heap(firmware: Path | None = None) -> dict[str, tuple[int, int]]:
+    """(used, free) bytes per state, from an emulator running ``firmware`` (default: the
+    current debug build's ROMFS image; a directory is loaded into the heap)."""
     from host.bridge.client import Client
     from host.bridge.debuglink import DebugLink
     from host.devtools.emulator import Emulator
     from host.devtools.ports import free_port_pair
 
-    emulator = Emulator(port=free_port_pair())
-    if tree is not None:
-        emulator._tree = Path(tree)  # the emulator runs whatever compiled tree it is given
+    emulator = Emulator(port=free_port_pair(), firmware=firmware)
     rows: dict[str, tuple[int, int]] = {}
 
     def take(name: str, state: dict[str, Any]) -> None:
@@ -271,25 +217,14 @@ def main() -> None:
     )
     print(f"| heap kept afterwards | {_bytes(t['load_kept'])} | {_bytes(t['build_kept'])} |")
     print()
-    now = device_heap(tree)
-    with tempfile.TemporaryDirectory(prefix="qos-bench-heap-") as workdir:
-        ref_tree = reference_tree(tree, Path(workdir))
-        try:
-            before = device_heap(ref_tree) if ref_tree is not None else {}
-        except Exception as exc:  # noqa: BLE001 - an old tree that no longer runs is a note
-            print(f"(reference {REFERENCE_COMMIT} did not run with today's tree: {exc})")
-            before = {}
-    if not before:
-        print(f"(no reference: commit {REFERENCE_COMMIT} not available here)")
+    now = device_heap()
+    before = device_heap(tree)
     print(
-        f"| emulator state (debug_state after gc.collect) | now: used / free | "
-        f"reference {REFERENCE_COMMIT}: used / free | more free now |"
+        "| emulator state (debug_state after gc.collect) | now: used / free | "
+        "reference, .mpy tree in the heap: used / free | more free now |"
     )
     print("|---|---|---|---|")
     for name, (used, free) in now.items():
-        if name not in before:
-            print(f"| {name} | {used / 1024:.1f} / {free / 1024:.1f} KiB | - | - |")
-            continue
         ref_used, ref_free = before[name]
         print(
             f"| {name} | {used / 1024:.1f} / {free / 1024:.1f} KiB | "

@@ -9,6 +9,7 @@ debug link at all.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import signal
@@ -20,7 +21,7 @@ import tty
 from pathlib import Path
 from typing import Any
 
-from host.devtools import micropython
+from host.devtools import micropython, xip
 
 DEFAULT_PORT = 21324
 READY_POLL_S = 0.05
@@ -43,6 +44,7 @@ class Emulator:
         production: bool = False,
         heap: str = micropython.BOARD_HEAP,
         kdf_ms: int | None = None,
+        firmware: Path | None = None,
     ) -> None:
         if (mnemonic is None) != (pin is None):
             raise ValueError("mnemonic and pin go together")
@@ -66,7 +68,9 @@ class Emulator:
         self.pty_path: str | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._pty_fds: tuple[int, int] | None = None
-        self._tree: Path | None = None
+        # A ROMFS image (default: the current sources' build), or a compiled tree directory,
+        # loaded into the heap as a stock MicroPython board loads .mpy files from its filesystem
+        self._firmware = firmware
 
     # ------------------------------------------------------------ life cycle
 
@@ -135,19 +139,33 @@ class Emulator:
 
     # ------------------------------------------------------------ internals
 
-    def _tree_paths(self) -> list[Path]:
-        # The emulator runs a compiled build (.mpy, like a board's frozen code): compiling the
-        # sources on the device would need more RAM than the 192 KB heap leaves.
-        if self._tree is None:
+    def _firmware_image(self) -> Path:
+        # A compiled build (.mpy, as a board's frozen code: compiling the sources on the device
+        # would need more RAM than the 192 KB heap leaves) in a ROMFS image that runs in place
+        # from mapped memory, as from a board's flash (host/devtools/xip.py).
+        if self._firmware is None:
             from host.devtools import firmware
 
-            self._tree = firmware.cached_build(
+            self._firmware = firmware.cached_romfs(
                 firmware.default_cache_dir(), board="unix", production=self.production
             )
-        return [self._tree]
+        return self._firmware
+
+    def _command(self, args: list[str]) -> tuple[list[str], dict[str, str]]:
+        image = self._firmware_image()
+        heap = ["-X", f"heapsize={self.heap}"]
+        if image.is_dir():
+            env = {**os.environ, "MICROPYPATH": f"{image}{os.pathsep}.frozen"}
+            return [micropython.executable(), *heap, "-m", "emulator", *args], env
+        if importlib.util.find_spec("micropython_run") is None:
+            raise EmulatorError(f"the MicroPython unix port is missing: {micropython.INSTALL_HINT}")
+        cmd = [sys.executable, "-m", "host.devtools.xip", str(image), str(self.flash_path)]
+        return [*cmd, *heap, "-c", xip.boot_code("emulator"), *args], {
+            **os.environ,
+            "MICROPYPATH": ".frozen",
+        }
 
     def _spawn(self) -> None:
-        paths = self._tree_paths()
         args = ["--port", str(self.port), "--flash", str(self.flash_path)]
         if self.kdf_ms is not None:
             args += ["--kdf-ms", str(self.kdf_ms)]
@@ -160,9 +178,7 @@ class Emulator:
             self.pty_path = os.ttyname(slave)
             stdin = stdout = master
             args.append("--pty")
-        env = micropython.environment()
-        env["MICROPYPATH"] = os.pathsep.join([str(p) for p in paths] + [".frozen"])
-        cmd = [micropython.executable(), "-X", f"heapsize={self.heap}", "-m", "emulator", *args]
+        cmd, env = self._command(args)
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
         try:
             self._proc = subprocess.Popen(

@@ -161,6 +161,28 @@ def cached_build(cache_dir: Path, board: str = "unix", production: bool = False)
     return out
 
 
+def romfs_image(tree: Path) -> bytes:
+    """``tree`` as a ROMFS image (MicroPython's read-only filesystem, run in place from flash)."""
+    import contextlib
+    import io
+
+    from mpremote.romfs import make_romfs  # type: ignore[import-untyped]
+
+    with contextlib.redirect_stdout(io.StringIO()):  # it lists every file it adds
+        return bytes(make_romfs(str(tree), mpy_cross=False))
+
+
+def cached_romfs(cache_dir: Path, board: str = "unix", production: bool = False) -> Path:
+    """The ROMFS image of ``cached_build``'s tree, beside it (the emulator maps it as flash)."""
+    tree = cached_build(cache_dir, board, production)
+    image = tree.with_name(tree.name + ".romfs")
+    if not image.exists():
+        tmp = image.with_name(f"{image.name}.tmp{os.getpid()}")
+        tmp.write_bytes(romfs_image(tree))
+        tmp.replace(image)
+    return image
+
+
 def verify_production(tree: Path) -> None:
     """Raises BuildError if anything of the debug link is in ``tree``."""
     problems = []
