@@ -1,4 +1,4 @@
-"""Building what a relayer submits (docs/qcp.md section 7): a packet relay, an ack or a timeout,
+"""Building what a relayer submits (docs/qcp.md section 9): a packet relay, an ack or a timeout,
 each with its Merkle proofs at the prover chain's latest height h and header h + 1 signed by that
 chain's validators, checked locally the way the receiving chain will check it (a message that
 would fail costs a fee)."""

@@ -1,5 +1,5 @@
 """The QCP relayer: carries packets, acks and timeouts between two QOS chains, each reached
-through its REST API (docs/qcp.md section 7).
+through its REST API (docs/qcp.md section 9).
 
 One task per target chain (so one submitter per chain and account: no nonce races), repeating:
 
@@ -7,10 +7,11 @@ One task per target chain (so one submitter per chain and account: no nonce race
    only cursor, so a restart or a competing relayer never makes us deliver twice (and the target
    rejects duplicates anyway);
 2. packets: the source's packets `in + 1 .. out` the target has not received, each proven at the
-   source's latest height h with header h + 1 (`GET src/qcp/<dst>/out/<seq>?prove=true`,
-   `GET src/qcp/header/<h+1>` from every URL given for the source: each validator's node signs
-   with its key); the header's signers must hold more than 2/3 of the power the target
-   registered for the source, checked locally: a message that would fail costs a fee;
+   source's latest height h with header h + 1 (`GET src/qcp/<dst>/out/<seq>?prove=true`, and
+   block h + 1 as the source's engine signed it: `GET src/blocks/<h+1>/signed` from every URL
+   given for the source, or CometBFT's RPC `/commit`); the header's signers must hold more than
+   2/3 of the power the target's client of the source holds, checked locally: a message that
+   would fail costs a fee;
 3. acks: the target's own packets the source has received but the target has not resolved
    (`acked + 1 .. in`), with the proof of the source's `qcp/ack/<dst>/<seq>`;
 4. a timeout: the target's next unresolved packet, when the source has not received it and is
