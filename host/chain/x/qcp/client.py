@@ -26,7 +26,6 @@ from host.chain.store import verify_proof
 from host.chain.x.bank.keeper import BankKeeper
 from host.chain.x.context import Ctx, dec, enc
 from host.chain.x.staking.keeper import SET as VALIDATOR_SET
-from host.chain.x.staking.keeper import StakingKeeper
 from host.core.errors import Code, TxError
 from host.core.tx import AMOUNT_LIMIT, Msg
 
@@ -162,9 +161,8 @@ def _commit_signers(header: dict, powers: dict[bytes, int]) -> set[bytes]:
 class Clients:
     """Registration, validator-set updates and freezing of the clients (the keys above)."""
 
-    def __init__(self, bank: BankKeeper, staking: StakingKeeper) -> None:
+    def __init__(self, bank: BankKeeper) -> None:
         self.bank = bank  # takes registration deposits
-        self.staking = staking  # punishes this chain's validators caught equivocating
 
     def new_client(self, ctx: Ctx, chain: str, validators: list) -> int:
         number = (ctx.get(NUMBERS) or 0) + 1
@@ -229,13 +227,7 @@ class Clients:
 
     def misbehaviour(self, ctx: Ctx, msg: Msg) -> None:
         """Two valid headers of X for one height with different app hashes: X's registered
-        validators equivocated, so its client freezes and nothing from X is accepted after.
-        Headers of this chain instead (X is where they were seen) get the validators of this
-        chain that signed both punished (evidence.py)."""
-        from host.chain.x.qcp import evidence
-
-        if evidence.of_this_chain(ctx, msg):
-            return evidence.punish(ctx, self.staking, msg)
+        validators equivocated, so its client freezes and nothing from X is accepted after."""
         chain = msg["chain"]
         info = registered(ctx, chain)
         first = check_header(info, msg["header"], chain)
