@@ -4,11 +4,12 @@
 # main.py (see the end).
 import gc
 
-from apps import VAULT_WORK, WithPubkey
+from apps import UPDATE_WORK, VAULT_WORK, WithPubkey
 
 # Modules dropped after each request of an app: big, and cheap to load again (about 1 ms for the
 # tx decoder from .mpy on the emulator; nothing at all when frozen on a board).
-TRANSIENT = {"management": ("apps.management",) + VAULT_WORK, "wallet": ("codec.tx",)}
+TRANSIENT = {"management": ("apps.management",) + VAULT_WORK, "wallet": ("codec.tx",),
+             "update": UPDATE_WORK}
 
 # method -> app module (the handler is the function of the same name in that module)
 WIRE_METHODS = {
@@ -26,6 +27,9 @@ WIRE_METHODS = {
     "get_address": "wallet",
     "sign_tx": "wallet",
     "sign_message": "wallet",
+    "update_begin": "update",
+    "update_chunk": "update",
+    "update_finish": "update",
 }
 
 

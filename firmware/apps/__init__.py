@@ -43,6 +43,11 @@ VAULT_WORK = ("storage.keeper", "storage.secret", "storage.kdf", "storage.cipher
               "storage.oracle", "crypto.x25519")
 
 
+# Firmware update code: loaded for each update request, dropped after it.
+UPDATE_WORK = ("apps.update", "fwupdate.release", "fwupdate.slots", "fwupdate.keys",
+               "crypto.ed25519_verify")
+
+
 def release_vault():
     unload(*VAULT_WORK)
 

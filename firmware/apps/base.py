@@ -17,6 +17,7 @@ def get_info(dev, params):
     server = v.pin_server() if initialized else None
     return {
         "version": buildflags.VERSION,
+        "board": buildflags.BOARD,
         "model": dev.model,
         "initialized": initialized,
         "locked": dev.seed is None,

@@ -23,6 +23,7 @@ class Device:
         self.keys = {}  # (account, index) -> (ed25519 seed, public key)
         self.pending_setup = None  # (words, device_entropy) between setup_begin and setup
         self.pending_oracle = None  # (vault step, how to finish) waiting for pin_server_reply
+        self.pending_update = None  # the release being streamed in (apps/update.py)
         self.presses = []  # debug-link presses made on the dialog waiting now
         self.dialog = None  # (screen seq, clock when drawn) of the dialog waiting for a button
         self.debug_secret = None  # debug builds only: the mnemonic being shown or loaded
@@ -32,9 +33,10 @@ class Device:
         self.presses = []
 
     def session_ended(self):
-        # A setup commitment or a PIN-server step belongs to the host that started it.
+        # A setup commitment, a PIN-server step or an update belongs to the host that started it.
         self.pending_setup = None
         self.pending_oracle = None
+        self.pending_update = None
 
     def wait_button(self, countdown=None):
         """The button pressed on the dialog just drawn. Only presses made while it is shown

@@ -30,6 +30,7 @@ class Dispatcher:
         self.busy = None  # the method waiting for the user, or None
         self.after_request = None  # called when a wire request (not a nested ping) is done
         self.session_ended = None  # called when a session ends: drop what it left pending
+        self.reset_after_reply = False  # set by a handler that needs a restart (update_finish)
         self.session = None  # (id, link, peer) of the host holding the device
         self.asking = None  # the link of the request being handled (not a nested ping)
         self.sessions = 0
@@ -134,6 +135,8 @@ class Dispatcher:
                 if not link.debug and self.after_request is not None:
                     self.after_request()
         self.reply(link, payload, peer)
+        if self.reset_after_reply:
+            self.board.reset()
         if not nested:
             gc.collect()
 

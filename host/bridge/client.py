@@ -465,6 +465,34 @@ class Client:
     def wipe(self) -> None:
         self._wait_user("wipe", {})
 
+    # -- firmware
+
+    def update_firmware(
+        self,
+        manifest: bytes,
+        signatures: list[tuple[bytes, bytes]],
+        image: bytes,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> dict[str, Any]:
+        """Installs a signed release (host/devtools/release.py makes them): the device checks it
+        and asks its user, takes the image in chunks, checks its hash in flash and restarts into
+        it. Refused with :class:`UpdateRefused` (the running firmware stays)."""
+        sigs = [[pub, sig] for pub, sig in signatures]
+        begun = reply_map(
+            self._wait_user("update_begin", {"manifest": manifest, "signatures": sigs}),
+            "update_begin",
+        )
+        chunk = begun.get("chunk")
+        if not isinstance(chunk, int) or chunk <= 0:
+            raise BadReply(f"update_begin: bad chunk size {chunk!r}")
+        for offset in range(0, len(image), chunk):
+            self.call("update_chunk", {"offset": offset, "data": image[offset : offset + chunk]})
+            if progress is not None:
+                progress(min(offset + chunk, len(image)), len(image))
+        result = reply_map(self._wait_user("update_finish", {}), "update_finish")
+        self.link.session = None  # the device restarts: its sessions end
+        return result
+
     # -- keys
 
     def get_public_key(self, account: int = 0, index: int = 0) -> PublicKey:

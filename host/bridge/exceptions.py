@@ -98,6 +98,14 @@ class InvalidSession(DeviceError):
     code = -32010
 
 
+class UpdateRefused(DeviceError):
+    """The device refused a firmware release: not signed by enough of its vendor keys, for
+    another board, not newer than what runs, a debug image for a production device, or an image
+    that does not match its signed hash. The running firmware is kept."""
+
+    code = -32011
+
+
 ERROR_CLASSES: dict[int, type[DeviceError]] = {
     cls.code: cls
     for cls in (
@@ -116,6 +124,7 @@ ERROR_CLASSES: dict[int, type[DeviceError]] = {
         EntropyFailure,
         PinServerRetry,
         InvalidSession,
+        UpdateRefused,
     )
 }
 

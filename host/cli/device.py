@@ -102,6 +102,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     _add(sub, "wipe", "erase the wallet (confirm on the device)")
 
+    update = _add(sub, "update", "install a signed firmware release (confirm on the device)")
+    update.add_argument("bundle", type=Path, help="a release made by `qos fw release` and signed")
+
     bridge = _add(sub, "bridge", "serve the device to allowed web origins on 127.0.0.1")
     bridge.add_argument("--port", type=int, default=21330, help="HTTP port on 127.0.0.1")
     bridge.add_argument(
@@ -178,6 +181,7 @@ HINTS = {
     -32005: "see the device state with: qos device info",
     -32007: "the device counts down after wrong PINs; try again after the wait",
     -32010: "another program took the device meanwhile; run the command again",
+    -32011: "nothing was installed: the device runs the firmware it ran before",
 }
 # How long a command waits for the device to answer a first ping before saying none is there.
 REACH_TIMEOUT = 2.0
@@ -509,6 +513,26 @@ def _from_json(value: Any, key: str = "") -> Any:
     return value
 
 
+def cmd_update(args: argparse.Namespace) -> int:
+    from host.devtools.release import Bundle, ReleaseError
+
+    try:
+        bundle = Bundle.decode(args.bundle.read_bytes())
+    except (OSError, ReleaseError) as exc:
+        raise UsageError(str(exc)) from exc
+    fields = bundle.fields
+    with open_client(args) as device:
+        info = device.get_info()
+        if info.get("board") != fields["board"]:
+            raise UsageError(f"a release for {fields['board']}; the device is {info.get('board')}")
+        size = f"{fields['size']:,} bytes"
+        err.print(f"firmware {info.get('version')} -> {fields['version']} ({size})")
+        err.print(f"SHA-512 {fields['sha512'].hex()[:32]}...: compare with the device's screen")
+        with working("Confirm on the device, then the image is sent ..."):
+            result = device.update_firmware(bundle.manifest, bundle.signatures, bundle.image)
+    return emit(args, result, lambda: out.print(f"installed {result['installed']}; restarting"))
+
+
 def cmd_bridge(args: argparse.Namespace) -> int:
     from host.bridge import daemon
 
@@ -531,5 +555,6 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sign-tx": cmd_sign_tx,
     "sign-message": cmd_sign_message,
     "wipe": cmd_wipe,
+    "update": cmd_update,
     "bridge": cmd_bridge,
 }

@@ -25,6 +25,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="how long one PIN try's key stretching takes (default 1000, as on a board; the "
         "floor of 10,000 PBKDF2 iterations applies below that)",
     )
+    p.add_argument(
+        "--update-keys",
+        type=Path,
+        metavar="JSON",
+        help='vendor keys its firmware accepts releases from ({"threshold": M, "keys": [hex]})',
+    )
     p.add_argument("--interactive", action="store_true", help="draw the screen, keys press buttons")
     p.add_argument("--screenshot", type=Path, help="save the screen as a PNG and exit")
     p.set_defaults(func=run_emu)
@@ -35,8 +41,13 @@ def run_emu(args: argparse.Namespace) -> int:
         print("qos emu: --interactive/--screenshot/--mnemonic need the debug link", file=sys.stderr)
         return 2
     from host.devtools.emulator import Emulator, EmulatorError, interactive, save_png
-    from host.devtools.firmware import BuildError
+    from host.devtools.firmware import BuildError, UpdateKeys
 
+    try:
+        keys = UpdateKeys.from_json(args.update_keys.read_text()) if args.update_keys else None
+    except (OSError, BuildError) as exc:
+        print(f"qos emu: {exc}", file=sys.stderr)
+        return 2
     emu = Emulator(
         port=args.port,
         flash=args.flash,
@@ -45,6 +56,7 @@ def run_emu(args: argparse.Namespace) -> int:
         pty=args.pty,
         production=args.production,
         kdf_ms=args.kdf_ms,
+        update_keys=keys,
     )
     try:
         try:

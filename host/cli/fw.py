@@ -1,13 +1,18 @@
-"""`qos fw build|flash|keygen|seal`: build the firmware tree (or a board image) for a board, copy a
-build to a board, sign an RP2350 image for the chip's secure boot."""
+"""`qos fw build|flash|keygen|seal|release-key|release|sign`: build the firmware tree (or a board
+image) for a board, copy a build to a board, sign an RP2350 image for the chip's secure boot, make
+and sign firmware releases for `qos device update` (docs/update.md)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from host.devtools.firmware import BOARDS
+
+if TYPE_CHECKING:
+    from host.devtools.firmware import UpdateKeys
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -27,6 +32,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "(qemu, rp2350)",
     )
     b.add_argument("-o", "--out", type=Path, help="output directory (a tree: required)")
+    _update_keys_arg(b, required=False)
     b.set_defaults(func=run_build)
     f = sub.add_parser("flash", help="copy a build to a board with mpremote")
     f.add_argument("tree", type=Path, help="a directory made by `qos fw build`")
@@ -42,6 +48,37 @@ def register(commands: argparse._SubParsersAction) -> None:
     s.add_argument("--otp", type=Path, help="also write the OTP settings enabling secure boot")
     s.add_argument("--rollback", type=int, help="anti-rollback version of this image")
     s.set_defaults(func=run_seal)
+    rk = sub.add_parser("release-key", help="make an ed25519 vendor key that signs releases")
+    rk.add_argument("key", type=Path, help="file to create (never overwritten)")
+    rk.set_defaults(func=run_release_key)
+    r = sub.add_parser("release", help="make an (unsigned) firmware release bundle")
+    r.add_argument("--board", choices=sorted(BOARDS), required=True)
+    r.add_argument("--version", required=True, help="its version, newer than what devices run")
+    r.add_argument("--debug", action="store_true", help="a debug release (debug devices only)")
+    r.add_argument("-o", "--out", type=Path, required=True, help="the bundle file to write")
+    _update_keys_arg(r, required=True)
+    r.set_defaults(func=run_release)
+    sg = sub.add_parser("sign", help="add one vendor key's signature to a release bundle")
+    sg.add_argument("bundle", type=Path, help="a bundle of `qos fw release` (signed in place)")
+    sg.add_argument("--key", type=Path, required=True, help="a key of `qos fw release-key`")
+    sg.set_defaults(func=run_sign)
+
+
+def _update_keys_arg(parser: argparse.ArgumentParser, required: bool) -> None:
+    parser.add_argument(
+        "--update-keys",
+        type=Path,
+        required=required,
+        metavar="JSON",
+        help='vendor keys the firmware accepts releases from: {"threshold": M, "keys": [hex]} '
+        "(without them a build installs no update)",
+    )
+
+
+def _load_update_keys(path: Path | None) -> UpdateKeys | None:
+    from host.devtools.firmware import UpdateKeys
+
+    return None if path is None else UpdateKeys.from_json(path.read_text())
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -49,12 +86,16 @@ def run_build(args: argparse.Namespace) -> int:
 
     production = not args.debug
     if args.image:
+        if args.update_keys is not None:
+            print("qos fw build: --update-keys is for trees and releases", file=sys.stderr)
+            return 2
         return run_image(args.board, production, args.out)
     if args.out is None:
         print("qos fw build: -o/--out is required for a firmware tree", file=sys.stderr)
         return 2
     try:
-        out = build(args.out, args.board, production)
+        keys = _load_update_keys(args.update_keys)
+        out = build(args.out, args.board, production, update_keys=keys)
     except BuildError as exc:
         print(f"qos fw build: {exc}", file=sys.stderr)
         return 1
@@ -159,4 +200,50 @@ def run_seal(args: argparse.Namespace) -> int:
         print(f"qos fw seal: {exc}", file=sys.stderr)
         return 1
     print(f"sealed {args.out}" + (f"; OTP settings in {args.otp}" if args.otp else ""))
+    return 0
+
+
+def run_release_key(args: argparse.Namespace) -> int:
+    from host.devtools.release import new_signing_key
+
+    try:
+        pub = new_signing_key(args.key)
+    except FileExistsError:
+        print(f"qos fw release-key: {args.key} exists; not overwriting a key", file=sys.stderr)
+        return 2
+    print(f"wrote {args.key} (ed25519): keep it offline; its public key for --update-keys:")
+    print(pub.hex())
+    return 0
+
+
+def run_release(args: argparse.Namespace) -> int:
+    from host.devtools.firmware import BuildError
+    from host.devtools.release import make_release
+
+    try:
+        keys = _load_update_keys(args.update_keys)
+        assert keys is not None
+        bundle = make_release(args.board, args.version, keys, production=not args.debug)
+    except (OSError, BuildError) as exc:
+        print(f"qos fw release: {exc}", file=sys.stderr)
+        return 1 if isinstance(exc, BuildError) else 2
+    args.out.write_bytes(bundle.encode())
+    digest = bundle.fields["sha512"].hex()
+    print(f"wrote {args.out}: {args.board} {args.version}, {len(bundle.image):,} bytes")
+    print(f"SHA-512 {digest}\nunsigned: each vendor key holder runs `qos fw sign`")
+    return 0
+
+
+def run_sign(args: argparse.Namespace) -> int:
+    from host.devtools.release import Bundle, ReleaseError, load_signing_key
+
+    try:
+        bundle = Bundle.decode(args.bundle.read_bytes())
+        bundle.sign(load_signing_key(args.key))
+    except (OSError, ReleaseError) as exc:
+        print(f"qos fw sign: {exc}", file=sys.stderr)
+        return 2
+    args.bundle.write_bytes(bundle.encode())
+    fields = bundle.fields
+    print(f"signed {fields['board']} {fields['version']}: {len(bundle.signatures)} signature(s)")
     return 0

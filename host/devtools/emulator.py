@@ -19,9 +19,12 @@ import tempfile
 import time
 import tty
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from host.devtools import micropython, xip
+
+if TYPE_CHECKING:
+    from host.devtools.firmware import UpdateKeys
 
 DEFAULT_PORT = 21324
 READY_POLL_S = 0.05
@@ -45,6 +48,7 @@ class Emulator:
         heap: str = micropython.BOARD_HEAP,
         kdf_ms: int | None = None,
         firmware: Path | None = None,
+        update_keys: UpdateKeys | None = None,
     ) -> None:
         if (mnemonic is None) != (pin is None):
             raise ValueError("mnemonic and pin go together")
@@ -71,6 +75,7 @@ class Emulator:
         # A ROMFS image (default: the current sources' build), or a compiled tree directory,
         # loaded into the heap as a stock MicroPython board loads .mpy files from its filesystem
         self._firmware = firmware
+        self.update_keys = update_keys  # the vendor keys its build trusts (default: none)
 
     # ------------------------------------------------------------ life cycle
 
@@ -85,7 +90,7 @@ class Emulator:
         if self.running:
             return self
         self._spawn()
-        self._wait_ready(timeout)
+        self.wait_ready(timeout)
         if self.mnemonic is not None and self.pin is not None:
             from host.bridge.debuglink import DebugLink
 
@@ -147,7 +152,10 @@ class Emulator:
             from host.devtools import firmware
 
             self._firmware = firmware.cached_romfs(
-                firmware.default_cache_dir(), board="unix", production=self.production
+                firmware.default_cache_dir(),
+                board="unix",
+                production=self.production,
+                update_keys=self.update_keys,
             )
         return self._firmware
 
@@ -187,7 +195,8 @@ class Emulator:
         finally:
             log.close()
 
-    def _wait_ready(self, timeout: float) -> None:
+    def wait_ready(self, timeout: float = 30) -> None:
+        """Until the device answers a ping (after a start, or after it restarted itself)."""
         from host.bridge.client import Client
         from host.bridge.exceptions import DeviceError, TransportError
 

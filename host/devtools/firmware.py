@@ -13,9 +13,11 @@ checks a tree for any trace of the debug link.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from host.devtools import micropython
@@ -33,6 +35,7 @@ BOARDS = {
 # firmware/main.py, which starts the app when run as __main__).
 KEEP_SOURCE = ("boot.py", "main.py")
 DEBUG_ONLY = ("apps/debug.py",)
+KEYS_MODULE = "fwupdate/keys.py"  # the vendor keys, written per build when given
 # Folders of firmware/ that are not the device application: the board glue (added per board
 # below) and the tools that generate constants (run on a host, never shipped).
 NOT_FIRMWARE = ("micropython", "tools")
@@ -61,16 +64,47 @@ def firmware_sources() -> list[Path]:
     return files
 
 
-def buildflags_source(production: bool) -> str:
-    version = "0.1.0"
-    try:
-        text = (FIRMWARE_DIR / "buildflags.py").read_text()
-        for line in text.splitlines():
-            if line.startswith("VERSION"):
-                version = line.split("=", 1)[1].strip().strip("\"'")
-    except OSError:
-        pass
-    return f"# Written by `qos fw build`.\nVERSION = {version!r}\nDEBUG = {not production}\n"
+def source_version() -> str:
+    """The firmware version in the sources (firmware/buildflags.py)."""
+    for line in (FIRMWARE_DIR / "buildflags.py").read_text().splitlines():
+        if line.startswith("VERSION"):
+            return line.split("=", 1)[1].strip().strip("\"'")
+    raise BuildError("firmware/buildflags.py has no VERSION")
+
+
+def buildflags_source(production: bool, board: str = "unix", version: str | None = None) -> str:
+    return (
+        "# Written by `qos fw build`.\n"
+        f"BOARD = {board!r}\nVERSION = {version or source_version()!r}\nDEBUG = {not production}\n"
+    )
+
+
+@dataclass(frozen=True)
+class UpdateKeys:
+    """The vendor keys a build accepts releases from: ``threshold`` of ``keys`` (ed25519)."""
+
+    threshold: int
+    keys: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.threshold <= len(self.keys) or len(set(self.keys)) != len(self.keys):
+            raise BuildError("update keys: need 1 <= threshold <= number of distinct keys")
+        if any(len(k) != 32 for k in self.keys):
+            raise BuildError("update keys: each is a 32-byte ed25519 public key")
+
+    @classmethod
+    def from_json(cls, text: str) -> UpdateKeys:
+        try:
+            doc = json.loads(text)
+            return cls(int(doc["threshold"]), tuple(bytes.fromhex(k) for k in doc["keys"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            expected = '{"threshold": M, "keys": [hex, ...]}'
+            raise BuildError(f"update keys: expected {expected}: {exc}") from exc
+
+    def source(self) -> str:
+        keys = "".join(f"    {k!r},\n" for k in self.keys)
+        head = "# Written by `qos fw build --update-keys`.\n"
+        return f"{head}THRESHOLD = {self.threshold}\nKEYS = (\n{keys})\n"
 
 
 def _compile(src: Path, dst: Path, march: str, source_name: str) -> None:
@@ -87,15 +121,25 @@ def mpy_cross_executable() -> str:
     return found
 
 
-def tree_files(board: str, production: bool) -> list[tuple[Path, str]]:
-    """(source file, destination relative path) for the whole build."""
+def generated_sources(
+    board: str, production: bool, version: str | None, update_keys: UpdateKeys | None
+) -> dict[str, str]:
+    """Modules written per build (relative path -> source) instead of taken from firmware/."""
+    out = {"buildflags.py": buildflags_source(production, board, version)}
+    if update_keys is not None:
+        out[KEYS_MODULE] = update_keys.source()
+    return out
+
+
+def tree_files(
+    board: str, production: bool, generated: tuple[str, ...] = ()
+) -> list[tuple[Path, str]]:
+    """(source file, destination relative path) for the whole build, generated modules aside."""
     out: list[tuple[Path, str]] = []
     for rel in firmware_sources():
         name = rel.as_posix()
-        if production and name in DEBUG_ONLY:
+        if (production and name in DEBUG_ONLY) or name == "buildflags.py" or name in generated:
             continue
-        if name == "buildflags.py":
-            continue  # written per build
         out.append((FIRMWARE_DIR / rel, name))
     glue = [BOARDS_DIR / board] + GLUE_EXTRA.get(board, [BOARDS_DIR / "drivers"])
     for folder in glue:
@@ -105,15 +149,32 @@ def tree_files(board: str, production: bool) -> list[tuple[Path, str]]:
     return out
 
 
-def build_key(board: str, production: bool) -> str:
+def build_key(
+    board: str,
+    production: bool,
+    version: str | None = None,
+    update_keys: UpdateKeys | None = None,
+) -> str:
     digest = hashlib.sha256(f"{board}:{production}:{BOARDS[board]}".encode())
-    for src, dst in tree_files(board, production):
+    generated = generated_sources(board, production, version, update_keys)
+    for src, dst in tree_files(board, production, tuple(generated)):
         digest.update(dst.encode() + b"\0" + src.read_bytes())
+    for name, text in sorted(generated.items()):
+        digest.update(name.encode() + b"\0" + text.encode())
     return digest.hexdigest()[:16]
 
 
-def build(out: Path, board: str = "unix", production: bool = False) -> Path:
-    """Builds the tree for ``board`` into ``out`` (replaced if it exists); returns ``out``."""
+def build(
+    out: Path,
+    board: str = "unix",
+    production: bool = False,
+    version: str | None = None,
+    update_keys: UpdateKeys | None = None,
+    keep_source: bool = True,
+) -> Path:
+    """Builds the tree for ``board`` into ``out`` (replaced if it exists); returns ``out``.
+    ``version`` replaces the sources' VERSION; ``update_keys`` are the vendor keys it trusts;
+    ``keep_source`` False compiles KEEP_SOURCE too (a release is imported, never run by name)."""
     if board not in BOARDS:
         raise BuildError(f"unknown board {board!r}: one of {', '.join(BOARDS)}")
     march = BOARDS[board]
@@ -121,39 +182,43 @@ def build(out: Path, board: str = "unix", production: bool = False) -> Path:
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    files = tree_files(board, production)
-    files.append((Path("<buildflags>"), "buildflags.py"))
-    for src, name in files:
+    generated = generated_sources(board, production, version, update_keys)
+    for src, name in tree_files(board, production, tuple(generated)):
         dst = out / name
         dst.parent.mkdir(parents=True, exist_ok=True)
-        if name == "buildflags.py":
-            text = buildflags_source(production)
-            tmp = out / ".buildflags.py"
-            tmp.write_text(text)
-            _compile(tmp, dst.with_suffix(".mpy"), march, name)
-            tmp.unlink()
-        elif not name.endswith(".py"):
+        if not name.endswith(".py"):
             shutil.copyfile(src, dst)  # data: the word list
-        elif name in KEEP_SOURCE and board != "unix":
+        elif name in KEEP_SOURCE and board != "unix" and keep_source:
             shutil.copyfile(src, dst)
         else:
             _compile(src, dst.with_suffix(".mpy"), march, name)
+    for name, text in generated.items():
+        tmp = out / ".generated.py"
+        tmp.write_text(text)
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        _compile(tmp, (out / name).with_suffix(".mpy"), march, name)
+        tmp.unlink()
     if production:
         verify_production(out)
-    (out / "BUILD").write_text(
-        f"board={board}\nproduction={production}\nkey={build_key(board, production)}\n"
-    )
+    key = build_key(board, production, version, update_keys)
+    (out / "BUILD").write_text(f"board={board}\nproduction={production}\nkey={key}\n")
     return out
 
 
-def cached_build(cache_dir: Path, board: str = "unix", production: bool = False) -> Path:
+def cached_build(
+    cache_dir: Path,
+    board: str = "unix",
+    production: bool = False,
+    version: str | None = None,
+    update_keys: UpdateKeys | None = None,
+) -> Path:
     """A build reused while the sources are unchanged (the emulator starts from one)."""
-    key = build_key(board, production)
+    key = build_key(board, production, version, update_keys)
     out = Path(cache_dir) / f"{board}-{'prod' if production else 'debug'}-{key}"
     if (out / "BUILD").exists():
         return out
     tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")  # builds in parallel must not collide
-    build(tmp, board, production)
+    build(tmp, board, production, version, update_keys)
     try:
         tmp.rename(out)
     except OSError:  # another process built the same tree meanwhile
@@ -172,9 +237,15 @@ def romfs_image(tree: Path) -> bytes:
         return bytes(make_romfs(str(tree), mpy_cross=False))
 
 
-def cached_romfs(cache_dir: Path, board: str = "unix", production: bool = False) -> Path:
+def cached_romfs(
+    cache_dir: Path,
+    board: str = "unix",
+    production: bool = False,
+    version: str | None = None,
+    update_keys: UpdateKeys | None = None,
+) -> Path:
     """The ROMFS image of ``cached_build``'s tree, beside it (the emulator maps it as flash)."""
-    tree = cached_build(cache_dir, board, production)
+    tree = cached_build(cache_dir, board, production, version, update_keys)
     image = tree.with_name(tree.name + ".romfs")
     if not image.exists():
         tmp = image.with_name(f"{image.name}.tmp{os.getpid()}")

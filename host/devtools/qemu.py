@@ -120,19 +120,25 @@ def mpy_cross() -> Path:
     if exe.exists():
         return exe
     out.mkdir(parents=True, exist_ok=True)
-    _make(["-C", str(src / "mpy-cross"), f"BUILD={out}", f"PROG={exe}"], out / "build.log")
+    # the port's make puts the program at $(BUILD)/$(PROG)
+    _make(["-C", str(src / "mpy-cross"), f"BUILD={out}", f"PROG={exe.name}"], out / "build.log")
     return exe
 
 
-def stage(out: Path, board: str, production: bool) -> Path:
+def stage(
+    out: Path, board: str, production: bool, update_keys: firmware.UpdateKeys | None = None
+) -> Path:
     """The firmware as sources for freezing: the tree `qos fw build` makes, before mpy-cross."""
     if out.exists():
         shutil.rmtree(out)
-    for src, name in firmware.tree_files(board, production):
+    generated = firmware.generated_sources(board, production, None, update_keys)
+    for src, name in firmware.tree_files(board, production, tuple(generated)):
         dst = out / name
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dst)
-    (out / "buildflags.py").write_text(firmware.buildflags_source(production))
+    for name, text in generated.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(text)
     # The image has no filesystem files: the BIP39 word list is frozen as a bytes constant (in
     # flash, not on the heap) that the board glue writes to its filesystem for crypto.bip39.
     words = (firmware.FIRMWARE_DIR / "crypto" / "bip39_english.txt").read_bytes()
@@ -142,11 +148,17 @@ def stage(out: Path, board: str, production: bool) -> Path:
     return out
 
 
-def image_key(board: str, production: bool, builder: Path, glue: list[Path]) -> str:
+def image_key(
+    board: str,
+    production: bool,
+    builder: Path,
+    glue: list[Path],
+    update_keys: firmware.UpdateKeys | None = None,
+) -> str:
     """The cache key of a board image: the pinned sources, the firmware tree, the builder's
     own file (its build options) and every file of the glue folders."""
     digest = hashlib.sha256(f"{board}:{production}:{source_key()}".encode())
-    digest.update(firmware.build_key(board, production).encode())
+    digest.update(firmware.build_key(board, production, None, update_keys).encode())
     digest.update(builder.read_bytes())
     for folder in glue:
         for path in sorted(folder.rglob("*")):
@@ -173,19 +185,25 @@ def cached_image(board: str, production: bool, key: str, build: Callable[[Path],
     return out
 
 
-def build_qemu_image(production: bool = True) -> Path:
-    """The QEMU board image (firmware.elf), built once per source state; returns its folder."""
+def build_qemu_image(
+    production: bool = True, update_keys: firmware.UpdateKeys | None = None
+) -> Path:
+    """The QEMU board image (firmware.elf), built once per source state; returns its folder.
+    ``update_keys``: the vendor keys it installs releases from (default: none)."""
     missing = missing_tools()
     if missing:
         raise ImageError(f"missing tools: {', '.join(missing)} (see docs/boards.md)")
-    key = image_key("qemu", production, Path(__file__), [GLUE, firmware.BOARDS_DIR / "qemu"])
-    return cached_image("qemu", production, key, lambda tmp: _build_qemu(tmp, production))
+    glue = [GLUE, firmware.BOARDS_DIR / "qemu"]
+    key = image_key("qemu", production, Path(__file__), glue, update_keys)
+    return cached_image(
+        "qemu", production, key, lambda tmp: _build_qemu(tmp, production, update_keys)
+    )
 
 
-def _build_qemu(tmp: Path, production: bool) -> None:
+def _build_qemu(tmp: Path, production: bool, update_keys: firmware.UpdateKeys | None) -> None:
     port = sources() / MPY_DIR / "ports" / "qemu"
     cross = mpy_cross()
-    staged = stage(tmp / "stage", "qemu", production)
+    staged = stage(tmp / "stage", "qemu", production, update_keys)
     os.environ["QOS_STAGE"] = str(staged)  # read by the manifest (make passes it on)
     cflags = [
         "-DMICROPY_ENABLE_COMPILER=0",  # nothing but the frozen firmware can ever run

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from host.bridge.debuglink import DebugLink
-from host.bridge.exceptions import WrongState
+from host.bridge.exceptions import NoReply, WrongState
 
 Decide = Callable[[dict[str, Any], dict[str, Any]], str]
 
@@ -72,7 +72,10 @@ class ScriptedUser:
         while thread.is_alive():
             if time.monotonic() > deadline:
                 raise TimeoutError("the call did not finish while the user kept answering")
-            screen = self.link.screen(fb=False)
+            try:
+                screen = self.link.screen(fb=False)
+            except NoReply:  # the device restarts as the call ends (an installed update)
+                continue
             waiting = str(screen.get("footer", "")).startswith("cancel")
             # Every draw has its own seq, so a dialog identical to the one just answered (a word
             # check can ask the same question twice) is still told apart from it.

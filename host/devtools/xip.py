@@ -80,9 +80,13 @@ def run(rom: Path, flash: Path, argv: list[str]) -> int:
     rom_map = map_file(rom, shared=False)
     if rom_map is None:
         raise XipError(f"{rom}: empty firmware image")
+    flash_map = map_file(flash, shared=True) if flash.exists() else None
     _export("QOS_XIP_ROM", rom_map)
-    _export("QOS_XIP_FLASH", map_file(flash, shared=True) if flash.exists() else None)
-    return int(micropython_run.run_main(["micropython", *argv]) or 0)
+    _export("QOS_XIP_FLASH", flash_map)
+    # Both mappings must outlive the interpreter, which holds only their addresses.
+    status = int(micropython_run.run_main(["micropython", *argv]) or 0)
+    del rom_map, flash_map
+    return status
 
 
 def main() -> None:
@@ -91,7 +95,9 @@ def main() -> None:
     status = run(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:])
     if status == REBOOT_STATUS:
         sys.stdout.flush()
-        # The same process image again, so the mappings cover what the firmware just wrote.
+        # The same process image again, so the mappings cover what the firmware just wrote; the
+        # firmware's sockets and files close as a reset closes them (they are not close-on-exec).
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
         os.execv(sys.executable, [sys.executable, "-m", "host.devtools.xip", *sys.argv[1:]])
     sys.exit(status)
 

@@ -109,6 +109,7 @@ def test_ping_and_info(client, debug):
     info = client.get_info()
     assert info == {
         "version": info["version"],
+        "board": "unix",
         "model": "emulator",
         "initialized": False,
         "locked": True,

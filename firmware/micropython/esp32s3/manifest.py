@@ -8,7 +8,7 @@ import os
 include("$(PORT_DIR)/boards/manifest.py")
 
 QOS = os.environ.get("QOS_FIRMWARE", "$(MPY_DIR)/../qos/firmware")
-for package_name in ("apps", "codec", "crypto", "rng", "storage", "ui", "wire"):
+for package_name in ("apps", "codec", "crypto", "fwupdate", "rng", "storage", "ui", "wire"):
     package(package_name, base_path=QOS, opt=3)
 module("buildflags.py", base_path=QOS)
 # main.py is not frozen: the port runs it from the filesystem at reset (copy firmware/main.py).

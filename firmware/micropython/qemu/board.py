@@ -12,16 +12,17 @@ from machine import mem32
 
 import qosimage
 import wordlist
+from hostflash import HostFlash
 
-from flashdev import BLOCK_SIZE, FS_BLOCKS, REGION_BLOCKS, Window
+from flashdev import FS_BLOCKS, REGION_BLOCKS, Window
 from wire.link import Link
 
 MODEL = "qemu-an547"
 MOUNT = "/flash"
 STORAGE_DIR = MOUNT + "/qos"
-FLASH_FILE = "qos-flash.img"  # in QEMU's working directory (host/devtools/qemu.py sets it)
 KDF_MS = 1000
 # CMSDK APB UARTs of the AN547 (QEMU hw/arm/mps2-tz.c); registers: DATA, STATE, CTRL, .., BAUDDIV
+AIRCR = 0xE000ED0C
 UART0 = 0x49303000
 UART1 = 0x49304000
 TX_FULL = 1
@@ -63,34 +64,6 @@ class Uart:
             while mem32[base + 4] & TX_FULL:
                 pass
             mem32[base] = b
-
-
-class HostFlash:
-    """The whole flash chip: the semihosted file, erased (0xFF) where never written."""
-
-    block_size = BLOCK_SIZE
-
-    def __init__(self):
-        self.fd = qosimage.host_open(FLASH_FILE, True)
-        self.fresh = qosimage.host_size(self.fd) == 0
-        if self.fresh:
-            for block in range(FS_BLOCKS + REGION_BLOCKS):
-                self.erase(block)
-
-    def readblocks(self, block, buf, offset=0):
-        qosimage.host_readinto(self.fd, block * BLOCK_SIZE + offset, buf)
-
-    def writeblocks(self, block, buf, offset=None):
-        qosimage.host_write(self.fd, block * BLOCK_SIZE + (offset or 0), buf)
-
-    def erase(self, block):
-        page = b"\xff" * 256
-        for at in range(0, BLOCK_SIZE, len(page)):
-            qosimage.host_write(self.fd, block * BLOCK_SIZE + at, page)
-        return 0
-
-    def sync(self):
-        return 0  # every write is on the host file already
 
 
 def kdf_ms():
@@ -158,6 +131,10 @@ class Board:
     def log(self, msg):
         # UART0 is the wire: messages go to QEMU's own output (the harness's log file)
         qosimage.console(str(msg) + "\n")
+
+    def reset(self):
+        # SYSRESETREQ in the Cortex-M's AIRCR: QEMU resets the machine and boots the image again
+        mem32[AIRCR] = 0x05FA0004
 
     def log_exception(self, e):
         import io

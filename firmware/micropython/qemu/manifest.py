@@ -4,8 +4,8 @@
 import os
 
 STAGE = os.environ["QOS_STAGE"]
-for package_name in ("apps", "codec", "crypto", "rng", "storage", "ui", "wire"):
+for package_name in ("apps", "codec", "crypto", "fwupdate", "rng", "storage", "ui", "wire"):
     package(package_name, base_path=STAGE, opt=3)
-for name in ("buildflags.py", "board.py", "flashdev.py", "main.py", "_qosboot.py", "_wordlist.py",
-             "wordlist.py"):
+for name in ("buildflags.py", "board.py", "flashdev.py", "hostflash.py", "main.py", "_qosboot.py",
+             "_wordlist.py", "wordlist.py"):
     module(name, base_path=STAGE, opt=3)

@@ -14,6 +14,7 @@ from wire import framing
 from wire.link import Link
 
 MODEL = "emulator"
+RESET_STATUS = 75
 MOUNT = "/flash"
 STORAGE_DIR = MOUNT + "/qos"
 # How long one PIN try's key stretching takes, as on a board (storage/kdf.py calibrates the
@@ -138,6 +139,10 @@ class Board:
 
     def log(self, msg):
         print(msg, file=sys.stderr)
+
+    def reset(self):
+        # host/devtools/xip.py starts the process again, from the boot ROM, on this status
+        sys.exit(RESET_STATUS)
 
     def log_exception(self, e):
         sys.print_exception(e, sys.stderr)

@@ -1,8 +1,21 @@
-# Entry point of the emulator: `micropython -X heapsize=192K -m emulator [options]` with the
-# compiled tree on MICROPYPATH (host/devtools/emulator.py does this).
+# Entry point of the emulator: host/devtools/xip.py maps this build's ROMFS image as flash and
+# imports this module. As a board's boot code, it first starts a newer signed release installed in
+# the flash's update slots, if there is one (fwupdate/boot.py), then the board glue and the app
+# from whichever image won.
 import sys
 
-import board
-import main
+from fwupdate import boot
 
-main.run(board.Board(sys.argv[1:]))
+import buildflags
+from flashdev import SLOTS, FlashImage
+
+argv = sys.argv[1:]
+flash_path = argv[argv.index("--flash") + 1] if "--flash" in argv[:-1] else "qos-flash.img"
+boot.start(FlashImage(flash_path), SLOTS, buildflags)
+for name in ("buildflags", "flashdev", "fwupdate", "fwupdate.boot"):
+    sys.modules.pop(name, None)
+
+import board  # noqa: E402 - from the image boot.start chose
+import main  # noqa: E402
+
+main.run(board.Board(argv))
