@@ -129,7 +129,7 @@ def build_modules(bank: BankKeeper, router: Router) -> list[AppModule]:
         QscModule(qsc, bank, exchange),  # mines at the x/exchange market's average rate
         ExchangeModule(exchange),
         IdentityModule(qsc),
-        QcpModule(router, Tokens(bank, qsc, assets)),
+        QcpModule(router, Tokens(bank, qsc, assets), staking),
         GovModule(GovKeeper(bank, staking, qsc), bank),  # after x/qsc: tallies see settled funds
     ]
 

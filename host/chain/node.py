@@ -100,7 +100,7 @@ class Node:
         self.config.validate()
         self.app: Application | None = None
         self.engine: Engine | None = None
-        self.validator_key: ValidatorKey | None = None  # signs QCP headers (/qcp/header)
+        self.validator_key: ValidatorKey | None = None  # signs blocks (solo engine)
         self.indexer: Indexer | None = None
         self._runner: web.AppRunner | None = None
         self.api_port: int | None = None
@@ -210,7 +210,7 @@ class Node:
 
         assert self.indexer is not None  # open() made it
         explorer = (IndexApi(app, engine, self.indexer), Pages(), FeeApi(app, engine))
-        api = make_api(app, engine, self.validator_key, explorer, tuple(self.config.cors_origins))
+        api = make_api(app, engine, explorer, tuple(self.config.cors_origins))
         runner = web.AppRunner(api, access_log=None)
         self._runner = runner
         await runner.setup()

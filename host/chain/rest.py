@@ -203,21 +203,28 @@ class NodeClient:
             raise BadAnswer(f"{self.url}: packet {seq} answer has no raw bytes")
         return raw, proof, at
 
-    async def qcp_header_signature(self, height: int) -> tuple[bytes, bytes, bytes] | None:
-        """(app_hash, pubkey, sig) this node signs for header `height`; None if it cannot."""
-        status, doc = await self.get(f"/qcp/header/{height}")
+    async def signed_block(self, height: int) -> tuple[bytes, list[tuple[bytes, bytes]]] | None:
+        """(det-CBOR header, commit's (pubkey, sig) pairs) of a solo-engine block; None if this
+        node has no such block."""
+        status, doc = await self.get(f"/blocks/{height}/signed")
         if status == 404:
             return None
         if status != 200:
-            raise BadAnswer(f"{self.url}: header {height}: HTTP {status}: {doc.get('error')}")
+            raise BadAnswer(f"{self.url}: block {height}: HTTP {status}: {doc.get('error')}")
         try:
-            return (bytes.fromhex(doc["app_hash"]), bytes.fromhex(doc["pubkey"]),
-                    bytes.fromhex(doc["sig"]))
+            return bytes.fromhex(doc["header"]), [(bytes.fromhex(pk), bytes.fromhex(sig))
+                                                  for pk, sig in doc["sigs"]]
         except (KeyError, TypeError, ValueError) as exc:
-            raise BadAnswer(f"{self.url}: header {height} answer is malformed ({exc})") from None
+            raise BadAnswer(f"{self.url}: block {height} answer is malformed ({exc})") from None
 
     async def qcp_registered_validators(self, chain: str) -> list[tuple[bytes, int]] | None:
-        """The validator set this chain registered for `chain` (None: not registered)."""
+        """The validator set this chain's client of `chain` holds (None: not registered)."""
+        client = await self.qcp_client(chain)
+        return None if client is None else client["validators"]
+
+    async def qcp_client(self, chain: str) -> dict | None:
+        """This chain's client of `chain` (docs/qcp.md section 3; None: not registered), its
+        validators as (pubkey, power) pairs."""
         from host.core import cbor
 
         status, doc = await self.store(QCP_REGISTRY + chain.encode())
@@ -227,7 +234,8 @@ class NodeClient:
             raise BadAnswer(f"{self.url}: registry of {chain}: HTTP {status}: {doc.get('error')}")
         try:
             info = cbor.loads(bytes.fromhex(doc["raw"]))
-            return [(bytes(pk), int(power)) for pk, power in info["validators"]]
+            validators = [(bytes(pk), int(power)) for pk, power in info["validators"]]
+            return {**info, "validators": validators}
         except (cbor.CBORError, KeyError, TypeError, ValueError) as exc:
             raise BadAnswer(f"{self.url}: registry of {chain} is malformed ({exc})") from None
 

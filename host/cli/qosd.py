@@ -5,6 +5,8 @@ qosd start --home DIR                                             run it (solo o
 qosd testnet --validators 4 --dir DIR                             a loopback CometBFT network
 qosd export --home DIR [--out FILE]                               the committed state as JSON
 qosd init --home DIR --from-export FILE --validator-key KEY      continue that state in a new home
+qosd join --home DIR --chain-id ID --base URL --key FILE         a business chain that registers
+                                                                  itself on a running base chain
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import logging
 import sys
 import time
 from pathlib import Path
+
+REGISTER_FEE_LIMIT = 20_000  # units; the base chain charges its qcp/register fee (1000 today)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +56,23 @@ def build_parser() -> argparse.ArgumentParser:
     testnet.add_argument("--no-start", action="store_true", help="only write the configs")
     testnet.set_defaults(func=cmd_testnet)
 
+    join = sub.add_parser(
+        "join", help="create (once) and run a business chain that registers itself for QCP on "
+        "a running base chain, by a qcp/register tx with a deposit")
+    join.add_argument("--home", required=True, type=Path)
+    join.add_argument("--chain-id", required=True, help="the business chain's id")
+    join.add_argument("--base", required=True, metavar="URL", help="the base chain's API URL")
+    join.add_argument("--key", required=True, type=Path,
+                      help="local key file of the base-chain account that pays the deposit")
+    join.add_argument("--deposit", type=int, default=None, metavar="UNITS",
+                      help="registration deposit (default and minimum: 1000 QOS)")
+    join.add_argument("--block-interval", type=float, default=3.0, help="seconds (default 3)")
+    join.add_argument("--api", default="127.0.0.1:1317", help="API listen HOST:PORT")
+    join.add_argument("--account", action="append", default=[], metavar="ADDR=UNITS",
+                      help="a genesis balance on the business chain (repeatable)")
+    join.add_argument("--no-start", action="store_true", help="register, but do not run it")
+    join.set_defaults(func=cmd_join)
+
     export = sub.add_parser("export", help="dump the committed state (stop the node first)")
     export.add_argument("--home", required=True, type=Path)
     export.add_argument("--out", type=Path, default=None)
@@ -84,11 +105,6 @@ def _parse_account(text: str) -> tuple[bytes, int]:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from host.chain.engine.privval import ValidatorKey
-    from host.chain.genesis import Genesis, GenesisAccount, GenesisValidator
-    from host.chain.node import NodeConfig
-    from host.devtools.keyfile import new_account, save_key
-
     home: Path = args.home
     if (home / "config").exists():
         raise FileExistsError(f"{home}/config exists; refusing to overwrite a node")
@@ -97,6 +113,18 @@ def cmd_init(args: argparse.Namespace) -> int:
     if args.validator_key is not None:
         raise ValueError("--validator-key goes with --from-export")
     args.chain_id = args.chain_id or "qos-local"
+    _new_home(args, [])
+    return 0
+
+
+def _new_home(args: argparse.Namespace, chains: list) -> None:
+    """A one-validator solo node home for args.chain_id, registering `chains` for QCP."""
+    from host.chain.engine.privval import ValidatorKey
+    from host.chain.genesis import Genesis, GenesisAccount, GenesisValidator
+    from host.chain.node import NodeConfig
+    from host.devtools.keyfile import new_account, save_key
+
+    home: Path = args.home
     accounts = [_parse_account(a) for a in args.account]
     config = NodeConfig(
         chain_id=args.chain_id, block_interval=args.block_interval, api_listen=args.api
@@ -111,6 +139,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         accounts=[GenesisAccount(operator.address, 10 * bond)]
         + [GenesisAccount(a, u) for a, u in accounts],
         validators=[GenesisValidator(operator.address, key.pubkey, bond, "solo")],
+        chains=chains,
     )
     genesis.validate()
     config.save(home / "config" / "node.toml")
@@ -120,7 +149,6 @@ def cmd_init(args: argparse.Namespace) -> int:
     print(f"initialised {args.chain_id} in {home}")
     print(f"  validator {key.address.hex()}  operator {operator.address_string}")
     print(f"  operator key file: {home / 'config' / 'operator_key.json'}")
-    return 0
 
 
 def _init_from_export(args: argparse.Namespace) -> int:
@@ -156,6 +184,91 @@ def cmd_start(args: argparse.Namespace) -> int:
 
     asyncio.run(run(args.home))
     return 0
+
+
+def cmd_join(args: argparse.Namespace) -> int:
+    """Create the business chain's home (first run: the base chain's validators registered in
+    its genesis), register it on the base chain unless it already is (with its validator key),
+    print its chain number and run it. A failed registration removes the home it created."""
+    import shutil
+
+    from host.chain.engine.privval import ValidatorKey
+    from host.chain.genesis import GenesisChain
+    from host.chain.rest import BlockingNodeClient
+    from host.chain.x.qcp.client import REGISTER_DEPOSIT
+    from host.devtools.keyfile import load_key
+
+    payer = load_key(args.key)
+    deposit = REGISTER_DEPOSIT if args.deposit is None else args.deposit
+    if deposit < REGISTER_DEPOSIT:  # refused here, before the base chain charges a fee for it
+        raise ValueError(f"--deposit {deposit} is below the minimum {REGISTER_DEPOSIT} units")
+    with BlockingNodeClient(args.base) as base:
+        base_id = base.chain_id()
+        if base_id == args.chain_id:
+            raise ValueError(f"--chain-id {args.chain_id} is the base chain's own id")
+        client = base.call(lambda c: c.qcp_client(args.chain_id))
+        created = not (args.home / "config").exists()
+        if created:
+            if client is not None:
+                raise ValueError(f"{args.chain_id} is already registered on {base_id} (number "
+                                 f"{client['number']}) with other keys: choose another id")
+            _new_home(args, [GenesisChain(base_id, _validators(base))])
+        key = ValidatorKey.load(args.home / "config" / "priv_validator_key.json")
+        _check_home(args.home, args.chain_id, base_id)
+        if client is None:
+            try:
+                client = _register(base, args.chain_id, key.pubkey, payer, deposit)
+            except BaseException:
+                if created:
+                    shutil.rmtree(args.home)
+                raise
+        elif key.pubkey not in dict(client["validators"]):
+            raise ValueError(f"{args.chain_id} is registered on {base_id} with other validator "
+                             f"keys than {args.home}'s")
+    print(f"{args.chain_id} is QCP chain number {client['number']} on {base_id}", flush=True)
+    if args.no_start:
+        return 0
+    return cmd_start(args)
+
+
+def _validators(base) -> list[tuple[bytes, int]]:
+    """The base chain's consensus validators, as its node reports them (trusted on first use,
+    like any genesis registration; the client then follows the proven set)."""
+    status, doc = base.get("/validators")
+    if status != 200:
+        raise RuntimeError(f"{base.url}/validators: HTTP {status}: {doc.get('error', doc)}")
+    return [(bytes.fromhex(v["pubkey"]), int(v["power"])) for v in doc["validators"]]
+
+
+def _check_home(home: Path, chain_id: str, base_id: str) -> None:
+    from host.chain.genesis import Genesis
+
+    genesis = Genesis.load(home / "config" / "genesis.json")
+    if genesis.chain_id != chain_id:
+        raise ValueError(f"{home} holds chain {genesis.chain_id}, not {chain_id}")
+    if base_id not in {c.chain_id for c in genesis.chains}:
+        raise ValueError(f"{home}'s genesis does not register {base_id} for QCP")
+
+
+def _register(base, chain_id: str, pubkey: bytes, payer, deposit: int) -> dict:
+    """qcp/register on the base chain, signed by `payer`; the new client."""
+    from host.core import cbor
+    from host.core.tx import SignedTx, Tx, qcp_register
+
+    # any power will do: the client adopts the chain's proven set at its first update
+    message = qcp_register(chain_id, cbor.dumps([[pubkey, 1]]), deposit)
+    tx = Tx(base.chain_id(), base.next_nonce(payer.address), REGISTER_FEE_LIMIT, (message,),
+            f"register {chain_id}")
+    raw = SignedTx(tx, payer.pubkey, payer.sign(tx.sign_bytes())).encode()
+    status, doc = base.call(lambda c: c.submit(raw))
+    if status != 200 or doc.get("code") != 0:
+        why = doc.get("error") or f"{doc.get('codespace')}: {doc.get('log')}"
+        raise RuntimeError(f"registering {chain_id} on {base.url} failed: {why}")
+    client = base.call(lambda c: c.qcp_client(chain_id))
+    if client is None:
+        raise RuntimeError(f"{base.url} committed the registration but has no client of "
+                           f"{chain_id}")
+    return client
 
 
 def cmd_testnet(args: argparse.Namespace) -> int:

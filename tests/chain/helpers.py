@@ -16,7 +16,7 @@ from host.chain.genesis import (
     GenesisValidator,
 )
 from host.chain.types import BlockInfo, VoteInfo
-from host.chain.x.qcp.client import encode_header, header_sign_bytes
+from host.chain.x.qcp.client import block_header
 from host.core.cbor import dumps
 from host.core.keys import Account
 
@@ -53,9 +53,21 @@ def signed_tx(acc: Account, nonce: int, msgs: list[dict], fee: int | None = None
 
 
 def make_header(chain: str, height: int, app_hash: bytes, signers: list[Account]) -> bytes:
-    """A QCP header of `chain` at `height` signed by `signers` (what a relayer collects)."""
-    sign_bytes = header_sign_bytes(chain, height, app_hash)
-    return encode_header(chain, height, app_hash, [(s.pubkey, s.sign(sign_bytes)) for s in signers])
+    """The QCP header of `chain`'s block `height` carrying `app_hash`, as the solo engine signs
+    it (engine/solo.py), committed by `signers` (what a relayer reads from a node)."""
+    from hashlib import sha256
+
+    from host.chain.engine.solo import commit_sign_bytes, merkle_root, valset_hash
+    from host.chain.types import ValidatorUpdate
+    from host.core import cbor
+
+    validators = valset_hash([ValidatorUpdate(s.pubkey, 1) for s in signers])
+    block = cbor.dumps({"chain": chain, "height": height, "time": int(T0) * 10**9 + height,
+                        "prev": bytes(32), "app_hash": app_hash, "txs_hash": merkle_root([]),
+                        "validators_hash": validators, "next_validators_hash": validators,
+                        "proposer": bytes(20), "votes": []})
+    message = commit_sign_bytes(chain, height, sha256(block).digest())
+    return block_header(block, [(s.pubkey, s.sign(message)) for s in signers])
 
 
 def transfer(to: Account | bytes, amount: int) -> dict:

@@ -482,21 +482,30 @@ def test_the_tx_path_checks_and_encodes_a_tx_once(node, tmp_path, monkeypatch, c
         peer.close()
 
 
-def test_qcp_header_signed_by_this_validator(node):
-    from host.core.keys import verify
+def test_signed_block_is_the_solo_engines_header_and_commit(node):
+    from host.chain.engine.solo import verify_commit
+    from host.chain.types import ValidatorUpdate
 
     node.send(account(0), [transfer(account(1), 1)])
     height = node.get("/status")[1]["height"]
-    status, doc = node.get(f"/qcp/header/{height}")
+    status, doc = node.get(f"/blocks/{height}/signed")
     assert status == 200, doc
-    header = cbor.loads(bytes.fromhex(doc["header"]))
+    header_bytes = bytes.fromhex(doc["header"])
+    header = cbor.loads(header_bytes)
     assert header["height"] == height and header["chain"] == CHAIN
     assert header["app_hash"].hex() == node.get(f"/blocks/{height - 1}")[1]["app_hash"]
-    (pubkey, sig), = header["sigs"]
-    assert pubkey == node.node.validator_key.pubkey
-    assert verify(pubkey, cbor.dumps(["qos/qcp-header/1", CHAIN, height, header["app_hash"]]), sig)
-    assert node.get("/qcp/header/1")[0] == 400
-    assert node.get(f"/qcp/header/{height + 1000}")[0] == 404
+    key = node.node.validator_key
+    (pubkey, sig), = doc["sigs"]
+    assert pubkey == key.pubkey.hex()
+    commit = {"height": height, "hash": bytes.fromhex(doc["hash"]),
+              "sigs": [{"address": key.address, "pubkey": key.pubkey, "sig": bytes.fromhex(sig)}]}
+    validators = [ValidatorUpdate(bytes.fromhex(v["pubkey"]), v["power"])
+                  for v in node.get("/validators")[1]["validators"]]
+    assert verify_commit(CHAIN, header_bytes, commit, validators)
+    commit["hash"] = sha256(b"another block").digest()
+    assert not verify_commit(CHAIN, header_bytes, commit, validators)
+    assert node.get("/blocks/0/signed")[0] == 400
+    assert node.get(f"/blocks/{height + 1000}/signed")[0] == 404
 
 
 def test_a_websocket_client_that_cannot_keep_up_is_cut_off(monkeypatch):

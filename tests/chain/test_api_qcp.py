@@ -1,7 +1,7 @@
 """QCP across two solo nodes through the REST API alone: chain A queues a packet, a relayer
-reads it with its Merkle proof (/qcp/{chain}/out/{seq}?prove=true) and A's validator-signed
-header (/qcp/header/{h}), chain B accepts the relay, runs the payload and writes its ack, which
-goes back to A the same way (/qcp/{chain}/ack/{seq}?prove=true)."""
+reads it with its Merkle proof (/qcp/{chain}/out/{seq}?prove=true) and A's header (its solo
+engine's signed block, /blocks/{h}/signed), chain B accepts the relay, runs the payload and
+writes its ack, which goes back to A the same way (/qcp/{chain}/ack/{seq}?prove=true)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from host.chain.engine.privval import ValidatorKey
 from host.chain.genesis import Genesis, GenesisAccount, GenesisChain, GenesisValidator
 from host.chain.node import BackgroundNode, NodeConfig
 from host.chain.store import verify_proof
+from host.chain.x.qcp.client import block_header
 from host.core import cbor
 from host.core.keys import Account
 from host.devtools.keyfile import save_key
@@ -63,12 +64,16 @@ def submit(url: str, chain: str, sender: Account, nonce: int, msg: dict) -> dict
 
 
 def signed_header(url: str, height: int) -> tuple[bytes, bytes]:
-    """The node's signed header `height` (it carries the app hash after height - 1)."""
+    """The QCP header of the node's block `height` as its solo engine signed it, and the app
+    hash it carries (after height - 1)."""
     deadline = time.monotonic() + 30
-    while (answer := get(f"{url}/qcp/header/{height}"))[0] != 200:
+    while (answer := get(f"{url}/blocks/{height}/signed"))[0] != 200:
         assert time.monotonic() < deadline, answer
         time.sleep(0.1)
-    return bytes.fromhex(answer[1]["header"]), bytes.fromhex(answer[1]["app_hash"])
+    doc = answer[1]
+    header = block_header(bytes.fromhex(doc["header"]),
+                          [(bytes.fromhex(pk), bytes.fromhex(sig)) for pk, sig in doc["sigs"]])
+    return header, cbor.loads(header)["app_hash"]
 
 
 def test_a_packet_relayed_between_two_solo_nodes_through_the_api(tmp_path):

@@ -8,7 +8,8 @@ import cbor2
 import pytest
 
 from host.chain.genesis import GenesisChain
-from host.chain.x.qcp.module import LAST_TIME, ack_key, out_key, result_key, shadow_address
+from host.chain.x.qcp.client import LAST_TIME
+from host.chain.x.qcp.module import ack_key, out_key, result_key, shadow_address
 from host.chain.x.qcp.tokens import escrow_address
 from host.core.cbor import dumps
 from tests.chain.helpers import (
@@ -378,10 +379,18 @@ def update_msg(src: Chain, signers) -> dict:
     """B's active set (staking/set) proven at its latest height, under a header signed by
     `signers`."""
     header, h = header_of(src, signers)
+    return update_at(src, h, header)
+
+
+def update_at(src: Chain, h: int, header: bytes) -> dict:
+    """The update proving src's staking/set and block time after block h, under `header`
+    (header h + 1)."""
     q = src.app.query("store", b"staking/set", height=h, prove=True)
-    assert q.code == 0 and q.raw is not None
+    time = src.app.query("store", LAST_TIME, height=h, prove=True)
+    assert q.code == 0 and q.raw is not None and time.raw is not None
     return {"type": "qcp/update_client", "chain": cid(src), "header": header,
-            "proof": dumps({"set": q.raw, "proof": q.proof})}
+            "proof": dumps({"set": q.raw, "proof": q.proof, "time": time.raw,
+                            "time_proof": time.proof})}
 
 
 def test_client_follows_the_source_set_and_a_removed_validator_no_longer_counts():

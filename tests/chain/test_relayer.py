@@ -1,8 +1,8 @@
 """The QCP relayer between two real solo nodes (in-process, loopback ports): chain qos-ra sends,
 chain qos-rb executes, proven acks come back; tokens go out and home again; a late packet is
 refunded; forgeries and out-of-order packets are rejected by the destination; restarts and
-competing relayers never deliver twice; an outage is retried; header signatures are merged from
-several validator nodes until > 2/3 of the registered power signs."""
+competing relayers never deliver twice; an outage is retried; the client follows by the 1/3 rule;
+a node serving a conflicting signed block gets the client frozen."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 
 from host.chain.engine.privval import ValidatorKey
+from host.chain.engine.solo import commit_sign_bytes
 from host.chain.genesis import Genesis, GenesisChain
 from host.chain.node import Node, NodeConfig
 from host.chain.relayer.relay import RelayError, Side, build_relay, check_packet, sign_relay_tx
 from host.chain.relayer.service import Backoff, Relayer, Stats
 from host.chain.rest import NodeClient
-from host.chain.x.qcp.client import encode_header, header_sign_bytes
+from host.chain.x.qcp.client import block_header
 from host.chain.x.qcp.module import shadow_address
 from host.core import cbor
 from host.core.keys import Account
@@ -320,7 +321,7 @@ def test_tampered_relay_is_rejected_and_changes_nothing(net, tamper):
     relay = net.build(seq)
     packet, proof, header = (relay.message[k] for k in ("packet", "proof", "header"))
     fields = cbor.loads(header)
-    height, app_hash = fields["height"], fields["app_hash"]
+    height = fields["height"]
     if tamper == "proof":  # a valid proof, of another key
         other = net.build(seq - 1) if seq > 1 else None
         proof = other.message["proof"] if other else bytes(len(proof))
@@ -328,12 +329,14 @@ def test_tampered_relay_is_rejected_and_changes_nothing(net, tamper):
         forged = cbor.loads(packet)
         forged["payload"] = transfer(RECIPIENT.address, AMOUNT * 1000)
         packet = cbor.dumps(forged)
-    elif tamper == "header_key":  # right app hash, signed by a key B never registered
+    elif tamper == "header_key":  # the right block, signed by a key B never registered
         forger = ValidatorKey(sha256(b"forger").digest())
-        sig = forger.sign(header_sign_bytes(A, height, app_hash))
-        header = encode_header(A, height, app_hash, [(forger.pubkey, sig)])
-    elif tamper == "header_app_hash":  # the registered key's signature, moved to another hash
-        header = encode_header(A, height, bytes(32), [tuple(s) for s in fields["sigs"]])
+        sig = forger.sign(commit_sign_bytes(A, height, sha256(fields["block"]).digest()))
+        header = block_header(fields["block"], [(forger.pubkey, sig)])
+    elif tamper == "header_app_hash":  # the registered key's signature, on another app hash
+        block = cbor.loads(fields["block"])
+        block["app_hash"] = bytes(32)
+        header = block_header(cbor.dumps(block), [tuple(s) for s in fields["sigs"]])
     elif tamper == "header_height":
         fields["height"] += 1
         header = cbor.dumps(fields)
@@ -509,13 +512,13 @@ async def _until(condition, timeout: float = 30) -> None:
     raise AssertionError("condition not reached in time")
 
 
-class HeaderSigner:
-    """Stands in for a second validator node of chain A: like a node's /qcp/header/{h}, it signs
-    the app hash of block h-1 (read from A's node) with its own validator key; a liar signs a
-    different hash."""
+class TwinNode:
+    """Stands in for a second node holding chain A's validator key that serves, at
+    /blocks/{h}/signed, another block h than A's node: A's block with another app hash, signed
+    with that key (the solo engine equivocating)."""
 
-    def __init__(self, key: ValidatorKey, a_url: str, liar: bool = False) -> None:
-        self.key, self.a_url, self.liar = key, a_url, liar
+    def __init__(self, key: ValidatorKey, a_url: str) -> None:
+        self.key, self.a_url = key, a_url
         self.runner = None
         self.url = ""
 
@@ -523,79 +526,72 @@ class HeaderSigner:
         from aiohttp import web
 
         app = web.Application()
-        app.router.add_get("/qcp/header/{height}", self.header)
+        app.router.add_get("/blocks/{height}/signed", self.block)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()
         self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
 
-    async def header(self, request):
+    async def block(self, request):
         import aiohttp
         from aiohttp import web
 
         height = int(request.match_info["height"])
         async with aiohttp.ClientSession() as session:
-            status, block = await NodeClient(self.a_url, session).get(f"/blocks/{height - 1}")
-        if status != 200:
+            answer = await NodeClient(self.a_url, session).signed_block(height)
+        if answer is None:
             return web.json_response({"error": "not committed"}, status=404)
-        app_hash = bytes.fromhex(block["app_hash"])
-        if self.liar:
-            app_hash = sha256(app_hash).digest()
-        sig = self.key.sign(header_sign_bytes(A, height, app_hash))
-        return web.json_response({"app_hash": app_hash.hex(), "pubkey": self.key.pubkey.hex(),
-                                  "sig": sig.hex(), "chain": A, "height": height})
+        header = cbor.loads(answer[0])
+        header["app_hash"] = sha256(header["app_hash"]).digest()
+        raw = cbor.dumps(header)
+        block_hash = sha256(raw).digest()
+        sig = self.key.sign(commit_sign_bytes(A, height, block_hash))
+        return web.json_response({"height": height, "hash": block_hash.hex(), "header": raw.hex(),
+                                  "sigs": [[self.key.pubkey.hex(), sig.hex()]]})
 
 
-def test_header_signatures_are_merged_from_several_validator_nodes(tmp_path_factory):
-    """B registers A with validators of power 10 (A's node), 10 (a second node) and 5 (a liar):
-    one node's signature is 10 of 25, so the relayer must merge two nodes' signatures to pass
-    2/3, and the liar's signature (over another app hash) does not count."""
-    second, liar = (ValidatorKey(sha256(b"second validator %d" % i).digest()) for i in (0, 1))
-    net = Network(tmp_path_factory.mktemp("relay2"), [(second.pubkey, 10), (liar.pubkey, 5)])
+def test_the_relayer_updates_a_client_by_the_one_third_rule(tmp_path_factory):
+    """B registered A with A's node key (10) and a key A never ran (10): A's blocks, signed by
+    its node alone, hold 10 of the 20 B trusts. Too little for a packet (> 2/3), enough for a
+    skipping update (> 1/3 of the trusted power and all of the set it proves): the relayer
+    updates B's client of A first, and then the packet goes through."""
+    ghost = ValidatorKey(sha256(b"a validator A never ran").digest())
+    net = Network(tmp_path_factory.mktemp("relay2"), [(ghost.pubkey, 10)])
     try:
-        signers = [HeaderSigner(second, net.a_url), HeaderSigner(liar, net.a_url, liar=True)]
-        for signer in signers:
-            net.run(signer.start())
-        seq = net.send_cross()
-        with pytest.raises(RelayError, match="signed by 10 of 25"):
-            net.build(seq)
-        with pytest.raises(RelayError, match="signed by 10 of 25"):
-            net.build(seq, [net.a_url, signers[1].url])
-        relay = net.build(seq, [net.a_url, signers[1].url, signers[0].url])
-        assert (relay.signed_power, relay.total_power) == (20, 25)
-        assert len(cbor.loads(relay.message["header"])["sigs"]) == 2
-        relayer = fast_relayer(net, a_urls=[net.a_url, signers[0].url, signers[1].url])
         node_key = ValidatorKey.load(net.nodes[0].home / "config" / "priv_validator_key.json")
-
-        def client_follows() -> list:
-            return net.run(net._with_client(net.b_url,
-                                            lambda c: c.qcp_registered_validators(A)))
-
-        net.relay_until([relayer], lambda: net.result_on_a(seq) is not None
-                        and [pk for pk, _ in client_follows()] == [node_key.pubkey])
-        assert net.balance(net.b_url, RECIPIENT.address) == 10**6 * QOS + AMOUNT
-        # The relayer first updated B's client of A to A's real active set (A's one node):
-        # the second key and the liar, never A's validators, no longer count on B.
+        seq = net.send_cross()
+        with pytest.raises(RelayError, match="signed by 10 of 20"):
+            net.build(seq)
+        relayer = fast_relayer(net)
+        net.relay_until([relayer], lambda: net.result_on_a(seq) is not None)
         assert relayer.stats[f"{A}->{B}"].updates == 1
-        again = net.build(net.send_cross(), [net.a_url, signers[0].url, signers[1].url])
-        assert again.signed_power == again.total_power  # A's node alone holds all the power
-        assert [pk for pk, _ in cbor.loads(again.message["header"])["sigs"]] == [node_key.pubkey]
-        for signer in signers:
-            net.run(signer.runner.cleanup())
+        client = net.run(net._with_client(net.b_url, lambda c: c.qcp_client(A)))
+        assert [pk for pk, _ in client["validators"]] == [node_key.pubkey]
+        assert net.balance(net.b_url, RECIPIENT.address) == 10**6 * QOS + AMOUNT
     finally:
         net.close()
 
 
-def test_relayer_reports_conflicting_headers_and_the_client_freezes(tmp_path_factory):
-    """A node holding A's validator key answers header requests with another app hash: the
-    relayer sees two headers of one height, each signed by all of A's power, submits them as
-    evidence, and B's client of A freezes before the packet is delivered."""
+def test_relayer_reports_conflicting_blocks_the_client_freezes_and_the_offender_pays(
+        tmp_path_factory):
+    """A node holding A's validator key serves another block of the same height: the relayer
+    sees two blocks of one height, each signed by all of A's power, and submits them as
+    evidence to both chains: B's client of A freezes before the packet is delivered, and A
+    slashes and bars its validator, once."""
     net = Network(tmp_path_factory.mktemp("relay3"))
     try:
         node_key = ValidatorKey.load(net.nodes[0].home / "config" / "priv_validator_key.json")
-        twin = HeaderSigner(node_key, net.a_url, liar=True)
+        twin = TwinNode(node_key, net.a_url)
         net.run(twin.start())
+
+        def validator() -> dict:
+            status, doc = net.run(net._with_client(net.a_url,
+                                                   lambda c: c.get("/staking/validators")))
+            assert status == 200, doc
+            return doc["value"][0]
+
+        before = validator()
         net.send_cross()
         relayer = fast_relayer(net, a_urls=[net.a_url, twin.url])
 
@@ -604,8 +600,12 @@ def test_relayer_reports_conflicting_headers_and_the_client_freezes(tmp_path_fac
                 net.b_url, lambda c: c.get(f"/qcp/{A}/client")))
             return status == 200 and doc["value"]["frozen"] is True
 
-        net.relay_until([relayer], frozen)
-        assert relayer.stats[f"{A}->{B}"].evidence == 1
+        net.relay_until([relayer], lambda: frozen() and validator()["tokens"] < before["tokens"])
+        assert relayer.stats[f"{A}->{B}"].evidence == 1  # B's client froze
+        assert relayer.stats[f"{B}->{A}"].evidence == 1  # A punished its validator
+        after = validator()
+        assert after["tokens"] == before["tokens"] - before["tokens"] * 500 // 10_000
+        assert after["barred_epoch"] != before["barred_epoch"]
         assert net.seqs(net.b_url, A)[1] == 0  # nothing from A was accepted
         net.run(twin.runner.cleanup())
     finally:

@@ -28,7 +28,6 @@ from host.core.errors import Code, TxError
 
 if TYPE_CHECKING:
     from host.chain.app import Application
-    from host.chain.engine.privval import ValidatorKey
 
 MAX_BODY = 1 << 20
 MAX_BATCH = 1000  # txs in one POST /txs/batch
@@ -120,11 +119,11 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/validators", "validators", "the consensus validator set (engine's view)"),
     Route(
         "GET",
-        "/qcp/header/{height}",
-        "qcp_header",
-        "this node's QCP header signature: header `height` carries the app hash after "
-        "height-1; a relayer merges signatures from > 2/3 of the validators' nodes",
-        (Param("height", "path", "header height (>= 2)", "integer", True),),
+        "/blocks/{height}/signed",
+        "signed_block",
+        "a solo-engine block as signed: its det-CBOR header (hex) and its commit's "
+        "[pubkey, signature] pairs; what a QCP relayer proves this chain's state with",
+        (Param("height", "path", "block height", "integer", True),),
     ),
     Route(
         "GET",
@@ -165,15 +164,14 @@ class RouteSet(Protocol):
 def make_api(
     app: Application,
     engine: Engine,
-    validator_key: ValidatorKey | None,
     extras: Sequence[RouteSet] = (),
     cors_origins: tuple[str, ...] = (),
 ) -> web.Application:
-    """The REST API over ``app`` and ``engine``; ``validator_key`` signs QCP headers; ``extras``
-    add their routes; ``cors_origins`` may call it from a browser (host/chain/api/cors.py)."""
+    """The REST API over ``app`` and ``engine``; ``extras`` add their routes; ``cors_origins``
+    may call it from a browser (host/chain/api/cors.py)."""
     from host.chain.api.cors import cors_middleware
 
-    api = Api(app, engine, validator_key, tuple(extras))
+    api = Api(app, engine, tuple(extras))
     middlewares = [cors_middleware(cors_origins), _errors]
     web_app = web.Application(client_max_size=MAX_BODY, middlewares=middlewares)
     for route in ROUTES:
@@ -263,12 +261,10 @@ class Api:
         self,
         app: Application,
         engine: Engine,
-        validator_key: ValidatorKey | None,
         extras: tuple[RouteSet, ...] = (),
     ) -> None:
         self.app = app
         self.engine = engine
-        self.validator_key = validator_key
         self.extras = extras
 
     # ---- queries ----------------------------------------------------------------------------
@@ -305,31 +301,6 @@ class Api:
 
     async def status(self, request: web.Request) -> web.Response:
         return _json(self.engine.status())
-
-    async def qcp_header(self, request: web.Request) -> web.Response:
-        from host.chain.x.qcp.client import encode_header, header_sign_bytes
-
-        height = parse_int(request.match_info["height"], "height", low=2)
-        key = self.validator_key
-        if key is None:
-            raise ApiError(404, "this node has no validator key to sign headers with")
-        block = self.engine.recorder.store.raw_block(height - 1)
-        if block is None or block["app_hash"] is None:
-            raise ApiError(404, f"height {height - 1} is not committed here")
-        chain = self.app.info().chain_id
-        app_hash = block["app_hash"]
-        sig = key.sign(header_sign_bytes(chain, height, app_hash))
-        header = encode_header(chain, height, app_hash, [(key.pubkey, sig)])
-        return _json(
-            {
-                "header": header.hex(),
-                "chain": chain,
-                "height": height,
-                "app_hash": app_hash.hex(),
-                "pubkey": key.pubkey.hex(),
-                "sig": sig.hex(),
-            }
-        )
 
     async def store(self, request: web.Request) -> web.Response:
         key = parse_hex(request.match_info["key"], "key")
@@ -414,6 +385,18 @@ class Api:
         if block is None:
             raise ApiError(404, f"no block at height {height}")
         return _json(block)
+
+    async def signed_block(self, request: web.Request) -> web.Response:
+        height = parse_int(request.match_info["height"], "height", low=1)
+        block = self.engine.recorder.store.raw_block(height)
+        if block is None:
+            raise ApiError(404, f"no block at height {height}")
+        if block["commit"] is None:
+            raise ApiError(404, "this chain runs CometBFT: its signed headers are at CometBFT's "
+                           "RPC /commit")
+        sigs = [[s["pubkey"].hex(), s["sig"].hex()] for s in block["commit"]["sigs"]]
+        return _json({"height": height, "hash": block["hash"].hex(),
+                      "header": block["header_bytes"].hex(), "sigs": sigs})
 
     async def validators(self, request: web.Request) -> web.Response:
         try:

@@ -1,4 +1,4 @@
-"""Building what a relayer submits (docs/qcp.md section 7): a packet relay, an ack or a timeout,
+"""Building what a relayer submits (docs/qcp.md section 9): a packet relay, an ack or a timeout,
 each with its Merkle proofs at the prover chain's latest height h and header h + 1 signed by that
 chain's validators, checked locally the way the receiving chain will check it (a message that
 would fail costs a fee)."""
@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from host.chain.relayer import DEFAULT_FEE
 from host.chain.rest import BadAnswer, NodeClient, NodeError
-from host.chain.x.qcp.client import encode_header, header_sign_bytes
-from host.chain.x.qcp.module import LAST_TIME, ack_key, decode_packet, out_key, timed_out
+from host.chain.x.context import dec
+from host.chain.x.qcp.client import LAST_TIME, block_header
+from host.chain.x.qcp.module import ack_key, decode_packet, out_key, timed_out
 from host.core.keys import Account
 
 log = logging.getLogger("qos.relay")
@@ -52,7 +54,8 @@ class Side:
 class Proven:
     """One message for the target chain, with what the relayer checked it against."""
 
-    kind: str  # "packet" (qcp/relay), "ack" (qcp/ack), "timeout", "update" or "misbehaviour"
+    kind: str  # "packet" (qcp/relay), "ack" (qcp/ack), "timeout", "update", "misbehaviour"
+    # (freezes the target's client) or "evidence" (the target punishes its own validators)
     seq: int  # the packet's seq; for an update, the header's height
     message: dict
     what: str = ""  # for the log: the payload's type, the ack's outcome
@@ -163,26 +166,92 @@ async def build_timeout(prover: Side, target: Side, seq: int) -> Proven | None:
                   f"late at height {height}", signed, total)
 
 
-async def build_client_update(prover: Side, target: Side) -> Proven | None:
-    """If target's client of `prover` holds another validator set than prover's active one
-    (its staking/set), the update that makes it follow, signed by the set target holds now;
-    None while they agree."""
+async def build_client_update(prover: Side, target: Side) -> list[Proven]:
+    """The updates that bring target's client of `prover` to prover's active set (its
+    staking/set), or refresh it once half its trusting period has passed in prover's time:
+    one update, or several by bisection (bisect_updates) when the set moved too far for one.
+    Empty while the client is current."""
+    import cbor2
+
+    from host.chain.x.staking.keeper import SET
+
+    client = await target.primary.qcp_client(prover.chain_id)
+    raw, _, height = await _proved(prover, SET)
+    if raw is None or client is None or client.get("frozen"):
+        return []
+    time_raw, _, _ = await _proved(prover, LAST_TIME, height)
+    trusted = dict(client["validators"])
+    active = {pk: power for pk, power in cbor2.loads(raw).items() if power > 0}
+    stale = time_raw is not None and \
+        cbor2.loads(time_raw) >= client["time"] + client["trusting_period"] / 2
+    if active == trusted and not stale:
+        return []
+
+    async def update_at(h: int, keys: dict[bytes, int]) -> Candidate:
+        return await _update_candidate(prover, h, keys)
+
+    return await bisect_updates(trusted, max(client["height"] - 1, 0), height, update_at)
+
+
+@dataclass
+class Candidate:
+    """An update of a client proven at one height: its message, the keys that signed its
+    header and the set it proves."""
+
+    proven: Proven
+    signed: set[bytes]
+    validators: dict[bytes, int]
+
+
+async def bisect_updates(trusted: dict[bytes, int], low: int, high: int,
+                         update_at: Callable[[int, dict[bytes, int]], Awaitable[Candidate]],
+                         ) -> list[Proven]:
+    """CometBFT's bisection: the updates, in order, that move a client trusting `trusted` (as
+    of state height `low`) to the state at `high`. `update_at(h, trusted)` proves the set at
+    state height h under header h + 1, with its signers among the trusted and proven keys.
+    A candidate the chain would refuse (client.trusts_update) is retried halfway between the
+    last trusted height and it; an accepted one becomes the trust. Updates that do not change
+    the set are not sent, except the last (it carries the newest time)."""
+    from host.chain.x.qcp.client import trusts_update
+
+    path: list[Proven] = []
+    pivot = high
+    while True:
+        candidate = await update_at(pivot, trusted)
+        if trusts_update(trusted, candidate.signed, candidate.validators):
+            if candidate.validators != trusted or pivot == high:
+                path.append(candidate.proven)
+            if pivot == high:
+                return path
+            trusted, low, pivot = candidate.validators, pivot, high
+        elif pivot - low <= 1:
+            raise RelayError(f"no header between state heights {low} and {high} is trusted "
+                             "by the client's set: the client must be registered again")
+        else:
+            pivot = (low + pivot) // 2
+
+
+async def _update_candidate(prover: Side, height: int, trusted: dict[bytes, int]) -> Candidate:
     import cbor2
 
     from host.chain.x.staking.keeper import SET
     from host.core.tx import qcp_update_client
 
-    registered = await target.primary.qcp_registered_validators(prover.chain_id)
-    raw, proof, height = await _proved(prover, SET)
-    if raw is None or registered is None:
-        return None
-    active = {pk: power for pk, power in cbor2.loads(raw).items() if power > 0}
-    if active == dict(registered):
-        return None
-    header, signed, total = await signed_header(prover, target, height + 1, [(SET, raw, proof)])
-    message = qcp_update_client(prover.chain_id, header,
-                                cbor2.dumps({"set": raw, "proof": proof}, canonical=True))
-    return Proven("update", height + 1, message, f"{len(active)} validators", signed, total)
+    raw, proof, _ = await _proved(prover, SET, height)
+    time_raw, time_proof, _ = await _proved(prover, LAST_TIME, height)
+    if raw is None or time_raw is None:
+        raise RelayError(f"{prover.name}: no validator set or time at height {height}")
+    validators = {pk: power for pk, power in cbor2.loads(raw).items() if power > 0}
+    header, signers = await header_signers_at(
+        prover, height + 1, [(SET, raw, proof), (LAST_TIME, time_raw, time_proof)],
+        {**trusted, **validators})
+    message = qcp_update_client(prover.chain_id, header, cbor2.dumps(
+        {"set": raw, "proof": proof, "time": time_raw, "time_proof": time_proof},
+        canonical=True))
+    signed = sum(validators.get(pk, 0) for pk in signers)
+    proven = Proven("update", height + 1, message, f"{len(validators)} validators", signed,
+                    sum(validators.values()))
+    return Candidate(proven, signers, validators)
 
 
 async def signed_header(src: Side, dst: Side, height: int,
@@ -190,40 +259,46 @@ async def signed_header(src: Side, dst: Side, height: int,
     """Header `height` of src, signed by more than 2/3 of the power dst registered for src, over
     the app hash under which every (key, value or None, proof) of `checks` verifies; with the
     signed and the total power."""
-    from host.chain.store import verify_proof
-
     registered = await dst.primary.qcp_registered_validators(src.chain_id)
     if registered is None:
         raise RelayError(f"{dst.chain_id} has not registered {src.chain_id} for QCP")
     powers = dict(registered)
-    total = sum(powers.values())
+    header, signers = await header_signers_at(src, height, checks, powers)
+    signed, total = sum(powers[pk] for pk in signers), sum(powers.values())
+    if 3 * signed <= 2 * total:
+        raise RelayError(_too_little_power(src.chain_id, height, signed, total))
+    return header, signed, total
+
+
+async def header_signers_at(src: Side, height: int,
+                            checks: list[tuple[bytes, bytes | None, bytes]],
+                            powers: dict[bytes, int]) -> tuple[bytes, set[bytes]]:
+    """Header `height` of src over the app hash under which every check verifies, with the
+    keys of `powers` that signed it."""
+    from host.chain.store import verify_proof
+
     if src.rpc:
         return await _commit_header(src, height, checks, powers)
-    by_hash = await _header_signatures(src, dst.chain_id, height, powers)
-    strong = [h for h, sigs in sorted(by_hash.items())
-              if 3 * sum(powers[pk] for pk in sigs) > 2 * total]
+    total = sum(powers.values())
+    blocks = await _signed_blocks(src, height, powers)
+    strong = {dec(block)["app_hash"]: header for header, (block, signers) in blocks.items()
+              if 3 * sum(powers[pk] for pk in signers) > 2 * total}
     if len(strong) > 1:
         from host.core.tx import qcp_misbehaviour
 
-        first, second = (encode_header(src.chain_id, height, h, sorted(by_hash[h].items()))
-                         for h in strong[:2])
+        first, second = list(strong.values())[:2]
         raise Equivocation(src.chain_id, height, qcp_misbehaviour(src.chain_id, first, second))
-    app_hash = next((h for h in by_hash
-                     if all(verify_proof(h, k, v, p) for k, v, p in checks)), None)
-    if app_hash is None:
-        if not by_hash:
-            raise RelayError(_too_little_power(src.chain_id, height, 0, total))
-        raise RelayError(f"{src.name}: no signed header {height} of {src.chain_id} under "
-                         f"which the proofs verify")
-    sigs = sorted(by_hash[app_hash].items())
-    signed = sum(powers[pk] for pk, _ in sigs)
-    if 3 * signed <= 2 * total:
-        raise RelayError(_too_little_power(src.chain_id, height, signed, total))
-    return encode_header(src.chain_id, height, app_hash, sigs), signed, total
+    for header, (block, signers) in blocks.items():
+        if all(verify_proof(dec(block)["app_hash"], k, v, p) for k, v, p in checks):
+            return header, signers
+    if not blocks:
+        raise RelayError(_too_little_power(src.chain_id, height, 0, total))
+    raise RelayError(f"{src.name}: no signed block {height} of {src.chain_id} under which the "
+                     "proofs verify")
 
 
 async def _commit_header(src: Side, height: int, checks: list[tuple[bytes, bytes | None, bytes]],
-                         powers: dict[bytes, int]) -> tuple[bytes, int, int]:
+                         powers: dict[bytes, int]) -> tuple[bytes, set[bytes]]:
     """Header `height` of a CometBFT chain with the commit its validators signed in consensus
     (RPC /commit), in the QCP form of cometbft.py; waits a few blocks for it to be committed."""
     import aiohttp
@@ -252,41 +327,46 @@ async def _commit_header(src: Side, height: int, checks: list[tuple[bytes, bytes
         raise RelayError(f"{src.name}: the proofs do not verify under CometBFT header {height}")
     signers = commit_signers(header["chain"], height, header["app_hash"], header["cometbft"],
                              powers)
-    signed, total = sum(powers[pk] for pk in signers), sum(powers.values())
-    if 3 * signed <= 2 * total:
-        raise RelayError(_too_little_power(src.chain_id, height, signed, total))
-    return enc(header), signed, total
+    return enc(header), signers
 
 
-async def _header_signatures(src: Side, dst_chain: str, height: int,
-                             powers: dict[bytes, int]) -> dict[bytes, dict[bytes, bytes]]:
-    """Valid signatures of src's header `height` by keys dst registered, grouped by the app hash
-    they sign (nodes that disagree are sorted out by the proof). Only the primary must answer."""
-    from host.core.keys import verify
+async def _signed_blocks(src: Side, height: int, powers: dict[bytes, int],
+                         ) -> dict[bytes, tuple[bytes, set[bytes]]]:
+    """src's block `height` as each of its nodes serves it, as QCP headers keeping only the
+    signatures of keys in `powers` that verify: {header: (block, signers)}. Two blocks each
+    signed by > 2/3 are an equivocation. Only the primary must answer (it is waited for)."""
+    from host.chain.x.qcp.client import header_signers, parse_header
+    from host.core.errors import TxError
 
-    answers = await asyncio.gather(*(c.qcp_header_signature(height) for c in src.clients),
+    for _ in range(100):  # block `height` is the one after the proven state: wait for it
+        if await src.primary.signed_block(height) is not None:
+            break
+        await asyncio.sleep(0.1)
+    answers = await asyncio.gather(*(c.signed_block(height) for c in src.clients),
                                    return_exceptions=True)
-    by_hash: dict[bytes, dict[bytes, bytes]] = {}
+    blocks: dict[bytes, tuple[bytes, set[bytes]]] = {}
     for client, answer in zip(src.clients, answers, strict=True):
         if isinstance(answer, NodeError | RelayError):
             if client is src.primary:
                 raise answer
-            log.warning("%s: header signer unavailable: %s", src.name, answer)  # others may do
+            log.warning("%s: block source unavailable: %s", src.name, answer)  # others may do
             continue
         if isinstance(answer, BaseException):
             raise answer
         if answer is None:
             continue
-        app_hash, pubkey, sig = answer
-        if pubkey not in powers:
-            log.warning("%s: %s signs headers with a key %s has not registered; ignored",
-                        src.name, client.url, dst_chain)
-        elif verify(pubkey, header_sign_bytes(src.chain_id, height, app_hash), sig):
-            by_hash.setdefault(app_hash, {})[pubkey] = sig
-        else:
-            log.warning("%s: a node gave a bad header signature for height %d; ignored",
-                        src.name, height)
-    return by_hash
+        block, sigs = answer
+        try:
+            header = block_header(block, [(pk, sig) for pk, sig in sigs if pk in powers])
+            signers = header_signers(parse_header(header, src.chain_id), powers)
+        except (TxError, KeyError, TypeError, ValueError) as exc:
+            log.warning("%s: %s served a bad block %d: %s; ignored", src.name, client.url,
+                        height, exc)
+            continue
+        if signers:
+            header = block_header(block, [(pk, sig) for pk, sig in sigs if pk in signers])
+            blocks[header] = (block, signers)
+    return blocks
 
 
 def _too_little_power(chain: str, height: int, signed: int, total: int) -> str:

@@ -1,5 +1,5 @@
 """The QCP relayer: carries packets, acks and timeouts between two QOS chains, each reached
-through its REST API (docs/qcp.md section 7).
+through its REST API (docs/qcp.md section 9).
 
 One task per target chain (so one submitter per chain and account: no nonce races), repeating:
 
@@ -7,16 +7,19 @@ One task per target chain (so one submitter per chain and account: no nonce race
    only cursor, so a restart or a competing relayer never makes us deliver twice (and the target
    rejects duplicates anyway);
 2. packets: the source's packets `in + 1 .. out` the target has not received, each proven at the
-   source's latest height h with header h + 1 (`GET src/qcp/<dst>/out/<seq>?prove=true`,
-   `GET src/qcp/header/<h+1>` from every URL given for the source: each validator's node signs
-   with its key); the header's signers must hold more than 2/3 of the power the target
-   registered for the source, checked locally: a message that would fail costs a fee;
+   source's latest height h with header h + 1 (`GET src/qcp/<dst>/out/<seq>?prove=true`, and
+   block h + 1 as the source's engine signed it: `GET src/blocks/<h+1>/signed` from every URL
+   given for the source, or CometBFT's RPC `/commit`); the header's signers must hold more than
+   2/3 of the power the target's client of the source holds, checked locally: a message that
+   would fail costs a fee;
 3. acks: the target's own packets the source has received but the target has not resolved
    (`acked + 1 .. in`), with the proof of the source's `qcp/ack/<dst>/<seq>`;
 4. a timeout: the target's next unresolved packet, when the source has not received it and is
    past its timeout (absence of the ack and the block time proven at one height);
    before all of these, a client update when the target's client of the source holds another
-   validator set than the source's active one (its proven staking/set);
+   validator set than the source's active one (its proven staking/set), by bisection if one
+   header is not enough, or when half its trusting period has passed; and first of all the
+   evidence of an equivocation of the target's own validators that the other task found;
 5. sign one tx per kind with as many consecutive messages as fit (`batch`, the tx size limit),
    submit it with `wait=commit`, and re-read the cursors. A failed batch is retried one message
    per tx until one lands.
@@ -84,7 +87,7 @@ class Stats:
     acks: int = 0
     timeouts: int = 0
     updates: int = 0  # client updates (the source's validator set changed)
-    evidence: int = 0  # conflicting headers reported (the client froze)
+    evidence: int = 0  # conflicting headers reported (the client froze, or the offenders paid)
     txs: int = 0  # txs that landed (a tx carries a batch)
     skipped: int = 0  # batches someone else delivered first
     failures: int = 0
@@ -94,7 +97,8 @@ class Stats:
 @dataclass
 class Relayer:
     """Relays both ways between chains A and B (lists of REST URLs; the first is the primary,
-    the rest are further validator nodes whose header signatures are needed for > 2/3)."""
+    the rest are further nodes whose signed blocks are compared: two signed blocks of one
+    height are an equivocation)."""
 
     a_urls: list[str]
     b_urls: list[str]
@@ -105,6 +109,9 @@ class Relayer:
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     stats: dict[str, Stats] = field(default_factory=dict)
+    # chain id -> {height: qcp/misbehaviour carrying its own validators' conflicting headers,
+    # for the task that submits to that chain; None once taken (each height reported once)}
+    evidence: dict[str, dict[int, dict | None]] = field(default_factory=dict)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Relay until `stop` is set (or the task is cancelled)."""
@@ -204,20 +211,28 @@ class Relayer:
         while stop is None or not stop.is_set():
             try:
                 batch = await self._next_batch(src, dst, stats.batch_limit or self.batch)
-            except Equivocation as exc:  # report it: dst freezes its client of src
+            except Equivocation as exc:  # report it: dst freezes its client of src, and src
+                # punishes the offenders (the task that submits to src takes it from here)
                 log.error("%s -> %s: %s; submitting the evidence", src.chain_id, dst.chain_id, exc)
                 batch = [Proven("misbehaviour", exc.height, exc.message, str(exc))]
+                self.evidence.setdefault(src.chain_id, {}).setdefault(
+                    exc.height, {**exc.message, "chain": dst.chain_id})
             if not batch:
                 return moved
             moved += await self._deliver(src, dst, batch, stats)
         return moved
 
     async def _next_batch(self, src: Side, dst: Side, limit: int) -> list[Proven]:
-        # The client first: an update needs > 2/3 of the set dst holds, so it must not fall
-        # behind more than 1/3 of src's changes, busy or not.
-        update = await build_client_update(src, dst)
-        if update is not None:
-            return [update]
+        pending = self.evidence.get(dst.chain_id, {})
+        for height, message in pending.items():
+            if message is not None:
+                pending[height] = None
+                return [Proven("evidence", height, message, "own validators equivocated")]
+        # The client first: headers need > 2/3 of the set dst holds, so it follows src's set
+        # (bisecting when it moved far) and is refreshed before its trusting period ends.
+        updates = await build_client_update(src, dst)
+        if updates:
+            return updates
         here, there = await asyncio.gather(channel(src, dst.chain_id), channel(dst, src.chain_id))
         if there.received < here.out:  # then packets: they keep the ordered channel moving
             seqs = range(there.received + 1, min(here.out, there.received + limit) + 1)
@@ -280,6 +295,10 @@ class Relayer:
             stats.evidence += 1
             log.error("%s -> %s: client of %s frozen by the evidence at height %s",
                       src.chain_id, dst.chain_id, src.chain_id, height)
+        elif item.kind == "evidence":
+            stats.evidence += 1
+            log.error("%s -> %s: %s's validators punished for equivocating, at height %s",
+                      src.chain_id, dst.chain_id, dst.chain_id, height)
         else:
             stats.updates += 1
             log.info("%s -> %s: client of %s updated to header %d (%s) at height %s",
@@ -289,10 +308,12 @@ class Relayer:
 async def _done(kind: str, src: Side, dst: Side, first: int) -> bool:
     """Whether dst already has what a failed batch carried (another relayer was faster)."""
     if kind == "update":
-        return await build_client_update(src, dst) is None
+        return not await build_client_update(src, dst)
     if kind == "misbehaviour":
         status, doc = await dst.primary.get(f"/qcp/{src.chain_id}/client")
         return status == 200 and doc["value"]["frozen"] is True
+    if kind == "evidence":
+        return True  # refused: already punished, or not evidence after all; not retried
     there: Channel = await channel(dst, src.chain_id)
     return (there.received if kind == "packet" else there.acked) >= first
 

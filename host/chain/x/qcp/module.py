@@ -23,9 +23,10 @@ from host.chain.store import verify_proof
 from host.chain.types import ValidatorUpdate
 from host.chain.x.context import Ctx, bech, dec
 from host.chain.x.module import AdmissionCheck, AppModule, Handler, Query, QueryRoute, Router
-from host.chain.x.qcp import routes
-from host.chain.x.qcp.client import Clients, check_header, registered
+from host.chain.x.qcp import evidence, routes
+from host.chain.x.qcp.client import LAST_TIME, Clients, check_header, registered
 from host.chain.x.qcp.tokens import TOKENS_TYPE, Tokens, check_denom
+from host.chain.x.staking.keeper import StakingKeeper
 from host.core.errors import Code, TxError
 from host.core.tx import AMOUNT_LIMIT, Msg, check_payload
 
@@ -35,7 +36,6 @@ ACKED = b"qcp/acked/"
 RESULT = b"qcp/result/"
 IN_SEQ = b"qcp/in_seq/"
 ACK = b"qcp/ack/"
-LAST_TIME = b"app/last_time"  # the application's block time (float seconds): proves a chain's time
 DEFAULT_TIMEOUT_SECONDS = 86_400  # a packet sent without a timeout times out a day later
 MAX_LOG = 256  # bytes of an ack's log
 PACKET_KEYS = frozenset(("from_chain", "to_chain", "seq", "sender", "payload", "timeout_height",
@@ -108,16 +108,17 @@ def _ack_log(log: str) -> str:
 class QcpModule(AppModule):
     name = "qcp"
 
-    def __init__(self, router: Router, tokens: Tokens) -> None:
+    def __init__(self, router: Router, tokens: Tokens, staking: StakingKeeper) -> None:
         self.router = router  # relayed payloads run through the application's message router
         self.tokens = tokens
         self.clients = Clients(tokens.bank)
+        self.staking = staking  # punishes this chain's validators caught equivocating
 
     def handlers(self) -> dict[str, Handler]:
         return {"qcp/send": self.send, "qcp/transfer": self.transfer, "qcp/relay": self.relay,
                 "qcp/ack": self.ack, "qcp/timeout": self.timeout,
                 "qcp/update_client": self.clients.update_client,
-                "qcp/misbehaviour": self.clients.misbehaviour,
+                "qcp/misbehaviour": self.misbehaviour,
                 "qcp/register": self.clients.register}
 
     def admission_checks(self) -> dict[str, AdmissionCheck]:
@@ -138,6 +139,15 @@ class QcpModule(AppModule):
             self.clients.new_client(ctx, chain.chain_id,
                                     [[pk, power] for pk, power in chain.validators])
         return []
+
+    def misbehaviour(self, ctx: Ctx, msg: Msg) -> None:
+        """Conflicting headers of the chain `chain` freeze its client (client.py); conflicting
+        headers of this chain itself (seen on `chain`) get the validators of this chain that
+        signed both punished (evidence.py)."""
+        if evidence.of_this_chain(ctx, msg):
+            evidence.punish(ctx, self.staking, msg)
+        else:
+            self.clients.misbehaviour(ctx, msg)
 
     # ---- the source: queue ------------------------------------------------------------------
 

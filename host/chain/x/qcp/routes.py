@@ -1,6 +1,6 @@
-"""x/qcp's REST routes (what a relayer reads, docs/qcp.md section 7). The node's own header
-signature (/qcp/header/{height}) is the API's: it needs the validator key and the block store,
-which no module has."""
+"""x/qcp's REST routes (what a relayer reads, docs/qcp.md section 9). The signed blocks that
+prove a solo chain's state (/blocks/{height}/signed) are the API's: they live in the block
+store, which no module has."""
 
 from host.chain.x.context import enc
 from host.chain.x.module import PathParam, QueryRoute, chain_param, int_param

@@ -225,6 +225,22 @@ class StakingKeeper:
         val["barred_epoch"] = epoch(ctx)
         ctx.emit("bar", validator=val["operator"], epoch=val["barred_epoch"], reason=reason)
 
+    def punish_equivocation(self, ctx: Ctx, cons: bytes, height: int, since: float,
+                            kind: str) -> bool:
+        """Slash a validator that signed two blocks at `height` (its bonded tokens and what it
+        unbonded since the infraction) and bar it for the period; once per (validator, height,
+        kind), however many times and by whatever route (the engine, QCP) it is reported.
+        Returns whether it was punished now."""
+        val = self.by_cons(ctx, cons)
+        if val is None or not self.first_report(ctx, cons, height, kind):
+            return False
+        bps = ctx.params["staking"]["double_sign_slash_bps"]
+        self.slash(ctx, val, bps, kind)
+        self.slash_unbonding(ctx, val["operator"], since, bps)
+        self.bar_for_period(ctx, val, kind)
+        self.set_validator(ctx, val)
+        return True
+
     def first_report(self, ctx: Ctx, cons: bytes, height: int, kind: str) -> bool:
         """True once per (validator, infraction height, kind): a replayed report punishes nobody."""
         key = EVIDENCE + cons + height.to_bytes(8, "big") + kind.encode()

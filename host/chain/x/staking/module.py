@@ -56,16 +56,8 @@ class StakingModule(AppModule):
         return [ValidatorUpdate(pk, p) for pk, p in sorted(new_set.items())]
 
     def begin_block(self, ctx: Ctx, block: BlockInfo) -> None:
-        keeper = self.keeper
-        params = ctx.params["staking"]
         for ev in block.misbehavior:
-            val = keeper.by_cons(ctx, ev.address)
-            if val is None or not keeper.first_report(ctx, ev.address, ev.height, ev.kind):
-                continue
-            keeper.slash(ctx, val, params["double_sign_slash_bps"], ev.kind)
-            keeper.slash_unbonding(ctx, val["operator"], ev.time, params["double_sign_slash_bps"])
-            keeper.bar_for_period(ctx, val, ev.kind)
-            keeper.set_validator(ctx, val)
+            self.keeper.punish_equivocation(ctx, ev.address, ev.height, ev.time, ev.kind)
         self._count_missed_votes(ctx, block)
 
     def _count_missed_votes(self, ctx: Ctx, block: BlockInfo) -> None:
