@@ -192,7 +192,7 @@ def test_solo_engine_keeps_the_tip_under_a_flood_and_evicts_for_a_higher_one():
 
 # ---- the estimate route ----------------------------------------------------------------------
 def api_call(engine: SoloEngine, paths: list[str]) -> list[tuple[int, dict]]:
-    web_app = make_api(engine.app, engine, None, (FeeApi(engine.app, engine),))
+    web_app = make_api(engine.app, engine, (FeeApi(engine.app, engine),))
 
     async def run():
         client = TestClient(TestServer(web_app))
