@@ -92,9 +92,25 @@ def build_device(board):
     return dev
 
 
+def intern_strings():
+    # The interpreter's string pool grows by doubling into one block of the heap. On a board the
+    # frozen modules' names are in flash, but code run from a ROMFS image (the emulator, an
+    # installed update) interns its names at its first import: the transient apps' first import
+    # in the middle of a request could need a 15 KB block that a fragmented heap no longer has
+    # (the demo's first sign_tx raised MemoryError so with 95 KB free). Their names go in now,
+    # while the heap is young; the code is dropped again.
+    from apps import unload
+
+    names = [name for names in TRANSIENT.values() for name in names]
+    for name in names:
+        __import__(name)
+    unload(*names)
+
+
 def run(board):
     dev = build_device(board)
     dev.screen.draw("QOS", ["Starting..."])
+    intern_strings()
     # The curve tables ship as constants (crypto/_table_*.py), so nothing is built at boot: the
     # key code and its tables load at the first unlock, in blocks of at most 1.5 KB.
     gc.collect()

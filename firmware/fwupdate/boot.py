@@ -11,6 +11,8 @@ MOUNT = "/fw"
 def start(flash, count, flags):
     """Mounts the newest good slot and returns its number, or None (this image runs).
     ``flags``: this image's buildflags (BOARD, VERSION, DEBUG)."""
+    if not flash.runs_slots():
+        return None  # a .mpy tree on a filesystem (a stock board): nothing to run a slot from
     before = set(sys.modules)
     try:
         chosen = _newest_good(flash, count, flags)

@@ -11,16 +11,9 @@ from host.chain.node import BackgroundNode
 from host.chain.store import verify_proof
 from host.core import cbor
 from tests.chain.helpers import CHAIN, QOS, account
+from tests.chain.test_api_qcp import get
 
 OWNER, USER = account(0), account(1)
-
-
-def get(url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def send(url: str, who, nonce: int, msg: dict) -> None:
