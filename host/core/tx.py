@@ -9,6 +9,7 @@ tx the node accepts is one the device can show and sign, and the other way round
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -357,6 +358,30 @@ def format_amount(units: int, denom: str = NATIVE) -> str:
         raise ValueError(f"amount must be a non-negative integer of units, not {units!r}")
     whole, frac = divmod(units, UNITS)
     return f"{whole}.{frac:04d} {denom}"
+
+
+# ------------------------------------------------------------------ what a qcp/transfer shows
+
+
+def transfer_origin(to_chain: str, denom: str) -> str:
+    """The device's origin line for a qcp/transfer (docs/qcp.md section 5): a voucher whose first
+    hop is the destination goes home; any other token arrives there as a voucher."""
+    if denom.startswith(f"qcp/{to_chain}/"):
+        return f"Returns home to chain {to_chain}"
+    return "Leaves as a voucher of this token"
+
+
+_DAYS_PER_400_YEARS = 146_097  # the Gregorian calendar repeats every 400 years
+
+
+def utc_text(seconds: int) -> str:
+    """The device's 'YYYY-MM-DD hh:mm:ss' (UTC) for a timeout of any uint below 2^63: whole
+    400-year cycles are taken off so the date fits Python's datetime, then added to the year."""
+    days, rest = divmod(seconds, 86_400)
+    cycles, days = divmod(days, _DAYS_PER_400_YEARS)
+    day = datetime.date(1970, 1, 1) + datetime.timedelta(days=days)
+    clock = datetime.time(rest // 3600, rest // 60 % 60, rest % 60)
+    return f"{day.year + 400 * cycles}-{day:%m-%d} {clock:%H:%M:%S}"
 
 
 def parse_amount(text: str) -> int:

@@ -51,6 +51,11 @@ def answer(op, arg):
         return hx(T.sign_bytes(T.decode_tx(unhex(arg))))
     if op == 'desc':
         return repr(T.describe(T.decode_tx(unhex(arg))))
+    if op == 'utc':
+        return T.utc_text(int(arg))
+    if op == 'origin':
+        chain, _, denom = arg.partition(' ')
+        return T.transfer_origin(chain, unhex(denom).decode())
     if op == 'msg':
         chain, _, msg = arg.partition(' ')
         return hx(T.message_sign_bytes(chain, unhex(msg)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import random
 from typing import Any
 
@@ -269,6 +270,10 @@ def _expected_strings(msg: dict[str, Any]) -> tuple[list[str], list[str]]:
             solid.append(f"{v // 100}.{v % 100:02d}%")
         elif fk == htx.MONIKER:
             solid.append(_shown_text(v).replace(" ", ""))
+        elif name == "timeout_height":
+            solid.append(f"Timeoutheight:{v or 'none'}")
+        elif name == "timeout_time":
+            solid.append(f"TimeoutUTC:{htx.utc_text(v) if v else 'none'}".replace(" ", ""))
         elif fk in (htx.POSITIVE, htx.UINT):
             solid.append(str(v))
         elif fk == htx.BOOL:
@@ -462,3 +467,86 @@ def test_every_field_at_its_edges_gets_the_same_verdict():
         assert payload == host_out if host_ok else fw_error(payload) == ("TxError", host_out)
         verdicts[host_ok] += 1
     assert verdicts[True] > 50 and verdicts[False] > 300, verdicts
+
+
+# ------------------------------------------------------------------ qcp/transfer pages
+
+# Seconds where a calendar goes wrong: 32-bit wraps, leap days, century rules, the last uint.
+EDGE_SECONDS = [0, 1, 59, 86_399, 86_400, 951_782_400, 951_868_799, 978_307_199, 2**31 - 1,
+                2**31, 2**32 - 1, 2**32, 4_107_542_400, 253_402_300_799, 253_402_300_800,
+                2**62, 2**63 - 1]
+
+
+def test_utc_text_matches_the_host_and_the_standard_library():
+    drawn = collect(st.one_of(st.integers(0, 2**63 - 1), st.integers(0, 2**34)), 300)
+    seconds = EDGE_SECONDS + drawn
+    answers = run_firmware([("utc", str(s)) for s in seconds])
+    for s, (ok, shown) in zip(seconds, answers, strict=True):
+        assert ok, shown
+        assert shown == htx.utc_text(s), s
+        if s < 253_402_300_800:  # datetime stops at year 9999
+            when = datetime.datetime.fromtimestamp(s, datetime.UTC)
+            assert shown == when.strftime("%Y-%m-%d %H:%M:%S").lstrip("0"), s
+    assert htx.utc_text(2**32) == "2106-02-07 06:28:16"  # past where a 32-bit time_t wraps
+    assert htx.utc_text(2**63 - 1) == "292277026596-12-04 15:30:07"
+
+
+# Denoms that look like a voucher of the destination but are not one: only an exact first hop
+# `qcp/<to_chain>/` goes home (docs/qcp.md section 5).
+LOOKALIKE_HOPS = ["qcp/biz-x/ABC", "qcp/bi/ABC", "qcp/biz", "QCP/biz/ABC", "qcp/biz\n/ABC",
+                  " qcp/biz/ABC", "qcp/qcp/biz/ABC", "x/qcp/biz/ABC", "qcp//biz/ABC", ""]
+
+
+def test_transfer_origin_says_home_only_for_the_destinations_voucher():
+    cases = [("biz", d) for d in LOOKALIKE_HOPS]
+    cases += [("biz", "qcp/biz/ABC"), ("biz", "qcp/biz/qcp/other/X"), ("biz", "qcp/biz/"),
+              ("a", "qcp/a/\x00" + "\u4e2d" * 80), ("biz", "QOS"), ("biz", "ABC")]
+    answers = run_firmware([("origin", f"{c} {hexs(d.encode())}") for c, d in cases])
+    for (chain, denom), (ok, shown) in zip(cases, answers, strict=True):
+        assert ok, shown
+        assert shown == htx.transfer_origin(chain, denom)
+        home = denom.startswith(f"qcp/{chain}/")
+        assert shown == (f"Returns home to chain {chain}" if home
+                         else "Leaves as a voucher of this token"), denom
+
+
+def _transfer_tx(denom: str, height: int, when: int) -> htx.Tx:
+    return htx.Tx("qos", 1, 0, (htx.qcp_transfer("biz", denom, bytes(20), 50_000, height, when),))
+
+
+def test_qcp_transfer_pages_fixed_example():
+    home = _transfer_tx("qcp/biz/ABC", 120, 1_800_000_000)
+    native = _transfer_tx("QOS", 0, 0)
+    far = _transfer_tx("ABC", 7, 2**32)
+    answers = run_firmware([("desc", hexs(t.encode())) for t in (home, native, far)])
+    assert all(ok for ok, _ in answers), answers
+    pages = [[p for p in fw_value(payload) if p[0] == "QCP transfer"] for _, payload in answers]
+    addr = _b32("qosacc", bytes(20))
+    receiver = ["Receiver:", addr[:15], addr[15:30], addr[30:], "Amount: 5.0000"]
+    assert pages[0] == [
+        ("QCP transfer", ["To chain: biz", 'Token: "qcp/biz/ABC"', "Returns home to chain",
+                          "biz"]),
+        ("QCP transfer", [*receiver, "Timeout height: 120"]),
+        ("QCP transfer", ["Timeout UTC:", "2027-01-15 08:00:00"]),
+    ]
+    assert pages[1][0][1][1:] == ['Token: "QOS"', "Leaves as a voucher", "of this token"]
+    assert pages[1][-1] == ("QCP transfer", ["Timeout UTC: none", "WARNING: no timeout;",
+                                             "the chain sets one", "day after sending"])
+    assert pages[2][-1] == ("QCP transfer", ["Timeout UTC:", "2106-02-07 06:28:16"])
+    # The warning is there exactly when both timeouts are 0.
+    assert "WARNING" not in repr(pages[0]) + repr(pages[2])
+
+
+def test_a_hostile_denom_is_shown_escaped_and_whole():
+    denom = "qcp/biz/\x1b[2J\r\nTimeout UTC: none\x00" + "\u202e" * 20 + "Z" * 150
+    assert len(denom.encode()) <= 256
+    [(ok, payload)] = run_firmware([("desc", hexs(_transfer_tx(denom, 0, 2**63 - 1).encode()))])
+    assert ok, payload
+    pages = fw_value(payload)
+    lines = [line for title, page in pages if title == "QCP transfer" for line in page]
+    assert all(len(line) <= 21 and all(" " <= ch <= "~" for ch in line) for line in lines)
+    start = lines.index("Token:") + 1
+    end = lines.index("Returns home to chain")
+    assert "".join(lines[start:end]) == _shown_text(denom)
+    assert "Timeout UTC: none" not in lines and "WARNING: no timeout;" not in lines
+    assert lines[-2:] == ["292277026596-12-04", "15:30:07"]
