@@ -52,10 +52,12 @@ def answer(op, arg):
     if op == 'desc':
         return repr(T.describe(T.decode_tx(unhex(arg))))
     if op == 'utc':
-        return T.utc_text(int(arg))
+        from codec import qcp_pages
+        return qcp_pages.utc_text(int(arg))
     if op == 'origin':
+        from codec import qcp_pages
         chain, _, denom = arg.partition(' ')
-        return T.transfer_origin(chain, unhex(denom).decode())
+        return qcp_pages.transfer_origin(chain, unhex(denom).decode())
     if op == 'msg':
         chain, _, msg = arg.partition(' ')
         return hx(T.message_sign_bytes(chain, unhex(msg)))
