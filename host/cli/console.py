@@ -45,6 +45,11 @@ class CommandError(Exception):
     it as one line and exits 1."""
 
 
+class UsageError(CommandError):
+    """Bad input (an argument, a file, a passphrase that does not open a key): exit status 2,
+    nothing was sent or changed."""
+
+
 out = _LazyConsole(highlight=False, emoji=False)
 err = _LazyConsole(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 

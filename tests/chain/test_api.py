@@ -377,9 +377,9 @@ def test_client_keys_tx_and_query(node, tmp_path, capsys):
     (tmp_path / "words").write_text(words)
     new_file = tmp_path / "new.json"
     assert qos("keys", "add", str(new_file), "--mnemonic-file", str(tmp_path / "words")) == 0
-    assert qos("keys", "add", str(new_file)) == 1  # never overwrites a key
+    assert qos("keys", "add", str(new_file)) == 2  # never overwrites a key
     capsys.readouterr()
-    assert qos("keys", "show", str(new_file)) == 0
+    assert qos("keys", "show", str(new_file), "--json") == 0
     new_address = json.loads(capsys.readouterr().out)["address"]
     from host.core.keys import Account as Acc
 
@@ -404,8 +404,8 @@ def test_client_keys_tx_and_query(node, tmp_path, capsys):
     assert "insufficient" in capsys.readouterr().out
     for bad in ("12.34567qos", "-5", "lots"):
         assert qos("tx", "transfer", "--key", str(sender_file), "--node", node.url,
-                   new_address, bad) == 1
-    assert qos("tx", "msg", "--key", str(sender_file), "--node", node.url, '{"type":"x"}') == 1
+                   new_address, bad) == 2
+    assert qos("tx", "msg", "--key", str(sender_file), "--node", node.url, '{"type":"x"}') == 2
     key = node.get(f"/accounts/{new_address}")[1]["key"]
     capsys.readouterr()
     assert qos("query", "--node", node.url, "store", key) == 0
