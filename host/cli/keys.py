@@ -34,6 +34,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     _action(sub, "list", "the keyring's keys: name, address", keys_list)
     show = _action(sub, "show", "address and public key of a key (no passphrase needed)", keys_show)
     show.add_argument("name", help="key NAME, or a test key file's path")
+    show.add_argument("-a", "--address", action="store_true", help="print only the address")
     delete = _action(sub, "delete", "remove a key from the keyring (asks the passphrase)",
                      keys_delete)
     delete.add_argument("name")
@@ -121,7 +122,9 @@ def keys_show(args: argparse.Namespace) -> int:
         account = load_key_file(args.name)
         doc = {"name": args.name, "address": account.address_string,
                "pubkey": account.pubkey.hex()}
-    if args.json:
+    if args.address:
+        print(doc["address"])
+    elif args.json:
         print(json.dumps(doc, sort_keys=True))
     else:
         print(f"name    {doc['name']}\naddress {doc['address']}\npubkey  {doc['pubkey']}")

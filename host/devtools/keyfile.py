@@ -2,7 +2,8 @@
 
 The seed lies in the clear, so these are never for keys that hold value: a device is the place
 for those, and `qos keys add NAME` keeps host keys passphrase-encrypted (host/core/keyring.py).
-Tests, `qosd init` and `qosd testnet` use these files so they sign without a prompt. Format: {"type": "qos-local-key", "address", "pubkey" (hex), "ed25519_seed" (hex)}.
+Tests, `qosd init` and `qosd testnet` use these files so they sign without a prompt.
+Format: {"type": "qos-local-key", "address", "pubkey" (hex), "ed25519_seed" (hex)}.
 """
 
 from __future__ import annotations

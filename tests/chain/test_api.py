@@ -390,7 +390,7 @@ def test_client_keys_tx_and_query(node, tmp_path, capsys):
                new_address, "1.25qos") == 0
     receipt = json.loads(capsys.readouterr().out)
     assert receipt["status"] == "committed" and receipt["code"] == 0
-    assert qos("query", "--node", node.url, "account", new_address) == 0
+    assert qos("query", "--node", node.url, "account", new_address, "--json") == 0
     assert json.loads(capsys.readouterr().out)["value"]["balance"] == 12_500
     assert qos("query", "--node", node.url, "tx", receipt["hash"]) == 0
     assert json.loads(capsys.readouterr().out)["height"] == receipt["height"]

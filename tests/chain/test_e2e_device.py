@@ -114,7 +114,7 @@ def test_device_signed_transfer_is_committed(emulator, node, capsys):
     assert receipt["status"] == "committed" and receipt["code"] == 0
     shown = "\n".join(person.screens)
     assert "2.5000 QOS" in shown, shown  # the device showed the amount it signed
-    assert qos("query", "--node", url, "account", receiver.address_string) == 0
+    assert qos("query", "--node", url, "account", receiver.address_string, "--json") == 0
     assert json.loads(capsys.readouterr().out)["value"]["balance"] == 25_000
 
 
