@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from host.bridge import framing
 from host.bridge.exceptions import (
+    BadDevicePath,
     BadReply,
     DeviceError,
     HostEntropyError,
@@ -177,7 +178,7 @@ def debug_path_for(wire_path: str) -> str:
     scheme, _, address = wire_path.partition(":")
     host, _, port = address.rpartition(":")
     if scheme != "udp" or not port.isdigit():
-        raise TransportError(f"no debug link beside {wire_path}: set QOS_DEBUGLINK")
+        raise BadDevicePath(f"no debug link beside {wire_path}: set QOS_DEBUGLINK")
     return f"udp:{host}:{int(port) + 1}"
 
 

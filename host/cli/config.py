@@ -17,7 +17,6 @@ from pathlib import Path
 from host.cli.console import CommandError
 
 DEFAULT_NODE = "http://127.0.0.1:1317"  # the same as host.chain.rest.DEFAULT_URL
-DEFAULT_DEVICE = "udp:127.0.0.1:21324"  # the emulator
 
 
 def home() -> Path:
@@ -43,10 +42,6 @@ def default_node() -> str:
     if not isinstance(node, str):
         raise CommandError(f"{path}: `node` must be a URL string")
     return node
-
-
-def default_device() -> str:
-    return os.environ.get("QOS_DEVICE") or DEFAULT_DEVICE
 
 
 def passphrase(confirm: bool = False) -> str:

@@ -101,6 +101,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     _account_args(sign_msg)
 
     _add(sub, "wipe", "erase the wallet (confirm on the device)")
+    screenshot = _add(sub, "screenshot", "save the screen as a PNG, over a debug build's debug "
+                      "link (beside a UDP path at port+1, else $QOS_DEBUGLINK)")
+    screenshot.add_argument("png", type=Path, help="the PNG file to write")
 
     update = _add(sub, "update", "install a signed firmware release (confirm on the device)")
     update.add_argument("bundle", type=Path, help="a release made by `qos fw release` and signed")
@@ -474,6 +477,17 @@ def cmd_wipe(args: argparse.Namespace) -> int:
     return emit(args, {"wiped": True}, lambda: out.print("device wiped"))
 
 
+def cmd_screenshot(args: argparse.Namespace) -> int:
+    from host.bridge.client import debug_path_for, default_path
+    from host.bridge.debuglink import DebugLink
+    from host.devtools.emulator import render_png
+
+    with DebugLink.open(debug_path_for(args.path or default_path())) as debug:
+        render_png(debug.screen()["fb"], args.png)
+    return emit(args, {"screenshot": str(args.png)},
+                lambda: out.print(f"screen saved to {escape(str(args.png))}"))
+
+
 # ------------------------------------------------------------------ tx files
 
 
@@ -555,6 +569,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sign-tx": cmd_sign_tx,
     "sign-message": cmd_sign_message,
     "wipe": cmd_wipe,
+    "screenshot": cmd_screenshot,
     "update": cmd_update,
     "bridge": cmd_bridge,
 }

@@ -40,6 +40,12 @@ def run_emu(args: argparse.Namespace) -> int:
     if args.production and (args.interactive or args.screenshot or args.mnemonic):
         print("qos emu: --interactive/--screenshot/--mnemonic need the debug link", file=sys.stderr)
         return 2
+    if args.mnemonic:
+        from mnemonic import Mnemonic
+
+        if not Mnemonic("english").check(" ".join(args.mnemonic.split())):
+            print("qos emu: --mnemonic: the words or their checksum are wrong", file=sys.stderr)
+            return 2
     from host.devtools.emulator import Emulator, EmulatorError, interactive, save_png
     from host.devtools.firmware import BuildError, UpdateKeys
 
@@ -48,16 +54,20 @@ def run_emu(args: argparse.Namespace) -> int:
     except (OSError, BuildError) as exc:
         print(f"qos emu: {exc}", file=sys.stderr)
         return 2
-    emu = Emulator(
-        port=args.port,
-        flash=args.flash,
-        mnemonic=args.mnemonic,
-        pin=args.pin,
-        pty=args.pty,
-        production=args.production,
-        kdf_ms=args.kdf_ms,
-        update_keys=keys,
-    )
+    try:
+        emu = Emulator(
+            port=args.port,
+            flash=args.flash,
+            mnemonic=args.mnemonic,
+            pin=args.pin,
+            pty=args.pty,
+            production=args.production,
+            kdf_ms=args.kdf_ms,
+            update_keys=keys,
+        )
+    except ValueError as exc:  # arguments that do not go together
+        print(f"qos emu: {exc}", file=sys.stderr)
+        return 2
     try:
         try:
             emu.start()

@@ -37,9 +37,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     assess.set_defaults(func=cmd_assess)
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, status: int = 1) -> int:
+    """Status 1: the source or data failed; 2: bad input (an argument, a file), nothing read."""
     print(f"error: {message}", file=sys.stderr)
-    return 1
+    return status
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -47,7 +48,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from qrng.sources import SourceError, open_source
 
     if not 1 <= args.nbytes <= MAX_SAMPLE_BYTES:
-        return _fail(f"--bytes must be 1..{MAX_SAMPLE_BYTES}")
+        return _fail(f"--bytes must be 1..{MAX_SAMPLE_BYTES}", 2)
     try:
         source = open_source(args.source)
     except SourceError as e:
@@ -72,7 +73,7 @@ def cmd_health(args: argparse.Namespace) -> int:
     from qrng.sources import SourceError, open_source
 
     if args.samples < STARTUP_SAMPLES:
-        return _fail(f"--samples must be at least {STARTUP_SAMPLES} (the start-up test)")
+        return _fail(f"--samples must be at least {STARTUP_SAMPLES} (the start-up test)", 2)
     try:
         source = open_source(args.source)
     except SourceError as e:
@@ -104,7 +105,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
     try:
         data = path.read_bytes()
     except OSError as e:
-        return _fail(f"cannot read {path}: {e.strerror}")
+        return _fail(f"cannot read {path}: {e.strerror}", 2)
     try:
         if args.json:
             result = run_assessment(data, args.bits or None)
@@ -128,13 +129,36 @@ def cmd_assess(args: argparse.Namespace) -> int:
 
 
 def _assess_with_progress(data: bytes, bits: int | None, run):
+    """A bar over the estimators with the elapsed time and a remaining-time estimate (from the
+    steps done so far: the later estimators take longer, so it errs low)."""
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    from qrng.assess import AssessmentError, progress_steps
+
+    try:
+        total = progress_steps(data, bits)
+    except AssessmentError:
+        total = None  # `run` says what is wrong with the data
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, transient=True, console=Console(stderr=True)) as bar:
-        task = bar.add_task("loading samples", total=None)
-        return run(data, bits, lambda name, label: bar.update(task, description=f"{label} {name}"))
+        task = bar.add_task("loading samples", total=total)
+        started = [False]
+
+        def step(name: str, label: str) -> None:
+            bar.update(task, description=f"{label} {name}", advance=1 if started[0] else 0)
+            started[0] = True
+
+        return run(data, bits, step)
 
 
 def _print_assessment(result) -> None:

@@ -403,11 +403,13 @@ class Signer:
     @classmethod
     def _device(cls, path: str, where: tuple[int, int]) -> Signer:
         from host.bridge.client import Client
-        from host.bridge.exceptions import DeviceError, TransportError
+        from host.bridge.exceptions import BadDevicePath, DeviceError, TransportError
 
         try:
             device = Client.open(path)
             pubkey = device.get_public_key(*where).pubkey
+        except BadDevicePath as exc:
+            raise UsageError(str(exc)) from None
         except (DeviceError, TransportError, ValueError) as exc:
             raise CommandError(f"device {path}: {exc}") from None
         return cls(pubkey, device=device, path=where, source=path)

@@ -264,3 +264,27 @@ def test_no_device_there_is_said_at_once_and_in_json(capsys):
     error = json.loads(out.out)["error"]
     assert error["code"] == "transport" and "no device answers there" in error["message"]
     assert "qos emu" in out.err
+
+
+def test_screenshot_writes_the_debug_links_screen_as_png(tmp_path: Path, capsys, monkeypatch):
+    from PIL import Image
+
+    fb = bytearray(1024)
+    fb[0] = 0b0000_0001  # the top-left pixel (MONO_VLSB: bit 0 of byte 0)
+    debug = PeerDevice(lambda method, params: {"fb": bytes(fb), "title": "", "lines": []})
+    monkeypatch.setenv("QOS_DEBUGLINK", debug.path)
+    png = tmp_path / "screen.png"
+    try:
+        assert qos("device", "--json", "screenshot", str(png)) == 0
+    finally:
+        debug.close()
+    assert json.loads(capsys.readouterr().out) == {"screenshot": str(png)}
+    image = Image.open(png).convert("1")
+    assert image.size == (512, 256)  # 4x
+    assert image.getpixel((0, 0)) and image.getpixel((3, 3)) and not image.getpixel((4, 4))
+
+
+def test_screenshot_with_no_debug_link_beside_the_path_exits_2(capsys, monkeypatch):
+    monkeypatch.delenv("QOS_DEBUGLINK", raising=False)
+    assert qos("device", "--path", "serial:/dev/null", "screenshot", "x.png") == 2
+    assert "QOS_DEBUGLINK" in capsys.readouterr().err
