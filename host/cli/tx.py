@@ -173,7 +173,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     raw.set_defaults(build=lambda a: message_from_json(_json_arg(a.msg_json)))
     sign = _signer_args(sub.add_parser("sign", help="sign an unsigned tx file (--generate-only)"))
     sign.add_argument("file", help="the unsigned tx file; '-' for stdin")
-    sign.add_argument("--json", action="store_true", help="JSON output (the default)")
+    sign.add_argument("--json", action="store_true", help="accepted; the output is JSON anyway")
     sign.set_defaults(func=tx_sign)
     broadcast = sub.add_parser("broadcast", help="send a signed tx file (qos tx sign, --dry-run)")
     broadcast.add_argument("file", help="the signed tx file; '-' for stdin")
@@ -226,7 +226,7 @@ def _node_args(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--node", default=None,
                      help="node REST URL (default $QOS_NODE, else client.toml, else local)")
     cmd.add_argument("--no-wait", action="store_true", help="return after check_tx")
-    cmd.add_argument("--json", action="store_true", help="JSON output (the default)")
+    cmd.add_argument("--json", action="store_true", help="the node's receipt as JSON")
 
 
 def _tx_cmd(sub: argparse._SubParsersAction, name: str, help_text: str) -> argparse.ArgumentParser:
@@ -325,7 +325,23 @@ def _send(args: argparse.Namespace, msgs: list[dict[str, Any]]) -> int:
             print_json({"signer": encode_address(address), "signed_tx": raw.hex()})
             return 0
         status, doc = node.submit(raw, "check" if args.no_wait else "commit")
-    print_json(doc)
+    return print_receipt(args, status, doc)
+
+
+RECEIPT_ORDER = ("status", "code", "codespace", "log", "hash", "height")
+
+
+def print_receipt(args: argparse.Namespace, status: int, doc: dict[str, Any]) -> int:
+    """The node's answer: JSON with --json, else one `name  value` line per field (the outcome
+    first); 0 when the tx was accepted (and committed, unless --no-wait) with code 0."""
+    if args.json:
+        print_json(doc)
+    else:
+        names = [n for n in RECEIPT_ORDER if n in doc] + sorted(set(doc) - set(RECEIPT_ORDER))
+        for name in names:
+            value = doc[name]
+            text = json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
+            print(f"{name:<10} {text}")
     return 0 if status in (200, 202) and doc.get("code") == 0 else 1
 
 
@@ -369,8 +385,7 @@ def tx_broadcast(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.file}: the signature does not verify")
     with rest.BlockingNodeClient(_node_url(args)) as node:
         status, doc = node.submit(raw, "check" if args.no_wait else "commit")
-    print_json(doc)
-    return 0 if status in (200, 202) and doc.get("code") == 0 else 1
+    return print_receipt(args, status, doc)
 
 
 DEVICE_SCHEMES = ("udp:", "serial:", "hid:", "usb:")

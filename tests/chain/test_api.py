@@ -387,7 +387,7 @@ def test_client_keys_tx_and_query(node, tmp_path, capsys):
 
     node.send(account(0), [transfer(account(3), 5 * QOS)])
     assert qos("tx", "transfer", "--key", str(sender_file), "--node", node.url,
-               new_address, "1.25qos") == 0
+               new_address, "1.25qos", "--json") == 0
     receipt = json.loads(capsys.readouterr().out)
     assert receipt["status"] == "committed" and receipt["code"] == 0
     assert qos("query", "--node", node.url, "account", new_address, "--json") == 0
@@ -467,14 +467,14 @@ def test_the_tx_path_checks_and_encodes_a_tx_once(node, tmp_path, monkeypatch, c
         for signer in (["--key", str(key_file)], ["--device", peer.path]):
             calls = _count_tx_work(monkeypatch)
             assert qos("tx", "transfer", *signer, "--node", node.url, account(5).address_string,
-                       "1", "--fee", "1000") == 0
+                       "1", "--fee", "1000", "--json") == 0
             assert json.loads(capsys.readouterr().out)["code"] == 0
             assert calls == {"check": 1, "encode": 1, "decode": 0}, signer
             monkeypatch.undo()
             # the default fee sizes the tx once more (GET /fees/estimate prices its bytes)
             calls = _count_tx_work(monkeypatch)
             assert qos("tx", "transfer", *signer, "--node", node.url, account(5).address_string,
-                       "1") == 0
+                       "1", "--json") == 0
             assert json.loads(capsys.readouterr().out)["code"] == 0
             assert calls == {"check": 2, "encode": 2, "decode": 0}, signer
             monkeypatch.undo()

@@ -107,7 +107,7 @@ def test_device_signed_transfer_is_committed(emulator, node, capsys):
     receiver = Account.from_ed25519_seed(b"\x07" * 32)
     with Person(emulator.debug_path, "confirm") as person:
         code = qos("tx", "transfer", "--device", emulator.wire_path, "--node", url,
-                   receiver.address_string, "2.5qos", "--memo", "from the device")
+                   receiver.address_string, "2.5qos", "--memo", "from the device", "--json")
     out = capsys.readouterr().out
     assert code == 0, out
     receipt = json.loads(out)

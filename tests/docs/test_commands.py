@@ -16,15 +16,13 @@ import re
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from host.core.keys import Account
-from host.devtools.ports import free_port_pair
+from tests.cli.node import solo_node
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -93,31 +91,9 @@ def test_every_fence_with_commands_says_what_it_is():
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
-    home = tmp_path_factory.mktemp("docs-node")
-    port = free_port_pair()
     funded = Account.from_mnemonic(FUNDED_WORDS).address_string
-    bin_dir = Path(sys.executable).parent
-    subprocess.run([bin_dir / "qosd", "init", "--home", home, "--chain-id", "docs-test",
-                    "--block-interval", "0.2", "--api", f"127.0.0.1:{port}",
-                    f"--account={funded}={1000 * 10_000}"], check=True, capture_output=True)
-    log = (home / "node.log").open("w")
-    process = subprocess.Popen([bin_dir / "qosd", "start", "--home", home], stdout=log,
-                               stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/status", timeout=1).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"the node did not come up:\n{(home / 'node.log').read_text()}")
-            time.sleep(0.2)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
+    with solo_node(tmp_path_factory.mktemp("docs-node"), {funded: 1000 * 10_000}) as url:
+        yield url
 
 
 def _environment(home: Path, node: str) -> dict[str, str]:
