@@ -30,9 +30,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def print_script(args: argparse.Namespace) -> int:
-    from host.cli import qos, qosd
+    from host.cli import qosd
 
-    print(script(args.shell, {"qos": qos.build_parser(), "qosd": qosd.build_parser()}))
+    print(script(args.shell, {"qos": args.root_parser, "qosd": qosd.build_parser()}))
     return 0
 
 
