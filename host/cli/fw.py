@@ -82,7 +82,7 @@ def _load_update_keys(path: Path | None) -> UpdateKeys | None:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from host.devtools.firmware import BuildError, build
+    from host.devtools.firmware import BuildError, BuildSpec, build
 
     production = not args.debug
     if args.image:
@@ -95,7 +95,7 @@ def run_build(args: argparse.Namespace) -> int:
         return 2
     try:
         keys = _load_update_keys(args.update_keys)
-        out = build(args.out, args.board, production, update_keys=keys)
+        out = build(args.out, BuildSpec(args.board, production, update_keys=keys))
     except BuildError as exc:
         print(f"qos fw build: {exc}", file=sys.stderr)
         return 1

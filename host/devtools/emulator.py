@@ -151,12 +151,8 @@ class Emulator:
         if self._firmware is None:
             from host.devtools import firmware
 
-            self._firmware = firmware.cached_romfs(
-                firmware.default_cache_dir(),
-                board="unix",
-                production=self.production,
-                update_keys=self.update_keys,
-            )
+            spec = firmware.BuildSpec("unix", self.production, update_keys=self.update_keys)
+            self._firmware = firmware.cached_romfs(firmware.default_cache_dir(), spec)
         return self._firmware
 
     def _command(self, args: list[str]) -> tuple[list[str], dict[str, str]]:
