@@ -98,7 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args) or 0
     except KeyboardInterrupt:
         return 130
-    except (ValueError, FileExistsError, FileNotFoundError, RuntimeError) as exc:
+    except (ValueError, FileExistsError, FileNotFoundError) as exc:  # bad input: nothing changed
+        print(f"qosd: error: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # the node, its home or another chain refused or failed
         print(f"qosd: error: {exc}", file=sys.stderr)
         return 1
 
