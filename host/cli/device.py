@@ -366,6 +366,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot read {args.mnemonic_file}: {exc}") from exc
     else:
         mnemonic = getpass.getpass("Mnemonic words (hidden): ")
+    check_mnemonic(mnemonic)
     pin = read_pin(args.pin_env, "New PIN (4-50 digits): ", confirm=True)
     with open_client(args) as device:
         refuse_debug_build(args, device)
@@ -373,6 +374,25 @@ def cmd_recover(args: argparse.Namespace) -> int:
         with working("Confirm the recovery on the device ..."):
             pubkey = device.recover(mnemonic, pin, args.label, args.pin_server)
     return _print_key(args, pubkey, {})
+
+
+def check_mnemonic(mnemonic: str) -> None:
+    """Refuses, before the device is asked anything, words not in the BIP39 English list (naming
+    the nearest ones, never the typed words: a screen may be shared) or a bad checksum."""
+    import difflib
+
+    from mnemonic import Mnemonic
+
+    wordlist = Mnemonic("english")
+    words = mnemonic.lower().split()
+    for position, word in enumerate(words, 1):
+        if word not in wordlist.wordlist:
+            near = difflib.get_close_matches(word, wordlist.wordlist, n=3, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(near)}?" if near else ""
+            raise UsageError(f"word {position} is not a BIP39 English word{hint}")
+    if len(words) not in (12, 15, 18, 21, 24) or not wordlist.check(" ".join(words)):
+        raise UsageError(f"the {len(words)} words do not make a valid mnemonic (the checksum "
+                         "fails or the count is not 12-24): check their order and spelling")
 
 
 def _print_key(args: argparse.Namespace, pubkey: bytes, extra: dict) -> int:

@@ -288,3 +288,20 @@ def test_screenshot_with_no_debug_link_beside_the_path_exits_2(capsys, monkeypat
     monkeypatch.delenv("QOS_DEBUGLINK", raising=False)
     assert qos("device", "--path", "serial:/dev/null", "screenshot", "x.png") == 2
     assert "QOS_DEBUGLINK" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("words, message", [
+    (MNEMONIC.replace("abandon", "abandn", 1), "word 1 is not a BIP39 English word; did you mean "
+                                               "abandon"),
+    (" ".join(["abandon"] * 12), "checksum"),
+    ("abandon about", "checksum"),
+])
+def test_recover_checks_the_words_before_the_device_is_asked(device, tmp_path, capsys, words,
+                                                             message):
+    words_file = tmp_path / "words"
+    words_file.write_text(words)
+    assert qos("device", "--path", device.path, "recover", "--mnemonic-file", str(words_file),
+               "--pin-env", "UNUSED") == 2
+    err = capsys.readouterr().err
+    assert message in err and "abandn" not in err  # the typed words are not echoed
+    assert device.requests == []
