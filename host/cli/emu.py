@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from socket import SOCK_DGRAM
 
 from host.devtools.emulator import DEFAULT_PORT
 
@@ -47,6 +48,13 @@ def run_emu(args: argparse.Namespace) -> int:
             print("qos emu: --mnemonic: the words or their checksum are wrong", file=sys.stderr)
             return 2
     from host.devtools.emulator import Emulator, EmulatorError, interactive, save_png
+    from host.devtools.ports import is_free
+
+    taken = [p for p in (args.port, args.port + 1) if not is_free("127.0.0.1", p, SOCK_DGRAM)]
+    if taken:  # else its ping would reach whatever holds the port and call that "running"
+        print(f"qos emu: udp port {taken[0]} is in use (another emulator?); "
+              "choose another --port", file=sys.stderr)
+        return 2
     from host.devtools.firmware import BuildError, UpdateKeys
 
     try:
