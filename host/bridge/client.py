@@ -38,8 +38,8 @@ from host.bridge.exceptions import (
     TransportError,
     device_error,
 )
-from host.bridge.transport import EMULATOR_PATH, open_transport
-from host.bridge.transport.base import Transport
+from host.bridge.transport import EMULATOR_PATH, enumerate_devices, open_transport
+from host.bridge.transport.base import DeviceInfo, Transport
 
 if TYPE_CHECKING:
     from host.core.tx import Tx
@@ -168,6 +168,28 @@ class Link:
 
 def default_path() -> str:
     return os.environ.get("QOS_DEVICE") or EMULATOR_PATH
+
+
+def find_devices() -> list[DeviceInfo]:
+    """The devices on USB, and the device $QOS_DEVICE names and the emulator if they answer a
+    ping (neither can be enumerated): what `qos device list` and the daemon's /enumerate show."""
+    found = enumerate_devices()
+    listed = {d.path for d in found}
+    for path in dict.fromkeys([default_path(), EMULATOR_PATH]):
+        if path not in listed and _answers(path):
+            kind = path.partition(":")[0]
+            description = "emulator" if kind == "udp" else "QOS device ($QOS_DEVICE)"
+            found.append(DeviceInfo(path, kind, description))
+    return found
+
+
+def _answers(path: str) -> bool:
+    try:
+        with Client.open(path, timeout=0.5) as device:
+            device.ping()
+        return True
+    except (TransportError, DeviceError):
+        return False
 
 
 def debug_path_for(wire_path: str) -> str:

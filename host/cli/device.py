@@ -264,19 +264,12 @@ def read_pin(env_name: str | None, prompt: str, confirm: bool) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from host.bridge.transport import EMULATOR_PATH, enumerate_devices
+    from host.bridge.client import find_devices
 
     devices = [
         {"path": d.path, "kind": d.kind, "description": d.description, "serial": d.serial_number}
-        for d in enumerate_devices()
+        for d in find_devices()
     ]
-    listed = {d["path"] for d in devices}
-    # The device $QOS_DEVICE names (whatever its kind) and the default emulator, if they answer.
-    for path in dict.fromkeys([os.environ.get("QOS_DEVICE") or EMULATOR_PATH, EMULATOR_PATH]):
-        if path not in listed and _answers(path):
-            kind = path.partition(":")[0]
-            description = "emulator" if kind == "udp" else "QOS device ($QOS_DEVICE)"
-            devices.append({"path": path, "kind": kind, "description": description, "serial": ""})
 
     def human() -> None:
         if not devices:
@@ -286,18 +279,6 @@ def cmd_list(args: argparse.Namespace) -> int:
             out.print(escape(line))
 
     return emit(args, {"devices": devices}, human)
-
-
-def _answers(path: str) -> bool:
-    from host.bridge.client import Client
-    from host.bridge.exceptions import DeviceError, TransportError
-
-    try:
-        with Client.open(path, timeout=0.5) as device:
-            device.ping()
-        return True
-    except (TransportError, DeviceError):
-        return False
 
 
 def cmd_info(args: argparse.Namespace) -> int:
