@@ -50,7 +50,9 @@ class UsageError(CommandError):
     nothing was sent or changed."""
 
 
-out = _LazyConsole(highlight=False, emoji=False)
+# soft_wrap: a long line (a hex signature) is printed whole, not folded at the terminal's width
+# (80 columns when piped), so scripts and copy-paste get it in one piece.
+out = _LazyConsole(highlight=False, emoji=False, soft_wrap=True)
 err = _LazyConsole(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 
 

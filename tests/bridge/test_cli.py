@@ -117,8 +117,11 @@ def test_sign_message(device, capsys, tmp_path: Path):
     assert keys.verify(bytes.fromhex(out["pubkey"]), sign_bytes, bytes.fromhex(out["sig"]))
     blob = tmp_path / "blob"
     blob.write_bytes(b"\x00\x01")
+    capsys.readouterr()
     assert qos("device", "-p", device.path, "sign-message", f"@{blob}", "--chain", "c") == 0
     assert device.requests[-1]["params"]["message"] == b"\x00\x01"
+    lines = capsys.readouterr().out.splitlines()  # captured: not a terminal, as when piped
+    assert any(re.fullmatch(r"sig [0-9a-f]{128}", line) for line in lines), lines  # one line
 
 
 @pytest.mark.parametrize(
