@@ -24,3 +24,18 @@ def test_mnemonic_arguments_are_checked(capsys):
     assert "go together" in capsys.readouterr().err
     assert main(["emu", "--port", port, "--mnemonic", "abandon nope", "--pin", "1234"]) == 2
     assert "checksum" in capsys.readouterr().err
+
+
+def test_the_narrow_screen_fits_an_80_column_terminal():
+    """`qos emu --interactive` on a terminal narrower than the 128-pixel screen draws 2x2 pixels
+    per character, so nothing wraps."""
+    from host.devtools.emulator import QUADRANTS, render_narrow
+
+    fb = bytearray(1024)  # MONO_VLSB: byte x of page 0 holds rows 0-7 of column x
+    fb[0] = 0b01  # (0, 0): top left of the first cell
+    fb[3] = 0b10  # (3, 1): bottom right of the second cell
+    fb[127] = 0b11  # (127, 0) and (127, 1): the right half of the last cell
+    lines = render_narrow(bytes(fb)).splitlines()
+    assert len(lines) == 32 and {len(line) for line in lines} == {64}
+    assert lines[0][:2] == QUADRANTS[1] + QUADRANTS[8] and lines[0][63] == "▐"
+    assert set("".join(lines[1:])) == {" "}
