@@ -27,6 +27,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     health = sub.add_parser("health", help="start-up health tests (RCT, APT) on a source")
     health.add_argument("--source", default="os", help="os | serial:DEV | quantis | file:PATH")
     health.add_argument("--samples", type=int, default=4096, help="samples to test (>= 1024)")
+    health.add_argument("--json", action="store_true", help="print one JSON object")
     health.set_defaults(func=cmd_health)
 
     assess = sub.add_parser("assess", help="SP 800-90B non-IID min-entropy assessment of a file")
@@ -80,17 +81,27 @@ def cmd_health(args: argparse.Namespace) -> int:
         return _fail(str(e))
     tested = TestedSource(source)
     t = tested.tests
-    print(f"source {source.name}: {source.bits}-bit samples, claimed H = {source.h} bits/sample")
-    print(f"cutoffs (alpha = 2^-30): RCT {t.rct_c}, APT {t.apt_c} in windows of {t.window}")
+    report = {"source": source.name, "bits": source.bits, "claimed_h": source.h,
+              "rct_cutoff": t.rct_c, "apt_cutoff": t.apt_c, "apt_window": t.window}
+    if not args.json:
+        print(f"source {source.name}: {source.bits}-bit samples, "
+              f"claimed H = {source.h} bits/sample")
+        print(f"cutoffs (alpha = 2^-30): RCT {t.rct_c}, APT {t.apt_c} in windows of {t.window}")
+    failure = None
     try:
         tested.read(args.samples - STARTUP_SAMPLES)
     except (EntropyError, SourceError) as e:
-        print(f"FAIL after {t.samples} samples: {e}")
-        return 1
+        failure = str(e)
     finally:
         source.close()
-    print(f"PASS: {t.samples} samples (start-up + continuous tests)")
-    return 0
+    report |= {"samples": t.samples, "passed": failure is None, "failure": failure}
+    if args.json:
+        print(json.dumps(report, sort_keys=True, default=float))
+    elif failure:
+        print(f"FAIL after {t.samples} samples: {failure}")
+    else:
+        print(f"PASS: {t.samples} samples (start-up + continuous tests)")
+    return 0 if failure is None else 1
 
 
 def cmd_assess(args: argparse.Namespace) -> int:

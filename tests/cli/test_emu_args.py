@@ -39,3 +39,25 @@ def test_the_narrow_screen_fits_an_80_column_terminal():
     assert len(lines) == 32 and {len(line) for line in lines} == {64}
     assert lines[0][:2] == QUADRANTS[1] + QUADRANTS[8] and lines[0][63] == "▐"
     assert set("".join(lines[1:])) == {" "}
+
+
+def test_json_on_every_command_that_reports_a_result():
+    """Servers (emu, relay, pin-server, device bridge) and generators (completion, qrng sample's
+    bytes) aside, every leaf command takes --json."""
+    import argparse
+
+    from host.cli.qos import build_parser
+
+    exempt = {"qos emu", "qos relay", "qos pin-server", "qos completion", "qos qrng sample"}
+
+    def leaves(parser: argparse.ArgumentParser, path: str):
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            yield path, {o for a in parser._actions for o in a.option_strings}
+        for action in subs:
+            for name, sub in action.choices.items():
+                yield from leaves(sub, f"{path} {name}")
+
+    missing = [path for path, options in leaves(build_parser(), "qos")
+               if "--json" not in options and path not in exempt]
+    assert missing == []
