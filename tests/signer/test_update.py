@@ -7,6 +7,7 @@ runs. Every refused release must leave the running firmware and the wallet as th
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from pathlib import Path
@@ -19,7 +20,7 @@ from host.bridge.debuglink import DebugLink
 from host.bridge.exceptions import DeviceLocked, UpdateRefused, WrongState
 from host.cli.qos import main
 from host.core import cbor
-from host.devtools import firmware
+from host.devtools import firmware, xip
 from host.devtools.emulator import Emulator
 from host.devtools.ports import free_port_pair
 from host.devtools.release import Bundle, make_release
@@ -280,6 +281,17 @@ def test_the_installed_header_is_where_the_attacker_tests_write_theirs(device, r
     data = device.flash_path.read_bytes()
     assert any(data[at : at + len(MAGIC)] == MAGIC for at in SLOT_OFFSETS)
     assert hashlib.sha512(releases["0.2.0"].image).digest() == releases["0.2.0"].fields["sha512"]
+
+
+def test_the_launcher_restarts_on_the_status_the_firmware_resets_with():
+    board = firmware.FIRMWARE_DIR / "micropython" / "unix" / "board.py"
+    assigned = {
+        node.targets[0].id: node.value.value
+        for node in ast.parse(board.read_text()).body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+        and isinstance(node.targets[0], ast.Name)
+    }
+    assert assigned["RESET_STATUS"] == xip.RESET_STATUS
 
 
 def test_a_build_without_update_keys_installs_nothing(tmp_path, releases):
