@@ -85,12 +85,20 @@ class Keyring:
             nonce, plain, _associated_data(header))
         doc = {**header, "nonce": nonce.hex(), "ciphertext": sealed.hex()}
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Written whole to a temporary file, then linked to its name: a crash leaves no half a
+        # key under the name, and link, unlike rename, never replaces an existing key.
+        tmp = path.with_name(f".{name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(doc, fh, indent=2)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.link(tmp, path)
         except FileExistsError:
             raise KeyringError(f"a key named {name!r} exists; delete it first") from None
-        with os.fdopen(fd, "w") as fh:
-            json.dump(doc, fh, indent=2)
+        finally:
+            tmp.unlink(missing_ok=True)
         return info
 
     def show(self, name: str) -> KeyInfo:

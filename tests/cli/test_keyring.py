@@ -85,6 +85,7 @@ def test_names_add_list_delete(ring, alice):
     with pytest.raises(KeyringError, match="exists"):
         ring.add("alice", Secret(Account.from_mnemonic(WORDS, "", 1, 0), None), PASS)
     assert ring.path_of("alice").read_bytes() == before  # never replaced
+    assert [p.name for p in ring.directory.iterdir()] == ["alice.json"]  # no temporary left
     assert [k.name for k in ring.list()] == ["alice"]
     ring.delete("alice")
     assert ring.list() == []
