@@ -27,7 +27,7 @@ from host.core.keys import Account
 
 ENTRY_TYPE = "qos-keyring-entry"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-# scrypt at N=2^15, r=8: 32 MiB and about a tenth of a second per open, the cost a guess pays too.
+# scrypt at N=2^15, r=8: 32 MiB of memory per open, which every passphrase guess pays too.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 1 << 15, 8, 1
 SALT_BYTES, NONCE_BYTES = 16, 12
 
