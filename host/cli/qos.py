@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from host.cli import completion, device, emu, fw, keys, pinserver, qrng, query, relay, tx
+from host.cli import completion, config, device, emu, fw, keys, pinserver, qrng, query, relay, tx
 from host.cli.console import CommandError, UsageError
 
 EXIT_CODES = """exit status: 0 done; 1 refused or failed (the node or device said no, nothing
@@ -17,7 +17,7 @@ answered); 2 bad input (an argument, a file, a passphrase; nothing was sent); 13
 Environment: QOS_HOME (~/.qos), QOS_NODE, QOS_DEVICE, QOS_KEYRING_PASSPHRASE (docs/cli.md)."""
 
 # In the order `qos --help` lists them.
-COMMAND_GROUPS = (device, emu, fw, qrng, keys, tx, query, relay, pinserver, completion)
+COMMAND_GROUPS = (device, emu, fw, qrng, keys, tx, query, relay, pinserver, config, completion)
 
 
 def build_parser() -> argparse.ArgumentParser:

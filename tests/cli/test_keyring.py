@@ -223,3 +223,11 @@ def test_version_and_node_from_the_environment(home, capsys, monkeypatch):
     assert config.default_node() == "http://10.0.0.1:1317"
     monkeypatch.setenv("QOS_NODE", "http://10.0.0.2:1317")
     assert config.default_node() == "http://10.0.0.2:1317"
+    monkeypatch.delenv("QOS_NODE")
+    assert main(["config", "node", "https://node.example:443"]) == 0
+    assert config.default_node() == "https://node.example:443"
+    assert main(["config", "node", "node.example"]) == 2  # no scheme: refused, file unchanged
+    capsys.readouterr()
+    assert main(["config", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["node"] == "https://node.example:443" and shown["home"] == str(home)
