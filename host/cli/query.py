@@ -40,7 +40,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _subcommand(sub: argparse._SubParsersAction, name: str, help_text: str,
                 func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
-    cmd = sub.add_parser(name, help=help_text)
+    # `balances` as Cosmos CLIs say it (`query bank balances ADDR`)
+    cmd = sub.add_parser(name, help=help_text, aliases=["balances"] if name == "account" else [])
     # SUPPRESS: a value given before the subcommand is not reset by this parser's default
     cmd.add_argument("--node", default=argparse.SUPPRESS, help=NODE_HELP)
     cmd.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="JSON output")

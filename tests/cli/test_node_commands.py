@@ -43,6 +43,8 @@ def test_text_and_json_output(node, tmp_path, capsys, monkeypatch):
     assert code == 0 and "balance    1.5000 QOS" in out, out
     code, out = run(capsys, "query", "account", RECEIVER.address_string, "--json")
     assert json.loads(out)["value"]["balance"] == 15_000
+    code, out = run(capsys, "query", "balances", RECEIVER.address_string)  # the Cosmos word
+    assert code == 0 and "balance    1.5000 QOS" in out, out
     code, out = run(capsys, "query", "status")
     assert code == 0 and "cli-test" in out
     code, out = run(capsys, "tx", "bank", "send", RECEIVER.address_string, "100qos", "--key",
