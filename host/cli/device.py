@@ -200,7 +200,7 @@ def _run(args: argparse.Namespace) -> int:
 
     handler = HANDLERS[args.device_command]
     try:
-        return handler(args) or 0
+        return _unlocking_on_demand(handler, args)
     except (UsageError, ValueError) as exc:  # TxError and argument checks are ValueErrors
         err.print(f"[red]error:[/] {escape(str(exc))}")
         return 2
@@ -225,6 +225,27 @@ def _run(args: argparse.Namespace) -> int:
     except HostEntropyError as exc:
         err.print(f"[red]nothing was created:[/] {escape(str(exc))}")
         return 1
+
+
+# Actions that need the wallet unlocked: on a locked device they ask for the PIN at the terminal,
+# unlock and go on, as trezorctl does.
+NEEDS_UNLOCKED = ("address", "pubkey", "sign-tx", "sign-message")
+
+
+def _unlocking_on_demand(handler: Callable[[argparse.Namespace], int],
+                         args: argparse.Namespace) -> int:
+    from host.bridge.exceptions import DeviceLocked
+
+    try:
+        return handler(args) or 0
+    except DeviceLocked:
+        if args.device_command not in NEEDS_UNLOCKED or not sys.stdin.isatty():
+            raise
+    err.print("the device is locked: its PIN unlocks it")
+    pin = read_pin(None, "PIN: ", confirm=False)
+    with open_client(args) as device, working("Unlocking (deriving the seed) ..."):
+        device.unlock(pin)
+    return handler(args) or 0
 
 
 # ------------------------------------------------------------------ helpers

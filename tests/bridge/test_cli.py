@@ -308,3 +308,36 @@ def test_recover_checks_the_words_before_the_device_is_asked(device, tmp_path, c
     err = capsys.readouterr().err
     assert message in err and "abandn" not in err  # the typed words are not echoed
     assert device.requests == []
+
+
+def test_a_locked_device_is_unlocked_on_demand_at_a_terminal(capsys, monkeypatch):
+    """As trezorctl: an action that needs the wallet asks for the PIN, unlocks, and goes on; with
+    no terminal to ask at (a script) it fails with the device's reason instead."""
+    import getpass
+    import sys
+
+    state = {"locked": True}
+
+    def locked_device(method: str, params: dict[str, Any]) -> Any:
+        if method == "unlock":
+            if params["pin"] != "2468":
+                raise PeerError(-32006, "wrong PIN", {"retries_left": 9})
+            state["locked"] = False
+            return {}
+        if state["locked"] and method not in ("ping", "get_info"):
+            raise PeerError(-32002, "the device is locked")
+        return wallet_device(method, params)
+
+    peer = PeerDevice(locked_device)
+    try:
+        monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
+        assert qos("device", "-p", peer.path, "address") == 1
+        assert "locked" in capsys.readouterr().err and state["locked"]
+        monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+        monkeypatch.setattr(getpass, "getpass", lambda prompt: "2468")  # the user types it
+        assert qos("device", "-p", peer.path, "address") == 0
+        assert capsys.readouterr().out.strip() == ACCOUNT.address_string
+        methods = [r["method"] for r in peer.requests if r["method"] not in ("ping", "get_info")]
+        assert methods[-3:] == ["get_address", "unlock", "get_address"]
+    finally:
+        peer.close()
