@@ -32,6 +32,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     raw.add_argument("msg_json", help='e.g. \'{"type":"qsc/transfer","name":"AB",...}\'')
     _register_market(sub)
     _register_identity(sub)
+    _register_gov(sub)
 
 
 def _register_market(sub: argparse._SubParsersAction) -> None:
@@ -88,6 +89,40 @@ def _register_identity(sub: argparse._SubParsersAction) -> None:
                      lambda a: txlib.unattest_identity(a.subject, a.token))
     cmd.add_argument("subject")
     cmd.add_argument("token")
+
+
+def _register_gov(sub: argparse._SubParsersAction) -> None:
+    """x/gov proposals that change the chain (docs/consensus.md, governance)."""
+    from host.core import tx as txlib
+
+    cmd = _built_cmd(sub, "gov-param-change", "propose parameter changes (gov/param_change)",
+                     lambda a: txlib.gov_param_change(param_changes(a.changes),
+                                                      parse_units(a.deposit)))
+    cmd.add_argument("changes", nargs="+", help="section.key=value, e.g. gov.quorum_bps=4000 "
+                     "(GET /params lists them)")
+    cmd.add_argument("--deposit", default="0", help="initial deposit, units or '1000qos'")
+    cmd = _built_cmd(sub, "gov-upgrade", "propose a software upgrade at a height (gov/upgrade)",
+                     lambda a: txlib.gov_upgrade(a.plan, a.height, a.info,
+                                                 parse_units(a.deposit)))
+    cmd.add_argument("plan", help="the upgrade's name: the new binary's handler has it")
+    cmd.add_argument("height", type=int, help="nodes halt before executing this block")
+    cmd.add_argument("--info", default="", help="where operators find the new binary")
+    cmd.add_argument("--deposit", default="0", help="initial deposit, units or '1000qos'")
+    cmd = _built_cmd(sub, "gov-cancel-upgrade", "propose dropping a scheduled upgrade",
+                     lambda a: txlib.gov_cancel_upgrade(a.plan, parse_units(a.deposit)))
+    cmd.add_argument("plan")
+    cmd.add_argument("--deposit", default="0", help="initial deposit, units or '1000qos'")
+
+
+def param_changes(items: list[str]) -> dict[str, int]:
+    """section.key=value arguments as gov_param_change's map (the chain checks the rest)."""
+    changes: dict[str, int] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not value.isdigit():
+            raise ValueError(f"{item!r}: expected section.key=INTEGER")
+        changes[key] = int(value)
+    return changes
 
 
 def _built_cmd(sub: argparse._SubParsersAction, name: str, help_text: str,

@@ -234,7 +234,9 @@ TITLES = {
     "qcp/update_client": "QCP client", "qcp/misbehaviour": "QCP conflict",
     "qcp/register": "QCP register",
     "gov/spend": "Gov spend", "gov/deposit": "Gov deposit",
-    "gov/vote": "Gov vote",
+    "gov/vote": "Gov vote", "gov/param_change": "Param change",
+    "gov/upgrade": "Upgrade plan", "gov/cancel_upgrade": "Cancel upgrade",
+    "gov/recover_client": "Recover client",
 }
 
 
