@@ -14,6 +14,7 @@ from __future__ import annotations
 from host.chain import params, upgrade
 from host.chain.x.bank.keeper import BankKeeper
 from host.chain.x.context import Ctx
+from host.chain.x.qcp import client
 from host.chain.x.qsc.keeper import QscKeeper
 from host.chain.x.staking.keeper import StakingKeeper, token_value
 from host.core.errors import Code, TxError
@@ -147,6 +148,8 @@ class GovKeeper:
             return upgrade.schedule(ctx, {**content, "proposal": prop["id"]})
         if prop["kind"] == "cancel_upgrade":
             return upgrade.cancel(ctx, content["name"])
+        if prop["kind"] == "recover_client":
+            return client.recover(ctx, content["chain"], content["substitute"])
         return self.spend(ctx, prop)
 
     def change_params(self, ctx: Ctx, prop: dict) -> str:

@@ -1,5 +1,5 @@
-"""x/gov wiring: gov/spend, gov/param_change, gov/upgrade, gov/cancel_upgrade, gov/deposit,
-gov/vote; deadlines and execution at end-block.
+"""x/gov wiring: gov/spend, gov/param_change, gov/upgrade, gov/cancel_upgrade,
+gov/recover_client, gov/deposit, gov/vote; deadlines and execution at end-block.
 
 A proposal waits up to deposit_seconds for min_deposit; then voting_seconds of votes. At the end
 of voting it is tallied (GovKeeper.tally): without quorum_bps of the voting power voting, its
@@ -10,7 +10,9 @@ or, if they no longer form valid params (another change passed first), none ('fa
 application reloads the params after the block commits, so they rule from the next block. A
 proposal that never reaches min_deposit expires and its deposits are refunded (its submit fee
 is the cost of trying). A passed upgrade stores its plan for host/chain/upgrade.py, unless its
-height has passed by then ('failed'); a passed cancel removes the plan of that name.
+height has passed by then ('failed'); a passed cancel removes the plan of that name. A passed
+recovery gives a frozen or expired QCP client the state of a fresh one (x/qcp/client.py), if
+both still qualify.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from host.chain.x.gov.keeper import (
     pid,
 )
 from host.chain.x.module import AdmissionCheck, AppModule, Handler, Query, QueryRoute
+from host.chain.x.qcp import client
 from host.chain.x.qsc.mining import fund_pool
 from host.core.errors import Code, TxError
 from host.core.tx import Msg
@@ -56,10 +59,12 @@ class GovModule(AppModule):
     def handlers(self) -> dict[str, Handler]:
         return {"gov/spend": self.spend, "gov/param_change": self.param_change,
                 "gov/upgrade": self.upgrade, "gov/cancel_upgrade": self.cancel_upgrade,
+                "gov/recover_client": self.recover_client,
                 "gov/deposit": self.deposit, "gov/vote": self.vote}
 
     def admission_checks(self) -> dict[str, AdmissionCheck]:
-        return {"gov/param_change": self.check_param_change, "gov/upgrade": self.check_upgrade}
+        return {"gov/param_change": self.check_param_change, "gov/upgrade": self.check_upgrade,
+                "gov/recover_client": self.check_recover_client}
 
     def queries(self) -> dict[str, Query]:
         return {"gov/proposal": self.query_proposal, "gov/proposals": self.query_proposals,
@@ -113,6 +118,16 @@ class GovModule(AppModule):
         if not isinstance(name, str) or not upgrade.NAME_RE.match(name):
             raise TxError(Code.BAD_ENCODING, "plan must be an upgrade plan's name")
         self._submit(ctx, msg, "cancel_upgrade", {"name": name})
+
+    def recover_client(self, ctx: Ctx, msg: Msg) -> None:
+        """{chain, substitute, deposit}: propose giving the frozen or expired client of `chain`
+        the state of the fresh client `substitute` (registered for the same counterparty)."""
+        self.check_recover_client(ctx, msg, {})
+        self._submit(ctx, msg, "recover_client",
+                     {"chain": msg["chain"], "substitute": msg["substitute"]})
+
+    def check_recover_client(self, ctx: Ctx, msg: Msg, view: dict) -> None:
+        client.check_recovery(ctx, msg.get("chain"), msg.get("substitute"))
 
     def _submit(self, ctx: Ctx, msg: Msg, kind: str, content: dict) -> None:
         initial = amount(msg.get("deposit"), "deposit", allow_zero=True)
