@@ -209,3 +209,60 @@ def test_the_solo_engine_stops_at_the_height_and_the_new_binary_goes_on(tmp_path
     assert new.store.raw_block(height + 1)["header"]["app_hash"] == after_upgrade
     assert new.app.query("store", b"upgrade/test/migrated").code == 0
     new.app.close()
+
+
+# ---- qosd: the operator's view (docs/operations.md) ----------------------------------------
+
+NEW_BINARY = ("import sys; from host.chain import upgrade; "
+              "upgrade.HANDLERS['v2'] = lambda ctx: None; "
+              "from host.cli.qosd import main; sys.exit(main(sys.argv[1:]))")
+
+
+def test_qosd_halts_with_status_3_and_the_new_binary_goes_on(tmp_path, capsys):
+    """A real solo node: the plan passes through `qos tx`, the old binary exits 3 at the height
+    (and again when restarted), the binary with the handler continues."""
+    import json
+    import subprocess
+    import sys
+
+    from host.chain.rest import BlockingNodeClient
+    from host.cli.qos import main as qos
+    from host.devtools.ports import free_block
+    from tests.chain.test_ops import QOSD, REPO, _height, _init
+
+    home, port = tmp_path / "node", free_block(1)
+    _init(home, port)
+    genesis = json.loads((home / "config" / "genesis.json").read_text())
+    genesis["params"] = {"gov": {"min_deposit": 1, "voting_seconds": 1, "deposit_seconds": 60}}
+    (home / "config" / "genesis.json").write_text(json.dumps(genesis))
+    url, key = f"http://127.0.0.1:{port}", str(home / "config" / "operator_key.json")
+    client = BlockingNodeClient(url)
+    proc = subprocess.Popen([*QOSD, str(home)], cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        height = _height(client, proc) + 40
+        assert qos(["tx", "gov-upgrade", "v2", str(height), "--info", "v2 notes",
+                    "--deposit", "1", "--key", key, "--node", url]) == 0
+        assert qos(["tx", "msg", '{"type":"gov/vote","proposal":1,"option":"yes"}',
+                    "--key", key, "--node", url]) == 0
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 3, err.decode()[-2000:]
+    line = f"qosd: halted: UPGRADE 'v2' NEEDED at height {height} (v2 notes)"
+    assert line in err.decode()
+    again = subprocess.run([*QOSD, str(home)], cwd=REPO, capture_output=True, timeout=60)
+    assert again.returncode == 3 and line in again.stderr.decode()
+    new = subprocess.Popen([sys.executable, "-c", NEW_BINARY, "--log-level", "WARNING",
+                            "start", "--home", str(home)], cwd=REPO,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert _height(client, new, above=height + 1) > height + 1
+        status, plan = client.get("/upgrade/plan")
+        assert status == 200 and plan["value"] is None, plan  # done: no plan waits
+        status, params = client.get("/params")
+        assert status == 200 and params["value"]["gov"]["voting_seconds"] == 1
+    finally:
+        new.terminate()
+        new.wait(30)
