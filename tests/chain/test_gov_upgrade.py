@@ -266,3 +266,63 @@ def test_qosd_halts_with_status_3_and_the_new_binary_goes_on(tmp_path, capsys):
     finally:
         new.terminate()
         new.wait(30)
+
+
+def test_cometbft_validators_halt_at_the_height_and_the_new_binaries_go_on(tmp_path):
+    """Four validators under real CometBFT: the app refuses to finalize block H, so every
+    validator stops at H - 1 and each qosd exits 3; restarted with the handler they go on."""
+    import subprocess
+    import sys
+
+    from host.chain.rest import BlockingNodeClient
+    from host.cli.qos import main as qos
+    from host.devtools.testnet import Testnet, cometbft_binary, free_base_port
+
+    if cometbft_binary() is None:
+        pytest.skip("cometbft binary not installed (make setup builds it with go install)")
+    net = Testnet.create(tmp_path / "net", 4, chain_id="qos-upgrade-net",
+                         base_port=free_base_port(4),
+                         genesis_params={"gov": {"min_deposit": 1, "voting_seconds": 15,
+                                                 "deposit_seconds": 60}})
+    try:
+        net.start()
+        client = BlockingNodeClient(net.validators[0].api_url)
+        height = client.status()["height"] + 45
+        key = str(net.validators[0].home / "config" / "operator_key.json")
+        node = net.validators[0].api_url
+        assert qos(["tx", "gov-upgrade", "v2", str(height), "--deposit", "1", "--key", key,
+                    "--node", node]) == 0
+        for val in net.validators[:2]:  # half the stake votes yes: quorum, and no one says no
+            assert qos(["tx", "msg", '{"type":"gov/vote","proposal":1,"option":"yes"}',
+                        "--key", str(val.home / "config" / "operator_key.json"),
+                        "--node", node]) == 0
+        for val in net.validators:
+            assert val.app is not None
+            assert val.app.wait(180) == 3, (val.home / "app.log").read_text()[-2000:]
+            assert f"UPGRADE 'v2' NEEDED at height {height}" in (
+                val.home / "app.log").read_text()
+        for val in net.validators:  # CometBFT halted too, or is stopped now
+            assert val.comet is not None
+            if val.comet.poll() is None:
+                val.comet.terminate()
+                val.comet.wait(30)
+            val.comet = None
+        for val in net.validators:  # the new binary, on the same homes
+            log = open(val.home / "app.log", "ab")  # noqa: SIM115 - owned by the child
+            val.app = subprocess.Popen([sys.executable, "-c", NEW_BINARY, "start", "--home",
+                                        str(val.home)], stdout=log, stderr=subprocess.STDOUT)
+            log.close()
+        net.start()
+        deadline = time.monotonic() + 120
+        while client.status()["height"] <= height + 1:
+            assert time.monotonic() < deadline, "the upgraded network made no block after H"
+            time.sleep(0.5)
+    finally:
+        net.stop()
+    roots = set()
+    for val in net.validators:  # one state chain through the upgrade block on every validator
+        app = Application(val.home / "data" / "app.db")
+        roots.add(tuple(app.store.root_at(h) for h in (height - 1, height, height + 1)))
+        assert app.query("store", b"upgrade/done/v2").code == 0
+        app.close()
+    assert len(roots) == 1 and None not in next(iter(roots))
