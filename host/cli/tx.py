@@ -112,6 +112,13 @@ def _register_gov(sub: argparse._SubParsersAction) -> None:
                      lambda a: txlib.gov_cancel_upgrade(a.plan, parse_units(a.deposit)))
     cmd.add_argument("plan")
     cmd.add_argument("--deposit", default="0", help="initial deposit, units or '1000qos'")
+    cmd = _built_cmd(sub, "gov-recover-client", "propose recovering a frozen or expired QCP "
+                     "client from a fresh one (gov/recover_client)",
+                     lambda a: txlib.gov_recover_client(a.chain, a.substitute,
+                                                        parse_units(a.deposit)))
+    cmd.add_argument("chain", help="the frozen or expired client's chain id")
+    cmd.add_argument("substitute", help="the client registered afresh for the same chain")
+    cmd.add_argument("--deposit", default="0", help="initial deposit, units or '1000qos'")
 
 
 def param_changes(items: list[str]) -> dict[str, int]:

@@ -175,6 +175,9 @@ def test_the_cli_signs_param_change_and_upgrade_proposals_the_chain_runs(tmp_pat
                                       ["fees", "bank/transfer", 150]]}),
         ("upgrade", {"name": "v2", "height": 1000, "info": "https://example.org/v2"}),
         ("cancel_upgrade", {"name": "v2"})]
+    raw = signed_by_cli(key, chain.next_nonce(RICH), "gov-recover-client", "qos-a", "qos-a-2",
+                        capsys=capsys)
+    assert chain.block([raw]).tx_results[0].codespace == "unknown_chain"  # built and checked
     from host.cli.qos import main
 
     assert main(["tx", "gov-param-change", "gov.quorum_bps=-1", "--key", str(key),
