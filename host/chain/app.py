@@ -26,6 +26,7 @@ Query paths (data = the key bytes, usually a 20-byte address or a UTF-8 name):
     "staking/delegation"    det-CBOR [delegator, validator]
     "mint/schedule"         -> periods, minted, skipped, cap;  "distribution/pools" -> {pool: units}
     "gov/proposal"          8-byte big-endian id -> proposal, tally, votes;  "gov/proposals" -> list
+    "params"                -> the params in force;  "upgrade/plan" -> the scheduled upgrade or None
     "identity/get"          addr;  "identity/attestations": addr;  "identity/attestation":
                             det-CBOR [addr, token name]
     "exchange/pool"         name -> reserves, shares, price accumulator;  "exchange/pools" -> list
