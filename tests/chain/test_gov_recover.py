@@ -93,3 +93,20 @@ def test_a_recovery_that_does_not_qualify_is_refused_at_submission(case):
     assert not b.app.check_tx(raw).ok
     assert not b.block([raw]).tx_results[0].ok
     assert b.app.query("gov/proposals").value == []
+
+
+def test_an_expired_client_is_recovered_too():
+    a, b = chains()
+    period = b.app.query("qcp/client", b"qos-a").value["trusting_period"]
+    a.block()
+    ok(a.send(USER, [transfer("qos-b", "QOS", 7, height=10**6)]))  # times out by height only
+    b.block(advance=period + 1)  # nobody updated the client in time
+    assert b.send(RELAYER, [relay_msg(a, "qos-b", 1, A_VALS)]).codespace == "expired"
+    register(b, "qos-a-2", A_VALS)
+    ok(b.send(RICH, [recover()]))
+    for op in OPS:
+        ok(b.send(op, [vote(1, "yes")]))
+    after_voting(b)
+    assert proposal(b, 1)["status"] == "passed", proposal(b, 1)
+    ok(b.send(RELAYER, [relay_msg(a, "qos-b", 1, A_VALS)]))
+    assert asset(b, "qcp/qos-a/QOS", USER) == 7
