@@ -94,10 +94,15 @@ def main(argv: list[str] | None = None) -> int:
         level=getattr(logging, str(args.log_level).upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from host.chain.upgrade import HALT_EXIT_CODE, UpgradeNeeded
+
     try:
         return args.func(args) or 0
     except KeyboardInterrupt:
         return 130
+    except UpgradeNeeded as exc:  # the chain stopped for a governance upgrade plan
+        print(f"qosd: halted: {exc}", file=sys.stderr)
+        return HALT_EXIT_CODE
     except (ValueError, FileExistsError, FileNotFoundError) as exc:  # bad input: nothing changed
         print(f"qosd: error: {exc}", file=sys.stderr)
         return 2

@@ -64,6 +64,15 @@ def qos(text: str, _: dict[str, Any]) -> int:
     return parse_units(text)
 
 
+def param_changes(text: str, _: dict[str, Any]) -> str:
+    """'section.key=INTEGER,...' as the chain parses it (host/chain/params.py checks the rest)."""
+    for item in text.split(","):
+        key, eq, value = item.partition("=")
+        if not key or not eq or not value.isascii() or not value.isdigit():
+            raise ValueError(f"{item!r}: expected section.key=INTEGER[,section.key=INTEGER...]")
+    return text
+
+
 def qos_if(field_name: str, value: str, invert: bool = False) -> FieldParser:
     """QOS units when an earlier field equals ``value`` (or differs, with ``invert``), else a
     token's whole units."""
@@ -91,13 +100,15 @@ def _by_kind(kind: int) -> FieldParser:
 @dataclass(frozen=True)
 class MsgCommand:
     """`qos tx MODULE ACTION ARGS`: one message type. ``parsers`` overrides how a field is read;
-    fields of kinds AMOUNT0 and UINT (zero by default) become options, the rest positionals."""
+    fields of kinds AMOUNT0 and UINT (zero by default) and those named in ``options`` become
+    options, the rest positionals."""
 
     words: str  # "bank send"
     msg_type: str  # "bank/transfer"
     help: str
     parsers: dict[str, FieldParser] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()  # older flat names: `qos tx transfer`
+    options: tuple[str, ...] = ()  # text fields given as --options, empty by default
 
 
 C = MsgCommand
@@ -149,6 +160,15 @@ COMMANDS: tuple[MsgCommand, ...] = (
       {"amount": qos, "deposit": qos}),
     C("gov deposit", "gov/deposit", "add deposit to a proposal", {"amount": qos}),
     C("gov vote", "gov/vote", "vote on a proposal"),
+    C("gov param-change", "gov/param_change", "propose parameter changes (GET /params lists them)",
+      {"changes": param_changes, "deposit": qos}, ("gov-param-change",)),
+    C("gov upgrade", "gov/upgrade", "propose a software upgrade: nodes halt before HEIGHT",
+      {"deposit": qos}, ("gov-upgrade",), options=("info",)),
+    C("gov cancel-upgrade", "gov/cancel_upgrade", "propose dropping a scheduled upgrade",
+      {"deposit": qos}, ("gov-cancel-upgrade",)),
+    C("gov recover-client", "gov/recover_client",
+      "propose recovering a frozen or expired QCP client from a fresh one", {"deposit": qos},
+      ("gov-recover-client",)),
 )
 
 
@@ -188,8 +208,9 @@ def _msg_cmd(sub: argparse._SubParsersAction, name: str, command: MsgCommand,
     cmd = _tx_cmd(sub, name, help_text or f"{command.help} ({command.msg_type})")
     for field_name, kind in fields:
         flag = field_name.replace("_", "-")
-        if kind in (txlib.AMOUNT0, txlib.UINT):
-            cmd.add_argument(f"--{flag}", dest=f"field_{field_name}", default="0",
+        if kind in (txlib.AMOUNT0, txlib.UINT) or field_name in command.options:
+            default = "" if field_name in command.options else "0"
+            cmd.add_argument(f"--{flag}", dest=f"field_{field_name}", default=default,
                              metavar=field_name.upper())
         else:
             cmd.add_argument(f"field_{field_name}", metavar=field_name)
