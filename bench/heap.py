@@ -92,7 +92,7 @@ def _prepare_leaving(tree: Path, mode: str, leave: int) -> int | None:
 def compiled_tree() -> Path:
     from host.devtools import firmware
 
-    return firmware.cached_build(firmware.default_cache_dir(), board="unix", production=False)
+    return firmware.cached_build(firmware.default_cache_dir(), firmware.BuildSpec("unix"))
 
 
 def least_free_heap(tree: Path, mode: str) -> int:

@@ -52,7 +52,7 @@ def test_debug_methods_are_unknown_on_the_wire(production):
 def test_production_build_tree_has_no_debug_code(tmp_path: Path):
     from host.devtools import firmware
 
-    tree = firmware.build(tmp_path / "prod", board="unix", production=True)
+    tree = firmware.build(tmp_path / "prod", firmware.BuildSpec("unix", production=True))
     files = [p for p in tree.rglob("*") if p.is_file()]
     assert files, "the build produced nothing"
     names = {p.relative_to(tree).as_posix() for p in files}
@@ -62,7 +62,7 @@ def test_production_build_tree_has_no_debug_code(tmp_path: Path):
         for marker in (b"debug_press", b"debug_load", b"debug_screen", b"debug_state"):
             assert marker not in data, f"{path.relative_to(tree)} contains {marker!r}"
     # The debug build of the same sources does have it: the scan above can find it.
-    debug_tree = firmware.build(tmp_path / "debug", board="unix", production=False)
+    debug_tree = firmware.build(tmp_path / "debug", firmware.BuildSpec("unix", production=False))
     assert any(b"debug_press" in p.read_bytes() for p in debug_tree.rglob("*") if p.is_file())
 
 

@@ -106,6 +106,8 @@ def every_kind_of_tx() -> list[txlib.Tx]:
         txlib.Tx(CHAIN, 12, 5, [txlib.qcp_send("biz-1", txlib.transfer(a, 42))]),
         txlib.Tx(CHAIN, 13, 5, [txlib.gov_spend("qsc_fund/GOLD", a, 5, 10**7),
                                 txlib.gov_deposit(1, 10**7), txlib.gov_vote(1, "abstain")]),
+        txlib.Tx(CHAIN, 14, 5, [txlib.gov_param_change({"gov.quorum_bps": 4000}, 10**7),
+                                txlib.gov_upgrade("v2", 123_456, "see notes")]),
     ]
 
 
@@ -131,6 +133,12 @@ def test_every_message_type_is_shown_and_signed(device, user, tx):
                 assert on_screen(keys.encode_address(value, hrp))
     for amount, denom in iter_amounts(tx.msgs):
         assert on_screen(txlib.format_amount(amount, denom))
+    for msg in tx.msgs:  # what a governance proposal changes: each key and value, the plan
+        for field in ("changes", "plan"):
+            if field in msg:
+                assert on_screen(f'"{msg[field]}"')
+        if msg["type"] == "gov/upgrade":
+            assert on_screen(f"Height: {msg['height']}")
 
 
 def iter_fields(msg: dict) -> list:

@@ -386,6 +386,15 @@ def _run(name: str, label: str, progress: Progress | None, func, *args) -> list[
     return results
 
 
+BINARY_SUITE_STEPS, SUITE_STEPS = 6, 3  # the _run calls of _suite, for a progress bar's total
+
+
+def progress_steps(data: bytes | np.ndarray, bits: int | None = None) -> int:
+    """How many times ``assess`` calls its progress callback for this data."""
+    alph = prepare(data, bits).alph
+    return BINARY_SUITE_STEPS + (SUITE_STEPS if alph > 2 else 0)
+
+
 def _suite(data: np.ndarray, alph: int, label: str, binary: bool, progress: Progress | None):
     estimates = _run("Most Common Value", label, progress, most_common_value, data, alph)
     if binary:

@@ -73,6 +73,10 @@ MESSAGES = {
     "gov/spend": (("pool", TEXT), ("recipient", ADDR), ("amount", AMOUNT), ("deposit", AMOUNT0)),
     "gov/deposit": (("proposal", POSITIVE), ("amount", AMOUNT)),
     "gov/vote": (("proposal", POSITIVE), ("option", TEXT)),
+    "gov/param_change": (("changes", TEXT), ("deposit", AMOUNT0)),
+    "gov/upgrade": (("plan", TEXT), ("height", POSITIVE), ("info", TEXT), ("deposit", AMOUNT0)),
+    "gov/cancel_upgrade": (("plan", TEXT), ("deposit", AMOUNT0)),
+    "gov/recover_client": (("chain", CHAIN), ("substitute", CHAIN), ("deposit", AMOUNT0)),
 }
 
 # Messages whose chain field names the other end of a QCP channel: never the tx's own chain.
@@ -288,6 +292,10 @@ TITLES = {
     "gov/spend": "Gov spend",
     "gov/deposit": "Gov deposit",
     "gov/vote": "Gov vote",
+    "gov/param_change": "Param change",
+    "gov/upgrade": "Upgrade plan",
+    "gov/cancel_upgrade": "Cancel upgrade",
+    "gov/recover_client": "Recover client",
 }
 
 LABELS = {
@@ -299,7 +307,8 @@ LABELS = {
     "name": "Token", "payload": "Payload", "packet": "Packet", "pool": "Pool",
     "recipient": "Recipient", "deposit": "Deposit", "proposal": "Proposal", "option": "Vote",
     "chain": "Chain", "ack": "Ack", "conflicting": "Conflicting",
-    "validators": "Validators",
+    "validators": "Validators", "changes": "Changes", "plan": "Plan", "height": "Height",
+    "info": "Info", "substitute": "Substitute",
 }
 
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from host.bridge import framing
 from host.bridge.exceptions import (
+    BadDevicePath,
     BadReply,
     DeviceError,
     HostEntropyError,
@@ -37,8 +38,8 @@ from host.bridge.exceptions import (
     TransportError,
     device_error,
 )
-from host.bridge.transport import EMULATOR_PATH, open_transport
-from host.bridge.transport.base import Transport
+from host.bridge.transport import EMULATOR_PATH, enumerate_devices, open_transport
+from host.bridge.transport.base import DeviceInfo, Transport
 
 if TYPE_CHECKING:
     from host.core.tx import Tx
@@ -169,6 +170,28 @@ def default_path() -> str:
     return os.environ.get("QOS_DEVICE") or EMULATOR_PATH
 
 
+def find_devices() -> list[DeviceInfo]:
+    """The devices on USB, and the device $QOS_DEVICE names and the emulator if they answer a
+    ping (neither can be enumerated): what `qos device list` and the daemon's /enumerate show."""
+    found = enumerate_devices()
+    listed = {d.path for d in found}
+    for path in dict.fromkeys([default_path(), EMULATOR_PATH]):
+        if path not in listed and _answers(path):
+            kind = path.partition(":")[0]
+            description = "emulator" if kind == "udp" else "QOS device ($QOS_DEVICE)"
+            found.append(DeviceInfo(path, kind, description))
+    return found
+
+
+def _answers(path: str) -> bool:
+    try:
+        with Client.open(path, timeout=0.5) as device:
+            device.ping()
+        return True
+    except (TransportError, DeviceError):
+        return False
+
+
 def debug_path_for(wire_path: str) -> str:
     """The debug link beside a UDP wire path (port+1), or $QOS_DEBUGLINK."""
     explicit = os.environ.get("QOS_DEBUGLINK")
@@ -177,7 +200,7 @@ def debug_path_for(wire_path: str) -> str:
     scheme, _, address = wire_path.partition(":")
     host, _, port = address.rpartition(":")
     if scheme != "udp" or not port.isdigit():
-        raise TransportError(f"no debug link beside {wire_path}: set QOS_DEBUGLINK")
+        raise BadDevicePath(f"no debug link beside {wire_path}: set QOS_DEBUGLINK")
     return f"udp:{host}:{int(port) + 1}"
 
 

@@ -26,9 +26,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from host.bridge.client import Client, default_path
+from host.bridge.client import Client, default_path, find_devices
 from host.bridge.exceptions import DeviceError, InvalidSession, TransportError
-from host.bridge.transport import enumerate_devices
 
 DEFAULT_PORT = 21330
 VERSION = "0.1.0"
@@ -110,7 +109,7 @@ class Bridge:
         return web.json_response({"version": VERSION})
 
     async def enumerate(self, request: web.Request) -> web.Response:
-        devices = await asyncio.to_thread(enumerate_devices)
+        devices = await asyncio.to_thread(find_devices)
         listed = [{"path": d.path, "kind": d.kind, "description": d.description} for d in devices]
         return web.json_response({"devices": listed})
 

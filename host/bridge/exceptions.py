@@ -12,6 +12,10 @@ class TransportError(OSError):
     """The link failed: a bad device path, a missing backend, a device that went away."""
 
 
+class BadDevicePath(TransportError, ValueError):
+    """A device path that names no transport: bad input (the CLI exits 2), nothing was opened."""
+
+
 class DeviceError(Exception):
     """The device answered with an error reply."""
 

@@ -26,6 +26,7 @@ Query paths (data = the key bytes, usually a 20-byte address or a UTF-8 name):
     "staking/delegation"    det-CBOR [delegator, validator]
     "mint/schedule"         -> periods, minted, skipped, cap;  "distribution/pools" -> {pool: units}
     "gov/proposal"          8-byte big-endian id -> proposal, tally, votes;  "gov/proposals" -> list
+    "params"                -> the params in force;  "upgrade/plan" -> the scheduled upgrade or None
     "identity/get"          addr;  "identity/attestations": addr;  "identity/attestation":
                             det-CBOR [addr, token name]
     "exchange/pool"         name -> reserves, shares, price accumulator;  "exchange/pools" -> list
@@ -54,6 +55,7 @@ import cbor2
 
 from host.chain.fees import minimum_fee
 from host.chain.genesis import GENESIS_SUPPLY, Genesis
+from host.chain.params import STORE_KEY
 from host.chain.store import CacheKV, MerkleStore, Tree
 from host.chain.types import (
     AppInfo,
@@ -67,6 +69,7 @@ from host.chain.types import (
     ValidatorUpdate,
     VoteInfo,
 )
+from host.chain.upgrade import HANDLERS, UpgradeHandler, run_due
 from host.chain.x.bank.assets import AssetKeeper
 from host.chain.x.bank.keeper import BankKeeper
 from host.chain.x.bank.module import BankModule
@@ -107,7 +110,7 @@ MAX_TX_BYTES = 64 * 1024
 _VERIFIED_CACHE = 50_000  # decoded+verified txs remembered between check_tx and the block
 
 K_CHAIN_ID = b"app/chain_id"
-K_PARAMS = b"app/params"
+K_PARAMS = STORE_KEY  # x/gov changes them (host/chain/params.py)
 K_LAST_TIME = b"app/last_time"
 K_GENESIS_TIME = b"app/genesis_time"
 K_GENESIS_HASH = b"app/genesis_hash"
@@ -159,9 +162,14 @@ def _locked(method):
 
 
 class Application:
-    def __init__(self, store_path: Path | str | None = None) -> None:
-        """Open (or create) the state at store_path (a SQLite file); None keeps it in memory."""
+    def __init__(
+        self, store_path: Path | str | None = None,
+        upgrades: dict[str, UpgradeHandler] | None = None,
+    ) -> None:
+        """Open (or create) the state at store_path (a SQLite file); None keeps it in memory.
+        upgrades: the upgrade handlers this binary has (default host/chain/upgrade.HANDLERS)."""
         self._lock = threading.RLock()
+        self.upgrades = HANDLERS if upgrades is None else upgrades
         self.store = MerkleStore(store_path)
         self.bank = BankKeeper()  # the app charges fees and keeps nonces through it
         self.router = Router()
@@ -279,6 +287,7 @@ class Application:
         last_time = ctx.get(K_LAST_TIME)
         if ctx.time < last_time:
             ctx.time = last_time  # block time never goes backwards in the state machine
+        run_due(ctx, self.upgrades)  # a plan due now: migrate, or halt before anything runs
         # Engines may hand plain tuples; normalise on a copy (never mutate the engine's object).
         block = dataclasses.replace(
             block,
@@ -302,7 +311,10 @@ class Application:
         """Persist the state of the last finalized block in one database transaction."""
         if self._finalized_height is None:
             raise RuntimeError("commit() without finalize_block()")
+        params_changed = self._block_store is not None and K_PARAMS in self._block_store.writes
         self.store.commit()
+        if params_changed:  # a passed gov/param_change: the next block runs under the new ones
+            self._load_config()
         self._block_store = None
         self._finalized_height = None
         self._check_nonce.clear()

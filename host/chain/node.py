@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from host.chain.homelock import HomeLock
+from host.chain.upgrade import UpgradeNeeded
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -256,6 +257,8 @@ async def run(home: Path | str) -> None:
     failure.cancel()
     failed = failure.result() if failure.done() and not failure.cancelled() else None
     await node.stop()
+    if isinstance(failed, UpgradeNeeded):
+        raise failed  # qosd exits with HALT_EXIT_CODE, naming the plan
     if failed is not None:
         raise RuntimeError(f"the engine stopped: {failed}")
 

@@ -45,7 +45,14 @@ class CommandError(Exception):
     it as one line and exits 1."""
 
 
-out = _LazyConsole(highlight=False, emoji=False)
+class UsageError(CommandError):
+    """Bad input (an argument, a file, a passphrase that does not open a key): exit status 2,
+    nothing was sent or changed."""
+
+
+# soft_wrap: a long line (a hex signature) is printed whole, not folded at the terminal's width
+# (80 columns when piped), so scripts and copy-paste get it in one piece.
+out = _LazyConsole(highlight=False, emoji=False, soft_wrap=True)
 err = _LazyConsole(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 
 

@@ -101,6 +101,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     _account_args(sign_msg)
 
     _add(sub, "wipe", "erase the wallet (confirm on the device)")
+    screenshot = _add(sub, "screenshot", "save the screen as a PNG, over a debug build's debug "
+                      "link (beside a UDP path at port+1, else $QOS_DEBUGLINK)")
+    screenshot.add_argument("png", type=Path, help="the PNG file to write")
 
     update = _add(sub, "update", "install a signed firmware release (confirm on the device)")
     update.add_argument("bundle", type=Path, help="a release made by `qos fw release` and signed")
@@ -197,7 +200,7 @@ def _run(args: argparse.Namespace) -> int:
 
     handler = HANDLERS[args.device_command]
     try:
-        return handler(args) or 0
+        return _unlocking_on_demand(handler, args)
     except (UsageError, ValueError) as exc:  # TxError and argument checks are ValueErrors
         err.print(f"[red]error:[/] {escape(str(exc))}")
         return 2
@@ -222,6 +225,27 @@ def _run(args: argparse.Namespace) -> int:
     except HostEntropyError as exc:
         err.print(f"[red]nothing was created:[/] {escape(str(exc))}")
         return 1
+
+
+# Actions that need the wallet unlocked: on a locked device they ask for the PIN at the terminal,
+# unlock and go on, as trezorctl does.
+NEEDS_UNLOCKED = ("address", "pubkey", "sign-tx", "sign-message")
+
+
+def _unlocking_on_demand(handler: Callable[[argparse.Namespace], int],
+                         args: argparse.Namespace) -> int:
+    from host.bridge.exceptions import DeviceLocked
+
+    try:
+        return handler(args) or 0
+    except DeviceLocked:
+        if args.device_command not in NEEDS_UNLOCKED or not sys.stdin.isatty():
+            raise
+    err.print("the device is locked: its PIN unlocks it")
+    pin = read_pin(None, "PIN: ", confirm=False)
+    with open_client(args) as device, working("Unlocking (deriving the seed) ..."):
+        device.unlock(pin)
+    return handler(args) or 0
 
 
 # ------------------------------------------------------------------ helpers
@@ -261,19 +285,12 @@ def read_pin(env_name: str | None, prompt: str, confirm: bool) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from host.bridge.transport import EMULATOR_PATH, enumerate_devices
+    from host.bridge.client import find_devices
 
     devices = [
         {"path": d.path, "kind": d.kind, "description": d.description, "serial": d.serial_number}
-        for d in enumerate_devices()
+        for d in find_devices()
     ]
-    listed = {d["path"] for d in devices}
-    # The device $QOS_DEVICE names (whatever its kind) and the default emulator, if they answer.
-    for path in dict.fromkeys([os.environ.get("QOS_DEVICE") or EMULATOR_PATH, EMULATOR_PATH]):
-        if path not in listed and _answers(path):
-            kind = path.partition(":")[0]
-            description = "emulator" if kind == "udp" else "QOS device ($QOS_DEVICE)"
-            devices.append({"path": path, "kind": kind, "description": description, "serial": ""})
 
     def human() -> None:
         if not devices:
@@ -283,18 +300,6 @@ def cmd_list(args: argparse.Namespace) -> int:
             out.print(escape(line))
 
     return emit(args, {"devices": devices}, human)
-
-
-def _answers(path: str) -> bool:
-    from host.bridge.client import Client
-    from host.bridge.exceptions import DeviceError, TransportError
-
-    try:
-        with Client.open(path, timeout=0.5) as device:
-            device.ping()
-        return True
-    except (TransportError, DeviceError):
-        return False
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -363,6 +368,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
             raise UsageError(f"cannot read {args.mnemonic_file}: {exc}") from exc
     else:
         mnemonic = getpass.getpass("Mnemonic words (hidden): ")
+    check_mnemonic(mnemonic)
     pin = read_pin(args.pin_env, "New PIN (4-50 digits): ", confirm=True)
     with open_client(args) as device:
         refuse_debug_build(args, device)
@@ -370,6 +376,25 @@ def cmd_recover(args: argparse.Namespace) -> int:
         with working("Confirm the recovery on the device ..."):
             pubkey = device.recover(mnemonic, pin, args.label, args.pin_server)
     return _print_key(args, pubkey, {})
+
+
+def check_mnemonic(mnemonic: str) -> None:
+    """Refuses, before the device is asked anything, words not in the BIP39 English list (naming
+    the nearest ones, never the typed words: a screen may be shared) or a bad checksum."""
+    import difflib
+
+    from mnemonic import Mnemonic
+
+    wordlist = Mnemonic("english")
+    words = mnemonic.lower().split()
+    for position, word in enumerate(words, 1):
+        if word not in wordlist.wordlist:
+            near = difflib.get_close_matches(word, wordlist.wordlist, n=3, cutoff=0.6)
+            hint = f"; did you mean {' or '.join(near)}?" if near else ""
+            raise UsageError(f"word {position} is not a BIP39 English word{hint}")
+    if len(words) not in (12, 15, 18, 21, 24) or not wordlist.check(" ".join(words)):
+        raise UsageError(f"the {len(words)} words do not make a valid mnemonic (the checksum "
+                         "fails or the count is not 12-24): check their order and spelling")
 
 
 def _print_key(args: argparse.Namespace, pubkey: bytes, extra: dict) -> int:
@@ -474,6 +499,17 @@ def cmd_wipe(args: argparse.Namespace) -> int:
     return emit(args, {"wiped": True}, lambda: out.print("device wiped"))
 
 
+def cmd_screenshot(args: argparse.Namespace) -> int:
+    from host.bridge.client import debug_path_for, default_path
+    from host.bridge.debuglink import DebugLink
+    from host.devtools.emulator import render_png
+
+    with DebugLink.open(debug_path_for(args.path or default_path())) as debug:
+        render_png(debug.screen()["fb"], args.png)
+    return emit(args, {"screenshot": str(args.png)},
+                lambda: out.print(f"screen saved to {escape(str(args.png))}"))
+
+
 # ------------------------------------------------------------------ tx files
 
 
@@ -555,6 +591,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sign-tx": cmd_sign_tx,
     "sign-message": cmd_sign_message,
     "wipe": cmd_wipe,
+    "screenshot": cmd_screenshot,
     "update": cmd_update,
     "bridge": cmd_bridge,
 }

@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from socket import SOCK_DGRAM
 
 from host.devtools.emulator import DEFAULT_PORT
 
@@ -40,7 +41,20 @@ def run_emu(args: argparse.Namespace) -> int:
     if args.production and (args.interactive or args.screenshot or args.mnemonic):
         print("qos emu: --interactive/--screenshot/--mnemonic need the debug link", file=sys.stderr)
         return 2
+    if args.mnemonic:
+        from mnemonic import Mnemonic
+
+        if not Mnemonic("english").check(" ".join(args.mnemonic.split())):
+            print("qos emu: --mnemonic: the words or their checksum are wrong", file=sys.stderr)
+            return 2
     from host.devtools.emulator import Emulator, EmulatorError, interactive, save_png
+    from host.devtools.ports import is_free
+
+    taken = [p for p in (args.port, args.port + 1) if not is_free("127.0.0.1", p, SOCK_DGRAM)]
+    if taken:  # else its ping would reach whatever holds the port and call that "running"
+        print(f"qos emu: udp port {taken[0]} is in use (another emulator?); "
+              "choose another --port", file=sys.stderr)
+        return 2
     from host.devtools.firmware import BuildError, UpdateKeys
 
     try:
@@ -48,16 +62,20 @@ def run_emu(args: argparse.Namespace) -> int:
     except (OSError, BuildError) as exc:
         print(f"qos emu: {exc}", file=sys.stderr)
         return 2
-    emu = Emulator(
-        port=args.port,
-        flash=args.flash,
-        mnemonic=args.mnemonic,
-        pin=args.pin,
-        pty=args.pty,
-        production=args.production,
-        kdf_ms=args.kdf_ms,
-        update_keys=keys,
-    )
+    try:
+        emu = Emulator(
+            port=args.port,
+            flash=args.flash,
+            mnemonic=args.mnemonic,
+            pin=args.pin,
+            pty=args.pty,
+            production=args.production,
+            kdf_ms=args.kdf_ms,
+            update_keys=keys,
+        )
+    except ValueError as exc:  # arguments that do not go together
+        print(f"qos emu: {exc}", file=sys.stderr)
+        return 2
     try:
         try:
             emu.start()

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from host.cli.console import emit
 from host.devtools.firmware import BOARDS
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     sg.add_argument("bundle", type=Path, help="a bundle of `qos fw release` (signed in place)")
     sg.add_argument("--key", type=Path, required=True, help="a key of `qos fw release-key`")
     sg.set_defaults(func=run_sign)
+    for command in sub.choices.values():
+        command.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def _update_keys_arg(parser: argparse.ArgumentParser, required: bool) -> None:
@@ -82,27 +85,27 @@ def _load_update_keys(path: Path | None) -> UpdateKeys | None:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from host.devtools.firmware import BuildError, build
+    from host.devtools.firmware import BuildError, BuildSpec, build
 
     production = not args.debug
     if args.image:
         if args.update_keys is not None:
             print("qos fw build: --update-keys is for trees and releases", file=sys.stderr)
             return 2
-        return run_image(args.board, production, args.out)
+        return run_image(args, production)
     if args.out is None:
         print("qos fw build: -o/--out is required for a firmware tree", file=sys.stderr)
         return 2
     try:
         keys = _load_update_keys(args.update_keys)
-        out = build(args.out, args.board, production, update_keys=keys)
+        out = build(args.out, BuildSpec(args.board, production, update_keys=keys))
     except BuildError as exc:
         print(f"qos fw build: {exc}", file=sys.stderr)
         return 1
     count = sum(1 for p in out.rglob("*") if p.is_file())
     kind = "production" if production else "debug"
-    print(f"built {kind} firmware for {args.board}: {count} files in {out}")
-    return 0
+    return emit(args, {"out": str(out), "board": args.board, "kind": kind, "files": count},
+                lambda: print(f"built {kind} firmware for {args.board}: {count} files in {out}"))
 
 
 # --image: board -> (builder module, builder, the file a user flashes, what it is)
@@ -112,12 +115,13 @@ IMAGES = {
 }
 
 
-def run_image(board: str, production: bool, out: Path | None) -> int:
+def run_image(args: argparse.Namespace, production: bool) -> int:
     import importlib
     import shutil
 
     from host.devtools.qemu import ImageError
 
+    board, out = args.board, args.out
     if board not in IMAGES:
         boards = " or ".join(f"--board {name}" for name in IMAGES)
         print(f"qos fw build: --image is built for {boards} (not {board})", file=sys.stderr)
@@ -135,8 +139,8 @@ def run_image(board: str, production: bool, out: Path | None) -> int:
         target = Path(shutil.copy2(target, out / filename))
         shutil.copy2(image / "IMAGE", out / "IMAGE")
     kind = "production" if production else "debug"
-    print(f"built {kind} {what}: {target}")
-    return 0
+    return emit(args, {"image": str(target), "board": board, "kind": kind},
+                lambda: print(f"built {kind} {what}: {target}"))
 
 
 def run_flash(args: argparse.Namespace) -> int:
@@ -164,14 +168,14 @@ def run_flash(args: argparse.Namespace) -> int:
         print(f"qos fw flash: {exc}", file=sys.stderr)
         return 1
     sources = [rel for src, rel in files if not src.is_relative_to(tree)]
-    print(f"board reads .mpy {board}; {len(files)} files ({len(sources)} as source)", flush=True)
+    print(f"board reads .mpy {board}; {len(files)} files ({len(sources)} as source)", flush=True,
+          file=sys.stderr if args.json else sys.stdout)
     with tempfile.TemporaryDirectory(prefix="qos-flash-") as folder:
         staged = deploy.stage(files, Path(folder))
         proc = subprocess.run(deploy.copy_command(staged, args.port), cwd=staged)
     if proc.returncode != 0:
         return 1
-    print("flashed; the board restarted")
-    return 0
+    return emit(args, {"flashed": len(files)}, lambda: print("flashed; the board restarted"))
 
 
 def run_keygen(args: argparse.Namespace) -> int:
@@ -182,8 +186,8 @@ def run_keygen(args: argparse.Namespace) -> int:
     except FileExistsError:
         print(f"qos fw keygen: {args.key} exists; not overwriting a key", file=sys.stderr)
         return 2
-    print(f"wrote {args.key} (secp256k1, PEM): keep it secret, it signs what your boards run")
-    return 0
+    return emit(args, {"key": str(args.key)}, lambda: print(
+        f"wrote {args.key} (secp256k1, PEM): keep it secret, it signs what your boards run"))
 
 
 def run_seal(args: argparse.Namespace) -> int:
@@ -199,8 +203,9 @@ def run_seal(args: argparse.Namespace) -> int:
     except ImageError as exc:
         print(f"qos fw seal: {exc}", file=sys.stderr)
         return 1
-    print(f"sealed {args.out}" + (f"; OTP settings in {args.otp}" if args.otp else ""))
-    return 0
+    otp = str(args.otp) if args.otp else None
+    return emit(args, {"sealed": str(args.out), "otp": otp}, lambda: print(
+        f"sealed {args.out}" + (f"; OTP settings in {args.otp}" if args.otp else "")))
 
 
 def run_release_key(args: argparse.Namespace) -> int:
@@ -211,9 +216,11 @@ def run_release_key(args: argparse.Namespace) -> int:
     except FileExistsError:
         print(f"qos fw release-key: {args.key} exists; not overwriting a key", file=sys.stderr)
         return 2
-    print(f"wrote {args.key} (ed25519): keep it offline; its public key for --update-keys:")
-    print(pub.hex())
-    return 0
+    def human() -> None:
+        print(f"wrote {args.key} (ed25519): keep it offline; its public key for --update-keys:")
+        print(pub.hex())
+
+    return emit(args, {"key": str(args.key), "pubkey": pub.hex()}, human)
 
 
 def run_release(args: argparse.Namespace) -> int:
@@ -229,9 +236,13 @@ def run_release(args: argparse.Namespace) -> int:
         return 1 if isinstance(exc, BuildError) else 2
     args.out.write_bytes(bundle.encode())
     digest = bundle.fields["sha512"].hex()
-    print(f"wrote {args.out}: {args.board} {args.version}, {len(bundle.image):,} bytes")
-    print(f"SHA-512 {digest}\nunsigned: each vendor key holder runs `qos fw sign`")
-    return 0
+
+    def human() -> None:
+        print(f"wrote {args.out}: {args.board} {args.version}, {len(bundle.image):,} bytes")
+        print(f"SHA-512 {digest}\nunsigned: each vendor key holder runs `qos fw sign`")
+
+    return emit(args, {"out": str(args.out), "board": args.board, "version": args.version,
+                       "bytes": len(bundle.image), "sha512": digest}, human)
 
 
 def run_sign(args: argparse.Namespace) -> int:
@@ -245,5 +256,6 @@ def run_sign(args: argparse.Namespace) -> int:
         return 2
     args.bundle.write_bytes(bundle.encode())
     fields = bundle.fields
-    print(f"signed {fields['board']} {fields['version']}: {len(bundle.signatures)} signature(s)")
-    return 0
+    return emit(args, {"board": fields["board"], "version": fields["version"],
+                       "signatures": len(bundle.signatures)}, lambda: print(
+        f"signed {fields['board']} {fields['version']}: {len(bundle.signatures)} signature(s)"))

@@ -1,12 +1,13 @@
 """`qosd`: create, run and export a QOS node; start a local CometBFT testnet.
 
-qosd init --home DIR [--chain-id ID] [--account ADDR=UNITS ...]   a one-validator solo node
-qosd start --home DIR                                             run it (solo or cometbft)
+qosd init [--home DIR] [--chain-id ID] [--account ADDR=UNITS ...] a one-validator solo node
+qosd start [--home DIR]                                           run it (solo or cometbft)
 qosd testnet --validators 4 --dir DIR                             a loopback CometBFT network
 qosd export --home DIR [--out FILE]                               the committed state as JSON
 qosd init --home DIR --from-export FILE --validator-key KEY      continue that state in a new home
 qosd join --home DIR --chain-id ID --base URL --key FILE         a business chain that registers
                                                                   itself on a running base chain
+--home defaults to $QOSD_HOME, else ~/.qosd.
 """
 
 from __future__ import annotations
@@ -14,11 +15,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
 
 REGISTER_FEE_LIMIT = 20_000  # units; the base chain charges its qcp/register fee (1000 today)
+
+
+def _home_arg(cmd: argparse.ArgumentParser) -> None:
+    default = Path(os.environ.get("QOSD_HOME") or Path.home() / ".qosd")
+    cmd.add_argument("--home", type=Path, default=default,
+                     help=f"the node's home (default $QOSD_HOME, else ~/.qosd: now {default})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     init = sub.add_parser("init", help="create a solo node home (keys, genesis, config)")
-    init.add_argument("--home", required=True, type=Path)
+    _home_arg(init)
     init.add_argument("--chain-id", default=None, help="default qos-local")
     init.add_argument("--block-interval", type=float, default=3.0, help="seconds (default 3)")
     init.add_argument("--api", default="127.0.0.1:1317", help="API listen HOST:PORT")
@@ -45,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     init.set_defaults(func=cmd_init)
 
     start = sub.add_parser("start", help="run the node in the foreground")
-    start.add_argument("--home", required=True, type=Path)
+    _home_arg(start)
     start.set_defaults(func=cmd_start)
 
     testnet = sub.add_parser("testnet", help="write and start a local CometBFT network")
@@ -59,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     join = sub.add_parser(
         "join", help="create (once) and run a business chain that registers itself for QCP on "
         "a running base chain, by a qcp/register tx with a deposit")
-    join.add_argument("--home", required=True, type=Path)
+    _home_arg(join)
     join.add_argument("--chain-id", required=True, help="the business chain's id")
     join.add_argument("--base", required=True, metavar="URL", help="the base chain's API URL")
     join.add_argument("--key", required=True, type=Path,
@@ -74,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     join.set_defaults(func=cmd_join)
 
     export = sub.add_parser("export", help="dump the committed state (stop the node first)")
-    export.add_argument("--home", required=True, type=Path)
+    _home_arg(export)
     export.add_argument("--out", type=Path, default=None)
     export.set_defaults(func=cmd_export)
     return parser
@@ -86,11 +94,19 @@ def main(argv: list[str] | None = None) -> int:
         level=getattr(logging, str(args.log_level).upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from host.chain.upgrade import HALT_EXIT_CODE, UpgradeNeeded
+
     try:
         return args.func(args) or 0
     except KeyboardInterrupt:
         return 130
-    except (ValueError, FileExistsError, FileNotFoundError, RuntimeError) as exc:
+    except UpgradeNeeded as exc:  # the chain stopped for a governance upgrade plan
+        print(f"qosd: halted: {exc}", file=sys.stderr)
+        return HALT_EXIT_CODE
+    except (ValueError, FileExistsError, FileNotFoundError) as exc:  # bad input: nothing changed
+        print(f"qosd: error: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # the node, its home or another chain refused or failed
         print(f"qosd: error: {exc}", file=sys.stderr)
         return 1
 

@@ -27,6 +27,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     health = sub.add_parser("health", help="start-up health tests (RCT, APT) on a source")
     health.add_argument("--source", default="os", help="os | serial:DEV | quantis | file:PATH")
     health.add_argument("--samples", type=int, default=4096, help="samples to test (>= 1024)")
+    health.add_argument("--json", action="store_true", help="print one JSON object")
     health.set_defaults(func=cmd_health)
 
     assess = sub.add_parser("assess", help="SP 800-90B non-IID min-entropy assessment of a file")
@@ -37,9 +38,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     assess.set_defaults(func=cmd_assess)
 
 
-def _fail(message: str) -> int:
+def _fail(message: str, status: int = 1) -> int:
+    """Status 1: the source or data failed; 2: bad input (an argument, a file), nothing read."""
     print(f"error: {message}", file=sys.stderr)
-    return 1
+    return status
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -47,7 +49,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from qrng.sources import SourceError, open_source
 
     if not 1 <= args.nbytes <= MAX_SAMPLE_BYTES:
-        return _fail(f"--bytes must be 1..{MAX_SAMPLE_BYTES}")
+        return _fail(f"--bytes must be 1..{MAX_SAMPLE_BYTES}", 2)
     try:
         source = open_source(args.source)
     except SourceError as e:
@@ -72,24 +74,34 @@ def cmd_health(args: argparse.Namespace) -> int:
     from qrng.sources import SourceError, open_source
 
     if args.samples < STARTUP_SAMPLES:
-        return _fail(f"--samples must be at least {STARTUP_SAMPLES} (the start-up test)")
+        return _fail(f"--samples must be at least {STARTUP_SAMPLES} (the start-up test)", 2)
     try:
         source = open_source(args.source)
     except SourceError as e:
         return _fail(str(e))
     tested = TestedSource(source)
     t = tested.tests
-    print(f"source {source.name}: {source.bits}-bit samples, claimed H = {source.h} bits/sample")
-    print(f"cutoffs (alpha = 2^-30): RCT {t.rct_c}, APT {t.apt_c} in windows of {t.window}")
+    report = {"source": source.name, "bits": source.bits, "claimed_h": source.h,
+              "rct_cutoff": t.rct_c, "apt_cutoff": t.apt_c, "apt_window": t.window}
+    if not args.json:
+        print(f"source {source.name}: {source.bits}-bit samples, "
+              f"claimed H = {source.h} bits/sample")
+        print(f"cutoffs (alpha = 2^-30): RCT {t.rct_c}, APT {t.apt_c} in windows of {t.window}")
+    failure = None
     try:
         tested.read(args.samples - STARTUP_SAMPLES)
     except (EntropyError, SourceError) as e:
-        print(f"FAIL after {t.samples} samples: {e}")
-        return 1
+        failure = str(e)
     finally:
         source.close()
-    print(f"PASS: {t.samples} samples (start-up + continuous tests)")
-    return 0
+    report |= {"samples": t.samples, "passed": failure is None, "failure": failure}
+    if args.json:
+        print(json.dumps(report, sort_keys=True, default=float))
+    elif failure:
+        print(f"FAIL after {t.samples} samples: {failure}")
+    else:
+        print(f"PASS: {t.samples} samples (start-up + continuous tests)")
+    return 0 if failure is None else 1
 
 
 def cmd_assess(args: argparse.Namespace) -> int:
@@ -104,7 +116,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
     try:
         data = path.read_bytes()
     except OSError as e:
-        return _fail(f"cannot read {path}: {e.strerror}")
+        return _fail(f"cannot read {path}: {e.strerror}", 2)
     try:
         if args.json:
             result = run_assessment(data, args.bits or None)
@@ -128,13 +140,36 @@ def cmd_assess(args: argparse.Namespace) -> int:
 
 
 def _assess_with_progress(data: bytes, bits: int | None, run):
+    """A bar over the estimators with the elapsed time and a remaining-time estimate (from the
+    steps done so far: the later estimators take longer, so it errs low)."""
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    from qrng.assess import AssessmentError, progress_steps
+
+    try:
+        total = progress_steps(data, bits)
+    except AssessmentError:
+        total = None  # `run` says what is wrong with the data
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn())
     with Progress(*columns, transient=True, console=Console(stderr=True)) as bar:
-        task = bar.add_task("loading samples", total=None)
-        return run(data, bits, lambda name, label: bar.update(task, description=f"{label} {name}"))
+        task = bar.add_task("loading samples", total=total)
+        started = [False]
+
+        def step(name: str, label: str) -> None:
+            bar.update(task, description=f"{label} {name}", advance=1 if started[0] else 0)
+            started[0] = True
+
+        return run(data, bits, step)
 
 
 def _print_assessment(result) -> None:

@@ -1,18 +1,25 @@
-"""`qos query ...`: read the node's state (proofs are verified before they are printed)."""
+"""`qos query ...`: read the node's state (proofs are verified before they are printed).
+
+Accounts and the status print as text (amounts in QOS) unless --json is given; the other answers
+are JSON documents either way. --node and --json go before or after the subcommand.
+"""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from typing import Any
 
 from host.chain import rest
-from host.cli.console import CommandError, print_json
+from host.cli.console import CommandError, UsageError, print_json
+
+NODE_HELP = "node REST URL (default $QOS_NODE, else client.toml's node, else the local node)"
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     group = commands.add_parser("query", help="read the node's state")
-    group.add_argument(
-        "--node", default=rest.DEFAULT_URL, help=f"node REST URL ({rest.DEFAULT_URL})"
-    )
+    group.add_argument("--node", default=None, help=NODE_HELP)
+    group.add_argument("--json", action="store_true", help="JSON output for scripts")
     sub = group.add_subparsers(dest="query_command", required=True, metavar="WHAT")
     for name, arg, help_text, func in (
         ("account", "address", "balance, nonce, locked amount of an account", query_account),
@@ -21,31 +28,68 @@ def register(commands: argparse._SubParsersAction) -> None:
         ("qsc", "name", "a QSC token", query_qsc),
         ("store", "key", "a raw store key (hex) with its Merkle proof, verified", query_store),
     ):
-        cmd = sub.add_parser(name, help=help_text)
+        cmd = _subcommand(sub, name, help_text, func)
         cmd.add_argument(arg)
-        cmd.set_defaults(func=func)
     for name, help_text, func in (
         ("status", "node status: chain id, height, app hash", query_status),
         ("validators", "the current validator set", query_validators),
         ("mint", "the mint schedule and what has been minted", query_mint),
     ):
-        cmd = sub.add_parser(name, help=help_text)
-        cmd.set_defaults(func=func)
+        _subcommand(sub, name, help_text, func)
 
 
-def _get(node: str, path: str) -> rest.Answer:
-    with rest.BlockingNodeClient(node) as client:
+def _subcommand(sub: argparse._SubParsersAction, name: str, help_text: str,
+                func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+    # `balances` as Cosmos CLIs say it (`query bank balances ADDR`)
+    cmd = sub.add_parser(name, help=help_text, aliases=["balances"] if name == "account" else [])
+    # SUPPRESS: a value given before the subcommand is not reset by this parser's default
+    cmd.add_argument("--node", default=argparse.SUPPRESS, help=NODE_HELP)
+    cmd.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="JSON output")
+    cmd.set_defaults(func=func)
+    return cmd
+
+
+def _get(node: str | None, path: str) -> rest.Answer:
+    from host.cli.config import default_node
+
+    with rest.BlockingNodeClient(node or default_node()) as client:
         return client.get(path)
 
 
-def _query(args: argparse.Namespace, path: str) -> int:
+def _query(args: argparse.Namespace, path: str,
+           text: Callable[[dict[str, Any]], str] | None = None) -> int:
     status, doc = _get(args.node, path)
-    print_json(doc)
+    if text is None or args.json or status != 200:
+        print_json(doc)
+    else:
+        print(text(doc))
     return 0 if status == 200 else 1
 
 
 def query_account(args: argparse.Namespace) -> int:
-    return _query(args, f"/accounts/{args.address}")
+    from host.core.keys import parse_address
+
+    try:
+        parse_address(args.address)
+    except ValueError as exc:
+        raise UsageError(f"address: {exc}") from None
+    return _query(args, f"/accounts/{args.address}", account_text)
+
+
+def account_text(doc: dict[str, Any]) -> str:
+    """balance/locked in QOS; other fields as they come."""
+    from host.core.tx import format_amount
+
+    value = doc.get("value") or {}
+    lines = []
+    for name, item in sorted(value.items()) if isinstance(value, dict) else ():
+        in_qos = name in ("balance", "locked") and isinstance(item, int)
+        lines.append(f"{name:<10} {format_amount(item) if in_qos else item}")
+    return "\n".join(lines) or "no such account (nothing received yet)"
+
+
+def status_text(doc: dict[str, Any]) -> str:
+    return "\n".join(f"{name:<16} {item}" for name, item in sorted(doc.items()))
 
 
 def query_tx(args: argparse.Namespace) -> int:
@@ -61,7 +105,7 @@ def query_qsc(args: argparse.Namespace) -> int:
 
 
 def query_status(args: argparse.Namespace) -> int:
-    return _query(args, "/status")
+    return _query(args, "/status", status_text)
 
 
 def query_validators(args: argparse.Namespace) -> int:
@@ -79,7 +123,7 @@ def query_store(args: argparse.Namespace) -> int:
     try:
         key = bytes.fromhex(args.key)
     except ValueError:
-        raise CommandError("key must be hex") from None
+        raise UsageError("key must be hex") from None
     status, doc = _get(args.node, f"/store/{key.hex()}?prove=true")
     if status not in (200, 404) or doc.get("proof") is None:
         print_json(doc)

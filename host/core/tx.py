@@ -87,6 +87,10 @@ MESSAGES: dict[str, Fields] = {
     "gov/spend": (("pool", TEXT), ("recipient", ADDR), ("amount", AMOUNT), ("deposit", AMOUNT0)),
     "gov/deposit": (("proposal", POSITIVE), ("amount", AMOUNT)),
     "gov/vote": (("proposal", POSITIVE), ("option", TEXT)),
+    "gov/param_change": (("changes", TEXT), ("deposit", AMOUNT0)),
+    "gov/upgrade": (("plan", TEXT), ("height", POSITIVE), ("info", TEXT), ("deposit", AMOUNT0)),
+    "gov/cancel_upgrade": (("plan", TEXT), ("deposit", AMOUNT0)),
+    "gov/recover_client": (("chain", CHAIN), ("substitute", CHAIN), ("deposit", AMOUNT0)),
 }
 
 # Messages whose chain field names the other end of a QCP channel: never the tx's own chain.
@@ -532,6 +536,29 @@ def gov_deposit(proposal: int, amount: int) -> Msg:
 def gov_vote(proposal: int, option: str) -> Msg:
     """option: yes, no or abstain."""
     return _msg("gov/vote", proposal=proposal, option=option)
+
+
+def gov_param_change(changes: dict[str, int], deposit: int = 0) -> Msg:
+    """Propose setting parameters: {"section.key": value}, written as the text the device shows
+    and the chain parses (host/chain/params.py): "gov.quorum_bps=4000,fees.bank/transfer=200"."""
+    text = ",".join(f"{key}={value}" for key, value in changes.items())
+    return _msg("gov/param_change", changes=text, deposit=deposit)
+
+
+def gov_upgrade(plan: str, height: int, info: str = "", deposit: int = 0) -> Msg:
+    """Propose a software upgrade: nodes halt before block `height` until run by a binary that
+    has an upgrade handler named `plan` (docs/operations.md)."""
+    return _msg("gov/upgrade", plan=plan, height=height, info=info, deposit=deposit)
+
+
+def gov_cancel_upgrade(plan: str, deposit: int = 0) -> Msg:
+    return _msg("gov/cancel_upgrade", plan=plan, deposit=deposit)
+
+
+def gov_recover_client(chain: str, substitute: str, deposit: int = 0) -> Msg:
+    """Propose replacing the frozen or expired QCP client of `chain` by the state of the client
+    `substitute`, freshly registered for the same counterparty."""
+    return _msg("gov/recover_client", chain=chain, substitute=substitute, deposit=deposit)
 
 
 def qcp_send(to_chain: str, payload: Msg) -> Msg:

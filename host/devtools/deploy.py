@@ -102,7 +102,11 @@ def _as_source(tree: Path, rel: str, found: MpyFormat, board: MpyFormat) -> tupl
     built = dict(
         line.split("=", 1) for line in (tree / "BUILD").read_text().splitlines() if "=" in line
     )
-    current = firmware.build_key(built.get("board", ""), built.get("production") == "True")
+    try:
+        spec = firmware.BuildSpec(built.get("board", ""), built.get("production") == "True")
+        current: str | None = spec.key()
+    except firmware.BuildError:  # a board this checkout does not build
+        current = None
     if not source.is_file() or built.get("key") != current:
         raise DeployError(f"{what}, and this checkout's sources are not the tree's: rebuild it")
     return source, rel[: -len(".mpy")] + ".py"

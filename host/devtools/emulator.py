@@ -151,12 +151,8 @@ class Emulator:
         if self._firmware is None:
             from host.devtools import firmware
 
-            self._firmware = firmware.cached_romfs(
-                firmware.default_cache_dir(),
-                board="unix",
-                production=self.production,
-                update_keys=self.update_keys,
-            )
+            spec = firmware.BuildSpec("unix", self.production, update_keys=self.update_keys)
+            self._firmware = firmware.cached_romfs(firmware.default_cache_dir(), spec)
         return self._firmware
 
     def _command(self, args: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -275,6 +271,23 @@ def render_text(fb: bytes) -> str:
     return "\n".join(lines)
 
 
+# Quadrant blocks by which pixels of a 2x2 cell are lit: 1 top left, 2 top right, 4 bottom left,
+# 8 bottom right.
+QUADRANTS = " ▘▝▀▖▌▞▛▗▚▐▜▄▙▟█"
+
+
+def render_narrow(fb: bytes) -> str:
+    """The screen in 64 columns (an 80-column terminal): 2x2 pixels per quadrant character."""
+    rows = pixels(fb)
+    lines = []
+    for y in range(0, SCREEN_H, 2):
+        top, bottom = rows[y], rows[y + 1]
+        lines.append("".join(
+            QUADRANTS[top[x] | top[x + 1] << 1 | bottom[x] << 2 | bottom[x + 1] << 3]
+            for x in range(0, SCREEN_W, 2)))
+    return "\n".join(lines)
+
+
 KEYS_CONFIRM = (b"\r", b"\n", b"y", b" ", b"\x1b[C")
 KEYS_CANCEL = (b"n", b"x", b"\x7f", b"\x08", b"\x1b[D")
 
@@ -298,12 +311,14 @@ def interactive(emu: Emulator) -> None:
         with DebugLink.open(emu.debug_path) as debug:
             out.write("\x1b[2J")
             last = b""
+            wide = shutil.get_terminal_size().columns >= SCREEN_W
+            render = render_text if wide else render_narrow
             while emu.running:
                 screen = debug.screen()
                 fb = screen["fb"]
                 if fb != last:
                     last = fb
-                    out.write("\x1b[H" + render_text(fb) + "\n")
+                    out.write("\x1b[H" + render(fb) + "\n")
                     out.write("Enter/y: confirm   n/Backspace: cancel   q: quit\x1b[K\n")
                     out.flush()
                 ready, _, _ = select.select([fd], [], [], 0.1)

@@ -121,16 +121,6 @@ def mpy_cross_executable() -> str:
     return found
 
 
-def generated_sources(
-    board: str, production: bool, version: str | None, update_keys: UpdateKeys | None
-) -> dict[str, str]:
-    """Modules written per build (relative path -> source) instead of taken from firmware/."""
-    out = {"buildflags.py": buildflags_source(production, board, version)}
-    if update_keys is not None:
-        out[KEYS_MODULE] = update_keys.source()
-    return out
-
-
 def tree_files(
     board: str, production: bool, generated: tuple[str, ...] = ()
 ) -> list[tuple[Path, str]]:
@@ -149,46 +139,61 @@ def tree_files(
     return out
 
 
-def build_key(
-    board: str,
-    production: bool,
-    version: str | None = None,
-    update_keys: UpdateKeys | None = None,
-) -> str:
-    digest = hashlib.sha256(f"{board}:{production}:{BOARDS[board]}".encode())
-    generated = generated_sources(board, production, version, update_keys)
-    for src, dst in tree_files(board, production, tuple(generated)):
-        digest.update(dst.encode() + b"\0" + src.read_bytes())
-    for name, text in sorted(generated.items()):
-        digest.update(name.encode() + b"\0" + text.encode())
-    return digest.hexdigest()[:16]
+@dataclass(frozen=True)
+class BuildSpec:
+    """What a firmware tree is built from; ``key`` names the tree those inputs give."""
+
+    board: str = "unix"
+    production: bool = False
+    version: str | None = None  # None: the sources' VERSION
+    update_keys: UpdateKeys | None = None  # the vendor keys it trusts for updates
+
+    def __post_init__(self) -> None:
+        if self.board not in BOARDS:
+            raise BuildError(f"unknown board {self.board!r}: one of {', '.join(BOARDS)}")
+
+    @property
+    def kind(self) -> str:
+        return "prod" if self.production else "debug"
+
+    def generated_sources(self) -> dict[str, str]:
+        """Modules written per build (relative path -> source) instead of taken from firmware/."""
+        out = {"buildflags.py": buildflags_source(self.production, self.board, self.version)}
+        if self.update_keys is not None:
+            out[KEYS_MODULE] = self.update_keys.source()
+        return out
+
+    def files(self) -> tuple[dict[str, str], list[tuple[Path, str]]]:
+        """The generated modules and the (source, destination) files of the tree."""
+        generated = self.generated_sources()
+        return generated, tree_files(self.board, self.production, tuple(generated))
+
+    def key(self) -> str:
+        """A digest of everything the tree is built from: it changes when any source does."""
+        digest = hashlib.sha256(f"{self.board}:{self.production}:{BOARDS[self.board]}".encode())
+        generated, files = self.files()
+        for src, dst in files:
+            digest.update(dst.encode() + b"\0" + src.read_bytes())
+        for name, text in sorted(generated.items()):
+            digest.update(name.encode() + b"\0" + text.encode())
+        return digest.hexdigest()[:16]
 
 
-def build(
-    out: Path,
-    board: str = "unix",
-    production: bool = False,
-    version: str | None = None,
-    update_keys: UpdateKeys | None = None,
-    keep_source: bool = True,
-) -> Path:
-    """Builds the tree for ``board`` into ``out`` (replaced if it exists); returns ``out``.
-    ``version`` replaces the sources' VERSION; ``update_keys`` are the vendor keys it trusts;
+def build(out: Path, spec: BuildSpec, keep_source: bool = True) -> Path:
+    """Builds the tree ``spec`` says into ``out`` (replaced if it exists); returns ``out``.
     ``keep_source`` False compiles KEEP_SOURCE too (a release is imported, never run by name)."""
-    if board not in BOARDS:
-        raise BuildError(f"unknown board {board!r}: one of {', '.join(BOARDS)}")
-    march = BOARDS[board]
+    march = BOARDS[spec.board]
     out = Path(out)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    generated = generated_sources(board, production, version, update_keys)
-    for src, name in tree_files(board, production, tuple(generated)):
+    generated, files = spec.files()
+    for src, name in files:
         dst = out / name
         dst.parent.mkdir(parents=True, exist_ok=True)
         if not name.endswith(".py"):
             shutil.copyfile(src, dst)  # data: the word list
-        elif name in KEEP_SOURCE and board != "unix" and keep_source:
+        elif name in KEEP_SOURCE and spec.board != "unix" and keep_source:
             shutil.copyfile(src, dst)
         else:
             _compile(src, dst.with_suffix(".mpy"), march, name)
@@ -198,27 +203,20 @@ def build(
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         _compile(tmp, (out / name).with_suffix(".mpy"), march, name)
         tmp.unlink()
-    if production:
+    if spec.production:
         verify_production(out)
-    key = build_key(board, production, version, update_keys)
-    (out / "BUILD").write_text(f"board={board}\nproduction={production}\nkey={key}\n")
+    (out / "BUILD").write_text(
+        f"board={spec.board}\nproduction={spec.production}\nkey={spec.key()}\n")
     return out
 
 
-def cached_build(
-    cache_dir: Path,
-    board: str = "unix",
-    production: bool = False,
-    version: str | None = None,
-    update_keys: UpdateKeys | None = None,
-) -> Path:
+def cached_build(cache_dir: Path, spec: BuildSpec) -> Path:
     """A build reused while the sources are unchanged (the emulator starts from one)."""
-    key = build_key(board, production, version, update_keys)
-    out = Path(cache_dir) / f"{board}-{'prod' if production else 'debug'}-{key}"
+    out = Path(cache_dir) / f"{spec.board}-{spec.kind}-{spec.key()}"
     if (out / "BUILD").exists():
         return out
     tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")  # builds in parallel must not collide
-    build(tmp, board, production, version, update_keys)
+    build(tmp, spec)
     try:
         tmp.rename(out)
     except OSError:  # another process built the same tree meanwhile
@@ -237,15 +235,9 @@ def romfs_image(tree: Path) -> bytes:
         return bytes(make_romfs(str(tree), mpy_cross=False))
 
 
-def cached_romfs(
-    cache_dir: Path,
-    board: str = "unix",
-    production: bool = False,
-    version: str | None = None,
-    update_keys: UpdateKeys | None = None,
-) -> Path:
+def cached_romfs(cache_dir: Path, spec: BuildSpec) -> Path:
     """The ROMFS image of ``cached_build``'s tree, beside it (the emulator maps it as flash)."""
-    tree = cached_build(cache_dir, board, production, version, update_keys)
+    tree = cached_build(cache_dir, spec)
     image = tree.with_name(tree.name + ".romfs")
     if not image.exists():
         tmp = image.with_name(f"{image.name}.tmp{os.getpid()}")

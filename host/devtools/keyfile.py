@@ -1,7 +1,9 @@
-"""Local account key files (JSON, mode 0600): for tests, scripts and testnet operators.
+"""UNENCRYPTED test key files (JSON, mode 0600): for tests and throw-away local networks.
 
-A device is the place for real keys; these files exist so a test or a local network can sign
-without one. Format: {"type": "qos-local-key", "address", "pubkey" (hex), "ed25519_seed" (hex)}.
+The seed lies in the clear, so these are never for keys that hold value: a device is the place
+for those, and `qos keys add NAME` keeps host keys passphrase-encrypted (host/core/keyring.py).
+Tests, `qosd init` and `qosd testnet` use these files so they sign without a prompt.
+Format: {"type": "qos-local-key", "address", "pubkey" (hex), "ed25519_seed" (hex)}.
 """
 
 from __future__ import annotations

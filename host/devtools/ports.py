@@ -31,12 +31,12 @@ def free_block(
         raise RuntimeError(f"no room for {size} ports below the ephemeral range")
     for _ in range(200):
         base = random.randrange(LOWEST, high)
-        if all(_free(host, port, kind) for port in range(base, base + size) for kind in kinds):
+        if all(is_free(host, port, kind) for port in range(base, base + size) for kind in kinds):
             return base
     raise RuntimeError(f"no {size} free consecutive loopback ports below the ephemeral range")
 
 
-def _free(host: str, port: int, kind: int) -> bool:
+def is_free(host: str, port: int, kind: int) -> bool:
     with socket.socket(socket.AF_INET, kind) as sock:
         try:
             sock.bind((host, port))

@@ -131,8 +131,8 @@ def stage(
     """The firmware as sources for freezing: the tree `qos fw build` makes, before mpy-cross."""
     if out.exists():
         shutil.rmtree(out)
-    generated = firmware.generated_sources(board, production, None, update_keys)
-    for src, name in firmware.tree_files(board, production, tuple(generated)):
+    generated, files = firmware.BuildSpec(board, production, update_keys=update_keys).files()
+    for src, name in files:
         dst = out / name
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dst)
@@ -158,7 +158,7 @@ def image_key(
     """The cache key of a board image: the pinned sources, the firmware tree, the builder's
     own file (its build options) and every file of the glue folders."""
     digest = hashlib.sha256(f"{board}:{production}:{source_key()}".encode())
-    digest.update(firmware.build_key(board, production, None, update_keys).encode())
+    digest.update(firmware.BuildSpec(board, production, update_keys=update_keys).key().encode())
     digest.update(builder.read_bytes())
     for folder in glue:
         for path in sorted(folder.rglob("*")):

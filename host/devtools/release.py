@@ -88,9 +88,8 @@ def make_release(
     """An unsigned bundle of ``board``'s firmware at ``version``, trusting ``update_keys`` for
     the releases after it."""
     with tempfile.TemporaryDirectory(prefix="qos-release-") as tmp:
-        tree = firmware.build(
-            Path(tmp) / "tree", board, production, version, update_keys, keep_source=False
-        )
+        spec = firmware.BuildSpec(board, production, version, update_keys)
+        tree = firmware.build(Path(tmp) / "tree", spec, keep_source=False)
         (tree / "BUILD").unlink()  # build facts of this host, not part of the firmware
         image = firmware.romfs_image(tree)
     manifest = cbor.dumps(

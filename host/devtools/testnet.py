@@ -22,8 +22,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from host.devtools import ports
+
+if TYPE_CHECKING:
+    from host.chain.engine.privval import ValidatorKey
 
 FAST_CONSENSUS = {
     "timeout_propose": "1s",
@@ -141,35 +145,15 @@ class Testnet:
     ) -> Testnet:
         """Write `count` validator homes under root. peer_address(i, j) -> "host:port" is where
         validator i dials validator j (default: j's p2p port; a test may put a proxy there)."""
-        from host.chain.engine.privval import ValidatorKey
         from host.chain.genesis import Genesis, GenesisAccount, GenesisValidator
         from host.chain.node import NodeConfig
         from host.devtools.keyfile import new_account, save_key
 
-        binary = cometbft_binary()
-        if binary is None:
-            raise RuntimeError("cometbft not found (make setup installs it with go install)")
-        root = Path(root)
-        if root.exists() and any(root.iterdir()):
-            raise FileExistsError(f"{root} is not empty")
-        net = cls(root, chain_id=chain_id)
+        net, keys = cls._init_homes(root, count, base_port, chain_id=chain_id)
         operators = []
-        for i in range(count):
-            home = root / f"node{i}"
-            val = Validator(i, home, Ports(base_port, i))
-            subprocess.run(
-                [binary, "init", "--home", str(val.comet_home)],
-                check=True,
-                capture_output=True,
-            )
-            val.node_id = subprocess.run(
-                [binary, "show-node-id", "--home", str(val.comet_home)],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
+        for val in net.validators:
             operator = new_account()
-            save_key(home / "config" / "operator_key.json", operator)
+            save_key(val.home / "config" / "operator_key.json", operator)
             operators.append(operator)
             NodeConfig(
                 chain_id=chain_id,
@@ -178,12 +162,7 @@ class Testnet:
                 abci_listen=f"tcp://127.0.0.1:{val.ports.abci}",
                 cometbft_rpc=val.rpc_url,
                 cometbft_rpc_batch=RPC_BATCH,
-            ).save(home / "config" / "node.toml")
-            net.validators.append(val)
-        keys = [
-            ValidatorKey.load(v.comet_home / "config" / "priv_validator_key.json")
-            for v in net.validators
-        ]
+            ).save(val.home / "config" / "node.toml")
         bond = 1_000_000 * 10_000
         genesis = Genesis(
             chain_id=chain_id,
@@ -198,14 +177,44 @@ class Testnet:
         )
         genesis.validate()
         powers = _genesis_powers(genesis)
-        comet_genesis = _comet_genesis(net, genesis.to_json(), keys, powers)
-        for val in net.validators:
-            (val.comet_home / "config" / "genesis.json").write_text(
-                json.dumps(comet_genesis, indent=2)
-            )
-            (val.home / "config" / "genesis.json").write_text(json.dumps(comet_genesis, indent=2))
-            net._write_config(val, consensus or FAST_CONSENSUS, peer_address)
+        net._write_genesis(_comet_genesis(net, genesis.to_json(), keys, powers), consensus,
+                           peer_address)
         return net
+
+    @classmethod
+    def _init_homes(
+        cls, root: Path | str, count: int, base_port: int, **fields: Any
+    ) -> tuple[Testnet, list[ValidatorKey]]:
+        """`cometbft init` for `count` validator homes under an empty root; their keys."""
+        from host.chain.engine.privval import ValidatorKey
+
+        binary = cometbft_binary()
+        if binary is None:
+            raise RuntimeError("cometbft not found (make setup installs it with go install)")
+        root = Path(root)
+        if root.exists() and any(root.iterdir()):
+            raise FileExistsError(f"{root} is not empty")
+        net = cls(root, **fields)
+        for i in range(count):
+            val = Validator(i, root / f"node{i}", Ports(base_port, i))
+            subprocess.run([binary, "init", "--home", str(val.comet_home)], check=True,
+                           capture_output=True)
+            val.node_id = _node_id(val.comet_home / "config" / "node_key.json")
+            net.validators.append(val)
+        keys = [ValidatorKey.load(v.comet_home / "config" / "priv_validator_key.json")
+                for v in net.validators]
+        return net, keys
+
+    def _write_genesis(self, genesis: dict, consensus: dict[str, str] | None,
+                       peer_address: Callable | None) -> None:
+        """The same genesis in every home (CometBFT's, and the app's unless CometBFT runs its
+        own app), and each validator's CometBFT config."""
+        text = json.dumps(genesis, indent=2)
+        for val in self.validators:
+            (val.comet_home / "config" / "genesis.json").write_text(text)
+            if not self.builtin_app:
+                (val.home / "config" / "genesis.json").write_text(text)
+            self._write_config(val, consensus or FAST_CONSENSUS, peer_address)
 
     def _write_config(
         self, val: Validator, consensus: dict[str, str], peer_address: Callable | None
@@ -259,29 +268,10 @@ class Testnet:
     ) -> Testnet:
         """The same topology and CometBFT settings with CometBFT's built-in `app` (kvstore) in
         place of qosd: the reference the QOS network's throughput is measured against."""
-        from host.chain.engine.privval import ValidatorKey
-
-        binary = cometbft_binary()
-        if binary is None:
-            raise RuntimeError("cometbft not found (make setup installs it with go install)")
-        root = Path(root)
-        if root.exists() and any(root.iterdir()):
-            raise FileExistsError(f"{root} is not empty")
-        net = cls(root, chain_id=chain_id, builtin_app=app)
-        for i in range(count):
-            val = Validator(i, root / f"node{i}", Ports(base_port, i))
-            subprocess.run([binary, "init", "--home", str(val.comet_home)], check=True,
-                           capture_output=True)
-            val.node_id = _node_id(val.comet_home / "config" / "node_key.json")
-            net.validators.append(val)
-        keys = [ValidatorKey.load(v.comet_home / "config" / "priv_validator_key.json")
-                for v in net.validators]
-        powers = {key.pubkey: 10 for key in keys}
-        genesis = _comet_genesis(net, {}, keys, powers)
+        net, keys = cls._init_homes(root, count, base_port, chain_id=chain_id, builtin_app=app)
+        genesis = _comet_genesis(net, {}, keys, {key.pubkey: 10 for key in keys})
         del genesis["app_state"]
-        for val in net.validators:
-            (val.comet_home / "config" / "genesis.json").write_text(json.dumps(genesis, indent=2))
-            net._write_config(val, consensus or FAST_CONSENSUS, None)
+        net._write_genesis(genesis, consensus, None)
         return net
 
     @classmethod

@@ -35,7 +35,8 @@ def imports(folder: Path, module: str) -> str:
 
 @pytest.fixture(scope="module")
 def unix_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return firmware.build(tmp_path_factory.mktemp("unix") / "tree", "unix", production=True)
+    return firmware.build(tmp_path_factory.mktemp("unix") / "tree",
+                          firmware.BuildSpec("unix", production=True))
 
 
 def test_a_tree_the_board_reads_goes_over_as_built(unix_tree):
@@ -74,7 +75,7 @@ def test_a_viper_module_the_board_would_refuse_goes_as_source_and_then_imports(
 def test_native_modules_go_as_source_exactly_where_the_board_cannot_load_them(
     tmp_path, board, tree_board, as_source
 ):
-    tree = firmware.build(tmp_path / "tree", tree_board, production=True)
+    tree = firmware.build(tmp_path / "tree", firmware.BuildSpec(tree_board, production=True))
     native = sorted(
         p.relative_to(tree).as_posix()
         for p in tree.rglob("*.mpy")

@@ -117,8 +117,11 @@ def test_sign_message(device, capsys, tmp_path: Path):
     assert keys.verify(bytes.fromhex(out["pubkey"]), sign_bytes, bytes.fromhex(out["sig"]))
     blob = tmp_path / "blob"
     blob.write_bytes(b"\x00\x01")
+    capsys.readouterr()
     assert qos("device", "-p", device.path, "sign-message", f"@{blob}", "--chain", "c") == 0
     assert device.requests[-1]["params"]["message"] == b"\x00\x01"
+    lines = capsys.readouterr().out.splitlines()  # captured: not a terminal, as when piped
+    assert any(re.fullmatch(r"sig [0-9a-f]{128}", line) for line in lines), lines  # one line
 
 
 @pytest.mark.parametrize(
@@ -264,3 +267,77 @@ def test_no_device_there_is_said_at_once_and_in_json(capsys):
     error = json.loads(out.out)["error"]
     assert error["code"] == "transport" and "no device answers there" in error["message"]
     assert "qos emu" in out.err
+
+
+def test_screenshot_writes_the_debug_links_screen_as_png(tmp_path: Path, capsys, monkeypatch):
+    from PIL import Image
+
+    fb = bytearray(1024)
+    fb[0] = 0b0000_0001  # the top-left pixel (MONO_VLSB: bit 0 of byte 0)
+    debug = PeerDevice(lambda method, params: {"fb": bytes(fb), "title": "", "lines": []})
+    monkeypatch.setenv("QOS_DEBUGLINK", debug.path)
+    png = tmp_path / "screen.png"
+    try:
+        assert qos("device", "--json", "screenshot", str(png)) == 0
+    finally:
+        debug.close()
+    assert json.loads(capsys.readouterr().out) == {"screenshot": str(png)}
+    image = Image.open(png).convert("1")
+    assert image.size == (512, 256)  # 4x
+    assert image.getpixel((0, 0)) and image.getpixel((3, 3)) and not image.getpixel((4, 4))
+
+
+def test_screenshot_with_no_debug_link_beside_the_path_exits_2(capsys, monkeypatch):
+    monkeypatch.delenv("QOS_DEBUGLINK", raising=False)
+    assert qos("device", "--path", "serial:/dev/null", "screenshot", "x.png") == 2
+    assert "QOS_DEBUGLINK" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("words, message", [
+    (MNEMONIC.replace("abandon", "abandn", 1), "word 1 is not a BIP39 English word; did you mean "
+                                               "abandon"),
+    (" ".join(["abandon"] * 12), "checksum"),
+    ("abandon about", "checksum"),
+])
+def test_recover_checks_the_words_before_the_device_is_asked(device, tmp_path, capsys, words,
+                                                             message):
+    words_file = tmp_path / "words"
+    words_file.write_text(words)
+    assert qos("device", "--path", device.path, "recover", "--mnemonic-file", str(words_file),
+               "--pin-env", "UNUSED") == 2
+    err = capsys.readouterr().err
+    assert message in err and "abandn" not in err  # the typed words are not echoed
+    assert device.requests == []
+
+
+def test_a_locked_device_is_unlocked_on_demand_at_a_terminal(capsys, monkeypatch):
+    """As trezorctl: an action that needs the wallet asks for the PIN, unlocks, and goes on; with
+    no terminal to ask at (a script) it fails with the device's reason instead."""
+    import getpass
+    import sys
+
+    state = {"locked": True}
+
+    def locked_device(method: str, params: dict[str, Any]) -> Any:
+        if method == "unlock":
+            if params["pin"] != "2468":
+                raise PeerError(-32006, "wrong PIN", {"retries_left": 9})
+            state["locked"] = False
+            return {}
+        if state["locked"] and method not in ("ping", "get_info"):
+            raise PeerError(-32002, "the device is locked")
+        return wallet_device(method, params)
+
+    peer = PeerDevice(locked_device)
+    try:
+        monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
+        assert qos("device", "-p", peer.path, "address") == 1
+        assert "locked" in capsys.readouterr().err and state["locked"]
+        monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+        monkeypatch.setattr(getpass, "getpass", lambda prompt: "2468")  # the user types it
+        assert qos("device", "-p", peer.path, "address") == 0
+        assert capsys.readouterr().out.strip() == ACCOUNT.address_string
+        methods = [r["method"] for r in peer.requests if r["method"] not in ("ping", "get_info")]
+        assert methods[-3:] == ["get_address", "unlock", "get_address"]
+    finally:
+        peer.close()

@@ -116,3 +116,11 @@ def test_helpers():
     assert not origin_allowed("https://example", ("https://*.example",))
     assert host_allowed("127.0.0.1:21330") and host_allowed("localhost") and host_allowed("[::1]:1")
     assert not host_allowed("127.0.0.1.evil.example:21330") and not host_allowed(None)
+
+
+def test_enumerate_lists_the_device_qos_device_names_when_it_answers(device, monkeypatch):
+    """The daemon shows what `qos device list` shows (both call bridge.client.find_devices)."""
+    monkeypatch.setenv("QOS_DEVICE", device.path)
+    status, data, _ = request("POST", "/enumerate", {})
+    assert status == 200
+    assert {"path": device.path, "kind": "udp", "description": "emulator"} in data["devices"]

@@ -377,9 +377,9 @@ def test_client_keys_tx_and_query(node, tmp_path, capsys):
     (tmp_path / "words").write_text(words)
     new_file = tmp_path / "new.json"
     assert qos("keys", "add", str(new_file), "--mnemonic-file", str(tmp_path / "words")) == 0
-    assert qos("keys", "add", str(new_file)) == 1  # never overwrites a key
+    assert qos("keys", "add", str(new_file)) == 2  # never overwrites a key
     capsys.readouterr()
-    assert qos("keys", "show", str(new_file)) == 0
+    assert qos("keys", "show", str(new_file), "--json") == 0
     new_address = json.loads(capsys.readouterr().out)["address"]
     from host.core.keys import Account as Acc
 
@@ -387,10 +387,10 @@ def test_client_keys_tx_and_query(node, tmp_path, capsys):
 
     node.send(account(0), [transfer(account(3), 5 * QOS)])
     assert qos("tx", "transfer", "--key", str(sender_file), "--node", node.url,
-               new_address, "1.25qos") == 0
+               new_address, "1.25qos", "--json") == 0
     receipt = json.loads(capsys.readouterr().out)
     assert receipt["status"] == "committed" and receipt["code"] == 0
-    assert qos("query", "--node", node.url, "account", new_address) == 0
+    assert qos("query", "--node", node.url, "account", new_address, "--json") == 0
     assert json.loads(capsys.readouterr().out)["value"]["balance"] == 12_500
     assert qos("query", "--node", node.url, "tx", receipt["hash"]) == 0
     assert json.loads(capsys.readouterr().out)["height"] == receipt["height"]
@@ -404,8 +404,8 @@ def test_client_keys_tx_and_query(node, tmp_path, capsys):
     assert "insufficient" in capsys.readouterr().out
     for bad in ("12.34567qos", "-5", "lots"):
         assert qos("tx", "transfer", "--key", str(sender_file), "--node", node.url,
-                   new_address, bad) == 1
-    assert qos("tx", "msg", "--key", str(sender_file), "--node", node.url, '{"type":"x"}') == 1
+                   new_address, bad) == 2
+    assert qos("tx", "msg", "--key", str(sender_file), "--node", node.url, '{"type":"x"}') == 2
     key = node.get(f"/accounts/{new_address}")[1]["key"]
     capsys.readouterr()
     assert qos("query", "--node", node.url, "store", key) == 0
@@ -467,14 +467,14 @@ def test_the_tx_path_checks_and_encodes_a_tx_once(node, tmp_path, monkeypatch, c
         for signer in (["--key", str(key_file)], ["--device", peer.path]):
             calls = _count_tx_work(monkeypatch)
             assert qos("tx", "transfer", *signer, "--node", node.url, account(5).address_string,
-                       "1", "--fee", "1000") == 0
+                       "1", "--fee", "1000", "--json") == 0
             assert json.loads(capsys.readouterr().out)["code"] == 0
             assert calls == {"check": 1, "encode": 1, "decode": 0}, signer
             monkeypatch.undo()
             # the default fee sizes the tx once more (GET /fees/estimate prices its bytes)
             calls = _count_tx_work(monkeypatch)
             assert qos("tx", "transfer", *signer, "--node", node.url, account(5).address_string,
-                       "1") == 0
+                       "1", "--json") == 0
             assert json.loads(capsys.readouterr().out)["code"] == 0
             assert calls == {"check": 2, "encode": 2, "decode": 0}, signer
             monkeypatch.undo()

@@ -50,7 +50,7 @@ def test_each_new_command_signs_what_the_chain_runs(tmp_path, capsys):
     assert chain.app.query("exchange/pool", b"STAR").value["qsc"] > 0
 
 
-def test_bad_arguments_exit_1_with_a_reason(tmp_path, capsys):
+def test_bad_arguments_exit_2_with_a_reason(tmp_path, capsys):
     key = tmp_path / "k.json"
     save_key(key, USER)
     for argv in (["swap", "STAR", "STAR", "1.5qos"],  # QSC is whole units
@@ -63,5 +63,5 @@ def test_bad_arguments_exit_1_with_a_reason(tmp_path, capsys):
         code = main(["tx", *argv, "--key", str(key), "--chain-id", CHAIN, "--nonce", "1",
                      "--dry-run"])
         out = capsys.readouterr()
-        assert code == 1, argv
+        assert code == 2, argv
         assert "signed_tx" not in out.out and (out.err or out.out).strip(), argv

@@ -107,14 +107,14 @@ def test_device_signed_transfer_is_committed(emulator, node, capsys):
     receiver = Account.from_ed25519_seed(b"\x07" * 32)
     with Person(emulator.debug_path, "confirm") as person:
         code = qos("tx", "transfer", "--device", emulator.wire_path, "--node", url,
-                   receiver.address_string, "2.5qos", "--memo", "from the device")
+                   receiver.address_string, "2.5qos", "--memo", "from the device", "--json")
     out = capsys.readouterr().out
     assert code == 0, out
     receipt = json.loads(out)
     assert receipt["status"] == "committed" and receipt["code"] == 0
     shown = "\n".join(person.screens)
     assert "2.5000 QOS" in shown, shown  # the device showed the amount it signed
-    assert qos("query", "--node", url, "account", receiver.address_string) == 0
+    assert qos("query", "--node", url, "account", receiver.address_string, "--json") == 0
     assert json.loads(capsys.readouterr().out)["value"]["balance"] == 25_000
 
 

@@ -361,7 +361,7 @@ def test_qosd_testnet_writes_a_consistent_network(tmp_path, capsys):
     root = tmp_path / "net"
     assert qosd(["testnet", "--validators", "3", "--dir", str(root), "--base-port", str(base),
                  "--no-start"]) == 0
-    assert qosd(["testnet", "--validators", "3", "--dir", str(root), "--no-start"]) == 1
+    assert qosd(["testnet", "--validators", "3", "--dir", str(root), "--no-start"]) == 2
     net = Testnet.load(root)
     assert len(net.validators) == 3 and net.validators[2].ports.api == base + 29
     geneses = [(v.comet_home / "config" / "genesis.json").read_text() for v in net.validators]

@@ -493,21 +493,21 @@ def test_qosd_cli_refuses_bad_input_and_exports_state(tmp_path, capsys):
     from host.cli.qosd import main as qosd
 
     home = tmp_path / "n"
-    assert qosd(["init", "--home", str(home), "--account", "nonsense"]) == 1
+    assert qosd(["init", "--home", str(home), "--account", "nonsense"]) == 2
     assert "qosacc1...=UNITS" in capsys.readouterr().err
     assert not (home / "config").exists()  # nothing half-written
-    assert qosd(["init", "--home", str(home), "--block-interval", "0"]) == 1
-    assert qosd(["init", "--home", str(home), "--chain-id", "Bad_Chain"]) == 1
+    assert qosd(["init", "--home", str(home), "--block-interval", "0"]) == 2
+    assert qosd(["init", "--home", str(home), "--chain-id", "Bad_Chain"]) == 2
     assert not (home / "config").exists()
     assert qosd(["init", "--home", str(home), "--chain-id", CHAIN]) == 0
-    assert qosd(["init", "--home", str(home)]) == 1  # never overwrites a node
+    assert qosd(["init", "--home", str(home)]) == 2  # never overwrites a node
     assert "refusing" in capsys.readouterr().err
-    assert qosd(["testnet", "--validators", "0", "--dir", str(tmp_path / "t")]) == 1
+    assert qosd(["testnet", "--validators", "0", "--dir", str(tmp_path / "t")]) == 2
     config_path = home / "config" / "node.toml"
     config_path.write_text(config_path.read_text() + 'colour = "blue"\n')
     with pytest.raises(ValueError, match="unknown settings colour"):
         NodeConfig.load(config_path)
-    assert qosd(["export", "--home", str(tmp_path / "missing")]) == 1
+    assert qosd(["export", "--home", str(tmp_path / "missing")]) == 2
     # a node that ran two blocks exports the state whose app hash it committed
     key = ValidatorKey.load(home / "config" / "priv_validator_key.json")
     config_path.write_text(config_path.read_text().replace('colour = "blue"\n', ""))

@@ -259,7 +259,7 @@ def test_an_export_seeds_a_new_home_at_the_same_app_hash_and_the_chain_goes_on(e
     assert (app.info().last_height, app.info().last_app_hash.hex()) == (height, doc["app_hash"])
     assert app.query("bank/account", receiver.address).value["balance"] == 5000
     app.close()
-    assert _import(tmp_path, home, export)[0] == 1  # never over an existing home
+    assert _import(tmp_path, home, export)[0] == 2  # never over an existing home (bad input)
     with BackgroundNode(new) as node, BlockingNodeClient(node.url, timeout=60) as client:
         deadline = time.monotonic() + 60
         while client.status()["height"] < height + 2:
@@ -318,7 +318,7 @@ def test_a_bad_export_is_one_line_and_writes_nothing(exported, tmp_path, how, me
         (tmp_path / "other_key.json").rename(other / "config" / "priv_validator_key.json")
         home = other
     code, err, new = _import(tmp_path, home, bad)
-    assert code == 1 and message in err, err
+    assert code == 2 and message in err, err  # bad input: nothing written
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not new.exists()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

@@ -39,7 +39,7 @@ def test_qosd_join_registers_a_business_chain_on_a_running_base_chain(tmp_path, 
         capsys.readouterr()
         before = balance(base.url, payer)
         # a deposit below the minimum: a clear error, nothing spent, no home left behind
-        assert join("--deposit", "1") == 1
+        assert join("--deposit", "1") == 2  # bad input
         assert "below the minimum" in capsys.readouterr().err
         assert not home.exists() and balance(base.url, payer) == before
         # a payer the base chain refuses: the registration fails, and the home it made goes
@@ -61,7 +61,7 @@ def test_qosd_join_registers_a_business_chain_on_a_running_base_chain(tmp_path, 
         assert join() == 0
         assert "chain number 1" in capsys.readouterr().out
         assert balance(base.url, payer) == before - paid
-        assert join(at=tmp_path / "impostor") == 1
+        assert join(at=tmp_path / "impostor") == 2  # the id is taken: bad input
         assert "already registered" in capsys.readouterr().err
         assert not (tmp_path / "impostor").exists()
         # the business chain runs, and the base chain accepts its packets, proven by its

@@ -235,7 +235,9 @@ TITLES = {
     "qcp/update_client": "QCP client", "qcp/misbehaviour": "QCP conflict",
     "qcp/register": "QCP register",
     "gov/spend": "Gov spend", "gov/deposit": "Gov deposit",
-    "gov/vote": "Gov vote",
+    "gov/vote": "Gov vote", "gov/param_change": "Param change",
+    "gov/upgrade": "Upgrade plan", "gov/cancel_upgrade": "Cancel upgrade",
+    "gov/recover_client": "Recover client",
 }
 
 
@@ -363,6 +365,24 @@ def test_describe_fixed_example():
                           "Amount: 1000.0000 ABC"]),
         ("3/3 Pause QSC", ["Token: ABC", "Transfers: resumed"]),
         ("Fee and memo", ["Fee limit: 0.0180 QOS", 'Memo: "rent\\x0a"']),
+    ]
+
+
+def test_the_device_shows_param_changes_and_the_upgrade_plan_whole():
+    tx = htx.Tx("qos-test", 7, 180, (
+        htx.gov_param_change({"gov.quorum_bps": 4000, "fees.bank/transfer": 150}, 10**7),
+        htx.gov_upgrade("v2.1", 123_456, "https://qos.example/v2.1", 0),
+    ))
+    [(ok, payload)] = run_firmware([("desc", hexs(tx.encode()))])
+    assert ok, payload
+    pages = fw_value(payload)
+    changes = '"gov.quorum_bps=4000,fees.bank/transfer=150"'
+    info = '"https://qos.example/v2.1"'
+    assert pages[1:3] == [
+        ("1/2 Param change", ["Changes:", changes[:21], changes[21:42], changes[42:],
+                              "Deposit:", "1000.0000 QOS"]),
+        ("2/2 Upgrade plan", ['Plan: "v2.1"', "Height: 123456", "Info:", info[:21], info[21:],
+                              "Deposit: 0.0000 QOS"]),
     ]
 
 

@@ -51,11 +51,11 @@ def test_health_pass_and_fail(tmp_path, capsys):
 
 
 def test_bad_arguments_get_clear_errors(tmp_path, capsys):
-    assert main(["qrng", "sample", "--bytes", "0"]) == 1
+    assert main(["qrng", "sample", "--bytes", "0"]) == 2  # bad input
     assert main(["qrng", "sample", "--source", "nope"]) == 1
-    assert main(["qrng", "health", "--samples", "10"]) == 1
+    assert main(["qrng", "health", "--samples", "10"]) == 2
     assert main(["qrng", "health", "--source", "quantis"]) == 1  # none attached here
-    assert main(["qrng", "assess", str(tmp_path / "missing.bin")]) == 1
+    assert main(["qrng", "assess", str(tmp_path / "missing.bin")]) == 2
     const = tmp_path / "const.bin"
     const.write_bytes(bytes(3000))
     assert main(["qrng", "assess", str(const)]) == 1

@@ -326,8 +326,8 @@ def test_pty_serial_link():
 
 
 def test_production_build_has_no_debug_link(tmp_path):
-    prod = firmware.build(tmp_path / "prod", board="unix", production=True)
-    dbg = firmware.build(tmp_path / "dbg", board="unix", production=False)
+    prod = firmware.build(tmp_path / "prod", firmware.BuildSpec("unix", production=True))
+    dbg = firmware.build(tmp_path / "dbg", firmware.BuildSpec("unix", production=False))
     assert (dbg / "apps" / "debug.mpy").exists()  # the check below is not vacuous
     assert not list(prod.rglob("debug*"))
     for path in prod.rglob("*"):
@@ -360,7 +360,7 @@ def test_qos_emu_screenshot(tmp_path):
 
 
 def test_board_build(tmp_path):
-    tree = firmware.build(tmp_path / "rp2350", board="rp2350", production=True)
+    tree = firmware.build(tmp_path / "rp2350", firmware.BuildSpec("rp2350", production=True))
     assert (tree / "main.py").exists() and (tree / "boot.py").exists()  # run by the port
     assert (tree / "board.mpy").exists() and (tree / "ssd1306.mpy").exists()
     assert (tree / "crypto" / "bip39_english.txt").exists()

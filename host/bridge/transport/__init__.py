@@ -7,7 +7,7 @@ optional library (hidapi, pyusb) only matters to those who use it.
 
 from __future__ import annotations
 
-from host.bridge.exceptions import TransportError
+from host.bridge.exceptions import BadDevicePath, TransportError
 from host.bridge.transport.base import DeviceInfo, Transport
 
 EMULATOR_PATH = "udp:127.0.0.1:21324"
@@ -17,7 +17,7 @@ SCHEMES = ("udp", "serial", "hid", "usb")
 def split_path(path: str) -> tuple[str, str]:
     scheme, sep, rest = path.partition(":")
     if not sep or scheme not in SCHEMES or not rest:
-        raise TransportError(
+        raise BadDevicePath(
             f"bad device path {path!r}: use udp:HOST:PORT, serial:DEV, hid:PATH or usb:BUS:ADDR"
         )
     return scheme, rest

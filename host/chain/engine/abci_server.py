@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from host.chain.engine.abci_proto import decode_uvarint, encode_uvarint, messages
 from host.chain.engine.base import Application
 from host.chain.types import BlockInfo, BlockResult, Evidence, VoteInfo
+from host.chain.upgrade import UpgradeNeeded
 from host.core.errors import Code
 
 log = logging.getLogger("qos.abci")
@@ -79,6 +80,7 @@ class AbciServer:
         self._last_finalized: int | None = None
         self._recheck = self.pb.enum_value("tendermint.abci.CheckTxType", "RECHECK")
         self.requests_served = 0
+        self.halted: UpgradeNeeded | None = None  # the plan the chain stopped for (qosd exits)
         self._handlers: dict[str, Callable[[Any], Any]] = {
             "echo": self._echo,
             "flush": lambda req: self.pb.abci.ResponseFlush(),
@@ -192,6 +194,11 @@ class AbciServer:
             return response
         try:
             getattr(response, kind).CopyFrom(handler(getattr(request, kind)))
+        except UpgradeNeeded as exc:  # a governance upgrade plan: CometBFT halts at its height
+            log.error("%s", exc)
+            self.halted = exc
+            response = self.pb.abci.Response()
+            response.exception.error = f"{kind}: {exc}"
         except Exception as exc:  # the app is inconsistent: tell CometBFT, which halts
             log.exception("ABCI %s failed", kind)
             response = self.pb.abci.Response()

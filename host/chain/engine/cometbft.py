@@ -139,8 +139,11 @@ class CometEngine:
 
     # ---- what the API calls -------------------------------------------------------------------
     async def wait_failed(self) -> BaseException:
-        """CometBFT runs (and fails) in its own process; nothing here stops on its own."""
-        return await asyncio.Future()
+        """CometBFT runs (and fails) in its own process; this side stops only when the app
+        refused a block for a governance upgrade plan (UpgradeNeeded: qosd exits with 3)."""
+        while self.abci.halted is None:
+            await asyncio.sleep(0.5)
+        return self.abci.halted
 
     async def rpc(self, method: str, **params: Any) -> Any:
         """A CometBFT JSON-RPC call: its `result`, or RpcError with its error; EngineUnavailable

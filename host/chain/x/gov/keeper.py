@@ -11,8 +11,10 @@ Deposits sit in the bank pool "gov_deposits" until they are refunded or forfeite
 
 from __future__ import annotations
 
+from host.chain import params, upgrade
 from host.chain.x.bank.keeper import BankKeeper
 from host.chain.x.context import Ctx
+from host.chain.x.qcp import client
 from host.chain.x.qsc.keeper import QscKeeper
 from host.chain.x.staking.keeper import StakingKeeper, token_value
 from host.core.errors import Code, TxError
@@ -138,7 +140,30 @@ class GovKeeper:
 
     # ---- execution ------------------------------------------------------------------------------
     def execute(self, ctx: Ctx, prop: dict) -> str:
-        """Run a passed spend: '' when done, else why it could not run (nothing moves)."""
+        """Run a passed proposal: '' when done, else why it could not run (nothing changes)."""
+        content = prop["content"]
+        if prop["kind"] == "param_change":
+            return self.change_params(ctx, prop)
+        if prop["kind"] == "upgrade":
+            return upgrade.schedule(ctx, {**content, "proposal": prop["id"]})
+        if prop["kind"] == "cancel_upgrade":
+            return upgrade.cancel(ctx, content["name"])
+        if prop["kind"] == "recover_client":
+            return client.recover(ctx, content["chain"], content["substitute"])
+        return self.spend(ctx, prop)
+
+    def change_params(self, ctx: Ctx, prop: dict) -> str:
+        changes = [(section, key, value) for section, key, value in prop["content"]["changes"]]
+        try:
+            new = params.changed(ctx.get(params.STORE_KEY), changes)
+        except TxError as err:
+            return err.log
+        ctx.put(params.STORE_KEY, new)
+        for section, key, value in changes:
+            ctx.emit("gov_param", proposal=prop["id"], key=f"{section}.{key}", value=value)
+        return ""
+
+    def spend(self, ctx: Ctx, prop: dict) -> str:
         content = prop["content"]
         pool = content["pool"]
         have = self.bank.pool(ctx, pool)

@@ -1,17 +1,25 @@
-"""x/gov wiring: gov/spend, gov/deposit, gov/vote; deadlines and execution at end-block.
+"""x/gov wiring: gov/spend, gov/param_change, gov/upgrade, gov/cancel_upgrade,
+gov/recover_client, gov/deposit, gov/vote; deadlines and execution at end-block.
 
 A proposal waits up to deposit_seconds for min_deposit; then voting_seconds of votes. At the end
 of voting it is tallied (GovKeeper.tally): without quorum_bps of the voting power voting, its
 deposits go to the community pool; otherwise they are refunded, and it passes when yes is more
 than threshold_bps of yes + no. A passed spend runs at once; if its pool holds too little by then
-the proposal ends 'failed' and nothing moves. A proposal that never reaches min_deposit expires
-and its deposits are refunded (its submit fee is the cost of trying).
+the proposal ends 'failed' and nothing moves. A passed parameter change writes all its changes
+or, if they no longer form valid params (another change passed first), none ('failed'); the
+application reloads the params after the block commits, so they rule from the next block. A
+proposal that never reaches min_deposit expires and its deposits are refunded (its submit fee
+is the cost of trying). A passed upgrade stores its plan for host/chain/upgrade.py, unless its
+height has passed by then ('failed'); a passed cancel removes the plan of that name. A passed
+recovery gives a frozen or expired QCP client the state of a fresh one (x/qcp/client.py), if
+both still qualify.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from host.chain import params, upgrade
 from host.chain.types import BlockInfo, ValidatorUpdate
 from host.chain.x.bank.keeper import BankKeeper
 from host.chain.x.context import Ctx, address, amount, bech
@@ -26,7 +34,8 @@ from host.chain.x.gov.keeper import (
     GovKeeper,
     pid,
 )
-from host.chain.x.module import AppModule, Handler, Query, QueryRoute
+from host.chain.x.module import AdmissionCheck, AppModule, Handler, Query, QueryRoute
+from host.chain.x.qcp import client
 from host.chain.x.qsc.mining import fund_pool
 from host.core.errors import Code, TxError
 from host.core.tx import Msg
@@ -48,10 +57,18 @@ class GovModule(AppModule):
         self.bank = bank
 
     def handlers(self) -> dict[str, Handler]:
-        return {"gov/spend": self.spend, "gov/deposit": self.deposit, "gov/vote": self.vote}
+        return {"gov/spend": self.spend, "gov/param_change": self.param_change,
+                "gov/upgrade": self.upgrade, "gov/cancel_upgrade": self.cancel_upgrade,
+                "gov/recover_client": self.recover_client,
+                "gov/deposit": self.deposit, "gov/vote": self.vote}
+
+    def admission_checks(self) -> dict[str, AdmissionCheck]:
+        return {"gov/param_change": self.check_param_change, "gov/upgrade": self.check_upgrade,
+                "gov/recover_client": self.check_recover_client}
 
     def queries(self) -> dict[str, Query]:
-        return {"gov/proposal": self.query_proposal, "gov/proposals": self.query_proposals}
+        return {"gov/proposal": self.query_proposal, "gov/proposals": self.query_proposals,
+                "params": self.query_params, "upgrade/plan": upgrade.query_plan}
 
     def routes(self) -> tuple[QueryRoute, ...]:
         return routes.ROUTES
@@ -73,6 +90,46 @@ class GovModule(AppModule):
     def spend(self, ctx: Ctx, msg: Msg) -> None:
         """{pool, recipient, amount, deposit}: propose paying `amount` of a pool to an account."""
         kind, content = self._content(ctx, msg)
+        self._submit(ctx, msg, kind, content)
+
+    def param_change(self, ctx: Ctx, msg: Msg) -> None:
+        """{changes, deposit}: propose setting parameters ("section.key=value,..."); refused here
+        unless every change is known, governable and in range (host/chain/params.py)."""
+        changes = params.parse_changes(msg.get("changes"), ctx.params)
+        self._submit(ctx, msg, "param_change", {"changes": [list(c) for c in changes]})
+
+    def check_param_change(self, ctx: Ctx, msg: Msg, view: dict) -> None:
+        """A bad change never enters the mempool (it would only burn its fee)."""
+        params.parse_changes(msg.get("changes"), ctx.params)
+
+    def upgrade(self, ctx: Ctx, msg: Msg) -> None:
+        """{plan, height, info, deposit}: propose halting at `height` for the binary that has an
+        upgrade handler named `plan` (host/chain/upgrade.py)."""
+        self.check_upgrade(ctx, msg, {})
+        content = {"name": msg["plan"], "height": msg["height"], "info": msg.get("info", "")}
+        self._submit(ctx, msg, "upgrade", content)
+
+    def check_upgrade(self, ctx: Ctx, msg: Msg, view: dict) -> None:
+        upgrade.check_plan(ctx, msg.get("plan"), msg.get("height"))
+
+    def cancel_upgrade(self, ctx: Ctx, msg: Msg) -> None:
+        """{plan, deposit}: propose dropping the scheduled plan of that name."""
+        name = msg.get("plan")
+        if not isinstance(name, str) or not upgrade.NAME_RE.match(name):
+            raise TxError(Code.BAD_ENCODING, "plan must be an upgrade plan's name")
+        self._submit(ctx, msg, "cancel_upgrade", {"name": name})
+
+    def recover_client(self, ctx: Ctx, msg: Msg) -> None:
+        """{chain, substitute, deposit}: propose giving the frozen or expired client of `chain`
+        the state of the fresh client `substitute` (registered for the same counterparty)."""
+        self.check_recover_client(ctx, msg, {})
+        self._submit(ctx, msg, "recover_client",
+                     {"chain": msg["chain"], "substitute": msg["substitute"]})
+
+    def check_recover_client(self, ctx: Ctx, msg: Msg, view: dict) -> None:
+        client.check_recovery(ctx, msg.get("chain"), msg.get("substitute"))
+
+    def _submit(self, ctx: Ctx, msg: Msg, kind: str, content: dict) -> None:
         initial = amount(msg.get("deposit"), "deposit", allow_zero=True)
         prop = self.keeper.submit(ctx, kind, content)
         ctx.emit("gov_submit", proposal=prop["id"], kind=kind, proposer=ctx.signer)
@@ -142,6 +199,10 @@ class GovModule(AppModule):
 
     def query_proposals(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
         return PROP, [self._json(ctx, p) for _, p in ctx.items(PROP)]
+
+    def query_params(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
+        """The parameters in force (at the queried height), as stored."""
+        return params.STORE_KEY, ctx.get(params.STORE_KEY)
 
     def invariants(self, ctx: Ctx) -> list[str]:
         held = sum(v for _, v in ctx.items(DEP))

@@ -123,6 +123,44 @@ def expired(info: dict, now: float) -> bool:
     return now >= info["time"] + info["trusting_period"]
 
 
+def check_recovery(ctx: Ctx, subject: Any, substitute: Any) -> None:
+    """What a gov/recover_client proposal must name (IBC's client recovery): a registered client
+    that is frozen or expired, and another one, active, registered (qcp/register) for the same
+    counterparty, whose trusted set and time replace the first's. Governance vouches that both
+    are the same chain; TxError if the clients do not qualify."""
+    info = _client(ctx, subject)
+    if not (info.get("frozen") or expired(info, ctx.time)):
+        raise TxError(Code.INVALID_REQUEST, f"the client of {subject} is active: only a frozen "
+                      "or expired client is recovered")
+    if substitute == subject:
+        raise TxError(Code.INVALID_REQUEST, "a client cannot substitute itself")
+    registered(ctx, substitute)  # exists, not frozen, not expired
+
+
+def recover(ctx: Ctx, subject: str, substitute: str) -> str:
+    """Run a passed recovery: the subject trusts the substitute's validators from the
+    substitute's time, unfrozen; its number, sequences, channels and packets in flight are
+    untouched, so they go on. '' when done, else why not (nothing changes)."""
+    try:
+        check_recovery(ctx, subject, substitute)
+    except TxError as err:
+        return err.log
+    info, fresh = _client(ctx, subject), _client(ctx, substitute)
+    ctx.put(CHAIN + subject.encode(), {
+        **info, "validators": fresh["validators"], "time": fresh["time"],
+        "height": max(info["height"], fresh["height"]),  # headers stay newer than any trusted
+        "trusting_period": fresh["trusting_period"], "frozen": False})
+    ctx.emit("qcp_client_recovered", chain=subject, substitute=substitute)
+    return ""
+
+
+def _client(ctx: Ctx, chain_id: Any) -> dict:
+    info = ctx.get(CHAIN + chain_id.encode()) if isinstance(chain_id, str) else None
+    if info is None:
+        raise TxError(Code.UNKNOWN_CHAIN, f"chain {chain_id!r} is not registered")
+    return info
+
+
 def _block_signers(header: dict, powers: dict[bytes, int]) -> set[bytes]:
     """The keys whose commit signature of the solo-engine block verifies, once the block is
     shown to be of this chain, height and app hash."""
