@@ -47,7 +47,7 @@ const WORDS = {
     committed: "Committed", deviceLocked: "The device is locked: unlock it first (qos device unlock).",
     deviceEmpty: "The device has no wallet yet (qos device setup).",
     bridgeDown: "The bridge did not answer (is `qos device bridge` running?)",
-    chainDefault: "the chain's default", vouchers: "Other chains' tokens (vouchers)", denom: "Denom",
+    vouchers: "Other chains' tokens (vouchers)", denom: "Denom",
     badAmount: "an amount has at most 4 decimals and is below 922337203685477.5808", badChain: "a chain id is 1..32 of a-z 0-9 -",
   },
   zh: {
@@ -97,7 +97,7 @@ const WORDS = {
     committed: "已上链", deviceLocked: "设备已锁定：请先解锁（qos device unlock）。",
     deviceEmpty: "设备中还没有钱包（qos device setup）。",
     bridgeDown: "桥接服务没有响应（qos device bridge 是否在运行？）",
-    chainDefault: "链的默认值", vouchers: "其他链的代币（凭证）", denom: "面额",
+    vouchers: "其他链的代币（凭证）", denom: "面额",
     badAmount: "数量最多 4 位小数，且小于 922337203685477.5808", badChain: "链 ID 为 1 到 32 个 a-z 0-9 - 字符",
   },
 };

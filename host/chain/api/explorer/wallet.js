@@ -39,8 +39,13 @@ const TITLES = { "bank/transfer": "Send QOS", "qsc/transfer": "Send QSC", "staki
 function msgLines(msg, view) {
   const lines = [];
   if (msg.type === "qcp/transfer") {
-    return [["To chain", msg.to_chain], ["Denom", msg.denom], ["Receiver", view.to],
-      ["Amount", qos(msg.amount, "").trim()], ["Timeouts", t("chainDefault")]];
+    // firmware/codec/qcp_pages.py: the wallet sends QOS with no timeout (the chain's default)
+    const home = msg.denom.startsWith(`qcp/${msg.to_chain}/`);
+    return [["To chain", msg.to_chain], ["Token", JSON.stringify(msg.denom)],
+      [home ? `Returns home to chain ${msg.to_chain}` : "Leaves as a voucher of this token", ""],
+      ["Receiver", view.to], ["Amount", qos(msg.amount, "").trim()],
+      ["Timeout height", "none"], ["Timeout UTC", "none"],
+      ["WARNING: no timeout; the chain sets one day after sending", ""]];
   }
   if (msg.name) lines.push(["Token", msg.name]);
   if (view.to) lines.push(["To", view.to]);
