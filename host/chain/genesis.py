@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-UNITS_PER_QOS = 10_000
-TOTAL_SUPPLY = 10_000_000_000 * UNITS_PER_QOS  # 1e14 units
+from host.chain.params import TOTAL_SUPPLY, UNITS_PER_QOS, validate
+
 GENESIS_SUPPLY = TOTAL_SUPPLY * 49 // 100  # 4.9e13 units
 MINED_SUPPLY = TOTAL_SUPPLY - GENESIS_SUPPLY  # 5.1e13 units
 CHAIN_ID_RE = re.compile(r"^[a-z0-9-]{1,32}$")
@@ -164,8 +164,6 @@ class Genesis:
                 if key not in merged[section] and section != "fees":
                     raise ValueError(f"unknown param {section}.{key}")
                 merged[section][key] = value
-        from host.chain.params import validate  # the registry imports this module's constants
-
         validate(merged)
         return merged
 

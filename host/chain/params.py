@@ -17,8 +17,10 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from host.chain.genesis import TOTAL_SUPPLY
 from host.core.errors import Code, TxError
+
+UNITS_PER_QOS = 10_000
+TOTAL_SUPPLY = 10_000_000_000 * UNITS_PER_QOS  # 1e14 units: fixed, no parameter moves it
 
 STORE_KEY = b"app/params"  # the params in force, as one det-CBOR map
 MAX_UNITS = 2**63 - 1

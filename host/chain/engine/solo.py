@@ -34,6 +34,7 @@ from host.chain.engine.mempool import Mempool
 from host.chain.engine.privval import ValidatorKey, cons_address
 from host.chain.engine.recorder import Recorder
 from host.chain.types import BlockInfo, TxResult, ValidatorUpdate, VoteInfo
+from host.chain.upgrade import UpgradeNeeded
 from host.core import cbor
 from host.core.errors import Code
 
@@ -255,6 +256,9 @@ class SoloEngine:
                 continue
             try:
                 self.produce_block()
+            except UpgradeNeeded as exc:  # governance's plan, not a failure: qosd says it once
+                log.warning("block %d not executed: %s", self.height + 1, exc)
+                raise
             except Exception:
                 # the application or the disk failed mid-block: stop producing rather than
                 # build on a state nobody can reproduce; a restart replays the stored block
