@@ -52,9 +52,14 @@ def debug(emu):
         yield d
 
 
+# How long a dialog loop waits for the device: a deadline against a hung device, not a
+# duration under test (a setup stretches the PIN, and a loaded CI machine once needed over 30 s).
+PATIENCE_S = 120
+
+
 def press_until_done(client: Client, debug: DebugLink, rid: int, button: str = "confirm"):
     """Presses `button` on every screen until the request answers."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + PATIENCE_S
     while time.monotonic() < deadline:
         debug.answer(button)
         try:
@@ -66,7 +71,7 @@ def press_until_done(client: Client, debug: DebugLink, rid: int, button: str = "
 
 def wait_for_dialog(debug: DebugLink, after: int) -> dict:
     """The first dialog (a screen waiting for a button) drawn after the draw numbered ``after``."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + PATIENCE_S
     while time.monotonic() < deadline:
         screen = debug.screen(fb=False)
         if screen["seq"] > after and screen["footer"].startswith("cancel"):
@@ -79,7 +84,7 @@ def drive_setup(client: Client, debug: DebugLink, rid: int, answer) -> tuple[dic
     answer(is_right) -> bool (True: the proposed word is right). Returns (result, titles seen)."""
     titles: list[str] = []
     last = None
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + PATIENCE_S
     while time.monotonic() < deadline:
         try:
             return client.link.receive(rid, 0.02), titles
@@ -97,7 +102,9 @@ def drive_setup(client: Client, debug: DebugLink, rid: int, answer) -> tuple[dic
             debug.press("confirm" if answer(right) else "cancel", screen["seq"])
         else:
             debug.press("confirm", screen["seq"])
-    raise AssertionError(f"setup never finished; screens: {titles}")
+    state = debug.state()
+    raise AssertionError(f"setup never finished; screens: {titles}; last screen: {screen}; "
+                         f"busy: {state['busy']}, requests: {state['requests']}")
 
 
 def seed_of(mnemonic: str, passphrase: str = "") -> bytes:
