@@ -18,7 +18,13 @@ from host.core.tx import transfer
 from host.devtools.keyfile import save_key
 from tests.explorer.browser import screenshot
 from tests.explorer.conftest import CHAIN, QOS, LiveNode, account
-from tests.explorer.test_wallet_page import WAIT, Presser, bridge, emulator  # noqa: F401
+from tests.explorer.test_wallet_page import (  # noqa: F401 - fixtures
+    WAIT,
+    Presser,
+    bridge,
+    emulator,
+    open_wallet,
+)
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright not installed (pip install -e '.[dev]')"
@@ -89,14 +95,7 @@ def test_a_cross_chain_transfer_signed_on_the_device_arrives_as_a_voucher(
         address = client.get_address(0, 0)
     base.send(FUNDER, [transfer(parse_address(address), 100 * QOS)])
 
-    context = browser.new_context(locale="en-US", viewport={"width": 420, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{base.url}/wallet")
-    page.fill("#bridge", bridge)
-    page.click("#connect-button")
-    expect(page.locator("#address")).to_have_text(address, timeout=WAIT)
+    context, page, errors = open_wallet(browser, base.url, bridge, address)
 
     with RelayerThread(base.url, biz.url), Presser(emulator.debug_path) as user:
         page.select_option("#kind", "qcp")

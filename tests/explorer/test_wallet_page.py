@@ -111,6 +111,20 @@ def bridge(emulator) -> Iterator[str]:
         proc.wait(10)
 
 
+def open_wallet(browser, node_url: str, bridge: str, address: str):  # noqa: ANN001, ANN201
+    """The node's wallet page on a phone-sized screen, connected through the bridge to the
+    device whose first address is ``address``: (context, page, page errors seen)."""
+    context = browser.new_context(locale="en-US", viewport={"width": 420, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{node_url}/wallet")
+    page.fill("#bridge", bridge)
+    page.click("#connect-button")
+    expect(page.locator("#address")).to_have_text(address, timeout=WAIT)
+    return context, page, errors
+
+
 def test_sign_a_transfer_on_the_device_and_follow_it_to_commit(browser, live, emulator, bridge):
     from host.bridge.client import Client
 
@@ -120,14 +134,7 @@ def test_sign_a_transfer_on_the_device_and_follow_it_to_commit(browser, live, em
     live.send(account(2), [qsc_issue(TOKEN, parse_address(address), 5000)])  # account 2 banks it
     before = live.get(f"/accounts/{account(2).address_string}")[1]["value"]["balance"]
 
-    context = browser.new_context(locale="en-US", viewport={"width": 420, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{live.url}/wallet")
-    page.fill("#bridge", bridge)
-    page.click("#connect-button")
-    expect(page.locator("#address")).to_have_text(address, timeout=WAIT)
+    context, page, errors = open_wallet(browser, live.url, bridge, address)
     expect(page.locator("#balance")).to_have_text("1,000.0000 QOS")
     for other in ("#validator-row", "#token-row", "#chain-row"):  # a transfer's form only
         expect(page.locator(other)).to_be_hidden()
