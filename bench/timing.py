@@ -14,11 +14,31 @@ from typing import Any
 
 # MicroPython source for the device side of a benchmark; run_device() puts it in front of the
 # caller's code, before that code measures its baseline heap, so these functions are not
-# counted as memory the code under test keeps. The helpers live with the device side of the
-# crypto bench (firmware/apps/debug_bench.py), which a board image runs too.
-DEVICE_HELPERS = """
+# counted as memory the code under test keeps.
+DEVICE_HELPERS = r"""
 import gc, json, time
-from apps.debug_bench import allocated, best_us, took_us
+
+def took_us(fn):
+    start = time.ticks_us()
+    fn()
+    return time.ticks_diff(time.ticks_us(), start)
+
+def best_us(fn, repeat):
+    best = None
+    for _ in range(repeat):
+        took = took_us(fn)
+        best = took if best is None or took < best else best
+    return best
+
+def allocated(fn):
+    gc.collect()
+    gc.disable()
+    before = gc.mem_alloc()
+    fn()
+    used = gc.mem_alloc() - before
+    gc.enable()
+    gc.collect()
+    return used
 """
 
 

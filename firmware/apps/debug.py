@@ -1,7 +1,6 @@
 # The debug link (debug and emulator builds only: a production build does not contain this file).
 # It presses buttons, reads the screen, loads a known seed fast for test fixtures, wipes, forces
-# an entropy source to fail, reports internal state, moves the PIN-delay clock forward, and runs the
-# device side of the crypto benchmarks (apps/debug_bench.py) on a board image.
+# an entropy source to fail, reports internal state, and moves the PIN-delay clock forward.
 import gc
 import sys
 
@@ -16,7 +15,7 @@ WHILE_BUSY = ("debug_press", "debug_screen", "debug_state", "debug_time")
 def methods(dev):
     table = {}
     for name in ("debug_press", "debug_screen", "debug_load", "debug_wipe", "debug_rng",
-                 "debug_state", "debug_time", "debug_bench"):
+                 "debug_state", "debug_time"):
         table[name] = _bind(dev, globals()[name])
     return table
 
@@ -126,27 +125,3 @@ def debug_time(dev, params):
     seconds = common.get_uint(params, "advance_s", 1 << 20)
     dev.vault.pin.clock.advance(seconds)
     return {}
-
-
-BENCHES = ("seed", "ec")
-
-
-def debug_bench(dev, params):
-    common.allow_only(params, ("bench", "repeat", "mnemonic", "passphrase", "plain"))
-    bench = common.get_str(params, "bench", 16)
-    if bench not in BENCHES:
-        raise errors.bad_params("bench must be seed or ec")
-    repeat = common.get_uint(params, "repeat", 100) or 1
-    mnemonic = " ".join(common.get_str(params, "mnemonic", 512, optional=True, default="").split())
-    passphrase = common.get_str(params, "passphrase", 256, optional=True, default="")
-    plain = common.get_bool(params, "plain")
-    if bench == "seed" and not mnemonic:
-        raise errors.bad_params("missing param: mnemonic")
-    from apps import debug_bench, unload
-
-    try:
-        if bench == "ec":
-            return debug_bench.ec(repeat)
-        return debug_bench.seed(mnemonic, passphrase, repeat, plain)
-    finally:
-        unload("apps.debug_bench")

@@ -34,7 +34,7 @@ BOARDS = {
 # Sources kept as .py on boards: the port runs boot.py and main.py by file name (main.py is
 # firmware/main.py, which starts the app when run as __main__).
 KEEP_SOURCE = ("boot.py", "main.py")
-DEBUG_ONLY = ("apps/debug.py", "apps/debug_bench.py")
+DEBUG_ONLY = ("apps/debug.py",)
 KEYS_MODULE = "fwupdate/keys.py"  # the vendor keys, written per build when given
 # Folders of firmware/ that are not the device application: the board glue (added per board
 # below) and the tools that generate constants (run on a host, never shipped).

@@ -109,7 +109,7 @@ def test_picotool_reads_the_chip_and_the_frozen_firmware_from_the_image(images):
         assert {"main", "_boot", "board", "apps/wallet", "wire/dispatch", "_wordlist"} <= frozen[
             kind
         ]
-    assert frozen["debug"] - frozen["prod"] == {"apps/debug", "apps/debug_bench"}
+    assert frozen["debug"] - frozen["prod"] == {"apps/debug"}
 
 
 def picotool_info(image: Path) -> str:
