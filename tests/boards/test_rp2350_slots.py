@@ -140,3 +140,45 @@ def test_slot_flash_installs_a_release_in_the_slots_format_on_nor_flash(tmp_path
     assert out["header"] == found
     assert out["capacity"] == 95 * 4096
     assert out["unaligned"] == "refused"
+
+
+# The image's _boot.py writes the frozen word list out after the boot step: what stays on sys.path
+# decides where every later import comes from. The filesystem ("", "/lib") must go (a .mpy file
+# written there must never run); a release the boot step mounted must stay first, or main.py
+# would not see it and the app would import half from the release and half from the image.
+WORDLIST_SCRIPT = r"""
+import json, os, sys
+import _wordlist, fwupdate.boot, wordlist
+root = sys.argv[1]
+out = {}
+for before in (["/fw", "", "/lib", ".frozen"], ["", ".frozen", "/lib", "/fw/lib"]):
+    sys.path[:] = before
+    wordlist.install(root)
+    out[" ".join(before)] = list(sys.path)
+with open(root + "/crypto/bip39_english.txt", "rb") as f:
+    out["words"] = f.read().decode()
+print(json.dumps(out))
+"""
+
+
+def test_the_word_list_install_keeps_a_mounted_release_and_drops_the_filesystem(tmp_path):
+    import subprocess
+
+    (tmp_path / "frozen").mkdir()
+    (tmp_path / "frozen" / "_wordlist.py").write_text("WORDS = b'abandon ability'\n")
+    (tmp_path / "root").mkdir()
+    script = tmp_path / "script.py"
+    script.write_text(WORDLIST_SCRIPT)
+    drivers = micropython.FIRMWARE_DIR / "micropython" / "drivers"
+    proc = subprocess.run(
+        [micropython.executable(), str(script), str(tmp_path / "root")],
+        capture_output=True,
+        timeout=120,
+        env=micropython.environment([tmp_path / "frozen", drivers]),
+        cwd=micropython.FIRMWARE_DIR,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    out = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    assert out["/fw  /lib .frozen"] == ["/fw", ".frozen"]
+    assert out[" .frozen /lib /fw/lib"] == [".frozen"]
+    assert out["words"] == "abandon ability"

@@ -24,6 +24,9 @@ def install(root):
         with open(path, "wb") as f:
             f.write(WORDS)
     # Imports come from the image only (a .mpy file on the flash must never run), so the
-    # filesystem's crypto/ folder cannot shadow the frozen package.
-    sys.path[:] = [".frozen"]
+    # filesystem's crypto/ folder cannot shadow the frozen package; a signed release the boot step
+    # mounted (fwupdate/boot.py) stays ahead of the image, or the app would run half of each.
+    from fwupdate.boot import MOUNT
+
+    sys.path[:] = [path for path in sys.path if path in (MOUNT, ".frozen")]
     os.chdir(root)

@@ -35,6 +35,13 @@ class Board(UsbBoard):
         # The update slots (fwupdate): in our own image only; None on a stock MicroPython.
         self.flash = slot_flash()
 
+    def reset(self):
+        # After update_finish has replied: the chip restarts, and _boot.py's boot step starts the
+        # release just installed.
+        import machine
+
+        machine.reset()
+
     def debug_uart(self):
         # Debug builds: the debug link on UART0 (GP0 TX, GP1 RX; README.md in this folder).
         from machine import UART
