@@ -120,20 +120,25 @@ def picotool() -> Path:
     return prefix
 
 
-def build_rp2350_image(production: bool = True) -> Path:
-    """The RP2350 image (firmware.uf2, firmware.elf), built once per source state; its folder."""
+def build_rp2350_image(
+    production: bool = True, update_keys: firmware.UpdateKeys | None = None
+) -> Path:
+    """The RP2350 image (firmware.uf2, firmware.elf), built once per source state; its folder.
+    ``update_keys``: the vendor keys it installs releases from (default: none)."""
     missing = missing_tools()
     if missing:
         raise ImageError(f"missing tools: {', '.join(missing)} (see docs/boards.md)")
     glue = [BOARD_DIR, GLUE, firmware.BOARDS_DIR / "drivers", firmware.BOARDS_DIR / "rp2350"]
-    key = image_key("rp2350", production, Path(__file__), glue)
-    return cached_image("rp2350", production, key, lambda tmp: _build(tmp, production))
+    key = image_key("rp2350", production, Path(__file__), glue, update_keys)
+    return cached_image(
+        "rp2350", production, key, lambda tmp: _build(tmp, production, update_keys)
+    )
 
 
-def _build(tmp: Path, production: bool) -> None:
+def _build(tmp: Path, production: bool, update_keys: firmware.UpdateKeys | None) -> None:
     port = sources() / MPY_DIR / "ports" / "rp2"
     tools = picotool()
-    staged = stage(tmp / "stage", "rp2350", production)
+    staged = stage(tmp / "stage", "rp2350", production, update_keys)
     env = {**os.environ, "QOS_STAGE": str(staged), "MICROPY_MPYCROSS": str(mpy_cross())}
     log = tmp / "build.log"
     build = tmp / "build"
