@@ -3,7 +3,7 @@
 # slot (flashlayout.py) is mounted in place ahead of this image on sys.path, so the board glue and
 # the app come from it. Then it mounts LittleFS on MicroPython's storage area except its last two
 # 4 KiB sectors, which hold the vault's raw secret region (board.py), and in our own image writes
-# out the frozen BIP39 word list.
+# out the frozen BIP39 word list; from then on modules come from the image (or the release) only.
 import rp2
 import sys
 import vfs
@@ -22,6 +22,13 @@ for name in ("buildflags", "flashlayout", "flashdev", "fwupdate", "fwupdate.boot
 
 from board import secret_range  # noqa: E402 (after the boot step: the winner's board)
 
+try:
+    import wordlist
+
+    wordlist.image_only()  # before the filesystem is mounted: no file on it stands in for a module
+except ImportError:
+    wordlist = None  # files copied onto a stock MicroPython: the word list is a file there already
+
 bdev = rp2.Flash(start=0, len=secret_range(rp2.Flash())[0])
 try:
     fs = vfs.VfsLfs2(bdev, progsize=256)
@@ -30,11 +37,7 @@ except OSError:
     fs = vfs.VfsLfs2(bdev, progsize=256)
 vfs.mount(fs, "/")
 
-try:
-    import wordlist
-
+if wordlist is not None:
     wordlist.install("/")  # in our own image, where the word list is frozen
-except ImportError:
-    pass  # files copied onto a stock MicroPython: the word list is a file there already
 
-del vfs, bdev, fs, slots
+del vfs, bdev, fs, slots, wordlist
