@@ -23,6 +23,7 @@ for name in ("buildflags", "flashlayout", "flashdev", "fwupdate", "fwupdate.boot
 from board import secret_range  # noqa: E402 (after the boot step: the winner's board)
 
 try:
+    import _wordlist  # noqa: F401 (frozen in our own image only)
     import wordlist
 
     wordlist.image_only()  # before the filesystem is mounted: no file on it stands in for a module
