@@ -92,16 +92,17 @@ def frozen_modules(info: str) -> set[str]:
     return {name.strip() for name in block.replace("\n", ",").split(",") if name.strip()}
 
 
-def test_picotool_reads_the_chip_and_the_frozen_firmware_from_the_image(images):
+def picotool_info(image: Path) -> str:
     tool = rp2350.picotool() / "bin" / "picotool"
+    return subprocess.run(
+        [str(tool), "info", "-a", str(image)], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_picotool_reads_the_chip_and_the_frozen_firmware_from_the_image(images):
     frozen = {}
     for kind in ("prod", "debug"):
-        info = subprocess.run(
-            [str(tool), "info", "-a", str(images[kind] / "firmware.uf2")],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        info = picotool_info(images[kind] / "firmware.uf2")
         assert "target chip:         RP2350" in info and "ARM Secure" in info, info
         assert "name:                MicroPython" in info and "v1.28.0" in info, info
         frozen[kind] = frozen_modules(info)
@@ -110,13 +111,6 @@ def test_picotool_reads_the_chip_and_the_frozen_firmware_from_the_image(images):
             kind
         ]
     assert frozen["debug"] - frozen["prod"] == {"apps/debug"}
-
-
-def picotool_info(image: Path) -> str:
-    tool = rp2350.picotool() / "bin" / "picotool"
-    return subprocess.run(
-        [str(tool), "info", "-a", str(image)], capture_output=True, text=True, check=True
-    ).stdout
 
 
 def embedded_drives(info: str) -> dict[str, tuple[int, int]]:

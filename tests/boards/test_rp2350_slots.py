@@ -182,3 +182,77 @@ def test_the_word_list_install_keeps_a_mounted_release_and_drops_the_filesystem(
     assert out["/fw  /lib .frozen"] == ["/fw", ".frozen"]
     assert out[" .frozen /lib /fw/lib"] == [".frozen"]
     assert out["words"] == "abandon ability"
+
+
+# The image's _boot.py run twice under the unix port on a simulated storage area: the first boot
+# formats LittleFS, then files named after the modules the boot imports are planted at its root
+# (the current directory at reset, "" on sys.path); the second boot must import none of them.
+BOOT_FAKES = {
+    "machine.py": "class Pin:\n    def __init__(self, *args, **kwargs):\n        pass\n"
+    "class I2C(Pin):\n    pass\n",
+    "rp2.py": FAKE_PARTITION + "chip = Partition(64)\n"
+    "class Flash:\n"
+    "    def __init__(self, start=0, len=64 * BS):\n"
+    "        self.start, self.blocks = start, len // BS\n"
+    "    def readblocks(self, block, buf, offset=0):\n"
+    "        chip.readblocks(0, buf, self.start + block * BS + offset)\n"
+    "    def writeblocks(self, block, buf, offset=None):\n"
+    "        if offset is None:\n"
+    "            self.ioctl(6, block)\n"
+    "        chip.writeblocks(0, buf, self.start + block * BS + (offset or 0))\n"
+    "    def ioctl(self, op, arg):\n"
+    "        if op == 4: return self.blocks\n"
+    "        if op == 5: return BS\n"
+    "        if op == 6: return chip.ioctl(6, self.start // BS + arg)\n"
+    "        return 0\n",
+    "_wordlist.py": "WORDS = b'abandon ability'\n",
+}
+PLANTED = ("wordlist", "_wordlist", "board", "flashlayout", "usbboard", "fwupdate/boot")
+BOOT_TWICE = r"""
+import json, os, sys, vfs
+import rp2
+with open("micropython/rp2350/_boot.py") as f:
+    source = f.read()
+start_path = list(sys.path)
+boot_modules = [n for n in sys.modules]
+
+def boot():
+    for name in [n for n in sys.modules if n not in boot_modules]:
+        del sys.modules[name]
+    exec(source, {})
+
+boot()
+os.mkdir("/fwupdate")
+for name in PLANTED:
+    with open("/%s.py" % name, "w") as f:
+        f.write("raise SystemExit('planted %s ran')\n" % name)
+planted = sorted(os.listdir("/")) + sorted(os.listdir("/fwupdate"))
+vfs.umount("/")  # power off: the chip keeps its bytes
+sys.path[:] = start_path
+os.chdir("/")
+boot()
+with open("/crypto/bip39_english.txt") as f:
+    words = f.read()
+print(json.dumps({"planted": planted, "path": sys.path, "words": words}), file=sys.stderr)
+"""
+
+
+def test_a_module_file_on_the_filesystem_does_not_run_at_boot(tmp_path):
+    import subprocess
+
+    for name, text in BOOT_FAKES.items():
+        (tmp_path / name).write_text(text)
+    paths = [tmp_path, RP2350, micropython.FIRMWARE_DIR / "micropython" / "drivers"]
+    proc = subprocess.run(
+        [micropython.executable(), "-X", "heapsize=2M", "-c",
+         f"PLANTED = {PLANTED!r}\n" + BOOT_TWICE],
+        capture_output=True,
+        timeout=120,
+        env=micropython.environment(paths),
+        cwd=micropython.FIRMWARE_DIR,
+    )
+    assert proc.returncode == 0, proc.stdout.decode() + proc.stderr.decode()
+    out = json.loads(proc.stderr.decode().strip().splitlines()[-1])
+    top = [name + ".py" for name in PLANTED if "/" not in name] + ["crypto", "fwupdate"]
+    assert out["planted"] == sorted(top) + ["boot.py"]  # they are there, on the filesystem
+    assert out["path"] == [".frozen"] and out["words"] == "abandon ability"
