@@ -9,6 +9,8 @@ Keys:
     staking/volume                {op20: units} fees paid in blocks it proposed this epoch
     staking/unb_seq               counter for unbonding keys
     staking/ev/<cons20><h:8><kind> height at which that evidence was punished (so only once)
+    staking/time/<h:8>            block time of height h, kept for unbonding_seconds (the age and
+                                  the time of an infraction at h, whoever reports it)
 Tokens of validators and delegations sit in the bank pool "bonded"; unbonding ones in "unbonding".
 """
 
@@ -28,6 +30,7 @@ SET = b"staking/set"
 VOLUME = b"staking/volume"
 UNB_SEQ = b"staking/unb_seq"
 EVIDENCE = b"staking/ev/"
+BLOCK_TIME = b"staking/time/"
 UNB_NEXT = b"staking/unb_next"  # earliest completion time of any entry (skip work until then)
 SCALE = 10**18  # reward index precision
 POWER_UNIT = 10_000  # 1 QOS of live weighted stake = 1 unit of consensus power
@@ -225,14 +228,36 @@ class StakingKeeper:
         val["barred_epoch"] = epoch(ctx)
         ctx.emit("bar", validator=val["operator"], epoch=val["barred_epoch"], reason=reason)
 
-    def punish_equivocation(self, ctx: Ctx, cons: bytes, height: int, since: float,
-                            kind: str) -> bool:
+    def record_block_time(self, ctx: Ctx) -> None:
+        """Keep this block's time under its height and forget the times older than the
+        unbonding period: evidence of those heights could no longer reach the stake that did it."""
+        ctx.put(BLOCK_TIME + ctx.height.to_bytes(8, "big"), ctx.time)
+        oldest = ctx.time - ctx.params["staking"]["unbonding_seconds"]
+        for key, time in ctx.items(BLOCK_TIME):
+            if time >= oldest:
+                break  # keys sort by height, and block times never decrease
+            ctx.delete(key)
+
+    def infraction_time(self, ctx: Ctx, height: int) -> float | None:
+        """When an infraction at `height` happened, by this chain's own clock (never the dates
+        the offenders put in the blocks they signed), or None if that is more than the unbonding
+        period ago. A height this chain has not reached yet was signed at an unknown time
+        before now: every unbonding entry still held may have started after it."""
+        unbonding = ctx.params["staking"]["unbonding_seconds"]
+        if height > ctx.height:
+            return ctx.time - unbonding
+        time = ctx.get(BLOCK_TIME + height.to_bytes(8, "big"))
+        return None if time is None or time < ctx.time - unbonding else float(time)
+
+    def punish_equivocation(self, ctx: Ctx, cons: bytes, height: int, kind: str) -> bool:
         """Slash a validator that signed two blocks at `height` (its bonded tokens and what it
         unbonded since the infraction) and bar it for the period; once per (validator, height,
         kind), however many times and by whatever route (the engine, QCP) it is reported.
-        Returns whether it was punished now."""
+        Returns whether it was punished now. The caller refuses evidence whose
+        infraction_time is None (too old) first."""
+        since = self.infraction_time(ctx, height)
         val = self.by_cons(ctx, cons)
-        if val is None or not self.first_report(ctx, cons, height, kind):
+        if since is None or val is None or not self.first_report(ctx, cons, height, kind):
             return False
         bps = ctx.params["staking"]["double_sign_slash_bps"]
         self.slash(ctx, val, bps, kind)
