@@ -10,6 +10,7 @@ from hashlib import sha256
 import cbor2
 
 from host.chain.store import MerkleStore
+from host.chain.x.context import bech
 from host.chain.x.qcp.module import out_key
 from host.chain.x.qcp.tokens import escrow_address
 from host.core.cbor import dumps
@@ -81,6 +82,10 @@ def test_an_outside_asset_enters_at_its_gateway_travels_and_leaves_again():
     # out of the QOS chains: burned on the gateway, a withdrawal record for the recorder to pay
     ok(burn(a, 2_500, external="0x00aa"))
     assert gateway(a)["backed"] == 2_500 == supply(a, ETH)
+    shown = a.app.query("qcp/gateway", b"ETH")  # GET /qcp/gateway/ETH
+    assert shown.value == {"denom": ETH, "recorder": bech(RECORDER.address), "backed": 2_500,
+                           "withdrawals": 1}, shown.log
+    assert a.app.query("qcp/gateway", b"BTC").code != 0
     raw = a.app.store.get(b"qcp/gw_withdrawal/ETH/1")
     assert raw is not None and b"0x00aa" in raw
     assert_conserved(a, b)

@@ -17,6 +17,8 @@ Keys:
 
 from __future__ import annotations
 
+from typing import Any
+
 from host.chain.x.bank.assets import AssetKeeper
 from host.chain.x.bank.keeper import BankKeeper
 from host.chain.x.context import Ctx, bech
@@ -87,6 +89,13 @@ class Gateways:
                 {"sender": ctx.signer, "amount": amount, "external": external})
         ctx.emit("qcp_gateway_burn", denom=denom, withdrawal=gateway["withdrawals"],
                  amount=amount, external=external)
+
+    def query(self, ctx: Ctx, data: bytes) -> tuple[bytes, Any]:
+        name = data.decode("ascii", "replace")
+        gateway = self._recorded(ctx, name)
+        return GATEWAY + data, {"denom": external_denom(ctx.chain_id, name),
+                                "recorder": bech(gateway["recorder"]),
+                                "backed": gateway["backed"], "withdrawals": gateway["withdrawals"]}
 
     def _recorded(self, ctx: Ctx, name: str) -> dict:
         gateway = ctx.get(GATEWAY + name.encode())

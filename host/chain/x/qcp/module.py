@@ -129,7 +129,7 @@ class QcpModule(AppModule):
 
     def queries(self) -> dict[str, Query]:
         return {"qcp/out": self.query_out, "qcp/seq": self.query_seq, "qcp/ack": self.query_ack,
-                "qcp/client": self.clients.query}
+                "qcp/client": self.clients.query, "qcp/gateway": self.gateways.query}
 
     def routes(self) -> tuple[QueryRoute, ...]:
         return routes.ROUTES
