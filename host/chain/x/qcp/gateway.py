@@ -22,6 +22,7 @@ from typing import Any
 from host.chain.x.bank.assets import AssetKeeper
 from host.chain.x.bank.keeper import BankKeeper
 from host.chain.x.context import Ctx, bech
+from host.chain.x.module import Handler
 from host.chain.x.qcp.client import DEPOSITS, REGISTER_DEPOSIT
 from host.chain.x.qcp.tokens import external_denom
 from host.core.errors import Code, TxError
@@ -34,10 +35,12 @@ MAX_EXTERNAL = 128  # bytes of an address on the outside network
 
 
 class Gateways:
+    """The gateway declarations, deposit and withdrawal records of this chain (keys above)."""
+
     def __init__(self, bank: BankKeeper, assets: AssetKeeper) -> None:
         self.bank, self.assets = bank, assets
 
-    def handlers(self) -> dict:
+    def handlers(self) -> dict[str, Handler]:
         return {"qcp/gateway": self.declare, "qcp/gateway_mint": self.mint,
                 "qcp/gateway_burn": self.burn}
 
