@@ -156,6 +156,11 @@ COMMANDS: tuple[MsgCommand, ...] = (
     C("qcp update-client", "qcp/update_client", "update a chain's light client (hex)"),
     C("qcp misbehaviour", "qcp/misbehaviour", "report two conflicting headers (hex)"),
     C("qcp register", "qcp/register", "register a chain with a deposit", {"deposit": qos}),
+    C("qcp gateway", "qcp/gateway", "declare this chain the gateway of an outside asset",
+      {"deposit": qos}),
+    C("qcp gateway-mint", "qcp/gateway_mint", "issue a gateway's token against an outside "
+      "deposit (its recorder only)"),
+    C("qcp gateway-burn", "qcp/gateway_burn", "burn a gateway's token to be paid out outside"),
     C("gov spend", "gov/spend", "propose a spend from a pool",
       {"amount": qos, "deposit": qos}),
     C("gov deposit", "gov/deposit", "add deposit to a proposal", {"amount": qos}),
