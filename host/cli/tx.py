@@ -73,13 +73,21 @@ def param_changes(text: str, _: dict[str, Any]) -> str:
     return text
 
 
-def qos_if(field_name: str, value: str, invert: bool = False) -> FieldParser:
-    """QOS units when an earlier field equals ``value`` (or differs, with ``invert``), else a
-    token's whole units."""
-    def parse(text: str, fields: dict[str, Any]) -> int:
-        in_qos = (fields[field_name] == value) != invert
-        return parse_units(text) if in_qos else whole_number(text)
-    return parse
+@dataclass(frozen=True)
+class QosIf:
+    """An amount in QOS units when another field equals ``value`` (or differs, with
+    ``invert``), else in a token's whole units: read from the command line, and told apart when
+    a committed message is printed."""
+
+    field_name: str
+    value: str
+    invert: bool = False
+
+    def in_qos(self, fields: dict[str, Any]) -> bool:
+        return (fields.get(self.field_name) == self.value) != self.invert
+
+    def __call__(self, text: str, fields: dict[str, Any]) -> int:
+        return parse_units(text) if self.in_qos(fields) else whole_number(text)
 
 
 def _by_kind(kind: int) -> FieldParser:
@@ -112,7 +120,7 @@ class MsgCommand:
 
 
 C = MsgCommand
-MARKET_QOS = qos_if("sell", "QOS")
+MARKET_QOS = QosIf("sell", "QOS")
 COMMANDS: tuple[MsgCommand, ...] = (
     C("bank send", "bank/transfer", "send QOS", {"amount": qos}, ("transfer",)),
     C("qsc create", "qsc/create", "create a QSC token (you choose its banker)"),
@@ -142,14 +150,14 @@ COMMANDS: tuple[MsgCommand, ...] = (
       aliases=("attest",)),
     C("identity unattest", "identity/unattest", "withdraw an attestation", aliases=("unattest",)),
     C("exchange swap", "exchange/swap", "trade on a QOS/QSC market (sell QOS or the token)",
-      {"amount": MARKET_QOS, "min_out": qos_if("sell", "QOS", invert=True)}, ("swap",)),
+      {"amount": MARKET_QOS, "min_out": QosIf("sell", "QOS", invert=True)}, ("swap",)),
     C("exchange add-liquidity", "exchange/add_liquidity", "deposit QOS and QSC into a market",
       {"qos": qos}, ("add-liquidity",)),
     C("exchange remove-liquidity", "exchange/remove_liquidity", "burn shares for both reserves",
       {"min_qos": qos}, ("remove-liquidity",)),
     C("qcp send", "qcp/send", "send a payload (a message as JSON) to another chain"),
     C("qcp transfer", "qcp/transfer", "move QOS or a token to another chain",
-      {"amount": qos_if("denom", "QOS")}),
+      {"amount": QosIf("denom", "QOS")}),
     C("qcp relay", "qcp/relay", "relay a packet with its proof (hex)"),
     C("qcp ack", "qcp/ack", "relay an acknowledgement (hex)"),
     C("qcp timeout", "qcp/timeout", "prove a packet timed out (hex)"),
@@ -170,6 +178,17 @@ COMMANDS: tuple[MsgCommand, ...] = (
       "propose recovering a frozen or expired QCP client from a fresh one", {"deposit": qos},
       ("gov-recover-client",)),
 )
+
+COMMAND_OF_TYPE = {command.msg_type: command for command in COMMANDS}
+
+
+def amount_in_qos(msg: dict[str, Any], name: str) -> bool:
+    """Whether field ``name`` of a message (JSON, as the node shows it) counts QOS units."""
+    command = COMMAND_OF_TYPE.get(msg.get("type", ""))
+    parser = command.parsers.get(name) if command else None
+    if isinstance(parser, QosIf):
+        return parser.in_qos(msg)
+    return parser is qos
 
 
 def register(commands: argparse._SubParsersAction) -> None:
