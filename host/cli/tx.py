@@ -259,6 +259,8 @@ def _signer_args(cmd: argparse.ArgumentParser) -> argparse.ArgumentParser:
     signer.add_argument("--device", help="a device path (= --from DEVICE)")
     cmd.add_argument("--account", type=int, default=0, help="device account (BIP44 account')")
     cmd.add_argument("--index", type=int, default=0, help="device address index")
+    cmd.add_argument("--keyring-dir", default=None,
+                     help="the keyring --from NAME is in (default $QOS_HOME/keyring)")
     return cmd
 
 
@@ -443,7 +445,8 @@ class Signer:
     def from_args(cls, args: argparse.Namespace, need_secret: bool) -> Signer:
         import os
 
-        from host.cli.keys import open_key, public_key_of
+        from host.cli.keys import key_entry, open_key, public_key_of
+        from host.core.keyring import is_key_name
 
         source = args.from_ or args.key or args.device or os.environ.get("QOS_DEVICE")
         if not source:
@@ -451,8 +454,17 @@ class Signer:
         if args.device or source.startswith(DEVICE_SCHEMES):
             return cls._device(source, (args.account, args.index))
         if not need_secret:
-            return cls(public_key_of(source), source=source)
-        account = open_key(source)
+            return cls(public_key_of(source, args.keyring_dir), source=source)
+        entry = key_entry(source, args.keyring_dir) if is_key_name(source) else None
+        if entry is not None and entry.device is not None:
+            where = entry.device
+            signer = cls._device(where.path, (where.account, where.index))
+            if signer.pubkey.hex() != entry.pubkey:
+                signer.device.close()
+                raise CommandError(f"key {source!r}: the device at {where.path} holds another "
+                                   "key (another wallet, passphrase or device)")
+            return signer
+        account = open_key(source, args.keyring_dir)
         return cls(account.pubkey, account=account, source=source)
 
     @classmethod

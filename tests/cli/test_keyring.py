@@ -231,3 +231,102 @@ def test_version_and_node_from_the_environment(home, capsys, monkeypatch):
     assert main(["config", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["node"] == "https://node.example:443" and shown["home"] == str(home)
+
+
+# ---- export / import, rename, --keyring-dir ----------------------------------------------------
+
+
+def test_an_exported_key_imports_only_with_its_passphrase_and_unedited(ring, alice, tmp_path):
+    ring.add("alice", alice, PASS)
+    with pytest.raises(KeyringError, match="wrong passphrase"):
+        ring.export("alice", "guess")
+    exported = ring.export("alice", PASS)
+    other = Keyring(tmp_path / "other")
+    with pytest.raises(KeyringError, match="wrong passphrase"):
+        other.import_entry("alice2", exported, "guess")
+    for field, value in (("address", Account.from_mnemonic(WORDS, "", 0, 1).address_string),
+                         ("name", "mallory"), ("ciphertext", "00" + exported["ciphertext"][2:])):
+        with pytest.raises(KeyringError):
+            other.import_entry("alice2", {**exported, field: value}, PASS)
+    with pytest.raises(KeyringError, match="not an exported"):
+        other.import_entry("alice2", {"mnemonic": WORDS}, PASS)
+    assert other.list() == []  # every refusal stored nothing
+    info = other.import_entry("alice2", exported, PASS)
+    assert info.address == alice.account.address_string
+    assert other.open("alice2", PASS).mnemonic == WORDS
+
+
+def test_rename_keeps_the_key_and_a_refused_rename_changes_nothing(ring, alice):
+    ring.add("alice", alice, PASS)
+    ring.add("bob", Secret(Account.from_mnemonic(WORDS, "", 0, 1), None), PASS)
+    with pytest.raises(KeyringError, match="wrong passphrase"):
+        ring.rename("alice", "carol", "guess")
+    with pytest.raises(KeyringError, match="exists"):
+        ring.rename("alice", "bob", PASS)
+    assert [k.name for k in ring.list()] == ["alice", "bob"]
+    assert ring.open("bob", PASS).account.address_string != alice.account.address_string
+    ring.rename("alice", "carol", PASS)
+    assert [k.name for k in ring.list()] == ["bob", "carol"]
+    assert ring.open("carol", PASS).mnemonic == WORDS
+
+
+def test_a_device_entry_whose_address_is_not_its_keys_is_refused(ring):
+    from host.core.keyring import DeviceKey, KeyInfo
+
+    account = Account.from_mnemonic(WORDS)
+    other = Account.from_mnemonic(WORDS, "", 0, 1)
+    where = DeviceKey("udp:127.0.0.1:21324", 0, 0)
+    with pytest.raises(KeyringError, match="not the public key's"):
+        ring.add_device(KeyInfo("dev", other.address_string, account.pubkey.hex(), where))
+    ring.add_device(KeyInfo("dev", account.address_string, account.pubkey.hex(), where))
+    path = ring.path_of("dev")
+    doc = json.loads(path.read_text())
+    path.write_text(json.dumps({**doc, "address": other.address_string}))
+    with pytest.raises(KeyringError, match="not the public key's"):
+        ring.show("dev")
+    with pytest.raises(KeyringError, match="stays on the device"):
+        ring.open("dev", PASS)
+
+
+def test_keys_export_import_rename_and_keyring_dir_on_the_command_line(home, tmp_path, capsys,
+                                                                        monkeypatch):
+    words = tmp_path / "words"
+    words.write_text(WORDS)
+    address = Account.from_mnemonic(WORDS).address_string
+    assert run(capsys, "keys", "add", "alice", "--mnemonic-file", str(words))[0] == 0
+    code, out, _ = run(capsys, "keys", "export", "alice", "--sealed")
+    assert code == 0 and WORDS not in out and "abandon" not in out
+    exported = tmp_path / "alice.key"
+    exported.write_text(out)
+    elsewhere = str(tmp_path / "elsewhere")
+    # --keyring-dir before or after the action
+    code, out, _ = run(capsys, "keys", "--keyring-dir", elsewhere, "import", "al", str(exported))
+    assert code == 0 and address in out
+    code, out, _ = run(capsys, "keys", "list", "--keyring-dir", elsewhere, "--json")
+    assert [k["name"] for k in json.loads(out)] == ["al"]
+    assert [k["name"] for k in json.loads(run(capsys, "keys", "list", "--json")[1])] == ["alice"]
+    tampered = tmp_path / "tampered.key"
+    doc = json.loads(exported.read_text())
+    tampered.write_text(json.dumps({**doc, "nonce": "11" * 12}))
+    code, _, err = run(capsys, "keys", "import", "bad", str(tampered))
+    assert code == 2 and "wrong passphrase, or the file was changed" in err
+    (tmp_path / "junk.key").write_text("not json")
+    code, _, err = run(capsys, "keys", "import", "bad", str(tmp_path / "junk.key"))
+    assert code == 2 and "junk.key" in err
+    monkeypatch.setenv("QOS_KEYRING_PASSPHRASE", "wrong")
+    code, _, err = run(capsys, "keys", "import", "bad", str(exported))
+    assert code == 2 and "wrong passphrase" in err
+    code, _, err = run(capsys, "keys", "rename", "alice", "bob")
+    assert code == 2 and "wrong passphrase" in err
+    monkeypatch.setenv("QOS_KEYRING_PASSPHRASE", PASS)
+    assert [k["name"] for k in json.loads(run(capsys, "keys", "list", "--json")[1])] == ["alice"]
+    code, out, _ = run(capsys, "keys", "rename", "alice", "bob")
+    assert code == 0 and "'bob'" in out
+    assert run(capsys, "keys", "show", "bob", "-a")[1].strip() == address
+    assert run(capsys, "keys", "show", "alice")[0] == 2
+    # a tx signs with a key of another keyring directory
+    to = Account.from_mnemonic(WORDS, "", 0, 1).address_string
+    code, out, _ = run(capsys, "tx", "bank", "send", to, "1qos", "--from", "al", "--keyring-dir",
+                       elsewhere, "--chain-id", "qos-test", "--nonce", "1", "--fee", "1",
+                       "--dry-run")
+    assert code == 0 and json.loads(out)["signed_tx"]
