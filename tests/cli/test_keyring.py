@@ -330,3 +330,61 @@ def test_keys_export_import_rename_and_keyring_dir_on_the_command_line(home, tmp
                        elsewhere, "--chain-id", "qos-test", "--nonce", "1", "--fee", "1",
                        "--dry-run")
     assert code == 0 and json.loads(out)["signed_tx"]
+
+
+# ---- a device entry: the key stays on the device ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    from host.devtools.emulator import Emulator
+    from host.devtools.ports import free_port_pair
+
+    with Emulator(port=free_port_pair(), kdf_ms=1) as emu:
+        yield emu
+
+
+def test_a_device_entry_signs_on_the_device_and_only_on_the_device_holding_its_key(
+        home, tmp_path, capsys, monkeypatch, emulator):
+    from host.bridge.debuglink import DebugLink
+    from host.core.tx import SignedTx
+    from host.devtools.scripted_user import ScriptedUser
+
+    address = Account.from_mnemonic(WORDS, "", 0, 2).address_string
+    to = Account.from_mnemonic(WORDS).address_string
+    offline = ["--chain-id", "qos-test", "--nonce", "1", "--fee", "1"]
+    with DebugLink.open(emulator.debug_path) as debug:
+        debug.wipe()
+        debug.load(WORDS, "1234")
+        code, out, _ = run(capsys, "keys", "add", "ledger", "--device", emulator.wire_path,
+                           "--index", "2", "--json")
+        assert code == 0 and json.loads(out)["address"] == address
+        entry = json.loads(home.joinpath("keyring", "ledger.json").read_text())
+        assert set(entry) == {"type", "name", "address", "pubkey", "device"}  # nothing secret
+        code, out, _ = run(capsys, "keys", "list")
+        assert "ledger" in out and f"(device {emulator.wire_path})" in out
+        # unsigned: no device needed; signed: on the device, which shows the tx and asks
+        code, out, _ = run(capsys, "tx", "bank", "send", to, "1qos", "--from", "ledger", *offline,
+                           "--generate-only")
+        assert code == 0
+        user = ScriptedUser(debug)
+        code = user.confirm(lambda: main(["tx", "bank", "send", to, "1qos", "--from", "ledger",
+                                          *offline, "--dry-run"]))
+        signed = SignedTx.decode(bytes.fromhex(json.loads(capsys.readouterr().out)["signed_tx"]))
+        assert code == 0 and signed.verify() and "1.0000 QOS" in user.last.text()
+        assert signed.pubkey.hex() == entry["pubkey"]
+        # the device now holds another wallet: refused before anything is signed
+        debug.wipe()
+        debug.load(" ".join(["legal", "winner", "thank", "year", "wave", "sausage", "worth",
+                             "useful", "legal", "winner", "thank", "yellow"]), "1234")
+        code, _, err = run(capsys, "tx", "bank", "send", to, "1qos", "--from", "ledger",
+                           *offline, "--dry-run")
+        assert code == 1 and "holds another key" in err
+        assert run(capsys, "keys", "export", "ledger")[0] == 2
+        code, _, err = run(capsys, "keys", "add", "dead", "--device", "udp:127.0.0.1:9")
+        assert code == 1 and not home.joinpath("keyring", "dead.json").exists()
+        # nothing secret in it: delete and rename need no passphrase
+        monkeypatch.delenv("QOS_KEYRING_PASSPHRASE")
+        code, _, _ = run(capsys, "keys", "rename", "ledger", "hw")
+        assert code == 0 and run(capsys, "keys", "show", "hw", "-a")[1].strip() == address
+        assert run(capsys, "keys", "delete", "hw")[0] == 0
