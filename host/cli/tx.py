@@ -362,6 +362,8 @@ def _send(args: argparse.Namespace, msgs: list[dict[str, Any]]) -> int:
             print_json({"signer": encode_address(address), "pubkey": signer.pubkey.hex(),
                         "unsigned_tx": tx.encode().hex()})
             return 0
+        if not args.dry_run:
+            _check_funds(node, encode_address(address), tx)
         raw = signer.sign(tx)
         if args.dry_run:
             print_json({"signer": encode_address(address), "signed_tx": raw.hex()})
@@ -371,6 +373,23 @@ def _send(args: argparse.Namespace, msgs: list[dict[str, Any]]) -> int:
 
 
 RECEIPT_ORDER = ("status", "code", "codespace", "log", "hash", "height")
+
+
+def _check_funds(node: Any, address: str, tx: Tx) -> None:
+    """Refuses, before anything is signed, a send over the balance: the node would commit it as
+    failed (insufficient_funds) and still charge the fee."""
+    from host.core.tx import format_amount
+
+    sent = sum(msg["amount"] for msg in tx.msgs if msg["type"] == "bank/transfer")
+    if not sent:
+        return
+    status, doc = node.get(f"/accounts/{address}")
+    if status not in (200, 404):
+        return  # the node cannot say now; it will judge the tx itself
+    balance = (doc.get("value") or {}).get("balance", 0) if status == 200 else 0
+    if sent + tx.fee > balance:
+        raise UsageError(f"balance {format_amount(balance)} < {format_amount(sent)} sent + "
+                         f"{format_amount(tx.fee)} fee: nothing was signed or sent")
 
 
 def print_receipt(args: argparse.Namespace, status: int, doc: dict[str, Any]) -> int:

@@ -1,5 +1,6 @@
 """`qos tx` and `qos query` against a running node: text for people, JSON with --json, the
-node URL from $QOS_NODE, and a tx over the balance reported as refused (exit 1)."""
+node URL from $QOS_NODE, and a send over the balance refused before it is signed (exit 2, no fee
+charged)."""
 
 from __future__ import annotations
 
@@ -47,9 +48,15 @@ def test_text_and_json_output(node, tmp_path, capsys, monkeypatch):
     assert code == 0 and "balance    1.5000 QOS" in out, out
     code, out = run(capsys, "query", "status")
     assert code == 0 and "cli-test" in out
-    code, out = run(capsys, "tx", "bank", "send", RECEIVER.address_string, "100qos", "--key",
-                    str(key), "--fee", "1000")
-    assert code == 1 and "insufficient" in out
+    code, out = run(capsys, "query", "account", SENDER.address_string, "--json")
+    before = json.loads(out)["value"]
+    capsys.readouterr()
+    code = main(["tx", "bank", "send", RECEIVER.address_string, "100qos", "--key", str(key),
+                 "--fee", "1000"])
+    refused = capsys.readouterr()
+    assert code == 2 and refused.out == "" and "nothing was signed or sent" in refused.err
+    code, out = run(capsys, "query", "account", SENDER.address_string, "--json")
+    assert json.loads(out)["value"] == before  # no fee charged, no nonce used
     code, out = run(capsys, "query", "account", "qosacc1nope")
     assert code == 2
 
