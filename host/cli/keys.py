@@ -39,10 +39,13 @@ def register(commands: argparse._SubParsersAction) -> None:
                      "and path (udp:HOST:PORT, serial:..., hid:..., usb:...)")
     add.add_argument("--account", type=int, default=0, help="BIP44 account' of the address")
     add.add_argument("--index", type=int, default=0, help="address index")
-    _action(sub, "list", "the keyring's keys: name, address", keys_list)
+    listing = _action(sub, "list", "the keyring's keys: name, address", keys_list)
+    listing.add_argument("-n", "--list-names", action="store_true", help="print only the names")
     show = _action(sub, "show", "address and public key of a key (no passphrase needed)", keys_show)
     show.add_argument("name", help="key NAME, or a test key file's path")
     show.add_argument("-a", "--address", action="store_true", help="print only the address")
+    show.add_argument("-p", "--pubkey", action="store_true",
+                      help="print only the public key, bech32 (qosaccpub1...)")
     delete = _action(sub, "delete", "remove a key from the keyring (asks the passphrase)",
                      keys_delete)
     delete.add_argument("name")
@@ -167,6 +170,9 @@ def keys_list(args: argparse.Namespace) -> int:
     elif not infos:
         print(f"no keys in {keyring(args.keyring_dir).directory} (qos keys add NAME)")
     for info in [] if args.json else infos:
+        if args.list_names:
+            print(info.name)
+            continue
         on_device = f"  (device {info.device.path})" if info.device else ""
         print(f"{info.name:<20} {info.address}{on_device}")
     return 0
@@ -183,6 +189,10 @@ def keys_show(args: argparse.Namespace) -> int:
                "pubkey": account.pubkey.hex()}
     if args.address:
         print(doc["address"])
+    elif args.pubkey:
+        from host.core.keys import encode_pubkey
+
+        print(encode_pubkey(bytes.fromhex(str(doc["pubkey"]))))
     elif args.json:
         print(json.dumps(doc, sort_keys=True))
     else:

@@ -133,6 +133,9 @@ def test_keys_commands(home, tmp_path, capsys, monkeypatch):
     assert "alice" in out and address in out
     code, out, _ = run(capsys, "keys", "show", "alice")
     assert code == 0 and address in out
+    pubkey = Account.from_mnemonic(WORDS).pubkey_string
+    assert run(capsys, "keys", "show", "alice", "-p")[1] == pubkey + "\n"
+    assert run(capsys, "keys", "list", "-n")[1] == "alice\nbob\n"
     assert run(capsys, "keys", "export", "alice")[1].strip() == WORDS
     bad_words = tmp_path / "bad"
     bad_words.write_text("abandon " * 12)
