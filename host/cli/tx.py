@@ -375,6 +375,22 @@ def _send(args: argparse.Namespace, msgs: list[dict[str, Any]]) -> int:
 RECEIPT_ORDER = ("status", "code", "codespace", "log", "hash", "height")
 
 
+def _public_key_unlocking(device: Any, where: tuple[int, int]) -> bytes:
+    """The signing key's public key; a locked device is unlocked with the PIN asked at the
+    terminal, as `qos device` and trezorctl do (a script without a terminal gets the error)."""
+    from host.bridge.exceptions import DeviceLocked
+    from host.cli.device import read_pin
+
+    try:
+        return bytes(device.get_public_key(*where).pubkey)
+    except DeviceLocked:
+        if not sys.stdin.isatty():
+            raise
+    print("the device is locked: its PIN unlocks it", file=sys.stderr)
+    device.unlock(read_pin(None, "PIN: ", confirm=False))
+    return bytes(device.get_public_key(*where).pubkey)
+
+
 def _check_funds(node: Any, address: str, tx: Tx) -> None:
     """Refuses, before anything is signed, a send over the balance: the node would commit it as
     failed (insufficient_funds) and still charge the fee."""
@@ -493,7 +509,7 @@ class Signer:
 
         try:
             device = Client.open(path)
-            pubkey = device.get_public_key(*where).pubkey
+            pubkey = _public_key_unlocking(device, where)
         except BadDevicePath as exc:
             raise UsageError(str(exc)) from None
         except (DeviceError, TransportError, ValueError) as exc:

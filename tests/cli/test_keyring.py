@@ -3,6 +3,7 @@ seed, a wrong passphrase or an edited file opens nothing, and every refusal chan
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -338,6 +339,13 @@ def test_keys_export_import_rename_and_keyring_dir_on_the_command_line(home, tmp
 # ---- a device entry: the key stays on the device ---------------------------------------------
 
 
+class Terminal(io.StringIO):
+    """stdin as a terminal: what a person types (getpass) is given by the test."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 @pytest.fixture(scope="module")
 def emulator():
     from host.devtools.emulator import Emulator
@@ -376,6 +384,19 @@ def test_a_device_entry_signs_on_the_device_and_only_on_the_device_holding_its_k
         signed = SignedTx.decode(bytes.fromhex(json.loads(capsys.readouterr().out)["signed_tx"]))
         assert code == 0 and signed.verify() and "1.0000 QOS" in user.last.text()
         assert signed.pubkey.hex() == entry["pubkey"]
+        # locked: without a terminal the error says so; at a terminal the PIN is asked for
+        from host.bridge.client import Client
+
+        with Client.open(emulator.wire_path) as client:
+            client.lock()
+        send = ["tx", "bank", "send", to, "1qos", "--from", "ledger", *offline, "--dry-run"]
+        code, _, err = run(capsys, *send)
+        assert code == 1 and "locked" in err
+        with monkeypatch.context() as typing:
+            typing.setattr("sys.stdin", Terminal())
+            typing.setattr("getpass.getpass", lambda prompt: "1234")
+            assert user.confirm(lambda: main(send)) == 0
+        assert "the device is locked" in capsys.readouterr().err
         # the device now holds another wallet: refused before anything is signed
         debug.wipe()
         debug.load(" ".join(["legal", "winner", "thank", "year", "wave", "sausage", "worth",
