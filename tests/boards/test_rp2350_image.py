@@ -176,3 +176,16 @@ def test_a_sealed_image_verifies_against_our_key_and_a_flipped_byte_does_not(ima
     tampered = tmp_path / "tampered.uf2"
     tampered.write_bytes(bytes(data))
     assert "signature:           verified" not in secureboot.info(tampered)
+
+
+def test_an_image_with_unusable_update_keys_is_refused_before_any_build(tmp_path, capsys):
+    """`qos fw build --image --update-keys` freezes the vendor keys into the image; keys that could
+    never verify a release are refused with a message, and nothing is built or written."""
+    from host.cli.qos import main
+
+    keys = tmp_path / "keys.json"
+    keys.write_text('{"threshold": 2, "keys": ["' + "11" * 32 + '"]}')
+    out = tmp_path / "out"
+    argv = ["fw", "build", "--board", "rp2350", "--image", "--update-keys", str(keys)]
+    assert main([*argv, "-o", str(out)]) == 1
+    assert "threshold" in capsys.readouterr().err and not out.exists()
