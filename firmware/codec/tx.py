@@ -70,6 +70,10 @@ MESSAGES = {
     "qcp/update_client": (("chain", CHAIN), ("header", BLOB), ("proof", BLOB)),
     "qcp/misbehaviour": (("chain", CHAIN), ("header", BLOB), ("conflicting", BLOB)),
     "qcp/register": (("chain", CHAIN), ("validators", BLOB), ("deposit", AMOUNT)),
+    "qcp/gateway": (("asset", NAME), ("deposit", AMOUNT)),
+    "qcp/gateway_mint": (("name", NAME), ("deposit_id", HASH32), ("receiver", ADDR),
+                         ("amount", AMOUNT)),
+    "qcp/gateway_burn": (("name", NAME), ("amount", AMOUNT), ("external", TEXT)),
     "gov/spend": (("pool", TEXT), ("recipient", ADDR), ("amount", AMOUNT), ("deposit", AMOUNT0)),
     "gov/deposit": (("proposal", POSITIVE), ("amount", AMOUNT)),
     "gov/vote": (("proposal", POSITIVE), ("option", TEXT)),
@@ -289,6 +293,9 @@ TITLES = {
     "qcp/update_client": "QCP client",
     "qcp/misbehaviour": "QCP conflict",
     "qcp/register": "QCP register",
+    "qcp/gateway": "Declare gateway",
+    "qcp/gateway_mint": "Gateway mint",
+    "qcp/gateway_burn": "Gateway burn",
     "gov/spend": "Gov spend",
     "gov/deposit": "Gov deposit",
     "gov/vote": "Gov vote",
@@ -308,7 +315,8 @@ LABELS = {
     "recipient": "Recipient", "deposit": "Deposit", "proposal": "Proposal", "option": "Vote",
     "chain": "Chain", "ack": "Ack", "conflicting": "Conflicting",
     "validators": "Validators", "changes": "Changes", "plan": "Plan", "height": "Height",
-    "info": "Info", "substitute": "Substitute",
+    "info": "Info", "substitute": "Substitute", "asset": "Asset", "deposit_id": "Deposit ID",
+    "receiver": "Receiver", "external": "Pay out to",
 }
 
 
