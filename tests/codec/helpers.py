@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from host.core import tx as htx
-from host.devtools import micropython
+from host.devtools import runner
 
 FIRMWARE_DRIVER = r"""
 import sys, binascii, gc, hashlib
@@ -93,7 +93,7 @@ while True:
 def run_firmware(requests: list[tuple[str, str]]) -> list[tuple[bool, str]]:
     """Runs (op, arg) requests through the firmware; returns (ok, payload-or-error) per request."""
     stdin = "".join(f"{op} {arg}\n" for op, arg in requests).encode()
-    out = micropython.run(FIRMWARE_DRIVER, stdin=stdin, timeout=300)
+    out = runner.run(FIRMWARE_DRIVER, stdin=stdin, timeout=300)
     lines = out.splitlines()
     assert len(lines) == len(requests), f"firmware answered {len(lines)} of {len(requests)}"
     answers = []
