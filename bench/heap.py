@@ -30,6 +30,7 @@ from host.devtools import micropython
 MNEMONIC = "legal winner thank year wave sausage worth useful legal winner thank yellow"
 PIN = "1234"
 SIGN_MESSAGES = 16
+QEMU_REPLY_S = 120.0  # an emulated Cortex-M: a 16-message signature or an unlock takes seconds
 
 # Prepares the tables (MODE "load": the shipped constants are imported; MODE "build": built from
 # scratch, the reference) after the key code is loaded. With LEAVE >= 0, ballast blocks first
@@ -149,36 +150,63 @@ def device_heap(firmware: Path | None = None) -> dict[str, tuple[int, int]]:
     from host.devtools.ports import free_port_pair
 
     emulator = Emulator(port=free_port_pair(), firmware=firmware)
-    rows: dict[str, tuple[int, int]] = {}
-
-    def take(name: str, state: dict[str, Any]) -> None:
-        rows[name] = (state["mem_alloc"], state["mem_free"])
-
     with (
         emulator,
         DebugLink.open(emulator.debug_path) as debug,
         Client.open(emulator.wire_path) as client,
     ):
-        debug.wipe()
-        take("idle, no wallet", debug.state())
-        debug.load(MNEMONIC, PIN)
-        take("unlocked", debug.state())
-        for count in (1, SIGN_MESSAGES):
-            tx_bytes = _transfer_tx(count)
-            request = client.send("sign_tx", {"account": 0, "index": 0, "tx": tx_bytes})
-            _wait_busy(debug, True)
-            time.sleep(0.2)  # the first page is drawn: all the confirmation needs is loaded
-            take(f"sign_tx of {count} message(s), waiting for confirm", debug.state())
-            while debug.state()["busy"]:
-                debug.answer("confirm")
-            client.link.receive(request, 30)
-        take("unlocked, after signing", debug.state())
-        if "pin_mode" in client.get_info():  # firmware with PIN server support
-            _pin_server_rows(client, debug, take)
+        return heap_states(client, debug)
+
+
+def heap_states(client: Any, debug: Any, reply_s: float = 30) -> dict[str, tuple[int, int]]:
+    """(used, free) bytes per state of the device behind ``client`` and ``debug``; ``reply_s``:
+    how long a signature or an unlock may take."""
+    rows: dict[str, tuple[int, int]] = {}
+
+    def take(name: str, state: dict[str, Any]) -> None:
+        rows[name] = (state["mem_alloc"], state["mem_free"])
+
+    debug.wipe()
+    take("idle, no wallet", debug.state())
+    debug.load(MNEMONIC, PIN)
+    take("unlocked", debug.state())
+    for count in (1, SIGN_MESSAGES):
+        tx_bytes = _transfer_tx(count)
+        request = client.send("sign_tx", {"account": 0, "index": 0, "tx": tx_bytes})
+        _wait_busy(debug, True)
+        time.sleep(0.2)  # the first page is drawn: all the confirmation needs is loaded
+        take(f"sign_tx of {count} message(s), waiting for confirm", debug.state())
+        while debug.state()["busy"]:
+            debug.answer("confirm")
+        client.link.receive(request, reply_s)
+    take("unlocked, after signing", debug.state())
+    if "pin_mode" in client.get_info():  # firmware with PIN server support
+        _pin_server_rows(client, debug, take, reply_s)
     return rows
 
 
-def _pin_server_rows(client: Any, debug: Any, take: Any) -> None:
+def qemu_heap() -> dict[str, tuple[int, int]] | None:
+    """The same states on the QEMU Cortex-M board's debug image (firmware frozen, 192 KB heap),
+    or None (saying why) where it cannot be built or run here."""
+    from host.bridge.client import Client
+    from host.bridge.debuglink import DebugLink
+    from host.devtools import qemu
+
+    reason = qemu.why_not_here()
+    if reason:
+        print(f"QEMU board skipped: {reason}")
+        return None
+    # kdf_ms=1: the PIN's key stretching at its floor, as the tests run it (the heap is the same)
+    with (
+        qemu.running_board(kdf_ms=1) as board,
+        DebugLink.open(board.debug_path, timeout=QEMU_REPLY_S) as debug,
+        Client.open(board.wire_path, timeout=QEMU_REPLY_S) as client,
+    ):
+        client.user_timeout = QEMU_REPLY_S
+        return heap_states(client, debug, QEMU_REPLY_S)
+
+
+def _pin_server_rows(client: Any, debug: Any, take: Any, reply_s: float) -> None:
     from host.devtools.pinserver import PinServerProcess
     from host.pinserver import client as pinserver
 
@@ -191,10 +219,10 @@ def _pin_server_rows(client: Any, debug: Any, take: Any) -> None:
         while debug.state()["busy"]:
             debug.answer("confirm")
             time.sleep(0.05)
-        asked = client.link.receive(request, 60)["pin_server"]
+        asked = client.link.receive(request, 2 * reply_s)["pin_server"]
         client.call("pin_server_reply", {"reply": pinserver.relay(server.url, asked["request"])})
         client.lock()
-        asked = client.call("unlock", {"pin": PIN}, timeout=60)["pin_server"]
+        asked = client.call("unlock", {"pin": PIN}, timeout=2 * reply_s)["pin_server"]
         take("locked, unlock waiting for the PIN server", debug.state())
         client.call("pin_server_reply", {"reply": pinserver.relay(server.url, asked["request"])})
         take("unlocked through the PIN server", debug.state())
@@ -204,7 +232,34 @@ def _bytes(value: int | None) -> str:
     return "MemoryError" if value is None else f"{value:,} B"
 
 
-def main() -> None:
+def main_qemu() -> None:
+    """The device states on the QEMU board beside the unix emulator, measured in the same run."""
+    from bench.timing import load_note
+
+    print(f"command: .venv/bin/python -m bench heap --board qemu   ({load_note()})")
+    board = qemu_heap()
+    if board is None:
+        return
+    unix = device_heap()
+    print(
+        "| device state (debug_state after gc.collect) | QEMU board, frozen: used / free | "
+        "unix emulator, ROMFS in place: used / free | QEMU free - unix free |"
+    )
+    print("|---|---|---|---|")
+    for name, (used, free) in board.items():
+        unix_used, unix_free = unix[name]
+        print(
+            f"| {name} | {used / 1024:.1f} / {free / 1024:.1f} KiB | "
+            f"{unix_used / 1024:.1f} / {unix_free / 1024:.1f} KiB | "
+            f"{(free - unix_free) / 1024:+.1f} KiB |"
+        )
+    print(f"after the run: {load_note()}")
+
+
+def main(board: str = "unix") -> None:
+    if board == "qemu":
+        main_qemu()
+        return
     tree = compiled_tree()
     t = table_figures(tree)
     peak, ref = t["load_allocated"] or 0, t["build_least_free"] or 0

@@ -127,4 +127,13 @@ if __name__ == "__main__":
     if board.maintenance_requested():
         print("QOS: cancel held at reset: the app is not started")
     else:
-        run(board.Board())
+        import sys
+
+        from fwupdate.boot import MOUNT
+
+        if sys.path[0] == MOUNT:  # the boot step mounted an installed release: its main runs
+            import main as release
+
+            release.run(board.Board())
+        else:
+            run(board.Board())

@@ -89,10 +89,12 @@ def run_build(args: argparse.Namespace) -> int:
 
     production = not args.debug
     if args.image:
-        if args.update_keys is not None:
-            print("qos fw build: --update-keys is for trees and releases", file=sys.stderr)
-            return 2
-        return run_image(args, production)
+        try:
+            keys = _load_update_keys(args.update_keys)
+        except BuildError as exc:
+            print(f"qos fw build: {exc}", file=sys.stderr)
+            return 1
+        return run_image(args, production, keys)
     if args.out is None:
         print("qos fw build: -o/--out is required for a firmware tree", file=sys.stderr)
         return 2
@@ -115,7 +117,7 @@ IMAGES = {
 }
 
 
-def run_image(args: argparse.Namespace, production: bool) -> int:
+def run_image(args: argparse.Namespace, production: bool, keys: UpdateKeys | None) -> int:
     import importlib
     import shutil
 
@@ -129,7 +131,7 @@ def run_image(args: argparse.Namespace, production: bool) -> int:
     module_name, builder, filename, what = IMAGES[board]
     module = importlib.import_module(f"host.devtools.{module_name}")
     try:
-        image = getattr(module, builder)(production)
+        image = getattr(module, builder)(production, keys)
     except ImageError as exc:
         print(f"qos fw build: {exc}", file=sys.stderr)
         return 1

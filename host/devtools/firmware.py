@@ -40,10 +40,12 @@ KEYS_MODULE = "fwupdate/keys.py"  # the vendor keys, written per build when give
 # below) and the tools that generate constants (run on a host, never shipped).
 NOT_FIRMWARE = ("micropython", "tools")
 # Shared glue folders a board takes besides its own (default: the USB board drivers); the QEMU
-# board keeps its flash as the emulator does (flashdev.py) and writes out its frozen word list.
+# board keeps its flash as the emulator does (flashdev.py) and writes out its frozen word list;
+# the RP2350's update slots are flashdev windows too (rp2350/flashlayout.py).
 GLUE_EXTRA = {
     "unix": [],
     "qemu": [BOARDS_DIR / "unix" / "flashdev.py", BOARDS_DIR / "drivers" / "wordlist.py"],
+    "rp2350": [BOARDS_DIR / "drivers", BOARDS_DIR / "unix" / "flashdev.py"],
 }
 # What a production tree must never contain.
 DEBUG_MARKERS = (b"debug_press", b"debug_load", b"debug_screen", b"debug_rng", b"apps.debug")

@@ -13,14 +13,16 @@ the flash as a semihosted file in the board's own directory.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import shutil
 import subprocess
 import tarfile
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from host.devtools import firmware
@@ -317,3 +319,14 @@ class QemuBoard:
             self.proc = None
 
     stop = close = kill
+
+
+@contextlib.contextmanager
+def running_board(production: bool = False, kdf_ms: int | None = None) -> Iterator[QemuBoard]:
+    """A QEMU board running the (cached) image in a temporary folder, killed on leaving."""
+    with tempfile.TemporaryDirectory(prefix="qos-qemu-") as folder:
+        board = QemuBoard(build_qemu_image(production), Path(folder), kdf_ms).start()
+        try:
+            yield board
+        finally:
+            board.kill()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from types import ModuleType
 
 from host.devtools import firmware
 from host.devtools.qemu import (
@@ -33,6 +34,7 @@ from host.devtools.qemu import (
 PICOTOOL_DIR = "picotool-2.1.1"
 BOARD_DIR = firmware.BOARDS_DIR / "rp2350" / "image"
 GLUE = firmware.BOARDS_DIR / "image" / "qosrp2"
+FLASH_LAYOUT = firmware.BOARDS_DIR / "rp2350" / "flashlayout.py"
 TOOLS = ("arm-none-eabi-gcc", "cmake", "make", "c++")
 # UF2 family id of RP2350 Arm secure-mode images (pico-sdk: RP2350_ARM_S_FAMILY_ID)
 FAMILY_RP2350_ARM_S = 0xE48BFF59
@@ -45,6 +47,24 @@ SYSTEM_MBEDTLS = """if(NOT TARGET mbedtls)
   target_link_libraries(mbedtls INTERFACE {lib})
 endif()
 """
+
+
+def flashlayout() -> ModuleType:
+    """The board glue's rp2350/flashlayout.py (plain Python: the device runs the same file), whose
+    sizes are the ones image/mpconfigboard.h gives the port."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("flashlayout", FLASH_LAYOUT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def flash_layout(flash_bytes: int = 4 * 1024 * 1024) -> dict[str, tuple[int, int]]:
+    """{part: (start, length)} of the image's flash (a Pico 2 has 4 MiB)."""
+    layout: dict[str, tuple[int, int]] = flashlayout().layout(flash_bytes)
+    return layout
 
 
 def missing_tools() -> list[str]:
@@ -100,20 +120,25 @@ def picotool() -> Path:
     return prefix
 
 
-def build_rp2350_image(production: bool = True) -> Path:
-    """The RP2350 image (firmware.uf2, firmware.elf), built once per source state; its folder."""
+def build_rp2350_image(
+    production: bool = True, update_keys: firmware.UpdateKeys | None = None
+) -> Path:
+    """The RP2350 image (firmware.uf2, firmware.elf), built once per source state; its folder.
+    ``update_keys``: the vendor keys it installs releases from (default: none)."""
     missing = missing_tools()
     if missing:
         raise ImageError(f"missing tools: {', '.join(missing)} (see docs/boards.md)")
     glue = [BOARD_DIR, GLUE, firmware.BOARDS_DIR / "drivers", firmware.BOARDS_DIR / "rp2350"]
-    key = image_key("rp2350", production, Path(__file__), glue)
-    return cached_image("rp2350", production, key, lambda tmp: _build(tmp, production))
+    key = image_key("rp2350", production, Path(__file__), glue, update_keys)
+    return cached_image(
+        "rp2350", production, key, lambda tmp: _build(tmp, production, update_keys)
+    )
 
 
-def _build(tmp: Path, production: bool) -> None:
+def _build(tmp: Path, production: bool, update_keys: firmware.UpdateKeys | None) -> None:
     port = sources() / MPY_DIR / "ports" / "rp2"
     tools = picotool()
-    staged = stage(tmp / "stage", "rp2350", production)
+    staged = stage(tmp / "stage", "rp2350", production, update_keys)
     env = {**os.environ, "QOS_STAGE": str(staged), "MICROPY_MPYCROSS": str(mpy_cross())}
     log = tmp / "build.log"
     build = tmp / "build"

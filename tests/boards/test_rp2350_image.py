@@ -6,6 +6,7 @@ boot them: the QEMU board (test_qemu_board.py) runs the same frozen firmware on 
 
 from __future__ import annotations
 
+import re
 import struct
 import subprocess
 from pathlib import Path
@@ -91,16 +92,17 @@ def frozen_modules(info: str) -> set[str]:
     return {name.strip() for name in block.replace("\n", ",").split(",") if name.strip()}
 
 
-def test_picotool_reads_the_chip_and_the_frozen_firmware_from_the_image(images):
+def picotool_info(image: Path) -> str:
     tool = rp2350.picotool() / "bin" / "picotool"
+    return subprocess.run(
+        [str(tool), "info", "-a", str(image)], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_picotool_reads_the_chip_and_the_frozen_firmware_from_the_image(images):
     frozen = {}
     for kind in ("prod", "debug"):
-        info = subprocess.run(
-            [str(tool), "info", "-a", str(images[kind] / "firmware.uf2")],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        info = picotool_info(images[kind] / "firmware.uf2")
         assert "target chip:         RP2350" in info and "ARM Secure" in info, info
         assert "name:                MicroPython" in info and "v1.28.0" in info, info
         frozen[kind] = frozen_modules(info)
@@ -109,6 +111,33 @@ def test_picotool_reads_the_chip_and_the_frozen_firmware_from_the_image(images):
             kind
         ]
     assert frozen["debug"] - frozen["prod"] == {"apps/debug"}
+
+
+def embedded_drives(info: str) -> dict[str, tuple[int, int]]:
+    """name: (start, end) of the "embedded drive" lines of `picotool info -a`."""
+    found = re.findall(r"embedded drive:\s+0x([0-9a-f]+)-0x([0-9a-f]+) \(\d+K\): (\S+)", info)
+    return {name: (int(start, 16), int(end, 16)) for start, end, name in found}
+
+
+@pytest.mark.parametrize("kind", ["prod", "debug"])
+def test_the_update_slots_lie_between_the_firmware_and_the_filesystem(images, kind):
+    """The image declares the port's ROMFS partition (the two update slots) and its storage area
+    where rp2350/flashlayout.py says, the firmware ends before the slots, and the boot step's
+    modules are frozen in."""
+    layout = rp2350.flash_layout()
+    xip = XIP_FLASH.start
+    info = picotool_info(images[kind] / "firmware.uf2")
+    slots = (xip + layout["slot0"][0], xip + layout["slot1"][0] + layout["slot1"][1])
+    storage = (xip + layout["filesystem"][0], xip + layout["secret"][0] + layout["secret"][1])
+    assert embedded_drives(info) == {"ROMFS": slots, "MicroPython": storage}, info
+    assert slots[1] == storage[0] and storage[1] == XIP_FLASH.stop
+    end = int(re.search(r"binary end:\s+0x([0-9a-f]+)", info).group(1), 16)  # type: ignore[union-attr]
+    image = [b for b in uf2_blocks(images[kind] / "firmware.uf2")
+             if b[4] == rp2350.FAMILY_RP2350_ARM_S]
+    assert max(b[1] + 256 for b in image) <= slots[0] and end <= slots[0]
+    assert {"fwupdate/boot", "fwupdate/slots", "flashlayout", "flashdev", "wordlist"} <= (
+        frozen_modules(info)
+    )
 
 
 def test_a_sealed_image_verifies_against_our_key_and_a_flipped_byte_does_not(images, tmp_path):
@@ -147,3 +176,16 @@ def test_a_sealed_image_verifies_against_our_key_and_a_flipped_byte_does_not(ima
     tampered = tmp_path / "tampered.uf2"
     tampered.write_bytes(bytes(data))
     assert "signature:           verified" not in secureboot.info(tampered)
+
+
+def test_an_image_with_unusable_update_keys_is_refused_before_any_build(tmp_path, capsys):
+    """`qos fw build --image --update-keys` freezes the vendor keys into the image; keys that could
+    never verify a release are refused with a message, and nothing is built or written."""
+    from host.cli.qos import main
+
+    keys = tmp_path / "keys.json"
+    keys.write_text('{"threshold": 2, "keys": ["' + "11" * 32 + '"]}')
+    out = tmp_path / "out"
+    argv = ["fw", "build", "--board", "rp2350", "--image", "--update-keys", str(keys)]
+    assert main([*argv, "-o", str(out)]) == 1
+    assert "threshold" in capsys.readouterr().err and not out.exists()

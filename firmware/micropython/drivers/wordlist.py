@@ -6,6 +6,15 @@
 import os
 import sys
 
+from fwupdate.boot import MOUNT
+
+
+def image_only():
+    """Imports come from the image only (a .mpy file on the flash must never run), so no file on
+    the filesystem can shadow a frozen module; a signed release the boot step mounted
+    (fwupdate/boot.py) stays ahead of the image, or the app would run half of each."""
+    sys.path[:] = [path for path in sys.path if path in (MOUNT, ".frozen")]
+
 
 def install(root):
     from _wordlist import WORDS
@@ -23,7 +32,5 @@ def install(root):
     if size != len(WORDS):
         with open(path, "wb") as f:
             f.write(WORDS)
-    # Imports come from the image only (a .mpy file on the flash must never run), so the
-    # filesystem's crypto/ folder cannot shadow the frozen package.
-    sys.path[:] = [".frozen"]
+    image_only()
     os.chdir(root)

@@ -3,6 +3,8 @@
 import os
 from machine import I2C, Pin
 
+from flashlayout import SECRET_BLOCKS, slot_flash
+
 from usbboard import UsbBoard, cancel_held
 
 I2C_ID = 0
@@ -14,7 +16,6 @@ DEBUG_UART = 0
 DEBUG_TX = 0
 DEBUG_RX = 1
 DEBUG_BAUD = 115200
-SECRET_BLOCKS = 2  # the last two 4 KiB sectors of MicroPython's storage area
 
 
 def maintenance_requested():
@@ -31,6 +32,15 @@ class Board(UsbBoard):
     def __init__(self):
         i2c = I2C(I2C_ID, sda=Pin(SDA), scl=Pin(SCL), freq=400000)
         super().__init__(i2c, CONFIRM, CANCEL)
+        # The update slots (fwupdate): in our own image only; None on a stock MicroPython.
+        self.flash = slot_flash()
+
+    def reset(self):
+        # After update_finish has replied: the chip restarts, and _boot.py's boot step starts the
+        # release just installed.
+        import machine
+
+        machine.reset()
 
     def debug_uart(self):
         # Debug builds: the debug link on UART0 (GP0 TX, GP1 RX; README.md in this folder).

@@ -5,8 +5,8 @@ import os
 
 STAGE = os.environ["QOS_STAGE"]
 freeze("$(PORT_DIR)/modules", "rp2.py", opt=3)
-for package_name in ("apps", "codec", "crypto", "rng", "storage", "ui", "wire"):
+for package_name in ("apps", "codec", "crypto", "fwupdate", "rng", "storage", "ui", "wire"):
     package(package_name, base_path=STAGE, opt=3)
 for name in ("buildflags.py", "board.py", "usbboard.py", "ssd1306.py", "_boot.py", "main.py",
-             "_wordlist.py"):
+             "_wordlist.py", "wordlist.py", "flashlayout.py", "flashdev.py"):
     module(name, base_path=STAGE, opt=3)
