@@ -116,8 +116,24 @@ def debug_state(dev, params):
         "sessions": dev.dispatcher.sessions,
         "mem_free": gc.mem_free(),
         "mem_alloc": gc.mem_alloc(),
+        "mem_largest": _largest_free_block(),
         "modules": sorted(sys.modules),
     }
+
+
+def _largest_free_block():
+    # The biggest single allocation the heap can serve now (to 16 bytes): with a fragmented heap
+    # a request fails on one block long before mem_free runs out.
+    low, high = 0, gc.mem_free() + 16
+    while high - low > 16:
+        middle = (low + high) // 2
+        try:
+            bytearray(middle)
+            low = middle
+        except MemoryError:
+            high = middle
+        gc.collect()
+    return low
 
 
 def debug_time(dev, params):

@@ -48,15 +48,20 @@ def sign_tx(dev, params):
 
     try:
         tx = txcodec.decode_tx(raw)
-        raw = None
-        pages = txcodec.describe(tx, (account, index))
+        # The tx's bytes go (the request's params held them): the decoded tx is what is shown,
+        # and what is signed is encoded from it now, while the heap has the most room.
+        raw = params["tx"] = None
+        sig_input = txcodec.sign_bytes(tx)
+        # Pages are laid out as they are shown: all of a 16-message tx's at once would take
+        # more heap than the decoder (ROWS == ui.screen.LINES: each fits the screen).
+        pages = Pages(txcodec, tx, (account, index))
     except txcodec.TxError as e:
         raise errors.bad_params("tx refused: %s" % e)
-    if not layouts.show_pages(dev, _as_pages(pages), "sign"):
+    if not layouts.show_pages(dev, pages, "sign"):
         dev.home()
         raise errors.cancelled()
+    pages = tx = None
     dev.screen.draw("Signing", ["Signing..."])
-    sig_input = txcodec.sign_bytes(tx)
     result = _sign(dev, account, index, sig_input)
     dev.home()
     return result
@@ -100,20 +105,40 @@ def _sign(dev, account, index, data):
     return {"pubkey": pub, "sig": ed25519.sign(secret, data, pub)}
 
 
-def _as_pages(pages):
-    # codec.tx.describe() already writes pages of at most 6 lines; the list is used as it is
-    # (no copy: a 16-message tx has many pages) unless a page would not fit the screen.
-    from ui.screen import LINES
+class Pages:
+    """codec.tx.describe(tx, signer) as a sequence that holds one part's pages at a time: the
+    pages of a 16-message tx at once take more heap than the decoder. Each part (the header, a
+    message, the fee and memo) is laid out once to count its pages, and again when shown."""
 
-    for _, lines in pages:
-        if len(lines) > LINES:
-            break
-    else:
-        return pages
-    out = []
-    for title, lines in pages:
-        out.extend(layouts.text_pages(title, list(lines)))
-    return out
+    def __init__(self, txcodec, tx, signer):
+        txcodec.check_tx(tx)
+        self.describe_part = txcodec.describe_part
+        self.tx = tx
+        self.signer = signer
+        self.counts = []
+        for part in range(txcodec.parts(tx)):
+            pages = []
+            self.describe_part(pages, tx, part, signer)
+            self.counts.append(len(pages))
+        self.part = -1
+        self.pages = None
+
+    def __len__(self):
+        return sum(self.counts)
+
+    def __getitem__(self, i):
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        part = 0
+        while i >= self.counts[part]:
+            i -= self.counts[part]
+            part += 1
+        if part != self.part:
+            self.pages = None  # the shown part's pages go before the next part's are made
+            pages = []
+            self.describe_part(pages, self.tx, part, self.signer)
+            self.part, self.pages = part, pages
+        return self.pages[i]
 
 
 def _printable(message):
