@@ -6,17 +6,17 @@ Two parts, both on the compiled firmware tree the emulator runs (.mpy, 192 KB he
   tables shipped as constants (firmware/tools/comb_build.py is that construction); both are
   measured on a second preparation, so growth of the interpreter's shared string pool is not
   counted;
-- the emulator's heap through the debug link (`debug_state`, after a gc.collect()) in the states
-  the device spends its time in: idle with no wallet, unlocked, a 16-message sign_tx waiting
-  for the user's confirmation (the tx decoder, the tx and its pages all loaded), and with a PIN
-  server (a real `qos pin-server` process): locked with an unlock waiting for the server's
-  reply (the request's session and the stretched PIN held), and unlocked through it.
+- the emulator's heap through the debug link (`debug_state`, after a gc.collect(): used, free
+  and the largest free block) in the states the device spends its time in: idle with no wallet,
+  unlocked, a 1- and a 16-message sign_tx and a 1 KB sign_message waiting for the user's
+  confirmation (the tx decoder, the tx and its first pages loaded), and with a PIN server (a real
+  `qos pin-server` process): locked with an unlock waiting for the server's reply (the request's
+  session and the stretched PIN held), and unlocked through it.
 
-The emulator runs its firmware in place from a mapped ROMFS image, as a board runs frozen code
-from flash (host/devtools/xip.py). The reference for its figures, measured in the same run, is
-the same compiled tree loaded from a directory, the unix port's way and a stock MicroPython
-board's (`qos fw flash` copies .mpy files to its filesystem): bytecode, constants and strings
-then take heap.
+Both ways the firmware runs are measured in the same run: in place from a mapped ROMFS image, as
+a board runs frozen code from flash (the emulator's default, host/devtools/xip.py), and the same
+compiled tree loaded from a directory, as a stock MicroPython board runs it after `qos fw
+deploy` (.mpy files on its filesystem): bytecode, constants and strings then take heap.
 """
 
 from __future__ import annotations
@@ -132,6 +132,16 @@ def _transfer_tx(count: int) -> bytes:
     return txlib.Tx("qos-test", 2, 1, msgs, "").encode()
 
 
+def _wait_dialog(debug: Any) -> None:
+    # Polls the screen, not debug_state: its reply is bigger, and a 16-message sign_tx on the
+    # .mpy tree leaves little heap beside the dialog.
+    for _ in range(500):
+        if debug.screen(fb=False)["footer"].startswith("cancel"):
+            return
+        time.sleep(0.01)
+    raise RuntimeError("the device showed no dialog")
+
+
 def _wait_busy(debug: Any, busy: bool) -> None:
     for _ in range(500):
         if bool(debug.state()["busy"]) == busy:
@@ -140,19 +150,25 @@ def _wait_busy(debug: Any, busy: bool) -> None:
     raise RuntimeError(f"the device did not become {'busy' if busy else 'idle'}")
 
 
-def device_heap(firmware: Path | None = None) -> dict[str, tuple[int, int]]:
-    """(used, free) bytes per state, from an emulator running ``firmware`` (default: the
-    current debug build's ROMFS image; a directory is loaded into the heap)."""
+Row = tuple[int, int, int] | str  # used, free, largest free block (bytes), or the error
+PIN_SERVER_ROWS = ("locked, an unlock waiting for the PIN server",
+                   "unlocked through the PIN server")
+
+
+def device_heap(firmware: Path | None = None) -> dict[str, Row]:
+    """(used, free, largest free block) per state, from an emulator running ``firmware``
+    (default: the current debug build's ROMFS image; a directory is loaded into the heap)."""
     from host.bridge.client import Client
     from host.bridge.debuglink import DebugLink
+    from host.bridge.exceptions import InternalError
     from host.devtools.emulator import Emulator
     from host.devtools.ports import free_port_pair
 
     emulator = Emulator(port=free_port_pair(), firmware=firmware)
-    rows: dict[str, tuple[int, int]] = {}
+    rows: dict[str, Row] = {}
 
     def take(name: str, state: dict[str, Any]) -> None:
-        rows[name] = (state["mem_alloc"], state["mem_free"])
+        rows[name] = (state["mem_alloc"], state["mem_free"], state["mem_largest"])
 
     with (
         emulator,
@@ -166,16 +182,34 @@ def device_heap(firmware: Path | None = None) -> dict[str, tuple[int, int]]:
         for count in (1, SIGN_MESSAGES):
             tx_bytes = _transfer_tx(count)
             request = client.send("sign_tx", {"account": 0, "index": 0, "tx": tx_bytes})
-            _wait_busy(debug, True)
-            time.sleep(0.2)  # the first page is drawn: all the confirmation needs is loaded
+            _wait_dialog(debug)
             take(f"sign_tx of {count} message(s), waiting for confirm", debug.state())
-            while debug.state()["busy"]:
-                debug.answer("confirm")
-            client.link.receive(request, 30)
+            _confirm_until_done(client, debug, request)
+        message = {"account": 0, "index": 0, "chain": "qos-test", "message": b"x" * 1024}
+        request = client.send("sign_message", message)
+        _wait_dialog(debug)
+        take("sign_message of 1 KB, waiting for confirm", debug.state())
+        _confirm_until_done(client, debug, request)
         take("unlocked, after signing", debug.state())
         if "pin_mode" in client.get_info():  # firmware with PIN server support
-            _pin_server_rows(client, debug, take)
+            try:
+                _pin_server_rows(client, debug, take)
+            except InternalError as e:  # out of memory: the first row not reached says so
+                rows[next(n for n in PIN_SERVER_ROWS if n not in rows)] = f"failed: {e}"
     return rows
+
+
+def _confirm_until_done(client: Any, debug: Any, request: int) -> None:
+    from host.bridge.exceptions import NoReply
+
+    for _ in range(3000):
+        debug.answer("confirm")
+        try:
+            client.link.receive(request, 0.02)
+            return
+        except NoReply:
+            continue
+    raise RuntimeError("the request never finished")
 
 
 def _pin_server_rows(client: Any, debug: Any, take: Any) -> None:
@@ -195,9 +229,9 @@ def _pin_server_rows(client: Any, debug: Any, take: Any) -> None:
         client.call("pin_server_reply", {"reply": pinserver.relay(server.url, asked["request"])})
         client.lock()
         asked = client.call("unlock", {"pin": PIN}, timeout=60)["pin_server"]
-        take("locked, unlock waiting for the PIN server", debug.state())
+        take(PIN_SERVER_ROWS[0], debug.state())
         client.call("pin_server_reply", {"reply": pinserver.relay(server.url, asked["request"])})
-        take("unlocked through the PIN server", debug.state())
+        take(PIN_SERVER_ROWS[1], debug.state())
 
 
 def _bytes(value: int | None) -> str:
@@ -217,20 +251,22 @@ def main() -> None:
     )
     print(f"| heap kept afterwards | {_bytes(t['load_kept'])} | {_bytes(t['build_kept'])} |")
     print()
-    now = device_heap()
-    before = device_heap(tree)
+    in_place = device_heap()
+    in_heap = device_heap(tree)
     print(
-        "| emulator state (debug_state after gc.collect) | now: used / free | "
-        "reference, .mpy tree in the heap: used / free | more free now |"
+        "| emulator state (debug_state after gc.collect) | ROMFS in place: used / free "
+        "(largest block) | .mpy tree in the heap: used / free (largest block) |"
     )
-    print("|---|---|---|---|")
-    for name, (used, free) in now.items():
-        ref_used, ref_free = before[name]
-        print(
-            f"| {name} | {used / 1024:.1f} / {free / 1024:.1f} KiB | "
-            f"{ref_used / 1024:.1f} / {ref_free / 1024:.1f} KiB | "
-            f"{(free - ref_free) / 1024:+.1f} KiB |"
-        )
+    print("|---|---|---|")
+    for name, row in in_place.items():
+        print(f"| {name} | {_kib(row)} | {_kib(in_heap.get(name, 'not reached'))} |")
+
+
+def _kib(row: Row) -> str:
+    if isinstance(row, str):
+        return row
+    used, free, largest = row
+    return f"{used / 1024:.1f} / {free / 1024:.1f} KiB ({largest / 1024:.1f})"
 
 
 if __name__ == "__main__":
