@@ -276,7 +276,6 @@ def message_sign_bytes(chain_id, message):
 
 COLS = 21
 ROWS = 6
-TEXT_MARK = ">"  # starts each row of a free text shown below its label (put_text)
 
 TITLES = {
     "bank/transfer": "Send QOS",
@@ -435,11 +434,9 @@ def put_signer(blocks, account, index):
 
 
 def put_text(blocks, label, text):
-    """Free text as `"..."`: escaped (quotes too). When it does not fit on its label's row it
-    takes rows of its own, each starting with TEXT_MARK and then exactly COLS - 1 characters
-    but the last: no row of it can read as a label the device writes ("Amount: ...", "To:"),
-    however it is padded, and no character, space included, is lost at a break. Empty text is
-    an unquoted (none), which no text can imitate."""
+    """Free text as `"..."`: escaped (quotes too), in rows of exactly COLS characters but the
+    last, so no character, space included, is lost at a line break. Empty text is an unquoted
+    (none), which no text can imitate."""
     if not text:
         put(blocks, label, "(none)")
         return
@@ -448,8 +445,8 @@ def put_text(blocks, label, text):
         blocks.append([label + ": " + quoted])
         return
     block = [label + ":"]
-    for i in range(0, len(quoted), COLS - 1):
-        block.append(TEXT_MARK + quoted[i:i + COLS - 1])
+    for i in range(0, len(quoted), COLS):
+        block.append(quoted[i:i + COLS])
     blocks.append(block)
 
 

@@ -290,11 +290,6 @@ def _expected_strings(msg: dict[str, Any]) -> tuple[list[str], list[str]]:
     return spaced, solid
 
 
-def _unmarked(lines: list[str]) -> list[str]:
-    """The rows with the mark that starts each row of a long free text taken off."""
-    return [line[1:] if line.startswith(TEXT_MARK) else line for line in lines]
-
-
 def _shown_text(text: str) -> str:
     return '"' + _escaped(text).replace('"', '\\"') + '"' if text else "(none)"
 
@@ -337,7 +332,7 @@ def test_describe_shows_every_signed_field_within_the_screen():
         tail = by_title["Fee and memo"]
         assert htx.format_amount(t["fee"]) in " ".join(tail)
         memo = _shown_text(t["memo"]).replace(" ", "")
-        assert memo in "".join(_unmarked(tail)).replace(" ", "")
+        assert memo in "".join(tail).replace(" ", "")
         for i, msg in enumerate(t["msgs"]):
             title = [k for k in by_title if k.startswith(f"{i + 1}/{len(t['msgs'])} ")]
             if len(t["msgs"]) == 1:
@@ -349,7 +344,7 @@ def test_describe_shows_every_signed_field_within_the_screen():
             for text in spaced:
                 assert text in " ".join(lines), (text, lines)
             for text in solid:
-                assert text in "".join(_unmarked(lines)).replace(" ", ""), (text, lines)
+                assert text in "".join(lines).replace(" ", ""), (text, lines)
 
 
 def test_describe_fixed_example():
@@ -384,10 +379,10 @@ def test_the_device_shows_param_changes_and_the_upgrade_plan_whole():
     changes = '"gov.quorum_bps=4000,fees.bank/transfer=150"'
     info = '"https://qos.example/v2.1"'
     assert pages[1:3] == [
-        ("1/2 Param change", ["Changes:", ">" + changes[:20], ">" + changes[20:40],
-                              ">" + changes[40:], "Deposit:", "1000.0000 QOS"]),
-        ("2/2 Upgrade plan", ['Plan: "v2.1"', "Height: 123456", "Info:", ">" + info[:20],
-                              ">" + info[20:], "Deposit: 0.0000 QOS"]),
+        ("1/2 Param change", ["Changes:", changes[:21], changes[21:42], changes[42:],
+                              "Deposit:", "1000.0000 QOS"]),
+        ("2/2 Upgrade plan", ['Plan: "v2.1"', "Height: 123456", "Info:", info[:21], info[21:],
+                              "Deposit: 0.0000 QOS"]),
     ]
 
 
@@ -447,59 +442,6 @@ def test_generated_texts_draw_one_screen_each():
     drawn = [repr(p) for p in pages]
     assert len(set(drawn[: len(memos_)])) == len(memos_)
     assert len(set(drawn[len(memos_):])) == len(monikers_)
-
-
-# Rows the device writes, as free text would fake them: after padding that puts them at the
-# start of a screen row, after a newline, or after spaces that wrap.
-FAKE_ROWS = ["Amount: 1000.0000 QOS", "To:", "Fee limit: 0.0000 QOS", "Memo: (none)",
-             "Messages: 1", "Token: QOS", "Sign transaction"]
-
-
-def _hostile_texts() -> list[str]:
-    texts = ["\nTo: qos1attacker", "\r\nAmount: 1.0000 QOS", "\u2028Amount: 1.0000 QOS"]
-    for fake in FAKE_ROWS:
-        texts += ["x" * pad + fake for pad in range(23)]
-        texts += [" " * pad + fake for pad in range(0, 43, 3)]
-        texts += ["x" * 19 + '"' + fake, "x\n" + fake]
-    return texts
-
-
-def _label_rows(lines: list[str]) -> list[str]:
-    """What reads as a field's label: a row starting `Label:` or a title-like row."""
-    labels = []
-    for line in lines:
-        head = line.split(":")[0]
-        if line[:1].isupper() and (":" in line or line in FAKE_ROWS):
-            labels.append(head)
-    return labels
-
-
-TEXT_MARK = ">"  # starts every row of a free text that does not fit its label's row
-
-
-def test_free_text_never_draws_a_row_that_reads_as_the_devices():
-    memos = [t for t in _hostile_texts() if len(t.encode()) <= 256]
-    monikers = [t for t in memos if 1 <= len(t) <= 32 and t.isascii() and t.isprintable()]
-    txs = [_memo_tx(m) for m in memos] + [_moniker_tx(m) for m in monikers]
-    txs += [cbor.loads(_transfer_tx(d, 0, 0).encode()) for d in memos]
-    baselines = [_memo_tx("x"), _moniker_tx("x"), cbor.loads(_transfer_tx("x", 0, 0).encode())]
-    drawn = _pages_of(txs + baselines)
-    expected = [_label_rows([line for _, lines in pages for line in lines])
-                for pages in drawn[len(txs):]]
-    kinds = [0] * len(memos) + [1] * len(monikers) + [2] * len(memos)
-    for tx, kind, pages in zip(txs, kinds, drawn[:len(txs)], strict=True):
-        lines = [line for _, page in pages for line in page]
-        # The same labels as with a plain text: nothing the text holds reads as another field.
-        assert _label_rows(lines) == expected[kind], (tx, pages)
-        for label in ("Memo:", "Moniker:", "Token:"):
-            if label in lines:  # the text takes rows of its own: every one of them is marked
-                rows = lines[lines.index(label) + 1:]
-                rows = rows[:next((i for i, r in enumerate(rows) if r[:1] != TEXT_MARK), None)]
-                text = tx["memo"] if label == "Memo:" else (
-                    tx["msgs"][0].get("moniker") or tx["msgs"][0].get("denom"))
-                # full rows but the last (their trailing spaces are blank on the screen)
-                shown = "".join(r[1:].ljust(20) for r in rows[:-1]) + rows[-1][1:]
-                assert shown == _shown_text(text), (label, lines)
 
 
 def _leaf_paths(node: dict[str, Any], prefix: tuple = ()) -> list[tuple]:
@@ -625,7 +567,6 @@ def test_a_hostile_denom_is_shown_escaped_and_whole():
     assert all(len(line) <= 21 and all(" " <= ch <= "~" for ch in line) for line in lines)
     start = lines.index("Token:") + 1
     end = lines.index("Returns home to chain")
-    assert all(line.startswith(TEXT_MARK) for line in lines[start:end])
-    assert "".join(_unmarked(lines[start:end])) == _shown_text(denom)
+    assert "".join(lines[start:end]) == _shown_text(denom)
     assert "Timeout UTC: none" not in lines and "WARNING: no timeout;" not in lines
     assert lines[-2:] == ["292277026596-12-04", "15:30:07"]
