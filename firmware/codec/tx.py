@@ -336,8 +336,9 @@ def describe(tx, signer=None):
     signer: the (account, index) whose key signs, shown on the first page.
 
     Two different txs never draw the same pages: every field is shown whole, and free text
-    (memo, moniker, log) is quoted, escaped and cut into full-width rows without dropping a
-    character, so spaces, an empty text and text that looks like a placeholder stay apart."""
+    (memo, moniker, log) is quoted, escaped and cut into marked rows without dropping a
+    character, so spaces, an empty text and text that looks like a placeholder or a field stay
+    apart."""
     check_tx(tx)
     pages = []
     for part in range(parts(tx)):
@@ -433,10 +434,16 @@ def put_signer(blocks, account, index):
     put(blocks, "Index", str(index))
 
 
+# Starts every row of free text below its label. No other row starts with it, so however a
+# text is padded, none of its rows can pass for a field of its own ("Fee limit: ...").
+TEXT_ROW = "|"
+
+
 def put_text(blocks, label, text):
-    """Free text as `"..."`: escaped (quotes too), in rows of exactly COLS characters but the
-    last, so no character, space included, is lost at a line break. Empty text is an unquoted
-    (none), which no text can imitate."""
+    """Free text as `"..."`: escaped (quotes too), behind the label on its row when it fits, else
+    below it in rows of TEXT_ROW and exactly COLS - 1 characters but the last, so no character,
+    space included, is lost at a line break. Empty text is an unquoted (none), which no text can
+    imitate."""
     if not text:
         put(blocks, label, "(none)")
         return
@@ -445,8 +452,9 @@ def put_text(blocks, label, text):
         blocks.append([label + ": " + quoted])
         return
     block = [label + ":"]
-    for i in range(0, len(quoted), COLS):
-        block.append(quoted[i:i + COLS])
+    width = COLS - len(TEXT_ROW)
+    for i in range(0, len(quoted), width):
+        block.append(TEXT_ROW + quoted[i:i + width])
     blocks.append(block)
 
 
