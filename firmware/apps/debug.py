@@ -122,17 +122,18 @@ def debug_state(dev, params):
 
 
 def _largest_free_block():
-    # The biggest single allocation the heap can serve now (to 16 bytes): with a fragmented heap
+    # The biggest single allocation the heap can serve now (to 64 bytes): with a fragmented heap
     # a request fails on one block long before mem_free runs out.
-    low, high = 0, gc.mem_free() + 16
-    while high - low > 16:
+    low, high = 0, gc.mem_free() + 64
+    while high - low > 64:
         middle = (low + high) // 2
         try:
             bytearray(middle)
-            low = middle
-        except MemoryError:
+        except MemoryError:  # the allocator collected before it gave up
             high = middle
-        gc.collect()
+            continue
+        low = middle
+        gc.collect()  # the block just made is garbage: free it for the next, bigger try
     return low
 
 
