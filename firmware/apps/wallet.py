@@ -1,7 +1,7 @@
 # Wallet: public keys, addresses, signing. Nothing is signed that was not shown: sign_tx decodes
 # the transaction with codec.tx (which refuses unknown message types), shows every page of
 # codec.tx.describe(), and signs only after the user confirms the last one.
-from apps import common
+from apps import common, unload
 from codec.cbor import MAX_STRING as MAX_TX  # the request carries the tx as one byte string
 from ui import layouts
 from wire import errors
@@ -87,9 +87,15 @@ def sign_message(dev, params):
     if text is not None:
         txcodec.put_text(blocks, "Text", text)
     else:
-        blocks.append(["Hex, %d bytes:" % len(message)] + _hex_lines(message))
+        block = ["Hex, %d bytes:" % len(message)]
+        _put_hex(block, message)
+        blocks.append(block)
+    message = params["message"] = text = None  # shown from here on as the lines just made
     pages = []
     txcodec.paginate(pages, "Sign message", blocks)
+    # The pages are made: the tx decoder's 17 KB (loaded from .mpy) go while the user reads.
+    blocks = txcodec = None
+    unload("codec.tx")
     if not layouts.show_pages(dev, pages, "sign"):
         dev.home()
         raise errors.cancelled()
@@ -153,8 +159,9 @@ def _printable(message):
     return text
 
 
-def _hex_lines(data):
+def _put_hex(lines, data):
+    # 10 bytes a line, each hexlified on its own: no 2 KB string of the whole message at once.
     from binascii import hexlify
 
-    h = hexlify(data).decode()
-    return [h[i:i + 20] for i in range(0, len(h), 20)] or [""]
+    for i in range(0, len(data), 10):
+        lines.append(hexlify(data[i:i + 10]).decode())
