@@ -62,10 +62,13 @@ def debug_load(dev, params):
     passphrase = common.get_str(params, "passphrase", 256, optional=True, default="")
     label = common.get_label(params)
     nfkd = common.get_bool(params, "nfkd")
-    from apps import management
+    from apps import management, unload
     from crypto import bip39
 
-    if not bip39.is_valid(mnemonic):
+    valid = bip39.is_valid(mnemonic)
+    del bip39  # its word list goes while the vault's work loads, as in management.recover
+    unload("crypto.bip39", "crypto.pbkdf2")
+    if not valid:
         raise errors.bad_params("mnemonic is not a valid BIP39 English mnemonic")
     management._check_passphrase(passphrase, nfkd)
     management.wipe_now(dev)

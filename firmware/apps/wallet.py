@@ -7,6 +7,7 @@ from ui import layouts
 from wire import errors
 
 MAX_MESSAGE = 1024
+TITLE_MESSAGE = "Sign message"
 
 
 def get_public_key(dev, params):
@@ -49,18 +50,23 @@ def sign_tx(dev, params):
     try:
         tx = txcodec.decode_tx(raw)
         # The tx's bytes go (the request's params held them): the decoded tx is what is shown,
-        # and what is signed is encoded from it now, while the heap has the most room.
+        # and what is signed is encoded from it now.
         raw = params["tx"] = None
         sig_input = txcodec.sign_bytes(tx)
-        # Pages are laid out as they are shown: all of a 16-message tx's at once would take
-        # more heap than the decoder (ROWS == ui.screen.LINES: each fits the screen).
-        pages = Pages(txcodec, tx, (account, index))
     except txcodec.TxError as e:
         raise errors.bad_params("tx refused: %s" % e)
+    pages = Pages()
+    for part in range(txcodec.parts(tx)):  # one part's pages as tuples at a time
+        made = []
+        txcodec.describe_part(made, tx, part, (account, index))
+        pages.add(made)
+    # Laid out: the decoder, the decoded tx and bech32 go while the user reads the pages.
+    tx = txcodec = None
+    unload("codec.tx", "codec.qcp_pages", "crypto.bech32")
     if not layouts.show_pages(dev, pages, "sign"):
         dev.home()
         raise errors.cancelled()
-    pages = tx = None
+    pages = None
     dev.screen.draw("Signing", ["Signing..."])
     result = _sign(dev, account, index, sig_input)
     dev.home()
@@ -84,18 +90,21 @@ def sign_message(dev, params):
     txcodec.put_signer(blocks, account, index)
     txcodec.put(blocks, "Chain", chain)
     text = _printable(message)
-    if text is not None:
+    binary = text is None
+    if not binary:
         txcodec.put_text(blocks, "Text", text)
-    else:
-        block = ["Hex, %d bytes:" % len(message)]
-        _put_hex(block, message)
-        blocks.append(block)
-    message = params["message"] = text = None  # shown from here on as the lines just made
-    pages = []
-    txcodec.paginate(pages, "Sign message", blocks)
-    # The pages are made: the tx decoder's 17 KB (loaded from .mpy) go while the user reads.
-    blocks = txcodec = None
+    text = params["message"] = None
+    made = []
+    txcodec.paginate(made, TITLE_MESSAGE, blocks)
+    blocks = None  # its lines are the pages' now
+    pages = Pages()
+    pages.add(made)
+    # Laid out: the decoder goes while the user reads the pages.
+    txcodec = None
     unload("codec.tx")
+    if binary:  # the hex on pages of its own, made without the decoder
+        _add_hex_pages(pages, message)
+    message = None
     if not layouts.show_pages(dev, pages, "sign"):
         dev.home()
         raise errors.cancelled()
@@ -112,39 +121,27 @@ def _sign(dev, account, index, data):
 
 
 class Pages:
-    """codec.tx.describe(tx, signer) as a sequence that holds one part's pages at a time: the
-    pages of a 16-message tx at once take more heap than the decoder. Each part (the header, a
-    message, the fee and memo) is laid out once to count its pages, and again when shown."""
+    """Screen pages, each kept as one string ("title\nline\n..."; no line holds a newline): a
+    16-message tx's 18 pages take 3 KB so, 13 KB as tuples of lists of strings (.mpy tree).
+    A sequence of (title, lines) for layouts.show_pages (ROWS == ui.screen.LINES: each fits)."""
 
-    def __init__(self, txcodec, tx, signer):
-        txcodec.check_tx(tx)
-        self.describe_part = txcodec.describe_part
-        self.tx = tx
-        self.signer = signer
-        self.counts = []
-        for part in range(txcodec.parts(tx)):
-            pages = []
-            self.describe_part(pages, tx, part, signer)
-            self.counts.append(len(pages))
-        self.part = -1
-        self.pages = None
+    def __init__(self):
+        self.packed = []
+
+    def add(self, pages):
+        # Takes the pages out of the list as it packs them: each one's strings become garbage
+        # before the next is packed.
+        pages.reverse()
+        while pages:
+            title, lines = pages.pop()
+            self.packed.append("\n".join([title] + lines))
 
     def __len__(self):
-        return sum(self.counts)
+        return len(self.packed)
 
     def __getitem__(self, i):
-        if not 0 <= i < len(self):
-            raise IndexError(i)
-        part = 0
-        while i >= self.counts[part]:
-            i -= self.counts[part]
-            part += 1
-        if part != self.part:
-            self.pages = None  # the shown part's pages go before the next part's are made
-            pages = []
-            self.describe_part(pages, self.tx, part, self.signer)
-            self.part, self.pages = part, pages
-        return self.pages[i]
+        rows = self.packed[i].split("\n")
+        return rows[0], rows[1:]
 
 
 def _printable(message):
@@ -159,9 +156,18 @@ def _printable(message):
     return text
 
 
-def _put_hex(lines, data):
-    # 10 bytes a line, each hexlified on its own: no 2 KB string of the whole message at once.
+def _add_hex_pages(pages, data):
+    # 10 bytes a line, hexlified one line at a time: never the whole message's 2 KB hex string,
+    # nor more than one page of lines.
     from binascii import hexlify
 
+    from ui.screen import LINES
+
+    lines = ["Hex, %d bytes:" % len(data)]
     for i in range(0, len(data), 10):
         lines.append(hexlify(data[i:i + 10]).decode())
+        if len(lines) == LINES:
+            pages.add([(TITLE_MESSAGE, lines)])
+            lines = []
+    if lines:
+        pages.add([(TITLE_MESSAGE, lines)])
