@@ -160,7 +160,7 @@ def device_heap(firmware: Path | None = None) -> dict[str, Row]:
     (default: the current debug build's ROMFS image; a directory is loaded into the heap)."""
     from host.bridge.client import Client
     from host.bridge.debuglink import DebugLink
-    from host.bridge.exceptions import InternalError
+    from host.bridge.exceptions import DeviceError
     from host.devtools.emulator import Emulator
     from host.devtools.ports import free_port_pair
 
@@ -194,7 +194,7 @@ def device_heap(firmware: Path | None = None) -> dict[str, Row]:
         if "pin_mode" in client.get_info():  # firmware with PIN server support
             try:
                 _pin_server_rows(client, debug, take)
-            except InternalError as e:  # out of memory: the first row not reached says so
+            except DeviceError as e:  # out of memory: the first row not reached says so
                 rows[next(n for n in PIN_SERVER_ROWS if n not in rows)] = f"failed: {e}"
     return rows
 
