@@ -74,6 +74,9 @@ MESSAGES = {
     "qcp/update_client": "chain:chain header:blob proof:blob",
     "qcp/misbehaviour": "chain:chain header:blob conflicting:blob",
     "qcp/register": "chain:chain validators:blob deposit:amount",
+    "qcp/gateway": "asset:name deposit:amount",
+    "qcp/gateway_mint": "name:name deposit_id:hash32 receiver:addr amount:amount",
+    "qcp/gateway_burn": "name:name amount:amount external:text",
     "gov/spend": "pool:text recipient:addr amount:amount deposit:amount0",
     "gov/deposit": "proposal:positive amount:amount",
     "gov/vote": "proposal:positive option:text",
@@ -302,6 +305,9 @@ TITLES = {
     "qcp/update_client": "QCP client",
     "qcp/misbehaviour": "QCP conflict",
     "qcp/register": "QCP register",
+    "qcp/gateway": "Declare gateway",
+    "qcp/gateway_mint": "Gateway mint",
+    "qcp/gateway_burn": "Gateway burn",
     "gov/spend": "Gov spend",
     "gov/deposit": "Gov deposit",
     "gov/vote": "Gov vote",
@@ -321,7 +327,8 @@ LABELS = {
     "recipient": "Recipient", "deposit": "Deposit", "proposal": "Proposal", "option": "Vote",
     "chain": "Chain", "ack": "Ack", "conflicting": "Conflicting",
     "validators": "Validators", "changes": "Changes", "plan": "Plan", "height": "Height",
-    "info": "Info", "substitute": "Substitute",
+    "info": "Info", "substitute": "Substitute", "asset": "Asset", "deposit_id": "Deposit ID",
+    "receiver": "Receiver", "external": "Pay out to",
 }
 
 

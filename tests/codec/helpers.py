@@ -296,4 +296,7 @@ def every_message() -> list[dict[str, Any]]:
         htx.qcp_update_client("biz", b"header", b"proof"),
         htx.qcp_misbehaviour("biz", b"header", b"other header"),
         htx.qcp_register("biz", b"validators", 10**7),
+        htx.qcp_gateway("ETH", 10**7),
+        htx.qcp_gateway_mint("ETH", b"\x0d" * 32, bob, 5),
+        htx.qcp_gateway_burn("ETH", 5, "0x00aa"),
     ]

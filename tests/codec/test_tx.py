@@ -234,7 +234,8 @@ TITLES = {
     "identity/register": "Register ID", "qcp/send": "QCP send", "qcp/relay": "QCP relay",
     "qcp/transfer": "QCP transfer", "qcp/ack": "QCP ack", "qcp/timeout": "QCP timeout",
     "qcp/update_client": "QCP client", "qcp/misbehaviour": "QCP conflict",
-    "qcp/register": "QCP register",
+    "qcp/register": "QCP register", "qcp/gateway": "Declare gateway",
+    "qcp/gateway_mint": "Gateway mint", "qcp/gateway_burn": "Gateway burn",
     "gov/spend": "Gov spend", "gov/deposit": "Gov deposit",
     "gov/vote": "Gov vote", "gov/param_change": "Param change",
     "gov/upgrade": "Upgrade plan", "gov/cancel_upgrade": "Cancel upgrade",
@@ -319,7 +320,8 @@ def test_describe_shows_every_signed_field_within_the_screen():
     every = device_messages()  # the longest titles, 16 messages, both kinds of packet payload
     cases.append({"chain": "q" * 32, "nonce": 2**63 - 1, "fee": 2**63 - 1, "msgs": every[:16],
                   "memo": "\\ \u4e2d" * 36})
-    cases.append({"chain": "qos", "nonce": 1, "fee": 0, "msgs": every[16:], "memo": ""})
+    cases += [{"chain": "qos", "nonce": 1, "fee": 0, "msgs": every[i:i + 16], "memo": ""}
+              for i in range(16, len(every), 16)]
     answers = run_firmware([("desc", hexs(cbor.dumps(t))) for t in cases])
     for t, (ok, payload) in zip(cases, answers, strict=True):
         assert ok, payload
