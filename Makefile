@@ -32,11 +32,13 @@ lint: setup
 	$(BIN)/ruff check host qrng tests hil bench firmware
 	$(BIN)/mypy
 
-# The HIL suite runs a second time on the QEMU Cortex-M board where its tools are installed.
+# The HIL suite, the crypto vectors and the codec cross-tests run a second time on the QEMU
+# Cortex-M board where its tools are installed (docs/boards.md).
 test: setup lint
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest
 	if $(BIN)/python -m host.devtools.qemu; then \
-		PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest hil --board qemu -q; fi
+		PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest hil --board qemu -q && \
+		QOS_MICROPYTHON=qemu $(BIN)/python -m pytest tests/crypto tests/codec -q; fi
 
 bench: setup
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m bench

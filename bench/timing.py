@@ -79,7 +79,7 @@ def load_note() -> str:
 def run_device(code: str) -> dict[str, Any]:
     """Runs MicroPython code (with DEVICE_HELPERS) on the board heap; it must print one JSON
     object as its last line, which is returned."""
-    from host.devtools import micropython
+    from host.devtools import runner
 
-    out = micropython.run(DEVICE_HELPERS + code)
+    out = runner.run(DEVICE_HELPERS + code)
     return json.loads(out.strip().splitlines()[-1])

@@ -200,13 +200,21 @@ def build_qemu_image(
     )
 
 
-def _build_qemu(tmp: Path, production: bool, update_keys: firmware.UpdateKeys | None) -> None:
+def _build_qemu(
+    tmp: Path, production: bool, update_keys: firmware.UpdateKeys | None, lab: bool = False
+) -> None:
+    """``lab``: keep the compiler and the port's REPL and start no firmware (qemu_lab.py)."""
     port = sources() / MPY_DIR / "ports" / "qemu"
     cross = mpy_cross()
     staged = stage(tmp / "stage", "qemu", production, update_keys)
     os.environ["QOS_STAGE"] = str(staged)  # read by the manifest (make passes it on)
+    entry = (
+        ["-DQOS_LAB_IMAGE=1"]
+        if lab
+        else ["-DMICROPY_ENABLE_COMPILER=0"]  # nothing but the frozen firmware can ever run
+    )
     cflags = [
-        "-DMICROPY_ENABLE_COMPILER=0",  # nothing but the frozen firmware can ever run
+        *entry,
         "-DMICROPY_TRACKED_ALLOC=1",  # mbedtls allocates on the GC heap
         f"-I{GLUE}",  # mbedtls/mbedtls_config_port.h
         f"-include {GLUE / 'qosimage' / 'qosimage.h'}",

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from host.core import tx as htx
-from host.devtools import micropython
+from host.devtools import runner
 
 FIRMWARE_DRIVER = r"""
 import sys, binascii, gc, hashlib
@@ -63,17 +63,17 @@ def answer(op, arg):
         return hx(T.message_sign_bytes(chain, unhex(msg)))
     raise RuntimeError('unknown op ' + op)
 
+big = False
 while True:
+    if big:  # a 32 KB hex line needs one free piece of heap that size
+        gc.collect()
     line = sys.stdin.readline()
     if not line:
         break
-    op, _, arg = line.rstrip('\n').partition(' ')
-    line = None
-    if arg.startswith('#'):
-        # A long argument follows the line, its length given: read in one piece of exactly
-        # that size (a 32 KB line read by readline grows a buffer that must move as it grows).
-        gc.collect()
-        arg = sys.stdin.read(int(arg[1:]))
+    big = len(line) > 4000
+    op, _, arg = line.partition(' ')
+    line = None  # dropped before the copy below: two 32 KB hex copies at most, not three
+    arg = arg.rstrip('\n')
     try:
         out = answer(op, arg)
         if isinstance(out, bytes):
@@ -90,15 +90,10 @@ while True:
 """
 
 
-def _request_line(op: str, arg: str) -> str:
-    # Arguments over 4000 characters follow their line, which gives their length (see the driver).
-    return f"{op} #{len(arg)}\n{arg}" if len(arg) > 4000 else f"{op} {arg}\n"
-
-
 def run_firmware(requests: list[tuple[str, str]]) -> list[tuple[bool, str]]:
     """Runs (op, arg) requests through the firmware; returns (ok, payload-or-error) per request."""
-    stdin = "".join(_request_line(op, arg) for op, arg in requests).encode()
-    out = micropython.run(FIRMWARE_DRIVER, stdin=stdin, timeout=300)
+    stdin = "".join(f"{op} {arg}\n" for op, arg in requests).encode()
+    out = runner.run(FIRMWARE_DRIVER, stdin=stdin, timeout=300)
     lines = out.splitlines()
     assert len(lines) == len(requests), f"firmware answered {len(lines)} of {len(requests)}"
     answers = []

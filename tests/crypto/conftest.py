@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from host.devtools import micropython
+from host.devtools import micropython, runner
 
 _DRIVER = r"""
 import sys, json
@@ -38,7 +39,7 @@ Runner = Callable[[str, list[list]], list[list]]
 def run_batch(setup: str, cases: list[list], timeout: float = 300.0) -> list[list]:
     """Runs every case through the ``OPS`` table that ``setup`` defines; one reply per case."""
     stdin = "".join(json.dumps(case) + "\n" for case in cases).encode()
-    out = micropython.run(_DRIVER.format(setup=setup), stdin=stdin, timeout=timeout)
+    out = runner.run(_DRIVER.format(setup=setup), stdin=stdin, timeout=timeout)
     replies = [json.loads(line) for line in out.splitlines() if line.strip()]
     assert len(replies) == len(cases), out[-2000:]
     return replies
@@ -47,3 +48,21 @@ def run_batch(setup: str, cases: list[list], timeout: float = 300.0) -> list[lis
 @pytest.fixture
 def mp_batch() -> Runner:
     return run_batch
+
+
+def _unix_port_only(why: str) -> None:
+    if runner.on_lab_board():
+        pytest.skip(f"{why}, which only the unix port can (not the QEMU lab board)")
+
+
+@pytest.fixture
+def tools_path() -> list[Path]:
+    """The module path of the generators in firmware/tools, for a test that runs one."""
+    _unix_port_only("runs a generator of firmware/tools")
+    return [micropython.TOOLS_DIR]
+
+
+@pytest.fixture
+def host_files() -> None:
+    """For a test whose firmware code opens files of the host's filesystem."""
+    _unix_port_only("opens files of the host's filesystem")

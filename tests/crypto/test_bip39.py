@@ -197,7 +197,7 @@ def test_single_word_lookup(mp_batch):
             assert reply[0] == "ValueError" and f"'{word}'" in reply[1]
 
 
-def test_a_damaged_word_list_is_refused(mp_batch, tmp_path):
+def test_a_damaged_word_list_is_refused(mp_batch, tmp_path, host_files):
     damaged = WORDS.copy()
     damaged[1000] = "bitcoin"
     variants = {

@@ -15,7 +15,7 @@ import coincurve
 import nacl.bindings
 import pytest
 
-from host.devtools import micropython
+from host.devtools import micropython, runner
 
 CRYPTO_DIR = micropython.FIRMWARE_DIR / "crypto"
 MODULES = {"ED25519": "_table_ed25519", "SECP256K1": "_table_secp256k1"}
@@ -59,7 +59,7 @@ def test_tables_are_chunked_as_the_firmware_reads_them(shipped):
         assert sum(len(c) for c in chunks) == POINTS * point_size
 
 
-def test_shipped_tables_equal_the_firmware_builder_output(shipped):
+def test_shipped_tables_equal_the_firmware_builder_output(shipped, tools_path):
     code = """
 from binascii import hexlify
 import comb_build
@@ -72,7 +72,7 @@ for name, build, size, module in (
     for chunk in fresh:
         print(hexlify(chunk).decode())
 """
-    lines = micropython.run(code, extra_path=[micropython.TOOLS_DIR]).splitlines()
+    lines = runner.run(code, extra_path=tools_path).splitlines()
     ed_chunks = -(-POINTS // CHUNK)
     assert lines[0] == f"ED25519 {ed_chunks} True"
     assert lines[1 + ed_chunks] == f"SECP256K1 {ed_chunks} True"
@@ -128,6 +128,6 @@ print(name in sys.modules)
 keys.account_keypair(bytes(range(64)), 0, 1)  # same chain node: no secp256k1 point needed
 print(name in sys.modules)
 """
-    lines = micropython.run(code).split()
+    lines = runner.run(code).split()
     expected_pub = coincurve.PrivateKey((7).to_bytes(32, "big")).public_key.format().hex()
     assert lines == ["True", "False", expected_pub, "True", "True"]

@@ -14,7 +14,7 @@ import pytest
 from nacl.signing import SigningKey
 
 from host.core import keys as host_keys
-from host.devtools import micropython
+from host.devtools import runner
 
 P = 2**255 - 19
 L = 2**252 + 27742317777372353535851937790883648493
@@ -131,7 +131,7 @@ def hx(data: bytes) -> str:
 
 
 def run_ops(lines: list[str]) -> list[str]:
-    out = micropython.run(DRIVER, stdin=("\n".join(lines) + "\n").encode())
+    out = runner.run(DRIVER, stdin=("\n".join(lines) + "\n").encode())
     return out.splitlines()
 
 

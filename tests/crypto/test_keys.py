@@ -23,7 +23,7 @@ from bip_utils import (
 from mnemonic import Mnemonic
 
 from host.core import keys
-from host.devtools import micropython
+from host.devtools import runner
 
 H = 0x80000000
 
@@ -256,7 +256,7 @@ while True:
 
 
 def run_firmware(lines: list[str]) -> list[str]:
-    out = micropython.run(FIRMWARE_DRIVER, stdin=("\n".join(lines) + "\n").encode())
+    out = runner.run(FIRMWARE_DRIVER, stdin=("\n".join(lines) + "\n").encode())
     return out.splitlines()
 
 
@@ -364,7 +364,7 @@ def test_mnemonic_to_address_end_to_end_on_the_device():
         phrase = english.to_mnemonic(rng.randbytes(rng.choice([16, 24, 32])))
         cases.append((phrase, rng.choice(["", "TREZOR", "qos wallet"]), *_account_index(rng)))
     lines = [f"{p}|{pp}|{a}|{i}" for p, pp, a, i in cases]
-    out = micropython.run(E2E_DRIVER, stdin=("\n".join(lines) + "\n").encode()).splitlines()
+    out = runner.run(E2E_DRIVER, stdin=("\n".join(lines) + "\n").encode()).splitlines()
     expected = []
     for phrase, passphrase, account, index in cases:
         acct = keys.Account.from_mnemonic(phrase, passphrase, account, index)

@@ -18,6 +18,7 @@
 #include "shared/runtime/pyexec.h"
 
 #define SYS_OPEN 0x01
+#define SYS_CLOSE 0x02
 #define SYS_WRITE0 0x04
 #define SYS_WRITE 0x05
 #define SYS_READ 0x06
@@ -54,6 +55,13 @@ static mp_obj_t host_open(mp_obj_t name_in, mp_obj_t create_in) {
     return MP_OBJ_NEW_SMALL_INT(fd);
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(host_open_obj, host_open);
+
+static mp_obj_t host_close(mp_obj_t fd_in) {
+    uint32_t args[1] = { (uint32_t)mp_obj_get_int(fd_in) };
+    semihost(SYS_CLOSE, args);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(host_close_obj, host_close);
 
 static mp_obj_t host_size(mp_obj_t fd_in) {
     uint32_t args[1] = { (uint32_t)mp_obj_get_int(fd_in) };
@@ -124,6 +132,7 @@ static const mp_rom_map_elem_t qosimage_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_qosimage) },
     { MP_ROM_QSTR(MP_QSTR_host_open), MP_ROM_PTR(&host_open_obj) },
     { MP_ROM_QSTR(MP_QSTR_host_size), MP_ROM_PTR(&host_size_obj) },
+    { MP_ROM_QSTR(MP_QSTR_host_close), MP_ROM_PTR(&host_close_obj) },
     { MP_ROM_QSTR(MP_QSTR_host_readinto), MP_ROM_PTR(&host_readinto_obj) },
     { MP_ROM_QSTR(MP_QSTR_host_write), MP_ROM_PTR(&host_write_obj) },
     { MP_ROM_QSTR(MP_QSTR_host_read), MP_ROM_PTR(&host_read_obj) },
@@ -148,6 +157,7 @@ void qos_start(void) {
     }
 }
 
+#ifndef QOS_LAB_IMAGE
 // The port's main() still names its REPL loops after mp_init(); with the compiler left out of the
 // image there are none, and qos_start() never returns to reach them. Kept as halts, not REPLs.
 int pyexec_friendly_repl(void) {
@@ -159,6 +169,7 @@ int pyexec_raw_repl(void) {
     qos_start();
     return 1;
 }
+#endif
 
 // LittleFS stamps files with the time: the board has no clock, so the time since reset.
 uint64_t mp_hal_time_ns(void) {
