@@ -6,17 +6,17 @@ Two parts, both on the compiled firmware tree the emulator runs (.mpy, 192 KB he
   tables shipped as constants (firmware/tools/comb_build.py is that construction); both are
   measured on a second preparation, so growth of the interpreter's shared string pool is not
   counted;
-- the emulator's heap through the debug link (`debug_state`, after a gc.collect()) in the states
-  the device spends its time in: idle with no wallet, unlocked, a 16-message sign_tx waiting
-  for the user's confirmation (the tx decoder, the tx and its pages all loaded), and with a PIN
-  server (a real `qos pin-server` process): locked with an unlock waiting for the server's
-  reply (the request's session and the stretched PIN held), and unlocked through it.
+- the emulator's heap through the debug link (`debug_state`, after a gc.collect(): used, free
+  and the largest free block) in the states the device spends its time in: idle with no wallet,
+  unlocked, a 1- and a 16-message sign_tx and a 1 KB sign_message waiting for the user's
+  confirmation (the tx decoder, the tx and its first pages loaded), and with a PIN server (a real
+  `qos pin-server` process): locked with an unlock waiting for the server's reply (the request's
+  session and the stretched PIN held), and unlocked through it.
 
-The emulator runs its firmware in place from a mapped ROMFS image, as a board runs frozen code
-from flash (host/devtools/xip.py). The reference for its figures, measured in the same run, is
-the same compiled tree loaded from a directory, the unix port's way and a stock MicroPython
-board's (`qos fw flash` copies .mpy files to its filesystem): bytecode, constants and strings
-then take heap.
+Both ways the firmware runs are measured in the same run: in place from a mapped ROMFS image, as
+a board runs frozen code from flash (the emulator's default, host/devtools/xip.py), and the same
+compiled tree loaded from a directory, as a stock MicroPython board runs it after `qos fw
+deploy` (.mpy files on its filesystem): bytecode, constants and strings then take heap.
 """
 
 from __future__ import annotations
@@ -133,6 +133,17 @@ def _transfer_tx(count: int) -> bytes:
     return txlib.Tx("qos-test", 2, 1, msgs, "").encode()
 
 
+def _wait_dialog(debug: Any, reply_s: float) -> None:
+    # Polls the screen, not debug_state: its reply is bigger, and a 16-message sign_tx on the
+    # .mpy tree leaves little heap beside the dialog.
+    deadline = time.monotonic() + reply_s
+    while time.monotonic() < deadline:
+        if debug.screen(fb=False)["footer"].startswith("cancel"):
+            return
+        time.sleep(0.01)
+    raise RuntimeError("the device showed no dialog")
+
+
 def _wait_busy(debug: Any, busy: bool) -> None:
     for _ in range(500):
         if bool(debug.state()["busy"]) == busy:
@@ -141,9 +152,14 @@ def _wait_busy(debug: Any, busy: bool) -> None:
     raise RuntimeError(f"the device did not become {'busy' if busy else 'idle'}")
 
 
-def device_heap(firmware: Path | None = None) -> dict[str, tuple[int, int]]:
-    """(used, free) bytes per state, from an emulator running ``firmware`` (default: the
-    current debug build's ROMFS image; a directory is loaded into the heap)."""
+Row = tuple[int, int, int] | str  # used, free, largest free block (bytes), or the error
+PIN_SERVER_ROWS = ("locked, an unlock waiting for the PIN server",
+                   "unlocked through the PIN server")
+
+
+def device_heap(firmware: Path | None = None) -> dict[str, Row]:
+    """(used, free, largest free block) per state, from an emulator running ``firmware``
+    (default: the current debug build's ROMFS image; a directory is loaded into the heap)."""
     from host.bridge.client import Client
     from host.bridge.debuglink import DebugLink
     from host.devtools.emulator import Emulator
@@ -158,13 +174,15 @@ def device_heap(firmware: Path | None = None) -> dict[str, tuple[int, int]]:
         return heap_states(client, debug)
 
 
-def heap_states(client: Any, debug: Any, reply_s: float = 30) -> dict[str, tuple[int, int]]:
-    """(used, free) bytes per state of the device behind ``client`` and ``debug``; ``reply_s``:
-    how long a signature or an unlock may take."""
-    rows: dict[str, tuple[int, int]] = {}
+def heap_states(client: Any, debug: Any, reply_s: float = 60) -> dict[str, Row]:
+    """The rows of the device behind ``client`` and ``debug``; ``reply_s``: how long a
+    signature or an unlock may take."""
+    from host.bridge.exceptions import DeviceError
+
+    rows: dict[str, Row] = {}
 
     def take(name: str, state: dict[str, Any]) -> None:
-        rows[name] = (state["mem_alloc"], state["mem_free"])
+        rows[name] = (state["mem_alloc"], state["mem_free"], state["mem_largest"])
 
     debug.wipe()
     take("idle, no wallet", debug.state())
@@ -173,19 +191,24 @@ def heap_states(client: Any, debug: Any, reply_s: float = 30) -> dict[str, tuple
     for count in (1, SIGN_MESSAGES):
         tx_bytes = _transfer_tx(count)
         request = client.send("sign_tx", {"account": 0, "index": 0, "tx": tx_bytes})
-        _wait_busy(debug, True)
-        time.sleep(0.2)  # the first page is drawn: all the confirmation needs is loaded
+        _wait_dialog(debug, reply_s)
         take(f"sign_tx of {count} message(s), waiting for confirm", debug.state())
-        while debug.state()["busy"]:
-            debug.answer("confirm")
-        client.link.receive(request, reply_s)
+        _confirm_until_done(client, debug, request, reply_s)
+    message = {"account": 0, "index": 0, "chain": "qos-test", "message": b"x" * 1024}
+    request = client.send("sign_message", message)
+    _wait_dialog(debug, reply_s)
+    take("sign_message of 1 KB, waiting for confirm", debug.state())
+    _confirm_until_done(client, debug, request, reply_s)
     take("unlocked, after signing", debug.state())
     if "pin_mode" in client.get_info():  # firmware with PIN server support
-        _pin_server_rows(client, debug, take, reply_s)
+        try:
+            _pin_server_rows(client, debug, take, reply_s)
+        except DeviceError as e:  # out of memory: the first row not reached says so
+            rows[next(n for n in PIN_SERVER_ROWS if n not in rows)] = f"failed: {e}"
     return rows
 
 
-def qemu_heap() -> dict[str, tuple[int, int]] | None:
+def qemu_heap() -> dict[str, Row] | None:
     """The same states on the QEMU Cortex-M board's debug image (firmware frozen, 192 KB heap),
     or None (saying why) where it cannot be built or run here."""
     from host.bridge.client import Client
@@ -206,6 +229,20 @@ def qemu_heap() -> dict[str, tuple[int, int]] | None:
         return heap_states(client, debug, QEMU_REPLY_S)
 
 
+def _confirm_until_done(client: Any, debug: Any, request: int, reply_s: float) -> None:
+    from host.bridge.exceptions import NoReply
+
+    deadline = time.monotonic() + reply_s
+    while time.monotonic() < deadline:
+        debug.answer("confirm")
+        try:
+            client.link.receive(request, 0.02)
+            return
+        except NoReply:
+            continue
+    raise RuntimeError("the request never finished")
+
+
 def _pin_server_rows(client: Any, debug: Any, take: Any, reply_s: float) -> None:
     from host.devtools.pinserver import PinServerProcess
     from host.pinserver import client as pinserver
@@ -219,13 +256,13 @@ def _pin_server_rows(client: Any, debug: Any, take: Any, reply_s: float) -> None
         while debug.state()["busy"]:
             debug.answer("confirm")
             time.sleep(0.05)
-        asked = client.link.receive(request, 2 * reply_s)["pin_server"]
+        asked = client.link.receive(request, reply_s)["pin_server"]
         client.call("pin_server_reply", {"reply": pinserver.relay(server.url, asked["request"])})
         client.lock()
-        asked = client.call("unlock", {"pin": PIN}, timeout=2 * reply_s)["pin_server"]
-        take("locked, unlock waiting for the PIN server", debug.state())
+        asked = client.call("unlock", {"pin": PIN}, timeout=reply_s)["pin_server"]
+        take(PIN_SERVER_ROWS[0], debug.state())
         client.call("pin_server_reply", {"reply": pinserver.relay(server.url, asked["request"])})
-        take("unlocked through the PIN server", debug.state())
+        take(PIN_SERVER_ROWS[1], debug.state())
 
 
 def _bytes(value: int | None) -> str:
@@ -242,17 +279,12 @@ def main_qemu() -> None:
         return
     unix = device_heap()
     print(
-        "| device state (debug_state after gc.collect) | QEMU board, frozen: used / free | "
-        "unix emulator, ROMFS in place: used / free | QEMU free - unix free |"
+        "| device state (debug_state after gc.collect) | QEMU board, frozen: used / free "
+        "(largest block) | unix emulator, ROMFS in place: used / free (largest block) |"
     )
-    print("|---|---|---|---|")
-    for name, (used, free) in board.items():
-        unix_used, unix_free = unix[name]
-        print(
-            f"| {name} | {used / 1024:.1f} / {free / 1024:.1f} KiB | "
-            f"{unix_used / 1024:.1f} / {unix_free / 1024:.1f} KiB | "
-            f"{(free - unix_free) / 1024:+.1f} KiB |"
-        )
+    print("|---|---|---|")
+    for name, row in board.items():
+        print(f"| {name} | {_kib(row)} | {_kib(unix.get(name, 'not reached'))} |")
     print(f"after the run: {load_note()}")
 
 
@@ -272,20 +304,22 @@ def main(board: str = "unix") -> None:
     )
     print(f"| heap kept afterwards | {_bytes(t['load_kept'])} | {_bytes(t['build_kept'])} |")
     print()
-    now = device_heap()
-    before = device_heap(tree)
+    in_place = device_heap()
+    in_heap = device_heap(tree)
     print(
-        "| emulator state (debug_state after gc.collect) | now: used / free | "
-        "reference, .mpy tree in the heap: used / free | more free now |"
+        "| emulator state (debug_state after gc.collect) | ROMFS in place: used / free "
+        "(largest block) | .mpy tree in the heap: used / free (largest block) |"
     )
-    print("|---|---|---|---|")
-    for name, (used, free) in now.items():
-        ref_used, ref_free = before[name]
-        print(
-            f"| {name} | {used / 1024:.1f} / {free / 1024:.1f} KiB | "
-            f"{ref_used / 1024:.1f} / {ref_free / 1024:.1f} KiB | "
-            f"{(free - ref_free) / 1024:+.1f} KiB |"
-        )
+    print("|---|---|---|")
+    for name, row in in_place.items():
+        print(f"| {name} | {_kib(row)} | {_kib(in_heap.get(name, 'not reached'))} |")
+
+
+def _kib(row: Row) -> str:
+    if isinstance(row, str):
+        return row
+    used, free, largest = row
+    return f"{used / 1024:.1f} / {free / 1024:.1f} KiB ({largest / 1024:.1f})"
 
 
 if __name__ == "__main__":

@@ -4,12 +4,17 @@
 # main.py (see the end).
 import gc
 
-from apps import UPDATE_WORK, VAULT_WORK, WithPubkey
+from apps import UPDATE_WORK, VAULT_WORK, WALLET_WORK, WithPubkey
 
 # Modules dropped after each request of an app: big, and cheap to load again (about 1 ms for the
 # tx decoder from .mpy on the emulator; nothing at all when frozen on a board).
-TRANSIENT = {"management": ("apps.management",) + VAULT_WORK, "wallet": ("codec.tx",),
+TRANSIENT = {"management": ("apps.management",) + VAULT_WORK, "wallet": WALLET_WORK,
              "update": UPDATE_WORK}
+
+# Loaded later and kept while unlocked (the key code), or loaded for a part of a request: their
+# names are interned at boot with the transient apps' (intern_strings).
+LATER = ("crypto.keys", "crypto.bip32", "crypto._table_ed25519", "crypto.bip39", "rng.pipeline",
+         "rng.devices", "rng.drbg")
 
 # method -> app module (the handler is the function of the same name in that module)
 WIRE_METHODS = {
@@ -98,13 +103,18 @@ def intern_strings():
     # installed update) interns its names at its first import: the transient apps' first import
     # in the middle of a request could need a 15 KB block that a fragmented heap no longer has
     # (the demo's first sign_tx raised MemoryError so with 95 KB free). Their names go in now,
-    # while the heap is young; the code is dropped again.
+    # while the heap is young; the code is dropped again, with whatever it imported. The same
+    # for the code every unlock and setup loads (LATER): loaded into the heap as .mpy files (a
+    # stock MicroPython board), its names interned at the first unlock left pool blocks amid
+    # the heap, and the next import then failed with 40 KB free in pieces.
+    import sys
+
     from apps import unload
 
-    names = [name for names in TRANSIENT.values() for name in names]
-    for name in names:
+    for name in [name for names in TRANSIENT.values() for name in names] + list(LATER):
+        before = set(sys.modules)
         __import__(name)
-    unload(*names)
+        unload(*(set(sys.modules) - before))
 
 
 def run(board):

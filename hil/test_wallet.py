@@ -118,9 +118,11 @@ def test_every_message_type_is_shown_and_signed(device, user, tx):
     shown = user.last.text()
     flat = shown.replace("\n", "")  # addresses are split over lines
     spaced = shown.replace("\n", " ")  # a long "label: amount" may wrap at a space
+    # free text below its label: rows that each start with "|" (codec/tx.py TEXT_ROW)
+    unmarked = "".join(row[1:] if row.startswith("|") else row for row in shown.split("\n"))
 
     def on_screen(text: str) -> bool:
-        return any(text in view for view in (shown, flat, spaced))
+        return any(text in view for view in (shown, flat, spaced, unmarked))
 
     # No blind signing: the chain, the fee and every amount and recipient were on a screen.
     assert on_screen(CHAIN)

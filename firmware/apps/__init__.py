@@ -59,11 +59,16 @@ def release_keys():
         keys.forget()
 
 
+# The signing app and what it loads (the tx decoder and its pages, bech32): dropped after each of
+# its requests, so the heap it needs is free for the next transaction.
+WALLET_WORK = ("apps.wallet", "codec.tx", "codec.qcp_pages", "crypto.bech32")
+
+
 def release_wallet():
     # Locked, the device only needs what get_info, unlock and setup use: the signing app, the tx
     # decoder and the key code go until the next unlock.
     release_keys()
-    unload("apps.wallet", "codec.tx")
+    unload(*WALLET_WORK)
 
 
 class WithPubkey:

@@ -62,10 +62,13 @@ def debug_load(dev, params):
     passphrase = common.get_str(params, "passphrase", 256, optional=True, default="")
     label = common.get_label(params)
     nfkd = common.get_bool(params, "nfkd")
-    from apps import management
+    from apps import management, unload
     from crypto import bip39
 
-    if not bip39.is_valid(mnemonic):
+    valid = bip39.is_valid(mnemonic)
+    del bip39  # its word list goes while the vault's work loads, as in management.recover
+    unload("crypto.bip39", "crypto.pbkdf2")
+    if not valid:
         raise errors.bad_params("mnemonic is not a valid BIP39 English mnemonic")
     management._check_passphrase(passphrase, nfkd)
     management.wipe_now(dev)
@@ -116,8 +119,25 @@ def debug_state(dev, params):
         "sessions": dev.dispatcher.sessions,
         "mem_free": gc.mem_free(),
         "mem_alloc": gc.mem_alloc(),
+        "mem_largest": _largest_free_block(),
         "modules": sorted(sys.modules),
     }
+
+
+def _largest_free_block():
+    # The biggest single allocation the heap can serve now (to 64 bytes): with a fragmented heap
+    # a request fails on one block long before mem_free runs out.
+    low, high = 0, gc.mem_free() + 64
+    while high - low > 64:
+        middle = (low + high) // 2
+        try:
+            bytearray(middle)
+        except MemoryError:  # the allocator collected before it gave up
+            high = middle
+            continue
+        low = middle
+        gc.collect()  # the block just made is garbage: free it for the next, bigger try
+    return low
 
 
 def debug_time(dev, params):

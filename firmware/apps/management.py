@@ -78,7 +78,12 @@ def recover(dev, params):
 
     mnemonic = " ".join(mnemonic.split())
     n = len(mnemonic.split())
-    if n not in (12, 18, 24) or not bip39.is_valid(mnemonic):
+    valid = n in (12, 18, 24) and bip39.is_valid(mnemonic)
+    # Its word list goes while the vault's work and the entropy pipeline load (the seed
+    # derivation loads it again).
+    del bip39
+    unload("crypto.bip39", "crypto.pbkdf2")
+    if not valid:
         raise errors.bad_params("mnemonic is not a valid 12, 18 or 24 word BIP39 mnemonic")
     lines = ["Recover a wallet", "from %d words?" % n, "", "Label: " + (label or "-")]
     if not layouts.confirm(dev, "Recover", lines, "ok") or not _confirm_pin_mode(dev, server):

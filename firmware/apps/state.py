@@ -108,7 +108,10 @@ class Device:
             if len(self.keys) >= KEY_CACHE:
                 self.keys.pop(next(iter(self.keys)))
             self.keys[key] = pair
-            gc.collect()
+            # Signing needs none of the derivation code; the next new key loads it again.
+            from apps import unload
+
+            unload(*keys.DERIVATION_CODE)
         return pair
 
     def warm_keys(self):

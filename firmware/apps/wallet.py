@@ -1,12 +1,13 @@
 # Wallet: public keys, addresses, signing. Nothing is signed that was not shown: sign_tx decodes
 # the transaction with codec.tx (which refuses unknown message types), shows every page of
 # codec.tx.describe(), and signs only after the user confirms the last one.
-from apps import common
+from apps import common, unload
 from codec.cbor import MAX_STRING as MAX_TX  # the request carries the tx as one byte string
 from ui import layouts
 from wire import errors
 
 MAX_MESSAGE = 1024
+TITLE_MESSAGE = "Sign message"
 
 
 def get_public_key(dev, params):
@@ -48,15 +49,25 @@ def sign_tx(dev, params):
 
     try:
         tx = txcodec.decode_tx(raw)
-        raw = None
-        pages = txcodec.describe(tx, (account, index))
+        # The tx's bytes go (the request's params held them): the decoded tx is what is shown,
+        # and what is signed is encoded from it now.
+        raw = params["tx"] = None
+        sig_input = txcodec.sign_bytes(tx)
     except txcodec.TxError as e:
         raise errors.bad_params("tx refused: %s" % e)
-    if not layouts.show_pages(dev, _as_pages(pages), "sign"):
+    pages = Pages()
+    for part in range(txcodec.parts(tx)):  # one part's pages as tuples at a time
+        made = []
+        txcodec.describe_part(made, tx, part, (account, index))
+        pages.add(made)
+    # Laid out: the decoder, the decoded tx and bech32 go while the user reads the pages.
+    tx = txcodec = None
+    unload("codec.tx", "codec.qcp_pages", "crypto.bech32")
+    if not layouts.show_pages(dev, pages, "sign"):
         dev.home()
         raise errors.cancelled()
+    pages = None
     dev.screen.draw("Signing", ["Signing..."])
-    sig_input = txcodec.sign_bytes(tx)
     result = _sign(dev, account, index, sig_input)
     dev.home()
     return result
@@ -79,12 +90,21 @@ def sign_message(dev, params):
     txcodec.put_signer(blocks, account, index)
     txcodec.put(blocks, "Chain", chain)
     text = _printable(message)
-    if text is not None:
+    binary = text is None
+    if not binary:
         txcodec.put_text(blocks, "Text", text)
-    else:
-        blocks.append(["Hex, %d bytes:" % len(message)] + _hex_lines(message))
-    pages = []
-    txcodec.paginate(pages, "Sign message", blocks)
+    text = params["message"] = None
+    made = []
+    txcodec.paginate(made, TITLE_MESSAGE, blocks)
+    blocks = None  # its lines are the pages' now
+    pages = Pages()
+    pages.add(made)
+    # Laid out: the decoder goes while the user reads the pages.
+    txcodec = None
+    unload("codec.tx")
+    if binary:  # the hex on pages of its own, made without the decoder
+        _add_hex_pages(pages, message)
+    message = None
     if not layouts.show_pages(dev, pages, "sign"):
         dev.home()
         raise errors.cancelled()
@@ -100,20 +120,28 @@ def _sign(dev, account, index, data):
     return {"pubkey": pub, "sig": ed25519.sign(secret, data, pub)}
 
 
-def _as_pages(pages):
-    # codec.tx.describe() already writes pages of at most 6 lines; the list is used as it is
-    # (no copy: a 16-message tx has many pages) unless a page would not fit the screen.
-    from ui.screen import LINES
+class Pages:
+    """Screen pages, each kept as one string ("title\nline\n..."; no line holds a newline): a
+    16-message tx's 18 pages take 3 KB so, 13 KB as tuples of lists of strings (.mpy tree).
+    A sequence of (title, lines) for layouts.show_pages (ROWS == ui.screen.LINES: each fits)."""
 
-    for _, lines in pages:
-        if len(lines) > LINES:
-            break
-    else:
-        return pages
-    out = []
-    for title, lines in pages:
-        out.extend(layouts.text_pages(title, list(lines)))
-    return out
+    def __init__(self):
+        self.packed = []
+
+    def add(self, pages):
+        # Takes the pages out of the list as it packs them: each one's strings become garbage
+        # before the next is packed.
+        pages.reverse()
+        while pages:
+            title, lines = pages.pop()
+            self.packed.append("\n".join([title] + lines))
+
+    def __len__(self):
+        return len(self.packed)
+
+    def __getitem__(self, i):
+        rows = self.packed[i].split("\n")
+        return rows[0], rows[1:]
 
 
 def _printable(message):
@@ -128,8 +156,18 @@ def _printable(message):
     return text
 
 
-def _hex_lines(data):
+def _add_hex_pages(pages, data):
+    # 10 bytes a line, hexlified one line at a time: never the whole message's 2 KB hex string,
+    # nor more than one page of lines.
     from binascii import hexlify
 
-    h = hexlify(data).decode()
-    return [h[i:i + 20] for i in range(0, len(h), 20)] or [""]
+    from ui.screen import LINES
+
+    lines = ["Hex, %d bytes:" % len(data)]
+    for i in range(0, len(data), 10):
+        lines.append(hexlify(data[i:i + 10]).decode())
+        if len(lines) == LINES:
+            pages.add([(TITLE_MESSAGE, lines)])
+            lines = []
+    if lines:
+        pages.add([(TITLE_MESSAGE, lines)])

@@ -41,46 +41,49 @@ MSGS = 16
 TX_FIELDS = (("chain", CHAIN), ("nonce", POSITIVE), ("fee", AMOUNT0), ("msgs", MSGS),
              ("memo", TEXT))
 
-# Field order here is the order the device shows them in.
+# The field kinds' names in MESSAGES, at the index of their number above.
+KIND_NAMES = ("addr", "valaddr", "amount", "amount0", "positive", "name", "bool", "key32", "hash32",
+              "moniker", "commission", "chain", "text", "blob", "payload", "uint", "msgs")
+
+# Each message's fields as "name:kind" (KIND_NAMES), in the order the device shows them: one
+# string per message, not a tuple per field (a 5 KB table on the heap otherwise).
 MESSAGES = {
-    "bank/transfer": (("to", ADDR), ("amount", AMOUNT)),
-    "qsc/create": (("name", NAME), ("banker", ADDR), ("supply_cap", AMOUNT)),
-    "qsc/issue": (("name", NAME), ("to", ADDR), ("amount", AMOUNT)),
-    "qsc/transfer": (("name", NAME), ("to", ADDR), ("amount", AMOUNT)),
-    "qsc/approve": (("name", NAME), ("spender", ADDR), ("amount", AMOUNT0)),
-    "qsc/transfer_from": (("name", NAME), ("owner", ADDR), ("to", ADDR), ("amount", AMOUNT)),
-    "qsc/freeze": (("name", NAME), ("account", ADDR), ("amount", AMOUNT)),
-    "qsc/unfreeze": (("name", NAME), ("account", ADDR), ("amount", AMOUNT)),
-    "qsc/pause": (("name", NAME), ("paused", BOOL)),
-    "staking/create_validator": (("cons_pubkey", KEY32), ("moniker", MONIKER),
-                                 ("commission", COMMISSION), ("self_bond", AMOUNT)),
-    "staking/edit_validator": (("moniker", MONIKER), ("commission", COMMISSION)),
-    "staking/delegate": (("validator", VALADDR), ("amount", AMOUNT)),
-    "staking/unbond": (("validator", VALADDR), ("amount", AMOUNT)),
-    "staking/renew": (("validator", VALADDR),),
-    "staking/vote_remove": (("validator", VALADDR),),
-    "identity/register": (("profile_hash", HASH32),),
-    "qcp/send": (("to_chain", CHAIN), ("payload", PAYLOAD)),
-    "qcp/transfer": (("to_chain", CHAIN), ("denom", TEXT), ("receiver", ADDR), ("amount", AMOUNT),
-                     ("timeout_height", UINT), ("timeout_time", UINT)),
-    "qcp/relay": (("packet", BLOB), ("proof", BLOB), ("header", BLOB)),
-    "qcp/ack": (("chain", CHAIN), ("seq", POSITIVE), ("ack", BLOB), ("proof", BLOB),
-                ("header", BLOB)),
-    "qcp/timeout": (("chain", CHAIN), ("seq", POSITIVE), ("proof", BLOB), ("header", BLOB)),
-    "qcp/update_client": (("chain", CHAIN), ("header", BLOB), ("proof", BLOB)),
-    "qcp/misbehaviour": (("chain", CHAIN), ("header", BLOB), ("conflicting", BLOB)),
-    "qcp/register": (("chain", CHAIN), ("validators", BLOB), ("deposit", AMOUNT)),
-    "qcp/gateway": (("asset", NAME), ("deposit", AMOUNT)),
-    "qcp/gateway_mint": (("name", NAME), ("deposit_id", HASH32), ("receiver", ADDR),
-                         ("amount", AMOUNT)),
-    "qcp/gateway_burn": (("name", NAME), ("amount", AMOUNT), ("external", TEXT)),
-    "gov/spend": (("pool", TEXT), ("recipient", ADDR), ("amount", AMOUNT), ("deposit", AMOUNT0)),
-    "gov/deposit": (("proposal", POSITIVE), ("amount", AMOUNT)),
-    "gov/vote": (("proposal", POSITIVE), ("option", TEXT)),
-    "gov/param_change": (("changes", TEXT), ("deposit", AMOUNT0)),
-    "gov/upgrade": (("plan", TEXT), ("height", POSITIVE), ("info", TEXT), ("deposit", AMOUNT0)),
-    "gov/cancel_upgrade": (("plan", TEXT), ("deposit", AMOUNT0)),
-    "gov/recover_client": (("chain", CHAIN), ("substitute", CHAIN), ("deposit", AMOUNT0)),
+    "bank/transfer": "to:addr amount:amount",
+    "qsc/create": "name:name banker:addr supply_cap:amount",
+    "qsc/issue": "name:name to:addr amount:amount",
+    "qsc/transfer": "name:name to:addr amount:amount",
+    "qsc/approve": "name:name spender:addr amount:amount0",
+    "qsc/transfer_from": "name:name owner:addr to:addr amount:amount",
+    "qsc/freeze": "name:name account:addr amount:amount",
+    "qsc/unfreeze": "name:name account:addr amount:amount",
+    "qsc/pause": "name:name paused:bool",
+    "staking/create_validator": ("cons_pubkey:key32 moniker:moniker "
+                                 "commission:commission self_bond:amount"),
+    "staking/edit_validator": "moniker:moniker commission:commission",
+    "staking/delegate": "validator:valaddr amount:amount",
+    "staking/unbond": "validator:valaddr amount:amount",
+    "staking/renew": "validator:valaddr",
+    "staking/vote_remove": "validator:valaddr",
+    "identity/register": "profile_hash:hash32",
+    "qcp/send": "to_chain:chain payload:payload",
+    "qcp/transfer": ("to_chain:chain denom:text receiver:addr "
+                     "amount:amount timeout_height:uint timeout_time:uint"),
+    "qcp/relay": "packet:blob proof:blob header:blob",
+    "qcp/ack": "chain:chain seq:positive ack:blob proof:blob header:blob",
+    "qcp/timeout": "chain:chain seq:positive proof:blob header:blob",
+    "qcp/update_client": "chain:chain header:blob proof:blob",
+    "qcp/misbehaviour": "chain:chain header:blob conflicting:blob",
+    "qcp/register": "chain:chain validators:blob deposit:amount",
+    "qcp/gateway": "asset:name deposit:amount",
+    "qcp/gateway_mint": "name:name deposit_id:hash32 receiver:addr amount:amount",
+    "qcp/gateway_burn": "name:name amount:amount external:text",
+    "gov/spend": "pool:text recipient:addr amount:amount deposit:amount0",
+    "gov/deposit": "proposal:positive amount:amount",
+    "gov/vote": "proposal:positive option:text",
+    "gov/param_change": "changes:text deposit:amount0",
+    "gov/upgrade": "plan:text height:positive info:text deposit:amount0",
+    "gov/cancel_upgrade": "plan:text deposit:amount0",
+    "gov/recover_client": "chain:chain substitute:chain deposit:amount0",
 }
 
 # Messages whose chain field names the other end of a QCP channel: never the tx's own chain.
@@ -176,10 +179,19 @@ def _check_msg(msg, path, chain, allow_qcp):
         _fail(path + ".type", "unknown message type %r" % (kind,))
     if not allow_qcp and kind.startswith("qcp/"):
         _fail(path + ".type", "a qcp payload may not be a qcp/* message")
-    _check_map(msg, MESSAGES[kind], path, chain, "type")
+    _check_map(msg, message_fields(kind), path, chain, "type")
     other = _OTHER_CHAIN.get(kind)
     if other is not None and msg[other] == chain:
         _fail(path + "." + other, "must differ from the tx chain")
+
+
+def message_fields(kind):
+    """MESSAGES[kind] as (name, field kind) pairs."""
+    fields = []
+    for field in MESSAGES[kind].split():
+        name, kind_name = field.split(":")
+        fields.append((name, KIND_NAMES.index(kind_name)))
+    return fields
 
 
 def _is_int(v):
@@ -336,26 +348,38 @@ def describe(tx, signer=None):
     apart."""
     check_tx(tx)
     pages = []
-    blocks = []
-    put(blocks, "Chain", tx["chain"])
-    if signer is not None:
-        put_signer(blocks, signer[0], signer[1])
-    put(blocks, "Nonce", str(tx["nonce"]))
-    put(blocks, "Messages", str(len(tx["msgs"])))
-    paginate(pages, "Sign transaction", blocks)
-    msgs = tx["msgs"]
-    for i in range(len(msgs)):
-        title = TITLES[msgs[i]["type"]]
-        if len(msgs) > 1:
-            title = "%d/%d %s" % (i + 1, len(msgs), title)
-        blocks = []
-        _describe_msg(blocks, msgs[i])
-        paginate(pages, title, blocks)
-    blocks = []
-    put(blocks, "Fee limit", format_amount(tx["fee"]))
-    put_text(blocks, "Memo", tx["memo"])
-    paginate(pages, "Fee and memo", blocks)
+    for part in range(parts(tx)):
+        describe_part(pages, tx, part, signer)
     return pages
+
+
+def parts(tx):
+    """describe(tx)'s parts: 0 the tx's header, 1..n its messages, n + 1 the fee and memo."""
+    return len(tx["msgs"]) + 2
+
+
+def describe_part(pages, tx, part, signer=None):
+    """Appends the pages of one part of describe(tx) (see parts)."""
+    msgs = tx["msgs"]
+    blocks = []
+    if part == 0:
+        title = "Sign transaction"
+        put(blocks, "Chain", tx["chain"])
+        if signer is not None:
+            put_signer(blocks, signer[0], signer[1])
+        put(blocks, "Nonce", str(tx["nonce"]))
+        put(blocks, "Messages", str(len(msgs)))
+    elif part <= len(msgs):
+        msg = msgs[part - 1]
+        title = TITLES[msg["type"]]
+        if len(msgs) > 1:
+            title = "%d/%d %s" % (part, len(msgs), title)
+        _describe_msg(blocks, msg)
+    else:
+        title = "Fee and memo"
+        put(blocks, "Fee limit", format_amount(tx["fee"]))
+        put_text(blocks, "Memo", tx["memo"])
+    paginate(pages, title, blocks)
 
 
 def _describe_msg(blocks, msg):
@@ -367,7 +391,7 @@ def _describe_msg(blocks, msg):
         qcp_pages.describe_transfer(blocks, msg)
         return
     denom = msg.get("name", NATIVE)
-    for name, ftype in MESSAGES[kind]:
+    for name, ftype in message_fields(kind):
         v = msg[name]
         label = LABELS[name]
         if ftype == ADDR:
@@ -469,20 +493,28 @@ def paginate(pages, title, blocks):
 
 def _escape(text):
     # Printable ASCII is shown as is; everything else (controls, non-ASCII the font lacks) as an
-    # escape, so no byte of a memo is hidden and no control code can fake a screen line.
+    # escape, so no byte of a memo is hidden and no control code can fake a screen line. Runs of
+    # plain characters are copied as slices: a 1 KB message is not split into 1024 strings.
     out = []
-    for ch in text:
+    start = 0
+    for i in range(len(text)):
+        ch = text[i]
         c = ord(ch)
+        if 0x20 <= c <= 0x7E and ch != "\\":
+            continue
+        out.append(text[start:i])
+        start = i + 1
         if ch == "\\":
             out.append("\\\\")
-        elif 0x20 <= c <= 0x7E:
-            out.append(ch)
         elif c < 0x100:
             out.append("\\x%02x" % c)
         elif c < 0x10000:
             out.append("\\u%04x" % c)
         else:
             out.append("\\U%08x" % c)
+    if not out:
+        return text
+    out.append(text[start:])
     return "".join(out)
 
 

@@ -5,15 +5,17 @@
 # Deriving the chain node m/44'/389'/account'/0 costs five HMAC-SHA512 and two secp256k1
 # multiplications; each address under it then costs one HMAC-SHA512, one SHA-256 and one
 # ed25519 public key. So the last chain node and the last key pair are cached (in RAM only);
-# call forget() when the device locks.
+# call forget() when the device locks. BIP32 and secp256k1 are imported where they are used, so
+# a device may drop them (DERIVATION_CODE) between derivations and keep this cache.
 
 import hashlib
 
-from crypto import bip32 as _bip32
 from crypto import ed25519 as _ed25519
-from crypto import secp256k1 as _secp256k1
 
-HARDENED = _bip32.HARDENED
+HARDENED = 0x80000000  # bip32.HARDENED
+# What deriving a new key needs beyond this module (and its ed25519): the device unloads it
+# after a derivation, as signing needs none of it.
+DERIVATION_CODE = ("crypto.bip32", "crypto.secp256k1", "crypto._table_secp256k1", "crypto.hmac")
 COIN_TYPE = 389
 ACCOUNT_HRP = "qosacc"
 ACCOUNT_PUB_HRP = "qosaccpub"
@@ -48,6 +50,9 @@ def _chain(seed, account):
     node = _chain_node
     if node is not None and node[1] == account and node[0] == seed:
         return node
+    from crypto import bip32 as _bip32
+    from crypto import secp256k1 as _secp256k1
+
     key, chain = _bip32.derive(seed, qos_path(account, 0)[:4])
     node = (bytes(seed), account, key, chain, _bip32.public_key(key))
     _chain_node = node
@@ -67,6 +72,8 @@ def account_keypair(seed, account=0, index=0):
     if last is not None and last[1] == account and last[2] == index and last[0] == seed:
         return last[3], last[4]
     node = _chain(seed, account)
+    from crypto import bip32 as _bip32
+
     key, _ = _bip32.child(node[2], node[3], index, node[4])
     ed_seed = hashlib.sha256(key).digest()
     pub = _ed25519.public_key(ed_seed)
