@@ -266,7 +266,7 @@ class AbciServer:
 
     def _check_tx(self, req: Any) -> Any:
         try:
-            result = self.app.check_tx(req.tx)
+            result = self.app.check_tx(req.tx, recheck=req.type == self._recheck)
         except Exception as exc:  # a bug must not take the mempool connection down
             log.exception("check_tx raised")
             return self.pb.abci.ResponseCheckTx(
