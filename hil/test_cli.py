@@ -52,6 +52,23 @@ def test_cancel_on_the_device_is_exit_1(target, device, user, capsys):
     assert device.get_info()["initialized"] is True
 
 
+def test_change_pin_waits_for_the_user_and_a_refusal_keeps_the_old_pin(
+    target, device, user, monkeypatch, capsys
+):
+    several_senders(target.wire_path)  # the command is a second host on the link
+    monkeypatch.setenv("QOS_TEST_PIN", PIN)
+    monkeypatch.setenv("QOS_TEST_NEW_PIN", "86420")
+    argv = ("device", "-p", target.wire_path, "change-pin", "--pin-env", "QOS_TEST_PIN",
+            "--new-pin-env", "QOS_TEST_NEW_PIN")
+    assert user.cancel(lambda: qos(*argv)) == 1
+    assert "on the device" in capsys.readouterr().err and "Change PIN" in user.last.text()
+    device.lock()
+    device.unlock(PIN)
+    assert user.confirm(lambda: qos(*argv)) == 0
+    device.lock()
+    device.unlock("86420")
+
+
 def test_lock_unlock_with_pin_from_the_environment(target, device, monkeypatch, capsys):
     several_senders(target.wire_path)  # the command is a second host on the link
     monkeypatch.setenv("QOS_TEST_PIN", PIN)

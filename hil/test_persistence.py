@@ -35,14 +35,14 @@ def rng() -> random.Random:
     return random.Random(0x51F)
 
 
-def test_kill_during_change_pin_keeps_old_or_new_pin(target, device, debug, rng):
-    duration = timed(lambda: device.change_pin(PIN, OTHER_PIN))
-    device.change_pin(OTHER_PIN, PIN)
+def test_kill_during_change_pin_keeps_old_or_new_pin(target, device, debug, user, rng):
+    duration = timed(lambda: user.confirm(lambda: device.change_pin(PIN, OTHER_PIN)))
+    user.confirm(lambda: device.change_pin(OTHER_PIN, PIN))
     outcomes = []
     for _ in range(TRIALS):
         debug.load(MNEMONIC, PIN)
         change = lambda c: c.change_pin(PIN, OTHER_PIN)  # noqa: E731
-        kill_during(target, change, rng.uniform(0, duration), duration + 1)
+        kill_during(target, change, rng.uniform(0, duration), duration + 1, confirm=True)
         info = device.get_info()
         assert info["initialized"] is True and info["locked"] is True
         outcomes.append(unlocks_with(device, debug, [PIN, OTHER_PIN]))

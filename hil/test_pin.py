@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from devicekit import MNEMONIC, OTHER_PIN, PIN, emulator_only, restart, several_senders
 
-from host.bridge.exceptions import BadParams, DeviceLocked, PinDelay, WrongPin
+from host.bridge.exceptions import BadParams, DeviceLocked, PinDelay, UserCancelled, WrongPin
 from host.core import keys
 
 WRONG = "0000"
@@ -72,8 +72,23 @@ def test_ten_wrong_pins_wipe_the_device(device, debug):
     assert gone.value.code == -32005
 
 
-def test_change_pin(device, debug):
-    device.change_pin(PIN, OTHER_PIN)
+def test_a_pin_change_the_user_refuses_on_the_device_changes_nothing(device, debug, user):
+    """Attacker's test: a host knows the PIN (it sends it) and asks for a new one. The person at
+    the device says no: the old PIN still opens the wallet, the new one does not, no try spent."""
+    with pytest.raises(UserCancelled):
+        user.cancel(lambda: device.change_pin(PIN, OTHER_PIN))
+    assert "Change PIN" in user.last.text() and user.last.presses == ["cancel"]
+    assert debug.state()["pin_failures"] == 0
+    device.lock()
+    fail_once(device, debug, OTHER_PIN)
+    debug.call("debug_time", {"advance_s": 1})
+    device.unlock(PIN)
+    assert device.get_address(0, 0) == EXPECTED_ADDRESS
+
+
+def test_change_pin(device, debug, user):
+    user.confirm(lambda: device.change_pin(PIN, OTHER_PIN))
+    assert "Change PIN" in user.last.text()
     device.lock()
     with pytest.raises(WrongPin):
         device.unlock(PIN)
@@ -82,9 +97,9 @@ def test_change_pin(device, debug):
     assert device.get_address(0, 0) == EXPECTED_ADDRESS
 
 
-def test_change_pin_with_a_wrong_pin_costs_a_try_and_changes_nothing(device, debug):
+def test_change_pin_with_a_wrong_pin_costs_a_try_and_changes_nothing(device, debug, user):
     with pytest.raises(WrongPin) as wrong:
-        device.change_pin(WRONG, OTHER_PIN)
+        user.confirm(lambda: device.change_pin(WRONG, OTHER_PIN))
     assert wrong.value.retries_left == 9
     debug.call("debug_time", {"advance_s": 1})
     device.lock()

@@ -118,9 +118,9 @@ def test_a_right_pin_resets_both_counts(served, debug):
     assert served.get_address(0, 0) == ADDRESS
 
 
-def test_change_pin_through_the_server(served, debug, server):
+def test_change_pin_through_the_server(served, debug, user, server):
     before = rows(server)
-    served.change_pin(PIN, OTHER_PIN)
+    user.confirm(lambda: served.change_pin(PIN, OTHER_PIN))
     assert rows(server) == before + 1  # the new record; the old one goes at the first use
     served.lock()
     served.unlock(OTHER_PIN)
@@ -200,25 +200,27 @@ def test_the_server_url_can_be_given_again(served, server):
 
 
 @emulator_only
-def test_kill_during_change_pin_keeps_the_old_or_the_new_pin(served, debug, server, target):
+def test_kill_during_change_pin_keeps_the_old_or_the_new_pin(
+    served, debug, user, server, target
+):
     """A power cut at any point of a PIN change through the server: the device opens with the
     old PIN or the new one, and the server kept the record that PIN needs."""
     import random
 
     rng = random.Random(0xC4A)
-    duration = timed(lambda: served.change_pin(PIN, OTHER_PIN))
-    served.change_pin(OTHER_PIN, PIN)
+    duration = timed(lambda: user.confirm(lambda: served.change_pin(PIN, OTHER_PIN)))
+    user.confirm(lambda: served.change_pin(OTHER_PIN, PIN))
     outcomes = []
     for _ in range(6):
         change = lambda c: c.change_pin(PIN, OTHER_PIN)  # noqa: E731
-        kill_during(target, change, rng.uniform(0, duration), duration + 5)
+        kill_during(target, change, rng.uniform(0, duration), duration + 5, confirm=True)
         info = served.get_info()
         assert info["initialized"] is True and info["pin_mode"] == "server"
         opened = unlocks_with(served, debug, [PIN, OTHER_PIN])
         outcomes.append(opened)
         assert served.get_address(0, 0) == ADDRESS
         if opened == OTHER_PIN:
-            served.change_pin(OTHER_PIN, PIN)
+            user.confirm(lambda: served.change_pin(OTHER_PIN, PIN))
     assert set(outcomes) <= {PIN, OTHER_PIN}
 
 

@@ -47,7 +47,8 @@ def test_qcp_transfer_hostile_denom_and_far_timeout(device, user):
     lines = [line for page in pages for line in page]
     assert all(len(line) <= 21 and all(" " <= ch <= "~" for ch in line) for line in lines)
     start, end = lines.index("Token:") + 1, lines.index("Returns home to chain")
-    shown = "".join(lines[start:end])
+    assert all(line.startswith("|") for line in lines[start:end])  # rows of text, marked
+    shown = "".join(line[1:] for line in lines[start:end])
     assert shown.startswith('"qcp/biz/\\x1b[2J\\x0d\\x0aTimeout UTC: none\\x00ZZ')
     assert shown == '"' + denom.replace("\x1b", "\\x1b").replace("\r", "\\x0d").replace(
         "\n", "\\x0a").replace("\x00", "\\x00") + '"'

@@ -127,6 +127,12 @@ def change_pin(dev, params):
     new_pin = common.get_pin(params, "new_pin")
     dev.pending_oracle = None
     _require_initialised(dev)
+    # The host knows the PIN (it sends it): only the person at the device can agree to a new one.
+    # Asked before the PIN try, as trezor does, so a refused change costs nothing.
+    lines = ["Change the PIN", "of this device?", "", "The old PIN then", "stops working."]
+    if not layouts.confirm(dev, "Change PIN", lines, "change"):
+        dev.home()
+        raise errors.cancelled()
     dev.screen.draw("PIN", ["Changing the PIN..."])
     from rng import EntropyError
 

@@ -70,6 +70,10 @@ MESSAGES = {
     "qcp/update_client": (("chain", CHAIN), ("header", BLOB), ("proof", BLOB)),
     "qcp/misbehaviour": (("chain", CHAIN), ("header", BLOB), ("conflicting", BLOB)),
     "qcp/register": (("chain", CHAIN), ("validators", BLOB), ("deposit", AMOUNT)),
+    "qcp/gateway": (("asset", NAME), ("deposit", AMOUNT)),
+    "qcp/gateway_mint": (("name", NAME), ("deposit_id", HASH32), ("receiver", ADDR),
+                         ("amount", AMOUNT)),
+    "qcp/gateway_burn": (("name", NAME), ("amount", AMOUNT), ("external", TEXT)),
     "gov/spend": (("pool", TEXT), ("recipient", ADDR), ("amount", AMOUNT), ("deposit", AMOUNT0)),
     "gov/deposit": (("proposal", POSITIVE), ("amount", AMOUNT)),
     "gov/vote": (("proposal", POSITIVE), ("option", TEXT)),
@@ -289,6 +293,9 @@ TITLES = {
     "qcp/update_client": "QCP client",
     "qcp/misbehaviour": "QCP conflict",
     "qcp/register": "QCP register",
+    "qcp/gateway": "Declare gateway",
+    "qcp/gateway_mint": "Gateway mint",
+    "qcp/gateway_burn": "Gateway burn",
     "gov/spend": "Gov spend",
     "gov/deposit": "Gov deposit",
     "gov/vote": "Gov vote",
@@ -308,7 +315,8 @@ LABELS = {
     "recipient": "Recipient", "deposit": "Deposit", "proposal": "Proposal", "option": "Vote",
     "chain": "Chain", "ack": "Ack", "conflicting": "Conflicting",
     "validators": "Validators", "changes": "Changes", "plan": "Plan", "height": "Height",
-    "info": "Info", "substitute": "Substitute",
+    "info": "Info", "substitute": "Substitute", "asset": "Asset", "deposit_id": "Deposit ID",
+    "receiver": "Receiver", "external": "Pay out to",
 }
 
 
@@ -323,8 +331,9 @@ def describe(tx, signer=None):
     signer: the (account, index) whose key signs, shown on the first page.
 
     Two different txs never draw the same pages: every field is shown whole, and free text
-    (memo, moniker, log) is quoted, escaped and cut into full-width rows without dropping a
-    character, so spaces, an empty text and text that looks like a placeholder stay apart."""
+    (memo, moniker, log) is quoted, escaped and cut into marked rows without dropping a
+    character, so spaces, an empty text and text that looks like a placeholder or a field stay
+    apart."""
     check_tx(tx)
     pages = []
     blocks = []
@@ -408,10 +417,16 @@ def put_signer(blocks, account, index):
     put(blocks, "Index", str(index))
 
 
+# Starts every row of free text below its label. No other row starts with it, so however a
+# text is padded, none of its rows can pass for a field of its own ("Fee limit: ...").
+TEXT_ROW = "|"
+
+
 def put_text(blocks, label, text):
-    """Free text as `"..."`: escaped (quotes too), in rows of exactly COLS characters but the
-    last, so no character, space included, is lost at a line break. Empty text is an unquoted
-    (none), which no text can imitate."""
+    """Free text as `"..."`: escaped (quotes too), behind the label on its row when it fits, else
+    below it in rows of TEXT_ROW and exactly COLS - 1 characters but the last, so no character,
+    space included, is lost at a line break. Empty text is an unquoted (none), which no text can
+    imitate."""
     if not text:
         put(blocks, label, "(none)")
         return
@@ -420,8 +435,9 @@ def put_text(blocks, label, text):
         blocks.append([label + ": " + quoted])
         return
     block = [label + ":"]
-    for i in range(0, len(quoted), COLS):
-        block.append(quoted[i:i + COLS])
+    width = COLS - len(TEXT_ROW)
+    for i in range(0, len(quoted), width):
+        block.append(TEXT_ROW + quoted[i:i + width])
     blocks.append(block)
 
 

@@ -77,7 +77,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     _add(sub, "lock", "lock the device")
 
-    change_pin = _add(sub, "change-pin", "change the PIN")
+    change_pin = _add(sub, "change-pin", "change the PIN (confirm on the device)")
     _pin_args(change_pin, new=False)
     change_pin.add_argument(
         "--new-pin-env", default=None, help="read the new PIN from this environment variable"
@@ -422,7 +422,7 @@ def cmd_lock(args: argparse.Namespace) -> int:
 def cmd_change_pin(args: argparse.Namespace) -> int:
     pin = read_pin(args.pin_env, "Current PIN: ", confirm=False)
     new_pin = read_pin(args.new_pin_env, "New PIN: ", confirm=True)
-    with open_client(args) as device, working("Changing the PIN ..."):
+    with open_client(args) as device, working("Confirm the PIN change on the device ..."):
         device.change_pin(pin, new_pin, args.pin_server)
     return emit(args, {"changed": True}, lambda: out.print("PIN changed"))
 

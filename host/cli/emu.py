@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -76,6 +77,9 @@ def run_emu(args: argparse.Namespace) -> int:
     except ValueError as exc:  # arguments that do not go together
         print(f"qos emu: {exc}", file=sys.stderr)
         return 2
+    # `kill PID` (SIGTERM, as service managers and scripts stop it) ends like Ctrl-C: the
+    # emulator process this one started goes too, instead of living on holding the ports.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         try:
             emu.start()
@@ -104,3 +108,7 @@ def run_emu(args: argparse.Namespace) -> int:
     finally:
         emu.close()
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

@@ -1,12 +1,13 @@
 """`qos query ...`: read the node's state (proofs are verified before they are printed).
 
-Accounts and the status print as text (amounts in QOS) unless --json is given; the other answers
-are JSON documents either way. --node and --json go before or after the subcommand.
+Accounts, txs, blocks and the status print as text (amounts in QOS) unless --json is given; the
+other answers are JSON documents either way. --node and --json go before or after the subcommand.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -59,11 +60,12 @@ def _get(node: str | None, path: str) -> rest.Answer:
 def _query(args: argparse.Namespace, path: str,
            text: Callable[[dict[str, Any]], str] | None = None) -> int:
     status, doc = _get(args.node, path)
-    if text is None or args.json or status != 200:
+    answered = status in (200, 202)  # 202: a tx acknowledged, not yet in a block
+    if text is None or args.json or not answered:
         print_json(doc)
     else:
         print(text(doc))
-    return 0 if status == 200 else 1
+    return 0 if answered else 1
 
 
 def query_account(args: argparse.Namespace) -> int:
@@ -92,12 +94,74 @@ def status_text(doc: dict[str, Any]) -> str:
     return "\n".join(f"{name:<16} {item}" for name, item in sorted(doc.items()))
 
 
+def _line(name: str, value: object) -> str:
+    return f"{name:<10} {value}"
+
+
+def tx_text(doc: dict[str, Any]) -> str:
+    """A tx's status; once committed, its result, signer, fee and messages (amounts of QOS in
+    QOS, token amounts in the token's units) and its events as the node recorded them."""
+    if doc.get("status") != "committed":
+        return "\n".join(_line(name, item) for name, item in sorted(doc.items()))
+    from host.chain.indexer.decode import decoded
+    from host.core.tx import format_amount
+
+    lines = [_line("status", "committed"), _line("hash", doc["hash"]),
+             _line("height", f"{doc['height']} (tx {doc['index']} in the block)"),
+             _line("result", f"{doc['log']} (code {doc['code']}, {doc['codespace']})")]
+    body = decoded(bytes.fromhex(doc["tx"]), doc["code"] == 0)
+    if body is None:
+        return "\n".join([*lines, _line("tx", "does not decode (the block carries it as sent)")])
+    lines += [_line("signer", body["signer"]), _line("fee", format_amount(body["fee"])),
+              _line("nonce", body["nonce"])]
+    if body["memo"]:
+        lines.append(_line("memo", body["memo"]))
+    for number, msg in enumerate(body["msgs"], 1):
+        lines.append(_line(f"msg {number}", msg["type"]))
+        fields = sorted(set(msg) - {"type"})
+        lines += [f"  {name:<12} {_field_text(msg, name)}" for name in fields]
+    return "\n".join(lines + _event_lines(doc.get("events") or []))
+
+
+def _field_text(msg: dict[str, Any], name: str) -> str:
+    from host.cli.tx import amount_in_qos
+    from host.core.tx import format_amount
+
+    value = msg[name]
+    if amount_in_qos(msg, name) and isinstance(value, int):
+        return format_amount(value)
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else str(value)
+
+
+def _event_lines(events: list[dict[str, Any]]) -> list[str]:
+    # Events are the modules' own records: amounts there stay in units (1 QOS = 10000 units).
+    return [_line("event", " ".join([event["type"], *(
+        f"{key}={value}" for key, value in sorted(event.get("attributes", {}).items()))]))
+        for event in events]
+
+
+def block_text(doc: dict[str, Any]) -> str:
+    from host.core.tx import utc_text
+
+    lines = [_line("height", doc["height"]), _line("hash", doc["hash"]),
+             _line("time", utc_text(doc["time_ns"] // 1_000_000_000) + " UTC"),
+             _line("chain", doc["header"]["chain"]), _line("proposer", doc["proposer"]),
+             _line("app_hash", f"{doc['app_hash']} (after this block)"),
+             _line("txs", doc["num_txs"])]
+    lines += [f"  {tx_hash}" for tx_hash in doc["txs"]]
+    return "\n".join(lines + _event_lines(doc.get("events") or []))
+
+
 def query_tx(args: argparse.Namespace) -> int:
-    return _query(args, f"/txs/{args.hash}")
+    if len(args.hash) != 64 or not all(c in "0123456789abcdefABCDEF" for c in args.hash):
+        raise UsageError("hash: expected the tx's SHA-256, 64 hex digits")
+    return _query(args, f"/txs/{args.hash.lower()}", tx_text)
 
 
 def query_block(args: argparse.Namespace) -> int:
-    return _query(args, f"/blocks/{args.height}")
+    if args.height != "latest" and not (args.height.isascii() and args.height.isdigit()):
+        raise UsageError("height: expected a block height (1, 2, ...) or 'latest'")
+    return _query(args, f"/blocks/{args.height}", block_text)
 
 
 def query_qsc(args: argparse.Namespace) -> int:

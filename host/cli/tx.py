@@ -73,13 +73,21 @@ def param_changes(text: str, _: dict[str, Any]) -> str:
     return text
 
 
-def qos_if(field_name: str, value: str, invert: bool = False) -> FieldParser:
-    """QOS units when an earlier field equals ``value`` (or differs, with ``invert``), else a
-    token's whole units."""
-    def parse(text: str, fields: dict[str, Any]) -> int:
-        in_qos = (fields[field_name] == value) != invert
-        return parse_units(text) if in_qos else whole_number(text)
-    return parse
+@dataclass(frozen=True)
+class QosIf:
+    """An amount in QOS units when another field equals ``value`` (or differs, with
+    ``invert``), else in a token's whole units: read from the command line, and told apart when
+    a committed message is printed."""
+
+    field_name: str
+    value: str
+    invert: bool = False
+
+    def in_qos(self, fields: dict[str, Any]) -> bool:
+        return (fields.get(self.field_name) == self.value) != self.invert
+
+    def __call__(self, text: str, fields: dict[str, Any]) -> int:
+        return parse_units(text) if self.in_qos(fields) else whole_number(text)
 
 
 def _by_kind(kind: int) -> FieldParser:
@@ -112,7 +120,7 @@ class MsgCommand:
 
 
 C = MsgCommand
-MARKET_QOS = qos_if("sell", "QOS")
+MARKET_QOS = QosIf("sell", "QOS")
 COMMANDS: tuple[MsgCommand, ...] = (
     C("bank send", "bank/transfer", "send QOS", {"amount": qos}, ("transfer",)),
     C("qsc create", "qsc/create", "create a QSC token (you choose its banker)"),
@@ -142,20 +150,25 @@ COMMANDS: tuple[MsgCommand, ...] = (
       aliases=("attest",)),
     C("identity unattest", "identity/unattest", "withdraw an attestation", aliases=("unattest",)),
     C("exchange swap", "exchange/swap", "trade on a QOS/QSC market (sell QOS or the token)",
-      {"amount": MARKET_QOS, "min_out": qos_if("sell", "QOS", invert=True)}, ("swap",)),
+      {"amount": MARKET_QOS, "min_out": QosIf("sell", "QOS", invert=True)}, ("swap",)),
     C("exchange add-liquidity", "exchange/add_liquidity", "deposit QOS and QSC into a market",
       {"qos": qos}, ("add-liquidity",)),
     C("exchange remove-liquidity", "exchange/remove_liquidity", "burn shares for both reserves",
       {"min_qos": qos}, ("remove-liquidity",)),
     C("qcp send", "qcp/send", "send a payload (a message as JSON) to another chain"),
     C("qcp transfer", "qcp/transfer", "move QOS or a token to another chain",
-      {"amount": qos_if("denom", "QOS")}),
+      {"amount": QosIf("denom", "QOS")}),
     C("qcp relay", "qcp/relay", "relay a packet with its proof (hex)"),
     C("qcp ack", "qcp/ack", "relay an acknowledgement (hex)"),
     C("qcp timeout", "qcp/timeout", "prove a packet timed out (hex)"),
     C("qcp update-client", "qcp/update_client", "update a chain's light client (hex)"),
     C("qcp misbehaviour", "qcp/misbehaviour", "report two conflicting headers (hex)"),
     C("qcp register", "qcp/register", "register a chain with a deposit", {"deposit": qos}),
+    C("qcp gateway", "qcp/gateway", "declare this chain the gateway of an outside asset",
+      {"deposit": qos}),
+    C("qcp gateway-mint", "qcp/gateway_mint", "issue a gateway's token against an outside "
+      "deposit (its recorder only)"),
+    C("qcp gateway-burn", "qcp/gateway_burn", "burn a gateway's token to be paid out outside"),
     C("gov spend", "gov/spend", "propose a spend from a pool",
       {"amount": qos, "deposit": qos}),
     C("gov deposit", "gov/deposit", "add deposit to a proposal", {"amount": qos}),
@@ -170,6 +183,17 @@ COMMANDS: tuple[MsgCommand, ...] = (
       "propose recovering a frozen or expired QCP client from a fresh one", {"deposit": qos},
       ("gov-recover-client",)),
 )
+
+COMMAND_OF_TYPE = {command.msg_type: command for command in COMMANDS}
+
+
+def amount_in_qos(msg: dict[str, Any], name: str) -> bool:
+    """Whether field ``name`` of a message (JSON, as the node shows it) counts QOS units."""
+    command = COMMAND_OF_TYPE.get(msg.get("type", ""))
+    parser = command.parsers.get(name) if command else None
+    if isinstance(parser, QosIf):
+        return parser.in_qos(msg)
+    return parser is qos
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -240,6 +264,8 @@ def _signer_args(cmd: argparse.ArgumentParser) -> argparse.ArgumentParser:
     signer.add_argument("--device", help="a device path (= --from DEVICE)")
     cmd.add_argument("--account", type=int, default=0, help="device account (BIP44 account')")
     cmd.add_argument("--index", type=int, default=0, help="device address index")
+    cmd.add_argument("--keyring-dir", default=None,
+                     help="the keyring --from NAME is in (default $QOS_HOME/keyring)")
     return cmd
 
 
@@ -341,6 +367,8 @@ def _send(args: argparse.Namespace, msgs: list[dict[str, Any]]) -> int:
             print_json({"signer": encode_address(address), "pubkey": signer.pubkey.hex(),
                         "unsigned_tx": tx.encode().hex()})
             return 0
+        if not args.dry_run:
+            _check_funds(node, encode_address(address), tx)
         raw = signer.sign(tx)
         if args.dry_run:
             print_json({"signer": encode_address(address), "signed_tx": raw.hex()})
@@ -350,6 +378,39 @@ def _send(args: argparse.Namespace, msgs: list[dict[str, Any]]) -> int:
 
 
 RECEIPT_ORDER = ("status", "code", "codespace", "log", "hash", "height")
+
+
+def _public_key_unlocking(device: Any, where: tuple[int, int]) -> bytes:
+    """The signing key's public key; a locked device is unlocked with the PIN asked at the
+    terminal, as `qos device` and trezorctl do (a script without a terminal gets the error)."""
+    from host.bridge.exceptions import DeviceLocked
+    from host.cli.device import read_pin
+
+    try:
+        return bytes(device.get_public_key(*where).pubkey)
+    except DeviceLocked:
+        if not sys.stdin.isatty():
+            raise
+    print("the device is locked: its PIN unlocks it", file=sys.stderr)
+    device.unlock(read_pin(None, "PIN: ", confirm=False))
+    return bytes(device.get_public_key(*where).pubkey)
+
+
+def _check_funds(node: Any, address: str, tx: Tx) -> None:
+    """Refuses, before anything is signed, a send over the balance: the node would commit it as
+    failed (insufficient_funds) and still charge the fee."""
+    from host.core.tx import format_amount
+
+    sent = sum(msg["amount"] for msg in tx.msgs if msg["type"] == "bank/transfer")
+    if not sent:
+        return
+    status, doc = node.get(f"/accounts/{address}")
+    if status not in (200, 404):
+        return  # the node cannot say now; it will judge the tx itself
+    balance = (doc.get("value") or {}).get("balance", 0) if status == 200 else 0
+    if sent + tx.fee > balance:
+        raise UsageError(f"balance {format_amount(balance)} < {format_amount(sent)} sent + "
+                         f"{format_amount(tx.fee)} fee: nothing was signed or sent")
 
 
 def print_receipt(args: argparse.Namespace, status: int, doc: dict[str, Any]) -> int:
@@ -424,7 +485,8 @@ class Signer:
     def from_args(cls, args: argparse.Namespace, need_secret: bool) -> Signer:
         import os
 
-        from host.cli.keys import open_key, public_key_of
+        from host.cli.keys import key_entry, open_key, public_key_of
+        from host.core.keyring import is_key_name
 
         source = args.from_ or args.key or args.device or os.environ.get("QOS_DEVICE")
         if not source:
@@ -432,8 +494,17 @@ class Signer:
         if args.device or source.startswith(DEVICE_SCHEMES):
             return cls._device(source, (args.account, args.index))
         if not need_secret:
-            return cls(public_key_of(source), source=source)
-        account = open_key(source)
+            return cls(public_key_of(source, args.keyring_dir), source=source)
+        entry = key_entry(source, args.keyring_dir) if is_key_name(source) else None
+        if entry is not None and entry.device is not None:
+            where = entry.device
+            signer = cls._device(where.path, (where.account, where.index))
+            if signer.pubkey.hex() != entry.pubkey:
+                signer.device.close()
+                raise CommandError(f"key {source!r}: the device at {where.path} holds another "
+                                   "key (another wallet, passphrase or device)")
+            return signer
+        account = open_key(source, args.keyring_dir)
         return cls(account.pubkey, account=account, source=source)
 
     @classmethod
@@ -443,7 +514,7 @@ class Signer:
 
         try:
             device = Client.open(path)
-            pubkey = device.get_public_key(*where).pubkey
+            pubkey = _public_key_unlocking(device, where)
         except BadDevicePath as exc:
             raise UsageError(str(exc)) from None
         except (DeviceError, TransportError, ValueError) as exc:

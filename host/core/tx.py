@@ -84,6 +84,10 @@ MESSAGES: dict[str, Fields] = {
     "qcp/update_client": (("chain", CHAIN), ("header", BLOB), ("proof", BLOB)),
     "qcp/misbehaviour": (("chain", CHAIN), ("header", BLOB), ("conflicting", BLOB)),
     "qcp/register": (("chain", CHAIN), ("validators", BLOB), ("deposit", AMOUNT)),
+    "qcp/gateway": (("asset", NAME), ("deposit", AMOUNT)),
+    "qcp/gateway_mint": (("name", NAME), ("deposit_id", HASH32), ("receiver", ADDR),
+                         ("amount", AMOUNT)),
+    "qcp/gateway_burn": (("name", NAME), ("amount", AMOUNT), ("external", TEXT)),
     "gov/spend": (("pool", TEXT), ("recipient", ADDR), ("amount", AMOUNT), ("deposit", AMOUNT0)),
     "gov/deposit": (("proposal", POSITIVE), ("amount", AMOUNT)),
     "gov/vote": (("proposal", POSITIVE), ("option", TEXT)),
@@ -599,6 +603,22 @@ def qcp_misbehaviour(chain: str, header: bytes, conflicting: bytes) -> Msg:
 def qcp_register(chain: str, validators: bytes, deposit: int) -> Msg:
     """Register `chain` for QCP; `validators`: det-CBOR [[pubkey32, power], ...] (docs/qcp.md)."""
     return _msg("qcp/register", chain=chain, validators=validators, deposit=deposit)
+
+
+def qcp_gateway(asset: str, deposit: int) -> Msg:
+    """Declare this chain the gateway of the outside asset `asset` (docs/qcp.md section 11)."""
+    return _msg("qcp/gateway", asset=asset, deposit=deposit)
+
+
+def qcp_gateway_mint(name: str, deposit_id: bytes, receiver: bytes | str, amount: int) -> Msg:
+    """Issue the gateway's token against the outside deposit `deposit_id` (the recorder only)."""
+    return _msg("qcp/gateway_mint", name=name, deposit_id=deposit_id,
+                receiver=address_bytes(receiver), amount=amount)
+
+
+def qcp_gateway_burn(name: str, amount: int, external: str) -> Msg:
+    """Burn the gateway's token to be paid out at `external` on the outside network."""
+    return _msg("qcp/gateway_burn", name=name, amount=amount, external=external)
 
 
 # ------------------------------------------------------------------ Tx and SignedTx

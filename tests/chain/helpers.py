@@ -52,9 +52,11 @@ def signed_tx(acc: Account, nonce: int, msgs: list[dict], fee: int | None = None
     return encode(fee, sign=True)
 
 
-def make_header(chain: str, height: int, app_hash: bytes, signers: list[Account]) -> bytes:
+def make_header(chain: str, height: int, app_hash: bytes, signers: list[Account],
+                time_ns: int | None = None) -> bytes:
     """The QCP header of `chain`'s block `height` carrying `app_hash`, as the solo engine signs
-    it (engine/solo.py), committed by `signers` (what a relayer reads from a node)."""
+    it (engine/solo.py), committed by `signers` (what a relayer reads from a node); dated
+    `time_ns` if given."""
     from hashlib import sha256
 
     from host.chain.engine.solo import commit_sign_bytes, merkle_root, valset_hash
@@ -62,7 +64,8 @@ def make_header(chain: str, height: int, app_hash: bytes, signers: list[Account]
     from host.core import cbor
 
     validators = valset_hash([ValidatorUpdate(s.pubkey, 1) for s in signers])
-    block = cbor.dumps({"chain": chain, "height": height, "time": int(T0) * 10**9 + height,
+    time_ns = time_ns or int(T0) * 10**9 + height
+    block = cbor.dumps({"chain": chain, "height": height, "time": time_ns,
                         "prev": bytes(32), "app_hash": app_hash, "txs_hash": merkle_root([]),
                         "validators_hash": validators, "next_validators_hash": validators,
                         "proposer": bytes(20), "votes": []})

@@ -392,16 +392,16 @@ def test_client_keys_tx_and_query(node, tmp_path, capsys):
     assert receipt["status"] == "committed" and receipt["code"] == 0
     assert qos("query", "--node", node.url, "account", new_address, "--json") == 0
     assert json.loads(capsys.readouterr().out)["value"]["balance"] == 12_500
-    assert qos("query", "--node", node.url, "tx", receipt["hash"]) == 0
+    assert qos("query", "--node", node.url, "tx", receipt["hash"], "--json") == 0
     assert json.loads(capsys.readouterr().out)["height"] == receipt["height"]
     # a generic message as JSON; addresses in bech32
     msg = json.dumps({"type": "bank/transfer", "to": new_address, "amount": 5})
     assert qos("tx", "msg", "--key", str(sender_file), "--node", node.url, msg) == 0
     capsys.readouterr()
-    # more than the balance: the node refuses, the CLI says so and exits 1
+    # more than the balance: refused before it is signed (the node would charge the fee), exit 2
     assert qos("tx", "transfer", "--key", str(sender_file), "--node", node.url,
-               new_address, "1000qos") == 1
-    assert "insufficient" in capsys.readouterr().out
+               new_address, "1000qos") == 2
+    assert "nothing was signed or sent" in capsys.readouterr().err
     for bad in ("12.34567qos", "-5", "lots"):
         assert qos("tx", "transfer", "--key", str(sender_file), "--node", node.url,
                    new_address, bad) == 2

@@ -1,7 +1,8 @@
 """Supply of every token is conserved across two chains under random QCP traffic (hypothesis):
-transfers of QOS, QSC tokens and vouchers both ways, relays, acks, timeouts, pauses and clock
-jumps, with the cross-chain invariant of docs/qcp.md section 5 checked after every block (and
-each chain's own invariants, which Chain.block checks)."""
+transfers of QOS, QSC tokens, qos-a's gateway token for an outside asset and vouchers both ways,
+relays, acks, timeouts, pauses, gateway mints and burns and clock jumps, with the cross-chain
+invariant of docs/qcp.md section 5 checked after every block (and each chain's own invariants,
+which Chain.block checks)."""
 
 from __future__ import annotations
 
@@ -83,6 +84,8 @@ class Net:
         for chain in (self.a, self.b):
             chain.send(USER, [{"type": "bank/transfer", "to": OTHER.address, "amount": 10**6}])
         self.chains = {"qos-a": self.a, "qos-b": self.b}
+        self.deposits = 0  # outside deposits the gateway recorded (section 11)
+        self.a.send(USER, [{"type": "qcp/gateway", "asset": "ETH", "deposit": 1_000 * 10**4}])
 
     def pair(self, side: int) -> tuple[Chain, Chain]:
         return (self.a, self.b) if side == 0 else (self.b, self.a)
@@ -128,6 +131,18 @@ class Net:
         paused = chain.app.query("qsc/token", name.encode()).value["paused"]
         chain.send(USER, [{"type": "qsc/pause", "name": name, "paused": not paused}])
 
+    def do_gateway(self, who: int, share: int, burn: bool) -> None:
+        """qos-a's recorder (USER) mints against a new outside deposit, or a holder burns."""
+        person, amount = PEOPLE[who], 1 + share * 37
+        if burn:
+            self.a.send(person, [{"type": "qcp/gateway_burn", "name": "ETH", "amount": amount,
+                                  "external": "0x00aa"}])
+            return
+        self.deposits += 1
+        self.a.send(USER, [{"type": "qcp/gateway_mint", "name": "ETH",
+                            "deposit_id": self.deposits.to_bytes(32, "big"),
+                            "receiver": person.address, "amount": amount}])
+
     def do_tick(self, side: int, seconds: int) -> None:
         self.pair(side)[0].block(advance=seconds)
 
@@ -140,6 +155,7 @@ steps = st.lists(st.one_of(
     st.tuples(st.just("resolve"), st.integers(0, 1)),
     st.tuples(st.just("resolve"), st.integers(0, 1)),
     st.tuples(st.just("pause"), st.integers(0, 1)),
+    st.tuples(st.just("gateway"), st.integers(0, 1), st.integers(1, 40), st.booleans()),
     st.tuples(st.just("tick"), st.integers(0, 1), st.integers(1, 8)),
 ), min_size=5, max_size=40)
 

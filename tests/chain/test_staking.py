@@ -298,3 +298,14 @@ def test_genesis_refuses_economic_params_out_of_range():
                 {"distribution": {"proposer_bps": 9_000, "community_bps": 2_000}}):
         with pytest.raises(ValueError):
             make_genesis(params=bad).validate()
+
+
+def test_block_times_are_kept_for_the_unbonding_period_only():
+    """Late evidence is judged by the chain's own time of its height (staking/time/), kept for
+    unbonding_seconds (30 s here, 3 s blocks): the record does not grow with the chain."""
+    chain = new_chain(1)
+    for _ in range(40):
+        chain.block()
+    kept = [int.from_bytes(k[-8:], "big") for k, _ in chain.app.store.iterate(b"staking/time/")]
+    height = chain.app.info().last_height
+    assert kept == list(range(height - 10, height + 1))

@@ -1,4 +1,5 @@
-"""`qos emu` refuses arguments that cannot work, before it starts anything: exit 2, one line."""
+"""`qos emu` refuses arguments that cannot work, before it starts anything: exit 2, one line; and
+stopped with SIGTERM it takes its emulator with it."""
 
 from __future__ import annotations
 
@@ -61,3 +62,31 @@ def test_json_on_every_command_that_reports_a_result():
     missing = [path for path, options in leaves(build_parser(), "qos")
                if "--json" not in options and path not in exempt]
     assert missing == []
+
+
+def test_sigterm_stops_the_emulator_it_started(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from host.devtools.ports import is_free
+
+    port = free_port_pair()
+    qos = Path(sys.executable).parent / "qos"
+    log = tmp_path / "emu.log"
+    with log.open("w") as out:
+        emu = subprocess.Popen([qos, "emu", "--port", str(port), "--kdf-ms", "1"], stdout=out,
+                               stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120  # a first build can take a while: a deadline only
+        while "emulator running" not in log.read_text():
+            assert emu.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        emu.send_signal(signal.SIGTERM)
+        assert emu.wait(timeout=30) == 0
+    finally:
+        emu.kill()
+    assert is_free("127.0.0.1", port, socket.SOCK_DGRAM), "the emulator outlived `qos emu`"
+    assert is_free("127.0.0.1", port + 1, socket.SOCK_DGRAM)

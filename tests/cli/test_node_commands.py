@@ -1,5 +1,6 @@
 """`qos tx` and `qos query` against a running node: text for people, JSON with --json, the
-node URL from $QOS_NODE, and a tx over the balance reported as refused (exit 1)."""
+node URL from $QOS_NODE, and a send over the balance refused before it is signed (exit 2, no fee
+charged)."""
 
 from __future__ import annotations
 
@@ -47,8 +48,50 @@ def test_text_and_json_output(node, tmp_path, capsys, monkeypatch):
     assert code == 0 and "balance    1.5000 QOS" in out, out
     code, out = run(capsys, "query", "status")
     assert code == 0 and "cli-test" in out
-    code, out = run(capsys, "tx", "bank", "send", RECEIVER.address_string, "100qos", "--key",
-                    str(key), "--fee", "1000")
-    assert code == 1 and "insufficient" in out
+    code, out = run(capsys, "query", "account", SENDER.address_string, "--json")
+    before = json.loads(out)["value"]
+    capsys.readouterr()
+    code = main(["tx", "bank", "send", RECEIVER.address_string, "100qos", "--key", str(key),
+                 "--fee", "1000"])
+    refused = capsys.readouterr()
+    assert code == 2 and refused.out == "" and "nothing was signed or sent" in refused.err
+    code, out = run(capsys, "query", "account", SENDER.address_string, "--json")
+    assert json.loads(out)["value"] == before  # no fee charged, no nonce used
     code, out = run(capsys, "query", "account", "qosacc1nope")
     assert code == 2
+
+
+def test_a_committed_tx_and_its_block_as_text_and_json(node, tmp_path, capsys, monkeypatch):
+    from host.devtools.keyfile import save_key
+
+    key = tmp_path / "sender.json"
+    save_key(key, SENDER)
+    monkeypatch.setenv("QOS_NODE", node)
+    code, out = run(capsys, "tx", "bank", "send", RECEIVER.address_string, "0.25qos", "--key",
+                    str(key), "--memo", "rent", "--json")
+    sent = json.loads(out)
+    assert code == 0 and sent["status"] == "committed", out
+    code, out = run(capsys, "query", "tx", sent["hash"])
+    assert code == 0 and "{" not in out, out
+    lines = [line.split(None, 1) for line in out.splitlines()]
+    fields = {line[0]: line[1] for line in lines if len(line) == 2}
+    assert fields["status"] == "committed" and fields["signer"] == SENDER.address_string
+    assert fields["result"].startswith("ok (code 0")
+    assert fields["fee"].endswith(" QOS") and fields["memo"] == "rent"
+    assert fields["amount"] == "0.2500 QOS" and fields["to"] == RECEIVER.address_string
+    code, out = run(capsys, "query", "tx", sent["hash"], "--json")
+    assert code == 0 and json.loads(out)["height"] == sent["height"]
+    code, out = run(capsys, "query", "block", str(sent["height"]))
+    assert code == 0 and "{" not in out, out
+    assert sent["hash"] in out and f"height     {sent['height']}" in out and "cli-test" in out
+    code, out = run(capsys, "query", "block", str(sent["height"]), "--json")
+    assert code == 0 and json.loads(out)["txs"] == [sent["hash"]]
+    code, out = run(capsys, "query", "block", "latest")
+    assert code == 0 and out.startswith("height")
+
+
+@pytest.mark.parametrize("argv", [["tx", "12ab"], ["tx", "zz" * 32], ["block", "-1"],
+                                  ["block", "tip"]])
+def test_a_malformed_hash_or_height_is_bad_input(node, capsys, argv):
+    code, out = run(capsys, "query", *argv, "--node", node)
+    assert code == 2 and out == ""

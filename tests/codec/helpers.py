@@ -71,8 +71,9 @@ while True:
     if not line:
         break
     big = len(line) > 4000
-    op, _, arg = line.rstrip('\n').partition(' ')
-    line = None
+    op, _, arg = line.partition(' ')
+    line = None  # dropped before the copy below: two 32 KB hex copies at most, not three
+    arg = arg.rstrip('\n')
     try:
         out = answer(op, arg)
         if isinstance(out, bytes):
@@ -290,4 +291,7 @@ def every_message() -> list[dict[str, Any]]:
         htx.qcp_update_client("biz", b"header", b"proof"),
         htx.qcp_misbehaviour("biz", b"header", b"other header"),
         htx.qcp_register("biz", b"validators", 10**7),
+        htx.qcp_gateway("ETH", 10**7),
+        htx.qcp_gateway_mint("ETH", b"\x0d" * 32, bob, 5),
+        htx.qcp_gateway_burn("ETH", 5, "0x00aa"),
     ]

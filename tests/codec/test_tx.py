@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import random
+import re
 from typing import Any
 
 import bech32
@@ -233,7 +234,8 @@ TITLES = {
     "identity/register": "Register ID", "qcp/send": "QCP send", "qcp/relay": "QCP relay",
     "qcp/transfer": "QCP transfer", "qcp/ack": "QCP ack", "qcp/timeout": "QCP timeout",
     "qcp/update_client": "QCP client", "qcp/misbehaviour": "QCP conflict",
-    "qcp/register": "QCP register",
+    "qcp/register": "QCP register", "qcp/gateway": "Declare gateway",
+    "qcp/gateway_mint": "Gateway mint", "qcp/gateway_burn": "Gateway burn",
     "gov/spend": "Gov spend", "gov/deposit": "Gov deposit",
     "gov/vote": "Gov vote", "gov/param_change": "Param change",
     "gov/upgrade": "Upgrade plan", "gov/cancel_upgrade": "Cancel upgrade",
@@ -308,12 +310,18 @@ def _escaped(text: str) -> str:
     return "".join(out)
 
 
+def _read(lines: list[str]) -> str:
+    """The lines as one string, each row of free text without the mark that starts it."""
+    return "".join(line[1:] if line.startswith("|") else line for line in lines)
+
+
 def test_describe_shows_every_signed_field_within_the_screen():
     cases = collect(txs(max_msgs=5), 80)
     every = device_messages()  # the longest titles, 16 messages, both kinds of packet payload
     cases.append({"chain": "q" * 32, "nonce": 2**63 - 1, "fee": 2**63 - 1, "msgs": every[:16],
                   "memo": "\\ \u4e2d" * 36})
-    cases.append({"chain": "qos", "nonce": 1, "fee": 0, "msgs": every[16:], "memo": ""})
+    cases += [{"chain": "qos", "nonce": 1, "fee": 0, "msgs": every[i:i + 16], "memo": ""}
+              for i in range(16, len(every), 16)]
     answers = run_firmware([("desc", hexs(cbor.dumps(t))) for t in cases])
     for t, (ok, payload) in zip(cases, answers, strict=True):
         assert ok, payload
@@ -327,12 +335,12 @@ def test_describe_shows_every_signed_field_within_the_screen():
         for title, lines in pages:
             by_title.setdefault(title, []).extend(lines)
         first = by_title["Sign transaction"]
-        assert t["chain"] in "".join(first) and str(t["nonce"]) in "".join(first)
+        assert t["chain"] in _read(first) and str(t["nonce"]) in _read(first)
         assert f"Messages: {len(t['msgs'])}" in first
         tail = by_title["Fee and memo"]
         assert htx.format_amount(t["fee"]) in " ".join(tail)
         memo = _shown_text(t["memo"]).replace(" ", "")
-        assert memo in "".join(tail).replace(" ", "")
+        assert memo in _read(tail).replace(" ", "")
         for i, msg in enumerate(t["msgs"]):
             title = [k for k in by_title if k.startswith(f"{i + 1}/{len(t['msgs'])} ")]
             if len(t["msgs"]) == 1:
@@ -344,7 +352,7 @@ def test_describe_shows_every_signed_field_within_the_screen():
             for text in spaced:
                 assert text in " ".join(lines), (text, lines)
             for text in solid:
-                assert text in "".join(lines).replace(" ", ""), (text, lines)
+                assert text in _read(lines).replace(" ", ""), (text, lines)
 
 
 def test_describe_fixed_example():
@@ -379,10 +387,10 @@ def test_the_device_shows_param_changes_and_the_upgrade_plan_whole():
     changes = '"gov.quorum_bps=4000,fees.bank/transfer=150"'
     info = '"https://qos.example/v2.1"'
     assert pages[1:3] == [
-        ("1/2 Param change", ["Changes:", changes[:21], changes[21:42], changes[42:],
-                              "Deposit:", "1000.0000 QOS"]),
-        ("2/2 Upgrade plan", ['Plan: "v2.1"', "Height: 123456", "Info:", info[:21], info[21:],
-                              "Deposit: 0.0000 QOS"]),
+        ("1/2 Param change", ["Changes:", "|" + changes[:20], "|" + changes[20:40],
+                              "|" + changes[40:], "Deposit:", "1000.0000 QOS"]),
+        ("2/2 Upgrade plan", ['Plan: "v2.1"', "Height: 123456", "Info:", "|" + info[:20],
+                              "|" + info[20:], "Deposit: 0.0000 QOS"]),
     ]
 
 
@@ -442,6 +450,42 @@ def test_generated_texts_draw_one_screen_each():
     drawn = [repr(p) for p in pages]
     assert len(set(drawn[: len(memos_)])) == len(memos_)
     assert len(set(drawn[len(memos_):])) == len(monikers_)
+
+
+# A row that reads as a field of its own: "Label: value" or a bare "Label:".
+_FIELD_ROW = re.compile(r"^[A-Za-z][A-Za-z ]*:( |$)")
+_FAKE_ROWS = ("Fee limit: 0.0001 QOS", "Amount: 0.0001 QOS", "To:", "Chain: qos")
+
+
+def _texts_faking_rows() -> list[str]:
+    """Texts padded so that a fake field row starts every possible column of a text row: the
+    attacker does not know the layout, so every alignment is tried."""
+    texts = []
+    for fake in _FAKE_ROWS:
+        for pad in range(42):
+            texts.append("x" * pad + (fake + " " * 21) * 3)
+    return texts
+
+
+def _field_rows(pages: list[Any]) -> list[str]:
+    return [line for _, lines in pages for line in lines if _FIELD_ROW.match(line)]
+
+
+def test_no_text_can_draw_a_row_that_reads_as_a_field():
+    hostile = _texts_faking_rows()
+
+    def placed(text: str) -> list[dict[str, Any]]:
+        # The free-text fields a signer reads: a memo, a moniker, a token and a proposal text.
+        return [_memo_tx(text),
+                _moniker_tx(text[:32]),
+                cbor2.loads(_transfer_tx(text[:250], 0, 1).encode()),
+                cbor2.loads(htx.Tx("qos", 1, 0, (htx.gov_upgrade("v2", 9, text[:250]),)).encode())]
+
+    cases = [t for text in hostile for t in placed(text)]
+    benign = [t for text in hostile for t in placed("x" * len(text))]
+    drawn = _pages_of(cases + benign)
+    for i, case in enumerate(cases):
+        assert _field_rows(drawn[i]) == _field_rows(drawn[len(cases) + i]), case
 
 
 def _leaf_paths(node: dict[str, Any], prefix: tuple = ()) -> list[tuple]:
@@ -567,6 +611,6 @@ def test_a_hostile_denom_is_shown_escaped_and_whole():
     assert all(len(line) <= 21 and all(" " <= ch <= "~" for ch in line) for line in lines)
     start = lines.index("Token:") + 1
     end = lines.index("Returns home to chain")
-    assert "".join(lines[start:end]) == _shown_text(denom)
+    assert _read(lines[start:end]) == _shown_text(denom)
     assert "Timeout UTC: none" not in lines and "WARNING: no timeout;" not in lines
     assert lines[-2:] == ["292277026596-12-04", "15:30:07"]

@@ -27,6 +27,7 @@ from host.core import tx as txlib
 from host.devtools import firmware
 from host.devtools.emulator import Emulator
 from host.devtools.ports import free_port_pair
+from host.devtools.scripted_user import ScriptedUser
 
 M12 = " ".join(["abandon"] * 11 + ["about"])
 PIN = "1234"
@@ -303,6 +304,26 @@ def test_wipe_needs_confirm(client, debug):
     assert not client.get_info()["initialized"]
 
 
+def test_change_pin_waits_for_the_user_and_a_refusal_keeps_the_old_pin(client, debug):
+    """Attacker's test: a host that sends the right PIN still cannot change it silently."""
+    debug.load(M12, PIN)
+    before = debug.screen(fb=False)["seq"]
+    rid = client.send("change_pin", {"pin": PIN, "new_pin": "99999"})
+    dialog = wait_for_dialog(debug, before)
+    assert dialog["title"] == "Change PIN"
+    with pytest.raises(UserCancelled):
+        press_until_done(client, debug, rid, "cancel")
+    client.lock()
+    client.unlock(PIN)
+    rid = client.send("change_pin", {"pin": PIN, "new_pin": "99999"})
+    press_until_done(client, debug, rid)
+    client.lock()
+    with pytest.raises(WrongPin):
+        client.unlock(PIN)
+    debug.call("debug_time", {"advance_s": 1})
+    client.unlock("99999")
+
+
 def test_state_survives_sigkill_and_restart(tmp_path):
     flash = tmp_path / "flash.img"
     with Emulator(port=free_port_pair(), flash=flash, mnemonic=M12, pin=PIN, kdf_ms=1) as emu:
@@ -313,7 +334,8 @@ def test_state_survives_sigkill_and_restart(tmp_path):
             assert info["initialized"] and info["locked"]
             c.unlock(PIN)
             assert c.get_public_key().pubkey == account_pubkey(seed_of(M12), 0, 0)
-            c.change_pin(PIN, "99999")
+            with DebugLink.open(emu.debug_path) as d:
+                ScriptedUser(d).confirm(lambda: c.change_pin(PIN, "99999"))
         emu.kill()
         emu.restart()
         with Client.open(emu.wire_path) as c:

@@ -191,6 +191,7 @@ def test_the_emulators_raw_image_keeps_no_old_seed(tmp_path):
     from host.bridge.debuglink import DebugLink
     from host.devtools.emulator import Emulator
     from host.devtools.ports import free_port_pair
+    from host.devtools.scripted_user import ScriptedUser
 
     old = " ".join(["abandon"] * 11 + ["about"])
     new = "legal winner thank year wave sausage worth useful legal winner thank yellow"
@@ -202,7 +203,7 @@ def test_the_emulators_raw_image_keeps_no_old_seed(tmp_path):
     ):
         debug.load(old, "1234")
         assert carve_file(flash.read_bytes(), tmp_path, ["1234"]) == {"1234": [old]}
-        device.change_pin("1234", "5678")
+        ScriptedUser(debug).confirm(lambda: device.change_pin("1234", "5678"))
         after_change = carve_file(flash.read_bytes(), tmp_path, ["1234", "5678"])
         assert after_change == {"1234": [], "5678": [old]}
         debug.wipe()

@@ -1,12 +1,14 @@
 """Balances of assets other than QOS and this chain's QSC tokens: the vouchers of tokens that came
-over QCP from another chain, denominated by their path (``qcp/<chain>/<denom>``, docs/qcp.md).
+over QCP from another chain, denominated by their path (``qcp/<chain>/<denom>``, docs/qcp.md),
+and the tokens this chain issues as the gateway of an outside asset (``<chain>:<NAME>``).
 
 Keys:
     bank/asset/<denom>/<addr20>     int   a holder's balance (deleted at 0)
     bank/asset_supply/<denom>       int   units in existence on this chain (deleted at 0)
 
-Only x/qcp mints and burns them (a voucher exists while its original is escrowed elsewhere); a
-denom never contains a "/" after its base name, so `<denom>/` prefixes never overlap.
+Only x/qcp mints and burns them (a voucher exists while its original is escrowed elsewhere, a
+gateway's token while its deposit records back it); a denom never contains a "/" after its base
+name, so `<denom>/` prefixes never overlap.
 """
 
 from __future__ import annotations

@@ -39,12 +39,11 @@ def punish(ctx: Ctx, staking: StakingKeeper, msg: Msg) -> None:
     both = header_signers(first, keys) & header_signers(second, keys)
     if not both:
         raise TxError(Code.BAD_PROOF, "no validator of this chain signed both headers")
-    # the infraction's time, as the offenders dated their blocks, never after now: unbonding
-    # that started after it is slashed too
-    since = min(_block_time(first), _block_time(second), ctx.time)
+    if staking.infraction_time(ctx, height) is None:
+        raise TxError(Code.EXPIRED, f"height {height} is more than the unbonding period ago: "
+                      "the stake that signed there may have left, so nobody is punished")
     punished = [pk for pk in sorted(both)
-                if staking.punish_equivocation(ctx, cons_address(pk), height, since,
-                                               DUPLICATE_VOTE)]
+                if staking.punish_equivocation(ctx, cons_address(pk), height, DUPLICATE_VOTE)]
     if not punished:
         raise TxError(Code.ALREADY_EXISTS, f"the validators that signed both headers were "
                       f"already punished for height {height}")
@@ -62,13 +61,3 @@ def _round(header: dict) -> int:
     in two rounds, never in one (the solo engine signs one block per height)."""
     return int(header["cometbft"]["round"]) if "cometbft" in header else 0
 
-
-def _block_time(header: dict) -> float:
-    """Unix seconds of the block (the headers' signatures were checked before)."""
-    if "cometbft" in header:
-        seconds, nanos = header["cometbft"]["time"]
-        return seconds + nanos / 1e9
-    time_ns = dec(header["block"]).get("time")
-    if isinstance(time_ns, bool) or not isinstance(time_ns, int):
-        raise TxError(Code.BAD_PROOF, "the block has no time")
-    return time_ns / 1e9

@@ -25,6 +25,7 @@ from host.chain.x.context import Ctx, bech, dec
 from host.chain.x.module import AdmissionCheck, AppModule, Handler, Query, QueryRoute, Router
 from host.chain.x.qcp import evidence, routes
 from host.chain.x.qcp.client import LAST_TIME, Clients, check_header, registered
+from host.chain.x.qcp.gateway import Gateways
 from host.chain.x.qcp.tokens import TOKENS_TYPE, Tokens, check_denom
 from host.chain.x.staking.keeper import StakingKeeper
 from host.core.errors import Code, TxError
@@ -113,13 +114,14 @@ class QcpModule(AppModule):
         self.tokens = tokens
         self.clients = Clients(tokens.bank)
         self.staking = staking  # punishes this chain's validators caught equivocating
+        self.gateways = Gateways(tokens.bank, tokens.assets)
 
     def handlers(self) -> dict[str, Handler]:
         return {"qcp/send": self.send, "qcp/transfer": self.transfer, "qcp/relay": self.relay,
                 "qcp/ack": self.ack, "qcp/timeout": self.timeout,
                 "qcp/update_client": self.clients.update_client,
                 "qcp/misbehaviour": self.misbehaviour,
-                "qcp/register": self.clients.register}
+                "qcp/register": self.clients.register, **self.gateways.handlers()}
 
     def admission_checks(self) -> dict[str, AdmissionCheck]:
         return {"qcp/relay": self.check_relay_admission, "qcp/ack": self.check_ack_admission,
@@ -127,10 +129,13 @@ class QcpModule(AppModule):
 
     def queries(self) -> dict[str, Query]:
         return {"qcp/out": self.query_out, "qcp/seq": self.query_seq, "qcp/ack": self.query_ack,
-                "qcp/client": self.clients.query}
+                "qcp/client": self.clients.query, "qcp/gateway": self.gateways.query}
 
     def routes(self) -> tuple[QueryRoute, ...]:
         return routes.ROUTES
+
+    def invariants(self, ctx: Ctx) -> list[str]:
+        return self.gateways.invariants(ctx)
 
     def init_genesis(self, ctx: Ctx, genesis: Any) -> list[ValidatorUpdate]:
         for chain in genesis.chains:

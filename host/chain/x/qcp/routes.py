@@ -3,7 +3,7 @@ prove a solo chain's state (/blocks/{height}/signed) are the API's: they live in
 store, which no module has."""
 
 from host.chain.x.context import enc
-from host.chain.x.module import PathParam, QueryRoute, chain_param, int_param
+from host.chain.x.module import PathParam, QueryRoute, chain_param, int_param, name_param
 
 
 def _out(chain: str, seq: str) -> bytes:
@@ -26,4 +26,8 @@ ROUTES = (
                "the ack this chain wrote on receiving that chain's packet, with its proof", _out,
                (PathParam("chain", "source chain id"),
                 PathParam("seq", "sequence number", "integer"))),
+    QueryRoute("/qcp/gateway/{name}", "qcp/gateway",
+               "this chain as the gateway of an outside asset: its token, recorder, backed supply "
+               "and withdrawals so far (docs/qcp.md section 11)",
+               lambda name: name_param(name).encode(), (PathParam("name", "the asset name"),)),
 )

@@ -1,9 +1,10 @@
 """Token transfer over QCP (docs/qcp.md section 5): escrow or burn on the way out, voucher mint or
 unescrow on the way in, refund on an error acknowledgement or a timeout.
 
-A denom is its path: ``QOS`` (the native token), a QSC name (``ABC``), or ``qcp/<chain>/<denom>``,
-the voucher of `<denom>` (as `<chain>` names it) that arrived from `<chain>`. Chain ids are
-global in QOS (registered), so the path needs no channel ids.
+A denom is its path: ``QOS`` (the native token), a QSC name (``ABC``), ``<chain>:<NAME>`` (an
+asset from outside the QOS chains issued by its gateway `<chain>`, gateway.py), or
+``qcp/<chain>/<denom>``, the voucher of `<denom>` (as `<chain>` names it) that arrived from
+`<chain>`. Chain ids are global in QOS (registered), so the path needs no channel ids.
 
 Sending `d` from chain S to chain T:
     d's path starts with qcp/T/  -> the token is going home: burn the voucher on S;
@@ -28,6 +29,7 @@ from host.core.errors import Code, TxError
 
 NATIVE = "QOS"
 VOUCHER = "qcp/"
+EXTERNAL = ":"  # <gateway chain>:<NAME>, an asset from outside the QOS chains
 MAX_DENOM = 256  # bytes: a denom travels in a TEXT field
 TOKENS_TYPE = "qcp/tokens"  # the payload type of a transfer packet
 _CHAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")  # a chain id (host/core/tx.py)
@@ -40,18 +42,43 @@ def escrow_address(chain: str) -> bytes:
     return sha256(b"qcp/escrow/" + chain.encode()).digest()[:20]
 
 
+def _chain_id(text: str) -> bool:
+    return 1 <= len(text) <= 32 and _CHAIN_CHARS.issuperset(text)
+
+
+def _name(text: str) -> bool:
+    return 1 <= len(text) <= 8 and _NAME_CHARS.issuperset(text) and text != NATIVE
+
+
+def external_denom(gateway: str, name: str) -> str:
+    """The token the gateway chain issues for the outside asset `name`."""
+    return f"{gateway}{EXTERNAL}{name}"
+
+
+def issuer(base: str) -> str | None:
+    """The gateway chain of an external base denom (None for QOS and QSC names)."""
+    return base.split(EXTERNAL)[0] if EXTERNAL in base else None
+
+
+def _base_ok(base: str) -> bool:
+    if base == NATIVE:
+        return True
+    gateway, external, name = base.partition(EXTERNAL)
+    return _chain_id(gateway) and _name(name) if external else _name(base)
+
+
 def check_denom(denom: object) -> str:
-    """`denom` if it is a well-formed path: ("qcp/" chain "/")* ("QOS" | A-Z{1,8})."""
+    """`denom` if it is a well-formed path:
+    ("qcp/" chain "/")* ("QOS" | A-Z{1,8} | chain ":" A-Z{1,8})."""
     if not isinstance(denom, str) or not denom or len(denom.encode()) > MAX_DENOM:
         raise TxError(Code.BAD_ENCODING, f"denom {denom!r} must be text of 1..{MAX_DENOM} bytes")
     parts = denom.split("/")
     hops, base = parts[:-1], parts[-1]
-    ok = len(hops) % 2 == 0 and all(
-        (tag == "qcp" and 1 <= len(chain) <= 32 and _CHAIN_CHARS.issuperset(chain))
-        for tag, chain in zip(hops[::2], hops[1::2], strict=True))
-    if not ok or not (base == NATIVE or (1 <= len(base) <= 8 and _NAME_CHARS.issuperset(base))):
-        raise TxError(Code.BAD_ENCODING, f"denom {denom!r} is not QOS, a QSC name or "
-                      "qcp/<chain>/<denom>")
+    ok = len(hops) % 2 == 0 and all(tag == "qcp" and _chain_id(chain)
+                                    for tag, chain in zip(hops[::2], hops[1::2], strict=True))
+    if not ok or not _base_ok(base):
+        raise TxError(Code.BAD_ENCODING, f"denom {denom!r} is not QOS, a QSC name, "
+                      "<chain>:<NAME> or qcp/<chain>/<denom>")
     return denom
 
 
@@ -90,6 +117,9 @@ class Tokens:
             base = unwrap(denom)
             self._move(ctx, base, escrow_address(from_chain), receiver, amount, usable=True)
             return base
+        if first_hop(denom) is None and issuer(denom) not in (None, from_chain):
+            raise TxError(Code.UNAUTHORIZED, f"{denom} is issued by its gateway {issuer(denom)} "
+                          f"only, not by {from_chain}")
         minted = voucher(from_chain, denom)
         if len(minted.encode()) > MAX_DENOM:
             raise TxError(Code.INVALID_REQUEST, f"the voucher path of {denom} would pass "
@@ -110,7 +140,7 @@ class Tokens:
         if denom == NATIVE:
             self.bank.sub(ctx, frm, amount)
             self.bank.add(ctx, to, amount)
-        elif denom.startswith(VOUCHER):
+        elif denom.startswith(VOUCHER) or issuer(denom) is not None:
             self.assets.move(ctx, denom, frm, to, amount)
         else:
             tok = (self.qsc.usable_token if usable else self.qsc.must_token)(ctx, denom)

@@ -9,6 +9,9 @@ Keys:
     staking/volume                {op20: units} fees paid in blocks it proposed this epoch
     staking/unb_seq               counter for unbonding keys
     staking/ev/<cons20><h:8><kind> height at which that evidence was punished (so only once)
+    staking/time/<h:8>            block time of height h, kept for unbonding_seconds (the age and
+                                  the time of an infraction at h, whoever reports it)
+    staking/time_oldest           the oldest height still under staking/time/
 Tokens of validators and delegations sit in the bank pool "bonded"; unbonding ones in "unbonding".
 """
 
@@ -28,6 +31,8 @@ SET = b"staking/set"
 VOLUME = b"staking/volume"
 UNB_SEQ = b"staking/unb_seq"
 EVIDENCE = b"staking/ev/"
+BLOCK_TIME = b"staking/time/"
+BLOCK_TIME_OLDEST = b"staking/time_oldest"
 UNB_NEXT = b"staking/unb_next"  # earliest completion time of any entry (skip work until then)
 SCALE = 10**18  # reward index precision
 POWER_UNIT = 10_000  # 1 QOS of live weighted stake = 1 unit of consensus power
@@ -37,6 +42,10 @@ def epoch(ctx: Ctx) -> int:
     """The consensus period of the running block: blocks 1..E are period 0, and the election in
     block E (closing period 0) picks the set of period 1; genesis belongs to period 0."""
     return max(ctx.height - 1, 0) // ctx.params["staking"]["epoch_blocks"]
+
+
+def _time_key(height: int) -> bytes:
+    return BLOCK_TIME + height.to_bytes(8, "big")
 
 
 def cons_address(pubkey: bytes) -> bytes:
@@ -225,14 +234,42 @@ class StakingKeeper:
         val["barred_epoch"] = epoch(ctx)
         ctx.emit("bar", validator=val["operator"], epoch=val["barred_epoch"], reason=reason)
 
-    def punish_equivocation(self, ctx: Ctx, cons: bytes, height: int, since: float,
-                            kind: str) -> bool:
+    def record_block_time(self, ctx: Ctx) -> None:
+        """Keep this block's time under its height and forget the times older than the
+        unbonding period: evidence of those heights could no longer reach the stake that did it.
+        The oldest kept height is remembered, so a block deletes what expired without a scan."""
+        ctx.put(_time_key(ctx.height), ctx.time)
+        cutoff = ctx.time - ctx.params["staking"]["unbonding_seconds"]
+        first = oldest = ctx.get(BLOCK_TIME_OLDEST) or ctx.height
+        while oldest < ctx.height:  # block times never decrease: stop at the first one kept
+            time = ctx.get(_time_key(oldest))
+            if time is not None and time >= cutoff:
+                break
+            ctx.delete(_time_key(oldest))
+            oldest += 1
+        if oldest != first or ctx.get(BLOCK_TIME_OLDEST) is None:
+            ctx.put(BLOCK_TIME_OLDEST, oldest)
+
+    def infraction_time(self, ctx: Ctx, height: int) -> float | None:
+        """When an infraction at `height` happened, by this chain's own clock (never the dates
+        the offenders put in the blocks they signed), or None if that is more than the unbonding
+        period ago. A height this chain has not reached yet was signed at an unknown time
+        before now: every unbonding entry still held may have started after it."""
+        unbonding = ctx.params["staking"]["unbonding_seconds"]
+        if height > ctx.height:
+            return ctx.time - unbonding
+        time = ctx.get(_time_key(height))
+        return None if time is None or time < ctx.time - unbonding else float(time)
+
+    def punish_equivocation(self, ctx: Ctx, cons: bytes, height: int, kind: str) -> bool:
         """Slash a validator that signed two blocks at `height` (its bonded tokens and what it
         unbonded since the infraction) and bar it for the period; once per (validator, height,
         kind), however many times and by whatever route (the engine, QCP) it is reported.
-        Returns whether it was punished now."""
+        Returns whether it was punished now. The caller refuses evidence whose
+        infraction_time is None (too old) first."""
+        since = self.infraction_time(ctx, height)
         val = self.by_cons(ctx, cons)
-        if val is None or not self.first_report(ctx, cons, height, kind):
+        if since is None or val is None or not self.first_report(ctx, cons, height, kind):
             return False
         bps = ctx.params["staking"]["double_sign_slash_bps"]
         self.slash(ctx, val, bps, kind)

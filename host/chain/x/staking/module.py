@@ -56,8 +56,13 @@ class StakingModule(AppModule):
         return [ValidatorUpdate(pk, p) for pk, p in sorted(new_set.items())]
 
     def begin_block(self, ctx: Ctx, block: BlockInfo) -> None:
+        self.keeper.record_block_time(ctx)
         for ev in block.misbehavior:
-            self.keeper.punish_equivocation(ctx, ev.address, ev.height, ev.time, ev.kind)
+            if self.keeper.infraction_time(ctx, ev.height) is None:
+                # CometBFT drops evidence past its max age itself; the solo engine may not
+                ctx.emit("evidence_expired", validator=ev.address, height=ev.height)
+                continue
+            self.keeper.punish_equivocation(ctx, ev.address, ev.height, ev.kind)
         self._count_missed_votes(ctx, block)
 
     def _count_missed_votes(self, ctx: Ctx, block: BlockInfo) -> None:
