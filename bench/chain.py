@@ -124,6 +124,68 @@ def app_alone(users: list[Account], txs: list[bytes], block_size: int = 1000) ->
     return {"tps": len(txs) / elapsed}
 
 
+def recheck_cost(users: list[Account], txs: list[bytes], repeats: int = 5) -> dict:
+    """CPU time per tx (us) of a new check_tx (the reference), and of the recheck CometBFT sends
+    for every tx still in the mempool after each block: in-process, and through the ABCI
+    server's request handling (protobuf, framing; CometBFT pipelines them, 100 per read here).
+    The best of `repeats` recheck passes, each after an empty block."""
+    from host.chain.app import Application
+    from host.chain.engine.abci_proto import encode_uvarint
+    from host.chain.engine.abci_server import AbciServer
+    from host.chain.types import BlockInfo
+
+    class Discard:
+        def write(self, data: bytes) -> None:
+            pass
+
+    app = Application(None)
+    app.init_chain(_genesis(users, sha256(b"v").digest()))
+    server = AbciServer(app, "unix:///nonexistent")
+    pb = server.pb
+    recheck = pb.enum_value("tendermint.abci.CheckTxType", "RECHECK")
+    reads = []
+    for i in range(0, len(txs), 100):
+        frames = bytearray()
+        for raw in txs[i : i + 100]:
+            body = pb.abci.Request(check_tx=pb.abci.RequestCheckTx(tx=raw, type=recheck))
+            encoded = body.SerializeToString()
+            frames += encode_uvarint(len(encoded)) + encoded
+        reads.append(bytes(frames))
+    height = 0
+
+    def empty_block() -> None:
+        nonlocal height
+        height += 1
+        app.finalize_block(BlockInfo(height, time.time(), bytes(20), []))
+        app.commit()
+
+    def per_tx(run: Callable[[], None]) -> float:
+        start = time.process_time()
+        run()
+        return (time.process_time() - start) / len(txs) * 1e6
+
+    def admit_all() -> None:
+        for raw in txs:
+            assert app.check_tx(raw).code == 0
+
+    new = per_tx(admit_all)
+    direct = abci = float("inf")
+    for _ in range(repeats):
+        empty_block()
+        direct = min(direct, per_tx(lambda: [app.check_tx(raw, recheck=True) for raw in txs]))
+        empty_block()
+        abci = min(abci, per_tx(lambda: [server._handle_buffer(bytearray(r), Discard())
+                                         for r in reads]))
+    return {"new": new, "recheck": direct, "recheck via ABCI": abci}
+
+
+def print_recheck_cost(users: list[Account], txs: list[bytes]) -> None:
+    cost = recheck_cost(users, txs)
+    new, direct, abci = cost["new"], cost["recheck"], cost["recheck via ABCI"]
+    print(f"CPU per tx: new check_tx {new:.1f} us (reference); recheck {direct:.1f} us "
+          f"({direct / new:.3f}), through the ABCI server {abci:.1f} us ({abci / new:.3f})")
+
+
 # ---- the solo engine in-process -----------------------------------------------------------------
 
 
@@ -493,6 +555,7 @@ def main() -> None:
     ref = app_alone(users, txs)
     print(f"reference: app alone (check_tx + finalize_block/commit, SQLite) {ref['tps']:,.0f} tx/s"
           f"  (x{ref['tps'] / floor['tps']:.2f} of bare verify)")
+    print_recheck_cost(users, txs)
     rows = []
     for interval in (1.0, 0.25):
         solo = solo_in_process(users, txs, interval)
@@ -507,5 +570,9 @@ def main() -> None:
     print_network(network_rows())
 
 
-if __name__ == "__main__":  # python -m bench.chain: the 4-validator rows only
-    print_network(network_rows())
+if __name__ == "__main__":  # python -m bench.chain: the 4-validator rows (or: recheck)
+    if sys.argv[1:] == ["recheck"]:
+        bench_users = senders()
+        print_recheck_cost(bench_users, interleave(presign(bench_users, 4_000)))
+    else:
+        print_network(network_rows())

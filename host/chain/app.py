@@ -71,7 +71,8 @@ from host.chain.types import (
 )
 from host.chain.upgrade import HANDLERS, UpgradeHandler, run_due
 from host.chain.x.bank.assets import AssetKeeper
-from host.chain.x.bank.keeper import BankKeeper
+from host.chain.x.bank.handler import sent_by_transfers
+from host.chain.x.bank.keeper import ACC, BankKeeper
 from host.chain.x.bank.module import BankModule
 from host.chain.x.context import Ctx
 from host.chain.x.distribution.module import DistributionModule
@@ -137,6 +138,24 @@ def build_modules(bank: BankKeeper, router: Router) -> list[AppModule]:
     ]
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Admission:
+    """What check_tx admitted a tx on. Its verdict depends on the tx's bytes, the params, the
+    signer's committed account and the mempool view before it (and, for messages with an
+    admission check, module state: such txs are never remembered here). So a recheck that finds
+    the same account bytes under the same params only has to replay the view."""
+
+    signer: bytes
+    nonce: int
+    fee: int
+    cost: int  # what the tx takes from the signer's balance: the fee and the QOS it transfers
+    tip: int
+    account: bytes  # the signer's committed account record, as stored
+    account_nonce: int
+    balance: int
+    params_epoch: int
+
+
 class _TreeReader:
     """Read-only view of the state at an old root (single-key module queries at a height)."""
 
@@ -186,6 +205,8 @@ class Application:
         self._check_spent: dict[bytes, int] = {}
         self._check_views: dict[str, dict] = {}  # msg type -> its admission check's mempool view
         self._verified: dict[bytes, tuple[dict, bytes]] = {}
+        self._admitted: dict[bytes, _Admission] = {}  # tx hash -> its check_tx admission
+        self._params_epoch = 0  # counts params reloads: an admission under older ones is stale
         self._load_config()
 
     def _load_config(self) -> None:
@@ -193,6 +214,7 @@ class Application:
         self.chain_id: str = "" if raw is None else cbor2.loads(raw)
         raw = self.store.get(K_PARAMS)
         self.params: dict = {} if raw is None else cbor2.loads(raw)
+        self._params_epoch += 1
         raw = self.store.get(K_GENESIS_TIME)
         self.genesis_time: float = 0.0 if raw is None else cbor2.loads(raw)
 
@@ -242,34 +264,80 @@ class Application:
         return InitResult(root, updates)
 
     @_locked
-    def check_tx(self, raw: bytes) -> TxResult:
-        """Stateless checks plus signature, chain id, nonce and fee against the mempool's view.
+    def check_tx(self, raw: bytes, recheck: bool = False) -> TxResult:
+        """Stateless checks plus signature, chain id, nonce, fee and funds against the mempool's
+        view. Funds: the committed balance must cover this tx's fee and transfers on top of those
+        of the signer's txs admitted before it; transfers to the signer not yet committed do not
+        count.
 
-        Never changes committed state. The app tracks the nonces and fees of txs it admitted since
-        the last commit, so one sender can queue several txs per block; commit() resets that view
-        (CometBFT then re-checks the mempool in order, which rebuilds it).
+        Never changes committed state. The app tracks the nonces and spends of txs it admitted
+        since the last commit, so one sender can queue several txs per block; commit() resets
+        that view and CometBFT then re-checks the mempool in order (recheck=True), which rebuilds
+        it. A recheck whose inputs did not change (_Admission) answers without decoding, reading
+        fee rules or running module checks; any other is checked in full.
         """
         if not isinstance(raw, bytes | bytearray | memoryview):
             return TxResult.failed(Code.BAD_ENCODING, "a tx is bytes")
         raw = bytes(raw)
         if self.store.height < 0:
             return TxResult.failed(Code.INTERNAL, "init_chain has not run")
+        tx_hash = sha256(raw).digest()
+        if recheck:
+            unchanged = self._recheck_unchanged(tx_hash)
+            if unchanged is not None:
+                return unchanged
         ctx = Ctx(CacheKV(self.store), chain_id=self.chain_id, height=self.store.height + 1,
                   time=0.0, params=self.params, genesis_time=self.genesis_time)
-        tx_hash = sha256(raw).digest()
         try:
-            tx, signer, minimum, _ = self._admit(ctx, raw, tx_hash, self._check_nonce,
-                                                 self._check_spent)
+            tx, signer, minimum, acc = self._admit(ctx, raw, tx_hash, self._check_nonce,
+                                                   self._check_spent)
+            cost = tx["fee"] + sent_by_transfers(tx["msgs"])
+            available = acc["balance"] - self._check_spent.get(signer, 0)
+            if available < cost:
+                raise TxError(Code.INSUFFICIENT_FUNDS,
+                              f"balance {available} (after the signer's pending txs) cannot pay "
+                              f"the fee and transfers, {cost}")
             views = self._run_admission_checks(ctx, tx)
         except TxError as err:
-            self._verified.pop(tx_hash, None)  # remember only txs waiting in the mempool
+            self._forget(tx_hash)  # remember only txs waiting in the mempool
             return TxResult.failed(err.code, err.log, tx_hash)
         self._check_views.update(views)
-        self._check_nonce[signer] = tx["nonce"]
-        fee = tx["fee"]
-        self._check_spent[signer] = self._check_spent.get(signer, 0) + fee
-        return TxResult(0, "ok", "ok", fee=fee, signer=signer, nonce=tx["nonce"], tx_hash=tx_hash,
-                        tip=fee - minimum)
+        admission = _Admission(signer, tx["nonce"], tx["fee"], cost, tx["fee"] - minimum,
+                               self._required(ACC + signer), acc["nonce"], acc["balance"],
+                               self._params_epoch)
+        if not any(m["type"] in self.admission_checks for m in tx["msgs"]):
+            if len(self._admitted) >= _VERIFIED_CACHE:
+                self._admitted.clear()  # only under a flood: pending txs are then checked in full
+            self._admitted[tx_hash] = admission
+        return self._admitted_result(admission, tx_hash)
+
+    def _recheck_unchanged(self, tx_hash: bytes) -> TxResult | None:
+        """The recheck of a tx admitted on the same params and the same committed account record,
+        which the mempool view still admits in turn: the full check's answer, without it. None
+        when anything it rested on changed: the caller checks in full (and gives the reason)."""
+        admission = self._admitted.get(tx_hash)
+        if admission is None or admission.params_epoch != self._params_epoch:
+            return None
+        signer = admission.signer
+        if self.store.get(ACC + signer) != admission.account:
+            return None
+        if self._check_nonce.get(signer, admission.account_nonce) + 1 != admission.nonce:
+            return None
+        if admission.balance - self._check_spent.get(signer, 0) < admission.cost:
+            return None
+        return self._admitted_result(admission, tx_hash)
+
+    def _admitted_result(self, admission: _Admission, tx_hash: bytes) -> TxResult:
+        """Count an admitted tx in the mempool view and answer it."""
+        signer = admission.signer
+        self._check_nonce[signer] = admission.nonce
+        self._check_spent[signer] = self._check_spent.get(signer, 0) + admission.cost
+        return TxResult(0, "ok", "ok", fee=admission.fee, signer=signer, nonce=admission.nonce,
+                        tx_hash=tx_hash, tip=admission.tip)
+
+    def _forget(self, tx_hash: bytes) -> None:
+        self._verified.pop(tx_hash, None)
+        self._admitted.pop(tx_hash, None)
 
     @_locked
     def finalize_block(self, block: BlockInfo) -> BlockResult:
@@ -446,6 +514,7 @@ class Application:
 
     def _deliver(self, ctx: Ctx, raw: bytes) -> TxResult:
         tx_hash = sha256(raw).digest()
+        self._admitted.pop(tx_hash, None)  # it leaves the mempool
         try:
             tx, signer, _, acc = self._admit(ctx, raw, tx_hash, {}, {}, delivering=True)
         except TxError as err:

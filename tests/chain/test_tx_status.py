@@ -32,12 +32,33 @@ def _home(tmp_path: Path) -> Path:
 
 
 def _spend_twice() -> tuple[bytes, bytes]:
-    """Two txs of one sender that each pass check_tx (which counts fees, not transfers) but
-    not both: the first moves everything but its fee away, so the second cannot pay its fee."""
+    """Two txs of one sender, nonces 1 and 2, each paying its fee and a small transfer: check_tx
+    admits both (it counts the fees and transfers of the sender's pending txs)."""
     sender = account(0)
-    first = signed_tx(sender, 1, [transfer(account(1), BALANCE - FEE)], fee=FEE, chain=CHAIN)
+    first = signed_tx(sender, 1, [transfer(account(1), 1)], fee=FEE, chain=CHAIN)
     second = signed_tx(sender, 2, [transfer(account(2), 1)], fee=FEE, chain=CHAIN)
     return first, second
+
+
+def _conflict() -> bytes:
+    """The sender's other nonce-1 tx, which moves everything but its fee away: when a block
+    carries it, `first` (nonce used) and `second` (nothing left to pay) are invalid."""
+    return signed_tx(account(0), 1, [transfer(account(3), BALANCE - FEE)], fee=FEE, chain=CHAIN)
+
+
+def _in_the_node_loop(node, action) -> None:
+    async def run() -> None:
+        action()
+
+    asyncio.run_coroutine_threadsafe(run(), node.loop).result(30)
+
+
+def _carry_ahead(node, raw: bytes) -> None:
+    """Put `raw` first in the solo engine's mempool without this node's check_tx, as a block
+    proposed elsewhere carries a tx this node never admitted."""
+    engine = node.node.engine
+    _in_the_node_loop(node, lambda: engine.mempool.add(sha256(raw).digest(), raw,
+                                                       account(0).address, 0))
 
 
 def test_a_tx_invalidated_on_recheck_is_reported_dropped(tmp_path):
@@ -45,42 +66,47 @@ def test_a_tx_invalidated_on_recheck_is_reported_dropped(tmp_path):
 
     home = _home(tmp_path)
     config = NodeConfig.load(home / "config" / "node.toml")
-    config.block_interval, config.max_block_txs = 1.5, 1  # the two txs go in separate blocks
+    config.block_interval, config.max_block_txs = 3600.0, 1  # blocks when the test asks
     first, second = _spend_twice()
+    conflict = _conflict()
     first_hash, second_hash = sha256(first).hexdigest(), sha256(second).hexdigest()
 
-    async def flow(url: str) -> tuple[dict, dict]:
+    async def flow(url: str, node) -> tuple[dict, dict[str, dict], dict]:
         cbor = {"Content-Type": "application/cbor"}
         async with aiohttp.ClientSession() as http, http.ws_connect(url + "/ws") as ws:
-            while (await ws.receive_json(timeout=30))["type"] != "new_block":
-                pass  # submit just after a block: both txs are pending for a while
             for raw in (first, second):
                 async with http.post(url + "/txs", data=raw, headers=cbor) as resp:
                     assert resp.status == 202, await resp.text()
             async with http.get(f"{url}/txs/{second_hash}") as resp:
                 assert resp.status == 202 and (await resp.json())["status"] == "pending"
+            node.loop.call_soon_threadsafe(node.node.engine.produce_block)
             seen: dict[str, dict] = {}
-            while "tx_dropped" not in seen:
+            dropped: dict[str, dict] = {}
+            while second_hash not in dropped:
                 event = await ws.receive_json(timeout=30)
                 seen.setdefault(event["type"], event)
+                if event["type"] == "tx_dropped":
+                    dropped[event["hash"]] = event
             async with http.get(f"{url}/txs/{second_hash}") as resp:
                 assert resp.status == 410
                 status = await resp.json()
-            return seen, status
+            return seen, dropped, status
 
     with BackgroundNode(home, config) as node:
-        seen, status = asyncio.run(flow(node.url))
+        _carry_ahead(node, conflict)
+        seen, dropped, status = asyncio.run(flow(node.url, node))
         from host.chain.rest import BlockingNodeClient
 
         with BlockingNodeClient(node.url) as client:
-            code, committed = client.get(f"/txs/{first_hash}")
+            code, committed = client.get(f"/txs/{sha256(conflict).hexdigest()}")
             assert code == 200 and committed["status"] == "committed", committed
             code, unknown = client.get("/txs/" + "ab" * 32)
             assert code == 404 and unknown["status"] == "unknown"
-    assert seen["tx"]["hash"] == first_hash and seen["tx"]["code"] == 0
-    dropped = seen["tx_dropped"]
-    assert dropped["hash"] == second_hash and "insufficient_funds" in dropped["reason"], dropped
-    assert status["status"] == "dropped" and status["reason"] == dropped["reason"]
+    assert seen["tx"]["hash"] == sha256(conflict).hexdigest() and seen["tx"]["code"] == 0
+    assert "bad_nonce" in dropped[first_hash]["reason"], dropped
+    reason = dropped[second_hash]["reason"]
+    assert "insufficient_funds" in reason, dropped
+    assert status["status"] == "dropped" and status["reason"] == reason
     assert status["height"] == committed["height"]  # dropped by the recheck after that block
 
 
@@ -89,12 +115,36 @@ def test_wait_commit_answers_410_when_the_tx_is_dropped(tmp_path):
 
     home = _home(tmp_path)
     config = NodeConfig.load(home / "config" / "node.toml")
-    config.block_interval, config.max_block_txs = 0.3, 1
+    config.block_interval, config.max_block_txs = 3600.0, 1  # blocks when the test asks
     first, second = _spend_twice()
     with BackgroundNode(home, config) as node, BlockingNodeClient(node.url) as client:
+        _carry_ahead(node, _conflict())
         assert client.submit(first, wait="check")[0] == 202
+        # the block comes while the client waits for `second` to commit
+        node.loop.call_soon_threadsafe(node.loop.call_later, 1.0, node.node.engine.produce_block)
         code, doc = client.submit(second, wait="commit")
     assert code == 410 and doc["status"] == "dropped" and "insufficient_funds" in doc["reason"]
+
+
+def test_a_spend_the_pending_txs_leave_no_room_for_is_refused_at_the_door(tmp_path):
+    """Issue 13: a transfer over what the balance keeps after the sender's pending txs is
+    refused by check_tx (400), never admitted to be charged a fee in a block."""
+    from host.chain.rest import BlockingNodeClient
+
+    home = _home(tmp_path)
+    config = NodeConfig.load(home / "config" / "node.toml")
+    config.block_interval = 3600.0
+    first, _ = _spend_twice()
+    rest = BALANCE - (FEE + 1)  # what `first` leaves
+    too_much = signed_tx(account(0), 2, [transfer(account(2), rest - FEE + 1)], fee=FEE,
+                         chain=CHAIN)
+    all_of_it = signed_tx(account(0), 2, [transfer(account(2), rest - FEE)], fee=FEE,
+                          chain=CHAIN)
+    with BackgroundNode(home, config) as node, BlockingNodeClient(node.url) as client:
+        assert client.submit(first, wait="check")[0] == 202
+        code, doc = client.submit(too_much, wait="check")
+        assert code == 400 and "insufficient_funds" in str(doc), doc
+        assert client.submit(all_of_it, wait="check")[0] == 202
 
 
 def test_acknowledged_txs_survive_a_restart(tmp_path):
@@ -127,11 +177,9 @@ def test_acknowledged_txs_survive_a_restart(tmp_path):
 
         asyncio.run_coroutine_threadsafe(settled(), node.loop).result(60)
         assert (status(first), status(second), status(stale)) == (
-            "committed", "dropped", "dropped")
-        reasons = {r: recorder.tx_status(sha256(r).digest()).get("reason") for r in (second,
-                                                                                      stale)}
-    assert "bad_nonce" in reasons[stale] and "not readmitted after a restart" in reasons[stale]
-    assert "insufficient_funds" in reasons[second]
+            "committed", "committed", "dropped")
+        reason = recorder.tx_status(sha256(stale).digest()).get("reason")
+    assert "bad_nonce" in reason and "not readmitted after a restart" in reason
     store = BlockStore(home / "data" / "blocks.db")
     assert store.pending() == []
     store.close()

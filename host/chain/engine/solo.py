@@ -334,7 +334,7 @@ class SoloEngine:
         for raw in committed:
             self.mempool.remove(sha256(raw).digest())
         for tx_hash, raw in list(self.mempool.txs.items()):
-            result = self.app.check_tx(raw)
+            result = self.app.check_tx(raw, recheck=True)
             if result.code != 0:
                 self.mempool.remove(tx_hash)
                 self.recorder.dropped(
