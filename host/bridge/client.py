@@ -57,6 +57,9 @@ SETUP_WORDS = {12: 16, 24: 32}  # words -> seed entropy bytes
 SESSIONLESS = frozenset({"ping", "get_info", "acquire"})
 ACQUIRING = b"acquire"  # stands for "the new session" in Link._sent_in
 MAX_UNANSWERED = 256
+# A frame's reports follow each other within milliseconds; a part of one this old when the next
+# bytes come was cut off (the device restarted mid-reply) and would swallow the next reply.
+STALE_PART_S = 2.0
 
 
 # ------------------------------------------------------------------ the RPC link
@@ -76,6 +79,7 @@ class Link:
         # reply that carries another session's id is not ours (a host before us on this port).
         self.session: bytes | None = None
         self._sent_in: dict[int, bytes | None] = {}  # request id -> the session it carried
+        self._fed_at = 0.0  # when the decoder last got bytes
 
     def close(self) -> None:
         self.transport.close()
@@ -155,11 +159,14 @@ class Link:
         while not self._frames:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                # A half-received frame will never complete now; start clean next time.
-                self.decoder.reset()
+                # A short poll may end between the reports of one reply: its first part stays.
                 raise NoReply(f"{self.transport.path}: no reply from the device")
             data = self.transport.read(remaining)
             if data:
+                now = time.monotonic()
+                if self.decoder.pending and now - self._fed_at > STALE_PART_S:
+                    self.decoder.reset()  # a device that stopped mid-frame: its rest never comes
+                self._fed_at = now
                 for event in self.decoder.feed(data):
                     if isinstance(event, framing.Frame):
                         self._frames.append(event.payload)

@@ -29,6 +29,7 @@ from host.bridge.exceptions import (
     UserCancelled,
     WrongPin,
 )
+from host.bridge.transport.base import Transport
 from host.core import cbor, keys
 from host.core import tx as txlib
 
@@ -188,6 +189,58 @@ def test_malformed_replies_raise_bad_reply(peer, reply):
     device = peer(lambda m, p: Raw(reply if isinstance(reply, bytes) else dict(reply)))
     with pytest.raises(BadReply):
         device.ping()
+
+
+class ScriptedTransport(Transport):
+    """Gives each read() the next scripted bytes; None: nothing arrives within that read."""
+
+    path = "scripted:"
+
+    def __init__(self, reads: list[bytes | None]) -> None:
+        self.reads = reads
+
+    def write(self, data: bytes) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def read(self, timeout: float) -> bytes:
+        chunk = self.reads.pop(0) if self.reads else None
+        if chunk is None:
+            time.sleep(timeout)
+            return b""
+        return chunk
+
+
+def _reply_frame(request_id: int) -> bytes:
+    return framing.encode_frame(cbor.dumps({"id": request_id, "result": {"data": b"pong"}}))
+
+
+def test_a_reply_split_across_two_polls_is_not_lost():
+    # Dialog loops poll for the final reply every 20 ms; under load its second report can come
+    # after one poll gave up. That poll must keep the first report (it dropped it, and the reply
+    # never came: a dialog that "never ended").
+    link = client_module.Link(ScriptedTransport([]))
+    rid = link.send("ping", {})
+    frame = _reply_frame(rid)
+    half = len(frame) // 2
+    link.transport.reads = [frame[:half], None]  # type: ignore[attr-defined]
+    with pytest.raises(NoReply):
+        link.receive(rid, 0.02)
+    link.transport.reads = [frame[half:]]  # type: ignore[attr-defined]
+    assert link.receive(rid, 0.02) == {"data": b"pong"}
+
+
+def test_a_part_cut_off_long_ago_does_not_swallow_the_next_reply(monkeypatch):
+    monkeypatch.setattr(client_module, "STALE_PART_S", 0.05)
+    link = client_module.Link(ScriptedTransport([]))
+    first, second = link.send("ping", {}), link.send("ping", {})
+    link.transport.reads = [_reply_frame(first)[:12], None]  # type: ignore[attr-defined]
+    with pytest.raises(NoReply):
+        link.receive(first, 0.1)  # the device restarted mid-reply
+    link.transport.reads = [_reply_frame(second)]  # type: ignore[attr-defined]
+    assert link.receive(second, 0.02) == {"data": b"pong"}
 
 
 def test_silent_device_times_out_with_no_reply(peer):
