@@ -96,7 +96,7 @@ class FrameDecoder:
         self.skipped = 0
 
     def reset(self) -> None:
-        """Forgets a partial frame, e.g. after a read timeout left half a frame behind."""
+        """Forgets a partial frame, e.g. one whose sender stopped in the middle of it."""
         self.skipped += len(self._buffer)
         self._buffer.clear()
         self._skip = 0
