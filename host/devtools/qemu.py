@@ -188,17 +188,21 @@ def cached_image(board: str, production: bool, key: str, build: Callable[[Path],
 
 
 def build_qemu_image(
-    production: bool = True, update_keys: firmware.UpdateKeys | None = None
+    production: bool = True, update_keys: firmware.UpdateKeys | None = None, lab: bool = False
 ) -> Path:
     """The QEMU board image (firmware.elf), built once per source state; returns its folder.
-    ``update_keys``: the vendor keys it installs releases from (default: none)."""
+    ``update_keys``: the vendor keys it installs releases from (default: none). ``lab``: the
+    lab image of qemu_lab.py instead, in a folder of its own."""
     missing = missing_tools()
     if missing:
         raise ImageError(f"missing tools: {', '.join(missing)} (see docs/boards.md)")
     glue = [GLUE, firmware.BOARDS_DIR / "qemu"]
     key = image_key("qemu", production, Path(__file__), glue, update_keys)
     return cached_image(
-        "qemu", production, key, lambda tmp: _build_qemu(tmp, production, update_keys)
+        "qemu-lab" if lab else "qemu",
+        production,
+        key,
+        lambda tmp: _build_qemu(tmp, production, update_keys, lab),
     )
 
 

@@ -16,14 +16,13 @@ import atexit
 import os
 import select
 import shutil
-import subprocess
 import tempfile
 import termios
 import time
 import tty
 from pathlib import Path
 
-from host.devtools import firmware, qemu
+from host.devtools import qemu
 from host.devtools.micropython import BOARD_HEAP, MicroPythonError
 
 RAW_REPL = b"raw REPL; CTRL-B to exit\r\n>"
@@ -77,39 +76,18 @@ del _flash
 RUNS_PER_BOOT = 200  # a script that stops reading early leaves its stdin file open in QEMU
 
 
-def build_lab_image() -> Path:
-    """The lab image (firmware.elf), built once per source state; returns its folder."""
-    missing = qemu.missing_tools()
-    if missing:
-        raise qemu.ImageError(f"missing tools: {', '.join(missing)} (see docs/boards.md)")
-    glue = [qemu.GLUE, firmware.BOARDS_DIR / "qemu"]
-    # the debug image's key (same tree, same builder), in a folder of its own
-    key = qemu.image_key("qemu", False, Path(qemu.__file__), glue)
-    return qemu.cached_image(
-        "qemu-lab", False, key, lambda tmp: qemu._build_qemu(tmp, False, None, lab=True)
-    )
-
-
 class LabBoard:
     """One QEMU running the lab image; every run() starts from a soft reset (a fresh heap)."""
 
     def __init__(self, image: Path) -> None:
-        self.elf = image / "firmware.elf"
         self.workdir = Path(tempfile.mkdtemp(prefix="qos-lab-"))
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.board = qemu.QemuBoard(image, self.workdir)
         self.fd = -1
         self.pending = bytearray()  # read past the last marker
         self.runs = 0
 
     def start(self, timeout: float = 20.0) -> LabBoard:
-        log = (self.workdir / "qemu.log").open("wb")
-        self.proc = subprocess.Popen(
-            ["qemu-system-arm", "-machine", qemu.QEMU_MACHINE, "-nographic", "-monitor", "none",
-             "-semihosting-config", "enable=on,target=native", "-serial", "pty",
-             "-kernel", str(self.elf)],
-            cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
-        )
-        pty = self._wait_pty(timeout)
+        pty = self.board.start(timeout).wire_path.removeprefix("serial:")  # UART0
         self.fd = os.open(pty, os.O_RDWR | os.O_NOCTTY)
         tty.setraw(self.fd)
         attrs = termios.tcgetattr(self.fd)
@@ -118,18 +96,6 @@ class LabBoard:
         self._write(b"\r" + CTRL_C + CTRL_C + CTRL_A)
         self._read_until(RAW_REPL, timeout)
         return self
-
-    def _wait_pty(self, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        log = self.workdir / "qemu.log"
-        while time.monotonic() < deadline:
-            for line in log.read_text(errors="replace").splitlines():
-                if "char device redirected to" in line:
-                    return line.split("redirected to ")[1].split()[0]
-            if self.proc is not None and self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise qemu.ImageError(f"QEMU did not start: {log.read_text(errors='replace')[-2000:]}")
 
     def run(self, code: str, stdin: bytes = b"", timeout: float = 600.0) -> str:
         """Runs ``code`` after a soft reset, feeding it ``stdin``; returns what it printed.
@@ -179,10 +145,7 @@ class LabBoard:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait()
-            self.proc = None
+        self.board.kill()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
@@ -199,6 +162,6 @@ def run(code: str, stdin: bytes, heap: str, timeout: float, extra_path: list[Pat
     if _board is not None and _board.runs >= RUNS_PER_BOOT:
         _board.close()
     if _board is None or _board.fd < 0:
-        _board = LabBoard(build_lab_image()).start()
+        _board = LabBoard(qemu.build_qemu_image(production=False, lab=True)).start()
         atexit.register(_board.close)
     return _board.run(code, stdin, timeout)
