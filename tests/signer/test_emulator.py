@@ -29,6 +29,8 @@ from host.devtools.emulator import Emulator
 from host.devtools.ports import free_port_pair
 from host.devtools.scripted_user import ScriptedUser
 
+from .dialogs import PATIENCE_S, answer_dialogs
+
 M12 = " ".join(["abandon"] * 11 + ["about"])
 PIN = "1234"
 
@@ -55,7 +57,6 @@ def debug(emu):
 
 # How long a dialog loop waits for the device: a deadline against a hung device, not a
 # duration under test (a setup stretches the PIN, and a loaded CI machine once needed over 30 s).
-PATIENCE_S = 120
 
 
 def press_until_done(client: Client, debug: DebugLink, rid: int, button: str = "confirm"):
@@ -84,28 +85,17 @@ def drive_setup(client: Client, debug: DebugLink, rid: int, answer) -> tuple[dic
     """Goes through a setup's screens: word pages are confirmed, each word check is answered by
     answer(is_right) -> bool (True: the proposed word is right). Returns (result, titles seen)."""
     titles: list[str] = []
-    last = None
-    deadline = time.monotonic() + PATIENCE_S
-    while time.monotonic() < deadline:
-        try:
-            return client.link.receive(rid, 0.02), titles
-        except NoReply:
-            pass
-        screen = debug.screen(fb=False)
-        if screen["seq"] == last or not screen["footer"].startswith("cancel"):
-            continue  # the last press is not processed yet, or no dialog waits
-        last = screen["seq"]
+
+    def press(screen: dict) -> str:
         titles.append(screen["title"])
-        if screen["title"] == "Check words":
-            words = debug.state()["mnemonic"].split()
-            pos = int(screen["lines"][0].split("#")[1]) - 1
-            right = screen["lines"][2].strip() == words[pos]
-            debug.press("confirm" if answer(right) else "cancel", screen["seq"])
-        else:
-            debug.press("confirm", screen["seq"])
-    state = debug.state()
-    raise AssertionError(f"setup never finished; screens: {titles}; last screen: {screen}; "
-                         f"busy: {state['busy']}, requests: {state['requests']}")
+        if screen["title"] != "Check words":
+            return "confirm"
+        words = debug.state()["mnemonic"].split()
+        pos = int(screen["lines"][0].split("#")[1]) - 1
+        right = screen["lines"][2].strip() == words[pos]
+        return "confirm" if answer(right) else "cancel"
+
+    return answer_dialogs(client, debug, rid, press), titles
 
 
 def seed_of(mnemonic: str, passphrase: str = "") -> bytes:

@@ -5,7 +5,6 @@ shown and confirmed, the signature checked; a MemoryError on the device fails th
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import nacl.signing
@@ -13,16 +12,16 @@ import pytest
 
 from host.bridge.client import Client
 from host.bridge.debuglink import DebugLink
-from host.bridge.exceptions import NoReply
 from host.core import keys
 from host.core import tx as txlib
 from host.devtools import firmware
 from host.devtools.emulator import Emulator
 from host.devtools.ports import free_port_pair
 
+from .dialogs import answer_dialogs
+
 MNEMONIC = "legal winner thank year wave sausage worth useful legal winner thank yellow"
 PIN = "1234"
-PATIENCE_S = 120  # a deadline against a hung device, not a duration under test
 # Loaded for a signing request and dropped after it (apps.WALLET_WORK).
 WALLET_WORK = {"apps.wallet", "codec.tx", "codec.qcp_pages", "crypto.bech32"}
 
@@ -45,18 +44,8 @@ def confirm_every_page(client: Client, debug: DebugLink, rid: int) -> tuple[dict
     """Confirms each page of the dialog once, in order; (the request's result, the pages). A
     device error (out of memory: -32603) raises at once."""
     pages: list[dict] = []
-    deadline = time.monotonic() + PATIENCE_S
-    while time.monotonic() < deadline:
-        try:
-            return client.link.receive(rid, 0.02), pages
-        except NoReply:
-            pass
-        screen = debug.screen(fb=False)
-        is_new = not pages or screen["seq"] != pages[-1]["seq"]
-        if screen["footer"].startswith("cancel") and is_new:
-            pages.append(screen)
-            debug.press("confirm", screen["seq"])
-    raise AssertionError(f"the dialog never ended; pages seen: {len(pages)}")
+    result = answer_dialogs(client, debug, rid, lambda screen: pages.append(screen) or "confirm")
+    return result, pages
 
 
 def account_key(client: Client) -> nacl.signing.VerifyKey:
