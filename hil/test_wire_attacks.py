@@ -13,11 +13,10 @@ import threading
 import time
 
 import pytest
-from devicekit import RawPeer, User, emulator_only, request, several_senders
+from devicekit import RawPeer, ScriptedUser, User, emulator_only, request, several_senders
 
 from host.bridge import framing
 from host.bridge.client import Client
-from host.bridge.exceptions import NoReply
 from host.core import cbor
 from host.core import tx as txlib
 
@@ -59,23 +58,6 @@ def test_declared_huge_containers_are_refused_before_anything_is_built(raw, devi
     assert device.ping(b"after") == b"after"
 
 
-def drive_to_signature(device, debug, request_id: int) -> dict:
-    answered = -1
-    # A bound for a hung device, not a speed check: an emulated Cortex-M on a loaded machine
-    # took over 30 s to work through the garbage ahead of the presses (a fresh-clone CI run).
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            return device.link.receive(request_id, 0.02)
-        except NoReply:
-            pass
-        screen = debug.screen(fb=False)
-        if screen["footer"].startswith("cancel") and screen["seq"] != answered:
-            debug.press("confirm", screen["seq"])
-            answered = screen["seq"]
-    raise AssertionError("sign_tx never finished")
-
-
 def test_a_poison_request_from_another_sender_leaves_an_open_sign_tx_alone(raw, device, debug):
     tx = txlib.Tx("qos-test", 3, 10, (txlib.transfer(bytes(range(20)), 77),), memo="")
     request_id = device.send("sign_tx", {"account": 0, "index": 0, "tx": tx.encode()})
@@ -86,7 +68,9 @@ def test_a_poison_request_from_another_sender_leaves_an_open_sign_tx_alone(raw, 
     raw.send(random.Random(SEED).randbytes(5000))
     poisoned = raw.replies(at_least=len(huge_declarations()))
     assert all("error" in r and r["error"]["code"] != -32603 for r in poisoned), poisoned
-    result = drive_to_signature(device, debug, request_id)
+    # A bound for a hung device, not a speed check: an emulated Cortex-M on a loaded machine
+    # took over 30 s to work through the garbage ahead of the presses (a fresh-clone CI run).
+    result = ScriptedUser(debug).run(lambda: device.link.receive(request_id, 300), timeout=300)
     assert txlib.Tx.decode(tx.encode()).sign_bytes()
     from host.core import keys
 
