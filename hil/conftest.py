@@ -46,10 +46,12 @@ class Target:
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--board",
-        choices=("emulator", "qemu"),
+        choices=("emulator", "stock", "qemu"),
         default=os.environ.get("QOS_BOARD", "emulator"),
-        help="the device the suite starts: the unix emulator or the QEMU Cortex-M board "
-        "(QOS_BOARD; QOS_DEVICE overrides both)",
+        help="the device the suite starts: the unix emulator (firmware in place, as frozen on a "
+        "board), the same with the .mpy tree loaded into its 192 KB heap (as on a stock "
+        "MicroPython board after `qos fw deploy`), or the QEMU Cortex-M board (QOS_BOARD; "
+        "QOS_DEVICE overrides them)",
     )
 
 
@@ -77,9 +79,13 @@ def target(
         finally:
             board.close()
         return
+    from host.devtools import firmware
     from host.devtools.emulator import Emulator
 
-    emulator = Emulator(port=free_port_pair(), kdf_ms=FAST_KDF_MS)
+    tree = None
+    if request.config.getoption("--board") == "stock":
+        tree = firmware.cached_build(firmware.default_cache_dir(), firmware.BuildSpec("unix"))
+    emulator = Emulator(port=free_port_pair(), kdf_ms=FAST_KDF_MS, firmware=tree)
     emulator.start()
     try:
         yield Target(emulator.wire_path, emulator.debug_path, emulator)
