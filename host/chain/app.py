@@ -71,7 +71,6 @@ from host.chain.types import (
 )
 from host.chain.upgrade import HANDLERS, UpgradeHandler, run_due
 from host.chain.x.bank.assets import AssetKeeper
-from host.chain.x.bank.handler import sent_by_transfers
 from host.chain.x.bank.keeper import ACC, BankKeeper
 from host.chain.x.bank.module import BankModule
 from host.chain.x.context import Ctx
@@ -82,7 +81,7 @@ from host.chain.x.gov.keeper import GovKeeper
 from host.chain.x.gov.module import GovModule
 from host.chain.x.identity.module import IdentityModule
 from host.chain.x.mint.module import MintModule
-from host.chain.x.module import AdmissionCheck, AppModule, Query, Router
+from host.chain.x.module import AdmissionCheck, AppModule, Query, Router, Spend
 from host.chain.x.qcp.module import QcpModule
 from host.chain.x.qcp.tokens import Tokens
 from host.chain.x.qsc.keeper import QscKeeper
@@ -195,10 +194,12 @@ class Application:
         self.modules = build_modules(self.bank, self.router)
         self.queries: dict[str, Query] = {}
         self.admission_checks: dict[str, AdmissionCheck] = {}
+        self.spends: dict[str, Spend] = {}
         for mod in self.modules:
             self.router.add(mod.handlers())
             self.queries.update(mod.queries())
             self.admission_checks.update(mod.admission_checks())
+            self.spends.update(mod.spends())
         self._block_store: CacheKV | None = None
         self._finalized_height: int | None = None
         self._check_nonce: dict[bytes, int] = {}
@@ -266,8 +267,9 @@ class Application:
     @_locked
     def check_tx(self, raw: bytes, recheck: bool = False) -> TxResult:
         """Stateless checks plus signature, chain id, nonce, fee and funds against the mempool's
-        view. Funds: the committed balance must cover this tx's fee and transfers on top of those
-        of the signer's txs admitted before it; transfers to the signer not yet committed do not
+        view. Funds: the committed balance must cover this tx's fee and the QOS its messages
+        spend (AppModule.spends: transfers, bonds, deposits, swaps, liquidity) on top of those of
+        the signer's txs admitted before it; transfers to the signer not yet committed do not
         count.
 
         Never changes committed state. The app tracks the nonces and spends of txs it admitted
@@ -291,12 +293,12 @@ class Application:
         try:
             tx, signer, minimum, acc = self._admit(ctx, raw, tx_hash, self._check_nonce,
                                                    self._check_spent)
-            cost = tx["fee"] + sent_by_transfers(tx["msgs"])
+            cost = tx["fee"] + self._spent_by(tx["msgs"])
             available = acc["balance"] - self._check_spent.get(signer, 0)
             if available < cost:
                 raise TxError(Code.INSUFFICIENT_FUNDS,
                               f"balance {available} (after the signer's pending txs) cannot pay "
-                              f"the fee and transfers, {cost}")
+                              f"the fee and what the messages spend, {cost}")
             views = self._run_admission_checks(ctx, tx)
         except TxError as err:
             self._forget(tx_hash)  # remember only txs waiting in the mempool
@@ -310,6 +312,9 @@ class Application:
                 self._admitted.clear()  # only under a flood: pending txs are then checked in full
             self._admitted[tx_hash] = admission
         return self._admitted_result(admission, tx_hash)
+
+    def _spent_by(self, msgs: list[dict]) -> int:
+        return sum(self.spends[m["type"]](m) for m in msgs if m["type"] in self.spends)
 
     def _recheck_unchanged(self, tx_hash: bytes) -> TxResult | None:
         """The recheck of a tx admitted on the same params and the same committed account record,

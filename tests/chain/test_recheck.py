@@ -5,9 +5,12 @@ and the remembered answers never differ from a full check's."""
 
 from __future__ import annotations
 
+import pytest
+
 from host.chain.app import Application
+from host.core import tx as txlib
 from host.core.tx import decode_signed_tx
-from tests.chain.helpers import QOS, Chain, account, make_genesis, signed_tx, transfer
+from tests.chain.helpers import QOS, Chain, account, cons_key, make_genesis, signed_tx, transfer
 from tests.chain.test_gov import OPS, after_voting, new_chain, vote
 from tests.chain.test_gov_params import change
 
@@ -119,3 +122,43 @@ def test_remembered_answers_equal_full_checks_block_after_block():
         assert rechecked == [fresh.app.check_tx(raw).codespace for raw in pending], done
         pending = [raw for raw, code in zip(pending, rechecked, strict=True) if code == "ok"]
     assert pending  # some txs stayed admitted throughout: the remembered answers were used
+
+
+SPENDING = {  # message type -> a message of it that takes `n` QOS from its signer
+    "bank/transfer": lambda n: transfer(B, n),
+    "staking/create_validator": lambda n: txlib.create_validator(
+        cons_key(7).pubkey, "v7", 1_000, n),
+    "staking/delegate": lambda n: txlib.delegate(B.address, n),
+    "gov/spend": lambda n: txlib.gov_spend("community", C.address, 1, deposit=n),
+    "gov/deposit": lambda n: txlib.gov_deposit(1, n),
+    "exchange/add_liquidity": lambda n: txlib.add_liquidity("GOLD", n, 1),
+    "exchange/swap": lambda n: txlib.swap("GOLD", "QOS", n, 0),
+    "qcp/transfer": lambda n: txlib.qcp_transfer("other-chain", "QOS", C.address, n),
+    "qcp/register": lambda n: txlib.qcp_register("other-chain", b"\x80", n),
+    "qcp/gateway": lambda n: txlib.qcp_gateway("BTC", n),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SPENDING))
+def test_every_message_that_spends_qos_is_counted_at_admission(kind):
+    """A bond, deposit, swap, pool deposit or outgoing QOS the balance cannot pay (after the
+    signer's pending txs) is refused at the door, as a transfer is: in a block it would fail and
+    still cost its fee."""
+    chain = Chain(genesis=make_genesis(n_accounts=3))
+    message = SPENDING[kind]
+    fee = fee_of(signed_tx(A, 1, [message(BALANCE // 2)]))
+    over = signed_tx(A, 1, [message(BALANCE - fee + 1)], fee=fee)
+    assert chain.app.check_tx(over).codespace == "insufficient_funds"
+    assert chain.app.check_tx(signed_tx(A, 1, [message(BALANCE // 2)], fee=fee)).ok
+    rest = BALANCE // 2 - fee - fee + 1  # one more than the pending tx leaves
+    assert chain.app.check_tx(signed_tx(A, 2, [message(rest)], fee=fee)).codespace == (
+        "insufficient_funds")
+
+
+def test_what_takes_no_qos_is_not_counted():
+    """Selling a QSC token or sending one across chains spends none of the signer's QOS."""
+    chain = Chain(genesis=make_genesis(n_accounts=3))
+    app = chain.app
+    assert app._spent_by([txlib.swap("GOLD", "GOLD", BALANCE * 2, 0)]) == 0
+    assert app._spent_by([txlib.qcp_transfer("other-chain", "GOLD", C.address, BALANCE * 2)]) == 0
+    assert app._spent_by([txlib.unbond(B.address, BALANCE * 2)]) == 0

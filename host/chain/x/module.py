@@ -19,6 +19,7 @@ from host.core.tx import Msg
 Handler = Callable[[Ctx, Msg], None]
 Query = Callable[[Ctx, bytes], tuple[bytes, Any]]  # -> (the store key behind it, JSON-able value)
 AdmissionCheck = Callable[[Ctx, Msg, dict[Any, Any]], None]  # (ctx, msg, its mempool view)
+Spend = Callable[[Msg], int]  # the QOS a message takes from its signer's balance
 
 
 class AppModule:
@@ -36,6 +37,13 @@ class AppModule:
 
     def admission_checks(self) -> dict[str, AdmissionCheck]:
         """Message type -> a mempool-only check that refuses a tx which would surely fail."""
+        return {}
+
+    def spends(self) -> dict[str, Spend]:
+        """Message type -> the QOS a message of it takes from its signer's balance. check_tx
+        counts it with the fee against the balance left by the signer's pending txs, so a tx
+        the balance cannot pay never enters the mempool (where it would cost its fee in a block
+        and do nothing)."""
         return {}
 
     def routes(self) -> tuple[QueryRoute, ...]:

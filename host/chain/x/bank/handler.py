@@ -9,12 +9,6 @@ from host.core.errors import Code, TxError
 from host.core.tx import Msg
 
 
-def sent_by_transfers(msgs: list[Msg]) -> int:
-    """The QOS the bank/transfer messages among `msgs` take from their signer (check_tx counts it
-    against the balance, so a transfer the balance cannot pay never enters the mempool)."""
-    return sum(amount(m.get("amount")) for m in msgs if m["type"] == "bank/transfer")
-
-
 class MsgServer:
     def __init__(self, keeper: BankKeeper) -> None:
         self.keeper = keeper

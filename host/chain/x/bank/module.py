@@ -9,8 +9,8 @@ from host.chain.x.bank import routes
 from host.chain.x.bank.assets import ASSET, AssetKeeper
 from host.chain.x.bank.handler import MsgServer
 from host.chain.x.bank.keeper import ACC, LOCK, SUPPLY, BankKeeper
-from host.chain.x.context import Ctx, bech
-from host.chain.x.module import AppModule, Handler, Query, QueryRoute
+from host.chain.x.context import Ctx, amount, bech
+from host.chain.x.module import AppModule, Handler, Query, QueryRoute, Spend
 from host.core.errors import Code, TxError
 
 
@@ -23,6 +23,9 @@ class BankModule(AppModule):
 
     def handlers(self) -> dict[str, Handler]:
         return MsgServer(self.keeper).routes()
+
+    def spends(self) -> dict[str, Spend]:
+        return {"bank/transfer": lambda msg: amount(msg.get("amount"))}
 
     def queries(self) -> dict[str, Query]:
         return {"bank/account": self.query_account, "app/supply": self.query_supply,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from host.chain.x.context import Ctx, bech
+from host.chain.x.context import Ctx, amount, bech
 from host.chain.x.exchange import routes
 from host.chain.x.exchange.handler import MsgServer
-from host.chain.x.exchange.keeper import LOCKED_SHARES, POOL, ExchangeKeeper, share_key
-from host.chain.x.module import AppModule, Handler, Query, QueryRoute, cbor_items
+from host.chain.x.exchange.keeper import LOCKED_SHARES, POOL, QOS, ExchangeKeeper, share_key
+from host.chain.x.module import AppModule, Handler, Query, QueryRoute, Spend, cbor_items
+from host.core.tx import Msg
 
 
 class ExchangeModule(AppModule):
@@ -19,6 +20,10 @@ class ExchangeModule(AppModule):
 
     def handlers(self) -> dict[str, Handler]:
         return MsgServer(self.keeper).routes()
+
+    def spends(self) -> dict[str, Spend]:
+        return {"exchange/add_liquidity": lambda msg: amount(msg.get("qos"), "qos"),
+                "exchange/swap": _qos_sold}
 
     def queries(self) -> dict[str, Query]:
         return {
@@ -58,3 +63,7 @@ class ExchangeModule(AppModule):
 
     def invariants(self, ctx: Ctx) -> list[str]:
         return self.keeper.invariants(ctx)
+
+
+def _qos_sold(msg: Msg) -> int:
+    return amount(msg.get("amount")) if msg.get("sell") == QOS else 0

@@ -34,7 +34,7 @@ from host.chain.x.gov.keeper import (
     GovKeeper,
     pid,
 )
-from host.chain.x.module import AdmissionCheck, AppModule, Handler, Query, QueryRoute
+from host.chain.x.module import AdmissionCheck, AppModule, Handler, Query, QueryRoute, Spend
 from host.chain.x.qcp import client
 from host.chain.x.qsc.mining import fund_pool
 from host.core.errors import Code, TxError
@@ -61,6 +61,12 @@ class GovModule(AppModule):
                 "gov/upgrade": self.upgrade, "gov/cancel_upgrade": self.cancel_upgrade,
                 "gov/recover_client": self.recover_client,
                 "gov/deposit": self.deposit, "gov/vote": self.vote}
+
+    def spends(self) -> dict[str, Spend]:
+        proposals = ("gov/spend", "gov/param_change", "gov/upgrade", "gov/cancel_upgrade",
+                     "gov/recover_client")
+        return {**dict.fromkeys(proposals, _initial_deposit),
+                "gov/deposit": lambda msg: amount(msg.get("amount"))}
 
     def admission_checks(self) -> dict[str, AdmissionCheck]:
         return {"gov/param_change": self.check_param_change, "gov/upgrade": self.check_upgrade,
@@ -130,7 +136,7 @@ class GovModule(AppModule):
         client.check_recovery(ctx, msg.get("chain"), msg.get("substitute"))
 
     def _submit(self, ctx: Ctx, msg: Msg, kind: str, content: dict) -> None:
-        initial = amount(msg.get("deposit"), "deposit", allow_zero=True)
+        initial = _initial_deposit(msg)
         prop = self.keeper.submit(ctx, kind, content)
         ctx.emit("gov_submit", proposal=prop["id"], kind=kind, proposer=ctx.signer)
         if initial:
@@ -209,3 +215,6 @@ class GovModule(AppModule):
         pool = self.bank.pool(ctx, DEPOSITS)
         return [] if held == pool else [f"gov: deposits {held} != pool {pool}"]
 
+
+def _initial_deposit(msg: Msg) -> int:
+    return amount(msg.get("deposit"), "deposit", allow_zero=True)

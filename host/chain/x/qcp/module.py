@@ -21,12 +21,20 @@ from typing import Any
 
 from host.chain.store import verify_proof
 from host.chain.types import ValidatorUpdate
-from host.chain.x.context import Ctx, bech, dec
-from host.chain.x.module import AdmissionCheck, AppModule, Handler, Query, QueryRoute, Router
+from host.chain.x.context import Ctx, amount, bech, dec
+from host.chain.x.module import (
+    AdmissionCheck,
+    AppModule,
+    Handler,
+    Query,
+    QueryRoute,
+    Router,
+    Spend,
+)
 from host.chain.x.qcp import evidence, routes
 from host.chain.x.qcp.client import LAST_TIME, Clients, check_header, registered
 from host.chain.x.qcp.gateway import Gateways
-from host.chain.x.qcp.tokens import TOKENS_TYPE, Tokens, check_denom
+from host.chain.x.qcp.tokens import NATIVE, TOKENS_TYPE, Tokens, check_denom
 from host.chain.x.staking.keeper import StakingKeeper
 from host.core.errors import Code, TxError
 from host.core.tx import AMOUNT_LIMIT, Msg, check_payload
@@ -122,6 +130,9 @@ class QcpModule(AppModule):
                 "qcp/update_client": self.clients.update_client,
                 "qcp/misbehaviour": self.misbehaviour,
                 "qcp/register": self.clients.register, **self.gateways.handlers()}
+
+    def spends(self) -> dict[str, Spend]:
+        return {"qcp/transfer": _qos_sent, "qcp/register": _deposit, "qcp/gateway": _deposit}
 
     def admission_checks(self) -> dict[str, AdmissionCheck]:
         return {"qcp/relay": self.check_relay_admission, "qcp/ack": self.check_ack_admission,
@@ -387,3 +398,11 @@ def _chain_seq(data: bytes) -> tuple[str, int]:
     if not isinstance(chain, str) or not isinstance(seq, int):
         raise TxError(Code.INVALID_REQUEST, "data must be det-CBOR [chain, seq]")
     return chain, seq
+
+
+def _qos_sent(msg: Msg) -> int:
+    return amount(msg.get("amount")) if msg.get("denom") == NATIVE else 0
+
+
+def _deposit(msg: Msg) -> int:
+    return amount(msg.get("deposit"), "deposit")

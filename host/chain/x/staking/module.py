@@ -6,8 +6,8 @@ from typing import Any
 
 from host.chain.types import BlockInfo, ValidatorUpdate
 from host.chain.x.bank.keeper import BankKeeper
-from host.chain.x.context import Ctx, bech, dec
-from host.chain.x.module import AppModule, Handler, Query, QueryRoute
+from host.chain.x.context import Ctx, amount, bech, dec
+from host.chain.x.module import AppModule, Handler, Query, QueryRoute, Spend
 from host.chain.x.staking import routes
 from host.chain.x.staking.handler import MsgServer
 from host.chain.x.staking.keeper import (
@@ -33,6 +33,10 @@ class StakingModule(AppModule):
 
     def handlers(self) -> dict[str, Handler]:
         return MsgServer(self.keeper).routes()
+
+    def spends(self) -> dict[str, Spend]:
+        return {"staking/create_validator": lambda msg: amount(msg.get("self_bond"), "self_bond"),
+                "staking/delegate": lambda msg: amount(msg.get("amount"))}
 
     def queries(self) -> dict[str, Query]:
         return {
