@@ -397,8 +397,9 @@ def _public_key_unlocking(device: Any, where: tuple[int, int]) -> bytes:
 
 
 def _check_funds(node: Any, address: str, tx: Tx) -> None:
-    """Refuses, before anything is signed, a send over the balance: the node would commit it as
-    failed (insufficient_funds) and still charge the fee."""
+    """Refuses, before anything is signed, a send over the balance, which the node would refuse
+    (insufficient_funds) only after the user confirmed it on the device. Other messages that
+    spend QOS are left to the node's check (AppModule.spends)."""
     from host.core.tx import format_amount
 
     sent = sum(msg["amount"] for msg in tx.msgs if msg["type"] == "bank/transfer")
