@@ -32,10 +32,12 @@ lint: setup
 	$(BIN)/ruff check host qrng tests hil bench firmware
 	$(BIN)/mypy
 
-# The HIL suite, the crypto vectors and the codec cross-tests run a second time on the QEMU
-# Cortex-M board where its tools are installed (docs/boards.md).
+# The HIL suite runs again on the stock-board path (the .mpy tree in the emulator's heap), and
+# with the crypto vectors and the codec cross-tests on the QEMU Cortex-M board where its tools
+# are installed (docs/boards.md).
 test: setup lint
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest hil --board stock -q
 	if $(BIN)/python -m host.devtools.qemu; then \
 		PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest hil --board qemu -q && \
 		QOS_MICROPYTHON=qemu $(BIN)/python -m pytest tests/crypto tests/codec -q; fi

@@ -3,8 +3,9 @@
 # one, and the request loop. The emulator calls run(board); on a board the port runs this file as
 # main.py (see the end).
 import gc
+import sys
 
-from apps import UPDATE_WORK, VAULT_WORK, WALLET_WORK, WithPubkey
+from apps import BOOTED, UPDATE_WORK, VAULT_WORK, WALLET_WORK, WithPubkey
 
 # Modules dropped after each request of an app: big, and cheap to load again (about 1 ms for the
 # tx decoder from .mpy on the emulator; nothing at all when frozen on a board).
@@ -107,8 +108,6 @@ def intern_strings():
     # for the code every unlock and setup loads (LATER): loaded into the heap as .mpy files (a
     # stock MicroPython board), its names interned at the first unlock left pool blocks amid
     # the heap, and the next import then failed with 40 KB free in pieces.
-    import sys
-
     from apps import unload
 
     for name in [name for names in TRANSIENT.values() for name in names] + list(LATER):
@@ -125,6 +124,7 @@ def run(board):
     # key code and its tables load at the first unlock, in blocks of at most 1.5 KB.
     gc.collect()
     dev.home()
+    BOOTED.update(sys.modules)
     dev.dispatcher.run()
 
 
@@ -137,8 +137,6 @@ if __name__ == "__main__":
     if board.maintenance_requested():
         print("QOS: cancel held at reset: the app is not started")
     else:
-        import sys
-
         from fwupdate.boot import MOUNT
 
         if sys.path[0] == MOUNT:  # the boot step mounted an installed release: its main runs

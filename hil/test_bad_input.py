@@ -196,11 +196,16 @@ def test_frames_with_a_valid_crc_but_random_payload(raw, device):
     assert_alive(device)
 
 
-def test_largest_frame_is_read_and_refused_cleanly(raw, device):
+def test_largest_frame_is_read_and_refused_cleanly(raw, device, request):
     payload = cbor.dumps({"id": 4, "method": "ping", "params": {"data": bytes(4000)}})
     raw.send_payload(payload)
-    replies = raw.replies(at_least=1)
-    assert replies[0]["id"] == 4 and error_code(replies[0]) == -32602  # data over 1024 bytes
+    reply = raw.replies(at_least=1)[0]
+    if request.config.getoption("--board") == "stock" and reply["id"] is None:
+        # No room for it in the heap of an unlocked stock board, whose key code is in it: "too
+        # large" or "out of memory reading the request", and the device goes on (below)
+        assert error_code(reply) in (-32004, -32603)
+    else:
+        assert reply["id"] == 4 and error_code(reply) == -32602  # data over 1024 bytes
     raw.send_payload(b"\xff" * framing.MAX_PAYLOAD)
     reply = raw.replies(at_least=1)[0]
     # A frame at the limit is legal: the device reads it and refuses the bad CBOR, or, if its

@@ -21,6 +21,11 @@ def methods(dev):
 
 
 def _bind(dev, fn):
+    if fn.__name__ in WHILE_BUSY:
+        # These also run inside a wire request waiting for the user: unloading its modules
+        # there made it import them a second time (out of memory on a stock board).
+        return lambda params: fn(dev, params)
+
     def handler(params):
         try:
             result = fn(dev, params)

@@ -4,7 +4,7 @@
 # brings the reply). docs/protocol.md section 6 is the contract.
 import hashlib
 
-from apps import WithPubkey, common, random_bytes, release_wallet, unload
+from apps import WithPubkey, common, random_bytes, release_vault, release_wallet, unload
 from storage import vault as vaultmod
 from ui import layouts
 from wire import errors
@@ -188,6 +188,7 @@ def wipe_now(dev):
     dev.pending_setup = None
     dev.pending_oracle = None
     dev.vault.wipe()
+    release_vault()  # a new wallet's randomness is drawn before the keeper loads again
     dev.home()
 
 

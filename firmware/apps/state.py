@@ -31,6 +31,10 @@ class Device:
     # --- user interaction
     def request_done(self):
         self.presses = []
+        if self.seed is None:
+            from apps import release_to_boot
+
+            release_to_boot()
 
     def session_ended(self):
         # A setup commitment, a PIN-server step or an update belongs to the host that started it.

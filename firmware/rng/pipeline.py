@@ -21,6 +21,10 @@ def _read(source, n, state, overrides):
     reader = overrides.get(source.name, source.read)
     try:
         data = reader(n)
+    except MemoryError:
+        # The device's own heap, not the source: the request fails and nothing is produced, but
+        # latching would refuse every setup until reboot for a source that works.
+        raise
     except Exception as e:
         rng.latch(state, "entropy source %r could not be read: %s" % (source.name, e))
     if not isinstance(data, (bytes, bytearray)) or len(data) != n:

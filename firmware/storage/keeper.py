@@ -136,11 +136,10 @@ def settle(v):
 # --- life cycle (storage/vault.py's methods of the same names)
 
 
-def create(v, mnemonic, pin, label="", oracle=None):
+def create(v, fresh, mnemonic, pin, label="", oracle=None):
+    # `fresh`: 160 random bytes, all drawn before anything is written (if the entropy source
+    # fails, the flash is untouched).
     cells = _cells(v)
-    # All randomness is drawn before anything is written: if the entropy source fails, the
-    # flash is untouched.
-    fresh = v.random_bytes(160)
     dek, secret, ephemeral = fresh[:32], fresh[32:64], fresh[64:96]
     server_entropy = fresh[96:128]
     rec = {"mode": LOCAL, "label": label, "iterations": _iterations(v)}
@@ -168,8 +167,8 @@ def create(v, mnemonic, pin, label="", oracle=None):
     return OracleStep(req, rec["url"], finish)
 
 
-def unlock(v, pin):
-    ephemeral = v.random_bytes(32) if v.pin_server() is not None else None  # before the try
+def unlock(v, ephemeral, pin):
+    # `ephemeral`: 32 random bytes drawn before the try, for a PIN-server wallet (else None)
     cells, rec, secret, failures, seq = _begin_try(v)
     stretched = _stretch(v, pin, rec, secret)
     if rec["mode"] == LOCAL:
@@ -188,8 +187,7 @@ def unlock(v, pin):
     return OracleStep(req, rec["url"], finish)
 
 
-def change_pin(v, pin, new_pin):
-    fresh = v.random_bytes(112)  # before the try is counted: an entropy failure costs none
+def change_pin(v, fresh, pin, new_pin):
     new_secret, ephemeral, server_entropy = fresh[:32], fresh[32:64], fresh[64:96]
     cells, rec, secret, failures, seq = _begin_try(v)
     new = dict(rec)

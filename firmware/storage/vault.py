@@ -112,17 +112,22 @@ class Vault:
     def create(self, mnemonic, pin, label="", oracle=None):
         """Stores a new wallet; ``oracle`` = (server key, url) for a PIN server, else None.
         Returns None when stored, or the OracleStep whose finish() stores it."""
-        return _keeper().create(self, mnemonic, pin, label, oracle)
+        # The randomness is drawn before the keeper loads (here and below): the entropy pipeline
+        # and the keeper together did not fit a stock board's heap.
+        fresh = self.random_bytes(160)
+        return _keeper().create(self, fresh, mnemonic, pin, label, oracle)
 
     def unlock(self, pin):
         """The mnemonic, or an OracleStep whose finish() returns it. Raises PinDelay, WrongPin
         (wiping on the last try)."""
-        return _keeper().unlock(self, pin)
+        ephemeral = self.random_bytes(32) if self.pin_server() is not None else None
+        return _keeper().unlock(self, ephemeral, pin)
 
     def change_pin(self, pin, new_pin):
         """Rewraps the data key under the new PIN and a new crypto-erase secret, so the old PIN
         opens nothing left on flash. Returns None when done, or an OracleStep."""
-        return _keeper().change_pin(self, pin, new_pin)
+        fresh = self.random_bytes(112)  # before the try is counted: an entropy failure costs none
+        return _keeper().change_pin(self, fresh, pin, new_pin)
 
     def wipe(self):
         _keeper().wipe(self)

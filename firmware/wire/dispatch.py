@@ -28,7 +28,7 @@ class Dispatcher:
         self.debug_methods = debug_methods or {}
         self.debug_while_busy = debug_while_busy
         self.busy = None  # the method waiting for the user, or None
-        self.after_request = None  # called when a wire request (not a nested ping) is done
+        self.after_request = None  # called when a request (not a nested ping or press) is done
         self.session_ended = None  # called when a session ends: drop what it left pending
         self.reset_after_reply = False  # set by a handler that needs a restart (update_finish)
         self.session = None  # (id, link, peer) of the host holding the device
@@ -132,7 +132,7 @@ class Dispatcher:
         finally:
             if not nested:
                 self.busy = None
-                if not link.debug and self.after_request is not None:
+                if self.after_request is not None:
                     self.after_request()
         self.reply(link, payload, peer)
         if self.reset_after_reply:
