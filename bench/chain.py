@@ -22,11 +22,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from hashlib import sha256
 from pathlib import Path
@@ -444,13 +446,29 @@ def network(users: list[Account], rate: float | None = None, batch: int = 1) -> 
             per_sender = presign(users, NET_TXS if rate is None else int(rate * 10))
             apis = [v.api_url for v in net.validators]
             commits = comet_listen(net.validators[0].rpc_url)  # observed as for the reference
+            before = abci_requests(apis)
             out = profiled(net, lambda: asyncio.run(drive(
                 by_client(per_sender), qos_submit(apis, batch), commits, rate, batch)))
+            after = abci_requests(apis)
+            for kind in ("check_tx", "recheck_tx"):
+                out[f"{kind}/tx"] = (after[kind] - before[kind]) / max(1, out["committed"])
             with BlockingNodeClient(apis[0]) as node:
                 out["blocks"] = node.status()["height"]
             return out
         finally:
             net.stop()
+
+
+def abci_requests(api_urls: list[str]) -> Counter[str]:
+    """ABCI requests served by kind, summed over the validators (their /metrics)."""
+    counts: Counter[str] = Counter()
+    for url in api_urls:
+        with urllib.request.urlopen(url + "/metrics", timeout=10) as resp:
+            text = resp.read().decode()
+        for kind, count in re.findall(r'^qos_abci_requests_total\{kind="(\w+)"\} (\d+)$', text,
+                                      re.MULTILINE):
+            counts[kind] += int(count)
+    return counts
 
 
 def cpu_seconds(pid: int) -> float:

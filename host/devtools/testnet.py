@@ -251,6 +251,10 @@ class Testnet:
             ("mempool", "size", "20000"),
             ("instrumentation", "prometheus", "false"),
         ]
+        if not self.builtin_app:
+            # qosd keeps every tx and its result (GET /txs/{hash}, the explorer's index):
+            # CometBFT's own tx index would only write the same again (docs/consensus.md)
+            settings.append(("tx_index", "indexer", '"null"'))
         settings += [("consensus", k, f'"{v}"') for k, v in consensus.items()]
         for section, key, value in settings:
             text = set_toml(text, section, key, value)

@@ -8,6 +8,7 @@ import base64
 import json
 import socket
 import time
+import urllib.error
 import urllib.request
 from hashlib import sha256
 
@@ -301,8 +302,12 @@ def test_real_cometbft_drives_the_app_and_survives_kill_9(tmp_path):
         app_hash = base64.b64decode(info["last_block_app_hash"])
         committed = node.get(f"/blocks/{height}")[1]
         assert committed["app_hash"] == app_hash.hex()
-        tx = _rpc(f"{val.rpc_url}/tx?hash=0x{receipts[0]['hash']}")["result"]
-        assert int(tx["height"]) == receipts[0]["height"] and tx["tx_result"]["code"] == 0
+        results = _rpc(f"{val.rpc_url}/block_results?height={receipts[0]['height']}")["result"]
+        assert results["txs_results"] and all(r["code"] == 0 for r in results["txs_results"])
+        # qosd is the tx index: CometBFT's own (a second copy of every result) is off
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _rpc(f"{val.rpc_url}/tx?hash=0x{receipts[0]['hash']}")
+        assert "indexing is disabled" in refused.value.read().decode()
         data = "0x" + account(1).address.hex()
         query = _rpc(f'{val.rpc_url}/abci_query?path="bank/account"&data={data}')
         value = json.loads(base64.b64decode(query["result"]["response"]["value"]))
@@ -379,3 +384,33 @@ def test_qosd_testnet_writes_a_consistent_network(tmp_path, capsys):
         others = [v for v in net.validators if v is not val]
         assert all(f"{o.node_id}@127.0.0.1:{o.ports.p2p}" in peers for o in others)
         assert val.node_id not in peers
+
+
+def test_requests_are_counted_by_kind_with_rechecks_apart(served):
+    """/metrics shows qos_abci_requests_total by kind: a recheck is told from a new CheckTx
+    (each costs a round trip on every validator, and the mempool's depth sets their number)."""
+    from host.chain.api.metrics import render_metrics
+    from host.chain.engine.blockstore import BlockStore
+    from host.chain.engine.cometbft import CometEngine
+
+    app, server, path = served
+    pb = messages()
+    A = pb.abci
+    recheck = pb.enum_value("tendermint.abci.CheckTxType", "RECHECK")
+    client = WireClient(path)
+    tx = signed_transfer(account(0), 1, account(1).address, 5)
+    client.send([req(pb, echo=A.RequestEcho(message="x"))])
+    client.send([req(pb, check_tx=A.RequestCheckTx(tx=tx)),
+                 req(pb, check_tx=A.RequestCheckTx(tx=b"\x01garbage"))])
+    client.send([req(pb, check_tx=A.RequestCheckTx(tx=tx, type=recheck))] * 3)
+    assert server.requests_served == {"echo": 1, "flush": 3, "check_tx": 2, "recheck_tx": 3}
+
+    # the same counts through a CometBFT engine's own server, as its /metrics renders them
+    engine = CometEngine(Application(None), BlockStore(None), f"unix://{path}.2",
+                         "http://127.0.0.1:9")
+    engine.abci.handle(req(pb, check_tx=A.RequestCheckTx(tx=tx, type=recheck)))
+    engine.abci.handle(req(pb, check_tx=A.RequestCheckTx(tx=tx)))
+    engine.abci.handle(req(pb, check_tx=A.RequestCheckTx(tx=tx, type=recheck)))
+    lines = render_metrics(engine).splitlines()
+    assert 'qos_abci_requests_total{kind="recheck_tx"} 2' in lines
+    assert 'qos_abci_requests_total{kind="check_tx"} 1' in lines

@@ -47,6 +47,12 @@ def render_metrics(engine: Any) -> str:
     }
     for name, value in recorder.counters.items():
         metric(f"{name}_total", "counter", help_texts.get(name, name), value)
+    abci = getattr(engine, "abci", None)  # the CometBFT engine's ABCI server
+    if abci is not None:
+        lines.append("# HELP qos_abci_requests_total ABCI requests CometBFT sent, by kind.")
+        lines.append("# TYPE qos_abci_requests_total counter")
+        for kind, count in sorted(abci.requests_served.items()):
+            lines.append(f'qos_abci_requests_total{{kind="{kind}"}} {count}')
     latencies = sorted(recorder.latencies)
     lines.append("# HELP qos_commit_latency_seconds Submit-to-commit latency of recent txs.")
     lines.append("# TYPE qos_commit_latency_seconds summary")
