@@ -3,10 +3,12 @@
 import gc
 import sys
 
-# Modules with viper code stay once loaded: MicroPython keeps the native code of a module loaded
-# from a .mpy file alive for good (a root pointer), so each reload of one leaked its code (a stock
-# board lost 224 bytes of heap per wipe and setup, until setups ran out of memory).
-RESIDENT = ("crypto._sha512_viper", "rng.health")
+# The SHA-512 viper kernels stay once loaded: MicroPython keeps the native code of a module loaded
+# from a .mpy file alive for good (a root pointer), so each reload leaked it (a stock board lost
+# 224 bytes of heap per wipe and load, until loads ran out of memory). rng.health's viper code
+# leaked under 50 bytes a round (test_heap's bound); keeping it would cost a 16-message
+# sign_tx its margin.
+RESIDENT = ("crypto._sha512_viper",)
 
 
 def unload(*names):
