@@ -33,13 +33,6 @@ ADDRESS = keys.Account.from_mnemonic(MNEMONIC).address_string
 WRONG = "0000"
 
 
-@pytest.fixture(autouse=True)
-def fits_the_heap(request: pytest.FixtureRequest) -> None:
-    if request.config.getoption("--board") == "stock":
-        pytest.skip("a PIN-server wallet does not fit a stock board's 192 KB heap yet (the "
-                    "server's key exchange and the seed derivation run out of memory: issue 9)")
-
-
 @pytest.fixture(scope="module")
 def server():
     with PinServerProcess() as process:

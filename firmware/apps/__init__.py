@@ -71,11 +71,17 @@ def release_keys():
 WALLET_WORK = ("apps.wallet", "codec.tx", "codec.qcp_pages", "crypto.bech32")
 
 
+# The key code and the ed25519 tables: signing needs them, the vault's work does not.
+KEY_CODE = ("crypto.keys", "crypto.ed25519", "crypto._table_ed25519", "crypto._comb")
+
+
 def release_wallet():
-    # Locked, the device only needs what get_info, unlock and setup use: the signing app, the tx
-    # decoder and the key code go until the next unlock.
+    # Locked, the device only needs what get_info, unlock and setup use; unlocked, a request
+    # doing the vault's work (change the PIN, a PIN server's reply) needs their room: the signing
+    # app, the tx decoder and the key code go until the next signature. The derived key pairs
+    # (Device.keys) are data and stay.
     release_keys()
-    unload(*WALLET_WORK)
+    unload(*(WALLET_WORK + KEY_CODE))
 
 
 # What a locked device keeps loaded: the modules of the end of boot (main.run records them).

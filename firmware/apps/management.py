@@ -54,6 +54,8 @@ def setup(dev, params):
 
     mnemonic = bip39.entropy_to_mnemonic(entropy)
     entropy = None
+    del bip39
+    unload("crypto.bip39")  # its word list goes while the words are shown and the vault works
     if check:
         seed = _derive_seed(dev, mnemonic, "", "Checking")
         dev.home()
@@ -139,6 +141,7 @@ def change_pin(dev, params):
         dev.home()
         raise errors.cancelled()
     dev.screen.draw("PIN", ["Changing the PIN..."])
+    release_wallet()  # as in unlock
     from rng import EntropyError
 
     try:
@@ -162,11 +165,13 @@ def pin_server_reply(dev, params):
     if pending is None:
         raise errors.RpcError(errors.WRONG_STATE, "no request is waiting for the PIN server")
     step, then, args = pending
+    release_wallet()  # as in unlock
     dev.screen.draw("PIN", ["Checking the PIN..."])
     try:
-        done = _vault_call(dev, step.finish, reply)
+        done = _vault_call(dev, dev.vault.finish, step, reply)
     finally:
         dev.home()
+        release_vault()  # before the seed derivation loads
     return globals()["_" + then](dev, done, *args)
 
 

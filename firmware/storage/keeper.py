@@ -135,6 +135,12 @@ def settle(v):
 
 # --- life cycle (storage/vault.py's methods of the same names)
 
+# What a PIN-server step waits to finish. The step keeps data only, no function of this module:
+# the keeper is dropped between requests and loaded again for the reply.
+CREATED = 1
+UNLOCKED = 2
+CHANGED = 3
+
 
 def create(v, fresh, mnemonic, pin, label="", oracle=None):
     # `fresh`: 160 random bytes, all drawn before anything is written (if the entropy source
@@ -159,12 +165,7 @@ def create(v, fresh, mnemonic, pin, label="", oracle=None):
     req, session = protocol.request(
         rec["server"], protocol.identity(secret), protocol.SET, 1, fields, ephemeral
     )
-
-    def finish(reply):
-        answer = _answer(v, session, reply, None)
-        _store(v, cells, rec, dek, secret, _kek(stretched, answer[:32]), 1, None)
-
-    return OracleStep(req, rec["url"], finish)
+    return OracleStep(req, rec["url"], (CREATED, session, rec, stretched, None, dek, secret))
 
 
 def unlock(v, ephemeral, pin):
@@ -179,12 +180,7 @@ def unlock(v, ephemeral, pin):
         rec["server"], protocol.identity(secret), protocol.GET, seq,
         protocol.pin_secret(stretched), ephemeral,
     )
-
-    def finish(reply):
-        answer = _answer(v, session, reply, failures)
-        return _open(rec, _judge(v, rec, _kek(stretched, answer[:32])))
-
-    return OracleStep(req, rec["url"], finish)
+    return OracleStep(req, rec["url"], (UNLOCKED, session, rec, stretched, failures))
 
 
 def change_pin(v, fresh, pin, new_pin):
@@ -207,13 +203,25 @@ def change_pin(v, fresh, pin, new_pin):
     req, session = protocol.request(
         rec["server"], protocol.identity(secret), protocol.CHANGE, seq, fields, ephemeral
     )
+    state = (CHANGED, session, rec, stretched, failures, new, new_secret, new_stretched, seq)
+    return OracleStep(req, rec["url"], state)
 
-    def finish(reply):
-        answer = _answer(v, session, reply, failures)
-        dek = _judge(v, rec, _kek(stretched, answer[:32]))
-        _store(v, cells, new, dek, new_secret, _kek(new_stretched, answer[32:]), seq, rec)
 
-    return OracleStep(req, rec["url"], finish)
+def finish(v, state, reply):
+    """Completes the operation an OracleStep left waiting (its ``state``) with the server's
+    reply: the mnemonic for an unlock, else None."""
+    kind, session, rec, stretched, failures = state[:5]
+    answer = _answer(v, session, reply, failures)
+    if kind == CREATED:
+        dek, secret = state[5:]
+        _store(v, _cells(v), rec, dek, secret, _kek(stretched, answer[:32]), 1, None)
+        return None
+    dek = _judge(v, rec, _kek(stretched, answer[:32]))
+    if kind == UNLOCKED:
+        return _open(rec, dek)
+    new, new_secret, new_stretched, seq = state[5:]
+    _store(v, _cells(v), new, dek, new_secret, _kek(new_stretched, answer[32:]), seq, rec)
+    return None
 
 
 def wipe(v):

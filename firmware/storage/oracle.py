@@ -31,6 +31,12 @@ class OracleError(Exception):
 
 def identity(secret):
     # (Ed25519 seed, public key) of the record this secret owns at the server.
+    import gc
+
+    # The PIN stretch just left its garbage. Collected here, before the curve table's import,
+    # its 1.5 KB blocks fit a stock board's heap; the collection the allocator runs when it
+    # fails, deep in that import, freed less (out of memory with 14 KB free).
+    gc.collect()
     from crypto import ed25519
 
     seed = cipher.mac(secret, b"qos/oracle-id")

@@ -15,7 +15,7 @@
 # there a wallet, its label and PIN mode, the tries left), read once and cached. The work is in
 # storage/keeper.py, loaded for the request that needs it and dropped after it (apps.release_vault).
 # With a PIN server, the operations that need it return an OracleStep: the host relays its request
-# and step.finish(reply) completes the operation.
+# and vault.finish(step, reply) completes the operation.
 from storage import records
 from storage.pin import MAX_FAILURES, ORACLE_FAILURES, PinCounter
 
@@ -50,12 +50,13 @@ class OracleRetry(VaultError):
 
 
 class OracleStep:
-    """An operation waiting for the PIN server: relay ``request`` to ``url``, then finish()."""
+    """An operation waiting for the PIN server: relay ``request`` to ``url``, then give the
+    reply to Vault.finish. ``state`` is the keeper's, opaque here."""
 
-    def __init__(self, request, url, finish):
+    def __init__(self, request, url, state):
         self.request = request
         self.url = url
-        self.finish = finish
+        self.state = state
 
 
 def _keeper():
@@ -128,6 +129,11 @@ class Vault:
         opens nothing left on flash. Returns None when done, or an OracleStep."""
         fresh = self.random_bytes(112)  # before the try is counted: an entropy failure costs none
         return _keeper().change_pin(self, fresh, pin, new_pin)
+
+    def finish(self, step, reply):
+        """Completes the OracleStep with the PIN server's reply: the mnemonic for an unlock,
+        else None. Raises as the operation that made the step would have."""
+        return _keeper().finish(self, step.state, reply)
 
     def wipe(self):
         _keeper().wipe(self)
