@@ -63,21 +63,66 @@ def new_state():
 # ---- kernel selection ----
 
 VIPER = False
+# Why the viper kernels are not in use, when they are not ("" when they are or were not asked for)
+VIPER_REFUSED = ""
+
+# Known answers the viper kernels must give before they are trusted: they are machine code
+# compiled for each board's core (ARMv6-M on the RP2040, where no test of ours runs them), and a
+# wrong kernel would derive wrong keys without a sign. SHA-512("abc") (FIPS 180-2's example), and
+# two PBKDF2 rounds over a fixed context (what the plain kernels give).
+_ABC_BLOCK = b"abc\x80" + bytes(123) + b"\x18"
+_ABC_DIGEST = (
+    "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+    "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+)
+_ROUNDS_RESULT = (
+    "8602c732b3bc29c616e37cc5159e6c05432c77f2310a492bd435b762f92edb29"
+    "35291894176b7a21ae0e106616e89d59a13c75531b73f0e7da7d16fe57adcdbc"
+    "4b3b4d998d1a6402b43362f7ca7127e7dd2ae126f83e2e0a326c2978f35961238"
+    "364846e8498af1a5ca1afc9e3a94e1673344e4d4a57448db2a72b0b152d14f3"
+)
+
+
+def _gives_known_answers(kernels):
+    w = array("I", [0] * 160)
+    h = array("I", IV)
+    kernels.load_block(w, _ABC_BLOCK, 0)
+    kernels.compress(h, w, K)
+    ctx = array("I", [(i * 0x9E3779B9) & 0xFFFFFFFF for i in range(64)])
+    kernels.hmac_iterate(ctx, array("I", [0] * 16), w, K, 2)
+    mixed = bytearray(b"\x0f\xf0")
+    kernels.xor_into(mixed, b"\xff\x0f", 2)
+    return (
+        struct.pack(">16I", *h) == unhexlify(_ABC_DIGEST)
+        and struct.pack(">32I", *ctx[32:]) == unhexlify(_ROUNDS_RESULT)
+        and mixed == b"\xf0\xff"
+    )
 
 
 def use_viper(enable=True):
-    """Selects the viper kernels (when this MicroPython has the viper emitter) or the plain ones
-    (crypto._sha512_plain, imported only then). Returns whether viper kernels are now in use."""
-    global compress, load_block, hmac_iterate, xor_into, VIPER
+    """Selects the viper kernels (when this MicroPython has the viper emitter and they give the
+    known answers) or the plain ones (crypto._sha512_plain, imported only then). Returns whether
+    viper kernels are now in use; VIPER_REFUSED says why not."""
+    global compress, load_block, hmac_iterate, xor_into, VIPER, VIPER_REFUSED
     kernels = None
     VIPER = False
+    VIPER_REFUSED = ""
     if enable:
         try:
             from crypto import _sha512_viper as kernels
-
-            VIPER = True
-        except Exception:  # no viper emitter (compile error) or not MicroPython (no module)
+        except Exception as e:  # no viper emitter (compile error) or not MicroPython (no module)
             kernels = None
+            VIPER_REFUSED = "not loaded: %r" % e
+        if kernels is not None:
+            try:
+                right = _gives_known_answers(kernels)
+            except Exception as e:  # a kernel that cannot run here
+                right = False
+                VIPER_REFUSED = "known answers: %r" % e
+            if not right:
+                kernels = None
+                VIPER_REFUSED = VIPER_REFUSED or "wrong known answers"
+        VIPER = kernels is not None
     if kernels is None:
         from crypto import _sha512_plain as kernels
     compress = kernels.compress

@@ -115,6 +115,30 @@ try:
         s[4] = count
         return result
 
+    # Known answers before the kernel is trusted: it is machine code compiled per board, and on
+    # the RP2040 (ARMv6-M) no test of ours runs it. Each case: samples, cutoffs (RCT, APT),
+    # window, mask -> result and the state after (last, run, APT first, seen, count, offending).
+    _KNOWN = (
+        (b"\x01\x02\x02\x02\x02\x02", 5, 600, 512, 255, 1, (2, 5, 1, 5, 1, 5)),
+        (b"\x07\x01\x07\x02\x07", 9, 3, 512, 255, 2, (7, 1, 7, 5, 3, 3)),
+        (b"\x02", 9, 9, 512, 1, 3, (256, 0, 256, 0, 0, 0)),
+        (b"\x05\x06\x05\x06", 9, 9, 2, 255, 0, (6, 1, 5, 0, 1, 0)),
+    )
+
+    def _scan_gives_known_answers():
+        import array
+
+        for samples, rct_c, apt_c, window, mask, result, after in _KNOWN:
+            st = array.array("I", [256, 0, 256, 0, 0, 0])
+            if _scan(samples, len(samples), st, rct_c, apt_c, window, mask) != result:
+                return False
+            if tuple(st) != after:
+                return False
+        return True
+
+    if not _scan_gives_known_answers():
+        _scan = None  # the plain loop of HealthTests.feed serves
+
 except (ImportError, AttributeError, SyntaxError, NameError):
     _scan = None
 

@@ -69,8 +69,38 @@ def derive_then_look(cancel_at):
         outcome = "cancelled"
     return [outcome, max(S.W)]
 
+def faulty_kernel(name, index):
+    # The viper kernels with one of them off by one bit of its output, as a miscompiled kernel
+    # would be: the known-answer check must refuse them, and the plain kernels then serve.
+    import sys
+    import crypto
+
+    real = sys.modules["crypto._sha512_viper"]
+
+    class Kernels:
+        pass
+
+    faulty = Kernels()
+    for kernel in ("compress", "load_block", "hmac_iterate", "xor_into"):
+        setattr(faulty, kernel, getattr(real, kernel))
+
+    def wrong(*args):
+        getattr(real, name)(*args)
+        args[0][index] ^= 1
+
+    setattr(faulty, name, wrong)
+    sys.modules["crypto._sha512_viper"] = crypto._sha512_viper = faulty
+    try:
+        used = S.use_viper(True)
+        return [used, S.VIPER_REFUSED, _hex(S.sha512(b"abc")),
+                _hex(pbkdf2_hmac_sha512(b"pw", b"s", 2, 64))]
+    finally:
+        sys.modules["crypto._sha512_viper"] = crypto._sha512_viper = real
+        S.use_viper(True)
+
 OPS = {
     "engine": lambda viper: S.use_viper(viper),
+    "faulty_kernel": faulty_kernel,
     "sha512": lambda d: _hex(S.sha512(unhexlify(d))),
     "sha512_str": lambda s: S.sha512(s),
     "hmac_int_key": lambda n: hmac_sha512(n, b"m"),
@@ -105,6 +135,26 @@ def test_sha512_matches_hashlib_on_edge_and_random_lengths(mp_batch):
     replies = mp_batch(SETUP, [["engine", True]] + [["sha512", d.hex()] for d in datas])
     assert replies[0] == ["ok", True], "the viper kernels must be in use on this port"
     _check(replies[1:], [hashlib.sha512(d).hexdigest() for d in datas])
+
+
+@pytest.mark.parametrize(
+    ("kernel", "index"),
+    [("compress", -1), ("load_block", 0), ("hmac_iterate", -1), ("xor_into", -1)],
+)
+def test_a_viper_kernel_giving_a_wrong_answer_is_refused_for_the_plain_one(
+    mp_batch, kernel, index
+):
+    """The kernels are machine code compiled per core, and ARMv6-M's (the RP2040) runs in no test
+    here: before use they must give known answers, or the plain kernels serve."""
+    cases = [["engine", True], ["faulty_kernel", kernel, index], ["engine", True]]
+    replies = mp_batch(SETUP, cases)
+    assert replies[0] == replies[2] == ["ok", True]
+    assert replies[1] == ["ok", [
+        False,
+        "wrong known answers",
+        hashlib.sha512(b"abc").hexdigest(),
+        hashlib.pbkdf2_hmac("sha512", b"pw", b"s", 2, 64).hex(),
+    ]]
 
 
 def test_plain_and_viper_kernels_give_identical_digests(mp_batch):
