@@ -54,6 +54,8 @@ images: setup
 	$(BIN)/qos fw build --board qemu --image --debug
 	$(BIN)/qos fw build --board rp2350 --image
 	$(BIN)/qos fw build --board rp2350 --image --debug
+	$(BIN)/qos fw build --board rp2040 --image
+	$(BIN)/qos fw build --board rp2040 --image --debug
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -30,7 +30,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--image",
         action="store_true",
         help="a whole MicroPython image with the firmware frozen, from the pinned sources "
-        "(qemu, rp2350)",
+        "(qemu, rp2350, rp2040)",
     )
     b.add_argument("-o", "--out", type=Path, help="output directory (a tree: required)")
     _update_keys_arg(b, required=False)
@@ -114,6 +114,7 @@ def run_build(args: argparse.Namespace) -> int:
 IMAGES = {
     "qemu": ("qemu", "build_qemu_image", "firmware.elf", "QEMU board image"),
     "rp2350": ("rp2350", "build_rp2350_image", "firmware.uf2", "RP2350 UF2 image"),
+    "rp2040": ("rp2350", "build_rp2040_image", "firmware.uf2", "RP2040 UF2 image"),
 }
 
 

@@ -29,6 +29,7 @@ BOARDS = {
     "unix": "x64",
     "esp32s3": "xtensawin",
     "rp2350": "armv7emsp",
+    "rp2040": "armv6m",
     "qemu": "armv7emsp",
 }
 # Sources kept as .py on boards: the port runs boot.py and main.py by file name (main.py is
@@ -41,11 +42,13 @@ KEYS_MODULE = "fwupdate/keys.py"  # the vendor keys, written per build when give
 NOT_FIRMWARE = ("micropython", "tools")
 # Shared glue folders a board takes besides its own (default: the USB board drivers); the QEMU
 # board keeps its flash as the emulator does (flashdev.py) and writes out its frozen word list;
-# the RP2350's update slots are flashdev windows too (rp2350/flashlayout.py).
+# the RP2350's update slots are flashdev windows too (rp2350/flashlayout.py); the RP2040 Pico
+# takes the Pico 2's glue (same pins and port; rp2040/ holds only its image's port settings).
 GLUE_EXTRA = {
     "unix": [],
     "qemu": [BOARDS_DIR / "unix" / "flashdev.py", BOARDS_DIR / "drivers" / "wordlist.py"],
     "rp2350": [BOARDS_DIR / "drivers", BOARDS_DIR / "unix" / "flashdev.py"],
+    "rp2040": [BOARDS_DIR / "drivers", BOARDS_DIR / "unix" / "flashdev.py", BOARDS_DIR / "rp2350"],
 }
 # What a production tree must never contain.
 DEBUG_MARKERS = (b"debug_press", b"debug_load", b"debug_screen", b"debug_rng", b"apps.debug")

@@ -1,19 +1,22 @@
-"""The RP2350 (Raspberry Pi Pico 2) board image from the pinned MicroPython sources: a UF2 to copy
-onto the board's BOOTSEL drive.
+"""The Raspberry Pi Pico boards' images from the pinned MicroPython sources: a UF2 to copy onto
+the board's BOOTSEL drive. The RP2350 (Pico 2) is the reference board; the RP2040 (Pico) takes the
+same glue (firmware/micropython/rp2350/: pins, flash layout, boot step) on a smaller flash.
 
-`qos fw build --board rp2350 --image` lands here. The image is MicroPython's rp2 port for the Pico 2
-(Arm cores) with the whole firmware frozen (firmware/micropython/rp2350/image/: board folder and
-manifest) and the C glue of firmware/micropython/image/qosrp2. A production image has no compiler,
-so no REPL on any interface, no way to run code that is not in it, and no USB drive; a debug image
-keeps the compiler (cancel held at reset gives the REPL) and the debug app. picotool, which the
-pico-sdk uses to write the UF2, is built once from the pinned sources into ~/.cache/qos/tools.
-Images are cached by a key over the sources and options, like the QEMU board's.
+`qos fw build --board rp2350 --image` (or `--board rp2040`) lands here. The image is MicroPython's
+rp2 port for the board (Arm cores) with the whole firmware frozen (firmware/micropython/<board>/
+image/: the port's board folder; rp2350/image/manifest.py says what is frozen) and the C glue of
+firmware/micropython/image/qosrp2. A production image has no compiler, so no REPL on any
+interface, no way to run code that is not in it, and no USB drive; a debug image keeps the
+compiler (cancel held at reset gives the REPL) and the debug app. picotool, which the pico-sdk
+uses to write the UF2, is built once from the pinned sources into ~/.cache/qos/tools. Images are
+cached by a key over the sources and options, like the QEMU board's.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
@@ -32,12 +35,27 @@ from host.devtools.qemu import (
 )
 
 PICOTOOL_DIR = "picotool-2.1.1"
-BOARD_DIR = firmware.BOARDS_DIR / "rp2350" / "image"
+PICO_GLUE = firmware.BOARDS_DIR / "rp2350"  # board.py, _boot.py, flashlayout.py of both boards
+MANIFEST = PICO_GLUE / "image" / "manifest.py"
 GLUE = firmware.BOARDS_DIR / "image" / "qosrp2"
-FLASH_LAYOUT = firmware.BOARDS_DIR / "rp2350" / "flashlayout.py"
+FLASH_LAYOUT = PICO_GLUE / "flashlayout.py"
 TOOLS = ("arm-none-eabi-gcc", "cmake", "make", "c++")
-# UF2 family id of RP2350 Arm secure-mode images (pico-sdk: RP2350_ARM_S_FAMILY_ID)
+# UF2 family ids (pico-sdk: RP2350_ARM_S_FAMILY_ID, RP2040_FAMILY_ID)
 FAMILY_RP2350_ARM_S = 0xE48BFF59
+FAMILY_RP2040 = 0xE48BFF56
+
+
+@dataclass(frozen=True)
+class PicoBoard:
+    pins: str  # the port's board folder whose pins.csv the image takes
+    family: int  # the UF2 family the chip's bootrom accepts
+    flash_bytes: int  # of the reference board
+
+
+PICO_BOARDS = {
+    "rp2350": PicoBoard("RPI_PICO2", FAMILY_RP2350_ARM_S, 4 * 1024 * 1024),
+    "rp2040": PicoBoard("RPI_PICO", FAMILY_RP2040, 2 * 1024 * 1024),
+}
 MBEDTLS_LIB = Path("/usr/lib/x86_64-linux-gnu/libmbedcrypto.a")
 MBEDTLS_HEADER = Path("/usr/include/mbedtls/version.h")
 # picotool's CMakeLists signs only if a target named mbedtls exists: this defines it over the
@@ -47,6 +65,11 @@ SYSTEM_MBEDTLS = """if(NOT TARGET mbedtls)
   target_link_libraries(mbedtls INTERFACE {lib})
 endif()
 """
+
+
+def image_folder(board: str) -> Path:
+    """The port's board folder of the board's image (mpconfigboard.cmake and .h)."""
+    return firmware.BOARDS_DIR / board / "image"
 
 
 def flashlayout() -> ModuleType:
@@ -61,9 +84,9 @@ def flashlayout() -> ModuleType:
     return module
 
 
-def flash_layout(flash_bytes: int = 4 * 1024 * 1024) -> dict[str, tuple[int, int]]:
-    """{part: (start, length)} of the image's flash (a Pico 2 has 4 MiB)."""
-    layout: dict[str, tuple[int, int]] = flashlayout().layout(flash_bytes)
+def flash_layout(board: str = "rp2350") -> dict[str, tuple[int, int]]:
+    """{part: (start, length)} of the board's image on its flash (Pico 2: 4 MiB, Pico: 2 MiB)."""
+    layout: dict[str, tuple[int, int]] = flashlayout().layout(PICO_BOARDS[board].flash_bytes)
     return layout
 
 
@@ -123,25 +146,41 @@ def picotool() -> Path:
 def build_rp2350_image(
     production: bool = True, update_keys: firmware.UpdateKeys | None = None
 ) -> Path:
-    """The RP2350 image (firmware.uf2, firmware.elf), built once per source state; its folder.
+    """The Pico 2's image (firmware.uf2, firmware.elf), built once per source state; its folder.
     ``update_keys``: the vendor keys it installs releases from (default: none)."""
+    return build_pico_image("rp2350", production, update_keys)
+
+
+def build_rp2040_image(
+    production: bool = True, update_keys: firmware.UpdateKeys | None = None
+) -> Path:
+    """The Pico's image, as build_rp2350_image."""
+    return build_pico_image("rp2040", production, update_keys)
+
+
+def build_pico_image(
+    board: str, production: bool, update_keys: firmware.UpdateKeys | None
+) -> Path:
     missing = missing_tools()
     if missing:
         raise ImageError(f"missing tools: {', '.join(missing)} (see docs/boards.md)")
-    glue = [BOARD_DIR, GLUE, firmware.BOARDS_DIR / "drivers", firmware.BOARDS_DIR / "rp2350"]
-    key = image_key("rp2350", production, Path(__file__), glue, update_keys)
+    glue = [image_folder(board), PICO_GLUE, GLUE, firmware.BOARDS_DIR / "drivers"]
+    key = image_key(board, production, Path(__file__), glue, update_keys)
     return cached_image(
-        "rp2350", production, key, lambda tmp: _build(tmp, production, update_keys)
+        board, production, key, lambda tmp: _build(tmp, board, production, update_keys)
     )
 
 
-def _build(tmp: Path, production: bool, update_keys: firmware.UpdateKeys | None) -> None:
+def _build(
+    tmp: Path, board: str, production: bool, update_keys: firmware.UpdateKeys | None
+) -> None:
     port = sources() / MPY_DIR / "ports" / "rp2"
     tools = picotool()
-    staged = stage(tmp / "stage", "rp2350", production, update_keys)
+    staged = stage(tmp / "stage", board, production, update_keys)
     env = {**os.environ, "QOS_STAGE": str(staged), "MICROPY_MPYCROSS": str(mpy_cross())}
     log = tmp / "build.log"
     build = tmp / "build"
+    pins = port / "boards" / PICO_BOARDS[board].pins / "pins.csv"
     run_logged(
         [
             "cmake",
@@ -149,10 +188,10 @@ def _build(tmp: Path, production: bool, update_keys: firmware.UpdateKeys | None)
             str(port),
             "-B",
             str(build),
-            f"-DMICROPY_BOARD_DIR={BOARD_DIR}",
+            f"-DMICROPY_BOARD_DIR={image_folder(board)}",
             "-DMICROPY_BOARD=QOS_SIGNER",
-            f"-DMICROPY_BOARD_PINS={port / 'boards' / 'RPI_PICO2' / 'pins.csv'}",
-            f"-DMICROPY_FROZEN_MANIFEST={BOARD_DIR / 'manifest.py'}",
+            f"-DMICROPY_BOARD_PINS={pins}",
+            f"-DMICROPY_FROZEN_MANIFEST={MANIFEST}",
             f"-DUSER_C_MODULES={GLUE / 'micropython.cmake'}",
             f"-Dpicotool_DIR={tools / 'lib' / 'cmake' / 'picotool'}",
             f"-DQOS_PRODUCTION={'ON' if production else 'OFF'}",

@@ -1,8 +1,10 @@
-"""The RP2350 UF2 images built from the pinned sources (host/devtools/rp2350.py): well-formed UF2
-for the chip's Arm cores, the firmware frozen in, and the production image without the debug app,
-the REPL or a compiler, while the debug image has them; sealed for the chip's secure boot, an image
-verifies against our key and stops verifying when a bit of it changes. There is no board here to
-boot them: the QEMU board (test_qemu_board.py) runs the same frozen firmware on a Cortex-M."""
+"""The Pico boards' UF2 images built from the pinned sources (host/devtools/rp2350.py), the RP2350
+(Pico 2) and the RP2040 (Pico): well-formed UF2 for the chip, the firmware frozen in, and the
+production image without the debug app, the REPL or a compiler, while the debug image has them;
+the flash partitions where rp2350/flashlayout.py puts them on each board's flash. Sealed for the
+RP2350's secure boot, an image verifies against our key and stops verifying when a bit of it
+changes. There is no board here to boot them: the QEMU board (test_qemu_board.py) runs the same
+frozen firmware on a Cortex-M."""
 
 from __future__ import annotations
 
@@ -19,22 +21,34 @@ from host.devtools.shared import shared_path
 UF2_MAGIC = (0x0A324655, 0x9E5D5157, 0x0AB16F30)
 UF2_FAMILY_PRESENT = 0x2000
 ABSOLUTE_FAMILY = 0xE48BFF57  # pico-sdk's erratum-E10 workaround block, first in RP2350 UF2s
-XIP_FLASH = range(0x10000000, 0x10000000 + 4 * 1024 * 1024)
+XIP_BASE = 0x10000000
 REPL_TEXT = (b"raw REPL; CTRL-B to exit", b"Type \"help()\" for more information.")
+# What `picotool info -a` says of each chip's image (its lines wrap with the path's length)
+CHIP_INFO = {"rp2350": (r"target chip:\s+RP2350", "ARM Secure"),
+             "rp2040": (r"family\s+ID\s+'rp2040'", r"pico_board:\s+pico\n")}
 
 
-def build(production: bool) -> Path:
+def build(board: str, production: bool) -> Path:
     missing = rp2350.missing_tools()
     if missing:
-        pytest.skip(f"RP2350 image needs {', '.join(missing)} (apt: see docs/boards.md)")
+        pytest.skip(f"Pico images need {', '.join(missing)} (apt: see docs/boards.md)")
     if shared_path("toolchains") is None:
         pytest.skip("pinned MicroPython sources not found (shared/toolchains: set QOS_SHARED)")
-    return rp2350.build_rp2350_image(production)
+    return rp2350.build_pico_image(board, production, None)
+
+
+@pytest.fixture(scope="module", params=sorted(rp2350.PICO_BOARDS))
+def board(request: pytest.FixtureRequest) -> str:
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def images() -> dict[str, Path]:
-    return {"prod": build(production=True), "debug": build(production=False)}
+def images(board: str) -> dict[str, Path]:
+    return {"prod": build(board, production=True), "debug": build(board, production=False)}
+
+
+def xip_flash(board: str) -> range:
+    return range(XIP_BASE, XIP_BASE + rp2350.PICO_BOARDS[board].flash_bytes)
 
 
 def uf2_blocks(path: Path) -> list[tuple[int, int, int, int, int, bytes]]:
@@ -53,28 +67,31 @@ def uf2_blocks(path: Path) -> list[tuple[int, int, int, int, int, bytes]]:
     return blocks
 
 
-def flash_bytes(path: Path) -> bytes:
-    blocks = [b for b in uf2_blocks(path) if b[4] == rp2350.FAMILY_RP2350_ARM_S]
-    return b"".join(b[5] for b in sorted(blocks, key=lambda b: b[1]))
+def chip_blocks(board: str, path: Path) -> list[tuple[int, int, int, int, int, bytes]]:
+    return [b for b in uf2_blocks(path) if b[4] == rp2350.PICO_BOARDS[board].family]
+
+
+def flash_bytes(board: str, path: Path) -> bytes:
+    return b"".join(b[5] for b in sorted(chip_blocks(board, path), key=lambda b: b[1]))
 
 
 @pytest.mark.parametrize("kind", ["prod", "debug"])
-def test_the_uf2_is_for_the_rp2350_arm_cores_and_covers_its_flash_once(images, kind):
+def test_the_uf2_is_for_the_chip_and_covers_its_flash_once(board, images, kind):
     blocks = uf2_blocks(images[kind] / "firmware.uf2")
     families = {b[4] for b in blocks}
-    assert families <= {rp2350.FAMILY_RP2350_ARM_S, ABSOLUTE_FAMILY}
-    image = [b for b in blocks if b[4] == rp2350.FAMILY_RP2350_ARM_S]
+    assert families <= {rp2350.PICO_BOARDS[board].family, ABSOLUTE_FAMILY}
+    image = chip_blocks(board, images[kind] / "firmware.uf2")
     assert [b[2] for b in image] == list(range(len(image)))
     assert {b[3] for b in image} == {len(image)}
     addresses = [b[1] for b in image]
     assert len(set(addresses)) == len(addresses)
-    assert all(a in XIP_FLASH and a % 256 == 0 for a in addresses)
+    assert all(a in xip_flash(board) and a % 256 == 0 for a in addresses)
     assert len(image) * 256 > 300_000  # MicroPython plus the whole frozen firmware
 
 
-def test_the_firmware_is_frozen_in_and_production_has_no_debug_app_or_repl(images):
-    prod = flash_bytes(images["prod"] / "firmware.uf2")
-    debug = flash_bytes(images["debug"] / "firmware.uf2")
+def test_the_firmware_is_frozen_in_and_production_has_no_debug_app_or_repl(board, images):
+    prod = flash_bytes(board, images["prod"] / "firmware.uf2")
+    debug = flash_bytes(board, images["debug"] / "firmware.uf2")
     for image in (prod, debug):
         for module in (b"apps/wallet", b"wire/dispatch", b"storage/vault", b"_boot"):
             assert module in image, module
@@ -99,12 +116,12 @@ def picotool_info(image: Path) -> str:
     ).stdout
 
 
-def test_picotool_reads_the_chip_and_the_frozen_firmware_from_the_image(images):
+def test_picotool_reads_the_chip_and_the_frozen_firmware_from_the_image(board, images):
     frozen = {}
     for kind in ("prod", "debug"):
         info = picotool_info(images[kind] / "firmware.uf2")
-        assert "target chip:         RP2350" in info and "ARM Secure" in info, info
-        assert "name:                MicroPython" in info and "v1.28.0" in info, info
+        assert all(re.search(pattern, info) for pattern in CHIP_INFO[board]), info
+        assert re.search(r"name:\s+MicroPython\n version:\s+v1\.28\.0\n", info), info
         frozen[kind] = frozen_modules(info)
     for kind in ("prod", "debug"):
         assert {"main", "_boot", "board", "apps/wallet", "wire/dispatch", "_wordlist"} <= frozen[
@@ -120,33 +137,36 @@ def embedded_drives(info: str) -> dict[str, tuple[int, int]]:
 
 
 @pytest.mark.parametrize("kind", ["prod", "debug"])
-def test_the_update_slots_lie_between_the_firmware_and_the_filesystem(images, kind):
+def test_the_update_slots_lie_between_the_firmware_and_the_filesystem(board, images, kind):
     """The image declares the port's ROMFS partition (the two update slots) and its storage area
-    where rp2350/flashlayout.py says, the firmware ends before the slots, and the boot step's
-    modules are frozen in."""
-    layout = rp2350.flash_layout()
-    xip = XIP_FLASH.start
+    where rp2350/flashlayout.py says on the board's flash, the firmware ends before the slots,
+    and the boot step's modules are frozen in."""
+    layout = rp2350.flash_layout(board)
     info = picotool_info(images[kind] / "firmware.uf2")
-    slots = (xip + layout["slot0"][0], xip + layout["slot1"][0] + layout["slot1"][1])
-    storage = (xip + layout["filesystem"][0], xip + layout["secret"][0] + layout["secret"][1])
+    slots = (XIP_BASE + layout["slot0"][0], XIP_BASE + layout["slot1"][0] + layout["slot1"][1])
+    storage = (XIP_BASE + layout["filesystem"][0],
+               XIP_BASE + layout["secret"][0] + layout["secret"][1])
     assert embedded_drives(info) == {"ROMFS": slots, "MicroPython": storage}, info
-    assert slots[1] == storage[0] and storage[1] == XIP_FLASH.stop
+    assert slots[1] == storage[0] and storage[1] == xip_flash(board).stop
     end = int(re.search(r"binary end:\s+0x([0-9a-f]+)", info).group(1), 16)  # type: ignore[union-attr]
-    image = [b for b in uf2_blocks(images[kind] / "firmware.uf2")
-             if b[4] == rp2350.FAMILY_RP2350_ARM_S]
+    image = chip_blocks(board, images[kind] / "firmware.uf2")
     assert max(b[1] + 256 for b in image) <= slots[0] and end <= slots[0]
     assert {"fwupdate/boot", "fwupdate/slots", "flashlayout", "flashdev", "wordlist"} <= (
         frozen_modules(info)
     )
 
 
-def test_a_sealed_image_verifies_against_our_key_and_a_flipped_byte_does_not(images, tmp_path):
+def test_a_sealed_image_verifies_against_our_key_and_a_flipped_byte_does_not(
+    board, images, tmp_path
+):
     import json
 
     from cryptography.hazmat.primitives import serialization
 
     from host.devtools import secureboot
 
+    if board != "rp2350":
+        pytest.skip("the RP2040 has no secure boot: nothing checks a signature at reset")
     if not rp2350.can_sign():
         pytest.skip("sealing needs picotool with Mbed TLS (apt: libmbedtls-dev)")
     key = tmp_path / "boot.pem"

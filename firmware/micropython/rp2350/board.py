@@ -1,5 +1,5 @@
-# Raspberry Pi Pico 2 (RP2350) with an SSD1306 128x64 I2C OLED and two buttons.
-# Pins and flash layout: README.md in this folder.
+# Raspberry Pi Pico 2 (RP2350) with an SSD1306 128x64 I2C OLED and two buttons; the Pico
+# (RP2040) takes this glue as it is (same pins). Pins and flash layout: README.md in this folder.
 import os
 from machine import I2C, Pin
 

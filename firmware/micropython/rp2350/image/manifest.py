@@ -1,6 +1,7 @@
-# What the RP2350 image freezes (host/devtools/rp2350.py): the firmware stage (the `qos fw build`
-# tree as sources, QOS_STAGE), the board glue, and the port's rp2 module; not the port's own
-# _boot.py (ours keeps the vault's secret region out of the filesystem) nor its extra drivers.
+# What the RP2350 and RP2040 images freeze (host/devtools/rp2350.py): the firmware stage (the
+# `qos fw build` tree as sources, QOS_STAGE), the board glue, and the port's rp2 module; not the
+# port's own _boot.py (ours keeps the vault's secret region out of the filesystem) nor its extra
+# drivers.
 import os
 
 STAGE = os.environ["QOS_STAGE"]
