@@ -33,14 +33,18 @@ lint: setup
 	$(BIN)/mypy
 
 # The HIL suite runs again on the stock-board path (the .mpy tree in the emulator's heap), and
-# with the crypto vectors and the codec cross-tests on the QEMU Cortex-M board where its tools
-# are installed (docs/boards.md).
+# where the QEMU tools are installed (docs/boards.md): on the QEMU Cortex-M55 board, with the
+# crypto vectors and the codec cross-tests there; the viper kernels' tests also run on a Cortex-M0
+# (the RP2040's ARMv6-M code; the rest is bytecode, the same on every core).
+VIPER_TESTS = tests/crypto/test_hashes.py tests/qrng/test_health_kernel.py
 test: setup lint
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest hil --board stock -q
 	if $(BIN)/python -m host.devtools.qemu; then \
 		PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m pytest hil --board qemu -q && \
-		QOS_MICROPYTHON=qemu $(BIN)/python -m pytest tests/crypto tests/codec -q; fi
+		QOS_MICROPYTHON=qemu $(BIN)/python -m pytest tests/crypto tests/codec \
+			tests/qrng/test_health_kernel.py -q && \
+		QOS_MICROPYTHON=qemu-m0 $(BIN)/python -m pytest $(VIPER_TESTS) -q; fi
 
 bench: setup
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python -m bench

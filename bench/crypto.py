@@ -9,6 +9,7 @@ the machine is shared, and the minimum is the figure least disturbed by other wo
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 
 from mnemonic import Mnemonic
@@ -189,7 +190,7 @@ def ec_rows() -> list[Row]:
 
 
 def _print_table(rows: list[Row]) -> None:
-    device = "QEMU lab board, Cortex-M55" if runner.on_lab_board() else "unix port"
+    device = runner.target_name()
     header = ("what", f"device (MicroPython {device}, heap 192K)", "host reference", "ratio")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
@@ -198,7 +199,9 @@ def _print_table(rows: list[Row]) -> None:
 
 
 def main() -> None:
-    target = f"{runner.TARGET_ENV}=qemu " if runner.on_lab_board() else ""
+    target = ""
+    if runner.on_lab_board():
+        target = f"{runner.TARGET_ENV}={os.environ[runner.TARGET_ENV]} "
     print(f"command: {target}.venv/bin/python -m bench crypto   (best of {REPEAT} runs; "
           f"{load_note()})")
     _print_table(seed_derivation_rows() + ec_rows())

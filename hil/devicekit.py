@@ -87,8 +87,8 @@ def kill_during(target, action, delay: float, limit: float, confirm: bool = Fals
                 User(link).run(lambda: action(client), timeout=limit)
             else:
                 action(client)
-        except (DeviceError, TransportError):
-            pass  # the device died under it: that is the point
+        except (DeviceError, TransportError, TimeoutError):
+            pass  # the device died under it (the scripted user times out then): that is the point
 
     thread = threading.Thread(target=worker, daemon=True)
     thread.start()

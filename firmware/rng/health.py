@@ -115,9 +115,10 @@ try:
         s[4] = count
         return result
 
-    # Known answers before the kernel is trusted: it is machine code compiled per board, and on
-    # the RP2040 (ARMv6-M) no test of ours runs it. Each case: samples, cutoffs (RCT, APT),
-    # window, mask -> result and the state after (last, run, APT first, seen, count, offending).
+    # Known answers before the kernel is trusted: it is machine code compiled per board (our
+    # tests run it on the unix port and QEMU's Cortex-M55 and M0 only). Each case: samples,
+    # cutoffs (RCT, APT), window, mask -> result and the state after (last, run, APT first, seen,
+    # count, offending).
     _KNOWN = (
         (b"\x01\x02\x02\x02\x02\x02", 5, 600, 512, 255, 1, (2, 5, 1, 5, 1, 5)),
         (b"\x07\x01\x07\x02\x07", 9, 3, 512, 255, 2, (7, 1, 7, 5, 3, 3)),

@@ -23,6 +23,7 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from host.devtools import firmware
@@ -32,10 +33,36 @@ CACHE = Path(os.environ.get("QOS_CACHE", Path.home() / ".cache" / "qos"))
 TARBALL = "micropython-1.28.0-src.tar.xz"
 MPY_DIR = "micropython-1.28.0"
 HEAP = 192 * 1024
-QEMU_BOARD = "MPS3_AN547"
-QEMU_MACHINE = "mps3-an547"
 GLUE = firmware.BOARDS_DIR / "image"
 TOOLS = ("arm-none-eabi-gcc", "make", "qemu-system-arm")
+
+
+@dataclass(frozen=True)
+class Machine:
+    """A Cortex-M that QEMU emulates and the qemu port of the pinned sources builds for."""
+
+    board: str  # the port's board
+    qemu_args: tuple[str, ...]  # what selects it in qemu-system-arm
+    march: str  # mpy-cross -march of its frozen code
+    uarts: int  # the ptys it opens
+    cflags: tuple[str, ...] = ()
+
+
+MACHINES = {
+    # The QEMU board (wallet on UART0, debug link on UART1) and the first lab board: Cortex-M55.
+    "m55": Machine("MPS3_AN547", ("-machine", "mps3-an547"), "armv7emsp", 2),
+    # A lab board only: Cortex-M0, the RP2040's ARMv6-M (Thumb-1) code. The port builds its
+    # MICROBIT board without the native emitter: turned on here (without the ARMv7-M
+    # instructions), as the rp2 port does for the RP2040, so the viper kernels run natively.
+    "m0": Machine(
+        "MICROBIT",
+        ("-machine", "microbit", "-global", "nrf51-soc.flash-size=1048576",
+         "-global", "nrf51-soc.sram-size=262144"),
+        "armv6m",
+        1,
+        ("-DMICROPY_EMIT_THUMB=1", "-DMICROPY_EMIT_THUMB_ARMV7M=0"),
+    ),
+}
 
 
 class ImageError(RuntimeError):
@@ -188,26 +215,37 @@ def cached_image(board: str, production: bool, key: str, build: Callable[[Path],
 
 
 def build_qemu_image(
-    production: bool = True, update_keys: firmware.UpdateKeys | None = None, lab: bool = False
+    production: bool = True,
+    update_keys: firmware.UpdateKeys | None = None,
+    lab: bool = False,
+    machine: str = "m55",
 ) -> Path:
     """The QEMU board image (firmware.elf), built once per source state; returns its folder.
     ``update_keys``: the vendor keys it installs releases from (default: none). ``lab``: the
-    lab image of qemu_lab.py instead, in a folder of its own."""
+    lab image of qemu_lab.py instead, in a folder of its own; ``machine`` (MACHINES) other than
+    the board's Cortex-M55 only for a lab image."""
     missing = missing_tools()
     if missing:
         raise ImageError(f"missing tools: {', '.join(missing)} (see docs/boards.md)")
+    if machine != "m55" and not lab:
+        raise ImageError(f"the QEMU board runs on the Cortex-M55; {machine} is a lab board only")
     glue = [GLUE, firmware.BOARDS_DIR / "qemu"]
     key = image_key("qemu", production, Path(__file__), glue, update_keys)
+    name = "qemu" if not lab else "qemu-lab" if machine == "m55" else f"qemu-lab-{machine}"
     return cached_image(
-        "qemu-lab" if lab else "qemu",
+        name,
         production,
         key,
-        lambda tmp: _build_qemu(tmp, production, update_keys, lab),
+        lambda tmp: _build_qemu(tmp, production, update_keys, lab, MACHINES[machine]),
     )
 
 
 def _build_qemu(
-    tmp: Path, production: bool, update_keys: firmware.UpdateKeys | None, lab: bool = False
+    tmp: Path,
+    production: bool,
+    update_keys: firmware.UpdateKeys | None,
+    lab: bool,
+    machine: Machine,
 ) -> None:
     """``lab``: keep the compiler and the port's REPL and start no firmware (qemu_lab.py)."""
     port = sources() / MPY_DIR / "ports" / "qemu"
@@ -221,15 +259,19 @@ def _build_qemu(
     )
     cflags = [
         *entry,
+        *machine.cflags,
         "-DMICROPY_TRACKED_ALLOC=1",  # mbedtls allocates on the GC heap
         f"-I{GLUE}",  # mbedtls/mbedtls_config_port.h
         f"-include {GLUE / 'qosimage' / 'qosimage.h'}",
     ]
+    options = []
+    if machine.board == "MICROBIT":
+        options.append(f"LDSCRIPT={_nrf51_script(port, tmp)}")
     _make(
         [
             "-C",
             str(port),
-            f"BOARD={QEMU_BOARD}",
+            f"BOARD={machine.board}",
             f"BUILD={tmp / 'build'}",
             f"FROZEN_MANIFEST={firmware.BOARDS_DIR / 'qemu' / 'manifest.py'}",
             f"USER_C_MODULES={GLUE}",
@@ -240,7 +282,8 @@ def _build_qemu(
             "MICROPY_PY_SSL=1",
             "MICROPY_SSL_MBEDTLS=1",  # cryptolib (the vault's AES)
             "MICROPY_FLOAT_IMPL=float",
-            "MPY_CROSS_FLAGS=-march=armv7emsp",
+            f"MPY_CROSS_FLAGS=-march={machine.march}",
+            *options,
         ],
         tmp / "build.log",
     )
@@ -248,10 +291,27 @@ def _build_qemu(
     shutil.rmtree(tmp / "build")
 
 
-class QemuBoard:
-    """One QEMU MPS3-AN547 running an image; its flash file lives in ``workdir``."""
+def _nrf51_script(port: Path, tmp: Path) -> Path:
+    """The port's nRF51 linker script with the ARM unwind index (libgcc's division helpers have
+    one) kept in flash with the code: the script gives it no place, and the linker put it where
+    the initialised data's flash copy goes."""
+    text = (port / "mcu" / "arm" / "nrf51.ld").read_text()
+    anchor = "*(.rodata*)"
+    if anchor not in text:
+        raise ImageError("the qemu port's nrf51.ld changed: no *(.rodata*) to place .ARM.exidx")
+    script = tmp / "nrf51.ld"
+    script.write_text(text.replace(anchor, anchor + "\n        *(.ARM.exidx*)", 1))
+    return script
 
-    def __init__(self, image: Path, workdir: Path, kdf_ms: int | None = None) -> None:
+
+class QemuBoard:
+    """One QEMU running an image (the MPS3-AN547 unless ``machine`` says another of MACHINES);
+    its flash file lives in ``workdir``."""
+
+    def __init__(
+        self, image: Path, workdir: Path, kdf_ms: int | None = None, machine: str = "m55"
+    ) -> None:
+        self.machine = MACHINES[machine]
         self.elf = Path(image) / "firmware.elf"
         self.debug = "production=False" in (Path(image) / "IMAGE").read_text()
         self.workdir = Path(workdir)
@@ -270,17 +330,13 @@ class QemuBoard:
     def start(self, timeout: float = 20.0) -> QemuBoard:
         cmd = [
             "qemu-system-arm",
-            "-machine",
-            QEMU_MACHINE,
+            *self.machine.qemu_args,
             "-nographic",
             "-monitor",
             "none",
             "-semihosting-config",
             "enable=on,target=native",
-            "-serial",
-            "pty",
-            "-serial",
-            "pty",
+            *["-serial", "pty"] * self.machine.uarts,
             "-kernel",
             str(self.elf),
         ]
@@ -288,7 +344,7 @@ class QemuBoard:
         self.proc = subprocess.Popen(cmd, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT)
         ptys = self._wait_ptys(timeout)
         self.wire_path = "serial:" + ptys[0]
-        self.debug_path = "serial:" + ptys[1] if self.debug else None
+        self.debug_path = "serial:" + ptys[1] if self.debug and len(ptys) > 1 else None
         return self
 
     def restart(self, timeout: float = 20.0) -> QemuBoard:
@@ -299,8 +355,8 @@ class QemuBoard:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             ptys = re.findall(r"char device redirected to (\S+)", self.log())
-            if len(ptys) >= 2:
-                return ptys[:2]
+            if len(ptys) >= self.machine.uarts:
+                return ptys[: self.machine.uarts]
             if self.proc is not None and self.proc.poll() is not None:
                 break
             time.sleep(0.05)

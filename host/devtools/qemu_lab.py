@@ -79,9 +79,9 @@ RUNS_PER_BOOT = 200  # a script that stops reading early leaves its stdin file o
 class LabBoard:
     """One QEMU running the lab image; every run() starts from a soft reset (a fresh heap)."""
 
-    def __init__(self, image: Path) -> None:
+    def __init__(self, image: Path, machine: str = "m55") -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix="qos-lab-"))
-        self.board = qemu.QemuBoard(image, self.workdir)
+        self.board = qemu.QemuBoard(image, self.workdir, machine=machine)
         self.fd = -1
         self.pending = bytearray()  # read past the last marker
         self.runs = 0
@@ -152,8 +152,16 @@ class LabBoard:
 _board: LabBoard | None = None
 
 
-def run(code: str, stdin: bytes, heap: str, timeout: float, extra_path: list[Path] | None) -> str:
-    """micropython.run()'s contract on the lab board, started once per process."""
+def run(
+    code: str,
+    stdin: bytes,
+    heap: str,
+    timeout: float,
+    extra_path: list[Path] | None,
+    machine: str = "m55",
+) -> str:
+    """micropython.run()'s contract on the lab board (``machine`` of qemu.MACHINES), started once
+    per process."""
     global _board
     if extra_path:
         raise MicroPythonError("the lab board runs only its frozen firmware: no extra_path")
@@ -162,6 +170,7 @@ def run(code: str, stdin: bytes, heap: str, timeout: float, extra_path: list[Pat
     if _board is not None and _board.runs >= RUNS_PER_BOOT:
         _board.close()
     if _board is None or _board.fd < 0:
-        _board = LabBoard(qemu.build_qemu_image(production=False, lab=True)).start()
+        image = qemu.build_qemu_image(production=False, lab=True, machine=machine)
+        _board = LabBoard(image, machine).start()
         atexit.register(_board.close)
     return _board.run(code, stdin, timeout)

@@ -144,8 +144,8 @@ def test_sha512_matches_hashlib_on_edge_and_random_lengths(mp_batch):
 def test_a_viper_kernel_giving_a_wrong_answer_is_refused_for_the_plain_one(
     mp_batch, kernel, index
 ):
-    """The kernels are machine code compiled per core, and ARMv6-M's (the RP2040) runs in no test
-    here: before use they must give known answers, or the plain kernels serve."""
+    """The kernels are machine code compiled per core, and the tests here run it on three cores
+    only: before use they must give known answers, or the plain kernels serve."""
     cases = [["engine", True], ["faulty_kernel", kernel, index], ["engine", True]]
     replies = mp_batch(SETUP, cases)
     assert replies[0] == replies[2] == ["ok", True]
