@@ -69,8 +69,8 @@ VIPER_REFUSED = ""
 # Known answers the viper kernels must give before they are trusted: they are machine code
 # compiled for each board's core (our tests run them on the unix port and on QEMU's Cortex-M55 and
 # Cortex-M0, not on every chip and MicroPython they may meet), and a wrong kernel would derive
-# wrong keys without a sign. SHA-512("abc") (FIPS 180-2's example), and
-# two PBKDF2 rounds over a fixed context (what the plain kernels give).
+# wrong keys without a sign. SHA-512("abc") (FIPS 180-2's example), and two PBKDF2 rounds over a
+# fixed context (what the plain kernels give).
 _ABC_BLOCK = b"abc\x80" + bytes(123) + b"\x18"
 _ABC_DIGEST = (
     "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
