@@ -301,10 +301,14 @@ class Testnet:
         for val in self.validators:
             self.start_validator(val.index, wait=False)
         for val in self.validators:
-            _wait_http(self._status_url(val), timeout)
+            self._wait_up(val, timeout)
 
-    def _status_url(self, val: Validator) -> str:
-        return (val.rpc_url if self.builtin_app else val.api_url) + "/status"
+    def _wait_up(self, val: Validator, timeout: float) -> None:
+        # CometBFT's RPC, and the node's API in front of it: the API answers /status before
+        # CometBFT listens, and a tx sent then is refused "engine unavailable" (a test did so).
+        _wait_http(val.rpc_url + "/status", timeout)
+        if not self.builtin_app:
+            _wait_http(val.api_url + "/status", timeout)
 
     def start_validator(self, index: int, wait: bool = True, timeout: float = 60.0) -> None:
         val = self.validators[index]
@@ -327,7 +331,7 @@ class Testnet:
             log.close()
         val.paused = False
         if wait:
-            _wait_http(self._status_url(val), timeout)
+            self._wait_up(val, timeout)
 
     def supervise(self, max_restarts: int = 5) -> list[str]:
         """Restart each validator whose app or CometBFT process exited (at most `max_restarts`

@@ -128,7 +128,7 @@ def test_tokens_round_trip_between_a_cometbft_chain_and_a_solo_chain(tmp_path: P
         assert get(f"{solo_url}/status")[1]["engine"] == "solo"
         sent = submit(comet_url, COMET, USER, qcp_transfer(SOLO, "QOS", RECIPIENT.address,
                                                            4 * QOS))
-        assert sent["code"] == 0, sent
+        assert sent.get("code") == 0, sent
         relay_until(comet_url, solo_url, lambda: result(comet_url, SOLO, 1) is not None)
         assert result(comet_url, SOLO, 1) == {"ok": True, "log": "ok"}
         assert voucher(solo_url, RECIPIENT.address, f"qcp/{COMET}/QOS") == 4 * QOS
@@ -145,7 +145,7 @@ def test_tokens_round_trip_between_a_cometbft_chain_and_a_solo_chain(tmp_path: P
         assert voucher(solo_url, RECIPIENT.address, f"qcp/{COMET}/QOS") == 3 * QOS
         # The relay used a CometBFT light header; one with another app hash is refused.
         sent = submit(comet_url, COMET, USER, qcp_transfer(SOLO, "QOS", RECIPIENT.address, QOS))
-        assert sent["code"] == 0, sent
+        assert sent.get("code") == 0, sent
         relay = asyncio.run(_build(comet_url, solo_url, 2)).message
         header = cbor.loads(relay["header"])
         assert set(header) == {"chain", "height", "app_hash", "cometbft"}
