@@ -142,8 +142,9 @@ def device_sources():
                         _rosc_bits(RP2350_ROSC_RANDOMBIT))
     elif port == "rp2":
         # RP2040 os.urandom is a PRNG seeded from the ROSC: claim little per sample.
-        trng.h = 1.0
-        second = Source("second", "RP2040 ROSC RANDOMBIT register", 1, 0.5,
+        trng = Source("trng", "RP2040 os.urandom, a PRNG seeded from the ROSC (unmeasured)", 8,
+                      1.0, _board_trng)
+        second = Source("second", "RP2040 ROSC RANDOMBIT register (unmeasured)", 1, 0.5,
                         _rosc_bits(RP2040_ROSC_RANDOMBIT))
     else:
         jitter = "loop passes per microsecond tick (clock jitter)"
