@@ -42,6 +42,7 @@ class Machine:
     """A Cortex-M that QEMU emulates and the qemu port of the pinned sources builds for."""
 
     board: str  # the port's board
+    core: str  # for reports
     qemu_args: tuple[str, ...]  # what selects it in qemu-system-arm
     march: str  # mpy-cross -march of its frozen code
     uarts: int  # the ptys it opens
@@ -50,12 +51,13 @@ class Machine:
 
 MACHINES = {
     # The QEMU board (wallet on UART0, debug link on UART1) and the first lab board: Cortex-M55.
-    "m55": Machine("MPS3_AN547", ("-machine", "mps3-an547"), "armv7emsp", 2),
+    "m55": Machine("MPS3_AN547", "Cortex-M55", ("-machine", "mps3-an547"), "armv7emsp", 2),
     # A lab board only: Cortex-M0, the RP2040's ARMv6-M (Thumb-1) code. The port builds its
     # MICROBIT board without the native emitter: turned on here (without the ARMv7-M
     # instructions), as the rp2 port does for the RP2040, so the viper kernels run natively.
     "m0": Machine(
         "MICROBIT",
+        "Cortex-M0",
         ("-machine", "microbit", "-global", "nrf51-soc.flash-size=1048576",
          "-global", "nrf51-soc.sram-size=262144"),
         "armv6m",

@@ -14,7 +14,6 @@ TARGET_ENV = "QOS_MICROPYTHON"
 
 
 LAB_MACHINES = {"qemu": "m55", "qemu-m0": "m0"}  # QOS_MICROPYTHON -> qemu.MACHINES
-CORES = {"m55": "Cortex-M55", "m0": "Cortex-M0"}
 
 
 def on_lab_board() -> bool:
@@ -25,7 +24,9 @@ def target_name() -> str:
     """Where run() sends code, for reports: "unix port" or "QEMU lab board, <core>"."""
     if not on_lab_board():
         return "unix port"
-    return f"QEMU lab board, {CORES[LAB_MACHINES[os.environ[TARGET_ENV]]]}"
+    from host.devtools import qemu
+
+    return f"QEMU lab board, {qemu.MACHINES[LAB_MACHINES[os.environ[TARGET_ENV]]].core}"
 
 
 def run(
