@@ -8,8 +8,8 @@ the protobuf runtime that made it (protobuf 5+ refuses older gencode and the rev
 descriptor set loads in every protobuf from 4.25 to 7, the range this project supports. (cosmpy
 ships compiled v0.38 messages, but pins protobuf < 6 and an old PyNaCl.)
 
-Regenerate it after a CometBFT upgrade (needs `go install cometbft@VERSION`, which leaves the
-.proto files in the Go module cache, and grpcio-tools, whose bundled protoc compiles them):
+Regenerate it after a CometBFT upgrade (needs CometBFT's Go module, which holds the .proto files
+and which `make setup` downloads to build cometbft, and grpcio-tools, whose protoc compiles them):
 
     python -m host.chain.engine.abci_proto
 
@@ -70,15 +70,20 @@ def _newest(base: Path, module: str, prefix: str) -> Path | None:
     return candidates[-1] if candidates else None
 
 
+def cometbft_module_dir() -> Path:
+    """Where the Go module cache keeps CometBFT's source (make setup builds from it)."""
+    return _gomodcache() / f"{COMETBFT_MODULE}@{COMETBFT_VERSION}"
+
+
 def proto_roots() -> tuple[Path, Path]:
     """(cometbft proto dir, gogoproto module dir) in the Go module cache."""
     base = _gomodcache()
-    comet = base / f"{COMETBFT_MODULE}@{COMETBFT_VERSION}" / "proto"
+    comet = cometbft_module_dir() / "proto"
     gogo = _newest(base, GOGOPROTO_MODULE, "v1.")
     if not (comet / PROTO_FILES[0]).is_file() or gogo is None:
         raise ProtoUnavailable(
             f"CometBFT {COMETBFT_VERSION} .proto files not found under {base}; they come with "
-            f"`go install {COMETBFT_MODULE}/cmd/cometbft@{COMETBFT_VERSION}` (make setup does)"
+            f"its Go module, which `make setup` downloads to build cometbft"
         )
     return comet, gogo
 
