@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 
 # CometBFT runs multi-validator networks: Go builds it from its module with the patches in
 # third_party/cometbft (README there says why).
-$(COMETBFT): $(wildcard third_party/cometbft/*)
+$(COMETBFT): third_party/cometbft/build.sh $(wildcard third_party/cometbft/*.patch)
 	@if command -v go >/dev/null 2>&1; then \
 		echo "building CometBFT $(COMETBFT_VERSION) with third_party/cometbft's patches"; \
 		mkdir -p $(BIN) && third_party/cometbft/build.sh $(COMETBFT_VERSION) $(abspath $(COMETBFT)); \

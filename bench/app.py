@@ -6,10 +6,12 @@ the floor cost of any tx; the ratio says how much of the per-tx budget the app s
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import tempfile
 from hashlib import sha256
 from pathlib import Path
+from typing import Any
 
 from bench.timing import Stopwatch
 from host.chain.app import Application
@@ -112,6 +114,117 @@ def main() -> None:
         rate = n / watch.elapsed()
         print(f"check_tx + finalize+commit (engine flow), SQLite file: {rate:,.0f} tx/s  "
               f"(x{rate / verify_rate:.2f} of bare verify)")
+    phases = validator_flow(users, cons, blocks)
+    total = sum(phases.values())
+    shares = ", ".join(f"{phase} {us:.0f}" for phase, us in phases.items())
+    print(f"one validator under CometBFT (ABCI socket, block store, recorder, index): "
+          f"{total:.0f} us per tx ({shares}); bare verify {1e6 / verify_rate:.0f} us")
+
+
+def validator_flow(users: list[Account], cons: Account, blocks: list[list[bytes]]) -> dict:
+    """One validator's share of each tx under CometBFT, as CometBFT would ask for it over the ABCI
+    socket (unix, in this process): CheckTx, FinalizeBlock and Commit, then the recheck of what
+    stays in the mempool (block h+1's txs wait while h commits), through qosd's AbciServer with
+    the CometBFT engine's block store and recorder and the explorer's index behind it, as
+    `qosd start` wires them. us per tx by phase; every tx must be admitted, kept on recheck
+    and committed."""
+    return asyncio.run(_validator_flow(users, cons, blocks))
+
+
+async def _validator_flow(users: list[Account], cons: Account, blocks: list[list[bytes]]) -> dict:
+    from host.chain.engine.blockstore import BlockStore
+    from host.chain.engine.cometbft import CometEngine
+    from host.chain.indexer import Indexer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = Application(Path(tmp) / "app.db")
+        app.init_chain(_genesis(users, cons))
+        store = BlockStore(Path(tmp) / "blocks.db", durable=False)
+        engine = CometEngine(app, store, f"unix://{tmp}/abci.sock", "http://127.0.0.1:9")
+        indexer = Indexer(store, Path(tmp) / "index.db")
+        engine.recorder.on_commit.append(indexer.at_commit)
+        await engine.abci.start()
+        reader, writer = await asyncio.open_unix_connection(f"{tmp}/abci.sock")
+        requests = _AbciRequests(engine.abci.pb, cons)
+        spent = {"CheckTx": 0.0, "FinalizeBlock + Commit": 0.0, "recheck": 0.0}
+
+        async def send(phase: str, data: bytes, answers: int) -> None:
+            watch = Stopwatch()
+            writer.write(data)
+            await _read_answers(reader, answers)
+            spent[phase] += watch.elapsed()
+
+        await send("CheckTx", *requests.check(blocks[0]))
+        for h, txs in enumerate(blocks, start=1):
+            following = blocks[h] if h < len(blocks) else []
+            await send("CheckTx", *requests.check(following))
+            await send("FinalizeBlock + Commit", *requests.finalize(h, txs))
+            await send("recheck", *requests.check(following, recheck=True))
+        writer.close()
+        await engine.abci.close()
+        indexed = indexer.indexed_height()
+        indexer.close()
+        store.close()
+        app.close()
+    n = sum(len(txs) for txs in blocks)
+    counters = engine.recorder.counters
+    assert (counters["txs_committed"], counters["txs_failed"], counters["txs_dropped"]) == (n, 0, 0)
+    assert indexed == len(blocks), "the index kept up with every block"
+    return {phase: seconds / n * 1e6 for phase, seconds in spent.items()}
+
+
+class _AbciRequests:
+    """CometBFT's requests, framed as on its socket (length varint, then the Request)."""
+
+    def __init__(self, pb: Any, cons: Account) -> None:
+        self.pb = pb
+        self.proposer = cons_address(cons.pubkey)
+        self.recheck_type = pb.enum_value("tendermint.abci.CheckTxType", "RECHECK")
+        self.signed = pb.enum_value("tendermint.types.BlockIDFlag", "BLOCK_ID_FLAG_COMMIT")
+
+    def _frame(self, **request: Any) -> bytes:
+        from host.chain.engine.abci_proto import encode_uvarint
+
+        body = self.pb.abci.Request(**request).SerializeToString()
+        return encode_uvarint(len(body)) + body
+
+    def check(self, txs: list[bytes], recheck: bool = False) -> tuple[bytes, int]:
+        kind = self.recheck_type if recheck else 0
+        data = b"".join(self._frame(check_tx=self.pb.abci.RequestCheckTx(tx=tx, type=kind))
+                        for tx in txs)
+        return data + self._frame(flush=self.pb.abci.RequestFlush()), len(txs) + 1
+
+    def finalize(self, height: int, txs: list[bytes]) -> tuple[bytes, int]:
+        block = self.pb.abci.RequestFinalizeBlock(
+            txs=txs, height=height, hash=sha256(b"block %d" % height).digest(),
+            proposer_address=self.proposer)
+        block.time.seconds = int(T0) + 3 * height
+        vote = block.decided_last_commit.votes.add(block_id_flag=self.signed)
+        vote.validator.address, vote.validator.power = self.proposer, 10_000
+        data = (self._frame(finalize_block=block) + self._frame(commit=self.pb.abci.RequestCommit())
+                + self._frame(flush=self.pb.abci.RequestFlush()))
+        return data, 3
+
+
+async def _read_answers(reader: asyncio.StreamReader, count: int) -> None:
+    """Read `count` framed Responses; an exception response (its first field is field 1,
+    `exception`: key byte 0x0a) means the app failed, and so does the benchmark."""
+    from host.chain.engine.abci_proto import decode_uvarint
+
+    buf = bytearray()
+    while count:
+        head = decode_uvarint(buf)
+        if head is None or len(buf) < head[1] + head[0]:
+            chunk = await reader.read(1 << 16)
+            if not chunk:
+                raise ConnectionError("the ABCI server closed the connection")
+            buf += chunk
+            continue
+        length, start = head
+        if length and buf[start] == 0x0A:
+            raise RuntimeError(f"the ABCI server answered an exception: {bytes(buf[start:])!r}")
+        del buf[: start + length]
+        count -= 1
 
 
 def _run_one(app: Application, h: int, txs: list[bytes], cons: Account) -> None:

@@ -141,8 +141,8 @@ def build_modules(bank: BankKeeper, router: Router) -> list[AppModule]:
 class _Admission:
     """What check_tx admitted a tx on. Its verdict depends on the tx's bytes, the params, the
     signer's committed account and the mempool view before it (and, for messages with an
-    admission check, module state: such txs are never remembered here). So a recheck that finds
-    the same account bytes under the same params only has to replay the view."""
+    admission check, module state: such txs are never remembered here). So a recheck under the
+    same params only has to read the account again (if its bytes changed) and replay the view."""
 
     signer: bytes
     nonce: int
@@ -275,8 +275,9 @@ class Application:
         Never changes committed state. The app tracks the nonces and spends of txs it admitted
         since the last commit, so one sender can queue several txs per block; commit() resets
         that view and CometBFT then re-checks the mempool in order (recheck=True), which rebuilds
-        it. A recheck whose inputs did not change (_Admission) answers without decoding, reading
-        fee rules or running module checks; any other is checked in full.
+        it. A recheck under the params a tx was admitted on (_Admission) answers from the
+        signer's account and that view, without decoding, reading fee rules or running module
+        checks; any other is checked in full.
         """
         if not isinstance(raw, bytes | bytearray | memoryview):
             return TxResult.failed(Code.BAD_ENCODING, "a tx is bytes")
@@ -317,15 +318,24 @@ class Application:
         return sum(self.spends[m["type"]](m) for m in msgs if m["type"] in self.spends)
 
     def _recheck_unchanged(self, tx_hash: bytes) -> TxResult | None:
-        """The recheck of a tx admitted on the same params and the same committed account record,
-        which the mempool view still admits in turn: the full check's answer, without it. None
-        when anything it rested on changed: the caller checks in full (and gives the reason)."""
+        """The recheck of a tx admitted under the same params, which the signer's committed
+        account and the mempool view still admit in turn: the full check's answer, without it.
+        Under those params nothing else of the full check can change (the signature, the fee
+        rules, the spends are the tx's own), so a changed account is only read again: a sender
+        with txs in every block is the usual case. None when the tx needs the full check (which
+        gives the reason)."""
         admission = self._admitted.get(tx_hash)
         if admission is None or admission.params_epoch != self._params_epoch:
             return None
         signer = admission.signer
-        if self.store.get(ACC + signer) != admission.account:
-            return None
+        record = self.store.get(ACC + signer)
+        if record != admission.account:
+            if record is None:
+                return None
+            acc = cbor2.loads(record)
+            admission = dataclasses.replace(admission, account=record,
+                                            account_nonce=acc["nonce"], balance=acc["balance"])
+            self._admitted[tx_hash] = admission
         if self._check_nonce.get(signer, admission.account_nonce) + 1 != admission.nonce:
             return None
         if admission.balance - self._check_spent.get(signer, 0) < admission.cost:

@@ -162,3 +162,36 @@ def test_what_takes_no_qos_is_not_counted():
     assert app._spent_by([txlib.swap("GOLD", "GOLD", BALANCE * 2, 0)]) == 0
     assert app._spent_by([txlib.qcp_transfer("other-chain", "GOLD", C.address, BALANCE * 2)]) == 0
     assert app._spent_by([txlib.unbond(B.address, BALANCE * 2)]) == 0
+
+
+
+def test_a_signer_with_a_tx_in_every_block_is_rechecked_from_its_account(monkeypatch):
+    """The saturated case: each block commits one of the signer's txs or changes its account
+    otherwise, while its later txs wait. Their rechecks read the new account and replay the view
+    without checking the tx in full, and every verdict is the full check's (a node that never saw
+    the txs, on the same blocks), down to a rival that takes the nonce and the balance."""
+    node = Chain()
+    pending = [signed_tx(A, n, [transfer(B, 1_000 * n)]) for n in range(1, 5)]
+    admitted(node.app, pending)
+    fee = fee_of(pending[0])
+    rival = signed_tx(A, 3, [transfer(C, BALANCE - 3 * fee - 3_000 - 4_000 + 1)], fee=fee)
+    blocks = [[pending[0]], [signed_tx(C, 1, [transfer(A, 1)])], [pending[1]], [rival]]
+    full_checks: list[bytes] = []
+    admit = node.app._admit
+    monkeypatch.setattr(node.app, "_admit",
+                        lambda ctx, raw, *rest, **kw: full_checks.append(raw) or admit(
+                            ctx, raw, *rest, **kw))
+    verdicts = []
+    for done, txs in enumerate(blocks, 1):
+        node.block(txs)
+        pending = [raw for raw in pending if raw not in txs]
+        full_checks.clear()
+        rechecked = recheck(node.app, pending)
+        fresh = Chain()
+        for earlier in blocks[:done]:
+            fresh.block(earlier)
+        assert rechecked == [fresh.app.check_tx(raw).codespace for raw in pending], done
+        verdicts.append(rechecked)
+        if done < len(blocks):  # the account changed, nothing else: no full check
+            assert full_checks == [], done
+    assert verdicts[-1] == ["bad_nonce", "insufficient_funds"]

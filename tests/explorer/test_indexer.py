@@ -8,7 +8,7 @@ from hashlib import sha256
 from host.chain.engine.blockstore import BlockStore
 from host.chain.indexer import Indexer, Position
 from host.chain.indexer.decode import PARTY, SIGNER
-from host.chain.types import Event, TxResult
+from host.chain.types import BlockResult, Event, TxResult
 from host.core import cbor
 from host.core.errors import Code
 from host.core.keys import Account, encode_address
@@ -162,3 +162,35 @@ def test_a_blocks_own_events_put_it_in_the_named_accounts_history():
     assert indexer.account_history(to.address, Position(1, BLOCK_EVENTS), 10) == [
         (Position(1, 0), PARTY)
     ]
+
+
+def test_the_commit_hook_indexes_what_a_rebuild_from_the_block_store_does():
+    """At commit the indexer takes the results in hand; a rebuild reads them back from the
+    block store. Both index the same (a forged failed tx naming no one, a true failed one, garbage,
+    QCP and block events), and a hook that finds the index behind catches up from the store."""
+    victim, sender, to, delegator = account(20), account(21), account(22), account(23)
+    failed = TxResult.failed(Code.INSUFFICIENT_FUNDS, "balance too low")
+    out = Event("qcp_out", {"to_chain": "qos-biz-1", "seq": "1", "sender": "x"})
+    reward = Event("reward", {"delegator": encode_address(delegator.address), "amount": "7"})
+    blocks = [
+        ([envelope(victim, to, 1, sig=bytes(64)), envelope(sender, to, 1)],
+         [TxResult.failed(Code.UNAUTHORIZED, "bad signature"), transfer_ok(sender, to)], []),
+        ([b"\xff\x00junk", envelope(sender, to, 2)],
+         [TxResult.failed(Code.BAD_ENCODING, "not CBOR"), failed], [reward]),
+        ([envelope(sender, to, 3)], [TxResult(events=[out])], [reward]),
+    ]
+    store = BlockStore()
+    live = Indexer(store)
+    for height, (txs, results, events) in enumerate(blocks, start=1):
+        app_hash = sha256(b"app %d" % height).digest()
+        store.save_block(height, sha256(b"%d" % height).digest(), height, bytes(20), {}, txs)
+        store.save_results(height, app_hash, results, events, [])
+        if height != 2:  # block 2's hook never ran (a failure): block 3's catches up first
+            live.at_commit(height, txs, BlockResult(results, [], events, app_hash))
+    rebuilt = Indexer(store)
+    assert rebuilt.catch_up() == live.indexed_height() == 3
+    for table in ("account_txs", "counterparties", "block_hashes"):
+        query = f"SELECT * FROM {table} ORDER BY 1, 2"
+        assert live.db.execute(query).fetchall() == rebuilt.db.execute(query).fetchall(), table
+    assert live.account_history(victim.address, None, 10) == []
+    assert [p.height for p, _ in live.account_history(sender.address, None, 10)] == [3, 2, 1]

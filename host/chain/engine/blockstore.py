@@ -59,8 +59,13 @@ CREATE TABLE IF NOT EXISTS valsets (
 """
 
 
+def event_dicts(events: list) -> list[dict]:
+    """Events as the block store keeps them (as JSON) and gives them back."""
+    return [{"type": e[0], "attributes": dict(e[1])} for e in events]
+
+
 def events_json(events: list) -> str:
-    return json.dumps([{"type": e[0], "attributes": dict(e[1])} for e in events])
+    return json.dumps(event_dicts(events))
 
 
 def jsonable(value: Any) -> Any:

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from hashlib import sha256
 
-from host.chain.engine.blockstore import BlockStore, events_json
+from host.chain.engine.blockstore import BlockStore, event_dicts
 from host.chain.types import BlockResult
 
 SUBSCRIBER_QUEUE = 100_000  # events a slow websocket client may lag behind before it is cut off
@@ -44,7 +44,8 @@ class Recorder:
         self.last_height = store.last_executed_height()
         self.last_block_time = 0.0
         self.last_app_hash = b""
-        self.on_commit: list[Callable[[int], object]] = []  # e.g. the explorer's indexer
+        # e.g. the explorer's indexer: called with the height, txs and results just committed
+        self.on_commit: list[Callable[[int, list[bytes], BlockResult], object]] = []
 
     # ---- mempool side ---------------------------------------------------------------------
     def accepted(self, tx_hash: bytes, raw: bytes) -> None:
@@ -124,7 +125,7 @@ class Recorder:
                 if not fut.done():
                     fut.set_result(info)
             if self._subscribers:
-                self.publish({"type": "tx", **info, "events": _events(res.events)})
+                self.publish({"type": "tx", **info, "events": event_dicts(res.events)})
         if self._subscribers:
             self.publish(
                 {
@@ -132,14 +133,14 @@ class Recorder:
                     "height": height,
                     "num_txs": len(txs),
                     "app_hash": result.app_hash.hex(),
-                    "events": _events(result.events),
+                    "events": event_dicts(result.events),
                     "validator_updates": [
                         [u.pubkey.hex(), u.power] for u in result.validator_updates
                     ],
                 }
             )
         for listener in self.on_commit:
-            listener(height)
+            listener(height, txs, result)
 
     def dropped(self, tx_hash: bytes, reason: str) -> None:
         """A tx left the mempool without being committed (it failed a recheck): recorded with
@@ -214,9 +215,3 @@ class Recorder:
 
     def is_subscribed(self, queue: asyncio.Queue) -> bool:
         return queue in self._subscribers
-
-
-def _events(events: list) -> list:
-    import json
-
-    return json.loads(events_json(events))

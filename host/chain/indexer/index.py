@@ -1,10 +1,11 @@
 """The index the explorer pages need, kept in a companion SQLite file (data/index.db).
 
 The block store already finds a tx by hash; this adds who a tx concerns (account history,
-sender and recipient alike) and block hashes (search). It is filled at commit from the block
-store, never from anything the block store does not hold: on start it catches up from its own
-last indexed height, so a crash between the block store's write and the index's loses nothing,
-and deleting index.db rebuilds it.
+sender and recipient alike) and block hashes (search). It holds nothing the block store does
+not: at commit it indexes the block from the results the block store has just written (in hand,
+so not read back and parsed again), and whenever it lags (on start, after a failure) it catches
+up from the block store above its own last indexed height, so a crash between the block store's
+write and the index's loses nothing, and deleting index.db rebuilds it.
 
 Pages run newest first; a cursor is the (height, index) of the last item a page showed, so the
 next page starts right below it whatever was committed meanwhile (stable under new blocks).
@@ -15,10 +16,11 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
-from host.chain.engine.blockstore import BlockStore
+from host.chain.engine.blockstore import BlockStore, event_dicts
 from host.chain.indexer.decode import (
     BLOCK,
     PARTY,
@@ -28,6 +30,7 @@ from host.chain.indexer.decode import (
     events_of,
     parties,
 )
+from host.chain.types import BlockResult
 
 log = logging.getLogger("qos.indexer")
 
@@ -61,6 +64,10 @@ _CURSOR = re.compile(r"([0-9]{1,19})\.([0-9]{1,9})")
 ROLES = {"any": SIGNER | PARTY | BLOCK, "signer": SIGNER, "party": PARTY, "block": BLOCK}
 # The place in a block's history of its own (begin/end-block) events: after every tx
 BLOCK_EVENTS = 999_999_999
+
+
+# (height, index, raw tx, succeeded, events) of one executed tx
+_Executed = tuple[int, int, bytes, bool, list[dict]]
 
 
 class CursorError(ValueError):
@@ -119,11 +126,19 @@ class Indexer:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'height'").fetchone()
         return row[0] if row else 0
 
-    def at_commit(self, height: int) -> None:
-        """The recorder's commit hook: a failing index is logged, never stops the chain (the
-        next commit or restart catches up)."""
+    def at_commit(self, height: int, txs: list[bytes], result: BlockResult) -> None:
+        """The recorder's commit hook: the block just committed is indexed from the results in
+        hand (what the block store has just written), or, if the index lags, everything above
+        it from the block store. A failing index is logged, never stops the chain (the next
+        commit or restart catches up)."""
         try:
-            self.catch_up()
+            if self.indexed_height() == height - 1:
+                pairs = enumerate(zip(txs, result.tx_results, strict=True))
+                executed = ((height, index, raw, r.code == 0, event_dicts(r.events))
+                            for index, (raw, r) in pairs)
+                self._index(height, height, executed)
+            else:
+                self.catch_up()
         except Exception:
             log.exception("indexing up to height %d failed", height)
 
@@ -133,16 +148,18 @@ class Indexer:
         top = self.blocks.last_executed_height()
         while done < top:
             upto = min(top, done + BATCH_BLOCKS)
-            self._index(done + 1, upto)
+            stored = self.blocks.executed_txs(done + 1, upto)
+            self._index(done + 1, upto, ((height, index, raw, code == 0, events_of(events))
+                                         for height, index, _, raw, code, events in stored))
             done = upto
         return done
 
-    def _index(self, low: int, high: int) -> None:
+    def _index(self, low: int, high: int, txs: Iterable[_Executed]) -> None:
+        """Index blocks [low, high], given their txs in chain order."""
         rows: list[tuple[bytes, int, int, int]] = []
         chains: list[tuple[str, str, int]] = []
-        for height, index, _, raw, code, events_json in self.blocks.executed_txs(low, high):
-            events = events_of(events_json)
-            rows.extend((a, height, index, r) for a, r in parties(raw, events, code == 0).items())
+        for height, index, raw, ok, events in txs:
+            rows.extend((a, height, index, r) for a, r in parties(raw, events, ok).items())
             chains.extend((chain, kind, height) for chain, kind in counterparty_events(events))
         hashes = []
         for height, block_hash, block_json in self.blocks.executed_blocks(low, high):
