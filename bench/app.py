@@ -15,6 +15,7 @@ from typing import Any
 
 from bench.timing import Stopwatch
 from host.chain.app import Application
+from host.chain.engine.abci_proto import decode_uvarint, encode_uvarint
 from host.chain.genesis import Genesis, GenesisAccount, GenesisValidator
 from host.chain.types import BlockInfo, VoteInfo
 from host.chain.x.staking.keeper import cons_address
@@ -183,8 +184,6 @@ class _AbciRequests:
         self.signed = pb.enum_value("tendermint.types.BlockIDFlag", "BLOCK_ID_FLAG_COMMIT")
 
     def _frame(self, **request: Any) -> bytes:
-        from host.chain.engine.abci_proto import encode_uvarint
-
         body = self.pb.abci.Request(**request).SerializeToString()
         return encode_uvarint(len(body)) + body
 
@@ -209,8 +208,6 @@ class _AbciRequests:
 async def _read_answers(reader: asyncio.StreamReader, count: int) -> None:
     """Read `count` framed Responses; an exception response (its first field is field 1,
     `exception`: key byte 0x0a) means the app failed, and so does the benchmark."""
-    from host.chain.engine.abci_proto import decode_uvarint
-
     buf = bytearray()
     while count:
         head = decode_uvarint(buf)

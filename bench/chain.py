@@ -48,7 +48,8 @@ KV_TXS = 20_000
 BATCHES = (100, 300)  # txs per POST /txs/batch in the batch rows
 WORKERS = 32
 # The saturated 4-validator rows alternate with the kvstore reference this many times: on the
-# shared 2-core machine one pair's ratio moved by up to 0.1 from run to run (docs/benchmarks.md)
+# shared 2-core machine one pair's ratio ranged 0.38-0.61 over eight runs of the same code
+# (docs/benchmarks.md)
 ROUNDS = 3
 REPO = Path(__file__).resolve().parents[1]
 
