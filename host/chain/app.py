@@ -553,10 +553,11 @@ class Application:
             failure = TxError(Code.INTERNAL, f"{type(exc).__name__}: {exc}")
         else:
             branch.store.write()  # the tx's events go in its result, not in the block's events
-            return TxResult(0, "ok", "ok", branch.events, fee, signer, tx["nonce"], tx_hash)
+            return TxResult(0, "ok", "ok", branch.events, fee, signer, tx["nonce"], tx_hash,
+                            msgs=tx["msgs"])
         # the branch is dropped; the fee and nonce stand
         result = TxResult.failed(failure.code, failure.log, tx_hash)
-        result.fee, result.signer, result.nonce = fee, signer, tx["nonce"]
+        result.fee, result.signer, result.nonce, result.msgs = fee, signer, tx["nonce"], tx["msgs"]
         return result
 
     def check_invariants(self, ctx: Ctx | None = None) -> list[str]:

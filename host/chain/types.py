@@ -74,6 +74,9 @@ class TxResult:
     nonce: int = 0
     tx_hash: bytes = b""  # SHA-256 of the raw tx bytes
     tip: int = 0  # check_tx: the fee offered above the minimum (orders the solo mempool)
+    # finalize_block, a tx the app authenticated: its messages as decoded, so the explorer's
+    # index need not decode the tx again (never stored, not part of the result's value)
+    msgs: list[dict] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def failed(cls, code: Code, log: str = "", tx_hash: bytes = b"") -> TxResult:

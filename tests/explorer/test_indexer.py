@@ -194,3 +194,34 @@ def test_the_commit_hook_indexes_what_a_rebuild_from_the_block_store_does():
         assert live.db.execute(query).fetchall() == rebuilt.db.execute(query).fetchall(), table
     assert live.account_history(victim.address, None, 10) == []
     assert [p.height for p, _ in live.account_history(sender.address, None, 10)] == [3, 2, 1]
+
+
+def test_a_live_commit_indexes_from_what_the_app_decoded_as_a_rebuild_does():
+    """A block executed by the application: a transfer, one whose message fails after its fee
+    is charged (signer known to the app), a forged signature on a victim's key (not chargeable:
+    the app never authenticated it). At commit the index takes the signer and messages the app
+    decoded; a rebuild decodes the stored bytes. Same rows, and the forged tx names no one."""
+    from tests.chain.helpers import QOS, Chain, signed_tx, transfer
+    from tests.chain.helpers import account as funded
+
+    chain, store = Chain(), BlockStore()
+    sender, poor, victim, to = funded(0), funded(1), funded(2), account(30)
+    forged = cbor.loads(signed_tx(victim, 1, [transfer(to.address, 5)]))
+    forged["sig"] = bytes(64)
+    txs = [signed_tx(sender, 1, [transfer(to.address, 5)]),
+           signed_tx(poor, 1, [transfer(to.address, 2_000_000 * QOS)]),
+           cbor.dumps(forged)]
+    result = chain.block(txs)
+    assert [r.codespace for r in result.tx_results] == ["ok", "insufficient_funds",
+                                                        "bad_signature"]
+    assert [r.msgs is not None for r in result.tx_results] == [True, True, False]
+    store.save_block(1, sha256(b"1").digest(), 1, bytes(20), {}, txs)
+    store.save_results(1, result.app_hash, result.tx_results, result.events, [])
+    live, rebuilt = Indexer(store), Indexer(store)
+    live.at_commit(1, txs, result)
+    assert rebuilt.catch_up() == live.indexed_height() == 1
+    query = "SELECT * FROM account_txs ORDER BY 1, 2, 3"
+    assert live.db.execute(query).fetchall() == rebuilt.db.execute(query).fetchall()
+    assert live.account_history(victim.address, None, 10) == []
+    assert live.account_history(poor.address, None, 10) == [(Position(1, 1), SIGNER)]
+    assert [r for _, r in live.account_history(to.address, None, 10)] == [PARTY, PARTY]

@@ -66,8 +66,9 @@ ROLES = {"any": SIGNER | PARTY | BLOCK, "signer": SIGNER, "party": PARTY, "block
 BLOCK_EVENTS = 999_999_999
 
 
-# (height, index, raw tx, succeeded, events) of one executed tx
-_Executed = tuple[int, int, bytes, bool, list[dict]]
+# (height, index, raw tx, succeeded, events, (signer, messages) if the app has them in hand) of
+# one executed tx
+_Executed = tuple[int, int, bytes, bool, list[dict], tuple[bytes, list] | None]
 
 
 class CursorError(ValueError):
@@ -134,7 +135,8 @@ class Indexer:
         try:
             if self.indexed_height() == height - 1:
                 pairs = enumerate(zip(txs, result.tx_results, strict=True))
-                executed = ((height, index, raw, r.code == 0, event_dicts(r.events))
+                executed = ((height, index, raw, r.code == 0, event_dicts(r.events),
+                             None if r.msgs is None else (r.signer, r.msgs))
                             for index, (raw, r) in pairs)
                 self._index(height, height, executed)
             else:
@@ -149,7 +151,7 @@ class Indexer:
         while done < top:
             upto = min(top, done + BATCH_BLOCKS)
             stored = self.blocks.executed_txs(done + 1, upto)
-            self._index(done + 1, upto, ((height, index, raw, code == 0, events_of(events))
+            self._index(done + 1, upto, ((height, index, raw, code == 0, events_of(events), None)
                                          for height, index, _, raw, code, events in stored))
             done = upto
         return done
@@ -158,8 +160,9 @@ class Indexer:
         """Index blocks [low, high], given their txs in chain order."""
         rows: list[tuple[bytes, int, int, int]] = []
         chains: list[tuple[str, str, int]] = []
-        for height, index, raw, ok, events in txs:
-            rows.extend((a, height, index, r) for a, r in parties(raw, events, ok).items())
+        for height, index, raw, ok, events, authenticated in txs:
+            roles = parties(raw, events, ok, authenticated)
+            rows.extend((a, height, index, r) for a, r in roles.items())
             chains.extend((chain, kind, height) for chain, kind in counterparty_events(events))
         hashes = []
         for height, block_hash, block_json in self.blocks.executed_blocks(low, high):
