@@ -28,7 +28,7 @@ from host.chain.engine.blockstore import BlockStore
 from host.chain.engine.privval import cons_address
 from host.chain.genesis import Genesis, GenesisAccount, GenesisValidator
 from host.chain.indexer import Indexer, Position
-from host.chain.types import BlockInfo, Event, TxResult, VoteInfo
+from host.chain.types import BlockInfo, BlockResult, Event, TxResult, VoteInfo
 from host.core.cbor import dumps
 from host.core.keys import Account, encode_address
 
@@ -73,12 +73,11 @@ def reference() -> None:
         for h, txs in enumerate(blocks, start=1):
             for raw in txs:
                 assert app.check_tx(raw).code == 0
-            store.save_block(h, sha256(b"%d" % h).digest(), int((T0 + h) * 1e9), addr, {}, txs)
             result = app.finalize_block(BlockInfo(h, T0 + 3 * h, addr, txs,
                                                   [VoteInfo(addr, True, 10_000)], []))
             app.commit()
-            store.save_results(h, result.app_hash, result.tx_results, result.events,
-                               result.validator_updates)
+            store.save_block(h, sha256(b"%d" % h).digest(), int((T0 + h) * 1e9), addr, {}, txs,
+                             result=result)
         node_s = node.elapsed()
         indexer = Indexer(store, Path(tmp) / "index.db")
         watch = Stopwatch()
@@ -108,8 +107,8 @@ def fill(store: BlockStore, users: list[Account], start_height: int, txs_wanted:
             event = Event("transfer", {"sender": bechs[k], "recipient": bechs[to], "amount": "5"})
             results.append(TxResult(events=[event]))
         store.save_block(height, sha256(b"%d" % height).digest(), int((T0 + height) * 1e9),
-                         bytes(20), {}, txs)
-        store.save_results(height, sha256(b"app %d" % height).digest(), results, [], [])
+                         bytes(20), {}, txs,
+                         result=BlockResult(results, [], [], sha256(b"app %d" % height).digest()))
         done += PER_BLOCK
     return height
 

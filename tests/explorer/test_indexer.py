@@ -28,8 +28,8 @@ def envelope(signer: Account, to: Account, nonce: int, sig: bytes | None = None)
 
 
 def commit(store: BlockStore, height: int, txs: list[bytes], results: list[TxResult]) -> None:
-    store.save_block(height, sha256(b"%d" % height).digest(), height * 10**9, bytes(20), {}, txs)
-    store.save_results(height, sha256(b"app %d" % height).digest(), results, [], [])
+    store.save_block(height, sha256(b"%d" % height).digest(), height * 10**9, bytes(20), {}, txs,
+                     result=BlockResult(results, [], [], sha256(b"app %d" % height).digest()))
 
 
 def transfer_ok(sender: Account, to: Account) -> TxResult:
@@ -149,7 +149,8 @@ def test_a_blocks_own_events_put_it_in_the_named_accounts_history():
     store = BlockStore()
     store.save_block(1, sha256(b"1").digest(), 10**9, bytes(20), {}, [envelope(sender, to, 1)])
     reward = Event("reward", {"delegator": encode_address(delegator.address), "amount": "7"})
-    store.save_results(1, sha256(b"app 1").digest(), [transfer_ok(sender, to)], [reward], [])
+    store.save_results(1, BlockResult([transfer_ok(sender, to)], [], [reward],
+                                      sha256(b"app 1").digest()))
     indexer = Indexer(store)
     indexer.catch_up()
     from host.chain.indexer.decode import BLOCK
@@ -184,7 +185,7 @@ def test_the_commit_hook_indexes_what_a_rebuild_from_the_block_store_does():
     for height, (txs, results, events) in enumerate(blocks, start=1):
         app_hash = sha256(b"app %d" % height).digest()
         store.save_block(height, sha256(b"%d" % height).digest(), height, bytes(20), {}, txs)
-        store.save_results(height, app_hash, results, events, [])
+        store.save_results(height, BlockResult(results, [], events, app_hash))
         if height != 2:  # block 2's hook never ran (a failure): block 3's catches up first
             live.at_commit(height, txs, BlockResult(results, [], events, app_hash))
     rebuilt = Indexer(store)
@@ -215,8 +216,7 @@ def test_a_live_commit_indexes_from_what_the_app_decoded_as_a_rebuild_does():
     assert [r.codespace for r in result.tx_results] == ["ok", "insufficient_funds",
                                                         "bad_signature"]
     assert [r.msgs is not None for r in result.tx_results] == [True, True, False]
-    store.save_block(1, sha256(b"1").digest(), 1, bytes(20), {}, txs)
-    store.save_results(1, result.app_hash, result.tx_results, result.events, [])
+    store.save_block(1, sha256(b"1").digest(), 1, bytes(20), {}, txs, result=result)
     live, rebuilt = Indexer(store), Indexer(store)
     live.at_commit(1, txs, result)
     assert rebuilt.catch_up() == live.indexed_height() == 1

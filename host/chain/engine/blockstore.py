@@ -2,8 +2,9 @@
 
 Both engines write here: the solo engine stores its signed headers and commits; the CometBFT
 adapter stores what FinalizeBlock tells it (CometBFT keeps the signed blocks in its own store).
-A block row is written before the application executes it, its results after; the solo engine
-replays a block whose results are missing after a crash.
+The solo engine writes a block before the application executes it and its results after, and
+replays a block whose results are missing after a crash; the CometBFT adapter writes a block
+with its results once it has executed (CometBFT replays an unfinished one itself).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from host.chain.types import TxResult, ValidatorUpdate
+from host.chain.types import BlockResult, ValidatorUpdate
 from host.core import cbor
 
 _SCHEMA = """
@@ -112,8 +113,12 @@ class BlockStore:
         header: dict,
         txs: list[bytes],
         commit: dict | None = None,
+        result: BlockResult | None = None,
     ) -> None:
-        """Store a block and its txs (results pending), replacing any earlier copy of height."""
+        """Store a block and its txs, replacing any earlier copy of height. With ``result``
+        (the CometBFT engine stores a block once the app has executed it) the results go into
+        the same rows, each tx written once; without it (the solo engine stores its block before
+        executing it) they are pending until save_results."""
         from hashlib import sha256
 
         rows = [(height, i, sha256(tx).digest(), tx) for i, tx in enumerate(txs)]
@@ -125,32 +130,37 @@ class BlockStore:
                 "commit_sig, num_txs) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (height, block_hash, time_ns, proposer, cbor.dumps(header), commit_blob, len(txs)),
             )
-            db.executemany("INSERT INTO txs (height, idx, hash, raw) VALUES (?, ?, ?, ?)", rows)
+            if result is None:
+                db.executemany("INSERT INTO txs (height, idx, hash, raw) VALUES (?, ?, ?, ?)", rows)
+            else:
+                self._set_block_results(db, height, result)
+                db.executemany(
+                    "INSERT INTO txs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(*row, r.code, r.codespace, r.log, events_json(r.events))
+                     for row, r in zip(rows, result.tx_results, strict=True)],
+                )
 
-    def save_results(
-        self,
-        height: int,
-        app_hash: bytes,
-        tx_results: list[TxResult],
-        events: list,
-        validator_updates: list[ValidatorUpdate],
-    ) -> None:
-        updates = json.dumps([[u.pubkey.hex(), u.power] for u in validator_updates])
+    def save_results(self, height: int, result: BlockResult) -> None:
+        """The results of a block save_block stored without them."""
         rows = [
             (r.code, r.codespace, r.log, events_json(r.events), height, i)
-            for i, r in enumerate(tx_results)
+            for i, r in enumerate(result.tx_results)
         ]
         with self._transaction() as db:
-            db.execute(
-                "UPDATE blocks SET app_hash = ?, events = ?, validator_updates = ? "
-                "WHERE height = ?",
-                (app_hash, events_json(events), updates, height),
-            )
+            self._set_block_results(db, height, result)
             db.executemany(
                 "UPDATE txs SET code = ?, codespace = ?, log = ?, events = ? "
                 "WHERE height = ? AND idx = ?",
                 rows,
             )
+
+    @staticmethod
+    def _set_block_results(db: sqlite3.Connection, height: int, result: BlockResult) -> None:
+        updates = json.dumps([[u.pubkey.hex(), u.power] for u in result.validator_updates])
+        db.execute(
+            "UPDATE blocks SET app_hash = ?, events = ?, validator_updates = ? WHERE height = ?",
+            (result.app_hash, events_json(result.events), updates, height),
+        )
 
     def truncate_above(self, height: int) -> None:
         """Forget blocks above height (a block stored but never executed by a wiped app)."""

@@ -48,6 +48,7 @@ class CometEngine:
         self.abci = AbciServer(app, abci_address, listener=self)
         self._session: Any = None
         self._last_hash = b""
+        self._executing: tuple[int, bytes, int, bytes, dict] | None = None  # begun, not stored
         self._lost_before: float | None = None  # a CometBFT session began: txs acked earlier
         self._resubmitting: asyncio.Task | None = None
 
@@ -86,9 +87,13 @@ class CometEngine:
             "next_validators_hash": bytes(req.next_validators_hash),
         }
         self._last_hash = bytes(req.hash)
-        self.store.save_block(req.height, bytes(req.hash), time_ns, header["proposer"], header, txs)
+        self._executing = (req.height, bytes(req.hash), time_ns, header["proposer"], header)
 
     def executed(self, height: int, txs: list[bytes], result: Any) -> None:
+        """Store the block with its results (each tx written once), then record it."""
+        block, self._executing = self._executing, None
+        assert block is not None and block[0] == height, "the AbciServer calls begin() first"
+        self.store.save_block(*block, txs, result=result)
         self.recorder.executed(height, txs, result)
 
     def committed(self, height: int) -> None:

@@ -86,10 +86,8 @@ class Recorder:
 
     # ---- block side -------------------------------------------------------------------------
     def executed(self, height: int, txs: list[bytes], result: BlockResult) -> None:
-        """Results of a finalized block; published once the app has committed it."""
-        self.store.save_results(
-            height, result.app_hash, result.tx_results, result.events, result.validator_updates
-        )
+        """Results of a finalized block, which the engine has stored; published once the app
+        has committed it."""
         self._pending = (height, txs, result)
 
     def committed(self, height: int) -> None:

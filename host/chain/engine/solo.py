@@ -326,6 +326,7 @@ class SoloEngine:
             raise RuntimeError("the application returned a result count != the block's txs")
         base = self._load_valset(height + 1) or self.validators
         self._save_valset(height + 2, apply_updates(base, self._own(result.validator_updates)))
+        self.store.save_results(height, result)
         self.recorder.executed(height, txs, result)
         return result
 
