@@ -300,6 +300,7 @@ class Application:
                 raise TxError(Code.INSUFFICIENT_FUNDS,
                               f"balance {available} (after the signer's pending txs) cannot pay "
                               f"the fee and what the messages spend, {cost}")
+            ctx.signer = signer
             views = self._run_admission_checks(ctx, tx)
         except TxError as err:
             self._forget(tx_hash)  # remember only txs waiting in the mempool

@@ -7,8 +7,9 @@ from typing import Any
 from host.chain.types import BlockInfo, ValidatorUpdate
 from host.chain.x.bank.keeper import BankKeeper
 from host.chain.x.context import Ctx, bech
-from host.chain.x.module import AppModule, Handler, Query, QueryRoute, cbor_items
+from host.chain.x.module import AdmissionCheck, AppModule, Handler, Query, QueryRoute, cbor_items
 from host.chain.x.qsc import routes
+from host.chain.x.qsc.admission import QscAdmission
 from host.chain.x.qsc.handler import MsgServer
 from host.chain.x.qsc.keeper import MINING, TOKEN, QscKeeper, allow_key, bal_key
 from host.chain.x.qsc.mining import Market, QscMining, fees_pool, fund_pool
@@ -25,6 +26,9 @@ class QscModule(AppModule):
 
     def handlers(self) -> dict[str, Handler]:
         return MsgServer(self.keeper, self.mining).routes()
+
+    def admission_checks(self) -> dict[str, AdmissionCheck]:
+        return QscAdmission(self.keeper).checks()
 
     def queries(self) -> dict[str, Query]:
         return {
