@@ -253,8 +253,10 @@ class Testnet:
         ]
         if not self.builtin_app:
             # qosd keeps every tx and its result (GET /txs/{hash}, the explorer's index):
-            # CometBFT's own tx index would only write the same again (docs/consensus.md)
+            # CometBFT's own tx index and its store of each block's ABCI results would only
+            # write the same again (docs/consensus.md)
             settings.append(("tx_index", "indexer", '"null"'))
+            settings.append(("storage", "discard_abci_responses", "true"))
         settings += [("consensus", k, f'"{v}"') for k, v in consensus.items()]
         for section, key, value in settings:
             text = set_toml(text, section, key, value)

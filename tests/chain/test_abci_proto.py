@@ -76,3 +76,45 @@ def test_a_cometbft_node_runs_with_an_empty_home_and_no_go(tmp_path, monkeypatch
         client.close()
         net.stop()
     assert sorted(p.name for p in empty.iterdir()) == []  # nothing compiled or cached there
+
+
+def test_hand_encoded_finalize_block_results_are_what_protobuf_writes():
+    from host.chain.engine.abci_proto import (
+        encode_exec_tx_result,
+        encode_finalize_block_response,
+        messages,
+    )
+    from host.chain.types import Event
+
+    abci = messages().abci
+    long_text = "ü" * 70  # 140 bytes: a two-byte length
+    block_events = [Event("mint", {"amount": "606449"}), Event("distribute", {"empty": ""})]
+    results = [
+        (0, "ok", "", [Event("transfer", {"sender": "qosacc1x", "recipient": long_text, "n": 7})]),
+        (12, "nonce 3, expected 2", "bad_nonce", []),
+        (0, "", "", [Event("", {"": "v"}), Event("many", {f"k{i}": "v" * 40 for i in range(5)})]),
+        (2**31, long_text * 2, "internal", [Event("e", {})]),
+    ]
+    expected = abci.ResponseFinalizeBlock(app_hash=bytes(range(32)))
+    for kind, attributes in block_events:
+        event = expected.events.add(type=kind)
+        for key, value in attributes.items():
+            event.attributes.add(key=key, value=value, index=True)
+    for code, log, codespace, events in results:
+        result = expected.tx_results.add(
+            code=code, log=log, codespace=codespace, gas_used=1, gas_wanted=1
+        )
+        for kind, attributes in events:
+            event = result.events.add(type=kind)
+            for key, value in attributes.items():
+                event.attributes.add(key=str(key), value=str(value), index=True)
+    update = expected.validator_updates.add(power=10)
+    update.pub_key.ed25519 = b"k" * 32
+    rest = abci.ResponseFinalizeBlock(
+        app_hash=expected.app_hash, validator_updates=expected.validator_updates
+    )
+    encoded = encode_finalize_block_response(
+        block_events, [encode_exec_tx_result(*r) for r in results], rest.SerializeToString()
+    )
+    assert encoded == abci.Response(finalize_block=expected).SerializeToString()
+    assert abci.Response.FromString(encoded).finalize_block == expected

@@ -18,11 +18,13 @@ from host.chain.app import Application
 from host.chain.engine.abci_proto import (
     ProtoUnavailable,
     decode_uvarint,
+    encode_exec_tx_result,
     encode_uvarint,
     messages,
 )
-from host.chain.engine.abci_server import AbciServer
+from host.chain.engine.abci_server import MAX_MESSAGE, AbciServer
 from host.chain.engine.privval import ValidatorKey
+from host.chain.engine.solo import merkle_root
 from host.chain.genesis import Genesis, GenesisAccount, GenesisValidator
 from host.chain.rest import BlockingNodeClient, NodeError
 from host.chain.store import verify_proof
@@ -141,6 +143,26 @@ def served(tmp_path):
 def req(pb, **kwargs):
     return pb.abci.Request(**kwargs)
 
+
+
+@pytest.mark.parametrize("frame", [
+    encode_uvarint(MAX_MESSAGE + 1),  # a length past the limit: refused before its body arrives
+    encode_uvarint(4) + b"\xff\xff\xff\xff",  # a body that is no protobuf Request
+    b"\xff" * 11,  # a length prefix longer than any varint
+], ids=["oversized", "not-protobuf", "endless-varint"])
+def test_a_malformed_frame_closes_only_its_connection(served, frame):
+    """What a hostile or broken peer on the ABCI socket gets: its connection is closed without an
+    answer, and the server goes on answering everyone else."""
+    _, _, path = served
+    pb = messages()
+    hostile, honest = WireClient(path), WireClient(path)
+    (before,) = honest.send([req(pb, echo=pb.abci.RequestEcho(message="before"))])
+    hostile.sock.sendall(frame)
+    assert hostile.sock.recv(1) == b""  # closed, nothing sent back
+    (after,) = honest.send([req(pb, echo=pb.abci.RequestEcho(message="after"))])
+    assert (before.echo.message, after.echo.message) == ("before", "after")
+    (fresh,) = WireClient(path).send([req(pb, echo=pb.abci.RequestEcho(message="new"))])
+    assert fresh.echo.message == "new"
 
 def test_every_request_type_over_the_socket(served):
     app, server, path = served
@@ -302,12 +324,21 @@ def test_real_cometbft_drives_the_app_and_survives_kill_9(tmp_path):
         app_hash = base64.b64decode(info["last_block_app_hash"])
         committed = node.get(f"/blocks/{height}")[1]
         assert committed["app_hash"] == app_hash.hex()
-        results = _rpc(f"{val.rpc_url}/block_results?height={receipts[0]['height']}")["result"]
-        assert results["txs_results"] and all(r["code"] == 0 for r in results["txs_results"])
-        # qosd is the tx index: CometBFT's own (a second copy of every result) is off
+        # the results CometBFT committed to (LastResultsHash in the next header: each result's
+        # code, data and gas) are the ones qosd stored
+        first = receipts[0]["height"]
+        stored = [node.get(f"/txs/{h}")[1] for h in node.get(f"/blocks/{first}")[1]["txs"]]
+        assert stored and all(tx["code"] == 0 for tx in stored)
+        leaves = [encode_exec_tx_result(tx["code"], "", "", []) for tx in stored]
+        header = _rpc(f"{val.rpc_url}/block?height={first + 1}")["result"]["block"]["header"]
+        assert bytes.fromhex(header["last_results_hash"]) == merkle_root(leaves)
+        # qosd is the tx index and keeps the results: CometBFT's own copies are off
         with pytest.raises(urllib.error.HTTPError) as refused:
             _rpc(f"{val.rpc_url}/tx?hash=0x{receipts[0]['hash']}")
         assert "indexing is disabled" in refused.value.read().decode()
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _rpc(f"{val.rpc_url}/block_results?height={first}")
+        assert "not persisting finalize block responses" in refused.value.read().decode()
         data = "0x" + account(1).address.hex()
         query = _rpc(f'{val.rpc_url}/abci_query?path="bank/account"&data={data}')
         value = json.loads(base64.b64decode(query["result"]["response"]["value"]))

@@ -2,9 +2,10 @@
 
 CometBFT opens four connections (consensus, mempool, query, snapshot) to the app's socket, unix or
 TCP. On each, requests arrive as protobuf `tendermint.abci.Request` messages, each prefixed by
-its length as an unsigned varint; responses go back in the same order, same framing, and are
-flushed when CometBFT sends a Flush request. All four connections share one event loop thread,
-so the application sees one call at a time, as the ABCI contract requires.
+its length as an unsigned varint; responses go back in the same order, same framing, those of
+one read in one write (a Flush request is answered like the others, so by then every earlier
+answer is on its way). All four connections share one event loop thread, so the application
+sees one call at a time, as the ABCI contract requires.
 
 A failure inside the application on the consensus connection is answered with an exception
 response: CometBFT then stops rather than carry on with a state nobody can reproduce.
@@ -22,7 +23,13 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any, Protocol
 
-from host.chain.engine.abci_proto import decode_uvarint, encode_uvarint, messages
+from host.chain.engine.abci_proto import (
+    decode_uvarint,
+    encode_exec_tx_result,
+    encode_finalize_block_response,
+    encode_uvarint,
+    messages,
+)
 from host.chain.engine.base import Application
 from host.chain.types import BlockInfo, BlockResult, Evidence, VoteInfo
 from host.chain.upgrade import UpgradeNeeded
@@ -31,7 +38,6 @@ from host.core.errors import Code
 log = logging.getLogger("qos.abci")
 
 MAX_MESSAGE = 64 << 20  # a FinalizeBlock with a full block of txs stays far below this
-READ_CHUNK = 1 << 16
 PROOF_OP_TYPE = "qos:smt"  # the ProofOp type of the app's sparse-Merkle proofs
 
 
@@ -77,7 +83,7 @@ class AbciServer:
         self.listener = listener
         self.pb = messages()
         self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.StreamWriter] = set()
+        self._connections: set[asyncio.BaseTransport] = set()
         self._last_finalized: int | None = None
         self._recheck = self.pb.enum_value("tendermint.abci.CheckTxType", "RECHECK")
         # CheckTx is most of the traffic (CometBFT rechecks the whole mempool after each block)
@@ -104,21 +110,21 @@ class AbciServer:
             "process_proposal": self._process_proposal,
             "extend_vote": lambda req: self.pb.abci.ResponseExtendVote(),
             "verify_vote_extension": self._verify_vote_extension,
-            "finalize_block": self._finalize_block,
         }
 
     # ---- socket plumbing ----------------------------------------------------------------------
     async def start(self) -> None:
         kind, where = parse_address(self.address)
+        loop = asyncio.get_running_loop()
         if kind == "unix":
             path = Path(where)
             if path.exists() or path.is_symlink():
                 path.unlink()  # a stale socket from a killed process
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._server = await asyncio.start_unix_server(self._serve, path=str(path))
+            self._server = await loop.create_unix_server(self._connection, path=str(path))
         else:
             host, port = where
-            self._server = await asyncio.start_server(self._serve, host, port)
+            self._server = await loop.create_server(self._connection, host, port)
         log.info("ABCI server listening on %s", self.address)
 
     @property
@@ -131,41 +137,29 @@ class AbciServer:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
-            for writer in list(self._connections):
-                writer.close()
+            for transport in list(self._connections):
+                transport.close()
             await self._server.wait_closed()
             self._server = None
             kind, where = parse_address(self.address)
             if kind == "unix" and os.path.exists(where):
                 os.unlink(where)
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def _connection(self) -> _Connection:
+        return _Connection(self)
+
+    def opened(self, transport: asyncio.BaseTransport) -> None:
         if not self._connections and self.listener is not None:
             self.listener.session_started()
-        self._connections.add(writer)
-        buf = bytearray()
-        try:
-            while True:
-                chunk = await reader.read(READ_CHUNK)
-                if not chunk:
-                    return
-                buf += chunk
-                flush = self._handle_buffer(buf, writer)
-                if flush:
-                    await writer.drain()
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        except ValueError as exc:
-            log.error("ABCI connection closed: %s", exc)
-        finally:
-            self._connections.discard(writer)
-            writer.close()
+        self._connections.add(transport)
 
-    def _handle_buffer(self, buf: bytearray, writer: asyncio.StreamWriter) -> bool:
-        """Answer every complete request in buf (consuming it); True if a Flush was among them.
-        The answers go out in one write: CometBFT pipelines requests (a recheck sends the whole
-        mempool before its Flush), and one socket send per answer cost more than the answer."""
-        flush = False
+    def closed(self, transport: asyncio.BaseTransport) -> None:
+        self._connections.discard(transport)
+
+    def answer(self, buf: bytearray, transport: asyncio.WriteTransport) -> None:
+        """Answer every complete request in buf (consuming it). The answers go out in one write:
+        CometBFT pipelines requests (a recheck sends the whole mempool before its Flush), and one
+        socket send per answer cost more than the answer."""
         pos = 0
         out = bytearray()
         while True:
@@ -179,22 +173,32 @@ class AbciServer:
                 break
             request = self.pb.abci.Request.FromString(bytes(buf[start : start + length]))
             pos = start + length
-            kind = request.WhichOneof("value")
-            if kind == "check_tx":
-                answer = self._check_tx_answer(request.check_tx)
-            else:
-                answer = self.handle(request).SerializeToString()
+            answer = self.respond(request)
             out += encode_uvarint(len(answer))
             out += answer
-            if kind == "flush":
-                flush = True
         del buf[:pos]
         if out:
-            writer.write(out)
-        return flush
+            transport.write(out)
+
+    def respond(self, request: Any) -> bytes:
+        """One Request -> its Response, serialised. The two requests that carry txs (a CheckTx,
+        a FinalizeBlock) are answered without building a Response message."""
+        kind = request.WhichOneof("value")
+        if kind == "check_tx":
+            return self._check_tx_answer(request.check_tx)
+        if kind == "finalize_block":
+            self._count(kind, request.finalize_block)
+            try:
+                return self._finalize_block(request.finalize_block)
+            except Exception as exc:
+                return self._failure(kind, exc).SerializeToString()
+        return self._response(request).SerializeToString()
 
     def handle(self, request: Any) -> Any:
-        """One Request -> one Response (public so tests can drive it without a socket)."""
+        """One Request -> one Response message (public so tests can drive it without a socket)."""
+        return self.pb.abci.Response.FromString(self.respond(request))
+
+    def _response(self, request: Any) -> Any:
         kind = request.WhichOneof("value")
         self._count(kind or "unknown", getattr(request, kind) if kind else None)
         handler = self._handlers.get(kind) if kind else None
@@ -204,14 +208,19 @@ class AbciServer:
             return response
         try:
             getattr(response, kind).CopyFrom(handler(getattr(request, kind)))
-        except UpgradeNeeded as exc:  # a governance upgrade plan: CometBFT halts at its height
+        except Exception as exc:
+            return self._failure(kind, exc)
+        return response
+
+    def _failure(self, kind: str, exc: Exception) -> Any:
+        """The exception response to a failed request: CometBFT halts on it."""
+        response = self.pb.abci.Response()
+        if isinstance(exc, UpgradeNeeded):  # a governance upgrade plan: halt at its height
             log.error("%s", exc)
             self.halted = exc
-            response = self.pb.abci.Response()
             response.exception.error = f"{kind}: {exc}"
-        except Exception as exc:  # the app is inconsistent: tell CometBFT, which halts
+        else:  # the app is inconsistent
             log.exception("ABCI %s failed", kind)
-            response = self.pb.abci.Response()
             response.exception.error = f"{kind}: {type(exc).__name__}: {exc}"
         return response
 
@@ -281,7 +290,7 @@ class AbciServer:
         return response
 
     def _check_tx_answer(self, req: Any) -> bytes:
-        """handle() of a CheckTx, serialised, without copying the answer of an admitted tx."""
+        """respond() to a CheckTx, without copying the answer of an admitted tx."""
         self._count("check_tx", req)
         response = self._check_tx(req)
         if response is self._admitted:
@@ -343,7 +352,7 @@ class AbciServer:
         abort = self.pb.enum_value("tendermint.abci.ResponseApplySnapshotChunk.Result", "ABORT")
         return self.pb.abci.ResponseApplySnapshotChunk(result=abort)
 
-    def _finalize_block(self, req: Any) -> Any:
+    def _finalize_block(self, req: Any) -> bytes:
         block = self.block_info(req)
         txs = list(req.txs)
         if self.listener is not None:
@@ -354,22 +363,14 @@ class AbciServer:
         self._last_finalized = block.height
         if self.listener is not None:
             self.listener.executed(block.height, txs, result)
-        response = self.pb.abci.ResponseFinalizeBlock(app_hash=result.app_hash)
-        for event in result.events:
-            self._add_event(response.events, event)
-        for tx_result in result.tx_results:
-            exec_result = response.tx_results.add(
-                code=tx_result.code,
-                log=tx_result.log,
-                codespace=tx_result.codespace if tx_result.code else "",
-                gas_used=1,
-                gas_wanted=1,
-            )
-            for event in tx_result.events:
-                self._add_event(exec_result.events, event)
+        rest = self.pb.abci.ResponseFinalizeBlock(app_hash=result.app_hash)
         for update in result.validator_updates:
-            self._add_update(response.validator_updates, update)
-        return response
+            self._add_update(rest.validator_updates, update)
+        tx_results = [
+            encode_exec_tx_result(r.code, r.log, r.codespace if r.code else "", r.events)
+            for r in result.tx_results
+        ]
+        return encode_finalize_block_response(result.events, tx_results, rest.SerializeToString())
 
     def _commit(self, req: Any) -> Any:
         self.app.commit()
@@ -410,13 +411,6 @@ class AbciServer:
         )
 
     @staticmethod
-    def _add_event(target: Any, event: Any) -> None:
-        kind, attributes = event[0], event[1]
-        pb_event = target.add(type=kind)
-        for key, value in attributes.items():
-            pb_event.attributes.add(key=str(key), value=str(value), index=True)
-
-    @staticmethod
     def _add_update(target: Any, update: Any) -> None:
         item = target.add(power=update.power)
         item.pub_key.ed25519 = update.pubkey
@@ -426,3 +420,41 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, bytes | bytearray):
         return bytes(value).hex()
     raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+class _Connection(asyncio.Protocol):
+    """One CometBFT connection: requests answered as their bytes arrive, from the event loop's
+    read callback, with no stream reader or task between the socket and the application (under
+    load most reads carry one or two requests, so each read's own cost counts). While the socket cannot take the answers, reading stops, so a slow CometBFT is not answered
+    into an unbounded buffer."""
+
+    def __init__(self, server: AbciServer) -> None:
+        self.server = server
+        self.buf = bytearray()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.server.opened(transport)
+
+    def data_received(self, data: bytes) -> None:
+        assert self.transport is not None
+        self.buf += data
+        try:
+            self.server.answer(self.buf, self.transport)
+        except Exception as exc:  # a malformed frame: this connection cannot be resynchronised
+            log.error("ABCI connection closed: %s", exc)
+            self.transport.close()
+
+    def pause_writing(self) -> None:
+        assert self.transport is not None
+        self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        assert self.transport is not None
+        self.transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.transport is not None:
+            self.server.closed(self.transport)
