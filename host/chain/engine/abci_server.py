@@ -425,8 +425,9 @@ def _json_default(value: Any) -> Any:
 class _Connection(asyncio.Protocol):
     """One CometBFT connection: requests answered as their bytes arrive, from the event loop's
     read callback, with no stream reader or task between the socket and the application (under
-    load most reads carry one or two requests, so each read's own cost counts). While the socket cannot take the answers, reading stops, so a slow CometBFT is not answered
-    into an unbounded buffer."""
+    load most reads carry one or two requests, so each read's own cost counts). While the socket
+    cannot take the answers, reading stops, so a slow CometBFT is not answered into an unbounded
+    buffer."""
 
     def __init__(self, server: AbciServer) -> None:
         self.server = server
