@@ -208,7 +208,7 @@ def verify(pub: bytes, msg: bytes, sig: bytes) -> bool:
         if len(pub) != PUBKEY_LEN or len(sig) != SIGNATURE_LEN:
             return False
         crypto_sign_open(bytes(sig) + bytes(msg), bytes(pub))
-    except (BadSignatureError, TypeError):
+    except (BadSignatureError, ValueError, TypeError):
         return False
     return True
 

@@ -144,7 +144,6 @@ def req(pb, **kwargs):
     return pb.abci.Request(**kwargs)
 
 
-
 @pytest.mark.parametrize("frame", [
     encode_uvarint(MAX_MESSAGE + 1),  # a length past the limit: refused before its body arrives
     encode_uvarint(4) + b"\xff\xff\xff\xff",  # a body that is no protobuf Request
@@ -163,6 +162,7 @@ def test_a_malformed_frame_closes_only_its_connection(served, frame):
     assert (before.echo.message, after.echo.message) == ("before", "after")
     (fresh,) = WireClient(path).send([req(pb, echo=pb.abci.RequestEcho(message="new"))])
     assert fresh.echo.message == "new"
+
 
 def test_every_request_type_over_the_socket(served):
     app, server, path = served
