@@ -59,9 +59,10 @@ def make_header(chain: str, height: int, app_hash: bytes, signers: list[Account]
     `time_ns` if given."""
     from hashlib import sha256
 
-    from host.chain.engine.solo import commit_sign_bytes, merkle_root, valset_hash
+    from host.chain.engine.solo import commit_sign_bytes, valset_hash
     from host.chain.types import ValidatorUpdate
     from host.core import cbor
+    from host.core.merkle import merkle_root
 
     validators = valset_hash([ValidatorUpdate(s.pubkey, 1) for s in signers])
     time_ns = time_ns or int(T0) * 10**9 + height

@@ -24,12 +24,12 @@ from host.chain.engine.abci_proto import (
 )
 from host.chain.engine.abci_server import MAX_MESSAGE, AbciServer
 from host.chain.engine.privval import ValidatorKey
-from host.chain.engine.solo import merkle_root
 from host.chain.genesis import Genesis, GenesisAccount, GenesisValidator
 from host.chain.rest import BlockingNodeClient, NodeError
 from host.chain.store import verify_proof
 from host.core import cbor
 from host.core.keys import Account
+from host.core.merkle import merkle_root
 from tests.chain.helpers import one_validator_cometbft_net
 
 CHAIN = "qos-abci-test"

@@ -23,7 +23,6 @@ from host.chain.engine.solo import (
     SoloEngine,
     apply_updates,
     commit_sign_bytes,
-    merkle_root,
     valset_hash,
     verify_commit,
 )
@@ -326,15 +325,6 @@ def test_the_solo_engine_refuses_a_genesis_that_does_not_elect_its_key(key):
     )
     with pytest.raises(RuntimeError, match="one validator"):
         engine.init_chain(genesis)
-
-
-def test_merkle_root_matches_rfc6962():
-    leaf = lambda x: sha256(b"\x00" + x).digest()  # noqa: E731
-    node = lambda a, b: sha256(b"\x01" + a + b).digest()  # noqa: E731
-    assert merkle_root([]) == sha256(b"").digest()
-    assert merkle_root([b"a"]) == leaf(b"a")
-    items = [b"a", b"b", b"c"]
-    assert merkle_root(items) == node(node(leaf(b"a"), leaf(b"b")), leaf(b"c"))
 
 
 def test_replay_after_a_crash_between_block_store_and_app_commit(tmp_path, key):

@@ -37,26 +37,12 @@ from host.chain.types import BlockInfo, TxResult, ValidatorUpdate, VoteInfo
 from host.chain.upgrade import UpgradeNeeded
 from host.core import cbor
 from host.core.errors import Code
+from host.core.merkle import merkle_root
 
 log = logging.getLogger("qos.solo")
 
 COMMIT_DOMAIN = "qos/commit/1"
 EMPTY_HASH = bytes(32)
-
-
-def merkle_root(items: list[bytes]) -> bytes:
-    """RFC 6962 Merkle tree hash (leaf 0x00, inner 0x01) of the given items."""
-    if not items:
-        return sha256(b"").digest()
-    level = [sha256(b"\x00" + item).digest() for item in items]
-    return _merkle(level)
-
-
-def _merkle(nodes: list[bytes]) -> bytes:
-    if len(nodes) == 1:
-        return nodes[0]
-    split = 1 << ((len(nodes) - 1).bit_length() - 1)  # largest power of two below n
-    return sha256(b"\x01" + _merkle(nodes[:split]) + _merkle(nodes[split:])).digest()
 
 
 def valset_hash(validators: list[ValidatorUpdate]) -> bytes:

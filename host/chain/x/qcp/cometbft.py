@@ -19,6 +19,8 @@ from __future__ import annotations
 from hashlib import sha256
 from typing import Any
 
+from host.core.merkle import merkle_root
+
 PRECOMMIT = 2  # SignedMsgType
 
 
@@ -64,16 +66,6 @@ def _block_id(hash_: bytes, total: int, parts_hash: bytes) -> bytes:
 
 
 # ---- the two encodings --------------------------------------------------------------------------
-
-def merkle_root(items: list[bytes]) -> bytes:
-    """RFC 6962 tree hash, as CometBFT's merkle.HashFromByteSlices."""
-    if not items:
-        return sha256(b"").digest()
-    if len(items) == 1:
-        return sha256(b"\x00" + items[0]).digest()
-    split = 1 << (len(items) - 1).bit_length() - 1
-    return sha256(b"\x01" + merkle_root(items[:split]) + merkle_root(items[split:])).digest()
-
 
 def header_hash(chain: str, height: int, app_hash: bytes, fields: dict) -> bytes:
     block, app = fields["version"]
