@@ -294,12 +294,7 @@ class Application:
         try:
             tx, signer, minimum, acc = self._admit(ctx, raw, tx_hash, self._check_nonce,
                                                    self._check_spent)
-            cost = tx["fee"] + self._spent_by(tx["msgs"])
-            available = acc["balance"] - self._check_spent.get(signer, 0)
-            if available < cost:
-                raise TxError(Code.INSUFFICIENT_FUNDS,
-                              f"balance {available} (after the signer's pending txs) cannot pay "
-                              f"the fee and what the messages spend, {cost}")
+            cost = self._cost_within_funds(tx, signer, acc)
             ctx.signer = signer
             views = self._run_admission_checks(ctx, tx)
         except TxError as err:
@@ -317,6 +312,17 @@ class Application:
 
     def _spent_by(self, msgs: list[dict]) -> int:
         return sum(self.spends[m["type"]](m) for m in msgs if m["type"] in self.spends)
+
+    def _cost_within_funds(self, tx: dict, signer: bytes, acc: dict) -> int:
+        """What the tx takes from the signer's balance, its fee and the QOS its messages spend,
+        which the committed balance less the signer's pending txs must cover."""
+        cost = tx["fee"] + self._spent_by(tx["msgs"])
+        available = acc["balance"] - self._check_spent.get(signer, 0)
+        if available < cost:
+            raise TxError(Code.INSUFFICIENT_FUNDS,
+                          f"balance {available} (after the signer's pending txs) cannot pay "
+                          f"the fee and what the messages spend, {cost}")
+        return cost
 
     def _recheck_unchanged(self, tx_hash: bytes) -> TxResult | None:
         """The recheck of a tx admitted under the same params, which the signer's committed
@@ -473,9 +479,14 @@ class Application:
         """Decode and authenticate a tx; returns (tx, signer, minimum fee, signer's account).
         The signer pays the whole fee offered (tx["fee"]); the part above the minimum is the
         tip (host/chain/fees.py). No state change."""
-        if len(raw) > MAX_TX_BYTES:
-            raise TxError(Code.TX_TOO_LARGE, f"tx larger than {MAX_TX_BYTES} bytes")
         tx, signer = self._authenticate(raw, tx_hash, delivering)
+        required, acc = self._admit_authenticated(ctx, tx, signer, len(raw), nonces, spent)
+        return tx, signer, required, acc
+
+    def _admit_authenticated(
+        self, ctx: Ctx, tx: dict, signer: bytes, size: int, nonces: dict, spent: dict,
+    ) -> tuple[int, dict]:
+        """The stateful part of _admit: (minimum fee, signer's account)."""
         acc = self.bank.account(ctx, signer)
         if acc is None:
             raise TxError(Code.UNKNOWN_ACCOUNT, "signer has no account (fund it first)")
@@ -485,13 +496,13 @@ class Application:
         for msg in tx["msgs"]:
             if msg["type"] not in self.router:
                 raise TxError(Code.BAD_ENCODING, f"message type {msg['type']!r} not handled here")
-        required = minimum_fee(self.params, (m["type"] for m in tx["msgs"]), len(raw))
+        required = minimum_fee(self.params, (m["type"] for m in tx["msgs"]), size)
         if tx["fee"] < required:
             raise TxError(Code.INSUFFICIENT_FEE,
-                          f"fee {tx['fee']} < minimum {required} ({len(raw)} bytes)")
+                          f"fee {tx['fee']} < minimum {required} ({size} bytes)")
         if acc["balance"] - spent.get(signer, 0) < tx["fee"]:
             raise TxError(Code.INSUFFICIENT_FUNDS, f"balance cannot pay the fee {tx['fee']}")
-        return tx, signer, required, acc
+        return required, acc
 
     def _run_admission_checks(self, ctx: Ctx, tx: dict) -> dict[str, dict]:
         """Modules' mempool-only checks (AppModule.admission_checks), which refuse a tx that would
@@ -514,10 +525,7 @@ class Application:
         hit = self._verified.pop(tx_hash, None) if delivering else self._verified.get(tx_hash)
         if hit is not None:
             return hit
-        tx, pubkey, sig, sign_bytes = decode_signed_tx(raw)
-        if tx["chain"] != self.chain_id:
-            wrong = f"tx for chain {tx['chain']!r}, not {self.chain_id!r}"
-            raise TxError(Code.WRONG_CHAIN_ID, wrong)
+        tx, pubkey, sig, sign_bytes = self._decode(raw)
         if not verify(pubkey, sign_bytes, sig):
             raise TxError(Code.BAD_SIGNATURE, "signature does not verify")
         signer = address_from_pubkey(pubkey)
@@ -527,6 +535,16 @@ class Application:
             self._verified[tx_hash] = (tx, signer)
         return tx, signer
 
+    def _decode(self, raw: bytes) -> tuple[dict, bytes, bytes, bytes]:
+        """A signed tx of this chain, decoded: (tx, pubkey, signature, sign bytes)."""
+        if len(raw) > MAX_TX_BYTES:
+            raise TxError(Code.TX_TOO_LARGE, f"tx larger than {MAX_TX_BYTES} bytes")
+        decoded = decode_signed_tx(raw)
+        if decoded[0]["chain"] != self.chain_id:
+            wrong = f"tx for chain {decoded[0]['chain']!r}, not {self.chain_id!r}"
+            raise TxError(Code.WRONG_CHAIN_ID, wrong)
+        return decoded
+
     def _deliver(self, ctx: Ctx, raw: bytes) -> TxResult:
         tx_hash = sha256(raw).digest()
         self._admitted.pop(tx_hash, None)  # it leaves the mempool
@@ -535,6 +553,10 @@ class Application:
         except TxError as err:
             # not chargeable: the proposer should not have included it
             return TxResult.failed(err.code, err.log, tx_hash)
+        return self._execute(ctx, tx, signer, acc, tx_hash)
+
+    def _execute(self, ctx: Ctx, tx: dict, signer: bytes, acc: dict, tx_hash: bytes) -> TxResult:
+        """Charge the fee and the nonce, then run the messages: all of them or none."""
         fee = tx["fee"]
         acc["nonce"] = tx["nonce"]
         acc["balance"] -= fee
@@ -558,6 +580,37 @@ class Application:
         # the branch is dropped; the fee and nonce stand
         result = TxResult.failed(failure.code, failure.log, tx_hash)
         result.fee, result.signer, result.nonce, result.msgs = fee, signer, tx["nonce"], tx["msgs"]
+        return result
+
+    @_locked
+    def simulate(self, raw: bytes) -> TxResult:
+        """What the node would answer to this tx now, all but its signature: check_tx's verdict
+        against the mempool's view (chain id, nonce, fee, funds, admission checks) and, if it
+        passes, the tx executed on the latest committed state as the next block would, events
+        and all. The signature is not checked, so a wallet can ask before anything is signed
+        (a blank one has the real one's size, which the fee depends on). Changes nothing: the
+        execution runs on a branch that is dropped, the mempool's view is read, not updated."""
+        if not isinstance(raw, bytes | bytearray | memoryview):
+            return TxResult.failed(Code.BAD_ENCODING, "a tx is bytes")
+        raw = bytes(raw)
+        tx_hash = sha256(raw).digest()
+        if self.store.height < 0:
+            return TxResult.failed(Code.INTERNAL, "init_chain has not run", tx_hash)
+        ctx = Ctx(CacheKV(self.store), chain_id=self.chain_id, height=self.store.height + 1,
+                  time=0.0, params=self.params, genesis_time=self.genesis_time)
+        ctx.time = ctx.get(K_LAST_TIME)
+        try:
+            tx, pubkey, _, _ = self._decode(raw)
+            signer = address_from_pubkey(pubkey)
+            required, acc = self._admit_authenticated(ctx, tx, signer, len(raw),
+                                                      self._check_nonce, self._check_spent)
+            self._cost_within_funds(tx, signer, acc)
+            ctx.signer = signer
+            self._run_admission_checks(ctx, tx)  # its views are copies, dropped here
+        except TxError as err:
+            return TxResult.failed(err.code, err.log, tx_hash)
+        result = self._execute(ctx, tx, signer, acc, tx_hash)
+        result.tip = tx["fee"] - required
         return result
 
     def check_invariants(self, ctx: Ctx | None = None) -> list[str]:

@@ -151,6 +151,17 @@ class NodeClient:
         return await self.request("POST", f"/txs?wait=commit&timeout={timeout:g}", raw,
                                   timeout=timeout + 10)
 
+    async def simulate(self, raw: bytes) -> dict[str, Any] | None:
+        """POST /txs/simulate: the node's verdict on a tx whose signature may be blank, and its
+        events if it would run ({hash, code, codespace, log, fee, tip, events}); None from a
+        node without the route. A refused request raises BadAnswer."""
+        status, doc = await self.request("POST", "/txs/simulate", raw)
+        if status in (404, 405):
+            return None
+        if status != 200 or not isinstance(doc.get("code"), int):
+            raise BadAnswer(f"{self.url}/txs/simulate: HTTP {status}: {doc.get('error', doc)}")
+        return doc
+
     async def submit_batch(self, raws: list[bytes]) -> list[dict[str, Any]]:
         """POST /txs/batch: the txs admitted in order; per tx {hash, code, codespace, log,
         status: accepted | rejected | unavailable}. A refused request raises BadAnswer."""
@@ -286,6 +297,9 @@ class BlockingNodeClient:
 
     def submit(self, raw: bytes, wait: str = "commit", timeout: float = COMMIT_TIMEOUT) -> Answer:
         return self.call(lambda c: c.submit(raw, wait, timeout))
+
+    def simulate(self, raw: bytes) -> dict[str, Any] | None:
+        return self.call(lambda c: c.simulate(raw))
 
     def store(self, key: bytes, height: int = 0, prove: bool = False) -> Answer:
         return self.call(lambda c: c.store(key, height, prove))

@@ -368,7 +368,7 @@ def _send(args: argparse.Namespace, msgs: list[dict[str, Any]]) -> int:
                         "unsigned_tx": tx.encode().hex()})
             return 0
         if not args.dry_run:
-            _check_funds(node, encode_address(address), tx)
+            _check_with_node(node, txlib.SignedTx(tx, signer.pubkey, bytes(64)).encode())
         raw = signer.sign(tx)
         if args.dry_run:
             print_json({"signer": encode_address(address), "signed_tx": raw.hex()})
@@ -396,22 +396,20 @@ def _public_key_unlocking(device: Any, where: tuple[int, int]) -> bytes:
     return bytes(device.get_public_key(*where).pubkey)
 
 
-def _check_funds(node: Any, address: str, tx: Tx) -> None:
-    """Refuses, before anything is signed, a send over the balance, which the node would refuse
-    (insufficient_funds) only after the user confirmed it on the device. Other messages that
-    spend QOS are left to the node's check (AppModule.spends)."""
-    from host.core.tx import format_amount
+def _check_with_node(node: Any, blank_signed: bytes) -> None:
+    """Refuses, before anything is signed, a tx the node would refuse or fail now (a send over
+    the balance, a stale nonce, an unbond of more than is bonded: POST /txs/simulate), which the
+    user would otherwise learn only after confirming it on the device. A node that cannot say
+    (no such route, unreachable) leaves the verdict to the submission."""
+    from host.chain.rest import NodeError
 
-    sent = sum(msg["amount"] for msg in tx.msgs if msg["type"] == "bank/transfer")
-    if not sent:
+    try:
+        verdict = node.simulate(blank_signed)
+    except NodeError:
         return
-    status, doc = node.get(f"/accounts/{address}")
-    if status not in (200, 404):
-        return  # the node cannot say now; it will judge the tx itself
-    balance = (doc.get("value") or {}).get("balance", 0) if status == 200 else 0
-    if sent + tx.fee > balance:
-        raise UsageError(f"balance {format_amount(balance)} < {format_amount(sent)} sent + "
-                         f"{format_amount(tx.fee)} fee: nothing was signed or sent")
+    if verdict is not None and verdict["code"] != 0:
+        raise UsageError(f"the node would refuse this tx: {verdict['codespace']}: "
+                         f"{verdict['log']}: nothing was signed or sent")
 
 
 def print_receipt(args: argparse.Namespace, status: int, doc: dict[str, Any]) -> int:

@@ -159,6 +159,37 @@ def test_rejected_and_malformed_txs_are_4xx_with_a_reason(node):
     assert status == 413
 
 
+def test_simulate_answers_a_blank_signed_tx_and_admits_nothing(node):
+    """POST /txs/simulate: 200 with the verdict and the events for a tx signed with zeros; the
+    same bytes POSTed to /txs are refused (bad signature); the account is untouched."""
+    import base64
+
+    sender = account(2)
+    nonce = node.nonces.get(sender.address, 0) + 1
+    doc = cbor.loads(signed(sender, nonce, [transfer(account(1), 7)]))
+    doc["sig"] = bytes(64)
+    blank = cbor.dumps(doc)
+    _, before = node.get(f"/accounts/{sender.address_string}")
+    status, _, out = node.call("POST", "/txs/simulate", blank, "application/cbor")
+    answer = json.loads(out)
+    assert status == 200 and answer["code"] == 0 and answer["fee"] > 0, answer
+    assert answer["events"][0] == {"type": "transfer", "attributes": {
+        "sender": sender.address_string, "recipient": account(1).address_string, "amount": "7"}}
+    as_json = json.dumps({"tx": base64.b64encode(blank).decode()}).encode()
+    status, _, out = node.call("POST", "/txs/simulate", as_json, "application/json")
+    assert status == 200 and json.loads(out) == answer
+    stale = cbor.loads(blank)
+    stale["tx"]["nonce"] = nonce + 5
+    status, _, out = node.call("POST", "/txs/simulate", cbor.dumps(stale), "application/cbor")
+    assert status == 200 and json.loads(out)["codespace"] == "bad_nonce"
+    status, refused = node.submit(blank)
+    assert status == 400 and refused["codespace"] == "bad_signature"
+    for body, ctype in ((b"", "application/cbor"), (b"{}", "application/json")):
+        status, _, out = node.call("POST", "/txs/simulate", body, ctype)
+        assert status == 400 and "error" in json.loads(out)
+    assert node.get(f"/accounts/{sender.address_string}") == (200, before)
+
+
 def test_a_batch_is_admitted_in_order_with_a_result_per_tx(node):
     sender, receiver = account(2), account(0)
     nonce = node.get(f"/accounts/{sender.address_string}")[1]["value"]["nonce"]
@@ -456,7 +487,10 @@ def test_the_tx_path_checks_and_encodes_a_tx_once(node, tmp_path, monkeypatch, c
     key_file = tmp_path / "key.json"
     save_key(key_file, account(4))
 
+    asked: list[str] = []
+
     def device(method, params):
+        asked.append(method)
         if method == "get_public_key":
             return {"pubkey": holder.pubkey, "bech32": holder.pubkey_string}
         sign_bytes = txlib.sign_bytes(txlib.decode_tx(params["tx"]))  # the device's own work
@@ -478,6 +512,14 @@ def test_the_tx_path_checks_and_encodes_a_tx_once(node, tmp_path, monkeypatch, c
             assert json.loads(capsys.readouterr().out)["code"] == 0
             assert calls == {"check": 2, "encode": 2, "decode": 0}, signer
             monkeypatch.undo()
+        # a tx whose message the block would fail (no proposal 99) is refused before the
+        # device is asked to sign it: the user never confirms a fee paid for nothing
+        asked.clear()
+        assert qos("tx", "msg", "--device", peer.path, "--node", node.url,
+                   '{"type":"gov/vote","proposal":99,"option":"yes"}') == 2
+        refused = capsys.readouterr().err
+        assert "no proposal 99" in refused and "nothing was signed or sent" in refused
+        assert set(asked) == {"get_public_key"}, asked
     finally:
         peer.close()
 

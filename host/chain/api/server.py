@@ -23,6 +23,7 @@ from aiohttp.typedefs import Handler
 
 from host.chain.api.metrics import render_metrics
 from host.chain.engine.base import Engine, EngineError, EngineUnavailable, MempoolFull
+from host.chain.engine.blockstore import event_dicts
 from host.chain.x.module import QueryRoute
 from host.core.errors import Code, TxError
 
@@ -98,6 +99,16 @@ ROUTES: tuple[Route, ...] = (
         "accepted | rejected | unavailable}; an accepted tx is acknowledged as by 202 from "
         "POST /txs, an unavailable one (mempool full, engine gone midway) may be sent again",
         body='application/json {"txs": [SignedTx as hex or base64, ...]}',
+    ),
+    Route(
+        "POST",
+        "/txs/simulate",
+        "simulate_tx",
+        "what POST /txs would answer now, all but the signature (not checked: a blank one of 64 "
+        "bytes will do), and, if admitted, the tx run on the latest state as the next block "
+        "would run it: 200 with {hash, code, codespace, log, fee, tip, events}; code 0 means "
+        "admitted and executed. Nothing is admitted, stored or sent",
+        body='application/cbor: the raw SignedTx; or application/json {"tx": hex or base64}',
     ),
     Route(
         "GET",
@@ -359,6 +370,12 @@ class Api:
                             "status": "accepted" if result.code == 0 else "rejected"})
         await self.engine.recorder.acks_written()  # on disk before the client is told
         return _json({"results": out})
+
+    async def simulate_tx(self, request: web.Request) -> web.Response:
+        result = self.app.simulate(await _tx_body(request))
+        return _json({"hash": result.tx_hash.hex(), "code": result.code,
+                      "codespace": result.codespace, "log": result.log, "fee": result.fee,
+                      "tip": result.tip, "events": event_dicts(result.events)})
 
     async def get_tx(self, request: web.Request) -> web.Response:
         tx_hash = parse_hex(request.match_info["hash"], "hash", 32)
