@@ -1,6 +1,6 @@
 // The web wallet: the device (through `qos device bridge`) holds the key; this page builds the
-// tx, shows the pages the device will show, has the device sign, broadcasts and follows the tx
-// to its block. Nothing is sent to the bridge before the user presses Connect.
+// tx, asks the node whether it would take it, shows the pages the device will show, has the
+// device sign, broadcasts and follows the tx to its block. Nothing is sent to the bridge before the user presses Connect.
 import { get } from "./api.js";
 import { decodeAddress } from "./bech32.js";
 import { encode, fromHex, toHex } from "./cbor.js";
@@ -11,6 +11,7 @@ const $ = (id) => document.getElementById(id);
 const ACCOUNT = 0;
 const INDEX = 0;
 let address = null;
+let pubkey = null;
 
 // ---- the bridge ---------------------------------------------------------------------------
 async function device(method, params = {}) {
@@ -111,6 +112,7 @@ async function connect(event) {
     }
     $("device-state").textContent = `${info.model} ${info.version}`;
     address = (await device("get_address", { account: ACCOUNT, index: INDEX })).address;
+    pubkey = fromHex((await device("get_public_key", { account: ACCOUNT, index: INDEX })).pubkey.hex);
     $("address").textContent = address;
     $("account").hidden = false;
     $("show-address").hidden = false;
@@ -129,6 +131,18 @@ async function estimatedFee(tx) {
   return quote.fee;
 }
 
+// POST /txs/simulate: the node's verdict now, its signature aside (64 zero bytes stand in for
+// it, the size the fee counts), so a tx the node would refuse or fail is never signed.
+async function simulate(tx) {
+  const blank = encode({ tx, pubkey, sig: new Uint8Array(64) });
+  const response = await fetch("/txs/simulate", {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ tx: toHex(blank) }),
+  });
+  const verdict = await response.json();
+  if (!response.ok) throw new Error(verdict.error);
+  if (verdict.code !== 0) throw new Error(`${t("wouldRefuse")}: ${verdict.codespace}: ${verdict.log}`);
+}
+
 async function sign(event) {
   event.preventDefault();
   $("confirm").hidden = false;
@@ -142,6 +156,7 @@ async function sign(event) {
     tx = { chain: status.chain_id, nonce: acc.value.nonce + 1, fee: 0, msgs: [msg], memo: $("memo").value };
     tx.fee = $("fee").value.trim() ? parseAmount($("fee").value) : await estimatedFee(tx);
     views = [view];
+    await simulate(tx);
   } catch (err) {
     progress(`${esc(t("error"))}: ${esc(err.message)}`, "error");
     return;
