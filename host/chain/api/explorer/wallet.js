@@ -1,6 +1,7 @@
 // The web wallet: the device (through `qos device bridge`) holds the key; this page builds the
 // tx, asks the node whether it would take it, shows the pages the device will show, has the
-// device sign, broadcasts and follows the tx to its block. Nothing is sent to the bridge before the user presses Connect.
+// device sign, broadcasts and follows the tx to its block. Nothing is sent to the bridge before
+// the user presses Connect.
 import { get } from "./api.js";
 import { decodeAddress } from "./bech32.js";
 import { encode, fromHex, toHex } from "./cbor.js";
