@@ -289,14 +289,10 @@ class Application:
             unchanged = self._recheck_unchanged(tx_hash)
             if unchanged is not None:
                 return unchanged
-        ctx = Ctx(CacheKV(self.store), chain_id=self.chain_id, height=self.store.height + 1,
-                  time=0.0, params=self.params, genesis_time=self.genesis_time)
+        ctx = self._mempool_ctx()
         try:
-            tx, signer, minimum, acc = self._admit(ctx, raw, tx_hash, self._check_nonce,
-                                                   self._check_spent)
-            cost = self._cost_within_funds(tx, signer, acc)
-            ctx.signer = signer
-            views = self._run_admission_checks(ctx, tx)
+            tx, signer = self._authenticate(raw, tx_hash, False)
+            minimum, acc, cost, views = self._mempool_admission(ctx, tx, signer, len(raw))
         except TxError as err:
             self._forget(tx_hash)  # remember only txs waiting in the mempool
             return TxResult.failed(err.code, err.log, tx_hash)
@@ -313,16 +309,28 @@ class Application:
     def _spent_by(self, msgs: list[dict]) -> int:
         return sum(self.spends[m["type"]](m) for m in msgs if m["type"] in self.spends)
 
-    def _cost_within_funds(self, tx: dict, signer: bytes, acc: dict) -> int:
-        """What the tx takes from the signer's balance, its fee and the QOS its messages spend,
-        which the committed balance less the signer's pending txs must cover."""
+    def _mempool_ctx(self) -> Ctx:
+        """A branch of the committed state for judging a tx as the next block's."""
+        return Ctx(CacheKV(self.store), chain_id=self.chain_id, height=self.store.height + 1,
+                   time=0.0, params=self.params, genesis_time=self.genesis_time)
+
+    def _mempool_admission(
+        self, ctx: Ctx, tx: dict, signer: bytes, size: int,
+    ) -> tuple[int, dict, int, dict[str, dict]]:
+        """An authenticated tx against the mempool's view: (minimum fee, signer's account, what
+        the tx takes from the balance, the admission checks' updated views). What it takes, its
+        fee and the QOS its messages spend, the committed balance less the signer's pending txs
+        must cover. Updates nothing: the caller keeps the views or drops them."""
+        minimum, acc = self._admit_authenticated(ctx, tx, signer, size, self._check_nonce,
+                                                 self._check_spent)
         cost = tx["fee"] + self._spent_by(tx["msgs"])
         available = acc["balance"] - self._check_spent.get(signer, 0)
         if available < cost:
             raise TxError(Code.INSUFFICIENT_FUNDS,
                           f"balance {available} (after the signer's pending txs) cannot pay "
                           f"the fee and what the messages spend, {cost}")
-        return cost
+        ctx.signer = signer
+        return minimum, acc, cost, self._run_admission_checks(ctx, tx)
 
     def _recheck_unchanged(self, tx_hash: bytes) -> TxResult | None:
         """The recheck of a tx admitted under the same params, which the signer's committed
@@ -596,17 +604,12 @@ class Application:
         tx_hash = sha256(raw).digest()
         if self.store.height < 0:
             return TxResult.failed(Code.INTERNAL, "init_chain has not run", tx_hash)
-        ctx = Ctx(CacheKV(self.store), chain_id=self.chain_id, height=self.store.height + 1,
-                  time=0.0, params=self.params, genesis_time=self.genesis_time)
+        ctx = self._mempool_ctx()
         ctx.time = ctx.get(K_LAST_TIME)
         try:
             tx, pubkey, _, _ = self._decode(raw)
             signer = address_from_pubkey(pubkey)
-            required, acc = self._admit_authenticated(ctx, tx, signer, len(raw),
-                                                      self._check_nonce, self._check_spent)
-            self._cost_within_funds(tx, signer, acc)
-            ctx.signer = signer
-            self._run_admission_checks(ctx, tx)  # its views are copies, dropped here
+            required, acc, _, _ = self._mempool_admission(ctx, tx, signer, len(raw))
         except TxError as err:
             return TxResult.failed(err.code, err.log, tx_hash)
         result = self._execute(ctx, tx, signer, acc, tx_hash)

@@ -41,4 +41,4 @@ def test_order_and_leaf_inner_domain_matter():
     assert merkle_root([b"a", b"b"]) != merkle_root([b"b", b"a"])
     inner = sha256(b"\x01" + sha256(b"\x00a").digest() + sha256(b"\x00b").digest()).digest()
     assert merkle_root([b"a", b"b"]) == inner
-    assert merkle_root([inner[:]]) != inner  # a node's hash given as a leaf is not the node
+    assert merkle_root([inner]) != inner  # a node's hash given as a leaf is not the node
