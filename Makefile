@@ -8,7 +8,9 @@ COMETBFT := $(BIN)/cometbft
 
 .PHONY: setup demo test lint bench emu images clean
 
+# qosd's hot modules compiled by mypyc into the venv (host/chain/native.py), again after an edit
 setup: $(STAMP) $(COMETBFT)
+	@$(BIN)/python -m host.devtools.native
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

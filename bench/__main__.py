@@ -1,5 +1,6 @@
 import argparse
 import importlib
+import os
 import sys
 
 AREAS = ("crypto", "signer", "qrng", "chain", "app", "codec", "relay", "heap", "pin", "explorer",
@@ -23,6 +24,10 @@ def main(argv: list[str]) -> int:
         if args.board != "unix" and area not in BOARD_AREAS:
             print(f"--board {args.board}: only {', '.join(BOARD_AREAS)} measure on a board")
             return 2
+    if "app" in args.areas and not os.environ.get("QOSD_PURE_PYTHON"):
+        from host.chain import native
+
+        native.enable()  # first: `bench app` measures the validator qosd runs (bench/app.py)
     for area in args.areas or AREAS:
         print(f"== {area}")
         module = importlib.import_module(f"bench.{area}")

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+import sys
 import tempfile
 from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
 from bench.timing import Stopwatch
+from host.chain import native
 from host.chain.app import Application
 from host.chain.engine.abci_proto import decode_uvarint, encode_uvarint
 from host.chain.genesis import Genesis, GenesisAccount, GenesisValidator
@@ -120,6 +122,9 @@ def main() -> None:
     shares = ", ".join(f"{phase} {us:.0f}" for phase, us in phases.items())
     print(f"one validator under CometBFT (ABCI socket, block store, recorder, index): "
           f"{total:.0f} us per tx ({shares}); bare verify {1e6 / verify_rate:.0f} us")
+    loaded = [m for m in native.MODULES if native.compiled(sys.modules.get(m))]
+    print(f"qosd's compiled modules (host/chain/native.py) in these figures: {len(loaded)} of "
+          f"{len(native.MODULES)} (`python -m bench app` loads them, QOSD_PURE_PYTHON=1 does not)")
 
 
 def validator_flow(users: list[Account], cons: Account, blocks: list[list[bytes]]) -> dict:

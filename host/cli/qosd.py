@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         level=getattr(logging, str(args.log_level).upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.command == "start":  # the long-running node; one-shot commands need no speed
+        _load_compiled_modules()
     from host.chain.upgrade import HALT_EXIT_CODE, UpgradeNeeded
 
     try:
@@ -109,6 +111,15 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:  # the node, its home or another chain refused or failed
         print(f"qosd: error: {exc}", file=sys.stderr)
         return 1
+
+
+def _load_compiled_modules() -> None:
+    """The compiled modules (host/chain/native.py) unless QOSD_PURE_PYTHON is set: first thing."""
+    from host.chain import native
+
+    reason = "QOSD_PURE_PYTHON is set" if os.environ.get("QOSD_PURE_PYTHON") else native.enable()
+    logging.getLogger("qosd").info(
+        "compiled modules: %s", f"off: {reason}" if reason else f"on ({native.NATIVE_DIR})")
 
 
 def _parse_account(text: str) -> tuple[bytes, int]:

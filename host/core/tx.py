@@ -13,7 +13,7 @@ import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 from host.core import cbor, keys
 from host.core.errors import Code, TxError
@@ -139,14 +139,18 @@ _SIGNED_TAIL = len(_SIG_HEAD) + 64 + len(_PUBKEY_HEAD) + 32
 # ------------------------------------------------------------------ validation
 
 
-def decode_tx(data: bytes | bytearray | memoryview) -> Msg:
+# The decoders take Any: whatever they are given, bytes or not, is refused with a TxError (with a
+# bytes annotation the compiled module, host/chain/native.py, would raise TypeError instead).
+
+
+def decode_tx(data: Any) -> Msg:
     """Strictly decodes an encoded Tx and checks it against the schema."""
-    tx: Msg = _load(data, "tx", MAX_TX_BYTES)
+    tx = _load(data, "tx", MAX_TX_BYTES)
     check_tx(tx)
-    return tx
+    return cast(Msg, tx)
 
 
-def decode_signed_tx(raw: bytes | bytearray | memoryview) -> DecodedSignedTx:
+def decode_signed_tx(raw: Any) -> DecodedSignedTx:
     """Strictly decodes an encoded SignedTx: (tx, pubkey, sig, sign bytes), or raises TxError.
 
     The node runs this on every submitted tx, so the schema check runs once and no Tx object is
@@ -649,7 +653,7 @@ class Tx:
     def _checked(cls, obj: Msg, encoded: bytes) -> Tx:
         """A Tx from a map the strict decoder accepted and checked, and the bytes it came from
         (det-CBOR has one encoding, so they are the Tx's encoding): nothing is done twice."""
-        tx = object.__new__(cls)
+        tx = Tx.__new__(Tx)
         for name in ("chain", "nonce", "fee", "memo"):
             object.__setattr__(tx, name, obj[name])
         object.__setattr__(tx, "msgs", tuple(obj["msgs"]))
@@ -674,7 +678,7 @@ class Tx:
         return cls(obj["chain"], obj["nonce"], obj["fee"], obj["msgs"], obj["memo"])
 
     @classmethod
-    def decode(cls, data: bytes | bytearray | memoryview) -> Tx:
+    def decode(cls, data: Any) -> Tx:
         return cls._checked(decode_tx(data), bytes(data))
 
 
@@ -695,7 +699,7 @@ class SignedTx:
         return _SIGNED_HEAD + self.tx.encode() + _SIG_HEAD + self.sig + _PUBKEY_HEAD + self.pubkey
 
     @classmethod
-    def decode(cls, raw: bytes) -> SignedTx:
+    def decode(cls, raw: Any) -> SignedTx:
         """Strict, as decode_signed_tx; any flaw raises TxError."""
         tx, pubkey, sig = _decode_envelope(raw)
         encoded = bytes(raw)[len(_SIGNED_HEAD) : -_SIGNED_TAIL]
