@@ -1,7 +1,7 @@
 """`pytest -p tests.native_plugin ...`: the tests run on host.chain.native's compiled modules.
 
 Loaded as a plugin, it enables them before any test module imports one (tests/chain/test_native.py
-runs the codec suite this way)."""
+runs the codec and application suites this way)."""
 
 import pytest
 
