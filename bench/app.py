@@ -138,39 +138,28 @@ def validator_flow(users: list[Account], cons: Account, blocks: list[list[bytes]
 
 
 async def _validator_flow(users: list[Account], cons: Account, blocks: list[list[bytes]]) -> dict:
-    from host.chain.engine.blockstore import BlockStore
-    from host.chain.engine.cometbft import CometEngine
-    from host.chain.indexer import Indexer
+    from host.devtools.socket_validator import socket_validator
 
     with tempfile.TemporaryDirectory() as tmp:
         app = Application(Path(tmp) / "app.db")
         app.init_chain(_genesis(users, cons))
-        store = BlockStore(Path(tmp) / "blocks.db", durable=False)
-        engine = CometEngine(app, store, f"unix://{tmp}/abci.sock", "http://127.0.0.1:9")
-        indexer = Indexer(store, Path(tmp) / "index.db")
-        engine.recorder.on_commit.append(indexer.at_commit)
-        await engine.abci.start()
-        reader, writer = await asyncio.open_unix_connection(f"{tmp}/abci.sock")
-        requests = _AbciRequests(engine.abci.pb, cons)
-        spent = {"CheckTx": 0.0, "FinalizeBlock + Commit": 0.0, "recheck": 0.0}
+        async with socket_validator(app, Path(tmp)) as (engine, indexer, reader, writer):
+            requests = _AbciRequests(engine.abci.pb, cons)
+            spent = {"CheckTx": 0.0, "FinalizeBlock + Commit": 0.0, "recheck": 0.0}
 
-        async def send(phase: str, data: bytes, answers: int) -> None:
-            watch = Stopwatch()
-            writer.write(data)
-            await _read_answers(reader, answers)
-            spent[phase] += watch.elapsed()
+            async def send(phase: str, data: bytes, answers: int) -> None:
+                watch = Stopwatch()
+                writer.write(data)
+                await _read_answers(reader, answers)
+                spent[phase] += watch.elapsed()
 
-        await send("CheckTx", *requests.check(blocks[0]))
-        for h, txs in enumerate(blocks, start=1):
-            following = blocks[h] if h < len(blocks) else []
-            await send("CheckTx", *requests.check(following))
-            await send("FinalizeBlock + Commit", *requests.finalize(h, txs))
-            await send("recheck", *requests.check(following, recheck=True))
-        writer.close()
-        await engine.abci.close()
-        indexed = indexer.indexed_height()
-        indexer.close()
-        store.close()
+            await send("CheckTx", *requests.check(blocks[0]))
+            for h, txs in enumerate(blocks, start=1):
+                following = blocks[h] if h < len(blocks) else []
+                await send("CheckTx", *requests.check(following))
+                await send("FinalizeBlock + Commit", *requests.finalize(h, txs))
+                await send("recheck", *requests.check(following, recheck=True))
+            indexed = indexer.indexed_height()
         app.close()
     n = sum(len(txs) for txs in blocks)
     counters = engine.recorder.counters

@@ -78,13 +78,11 @@ def _blocks(users: list) -> list[list[bytes]]:
 
 async def _validator(digest: Any) -> dict:
     from host.chain.app import Application
-    from host.chain.engine.abci_proto import encode_uvarint
-    from host.chain.engine.blockstore import BlockStore
-    from host.chain.engine.cometbft import CometEngine
+    from host.chain.engine.abci_proto import decode_uvarint, encode_uvarint
     from host.chain.genesis import Genesis, GenesisAccount, GenesisValidator
-    from host.chain.indexer import Indexer
     from host.chain.x.staking.keeper import cons_address
     from host.core.keys import Account
+    from host.devtools.socket_validator import socket_validator
 
     users = _accounts()
     cons = Account.from_ed25519_seed(sha256(b"native cons").digest())
@@ -97,52 +95,49 @@ async def _validator(digest: Any) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         app = Application(Path(tmp) / "app.db")
         app.init_chain(genesis)
-        store = BlockStore(Path(tmp) / "blocks.db", durable=False)
-        engine = CometEngine(app, store, f"unix://{tmp}/abci.sock", "http://127.0.0.1:9")
-        indexer = Indexer(store, Path(tmp) / "index.db")
-        engine.recorder.on_commit.append(indexer.at_commit)
-        await engine.abci.start()
-        reader, writer = await asyncio.open_unix_connection(f"{tmp}/abci.sock")
-        pb = engine.abci.pb
-        recheck = pb.enum_value("tendermint.abci.CheckTxType", "RECHECK")
-        signed = pb.enum_value("tendermint.types.BlockIDFlag", "BLOCK_ID_FLAG_COMMIT")
+        async with socket_validator(app, Path(tmp)) as (engine, indexer, reader, writer):
+            pb = engine.abci.pb
+            recheck = pb.enum_value("tendermint.abci.CheckTxType", "RECHECK")
+            signed = pb.enum_value("tendermint.types.BlockIDFlag", "BLOCK_ID_FLAG_COMMIT")
 
-        def frame(**request: Any) -> bytes:
-            body = pb.abci.Request(**request).SerializeToString()
-            return encode_uvarint(len(body)) + body
+            def frame(**request: Any) -> bytes:
+                body = pb.abci.Request(**request).SerializeToString()
+                return encode_uvarint(len(body)) + body
 
-        async def ask(data: bytes) -> None:
-            writer.write(data + frame(flush=pb.abci.RequestFlush()))
-            await writer.drain()
-            answer = b""
-            while not answer.endswith(b"\x02\x1a\x00"):  # the Flush response closes the batch
-                chunk = await asyncio.wait_for(reader.read(1 << 16), 30)
-                if not chunk:
-                    raise ConnectionError("the ABCI server closed the connection")
-                answer += chunk
-            digest.update(answer)
+            async def ask(requests: list[bytes]) -> None:
+                """Sends the framed requests and a Flush; the answers, all framed, go into the
+                digest."""
+                writer.write(b"".join(requests) + frame(flush=pb.abci.RequestFlush()))
+                buf, todo = bytearray(), len(requests) + 1
+                while todo:
+                    head = decode_uvarint(buf)
+                    if head is None or len(buf) < head[1] + head[0]:
+                        chunk = await asyncio.wait_for(reader.read(1 << 16), 30)
+                        if not chunk:
+                            raise ConnectionError("the ABCI server closed the connection")
+                        buf += chunk
+                        continue
+                    digest.update(buf[: head[1] + head[0]])
+                    del buf[: head[1] + head[0]]
+                    todo -= 1
 
-        for height, txs in enumerate(blocks, start=1):
-            await ask(b"".join(frame(check_tx=pb.abci.RequestCheckTx(tx=tx)) for tx in txs))
-            block = pb.abci.RequestFinalizeBlock(
-                txs=txs, height=height, hash=sha256(b"block %d" % height).digest(),
-                proposer_address=cons_address(cons.pubkey))
-            block.time.seconds, block.time.nanos = T0 + 3 * height, 123_456_789 * height
-            vote = block.decided_last_commit.votes.add(block_id_flag=signed)
-            vote.validator.address, vote.validator.power = cons_address(cons.pubkey), 10**8
-            await ask(frame(finalize_block=block) + frame(commit=pb.abci.RequestCommit()))
-            await ask(b"".join(frame(check_tx=pb.abci.RequestCheckTx(tx=tx, type=recheck))
-                               for tx in txs))
-            hashes.append(app.info().last_app_hash.hex())
-        writer.close()
-        await engine.abci.close()
-        for user in users:
-            page = indexer.account_history(user.address, None, 50)
-            digest.update(repr(page).encode())
-        digest.update(repr(indexer.counterparties()).encode())
-        counters = dict(engine.recorder.counters)
-        indexer.close()
-        store.close()
+            for height, txs in enumerate(blocks, start=1):
+                await ask([frame(check_tx=pb.abci.RequestCheckTx(tx=tx)) for tx in txs])
+                block = pb.abci.RequestFinalizeBlock(
+                    txs=txs, height=height, hash=sha256(b"block %d" % height).digest(),
+                    proposer_address=cons_address(cons.pubkey))
+                block.time.seconds, block.time.nanos = T0 + 3 * height, 123_456_789 * height
+                vote = block.decided_last_commit.votes.add(block_id_flag=signed)
+                vote.validator.address, vote.validator.power = cons_address(cons.pubkey), 10**8
+                await ask([frame(finalize_block=block), frame(commit=pb.abci.RequestCommit())])
+                await ask([frame(check_tx=pb.abci.RequestCheckTx(tx=tx, type=recheck))
+                           for tx in txs])
+                hashes.append(app.info().last_app_hash.hex())
+            for user in users:
+                page = indexer.account_history(user.address, None, 50)
+                digest.update(repr(page).encode())
+            digest.update(repr(indexer.counterparties()).encode())
+            counters = dict(engine.recorder.counters)
         app.close()
     return {"app_hashes": hashes, "counters": counters}
 
