@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import sys
 import tempfile
 from hashlib import sha256
 from pathlib import Path
@@ -17,12 +16,13 @@ from typing import Any
 from bench.timing import Stopwatch
 from host.chain import native
 from host.chain.app import Application
-from host.chain.engine.abci_proto import decode_uvarint, encode_uvarint
+from host.chain.engine.abci_proto import encode_uvarint
 from host.chain.genesis import Genesis, GenesisAccount, GenesisValidator
 from host.chain.types import BlockInfo, VoteInfo
 from host.chain.x.staking.keeper import cons_address
 from host.core.cbor import dumps
 from host.core.keys import Account, verify
+from host.devtools.socket_validator import read_answers, socket_validator
 
 CHAIN = "qos-bench"
 T0 = 1_700_000_000.0
@@ -122,7 +122,7 @@ def main() -> None:
     shares = ", ".join(f"{phase} {us:.0f}" for phase, us in phases.items())
     print(f"one validator under CometBFT (ABCI socket, block store, recorder, index): "
           f"{total:.0f} us per tx ({shares}); bare verify {1e6 / verify_rate:.0f} us")
-    loaded = [m for m in native.MODULES if native.compiled(sys.modules.get(m))]
+    loaded = native.compiled_now()
     print(f"qosd's compiled modules (host/chain/native.py) in these figures: {len(loaded)} of "
           f"{len(native.MODULES)} (`python -m bench app` loads them, QOSD_PURE_PYTHON=1 does not)")
 
@@ -138,8 +138,6 @@ def validator_flow(users: list[Account], cons: Account, blocks: list[list[bytes]
 
 
 async def _validator_flow(users: list[Account], cons: Account, blocks: list[list[bytes]]) -> dict:
-    from host.devtools.socket_validator import socket_validator
-
     with tempfile.TemporaryDirectory() as tmp:
         app = Application(Path(tmp) / "app.db")
         app.init_chain(_genesis(users, cons))
@@ -202,20 +200,9 @@ class _AbciRequests:
 async def _read_answers(reader: asyncio.StreamReader, count: int) -> None:
     """Read `count` framed Responses; an exception response (its first field is field 1,
     `exception`: key byte 0x0a) means the app failed, and so does the benchmark."""
-    buf = bytearray()
-    while count:
-        head = decode_uvarint(buf)
-        if head is None or len(buf) < head[1] + head[0]:
-            chunk = await reader.read(1 << 16)
-            if not chunk:
-                raise ConnectionError("the ABCI server closed the connection")
-            buf += chunk
-            continue
-        length, start = head
-        if length and buf[start] == 0x0A:
-            raise RuntimeError(f"the ABCI server answered an exception: {bytes(buf[start:])!r}")
-        del buf[: start + length]
-        count -= 1
+    for answer in await read_answers(reader, count):
+        if answer[:1] == b"\x0a":
+            raise RuntimeError(f"the ABCI server answered an exception: {answer!r}")
 
 
 def _run_one(app: Application, h: int, txs: list[bytes], cons: Account) -> None:

@@ -54,24 +54,29 @@ def source_digests() -> dict[str, str]:
 
 def build_problem(directory: Path = NATIVE_DIR) -> str | None:
     """None if the build in `directory` matches the sources and this Python, else why not."""
+    return _matching_manifest(directory)[1]
+
+
+def _matching_manifest(directory: Path) -> tuple[dict, None] | tuple[None, str]:
+    """The build's manifest, read once, if it matches the sources and this Python; else why not."""
     try:
         manifest = json.loads((directory / MANIFEST).read_text())
     except FileNotFoundError:
-        return "not built (make setup builds it where a C compiler is installed)"
+        return None, "not built (make setup builds it where a C compiler is installed)"
     except (OSError, ValueError) as exc:
-        return f"unreadable build manifest: {exc}"
+        return None, f"unreadable build manifest: {exc}"
     if manifest.get("ext_suffix") != sysconfig.get_config_var("EXT_SUFFIX"):
-        return "built for another Python"
+        return None, "built for another Python"
     built = manifest.get("sources", {})
     if set(built) != set(MODULES):
-        return "built from another list of modules (make setup builds it again)"
+        return None, "built from another list of modules (make setup builds it again)"
     try:
         stale = [m for m, digest in source_digests().items() if built[m] != digest]
     except OSError as exc:
-        return f"a source is unreadable: {exc}"
+        return None, f"a source is unreadable: {exc}"
     if stale:
-        return f"stale build: {stale[0]} changed since (make setup builds it again)"
-    return None
+        return None, f"stale build: {stale[0]} changed since (make setup builds it again)"
+    return manifest, None
 
 
 def enable(directory: Path = NATIVE_DIR) -> str | None:
@@ -79,16 +84,18 @@ def enable(directory: Path = NATIVE_DIR) -> str | None:
     loaded = [m for m in MODULES if m in sys.modules]
     if loaded:  # a compiled module calling into the Python copy of another would crash
         return f"{loaded[0]} was already imported as Python"
-    reason = build_problem(directory)
-    if reason is None:
-        files = json.loads((directory / MANIFEST).read_text())["files"]
+    manifest, reason = _matching_manifest(directory)
+    if manifest is not None:
+        files = manifest["files"]
         sys.meta_path.insert(0, _Finder({name: directory / f for name, f in files.items()}))
     return reason
 
 
-def compiled(module: object) -> bool:
+def compiled_now() -> list[str]:
+    """Which of MODULES this process has loaded compiled, sorted."""
     suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
-    return str(getattr(module, "__file__", "")).endswith(suffixes)
+    files = {m: getattr(sys.modules.get(m), "__file__", None) or "" for m in MODULES}
+    return sorted(m for m, file in files.items() if file.endswith(suffixes))
 
 
 class _Finder(importlib.abc.MetaPathFinder):

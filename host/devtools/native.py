@@ -56,12 +56,16 @@ def build(out: Path = NATIVE_DIR) -> None:
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
 
 
+def has_c_compiler() -> bool:
+    return shutil.which(sysconfig.get_config_var("CC").split()[0]) is not None
+
+
 def main() -> int:
     reason = build_problem()
     if reason is None:
         print(f"qosd's compiled modules: up to date in {NATIVE_DIR}")
         return 0
-    if shutil.which(sysconfig.get_config_var("CC").split()[0]) is None:
+    if not has_c_compiler():
         print("no C compiler: qosd runs as Python (install gcc, then make setup)")
         return 0
     print(f"compiling qosd's hot modules with mypyc into {NATIVE_DIR} ({reason})")

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from host.chain.app import Application
+from host.chain.engine.abci_proto import decode_uvarint
 from host.chain.engine.blockstore import BlockStore
 from host.chain.engine.cometbft import CometEngine
 from host.chain.indexer import Indexer
@@ -33,3 +34,21 @@ async def socket_validator(
         await engine.abci.close()
         indexer.close()
         store.close()
+
+
+async def read_answers(reader: asyncio.StreamReader, count: int) -> list[bytes]:
+    """The next `count` framed Responses on CometBFT's end of the socket, each without its length
+    prefix."""
+    buf, answers = bytearray(), list[bytes]()
+    while len(answers) < count:
+        head = decode_uvarint(buf)
+        if head is None or len(buf) < head[1] + head[0]:
+            chunk = await asyncio.wait_for(reader.read(1 << 16), 30)
+            if not chunk:
+                raise ConnectionError("the ABCI server closed the connection")
+            buf += chunk
+            continue
+        length, start = head
+        answers.append(bytes(buf[start : start + length]))
+        del buf[: start + length]
+    return answers

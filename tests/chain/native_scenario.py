@@ -36,7 +36,7 @@ def main(argv: list[str]) -> int:
     report["abci"] = asyncio.run(_validator(digest))
     report["cbor"] = _cbor_corpus(digest)
     report["digest"] = digest.hexdigest()
-    report["compiled"] = sorted(m for m in native.MODULES if native.compiled(sys.modules.get(m)))
+    report["compiled"] = native.compiled_now()
     print(json.dumps(report))
     return 0
 
@@ -78,11 +78,11 @@ def _blocks(users: list) -> list[list[bytes]]:
 
 async def _validator(digest: Any) -> dict:
     from host.chain.app import Application
-    from host.chain.engine.abci_proto import decode_uvarint, encode_uvarint
+    from host.chain.engine.abci_proto import encode_uvarint
     from host.chain.genesis import Genesis, GenesisAccount, GenesisValidator
     from host.chain.x.staking.keeper import cons_address
     from host.core.keys import Account
-    from host.devtools.socket_validator import socket_validator
+    from host.devtools.socket_validator import read_answers, socket_validator
 
     users = _accounts()
     cons = Account.from_ed25519_seed(sha256(b"native cons").digest())
@@ -105,21 +105,10 @@ async def _validator(digest: Any) -> dict:
                 return encode_uvarint(len(body)) + body
 
             async def ask(requests: list[bytes]) -> None:
-                """Sends the framed requests and a Flush; the answers, all framed, go into the
-                digest."""
+                """Sends the framed requests and a Flush; every answer goes into the digest."""
                 writer.write(b"".join(requests) + frame(flush=pb.abci.RequestFlush()))
-                buf, todo = bytearray(), len(requests) + 1
-                while todo:
-                    head = decode_uvarint(buf)
-                    if head is None or len(buf) < head[1] + head[0]:
-                        chunk = await asyncio.wait_for(reader.read(1 << 16), 30)
-                        if not chunk:
-                            raise ConnectionError("the ABCI server closed the connection")
-                        buf += chunk
-                        continue
-                    digest.update(buf[: head[1] + head[0]])
-                    del buf[: head[1] + head[0]]
-                    todo -= 1
+                for answer in await read_answers(reader, len(requests) + 1):
+                    digest.update(len(answer).to_bytes(4, "big") + answer)
 
             for height, txs in enumerate(blocks, start=1):
                 await ask([frame(check_tx=pb.abci.RequestCheckTx(tx=tx)) for tx in txs])

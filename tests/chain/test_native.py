@@ -7,18 +7,18 @@ import json
 import shutil
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
 
 from host.chain import native
+from host.devtools.native import has_c_compiler
 from host.devtools.ports import free_block
 
 REPO = Path(__file__).resolve().parents[2]
 
 needs_build = pytest.mark.skipif(
-    shutil.which(sysconfig.get_config_var("CC").split()[0]) is None,
+    not has_c_compiler(),
     reason="no C compiler: qosd runs as Python (make setup compiles its modules where gcc is)")
 
 
